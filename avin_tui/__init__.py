@@ -1,0 +1,1 @@
+"""avin's terminal front: the Textual app, its screens and panes, and the ``avin`` command."""

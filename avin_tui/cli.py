@@ -1,0 +1,55 @@
+"""The ``avin`` command line.
+
+Each area registers its own subcommands: a module listed in ``COMMAND_MODULES`` exposes
+``register(subparsers)``, which adds its parsers and sets ``func`` (taking the parsed namespace and
+returning an exit code). Imports stay lazy so that ``avin --version`` and the TUI start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "avin_tui.commands",
+    "engine.data.commands",
+    "engine.analysis.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avin",
+        description="avin: a trading robot for MOEX shares with a terminal UI. "
+        "Without a subcommand it opens the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"avin {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version"):
+        args_list = ["run", *args_list]
+    args = parser.parse_args(args_list)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

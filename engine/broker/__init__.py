@@ -1,0 +1,29 @@
+"""Broker abstraction and its implementations (simulated market, T-Invest)."""
+
+from engine.broker.base import (
+    BarEvent,
+    Broker,
+    BrokerError,
+    BrokerEvent,
+    ConnectionEvent,
+    FillEvent,
+    OrderRejected,
+    OrderUpdate,
+    PriceEvent,
+    Subscriptions,
+    UnknownInstrument,
+)
+
+__all__ = [
+    "BarEvent",
+    "Broker",
+    "BrokerError",
+    "BrokerEvent",
+    "ConnectionEvent",
+    "FillEvent",
+    "OrderRejected",
+    "OrderUpdate",
+    "PriceEvent",
+    "Subscriptions",
+    "UnknownInstrument",
+]

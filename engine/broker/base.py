@@ -1,0 +1,161 @@
+"""The broker abstraction: one async protocol for the simulated market, the sandbox and production.
+
+The engine and strategies talk only to :class:`Broker`. Every order carries a client idempotency key
+(``Order.id``) that the engine records before the request is sent; an ambiguous outcome is resolved by
+looking that key up (:meth:`Broker.get_order`), never by posting again with a new key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from engine.model import Account, Bar, Fill, Instrument, Mode, Order, Position, TimeFrame
+
+
+class BrokerError(Exception):
+    """A failure reported by (or on the way to) the broker, with what to do about it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        tracking_id: str = "",
+        hint: str = "",
+        retryable: bool = False,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.tracking_id = tracking_id
+        self.hint = hint
+        self.retryable = retryable
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"code {self.code}")
+        if self.tracking_id:
+            parts.append(f"tracking id {self.tracking_id}")
+        text = "; ".join(parts)
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class OrderRejected(BrokerError):
+    """The broker refused the order; ``reason`` says why in plain words."""
+
+    def __init__(self, order_id: str, reason: str, *, code: str = "", hint: str = "") -> None:
+        self.order_id = order_id
+        self.reason = reason
+        super().__init__(f"order {order_id} rejected: {reason}", code=code, hint=hint)
+
+
+class UnknownInstrument(BrokerError):
+    pass
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """The broker's view of an order changed (status, filled lots, reason)."""
+
+    order: Order
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FillEvent:
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class BarEvent:
+    """A live bar: ``closed`` False while the frame is in progress (a provisional update)."""
+
+    instrument: str
+    timeframe: TimeFrame
+    bar: Bar
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEvent:
+    instrument: str
+    price: Decimal
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    connected: bool
+    ts: datetime
+    reason: str = ""
+
+
+BrokerEvent = OrderUpdate | FillEvent | BarEvent | PriceEvent | ConnectionEvent
+
+
+@dataclass(slots=True)
+class Subscriptions:
+    """What the engine asked to stream; a reconnecting broker resubscribes all of it."""
+
+    bars: set[tuple[str, TimeFrame]] = field(default_factory=set)
+    prices: set[str] = field(default_factory=set)
+
+
+@runtime_checkable
+class Broker(Protocol):
+    name: str
+    mode: Mode
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def accounts(self) -> list[Account]: ...
+
+    async def instruments(self) -> list[Instrument]: ...
+
+    async def find_instrument(self, query: str) -> Instrument:
+        """By code (``MOEX_SHARE_SBER``), ticker, uid or figi; raises UnknownInstrument."""
+        ...
+
+    async def candles(
+        self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
+    ) -> list[Bar]:
+        """Complete bars with ``begin <= ts < end``."""
+        ...
+
+    async def subscribe_bars(self, instrument: Instrument, timeframe: TimeFrame) -> None: ...
+
+    async def subscribe_prices(self, instrument: Instrument) -> None: ...
+
+    async def unsubscribe(self, instrument: Instrument) -> None: ...
+
+    async def post_order(self, order: Order) -> Order:
+        """Send ``order`` (its ``id`` is the idempotency key); returns the broker's view of it.
+
+        Posting the same key twice never creates a second order: it returns the first one.
+        Raises OrderRejected with the reason when the broker refuses it.
+        """
+        ...
+
+    async def cancel_order(self, account: str, order_id: str) -> Order: ...
+
+    async def get_order(self, account: str, order_id: str) -> Order | None:
+        """The order with this client key, open or finished, or None if the broker never saw it."""
+        ...
+
+    async def open_orders(self, account: str) -> list[Order]: ...
+
+    async def positions(self, account: str) -> list[Position]: ...
+
+    def events(self) -> AsyncIterator[BrokerEvent]:
+        """Order updates, fills, live bars, prices and connection changes, in order."""
+        ...

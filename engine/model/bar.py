@@ -1,0 +1,45 @@
+"""A price bar (candle). Prices are floats here (analysis data); money at the edges is Decimal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    ts: datetime  # start of the frame, aware UTC
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int  # lots
+
+    @property
+    def is_bull(self) -> bool:
+        return self.open < self.close
+
+    @property
+    def is_bear(self) -> bool:
+        return self.open > self.close
+
+    def merge(self, later: Bar, ts: datetime | None = None) -> Bar:
+        """This bar extended by a later bar of the same frame (open kept, volume summed)."""
+        return Bar(
+            ts=self.ts if ts is None else ts,
+            open=self.open,
+            high=max(self.high, later.high),
+            low=min(self.low, later.low),
+            close=later.close,
+            volume=self.volume + later.volume,
+        )
+
+    def validate(self) -> str | None:
+        """The reason this bar is invalid, or None."""
+        if not (self.high >= max(self.open, self.close)):
+            return f"high {self.high} is below open/close"
+        if not (self.low <= min(self.open, self.close)):
+            return f"low {self.low} is above open/close"
+        if self.volume < 0:
+            return f"negative volume {self.volume}"
+        return None

@@ -1,0 +1,140 @@
+"""Positions and round-trip trades, accounted in Decimal.
+
+A position holds signed lots (long > 0, short < 0) at an average price per share. A fill that
+reduces it realises PnL against the average price; a fill that crosses zero closes the position and
+opens the opposite one at the fill price. A trade (round trip) opens with a fill from flat and closes
+when the net quantity returns to zero: ``result = sell value - buy value - commission``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from engine.model.order import Fill, Side
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class Trade:
+    instrument: str
+    side: Side  # BUY for a long round trip, SELL for a short one
+    entry_ts: datetime
+    entry_price: Decimal = ZERO  # average entry price per share
+    lots: int = 0  # the largest absolute size reached
+    buy_value: Decimal = ZERO
+    sell_value: Decimal = ZERO
+    commission: Decimal = ZERO
+    exit_ts: datetime | None = None
+    exit_price: Decimal | None = None  # average exit price per share
+    strategy: str = ""
+    _entered_lots: int = 0
+    _exited_lots: int = 0
+    _exit_value: Decimal = ZERO
+
+    @property
+    def closed(self) -> bool:
+        return self.exit_ts is not None
+
+    @property
+    def result(self) -> Decimal:
+        return self.sell_value - self.buy_value - self.commission
+
+    @property
+    def result_p(self) -> Decimal:
+        if self.buy_value == 0:
+            return ZERO
+        return self.result / self.buy_value * 100
+
+
+@dataclass(slots=True)
+class Position:
+    instrument: str
+    lot_size: int = 1  # shares per lot
+    lots: int = 0  # signed
+    avg_price: Decimal = ZERO  # per share, of the open quantity
+    realized: Decimal = ZERO  # realised PnL before commission
+    commission: Decimal = ZERO
+    last_price: Decimal | None = None
+    account: str = ""
+    trades: list[Trade] = field(default_factory=list)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.lots == 0
+
+    @property
+    def open_trade(self) -> Trade | None:
+        if self.trades and not self.trades[-1].closed:
+            return self.trades[-1]
+        return None
+
+    def unrealized(self, price: Decimal | None = None) -> Decimal:
+        mark = self.last_price if price is None else price
+        if mark is None or self.lots == 0:
+            return ZERO
+        return (mark - self.avg_price) * self.lots * self.lot_size
+
+    def total_pnl(self, price: Decimal | None = None) -> Decimal:
+        """Realised plus unrealised PnL, net of commission."""
+        return self.realized + self.unrealized(price) - self.commission
+
+    def market_value(self, price: Decimal | None = None) -> Decimal:
+        mark = self.last_price if price is None else price
+        if mark is None:
+            mark = self.avg_price
+        return mark * self.lots * self.lot_size
+
+    def apply_fill(self, fill: Fill) -> None:
+        if fill.lots <= 0:
+            raise ValueError(f"fill of {fill.lots} lots")
+        signed = fill.side.sign * fill.lots
+        self.commission += fill.commission
+        self.last_price = fill.price if self.last_price is None else self.last_price
+        if self.lots == 0 or (self.lots > 0) == (signed > 0):
+            self._open(fill, fill.lots, fill.commission)
+            return
+        closing = min(abs(signed), abs(self.lots))
+        share = fill.commission * closing / fill.lots
+        self._close(fill, closing, share)
+        rest = fill.lots - closing
+        if rest:
+            self._open(fill, rest, fill.commission - share)
+
+    def _open(self, fill: Fill, lots: int, commission: Decimal) -> None:
+        signed = fill.side.sign * lots
+        new_lots = self.lots + signed
+        self.avg_price = (self.avg_price * abs(self.lots) + fill.price * lots) / abs(new_lots)
+        self.lots = new_lots
+        trade = self.open_trade
+        if trade is None:
+            trade = Trade(self.instrument, fill.side, fill.ts)
+            self.trades.append(trade)
+        trade._entered_lots += lots
+        trade.entry_price = self.avg_price
+        trade.lots = max(trade.lots, abs(new_lots))
+        self._book(trade, fill, lots, commission)
+
+    def _close(self, fill: Fill, lots: int, commission: Decimal) -> None:
+        direction = 1 if self.lots > 0 else -1
+        self.realized += (fill.price - self.avg_price) * lots * self.lot_size * direction
+        self.lots -= direction * lots
+        trade = self.open_trade
+        assert trade is not None, "a reducing fill always has an open trade"
+        trade._exited_lots += lots
+        trade._exit_value += fill.price * lots
+        self._book(trade, fill, lots, commission)
+        if self.lots == 0:
+            self.avg_price = ZERO
+            trade.exit_ts = fill.ts
+            trade.exit_price = trade._exit_value / trade._exited_lots
+
+    def _book(self, trade: Trade, fill: Fill, lots: int, commission: Decimal) -> None:
+        value = fill.price * lots * self.lot_size
+        if fill.side is Side.BUY:
+            trade.buy_value += value
+        else:
+            trade.sell_value += value
+        trade.commission += commission

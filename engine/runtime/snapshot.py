@@ -1,0 +1,150 @@
+"""What the engine shows the outside world: immutable state snapshots and the command interface.
+
+The TUI, headless mode and ``avin status`` use only this: commands in, snapshots out. It is
+process-agnostic (plain data), so the engine may later run in its own process with the TUI
+attaching to it. Readers pull the latest snapshot on a timer; the engine never pushes per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+
+from engine.model import Bar, Mode, TimeFrame
+
+
+class TradingState(Enum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"  # only orders that reduce a position
+    HALTED = "HALTED"  # nothing new; open orders cancelled
+
+
+class StrategyState(Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRow:
+    id: str
+    name: str
+    instrument: str
+    account: str
+    state: str
+    position: int  # signed lots
+    pnl: Decimal
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    key: str
+    instrument: str
+    side: str
+    type: str
+    lots: int
+    filled: int
+    price: Decimal | None
+    status: str
+    ts: datetime | None
+    strategy: str = ""
+    account: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    account: str
+    instrument: str
+    lots: int
+    avg_price: Decimal
+    last_price: Decimal | None
+    unrealized: Decimal
+    realized: Decimal
+    commission: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    version: int  # increases with every change; readers skip work when it did not move
+    mode: Mode
+    trading_state: TradingState
+    running: bool
+    connected: bool
+    pid: int
+    recovered: bool
+    heartbeat_ts: datetime | None  # wall clock of the engine's last loop turn
+    market_ts: datetime | None  # the market's clock (simulated time on SIM)
+    last_event_ts: datetime | None
+    strategies: tuple[StrategyRow, ...] = ()
+    orders: tuple[OrderRow, ...] = ()
+    positions: tuple[PositionRow, ...] = ()
+    instruments: tuple[str, ...] = ()
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open_orders(self) -> tuple[OrderRow, ...]:
+        open_states = {"new", "submitted", "accepted", "partially_filled"}
+        return tuple(o for o in self.orders if o.status in open_states)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``avin status --json`` object (stable key names: scripts rely on them)."""
+        return {
+            "mode": self.mode.value,
+            "trading_state": self.trading_state.value,
+            "running": self.running,
+            "connected": self.connected,
+            "pid": self.pid,
+            "recovered": self.recovered,
+            "heartbeat_ts": _iso(self.heartbeat_ts),
+            "market_ts": _iso(self.market_ts),
+            "last_event_ts": _iso(self.last_event_ts),
+            "strategies": [_plain(asdict(s)) for s in self.strategies],
+            "positions": [_plain(asdict(p)) for p in self.positions],
+            "open_orders": [_plain(asdict(o)) for o in self.open_orders],
+            "orders": [_plain(asdict(o)) for o in self.orders],
+            "counters": dict(self.counters),
+        }
+
+
+class EngineControl(Protocol):
+    """Commands the UI (or another shell) sends; each returns at once and never blocks on I/O."""
+
+    def snapshot(self) -> EngineSnapshot: ...
+
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]:
+        """The newest ``count`` bars (the last one may be in progress), oldest first."""
+        ...
+
+    def pause_strategy(self, strategy_id: str) -> None: ...
+
+    def resume_strategy(self, strategy_id: str) -> None: ...
+
+    def cancel_order(self, order_key: str) -> None: ...
+
+    def kill(self, reason: str = "manual") -> None:
+        """Halt: trading state HALTED, every strategy paused, every open order cancelled."""
+        ...
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
