@@ -1,0 +1,135 @@
+"""Logging: a rotating log file, a separate incidents log, and an in-memory ring for the UI.
+
+``setup_logging`` configures the ``avin`` logger tree once per process. The Log pane pulls new
+records with :meth:`LogBook.entries_since`; it never receives one message per record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.runtime.redact import redact
+
+LOGGER = "avin"
+INCIDENTS = "avin.incidents"
+_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    seq: int
+    ts: datetime
+    level: str
+    source: str
+    message: str
+
+
+class LogBook(logging.Handler):
+    """A bounded ring of the newest records, numbered so readers can ask for what is new."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        super().__init__(logging.DEBUG)
+        self._ring: deque[LogEntry] = deque(maxlen=capacity)
+        self._seq = 0
+        self._lock_ring = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = redact(record.getMessage())
+        except Exception:  # a bad format string must not break logging
+            message = redact(str(record.msg))
+        with self._lock_ring:
+            self._seq += 1
+            self.counts[record.levelname] = self.counts.get(record.levelname, 0) + 1
+            self._ring.append(
+                LogEntry(
+                    self._seq,
+                    datetime.fromtimestamp(record.created, UTC),
+                    record.levelname,
+                    record.name.removeprefix(LOGGER + ".") or LOGGER,
+                    message,
+                )
+            )
+
+    def entries_since(self, seq: int, limit: int | None = None) -> list[LogEntry]:
+        with self._lock_ring:
+            if not self._ring or seq >= self._seq:
+                return []
+            first = self._ring[0].seq
+            start = max(0, seq + 1 - first)
+            items = list(self._ring)[start:]
+        return items[-limit:] if limit else items
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class _IncidentFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        details = getattr(record, "details", {})
+        payload = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "what": record.getMessage(),
+            **{k: _jsonable(v) for k, v in details.items()},
+        }
+        return redact(json.dumps(payload, ensure_ascii=False))
+
+
+_installed: list[logging.Handler] = []
+
+
+def setup_logging(logs_dir: Path, level: str = "info", capacity: int = 50_000) -> LogBook:
+    """Route the ``avin`` loggers to ``avin.log`` (rotating), ``incidents.log`` and a LogBook.
+
+    Calling it again (a new run in the same process, tests) replaces the previous handlers.
+    """
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger(LOGGER)
+    for handler in _installed:
+        root.removeHandler(handler)
+        logging.getLogger(INCIDENTS).removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    root.propagate = False
+
+    file_handler = logging.handlers.RotatingFileHandler(
+        logs_dir / "avin.log", maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(_RedactingFormatter(_FORMAT))
+    incident_handler = logging.handlers.RotatingFileHandler(
+        logs_dir / "incidents.log", maxBytes=5_000_000, backupCount=10, encoding="utf-8"
+    )
+    incident_handler.setFormatter(_IncidentFormatter())
+    book = LogBook(capacity)
+    root.addHandler(file_handler)
+    root.addHandler(book)
+    logging.getLogger(INCIDENTS).addHandler(incident_handler)
+    _installed.extend([file_handler, book, incident_handler])
+    return book
+
+
+def incident(what: str, **details: Any) -> None:
+    """Record a critical event: the incidents log (JSON lines), the main log and the UI."""
+    logging.getLogger(INCIDENTS).critical(what, extra={"details": details})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
