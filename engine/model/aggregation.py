@@ -49,10 +49,8 @@ class BarAggregator:
             return AggregationResult(current, self._current, True)
         if start < current.ts or (last is not None and bar.ts < last.ts):
             return AggregationResult(None, current, False)
-        if last is not None and bar.ts == last.ts:
-            base = self._base  # replace the last input's contribution
-        else:
-            base = current
+        # the same timestamp as the last input replaces that input's contribution
+        base = self._base if last is not None and bar.ts == last.ts else current
         self._base = base
         self._last_input = bar
         if base is None:
