@@ -1,0 +1,19 @@
+"""Strategies: the base class, the context they act through, a registry and examples."""
+
+from engine.strategy.base import Strategy, StrategyParamError
+from engine.strategy.context import CancelIntent, Intent, PostIntent, StrategyContext
+from engine.strategy.registry import UnknownStrategy, build, names, register, resolve
+
+__all__ = [
+    "CancelIntent",
+    "Intent",
+    "PostIntent",
+    "Strategy",
+    "StrategyContext",
+    "StrategyParamError",
+    "UnknownStrategy",
+    "build",
+    "names",
+    "register",
+    "resolve",
+]

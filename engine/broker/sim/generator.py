@@ -44,7 +44,7 @@ from engine.model import Bar, Instrument, as_utc
 DEFAULT_SEED = 42
 ANCHOR = date(2000, 1, 3)  # a Monday: trading day index 0
 WALK_DAYS = 16_000  # trading days covered by the daily walk (until about 2061)
-REVERSION = 0.002  # daily pull of the log level towards the base price (half-life ~350 days)
+REVERSION = 0.01  # daily pull of the log level towards the base price (half-life ~70 days)
 GAP_VOL = 0.25  # overnight gap, as a fraction of the daily volatility
 WICK = 0.6  # high/low excursion beyond the body, in units of the minute's volatility
 
@@ -232,19 +232,17 @@ class BarGenerator:
         return frame.with_columns(pl.col("ts").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
 
     def bar_list(self, instrument: Instrument, begin: datetime, end: datetime) -> list[Bar]:
-        frame = self.bars(instrument, begin, end)
-        return [
-            Bar(ts, o, h, low, c, v)
-            for ts, o, h, low, c, v in zip(
-                frame["ts"].to_list(),
-                frame["open"].to_list(),
-                frame["high"].to_list(),
-                frame["low"].to_list(),
-                frame["close"].to_list(),
-                frame["volume"].to_list(),
-                strict=True,
-            )
-        ]
+        """As :meth:`bars`, as a list of :class:`Bar` (aware UTC timestamps)."""
+        begin_ns, end_ns = _ns(begin), _ns(end)
+        out: list[Bar] = []
+        if end_ns <= begin_ns:
+            return out
+        for day in trading_days(as_utc(begin).date(), as_utc(end).date()):
+            part = self.day(instrument, day)
+            lo = int(np.searchsorted(part.ts, begin_ns, side="left"))
+            hi = int(np.searchsorted(part.ts, end_ns, side="left"))
+            out.extend(part.bar(i) for i in range(lo, hi))
+        return out
 
 
 def generate_bars(

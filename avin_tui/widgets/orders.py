@@ -1,0 +1,87 @@
+"""Orders pane: open orders first, then the latest finished ones; x or delete cancels."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from avin_tui.messages import InstrumentSelected, OrderCancelRequested
+from avin_tui.widgets._format import msk, price, right, ticker
+from avin_tui.widgets.diff_table import DiffTable, Row
+from engine.runtime.snapshot import OrderRow
+
+OPEN_STATES = frozenset({"new", "submitted", "accepted", "partially_filled"})
+STATUS_STYLE = {
+    "filled": "green",
+    "rejected": "bold red",
+    "cancelled": "dim",
+    "expired": "dim",
+    "partially_filled": "cyan",
+    "accepted": "bold",
+}
+STATUS_SHORT = {"partially_filled": "partial"}
+MAX_FINISHED = 200  # finished orders kept on screen; the full history is in the journal
+
+
+def order_cells(row: OrderRow) -> Row:
+    side = Text(row.side.upper(), style="green" if row.side.lower() == "buy" else "red")
+    lots = f"{row.filled}/{row.lots}" if row.filled else str(row.lots)
+    status = STATUS_SHORT.get(row.status, row.status)
+    return (
+        row.key[:8],
+        ticker(row.instrument),
+        side,
+        row.type,
+        right(lots),
+        right(price(row.price) if row.price is not None else "mkt"),
+        Text(status, style=STATUS_STYLE.get(row.status, "")),
+        msk(row.ts),
+    )
+
+
+class OrdersTable(DiffTable):
+    COLUMNS = (
+        ("key", "Key", 8),
+        ("instrument", "Instr", 6),
+        ("side", "Side", 4),
+        ("type", "Type", 6),
+        ("lots", "Lots", 5),
+        ("price", "Price", 9),
+        ("status", "Status", 9),
+        ("time", "Time MSK", 8),
+    )
+    BINDINGS = [
+        Binding("x", "cancel_order", "Cancel"),
+        Binding("delete", "cancel_order", "Cancel", show=False),
+    ]
+
+    def on_mount(self) -> None:
+        self.border_title = "[u]O[/u]rders"
+        self._rows: dict[str, OrderRow] = {}
+
+    def update_rows(self, rows: tuple[OrderRow, ...]) -> None:
+        open_rows = [r for r in rows if r.status in OPEN_STATES]
+        finished = [r for r in rows if r.status not in OPEN_STATES][-MAX_FINISHED:]
+        finished.reverse()  # newest first
+        shown = open_rows + finished
+        self._rows = {r.key: r for r in shown}
+        self.apply_rows({r.key: order_cells(r) for r in shown})
+        self.border_subtitle = f"{len(open_rows)} open"
+
+    def action_cancel_order(self) -> None:
+        key = self.selected_key()
+        row = self._rows.get(key) if key is not None else None
+        if row is None:
+            return
+        if row.status not in OPEN_STATES:
+            self.notify(f"order {row.key[:8]} is {row.status}: nothing to cancel", timeout=3)
+            return
+        self.post_message(OrderCancelRequested(row.key, row.status))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self.has_focus:
+            return
+        row = self._rows.get(str(event.row_key.value))
+        if row is not None:
+            self.post_message(InstrumentSelected(row.instrument))

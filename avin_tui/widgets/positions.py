@@ -1,0 +1,55 @@
+"""Positions pane: one row per (account, instrument)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from avin_tui.messages import InstrumentSelected
+from avin_tui.widgets._format import price, right, signed_money, ticker
+from avin_tui.widgets.diff_table import DiffTable, Row
+from engine.runtime.snapshot import PositionRow
+
+
+def position_key(row: PositionRow) -> str:
+    return f"{row.account}:{row.instrument}"
+
+
+def position_cells(row: PositionRow) -> Row:
+    return (
+        row.account,
+        ticker(row.instrument),
+        right(f"{row.lots:+d}" if row.lots else "0"),
+        right(price(row.avg_price) if row.lots else ""),
+        right(price(row.last_price)),
+        signed_money(row.unrealized),
+        signed_money(row.realized),
+    )
+
+
+class PositionsTable(DiffTable):
+    COLUMNS = (
+        ("account", "Account", 8),
+        ("instrument", "Instr", 6),
+        ("lots", "Lots", 5),
+        ("avg", "Avg", 9),
+        ("last", "Last", 9),
+        ("unrealized", "Unreal", 10),
+        ("realized", "Real", 10),
+    )
+
+    def on_mount(self) -> None:
+        self.border_title = "[u]P[/u]ositions"
+        self._instruments: dict[str, str] = {}
+
+    def update_rows(self, rows: tuple[PositionRow, ...]) -> None:
+        self._instruments = {position_key(r): r.instrument for r in rows}
+        self.apply_rows({position_key(r): position_cells(r) for r in rows})
+        total = sum((r.unrealized + r.realized for r in rows), start=0)
+        self.border_subtitle = f"total {total:+,.2f}".replace(",", " ")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self.has_focus:
+            return
+        instrument = self._instruments.get(str(event.row_key.value))
+        if instrument:
+            self.post_message(InstrumentSelected(instrument))

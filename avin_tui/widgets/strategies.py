@@ -1,0 +1,65 @@
+"""Strategies pane: one row per strategy, keyed by strategy id; space pauses or resumes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from avin_tui.messages import InstrumentSelected, StrategyToggleRequested
+from avin_tui.widgets._format import right, signed_money, ticker
+from avin_tui.widgets.diff_table import DiffTable, Row
+from engine.runtime.snapshot import StrategyRow
+
+STATE_STYLE = {"running": "green", "paused": "yellow", "failed": "bold red", "stopped": "dim"}
+
+
+def strategy_cells(row: StrategyRow) -> Row:
+    state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
+    return (
+        row.name,
+        ticker(row.instrument),
+        row.account,
+        state,
+        right(f"{row.position:+d}" if row.position else "0"),
+        signed_money(row.pnl),
+    )
+
+
+class StrategiesTable(DiffTable):
+    COLUMNS = (
+        ("name", "Strategy", 12),
+        ("instrument", "Instr", 6),
+        ("account", "Account", 8),
+        ("state", "State", 7),
+        ("position", "Pos", 5),
+        ("pnl", "PnL", 10),
+    )
+    BINDINGS = [
+        Binding("space", "toggle", "Pause/Resume"),
+    ]
+
+    def on_mount(self) -> None:
+        self.border_title = "[u]S[/u]trategies"
+        self._instruments: dict[str, str] = {}
+        self._states: dict[str, str] = {}
+
+    def update_rows(self, rows: tuple[StrategyRow, ...]) -> None:
+        self._instruments = {r.id: r.instrument for r in rows}
+        self._states = {r.id: r.state for r in rows}
+        self.apply_rows({r.id: strategy_cells(r) for r in rows})
+        running = sum(1 for r in rows if r.state == "running")
+        self.border_subtitle = f"{running}/{len(rows)} running"
+
+    def action_toggle(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.post_message(StrategyToggleRequested(key, self._states.get(key, "")))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self.has_focus:
+            return
+        key = event.row_key.value
+        instrument = self._instruments.get(str(key)) if key is not None else None
+        if instrument:
+            self.post_message(InstrumentSelected(instrument))
