@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested
@@ -29,29 +31,29 @@ def order_cells(row: OrderRow) -> Row:
     lots = f"{row.filled}/{row.lots}" if row.filled else str(row.lots)
     status = STATUS_SHORT.get(row.status, row.status)
     return (
-        row.key[:8],
         ticker(row.instrument),
         side,
-        row.type,
         right(lots),
         right(price(row.price) if row.price is not None else "mkt"),
         Text(status, style=STATUS_STYLE.get(row.status, "")),
         msk(row.ts),
+        row.type,
+        row.key[:8],
     )
 
 
 class OrdersTable(DiffTable):
     COLUMNS = (
-        ("key", "Key", 8),
-        ("instrument", "Instr", 6),
+        ("instrument", "Instr", 5),
         ("side", "Side", 4),
-        ("type", "Type", 6),
         ("lots", "Lots", 5),
         ("price", "Price", 9),
         ("status", "Status", 9),
-        ("time", "Time MSK", 8),
+        ("time", "MSK", 8),
+        ("type", "Type", 6),
+        ("key", "Key", 8),
     )
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "cancel_order", "Cancel"),
         Binding("delete", "cancel_order", "Cancel", show=False),
     ]

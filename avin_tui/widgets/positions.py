@@ -16,25 +16,25 @@ def position_key(row: PositionRow) -> str:
 
 def position_cells(row: PositionRow) -> Row:
     return (
-        row.account,
         ticker(row.instrument),
         right(f"{row.lots:+d}" if row.lots else "0"),
-        right(price(row.avg_price) if row.lots else ""),
-        right(price(row.last_price)),
         signed_money(row.unrealized),
         signed_money(row.realized),
+        right(price(row.avg_price) if row.lots else ""),
+        right(price(row.last_price)),
+        row.account,
     )
 
 
 class PositionsTable(DiffTable):
     COLUMNS = (
-        ("account", "Account", 8),
-        ("instrument", "Instr", 6),
-        ("lots", "Lots", 5),
-        ("avg", "Avg", 9),
-        ("last", "Last", 9),
+        ("instrument", "Instr", 5),
+        ("lots", "Lots", 4),
         ("unrealized", "Unreal", 10),
         ("realized", "Real", 10),
+        ("avg", "Avg", 9),
+        ("last", "Last", 9),
+        ("account", "Account", 8),
     )
 
     def on_mount(self) -> None:

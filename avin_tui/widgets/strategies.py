@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from avin_tui.messages import InstrumentSelected, StrategyToggleRequested
@@ -17,25 +19,26 @@ STATE_STYLE = {"running": "green", "paused": "yellow", "failed": "bold red", "st
 def strategy_cells(row: StrategyRow) -> Row:
     state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
     return (
-        row.name,
         ticker(row.instrument),
-        row.account,
         state,
         right(f"{row.position:+d}" if row.position else "0"),
         signed_money(row.pnl),
+        row.name,
+        row.account,
     )
 
 
 class StrategiesTable(DiffTable):
+    # the columns that matter first: at 80 columns the rest is a horizontal scroll away
     COLUMNS = (
-        ("name", "Strategy", 12),
-        ("instrument", "Instr", 6),
-        ("account", "Account", 8),
+        ("instrument", "Instr", 5),
         ("state", "State", 7),
-        ("position", "Pos", 5),
+        ("position", "Pos", 4),
         ("pnl", "PnL", 10),
+        ("name", "Strategy", 12),
+        ("account", "Account", 8),
     )
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle", "Pause/Resume"),
     ]
 

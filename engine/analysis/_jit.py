@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+numba: Any
 try:  # pragma: no cover - depends on the environment
     if os.environ.get("AVIN_NO_NUMBA"):
         raise ImportError("disabled by AVIN_NO_NUMBA")
@@ -24,4 +25,4 @@ def maybe_njit(func: Callable[..., Any]) -> Callable[..., Any]:
     """The numba-compiled ``func`` (lazily, cached on disk) or ``func`` itself."""
     if numba is None:  # pragma: no cover
         return func
-    return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, nogil=True)(func)  # type: ignore[no-any-return,unused-ignore]

@@ -56,7 +56,9 @@ class TermsZigZag:
         """Add one closed bar; returns the events it caused."""
         return self.update_values(bar.ts, bar.open, bar.high, bar.low, bar.close)
 
-    def update_values(self, ts: Any, open_: float, high: float, low: float, close: float) -> list[Event]:
+    def update_values(
+        self, ts: Any, open_: float, high: float, low: float, close: float
+    ) -> list[Event]:
         i = self.count
         self.count = i + 1
         events: list[Event] = []
@@ -111,7 +113,9 @@ class TermsZigZag:
         elif ((p.price > c.price) if p.kind is _MAX else (p.price < c.price)) or lv.opp is None:
             self._set_cand(t, lv, p, events)
         else:
-            conf = Pivot(t + 1, c.index, c.ts, c.kind, c.price, True, p.confirmed_index, p.confirmed_ts)
+            conf = Pivot(
+                t + 1, c.index, c.ts, c.kind, c.price, True, p.confirmed_index, p.confirmed_ts
+            )
             self.confirmed[t].append(conf)
             events.append(PivotConfirmed(conf, p.confirmed_ts))
             opp = lv.opp

@@ -80,7 +80,11 @@ def tnext_py(idx: Any, kind: Any, price: Any, cidx: Any) -> Any:
     for j in range(1, m):
         if kind[j] != kind[c]:
             opp = j
-        elif (kind[j] == 1 and price[j] > price[c]) or (kind[j] == -1 and price[j] < price[c]) or opp < 0:
+        elif (
+            (kind[j] == 1 and price[j] > price[c])
+            or (kind[j] == -1 and price[j] < price[c])
+            or opp < 0
+        ):
             c = j
         else:
             o_idx[k] = idx[c]

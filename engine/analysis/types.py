@@ -40,7 +40,7 @@ class Pivot(NamedTuple):
     """
 
     term: int
-    index: int
+    index: int  # type: ignore[assignment]  # the bar index (shadows tuple.index)
     ts: Any
     kind: Kind
     price: float

@@ -24,7 +24,12 @@ MAX_TERMS = 5
 
 
 def terms_arrays(
-    open_: Any, high: Any, low: Any, close: Any, terms: int = MAX_TERMS, use_numba: bool | None = None
+    open_: Any,
+    high: Any,
+    low: Any,
+    close: Any,
+    terms: int = MAX_TERMS,
+    use_numba: bool | None = None,
 ) -> list[PivotArrays]:
     """The pivots of T1..T``terms`` as arrays (index 0 of the list is T1)."""
     if not 1 <= terms <= MAX_TERMS:

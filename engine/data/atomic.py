@@ -49,11 +49,17 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
-    write_atomic(target, lambda temp: temp.write_bytes(data))
+    def write(temp: Path) -> None:
+        temp.write_bytes(data)
+
+    write_atomic(target, write)
 
 
 def write_text_atomic(target: Path, text: str) -> None:
-    write_atomic(target, lambda temp: temp.write_text(text, encoding="utf-8"))
+    def write(temp: Path) -> None:
+        temp.write_text(text, encoding="utf-8")
+
+    write_atomic(target, write)
 
 
 def remove_stale_temps(directory: Path) -> int:

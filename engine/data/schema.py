@@ -14,7 +14,7 @@ import polars as pl
 SCHEMA_VERSION = 1
 TS_DTYPE = pl.Datetime("ns", "UTC")
 BAR_SCHEMA = pl.Schema(
-    {
+    {  # type: ignore[arg-type]
         "ts": TS_DTYPE,
         "open": pl.Float64,
         "high": pl.Float64,

@@ -97,9 +97,11 @@ class BarStore:
         path = self.year_path(code, year)
         if not path.exists():
             return empty_bars()
-        return _read(path)
+        return read_bars_file(path)
 
-    def read(self, code: str, begin: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
+    def read(
+        self, code: str, begin: datetime | None = None, end: datetime | None = None
+    ) -> pl.DataFrame:
         """Stored bars of ``code`` with ``begin <= ts < end`` (either bound may be open)."""
         first = begin.year if begin is not None else None
         last = end.year if end is not None else None
@@ -181,7 +183,7 @@ class BarStore:
                 )
             uid = uid or old_meta.uid
             sources.update(old_meta.sources)
-            old = _read(path)
+            old = read_bars_file(path)
             merged = (
                 pl.concat([old, bars])
                 .unique(subset="ts", keep="last", maintain_order=False)
@@ -211,7 +213,7 @@ def _replaced_rows(old: pl.DataFrame, new: pl.DataFrame) -> int:
     return int(joined.filter(differs).height)
 
 
-def _read(path: Path) -> pl.DataFrame:
+def read_bars_file(path: Path) -> pl.DataFrame:
     try:
         return conform(pl.read_parquet(path))
     except Exception as exc:

@@ -44,10 +44,16 @@ def minute_bars(
     minutes = _DAY_MINUTES if bars_per_day is None else _DAY_MINUTES[:bars_per_day]
     rng = np.random.default_rng(seed)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    day_ns = np.array(
-        [int((datetime(d.year, d.month, d.day, tzinfo=UTC) - epoch).total_seconds()) for d in days],
-        dtype=np.int64,
-    ) * 1_000_000_000
+    day_ns = (
+        np.array(
+            [
+                int((datetime(d.year, d.month, d.day, tzinfo=UTC) - epoch).total_seconds())
+                for d in days
+            ],
+            dtype=np.int64,
+        )
+        * 1_000_000_000
+    )
     ts = (day_ns[:, None] + minutes[None, :] * 60_000_000_000).ravel()
     n = len(ts)
     ticks = np.cumsum(rng.integers(-3, 4, size=n)) + int(start_price * 100)

@@ -10,6 +10,7 @@ back; out of range is None.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -117,8 +118,11 @@ class InstrumentCharts:
     def __init__(self, instrument: str, depth: int = DEFAULT_DEPTH) -> None:
         self.instrument = instrument
         self.depth = depth
-        self._charts: dict[TimeFrame, Chart] = {TimeFrame.M1: Chart(instrument, TimeFrame.M1, depth)}
+        self._charts: dict[TimeFrame, Chart] = {
+            TimeFrame.M1: Chart(instrument, TimeFrame.M1, depth)
+        }
         self.last_price: float | None = None
+        self._lock = threading.Lock()  # the engine feeds, a UI thread may read
 
     @property
     def timeframes(self) -> tuple[TimeFrame, ...]:
@@ -126,6 +130,18 @@ class InstrumentCharts:
 
     def get(self, timeframe: TimeFrame) -> Chart:
         """The chart of ``timeframe``, created on first use from the 1-minute history held."""
+        chart = self._charts.get(timeframe)
+        if chart is not None:
+            return chart
+        with self._lock:
+            return self._get_locked(timeframe)
+
+    def read(self, timeframe: TimeFrame, count: int) -> list[Bar]:
+        """A copy of the newest ``count`` bars (safe from any thread)."""
+        with self._lock:
+            return self._get_locked(timeframe).bars(count)
+
+    def _get_locked(self, timeframe: TimeFrame) -> Chart:
         chart = self._charts.get(timeframe)
         if chart is None:
             chart = Chart(self.instrument, timeframe, self.depth)
@@ -142,7 +158,8 @@ class InstrumentCharts:
         """Feed one 1-minute bar to every chart; the (timeframe, bar) pairs it closed."""
         self.last_price = bar.close
         closed_bars: list[tuple[TimeFrame, Bar]] = []
-        for timeframe, chart in self._charts.items():
-            for done in chart.update(bar, closed):
-                closed_bars.append((timeframe, done))
+        with self._lock:
+            for timeframe, chart in self._charts.items():
+                for done in chart.update(bar, closed):
+                    closed_bars.append((timeframe, done))
         return closed_bars

@@ -86,6 +86,7 @@ class EngineSnapshot:
     positions: tuple[PositionRow, ...] = ()
     instruments: tuple[str, ...] = ()
     counters: dict[str, int] = field(default_factory=dict)
+    halt_reason: str = ""  # why trading is HALTED (or REDUCING), empty when ACTIVE
 
     @property
     def open_orders(self) -> tuple[OrderRow, ...]:
@@ -97,6 +98,7 @@ class EngineSnapshot:
         return {
             "mode": self.mode.value,
             "trading_state": self.trading_state.value,
+            "halt_reason": self.halt_reason,
             "running": self.running,
             "connected": self.connected,
             "pid": self.pid,

@@ -46,7 +46,9 @@ def resolve(name: str) -> type[Strategy]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UnknownStrategy(f"cannot import {module_name!r} for strategy {name!r}: {exc}") from exc
+        raise UnknownStrategy(
+            f"cannot import {module_name!r} for strategy {name!r}: {exc}"
+        ) from exc
     found = getattr(module, attr, None)
     if not (isinstance(found, type) and issubclass(found, Strategy)):
         raise UnknownStrategy(f"{name!r} is not a Strategy subclass")

@@ -39,7 +39,7 @@ from engine.broker.sim.session import (
     session_open,
     trading_days,
 )
-from engine.model import Bar, Instrument, as_utc
+from engine.model import Bar, Instrument, TimeFrame, as_utc
 
 DEFAULT_SEED = 42
 ANCHOR = date(2000, 1, 3)  # a Monday: trading day index 0
@@ -49,19 +49,20 @@ GAP_VOL = 0.25  # overnight gap, as a fraction of the daily volatility
 WICK = 0.6  # high/low excursion beyond the body, in units of the minute's volatility
 
 _NS_PER_MINUTE = 60 * 1_000_000_000
-SCHEMA = {
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SCHEMA: dict[str, pl.DataType] = {
     "ts": pl.Datetime("ns", "UTC"),
-    "open": pl.Float64,
-    "high": pl.Float64,
-    "low": pl.Float64,
-    "close": pl.Float64,
-    "volume": pl.Int64,
+    "open": pl.Float64(),
+    "high": pl.Float64(),
+    "low": pl.Float64(),
+    "close": pl.Float64(),
+    "volume": pl.Int64(),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class DayBars:
-    """One session of 1-minute bars as arrays (``ts`` in ns since the epoch, frame starts)."""
+    """Bars as arrays (``ts`` in ns since the epoch, frame starts): one session, or a range."""
 
     ts: np.ndarray
     open: np.ndarray
@@ -75,12 +76,72 @@ class DayBars:
 
     def bar(self, i: int) -> Bar:
         return Bar(
-            ts=datetime.fromtimestamp(int(self.ts[i]) // 1_000_000_000, UTC),
+            ts=_EPOCH + timedelta(microseconds=int(self.ts[i]) // 1000),
             open=float(self.open[i]),
             high=float(self.high[i]),
             low=float(self.low[i]),
             close=float(self.close[i]),
             volume=int(self.volume[i]),
+        )
+
+    def to_bars(self) -> list[Bar]:
+        return [
+            Bar(_EPOCH + timedelta(microseconds=t // 1000), o, h, low, c, v)
+            for t, o, h, low, c, v in zip(
+                self.ts.tolist(),
+                self.open.tolist(),
+                self.high.tolist(),
+                self.low.tolist(),
+                self.close.tolist(),
+                self.volume.tolist(),
+                strict=True,
+            )
+        ]
+
+    def to_frame(self) -> pl.DataFrame:
+        """A polars DataFrame with the Parquet store's schema (``SCHEMA``)."""
+        frame = pl.DataFrame(
+            {
+                "ts": self.ts,
+                "open": self.open,
+                "high": self.high,
+                "low": self.low,
+                "close": self.close,
+                "volume": self.volume,
+            },
+            schema={**SCHEMA, "ts": pl.Int64()},
+        )
+        return frame.with_columns(pl.col("ts").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
+
+    def slice(self, lo: int, hi: int) -> DayBars:
+        return DayBars(
+            self.ts[lo:hi],
+            self.open[lo:hi],
+            self.high[lo:hi],
+            self.low[lo:hi],
+            self.close[lo:hi],
+            self.volume[lo:hi],
+        )
+
+    @staticmethod
+    def empty() -> DayBars:
+        nothing = np.empty(0)
+        none = np.empty(0, np.int64)
+        return DayBars(none, nothing, nothing, nothing, nothing, none)
+
+    @staticmethod
+    def concat(parts: list[DayBars]) -> DayBars:
+        if not parts:
+            return DayBars.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return DayBars(
+            np.concatenate([p.ts for p in parts]),
+            np.concatenate([p.open for p in parts]),
+            np.concatenate([p.high for p in parts]),
+            np.concatenate([p.low for p in parts]),
+            np.concatenate([p.close for p in parts]),
+            np.concatenate([p.volume for p in parts]),
         )
 
 
@@ -152,8 +213,7 @@ def _round_to_step(prices: np.ndarray, step: Decimal) -> np.ndarray:
 def generate_day(seed: int, instrument: Instrument, day: date) -> DayBars:
     """The session's 1-minute bars of ``day`` (empty on weekends). Cached; treat as read-only."""
     if not is_trading_day(day):
-        empty_f = np.empty(0)
-        return DayBars(np.empty(0, np.int64), empty_f, empty_f, empty_f, empty_f, np.empty(0, np.int64))
+        return DayBars.empty()
     profile = profile_for(instrument)
     index = trading_day_index(day)
     walk = _daily_walk(seed, _ticker_key(instrument), profile.daily_vol)
@@ -180,7 +240,9 @@ def generate_day(seed: int, instrument: Instrument, day: date) -> DayBars:
 
     move = np.abs(np.log(closes / opens)) / sigma
     noise = rng.lognormal(0.0, 0.5, n)
-    volume = np.floor(profile.minute_volume * volume_w * (0.6 + 0.4 * move) * noise).astype(np.int64)
+    volume = np.floor(profile.minute_volume * volume_w * (0.6 + 0.4 * move) * noise).astype(
+        np.int64
+    )
 
     start_ns = int(session_open(day).timestamp()) * 1_000_000_000
     ts = start_ns + np.arange(n, dtype=np.int64) * _NS_PER_MINUTE
@@ -196,8 +258,7 @@ def generate_day(seed: int, instrument: Instrument, day: date) -> DayBars:
 
 
 def _ns(ts: datetime) -> int:
-    ts = as_utc(ts)
-    return int((ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)) * 1000
+    return (as_utc(ts) - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 class BarGenerator:
@@ -209,40 +270,58 @@ class BarGenerator:
     def day(self, instrument: Instrument, day: date) -> DayBars:
         return generate_day(self.seed, instrument, day)
 
-    def bars(self, instrument: Instrument, begin: datetime, end: datetime) -> pl.DataFrame:
-        """1-minute bars with ``begin <= ts < end`` (the Parquet store's schema)."""
+    def arrays(self, instrument: Instrument, begin: datetime, end: datetime) -> DayBars:
+        """1-minute bars with ``begin <= ts < end`` as arrays."""
         begin_ns, end_ns = _ns(begin), _ns(end)
         parts: list[DayBars] = []
         if end_ns > begin_ns:
             for day in trading_days(as_utc(begin).date(), as_utc(end).date()):
-                parts.append(self.day(instrument, day))
-        if not parts:
-            return pl.DataFrame(schema=SCHEMA)
-        ts = np.concatenate([p.ts for p in parts])
-        keep = (ts >= begin_ns) & (ts < end_ns)
-        columns = {
-            "ts": ts[keep],
-            "open": np.concatenate([p.open for p in parts])[keep],
-            "high": np.concatenate([p.high for p in parts])[keep],
-            "low": np.concatenate([p.low for p in parts])[keep],
-            "close": np.concatenate([p.close for p in parts])[keep],
-            "volume": np.concatenate([p.volume for p in parts])[keep],
-        }
-        frame = pl.DataFrame(columns)
-        return frame.with_columns(pl.col("ts").cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"))
+                part = self.day(instrument, day)
+                lo = int(np.searchsorted(part.ts, begin_ns, side="left"))
+                hi = int(np.searchsorted(part.ts, end_ns, side="left"))
+                if hi > lo:
+                    parts.append(part.slice(lo, hi))
+        return DayBars.concat(parts)
+
+    def bars(self, instrument: Instrument, begin: datetime, end: datetime) -> pl.DataFrame:
+        """1-minute bars with ``begin <= ts < end`` (the Parquet store's schema)."""
+        return self.arrays(instrument, begin, end).to_frame()
 
     def bar_list(self, instrument: Instrument, begin: datetime, end: datetime) -> list[Bar]:
         """As :meth:`bars`, as a list of :class:`Bar` (aware UTC timestamps)."""
-        begin_ns, end_ns = _ns(begin), _ns(end)
-        out: list[Bar] = []
-        if end_ns <= begin_ns:
-            return out
-        for day in trading_days(as_utc(begin).date(), as_utc(end).date()):
-            part = self.day(instrument, day)
-            lo = int(np.searchsorted(part.ts, begin_ns, side="left"))
-            hi = int(np.searchsorted(part.ts, end_ns, side="left"))
-            out.extend(part.bar(i) for i in range(lo, hi))
-        return out
+        return self.arrays(instrument, begin, end).to_bars()
+
+
+_MONDAY_NS = 4 * 86_400 * 1_000_000_000  # 1970-01-05, the first Monday after the epoch
+
+
+def frame_starts(ts: np.ndarray, timeframe: TimeFrame) -> np.ndarray:
+    """``timeframe.floor`` of each timestamp (ns since the epoch), vectorised (not for M)."""
+    step = timeframe.step
+    if step is None:
+        raise ValueError("calendar months have no fixed step")
+    step_ns = int(step.total_seconds()) * 1_000_000_000
+    origin = _MONDAY_NS if timeframe is TimeFrame.W else 0
+    return (ts - origin) // step_ns * step_ns + origin
+
+
+def resample(bars: DayBars, timeframe: TimeFrame) -> DayBars:
+    """Finer bars (sorted by ts) merged into ``timeframe`` frames by the rules of
+    ``engine.model.aggregation`` (open first, high max, low min, close last, volume summed).
+    Fixed-step timeframes only; feed daily bars to a ``BarAggregator`` for months."""
+    if len(bars) == 0:
+        return bars
+    keys = frame_starts(bars.ts, timeframe)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    ends = np.concatenate((starts[1:], [len(keys)])) - 1
+    return DayBars(
+        ts=keys[starts],
+        open=bars.open[starts],
+        high=np.maximum.reduceat(bars.high, starts),
+        low=np.minimum.reduceat(bars.low, starts),
+        close=bars.close[ends],
+        volume=np.add.reduceat(bars.volume, starts),
+    )
 
 
 def generate_bars(

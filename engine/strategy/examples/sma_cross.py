@@ -29,7 +29,9 @@ class SmaCross(Strategy):
         for key in ("fast", "slow", "lots"):
             value = p[key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise StrategyParamError(f"sma_cross: {key} must be a positive integer, got {value!r}")
+                raise StrategyParamError(
+                    f"sma_cross: {key} must be a positive integer, got {value!r}"
+                )
         if p["fast"] >= p["slow"]:
             raise StrategyParamError(
                 f"sma_cross: fast ({p['fast']}) must be shorter than slow ({p['slow']})"

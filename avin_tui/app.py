@@ -1,0 +1,425 @@
+"""The avin terminal app.
+
+``AvinApp(engine, settings)`` runs ``engine.run()`` in a worker (a crash is shown, never fatal),
+pulls ``engine.snapshot()`` on a timer and applies it to the panes inside ``batch_update`` only when
+its version moved. The app is the only place that sends commands to the engine; the kill switch is
+an App-level priority binding that only signals the engine and shows a banner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
+from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
+from avin_tui.screens.help import HelpScreen
+from avin_tui.screens.main import PANES, MainScreen
+from avin_tui.widgets.banner import Banner
+from avin_tui.widgets.chart import ChartPane
+from avin_tui.widgets.log_pane import LogPane
+from avin_tui.widgets.orders import OrdersTable
+from avin_tui.widgets.positions import PositionsTable
+from avin_tui.widgets.status_bar import StatusBar
+from avin_tui.widgets.strategies import StrategiesTable
+from engine.model import Bar, TimeFrame
+from engine.runtime.snapshot import EngineSnapshot, TradingState
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+FIRST_FRAME_ENV = (
+    "AVIN_FIRST_FRAME_FILE"  # bench/startup.py: write the time of the first frame, exit
+)
+LOG_BATCH = 2_000  # at most this many log entries per poll (the rest follow on the next ones)
+
+
+class RunnableEngine(Protocol):
+    """What the app needs: the EngineControl commands plus ``run``/``request_stop``."""
+
+    def snapshot(self) -> EngineSnapshot: ...
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]: ...
+    def pause_strategy(self, strategy_id: str) -> None: ...
+    def resume_strategy(self, strategy_id: str) -> None: ...
+    def cancel_order(self, order_key: str) -> None: ...
+    def kill(self, reason: str = "manual") -> None: ...
+    async def run(self, duration: float | None = None) -> Any: ...
+    def request_stop(self) -> None: ...
+
+
+def theme_path(name: str) -> Path:
+    """The stylesheet of a theme: ``themes/`` of a source checkout, else the packaged copy."""
+    name = name if name in ("dark", "light") else "dark"
+    checkout = PACKAGE_DIR.parent
+    candidates = [PACKAGE_DIR / "themes" / f"{name}.tcss"]
+    if (checkout / "pyproject.toml").is_file():
+        candidates.insert(0, checkout / "themes" / f"{name}.tcss")
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"theme {name!r} not found in {', '.join(map(str, candidates))}")
+
+
+def _ui_setting(settings: Any, name: str, default: Any) -> Any:
+    return getattr(getattr(settings, "ui", None), name, default)
+
+
+class AvinApp(App[int]):
+    TITLE = "avin"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+k", "kill", "KILL", priority=True),
+        Binding("K", "kill", "Kill", priority=True, show=False),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", show=False),
+        Binding("s", "focus_pane('strategies')", "Strat", show=False),
+        Binding("o", "focus_pane('orders')", "Orders", show=False),
+        Binding("p", "focus_pane('positions')", "Pos", show=False),
+        Binding("l", "focus_pane('log')", "Log", show=False),
+        Binding("c", "focus_pane('chart')", "Chart", show=False),
+        Binding("left_square_bracket", "timeframe(-1)", "TF-", key_display="["),
+        Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]"),
+        Binding("n", "next_instrument", "Next"),
+        *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),
+    ]
+
+    def __init__(
+        self,
+        engine: RunnableEngine,
+        settings: Any = None,
+        *,
+        poll_interval: float | None = None,
+        run_engine: bool = True,
+    ) -> None:
+        self.theme_name: str = _ui_setting(settings, "theme", "dark")
+        super().__init__(css_path=[theme_path(self.theme_name)])
+        self.engine = engine
+        self.settings = settings
+        hz = float(_ui_setting(settings, "refresh_hz", 4.0) or 4.0)
+        self.poll_interval = poll_interval if poll_interval is not None else 1.0 / hz
+        self.run_engine = run_engine
+        self.snapshot: EngineSnapshot | None = None
+        self.applied_version: int | None = None
+        self.applied_count = 0  # snapshots applied to the panes (tests, benchmarks)
+        self.engine_note = ""
+        self.engine_error: BaseException | None = None
+        self.engine_worker: Worker[Any] | None = None
+        self._engine_thread: threading.Thread | None = None
+        self.kill_reason = "manual: keyboard"
+        self._ticks = 0
+        self._quitting = False
+        self._panes_ready = False
+        self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        self.theme = "textual-light" if self.theme_name == "light" else "textual-dark"
+        if self.run_engine:
+            self.engine_worker = self.run_worker(
+                self._run_engine(), name="engine", group="engine", exit_on_error=False
+            )
+        self.set_interval(self.poll_interval, self.poll, name="snapshot-poll")
+        self.call_after_refresh(self._setup_panes)
+        if not self.is_headless:
+            self._install_signal_handlers()
+        if self._first_frame_file:
+            self.call_after_refresh(self._first_frame)
+
+    def _setup_panes(self) -> None:
+        main = self.get_screen_main()
+        if main is None:
+            return
+        main.query_one(ChartPane).source = self.engine
+        main.query_one(StrategiesTable).focus()
+        self._panes_ready = True
+        self.poll()
+
+    def _first_frame(self) -> None:
+        assert self._first_frame_file is not None
+        Path(self._first_frame_file).write_text(f"{time.time():.6f}\n")
+        self.engine.request_stop()
+        self.exit(0)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (the terminal went away without tmux) and SIGTERM stop the engine cleanly."""
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, lambda: self.call_later(self.stop_and_exit))
+        except (NotImplementedError, RuntimeError, AttributeError, ValueError):
+            pass
+
+    async def _run_engine(self) -> None:
+        """Run the engine on its own event loop in a daemon thread and wait for it to end.
+
+        A busy engine then never holds up a key press on the UI loop (the commands are
+        thread-safe), and a hung engine cannot keep the process alive after the UI exits.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+        def target() -> None:
+            error: BaseException | None = None
+            try:
+                asyncio.run(self.engine.run())
+            except BaseException as exc:
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the UI loop is already closed
+                loop.call_soon_threadsafe(settle, error)
+
+        self._engine_thread = threading.Thread(target=target, name="avin-engine", daemon=True)
+        self._engine_thread.start()
+        await done
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.engine_worker:
+            return
+        banner = self.query_one(Banner)
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.engine_error = error
+            self.engine_note = "ENGINE CRASHED"
+            text = f"ENGINE CRASHED: {type(error).__name__}: {error} — see the log; restart avin"
+            banner.show_message(text)
+            self.notify(str(error), title="engine crashed", severity="error", timeout=30)
+        elif event.state is WorkerState.SUCCESS and not self._quitting:
+            self.engine_note = "engine stopped"
+            banner.show_message("The engine has stopped (q quits).", info=True)
+
+    async def on_unmount(self) -> None:
+        """However the app ends, the engine is asked to stop and given a moment to shut down."""
+        with contextlib.suppress(Exception):
+            self.engine.request_stop()
+        thread = self._engine_thread
+        if thread is not None and thread.is_alive():
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(thread.join, 5.0)
+
+    # --- the snapshot pull --------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """One turn of the timer: status always, panes when the snapshot version moved."""
+        self._ticks += 1
+        try:
+            snap = self.engine.snapshot()
+        except Exception as exc:
+            self.engine_note = f"snapshot failed: {exc}"
+            snap = self.snapshot
+        entries = self._log_entries()
+        main = self.get_screen_main()
+        if main is None or not self._panes_ready:
+            return
+        try:
+            self._apply(main, snap, entries)
+        except NoMatches:  # the screen is being torn down (the app is exiting)
+            pass
+
+    def _apply(self, main: MainScreen, snap: EngineSnapshot | None, entries: list[Any]) -> None:
+        with self.batch_update():
+            main.query_one(StatusBar).show(snap, datetime.now(UTC), self.engine_note)
+            changed = snap is not None and snap.version != self.applied_version
+            if changed and snap is not None:
+                self.apply_snapshot(main, snap)
+            if entries:
+                main.query_one(LogPane).add_entries(entries)
+            if changed or self._ticks % 2 == 0:
+                main.query_one(ChartPane).poll()
+
+    def get_screen_main(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def _log_entries(self) -> list[Any]:
+        logbook = getattr(self.engine, "logbook", None)
+        if logbook is None:
+            return []
+        main = self.get_screen_main()
+        if main is None:
+            return []
+        since = main.query_one(LogPane).last_seq
+        try:
+            return list(logbook.entries_since(since, limit=LOG_BATCH))
+        except TypeError:  # a log book without ``limit``
+            return list(logbook.entries_since(since))[:LOG_BATCH]
+
+    def apply_snapshot(self, main: MainScreen, snap: EngineSnapshot) -> None:
+        self.snapshot = snap
+        self.applied_version = snap.version
+        self.applied_count += 1
+        main.query_one(StrategiesTable).update_rows(snap.strategies)
+        main.query_one(OrdersTable).update_rows(snap.orders)
+        main.query_one(PositionsTable).update_rows(snap.positions)
+        chart = main.query_one(ChartPane)
+        if chart.instrument is None:
+            instruments = self.instruments()
+            if instruments:
+                chart.set_instrument(instruments[0])
+        banner = main.query_one(Banner)
+        if snap.trading_state is TradingState.HALTED:
+            open_count = len(snap.open_orders)
+            tail = f", {open_count} order(s) still cancelling" if open_count else ""
+            reason = getattr(snap, "halt_reason", "") or self.kill_reason
+            banner.show_message(f"TRADING HALTED ({reason}){tail}")
+        elif banner.shown and self.engine_error is None and not self.engine_note:
+            banner.hide()
+
+    def instruments(self) -> list[str]:
+        snap = self.snapshot
+        if snap is None:
+            return []
+        names = list(snap.instruments)
+        for code in [s.instrument for s in snap.strategies] + [
+            p.instrument for p in snap.positions
+        ]:
+            if code not in names:
+                names.append(code)
+        return names
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def action_kill(self) -> None:
+        """The kill switch: signal the engine at once, no confirmation, then show the banner."""
+        self.kill_reason = "manual: keyboard"
+        try:
+            self.engine.kill("manual: keyboard")
+        except Exception as exc:
+            self.query_one(Banner).show_message(
+                f"KILL FAILED: {exc} — run `avin kill` from another shell"
+            )
+            return
+        self.query_one(Banner).show_message("KILL SWITCH: trading HALTED, cancelling open orders")
+        self.call_later(self.poll)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_pane(self, pane: str) -> None:
+        if pane in PANES and isinstance(self.screen, MainScreen):
+            self.screen.query_one(f"#{pane}").focus()
+
+    def _chart(self) -> ChartPane | None:
+        main = self.get_screen_main()
+        return None if main is None else main.query_one(ChartPane)
+
+    def action_timeframe(self, step: int) -> None:
+        chart = self._chart()
+        if chart is not None:
+            chart.shift_timeframe(step)
+
+    def action_next_instrument(self) -> None:
+        chart = self._chart()
+        names = self.instruments()
+        if chart is None or not names:
+            return
+        i = names.index(chart.instrument) + 1 if chart.instrument in names else 0
+        chart.set_instrument(names[i % len(names)])
+
+    def action_toggle_term(self, term: int) -> None:
+        chart = self._chart()
+        if chart is not None:
+            chart.toggle_term(term)
+
+    @on(InstrumentSelected)
+    def _follow_instrument(self, message: InstrumentSelected) -> None:
+        chart = self._chart()
+        if chart is not None:
+            chart.set_instrument(message.instrument)
+
+    @on(StrategyToggleRequested)
+    def _toggle_strategy(self, message: StrategyToggleRequested) -> None:
+        self._command(
+            self.engine.resume_strategy
+            if message.state == "paused"
+            else self.engine.pause_strategy,
+            message.strategy_id,
+        )
+
+    @on(OrderCancelRequested)
+    def _cancel_order(self, message: OrderCancelRequested) -> None:
+        self._command(self.engine.cancel_order, message.order_key)
+
+    def _command(self, command: Callable[[str], None], arg: str) -> None:
+        try:
+            command(arg)
+        except Exception as exc:
+            self.notify(f"{exc}", title="refused", severity="warning")
+        self.call_later(self.poll)
+
+    # --- quitting -----------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit is not kill: with live orders it asks first; then the engine stops cleanly."""
+        if isinstance(self.screen, ConfirmQuitScreen):
+            return
+        try:
+            open_orders = len(self.engine.snapshot().open_orders)
+        except Exception:
+            open_orders = 0
+        if open_orders and self.engine_error is None:
+            self.push_screen(ConfirmQuitScreen(open_orders), self._quit_choice)
+            return
+        await self.stop_and_exit()
+
+    def _quit_choice(self, choice: QuitChoice | None) -> None:
+        if choice == "kill":
+            self.action_kill()
+        if choice in ("quit", "kill"):
+            self.run_worker(
+                self.stop_and_exit(wait_cancels=choice == "kill"),
+                group="quit",
+                exit_on_error=False,
+            )
+
+    async def stop_and_exit(self, wait_cancels: bool = False, timeout: float = 5.0) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        self.engine_note = "stopping"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if wait_cancels:  # give the engine a moment to get the cancels out before it stops
+            while loop.time() < deadline - timeout / 2:
+                try:
+                    if not self.engine.snapshot().open_orders:
+                        break
+                except Exception:
+                    break
+                await asyncio.sleep(0.05)
+        with contextlib.suppress(Exception):
+            self.engine.request_stop()
+        worker = self.engine_worker
+        if worker is not None and not worker.is_finished:
+            # a timeout, or the engine failing while it stops: exit anyway
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), max(0.1, deadline - loop.time()))
+        self.exit(0)

@@ -1,0 +1,308 @@
+"""``avin run``, ``avin status`` and ``avin config check``.
+
+Imports of the engine, the UI and rich stay inside the command functions so that ``avin --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+    from engine.runtime.engine import Engine
+
+EXIT_OK = 0
+EXIT_NO_STATUS = 1
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3
+
+_STATUS_EPILOG = """\
+exit codes: 0 when a status was found (running or not); 1 when no engine has ever run with this
+AVIN_HOME. With --json the output is always ONE JSON object: when nothing ever ran it is
+{"running": false, "ever_run": false, "message": ...} and the exit code is still 1.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="start the robot (the terminal app, or --headless)",
+        description="Start the trading engine: in the terminal app, or without UI (--headless). "
+        "Without a token it trades the embedded simulated market.",
+    )
+    run.add_argument("--headless", action="store_true", help="no UI: log to the console and files")
+    run.add_argument(
+        "--duration", type=float, default=None, metavar="SECONDS", help="stop after this long"
+    )
+    run.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
+    run.add_argument("--seed", type=int, default=None, help="seed of the simulated market")
+    run.add_argument("--config", type=Path, default=None, metavar="FILE", help="config file")
+    run.set_defaults(func=cmd_run)
+
+    status = subparsers.add_parser(
+        "status",
+        help="state of the running (or last) robot",
+        description="Print the state of the running or last robot, from the persisted status.",
+        epilog=_STATUS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object (for scripts)")
+    status.set_defaults(func=cmd_status)
+
+    config = subparsers.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
+    check = config_sub.add_parser(
+        "check",
+        help="validate the configuration",
+        description="Validate the config file and AVIN_* variables; exit 1 on any problem.",
+    )
+    check.add_argument("--config", type=Path, default=None, metavar="FILE", help="config file")
+    check.set_defaults(func=cmd_config_check)
+
+    def _config_help(args: argparse.Namespace) -> int:
+        config.print_help()
+        return 2
+
+    config.set_defaults(func=_config_help)
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.config import ConfigError, load_settings
+    from engine.paths import homes
+    from engine.runtime.factory import BrokerUnavailable, build_engine
+    from engine.runtime.logbook import setup_logging
+    from engine.runtime.redact import register_secret
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return EXIT_CONFIG
+    if settings.token is not None:
+        register_secret(settings.token.get_secret_value())
+    logbook = setup_logging(homes().ensure().logs, settings.log.level)
+    if args.speed is not None and args.speed <= 0:
+        print("avin: --speed must be positive", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        engine = build_engine(settings, speed=args.speed, seed=args.seed, logbook=logbook)
+    except BrokerUnavailable as exc:
+        print(f"avin: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    try:
+        if args.headless:
+            return _run_headless(engine, args.duration)
+        return _run_app(engine, settings, args.duration)
+    finally:
+        if engine.store is not None:
+            engine.store.close()
+
+
+def _run_headless(engine: Engine, duration: float | None) -> int:
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger("avin")
+    root.addHandler(console)
+    try:
+        asyncio.run(_headless(engine, duration))
+    except RuntimeError as exc:  # e.g. another engine runs with the same state home
+        logging.getLogger("avin.cli").error("%s", exc)
+        print(f"avin: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        root.removeHandler(console)
+    snap = engine.snapshot()
+    counters = snap.counters
+    print(
+        f"avin: stopped; {counters.get('orders_sent', 0)} orders sent, "
+        f"{counters.get('fills', 0)} fills, trading {snap.trading_state.value}"
+    )
+    return EXIT_OK
+
+
+async def _headless(engine: Engine, duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, engine.request_stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / Windows
+            pass
+    try:
+        await engine.run(duration)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _run_app(engine: Engine, settings: Settings, duration: float | None) -> int:
+    try:
+        from avin_tui.app import AvinApp  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        print(
+            f"avin: the terminal app is not available ({exc}); use `avin run --headless`",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    app = AvinApp(engine, settings)
+    timer = None
+    if duration is not None:
+        import threading
+
+        def _exit() -> None:
+            with contextlib.suppress(Exception):  # the app may be gone already
+                app.call_from_thread(app.exit)
+
+        timer = threading.Timer(duration, _exit)
+        timer.daemon = True
+        timer.start()
+    try:
+        app.run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return EXIT_OK
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def load_status() -> dict[str, Any] | None:
+    """The persisted status (running from the live marker), or None when nothing ever ran."""
+    from engine.paths import homes
+    from engine.runtime.status_store import StatusStore
+
+    state = homes().state
+    if not (state / "status").exists():
+        return None
+    with StatusStore(state) as store:
+        return store.status()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    data = load_status()
+    if data is None:
+        message = "no avin engine has run yet with this home; start one with `avin run`"
+        if args.json:
+            print(json.dumps({"running": False, "ever_run": False, "message": message}))
+        else:
+            print(f"avin: {message}", file=sys.stderr)
+        return EXIT_NO_STATUS
+    data.setdefault("ever_run", True)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        _print_status(data)
+    return EXIT_OK
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    state = data.get("trading_state", "?")
+    colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}.get(state, "white")
+    running = "[green]running[/]" if data.get("running") else "[dim]not running[/]"
+    if data.get("crashed"):
+        running += " [red](the last run did not stop cleanly)[/]"
+    console.print(
+        f"avin [bold]{str(data.get('mode', '?')).upper()}[/]  {running}  pid {data.get('pid')}  "
+        f"trading [{colour}]{state}[/]"
+        + (f" ({data['halt_reason']})" if data.get("halt_reason") else "")
+    )
+    console.print(
+        f"market {data.get('market_ts') or '-'}  last event {data.get('last_event_ts') or '-'}  "
+        f"saved {data.get('saved_ts') or '-'}"
+        + ("  [yellow]recovered after a crash[/]" if data.get("recovered") else "")
+    )
+    strategies = Table(title="Strategies", title_justify="left")
+    for col in ("id", "state", "position", "pnl", "error"):
+        strategies.add_column(col)
+    for row in data.get("strategies", []):
+        strategies.add_row(
+            row["id"], row["state"], str(row["position"]), str(row["pnl"]), row.get("error", "")
+        )
+    console.print(strategies)
+    positions = Table(title="Positions", title_justify="left")
+    for col in ("account", "instrument", "lots", "avg price", "last", "unrealized", "realized"):
+        positions.add_column(col)
+    for row in data.get("positions", []):
+        positions.add_row(
+            row["account"],
+            row["instrument"],
+            str(row["lots"]),
+            str(row["avg_price"]),
+            str(row["last_price"]),
+            str(row["unrealized"]),
+            str(row["realized"]),
+        )
+    console.print(positions)
+    open_orders = data.get("open_orders", [])
+    console.print(f"open orders: {len(open_orders)}")
+    for row in open_orders:
+        console.print(
+            f"  {row['key'][:8]} {row['instrument']} {row['side']} {row['lots']} "
+            f"{row['type']} {row['price'] or ''} {row['status']}"
+        )
+
+
+# --- config check -------------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from engine.config import check_config, default_config_path
+
+    path = args.config or default_config_path()
+    problems = check_config(args.config)
+    if not problems:
+        problems = _strategy_problems(path)
+    if problems:
+        _print_problems(problems)
+        return 1
+    where = path if Path(path).exists() else f"{path} (absent: defaults and AVIN_* variables)"
+    print(f"avin: the configuration is valid: {where}")
+    return EXIT_OK
+
+
+def _strategy_problems(path: Path) -> list[Any]:
+    """The configured strategies that cannot be built (unknown name, bad parameters)."""
+    from engine.config import ConfigProblem, load_settings
+    from engine.strategy.registry import build
+
+    problems: list[Any] = []
+    settings = load_settings(path)
+    for i, row in enumerate(settings.strategies):
+        try:
+            build(row.name, row.params, row.timeframe)
+        except Exception as exc:
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    f"strategies.{i}",
+                    str(exc),
+                    "fix the strategy name or its params (see `avin config check` docs)",
+                )
+            )
+    return problems
+
+
+def _print_problems(problems: list[Any]) -> None:
+    print(f"avin: the configuration has {len(problems)} problem(s):", file=sys.stderr)
+    for p in problems:
+        print(f"  {p.file}: {p.key}: {p.message}", file=sys.stderr)
+        if p.hint:
+            print(f"      -> {p.hint}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Screens: the main five-pane screen, help, and the quit confirmation."""

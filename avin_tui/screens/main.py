@@ -1,0 +1,46 @@
+"""The main screen: status bar, banner, the five panes and the footer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from avin_tui.widgets.banner import Banner
+from avin_tui.widgets.chart import ChartPane
+from avin_tui.widgets.log_pane import LogPane
+from avin_tui.widgets.orders import OrdersTable
+from avin_tui.widgets.positions import PositionsTable
+from avin_tui.widgets.status_bar import StatusBar
+from avin_tui.widgets.strategies import StrategiesTable
+
+PANES = {
+    "strategies": StrategiesTable,
+    "orders": OrdersTable,
+    "positions": PositionsTable,
+    "log": LogPane,
+    "chart": ChartPane,
+}
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (100, "-medium"),
+        (140, "-wide"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Banner(id="banner")
+        with Container(id="panes"):
+            # grid order: left column tables, right column chart (two rows) and log
+            yield StrategiesTable(id="strategies", classes="pane")
+            yield ChartPane(id="chart", classes="pane")
+            yield OrdersTable(id="orders", classes="pane")
+            yield PositionsTable(id="positions", classes="pane")
+            yield LogPane(id="log", classes="pane")
+        yield Footer(compact=True)

@@ -1,0 +1,219 @@
+"""Chart pane: candles of one instrument and timeframe with ZigZag T1..T5 over them.
+
+The app calls :meth:`ChartPane.poll` on its timer. It fetches the newest bars (``engine.chart``)
+and, only when the bars, the size, the timeframe or the enabled terms changed, builds the frame in
+a thread worker (ZigZag + rasterising). ``render_line`` only returns the cached strips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from avin_tui.widgets._format import msk, ticker
+from avin_tui.widgets._zigzag import Leg, analysis_available, zigzag_legs
+from avin_tui.widgets.chart_render import ChartStyles, blank, render_chart
+from engine.model import Bar, TimeFrame
+
+TIMEFRAMES: tuple[TimeFrame, ...] = tuple(TimeFrame)
+HISTORY = 500  # bars fetched: the higher ZigZag terms need more history than the screen shows
+
+
+class ChartSource(Protocol):
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]: ...
+
+
+def bars_fingerprint(bars: Sequence[Bar]) -> tuple[Any, ...]:
+    if not bars:
+        return (0,)
+    last = bars[-1]
+    return (len(bars), bars[0].ts, last.ts, last.open, last.high, last.low, last.close)
+
+
+class ChartPane(Widget, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "chart--bull",
+        "chart--bear",
+        "chart--axis",
+        "chart--last",
+        "chart--t1",
+        "chart--t2",
+        "chart--t3",
+        "chart--t4",
+        "chart--t5",
+    }
+    DEFAULT_CSS = """
+    ChartPane {
+        height: 1fr;
+        & > .chart--bull { color: $success; }
+        & > .chart--bear { color: $error; }
+        & > .chart--axis { color: $text-muted; }
+        & > .chart--last { color: $background; background: $foreground; }
+        & > .chart--t1 { color: #29b6f6; }
+        & > .chart--t2 { color: #ffca28; }
+        & > .chart--t3 { color: #ab47bc; }
+        & > .chart--t4 { color: #ff7043; }
+        & > .chart--t5 { color: $foreground; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.source: ChartSource | None = None
+        self.instrument: str | None = None
+        self.timeframe: TimeFrame = TimeFrame.M1
+        self.terms: set[int] = {2, 3}  # T1 on a small chart is close to every bar
+        self.bars: list[Bar] = []
+        self._strips: list[Strip] = []
+        self._built_key: tuple[Any, ...] | None = None
+        self._pending_key: tuple[Any, ...] | None = None
+        self._pending_worker: Worker[Any] | None = None
+        self.builds = 0  # frames built (tests, benchmarks)
+        self.fetch_error: str | None = None
+
+    def on_mount(self) -> None:
+        self._update_titles()
+
+    def on_resize(self) -> None:
+        self.poll()
+
+    # --- commands from the app ----------------------------------------------------------------
+
+    def set_instrument(self, instrument: str | None) -> None:
+        if instrument != self.instrument:
+            self.instrument = instrument
+            self.poll()
+
+    def shift_timeframe(self, step: int) -> None:
+        i = TIMEFRAMES.index(self.timeframe)
+        self.timeframe = TIMEFRAMES[(i + step) % len(TIMEFRAMES)]
+        self.poll()
+
+    def toggle_term(self, term: int) -> None:
+        self.terms ^= {term}
+        self.poll()
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Fetch the bars and start a rebuild if anything that shows changed."""
+        if self.source is None or self.instrument is None:
+            self.bars = []
+        else:
+            try:
+                self.bars = list(self.source.chart(self.instrument, self.timeframe, HISTORY))
+                self.fetch_error = None
+            except Exception as exc:  # a chart error must not take the app down
+                self.bars = []
+                self.fetch_error = f"{type(exc).__name__}: {exc}"
+        self._update_titles()
+        width, height = self.content_size
+        key = (
+            self.instrument,
+            self.timeframe,
+            bars_fingerprint(self.bars),
+            width,
+            height,
+            tuple(sorted(self.terms)),
+            self.app.theme,
+        )
+        if key == self._built_key or key == self._pending_key:
+            return
+        self._pending_key = key
+        styles = self._styles()
+        terms = tuple(sorted(self.terms))
+        message = self.fetch_error or (
+            "no instrument" if self.instrument is None else "waiting for bars"
+        )
+        self._pending_worker = self.run_worker(
+            lambda: self._build(key, list(self.bars), width, height, styles, message, terms),
+            thread=True,
+            exclusive=True,
+            group="chart",
+            name="chart-build",
+            exit_on_error=False,
+        )
+
+    def _build(
+        self,
+        key: tuple[Any, ...],
+        bars: list[Bar],
+        width: int,
+        height: int,
+        styles: ChartStyles,
+        message: str,
+        terms: tuple[int, ...],
+    ) -> tuple[tuple[Any, ...], list[Strip]]:
+        if not bars:
+            return key, blank(width, height, message, styles.axis)
+        legs: list[Leg] = zigzag_legs(bars, terms) if terms else []
+        return key, render_chart(bars, width, height, styles, legs)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "chart":
+            return
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
+            key, strips = event.worker.result
+            self._strips = strips
+            self._built_key = key
+            self.builds += 1
+            if self._pending_key == key:
+                self._pending_key = None
+            self.refresh()
+        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            if event.worker is self._pending_worker:
+                self._pending_key = None
+            if event.state is WorkerState.ERROR:
+                self.fetch_error = f"chart: {event.worker.error}"
+
+    def _styles(self) -> ChartStyles:
+        def get(name: str) -> Style:
+            return self.get_component_rich_style(name, partial=True)
+
+        return ChartStyles(
+            bull=get("chart--bull"),
+            bear=get("chart--bear"),
+            axis=get("chart--axis"),
+            last=get("chart--last"),
+            terms=tuple(get(f"chart--t{t}") for t in range(1, 6)),
+        )
+
+    def _update_titles(self) -> None:
+        name = ticker(self.instrument) if self.instrument else "-"
+        self.border_title = f"[u]C[/u]hart {name} {self.timeframe.code}"
+        parts = []
+        if analysis_available():
+            parts.append(" ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6)))
+        if self.bars:
+            b = self.bars[-1]
+            parts.append(f"{msk(b.ts, '%d.%m %H:%M')} C {b.close:g}")
+        self.border_subtitle = " │ ".join(parts)
+
+    # --- line API -----------------------------------------------------------------------------
+
+    @property
+    def showing_bars(self) -> bool:
+        """True when the frame on screen is built from the bars fetched last (and there are some)."""
+        key = self._built_key
+        return bool(self.bars) and key is not None and key[2] == bars_fingerprint(self.bars)
+
+    @property
+    def built_for(self) -> tuple[Any, ...] | None:
+        """(instrument, timeframe, terms) of the frame on screen."""
+        key = self._built_key
+        return None if key is None else (key[0], key[1], key[5])
+
+    @property
+    def rendered_strips(self) -> list[Strip]:
+        return self._strips
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        if y < len(self._strips):
+            return self._strips[y].crop_extend(0, width, None)
+        return Strip.blank(width)

@@ -1,0 +1,325 @@
+"""The fake server's exchange: accounts, orders and the simulated market.
+
+Prices come from :class:`engine.broker.sim.market.SimMarket` (the deterministic generator replayed
+on a clock) and orders are matched by :class:`engine.broker.sim.matching.MatchingEngine`. Tests
+drive the clock with :meth:`FakeExchange.step` / :meth:`advance`; ``avin sim-server`` runs it in real
+time. Listeners hear about every tick and every order change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from engine.broker.sim import session
+from engine.broker.sim.catalog import SIM_INSTRUMENTS
+from engine.broker.sim.market import MarketTick, SimMarket
+from engine.broker.sim.matching import MatchingEngine
+from engine.model import Bar, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeFrame
+
+PRICE_BAND = Decimal("0.2")  # limit prices further than 20% from the last price: 30099
+
+
+class ExchangeError(Exception):
+    """A request the exchange refuses: ``code`` is the T-Invest numeric code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class Trade:
+    trade_id: str
+    price: Decimal
+    lots: int
+    ts: datetime
+
+
+@dataclass(slots=True)
+class ServerOrder:
+    exchange_id: str
+    key: str
+    account: str
+    instrument: Instrument
+    order: Order  # the matching engine's order (id == exchange_id)
+    created: datetime
+    trades: list[Trade] = field(default_factory=list)
+    commission: Decimal = Decimal(0)
+    pending_ticks: int = 0
+    stop: bool = False  # a stop order (PostStopOrder)
+    expire: datetime | None = None
+
+
+@dataclass(slots=True)
+class AccountState:
+    id: str
+    name: str
+    cash: Decimal
+    positions: dict[str, int] = field(default_factory=dict)  # instrument uid -> pieces
+    avg_price: dict[str, Decimal] = field(default_factory=dict)
+
+
+OrderListener = Callable[[ServerOrder, list[Trade]], None]
+TickListener = Callable[[list[MarketTick]], None]
+
+
+class FakeExchange:
+    def __init__(
+        self,
+        instruments: tuple[Instrument, ...] = SIM_INSTRUMENTS,
+        *,
+        seed: int = 42,
+        start: datetime | None = None,
+        speed: float = 60.0,
+        cash: Decimal = Decimal(1_000_000),
+        commission: Decimal = Decimal("0.0005"),
+    ) -> None:
+        self.instruments = instruments
+        self.market = SimMarket(instruments, seed=seed, speed=speed, start=start)
+        self.engine = MatchingEngine(commission)
+        self.accounts: dict[str, AccountState] = {}
+        self.orders: dict[str, ServerOrder] = {}
+        self.by_key: dict[tuple[str, str], str] = {}
+        self.last: dict[str, Decimal] = {}
+        self.current: dict[str, Bar] = {}  # the in-progress minute per instrument code
+        self.closed_until = session.next_session_minute(self.market.now)
+        self.fill_delay_ticks = 0
+        self._order_listeners: list[OrderListener] = []
+        self._tick_listeners: list[TickListener] = []
+        self._trade_ids = itertools.count(1)
+        self.market.add_listener(self._on_ticks)
+        self.open_account("fake-account-1", "Fake broker account", cash)
+
+    # --- lookup -----------------------------------------------------------------------------
+
+    def instrument(self, ident: str) -> Instrument:
+        text = ident.strip()
+        for inst in self.instruments:
+            if text in (inst.uid, inst.figi) or text.upper() in (inst.ticker, inst.code):
+                return inst
+        raise ExchangeError("50002", f"instrument {ident!r} not found")
+
+    def account(self, account_id: str) -> AccountState:
+        acc = self.accounts.get(account_id)
+        if acc is None:
+            raise ExchangeError("50004", f"account {account_id!r} not found")
+        return acc
+
+    def open_account(self, account_id: str = "", name: str = "", cash: Decimal = Decimal(0)) -> str:
+        account_id = account_id or f"fake-{uuid.uuid4().hex[:12]}"
+        self.accounts[account_id] = AccountState(account_id, name or account_id, cash)
+        return account_id
+
+    def last_price(self, inst: Instrument) -> Decimal:
+        price = self.last.get(inst.code)
+        return price if price is not None else self.market.reference_price(inst)
+
+    # --- listeners --------------------------------------------------------------------------
+
+    def add_order_listener(self, listener: OrderListener) -> None:
+        self._order_listeners.append(listener)
+
+    def remove_order_listener(self, listener: OrderListener) -> None:
+        if listener in self._order_listeners:
+            self._order_listeners.remove(listener)
+
+    def add_tick_listener(self, listener: TickListener) -> None:
+        self._tick_listeners.append(listener)
+
+    def remove_tick_listener(self, listener: TickListener) -> None:
+        if listener in self._tick_listeners:
+            self._tick_listeners.remove(listener)
+
+    def _notify(self, order: ServerOrder, trades: list[Trade]) -> None:
+        for listener in list(self._order_listeners):
+            listener(order, trades)
+
+    # --- clock ------------------------------------------------------------------------------
+
+    def step(self) -> list[MarketTick]:
+        return self.market.step()
+
+    def advance(self, minutes: int = 1) -> list[MarketTick]:
+        return self.market.advance(minutes)
+
+    def _on_ticks(self, ticks: list[MarketTick]) -> None:
+        for order in self.orders.values():
+            if order.pending_ticks > 0:
+                order.pending_ticks -= 1
+                if order.pending_ticks == 0 and order.order.is_open:
+                    self.engine.add(order.order, order.instrument)
+        for tick in ticks:
+            code = tick.instrument.code
+            if tick.closed:
+                self.closed_until = max(self.closed_until, tick.bar.ts + timedelta(minutes=1))
+                self.current.pop(code, None)
+            else:
+                self.current[code] = tick.bar
+                self.last[code] = tick.price
+            for fill in self.engine.on_price(code, tick.price, tick.ts, gap=tick.gap):
+                self._book(fill)
+        for listener in list(self._tick_listeners):
+            listener(ticks)
+
+    def _book(self, fill: Fill) -> None:
+        order = self.orders.get(fill.order_id)
+        if order is None:
+            return
+        acc = self.accounts[order.account]
+        inst = order.instrument
+        pieces = fill.lots * inst.lot
+        value = fill.price * pieces
+        uid = inst.uid
+        held = acc.positions.get(uid, 0)
+        if fill.side is Side.BUY:
+            acc.cash -= value + fill.commission
+            new = held + pieces
+            if new > 0 and held >= 0:
+                prev = acc.avg_price.get(uid, Decimal(0))
+                acc.avg_price[uid] = (prev * held + value) / new
+        else:
+            acc.cash += value - fill.commission
+            new = held - pieces
+        acc.positions[uid] = new
+        if new == 0:
+            acc.avg_price.pop(uid, None)
+        trade = Trade(f"trade-{next(self._trade_ids)}", fill.price, fill.lots, fill.ts)
+        order.trades.append(trade)
+        order.commission += fill.commission
+        self._notify(order, [trade])
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def post_order(
+        self,
+        *,
+        account_id: str,
+        key: str,
+        instrument_id: str,
+        side: Side,
+        kind: OrderType,
+        lots: int,
+        price: Decimal | None,
+        stop_price: Decimal | None = None,
+        stop: bool = False,
+    ) -> tuple[ServerOrder, bool]:
+        """Place an order (or find the one with this key); returns (order, created)."""
+        if not key:
+            raise ExchangeError("30027", "order_id is required")
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            raise ExchangeError("30028", "order_id must be a UUID") from None
+        acc = self.account(account_id)
+        existing = self.by_key.get((account_id, key))
+        if existing is not None:
+            return self.orders[existing], False
+        inst = self.instrument(instrument_id)
+        if lots <= 0:
+            raise ExchangeError("30001", "quantity must be positive")
+        last = self.last_price(inst)
+        for p in (price, stop_price):
+            if p is None:
+                continue
+            if p <= 0 or p % inst.step != 0:
+                raise ExchangeError(
+                    "30078", f"price {p} is not a multiple of the price step {inst.step}"
+                )
+            if abs(p - last) > last * PRICE_BAND:
+                raise ExchangeError("30099", f"price {p} is outside the allowed limits")
+        if side is Side.BUY:
+            estimate = (price or stop_price or last) * lots * inst.lot
+            if estimate * (1 + self.engine.commission_rate) > acc.cash:
+                raise ExchangeError("30034", "not enough assets for a margin trade")
+        exchange_id = f"{'stop' if stop else 'ord'}-{uuid.uuid4().hex[:16]}"
+        now = self.market.now
+        order = Order(
+            instrument=inst.code,
+            side=side,
+            type=kind,
+            lots=lots,
+            account=account_id,
+            price=price,
+            stop_price=stop_price,
+            id=exchange_id,
+            created_ts=now,
+        )
+        order.transition(OrderStatus.SUBMITTED, now)
+        order.transition(OrderStatus.ACCEPTED, now)
+        record = ServerOrder(exchange_id, key, account_id, inst, order, now, stop=stop)
+        self.orders[exchange_id] = record
+        self.by_key[(account_id, key)] = exchange_id
+        if self.fill_delay_ticks > 0:
+            record.pending_ticks = self.fill_delay_ticks
+        else:
+            self.engine.add(order, inst)
+        self._notify(record, [])
+        return record, True
+
+    def find(self, account_id: str, order_id: str, *, by_key: bool) -> ServerOrder:
+        self.account(account_id)
+        if by_key:
+            exchange_id = self.by_key.get((account_id, order_id))
+            record = self.orders.get(exchange_id) if exchange_id else None
+        else:
+            record = self.orders.get(order_id)
+        if record is None or record.account != account_id:
+            raise ExchangeError("50005", f"order {order_id} not found")
+        return record
+
+    def cancel(self, account_id: str, order_id: str, *, by_key: bool = False) -> ServerOrder:
+        record = self.find(account_id, order_id, by_key=by_key)
+        if not record.order.is_open:
+            raise ExchangeError("30059", f"order {order_id} is already {record.order.status.value}")
+        self.engine.remove(record.exchange_id)
+        record.pending_ticks = 0
+        record.order.transition(OrderStatus.CANCELLED, self.market.now, "cancelled by client")
+        self._notify(record, [])
+        return record
+
+    def active_orders(self, account_id: str, *, stop: bool = False) -> list[ServerOrder]:
+        self.account(account_id)
+        return [
+            o
+            for o in self.orders.values()
+            if o.account == account_id and o.order.is_open and o.stop == stop
+        ]
+
+    # --- candles ----------------------------------------------------------------------------
+
+    def candles(
+        self, inst: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
+    ) -> list[tuple[Bar, bool]]:
+        """Bars with ``begin <= ts < end`` up to now: (bar, complete)."""
+        stop = min(end, self.closed_until)
+        minutes = self.market.generator.bar_list(inst, begin, stop) if stop > begin else []
+        current = self.current.get(inst.code)
+        partial = current is not None and begin <= current.ts < end
+        if timeframe is TimeFrame.M1:
+            out = [(b, True) for b in minutes]
+            if partial and current is not None:
+                out.append((current, False))
+            return out
+        frames: dict[datetime, Bar] = {}
+        for bar in minutes + ([current] if partial and current is not None else []):
+            start = timeframe.floor(bar.ts)
+            prev = frames.get(start)
+            frames[start] = (
+                Bar(start, bar.open, bar.high, bar.low, bar.close, bar.volume)
+                if prev is None
+                else prev.merge(bar)
+            )
+        now_frame = timeframe.floor(self.closed_until - timedelta(microseconds=1))
+        last_open = partial or any(start >= now_frame for start in frames)
+        out = []
+        for start in sorted(frames):
+            complete = not (last_open and start >= now_frame)
+            if start >= begin:
+                out.append((frames[start], complete))
+        return out

@@ -1,0 +1,871 @@
+"""A fake T-Invest server that speaks the real protocol (gRPC, the same package and messages).
+
+It listens on a loopback address (an ephemeral port by default) and implements the subset of the
+API avin uses, backed by the simulated market (:class:`FakeExchange`). It behaves like the real
+service where it matters to a client:
+
+- ``authorization: Bearer <token>`` is checked on every call and stream open (40003 otherwise);
+- errors have the real shape: a gRPC status, the numeric code as *details*, the text in trailing
+  metadata ``message`` and an ``x-tracking-id``; unary answers carry ``x-ratelimit-*`` headers;
+- streams send subscription answers, candles (provisional, then a newer minute), last prices,
+  trading statuses, order states and pings at the requested interval;
+- :class:`Faults` break it on demand (see ``faults.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeAlias
+
+import grpc
+import grpc.aio
+
+from engine.broker.fake_tinvest import messages as msg
+from engine.broker.fake_tinvest.exchange import ExchangeError, FakeExchange, ServerOrder, Trade
+from engine.broker.fake_tinvest.faults import Faults
+from engine.broker.tinvest.channel import is_loopback
+from engine.broker.tinvest.convert import CANDLE_WINDOW, INTERVAL_TIMEFRAME, SIDE, STOP_KIND
+from engine.broker.tinvest.limiter import METHOD_LIMITS, SERVICE_LIMITS
+from engine.broker.tinvest.numbers import from_money, from_quotation, from_timestamp, money
+from engine.broker.tinvest.numbers import timestamp as ts_pb
+from engine.broker.tinvest.proto import investapi_pb2 as pb
+from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
+from engine.model import Instrument, OrderType, Side
+
+log = logging.getLogger("avin.fake_tinvest")
+
+DEFAULT_TOKEN = "t.fake-sandbox-token-for-tests-only"
+_STATUS_BY_FAMILY = {
+    "3": grpc.StatusCode.INVALID_ARGUMENT,
+    "4": grpc.StatusCode.PERMISSION_DENIED,
+    "5": grpc.StatusCode.NOT_FOUND,
+    "7": grpc.StatusCode.INTERNAL,
+    "8": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "9": grpc.StatusCode.FAILED_PRECONDITION,
+}
+REJECT_TEXT = {
+    "30078": "Price must be a multiple of the minimum price increment",
+    "30099": "Price is outside the limits",
+    "30034": "Not enough assets for a margin trade",
+    "30052": "Instrument is not available for trading via the API",
+    "30098": "Trading is not available now",
+    "40002": "Insufficient privileges",
+    "90003": "Order value is too high",
+}
+
+
+def _status_for(code: str) -> grpc.StatusCode:
+    if code == "40003":
+        return grpc.StatusCode.UNAUTHENTICATED
+    return _STATUS_BY_FAMILY.get(code[:1], grpc.StatusCode.INTERNAL)
+
+
+def _service_of(method: str) -> str:
+    for name, service in pb.DESCRIPTOR.services_by_name.items():
+        if method in service.methods_by_name:
+            return name
+    return ""
+
+
+class FakeTInvestServer:
+    """The server, its exchange and its faults. Use ``async with`` or start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        exchange: FakeExchange | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"the fake server listens on loopback hosts only, not {host!r}")
+        self.token = token
+        self.host = host
+        self.port = port
+        self.exchange = exchange or FakeExchange()
+        self.faults = faults or Faults()
+        self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
+        self.calls: list[str] = []  # every RPC, in order
+        self._server: grpc.aio.Server | None = None
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._market_task: asyncio.Task[None] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def start(self) -> FakeTInvestServer:
+        server = grpc.aio.server()
+        pb_grpc.add_UsersServiceServicer_to_server(_Users(self), server)
+        pb_grpc.add_InstrumentsServiceServicer_to_server(_Instruments(self), server)
+        pb_grpc.add_MarketDataServiceServicer_to_server(_MarketData(self), server)
+        pb_grpc.add_MarketDataStreamServiceServicer_to_server(_MarketDataStream(self), server)
+        pb_grpc.add_OrdersServiceServicer_to_server(_Orders(self), server)
+        pb_grpc.add_OrdersStreamServiceServicer_to_server(_OrdersStream(self), server)
+        pb_grpc.add_OperationsServiceServicer_to_server(_Operations(self), server)
+        pb_grpc.add_StopOrdersServiceServicer_to_server(_StopOrders(self), server)
+        pb_grpc.add_SandboxServiceServicer_to_server(_Sandbox(self), server)
+        self.port = server.add_insecure_port(f"{self.host}:{self.port}")
+        await server.start()
+        self._server = server
+        return self
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self.stop_market()
+        if self._server is not None:
+            server, self._server = self._server, None
+            await server.stop(grace)
+
+    async def __aenter__(self) -> FakeTInvestServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- the market clock --------------------------------------------------------------------
+
+    def step(self) -> None:
+        self.exchange.step()
+
+    def advance(self, minutes: int = 1) -> None:
+        self.exchange.advance(minutes)
+
+    def run_market(self) -> None:
+        """Replay the market in real time (``avin sim-server``) until stop()."""
+        if self._market_task is None:
+            self._market_task = asyncio.get_running_loop().create_task(self.exchange.market.run())
+
+    async def stop_market(self) -> None:
+        if self._market_task is not None:
+            task, self._market_task = self._market_task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- the call guard ----------------------------------------------------------------------
+
+    def _authorized(self, context: grpc.aio.ServicerContext[Any, Any]) -> bool:
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                return text == f"Bearer {self.token}"
+        return False
+
+    async def abort(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        status: grpc.StatusCode,
+        code: str,
+        message: str,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        trailing = (("message", message), ("x-tracking-id", uuid.uuid4().hex), *extra)
+        await context.abort(status, code, trailing_metadata=trailing)
+
+    async def guard(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        method: str,
+        *,
+        unary: bool = True,
+        order_key: str | None = None,
+    ) -> None:
+        """Faults, auth and rate-limit headers, as the real service does before a call.
+
+        An UNAVAILABLE fault models a connection that never reached the service: the call is not
+        recorded. Every other PostOrder records its key in ``post_order_keys``.
+        """
+        f = self.faults
+        if f.applies(method) and f.take("unavailable_calls"):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses")
+        self.calls.append(method)
+        if order_key is not None:
+            self.post_order_keys.append(order_key)
+        if f.unauthenticated or not self._authorized(context):
+            await self.abort(
+                context,
+                grpc.StatusCode.UNAUTHENTICATED,
+                "40003",
+                "Authentication token is missing or invalid",
+            )
+        if unary and f.applies(method) and f.take("rate_limit_calls"):
+            reset = str(max(0, round(f.rate_limit_reset, 3)))
+            await self.abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "80002",
+                "Request limit exceeded",
+                (("x-ratelimit-reset", reset), ("x-ratelimit-remaining", "0")),
+            )
+        if unary:
+            await context.send_initial_metadata(self._limit_headers(method))
+
+    def _limit_headers(self, method: str) -> tuple[tuple[str, str], ...]:
+        service = _service_of(method)
+        limit = METHOD_LIMITS.get((service, method), SERVICE_LIMITS.get(service, 100))
+        now = time.monotonic()
+        start, count = self._windows.get(service, (now, 0))
+        if now - start >= 60:
+            start, count = now, 0
+        count += 1
+        self._windows[service] = (start, count)
+        return (
+            ("x-ratelimit-limit", f"{limit}, {limit};w=60"),
+            ("x-ratelimit-remaining", str(max(0, limit - count))),
+            ("x-ratelimit-reset", str(max(0, int(60 - (now - start))))),
+            ("x-tracking-id", uuid.uuid4().hex),
+        )
+
+    async def fail(self, context: grpc.aio.ServicerContext[Any, Any], error: ExchangeError) -> None:
+        await self.abort(context, _status_for(error.code), error.code, error.message)
+
+    def instrument(self, *ids: str) -> Instrument:
+        for ident in ids:
+            if ident:
+                return self.exchange.instrument(ident)
+        raise ExchangeError("50002", "instrument id is required")
+
+    def now(self) -> datetime:
+        return self.exchange.market.now
+
+
+class _Base:
+    def __init__(self, server: FakeTInvestServer) -> None:
+        self.s = server
+
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+class _Users(_Base, pb_grpc.UsersServiceServicer):
+    async def GetAccounts(self, request: pb.GetAccountsRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetAccounts")
+        return pb.GetAccountsResponse(
+            accounts=[
+                pb.Account(
+                    id=a.id,
+                    type=pb.ACCOUNT_TYPE_TINKOFF,
+                    name=a.name,
+                    status=pb.ACCOUNT_STATUS_OPEN,
+                    opened_date=ts_pb(datetime(2024, 1, 1, tzinfo=UTC)),
+                    access_level=pb.ACCOUNT_ACCESS_LEVEL_FULL_ACCESS,
+                )
+                for a in self.s.exchange.accounts.values()
+            ]
+        )
+
+    async def GetInfo(self, request: pb.GetInfoRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetInfo")
+        return pb.GetInfoResponse(tariff="fake", user_id="fake-user", qual_status=False)
+
+
+class _Instruments(_Base, pb_grpc.InstrumentsServiceServicer):
+    async def Shares(self, request: pb.InstrumentsRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "Shares")
+        return pb.SharesResponse(instruments=[msg.share(i) for i in self.s.exchange.instruments])
+
+    async def _by(self, request: pb.InstrumentRequest, context: Ctx) -> Instrument | None:
+        try:
+            inst = self.s.exchange.instrument(request.id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            return None
+        if request.id_type == pb.INSTRUMENT_ID_TYPE_TICKER and request.class_code not in (
+            "",
+            inst.class_code,
+        ):
+            await self.s.fail(context, ExchangeError("50002", "instrument not found"))
+        return inst
+
+    async def ShareBy(self, request: pb.InstrumentRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "ShareBy")
+        inst = await self._by(request, context)
+        assert inst is not None
+        return pb.ShareResponse(instrument=msg.share(inst))
+
+    async def GetInstrumentBy(self, request: pb.InstrumentRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetInstrumentBy")
+        inst = await self._by(request, context)
+        assert inst is not None
+        return pb.InstrumentResponse(instrument=msg.instrument(inst))
+
+    async def FindInstrument(self, request: pb.FindInstrumentRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "FindInstrument")
+        query = request.query.strip().lower()
+        found = [
+            msg.short(i)
+            for i in self.s.exchange.instruments
+            if query
+            and (
+                query in i.ticker.lower()
+                or query in i.name.lower()
+                or query in (i.uid.lower(), i.figi.lower())
+            )
+        ]
+        return pb.FindInstrumentResponse(instruments=found)
+
+
+class _MarketData(_Base, pb_grpc.MarketDataServiceServicer):
+    async def GetCandles(self, request: pb.GetCandlesRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetCandles")
+        try:
+            inst = self.s.instrument(request.instrument_id, request.figi)
+            tf = INTERVAL_TIMEFRAME.get(request.interval)
+            if tf is None:
+                raise ExchangeError("30013", "interval is not supported")
+            begin = from_timestamp(getattr(request, "from"))
+            end = from_timestamp(request.to)
+            if end <= begin:
+                raise ExchangeError("30015", "'to' must be after 'from'")
+            if end - begin > CANDLE_WINDOW[tf]:
+                raise ExchangeError("30014", "The maximum request period for the interval")
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        bars = self.s.exchange.candles(inst, tf, begin, end)
+        if request.HasField("limit") and request.limit > 0:
+            bars = bars[: request.limit]
+        return pb.GetCandlesResponse(candles=[msg.historic(b, inst, ok) for b, ok in bars])
+
+    async def GetLastPrices(self, request: pb.GetLastPricesRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetLastPrices")
+        out = []
+        for ident in [*request.instrument_id, *request.figi]:
+            try:
+                inst = self.s.exchange.instrument(ident)
+            except ExchangeError:
+                continue
+            out.append(
+                pb.LastPrice(
+                    figi=inst.figi,
+                    price=msg.quotation(self.s.exchange.last_price(inst)),
+                    time=ts_pb(self.s.now()),
+                    ticker=inst.ticker,
+                    class_code=inst.class_code,
+                    instrument_uid=inst.uid,
+                    last_price_type=pb.LAST_PRICE_EXCHANGE,
+                )
+            )
+        return pb.GetLastPricesResponse(last_prices=out)
+
+    async def GetTradingStatus(self, request: pb.GetTradingStatusRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetTradingStatus")
+        try:
+            inst = self.s.instrument(request.instrument_id, request.figi)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        trading = self.s.exchange.market.is_open
+        return pb.GetTradingStatusResponse(
+            figi=inst.figi,
+            trading_status=_trading_status(trading),
+            limit_order_available_flag=trading,
+            market_order_available_flag=trading,
+            api_trade_available_flag=True,
+            instrument_uid=inst.uid,
+            ticker=inst.ticker,
+            class_code=inst.class_code,
+        )
+
+
+def _trading_status(trading: bool) -> Any:
+    if trading:
+        return pb.SECURITY_TRADING_STATUS_NORMAL_TRADING
+    return pb.SECURITY_TRADING_STATUS_NOT_AVAILABLE_FOR_TRADING
+
+
+class _MarketSession:
+    """One open MarketDataStream: its subscriptions and outgoing queue."""
+
+    def __init__(self, server: FakeTInvestServer) -> None:
+        self.s = server
+        self.queue: asyncio.Queue[pb.MarketDataResponse] = asyncio.Queue()
+        self.candles: dict[str, bool] = {}  # code -> waiting_close
+        self.prices: set[str] = set()
+        self.info: set[str] = set()
+        self.ping_interval = 120.0
+        self.stream_id = uuid.uuid4().hex
+
+    def on_ticks(self, ticks: list[Any]) -> None:
+        for tick in ticks:
+            inst = tick.instrument
+            code = inst.code
+            if code in self.candles and (tick.closed or not self.candles[code]):
+                self.queue.put_nowait(
+                    pb.MarketDataResponse(candle=msg.candle(tick.bar, inst, tick.ts))
+                )
+            if code in self.prices and not tick.closed:
+                self.queue.put_nowait(
+                    pb.MarketDataResponse(
+                        last_price=pb.LastPrice(
+                            figi=inst.figi,
+                            price=msg.quotation(tick.price),
+                            time=ts_pb(tick.ts),
+                            ticker=inst.ticker,
+                            class_code=inst.class_code,
+                            instrument_uid=inst.uid,
+                            last_price_type=pb.LAST_PRICE_EXCHANGE,
+                        )
+                    )
+                )
+
+    def _find(self, ident: str) -> Instrument | None:
+        try:
+            return self.s.exchange.instrument(ident)
+        except ExchangeError:
+            return None
+
+    def handle(self, request: pb.MarketDataRequest) -> None:
+        kind = request.WhichOneof("payload")
+        subscribe = pb.SUBSCRIPTION_ACTION_SUBSCRIBE
+        if kind == "subscribe_candles_request":
+            req = request.subscribe_candles_request
+            subs = []
+            for item in req.instruments:
+                inst = self._find(item.instrument_id or item.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif item.interval != pb.SUBSCRIPTION_INTERVAL_ONE_MINUTE:
+                    status = pb.SUBSCRIPTION_STATUS_INTERVAL_IS_INVALID
+                elif req.subscription_action == subscribe:
+                    self.candles[inst.code] = req.waiting_close
+                else:
+                    self.candles.pop(inst.code, None)
+                subs.append(
+                    pb.CandleSubscription(
+                        figi=inst.figi if inst else item.figi,
+                        interval=item.interval,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        waiting_close=req.waiting_close,
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=req.subscription_action,
+                        ticker=inst.ticker if inst else "",
+                        class_code=inst.class_code if inst else "",
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_candles_response=pb.SubscribeCandlesResponse(
+                        tracking_id=uuid.uuid4().hex, candles_subscriptions=subs
+                    )
+                )
+            )
+        elif kind == "subscribe_last_price_request":
+            lreq = request.subscribe_last_price_request
+            lsubs = []
+            for litem in lreq.instruments:
+                inst = self._find(litem.instrument_id or litem.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif lreq.subscription_action == subscribe:
+                    self.prices.add(inst.code)
+                else:
+                    self.prices.discard(inst.code)
+                lsubs.append(
+                    pb.LastPriceSubscription(
+                        figi=inst.figi if inst else litem.figi,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=lreq.subscription_action,
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_last_price_response=pb.SubscribeLastPriceResponse(
+                        tracking_id=uuid.uuid4().hex, last_price_subscriptions=lsubs
+                    )
+                )
+            )
+        elif kind == "subscribe_info_request":
+            ireq = request.subscribe_info_request
+            isubs = []
+            statuses = []
+            for iitem in ireq.instruments:
+                inst = self._find(iitem.instrument_id or iitem.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif ireq.subscription_action == subscribe:
+                    self.info.add(inst.code)
+                    trading = self.s.exchange.market.is_open
+                    statuses.append(
+                        pb.TradingStatus(
+                            figi=inst.figi,
+                            trading_status=_trading_status(trading),
+                            time=ts_pb(self.s.now()),
+                            limit_order_available_flag=trading,
+                            market_order_available_flag=trading,
+                            instrument_uid=inst.uid,
+                            ticker=inst.ticker,
+                            class_code=inst.class_code,
+                        )
+                    )
+                else:
+                    self.info.discard(inst.code)
+                isubs.append(
+                    pb.InfoSubscription(
+                        figi=inst.figi if inst else iitem.figi,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=ireq.subscription_action,
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_info_response=pb.SubscribeInfoResponse(
+                        tracking_id=uuid.uuid4().hex, info_subscriptions=isubs
+                    )
+                )
+            )
+            for status_msg in statuses:
+                self.queue.put_nowait(pb.MarketDataResponse(trading_status=status_msg))
+        elif kind == "ping_settings":
+            delay = request.ping_settings.ping_delay_ms
+            if delay > 0:
+                self.ping_interval = max(0.05, delay / 1000)
+        elif kind == "ping":
+            self.queue.put_nowait(self.ping())
+
+    def ping(self) -> pb.MarketDataResponse:
+        return pb.MarketDataResponse(
+            ping=pb.Ping(time=ts_pb(datetime.now(UTC)), stream_id=self.stream_id)
+        )
+
+
+_DATA = frozenset({"candle", "last_price", "trading_status", "trade", "orderbook"})
+_SUBSCRIPTION_ANSWERS = frozenset(
+    {"subscribe_candles_response", "subscribe_last_price_response", "subscribe_info_response"}
+)
+
+
+async def _pinger(queue: asyncio.Queue[Any], make: Any, interval: Any) -> None:
+    while True:
+        await asyncio.sleep(interval())
+        queue.put_nowait(make())
+
+
+class _MarketDataStream(_Base, pb_grpc.MarketDataStreamServiceServicer):
+    async def MarketDataStream(
+        self, request_iterator: AsyncIterator[pb.MarketDataRequest], context: Ctx
+    ) -> AsyncIterator[pb.MarketDataResponse]:
+        await self.s.guard(context, "MarketDataStream", unary=False)
+        faults = self.s.faults
+        stall = faults.take("stall_streams")
+        drop = faults.take("drop_streams")
+        drop_after = faults.drop_after
+        session = _MarketSession(self.s)
+        self.s.exchange.add_tick_listener(session.on_ticks)
+
+        async def read() -> None:
+            async for request in request_iterator:
+                session.handle(request)
+
+        reader = asyncio.create_task(read())
+        pinger = asyncio.create_task(
+            _pinger(session.queue, session.ping, lambda: session.ping_interval)
+        )
+        sent = 0
+        try:
+            while True:
+                response = await session.queue.get()
+                kind = response.WhichOneof("payload")
+                if stall and kind not in _SUBSCRIPTION_ANSWERS:
+                    continue
+                if drop and kind in _DATA and sent >= drop_after:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "GOAWAY received")
+                yield response
+                if kind in _DATA:
+                    sent += 1
+        finally:
+            self.s.exchange.remove_tick_listener(session.on_ticks)
+            reader.cancel()
+            pinger.cancel()
+
+
+class _OrdersStream(_Base, pb_grpc.OrdersStreamServiceServicer):
+    async def _stream(
+        self, context: Ctx, method: str, accounts: list[str], ping_ms: int, kind: str
+    ) -> AsyncIterator[Any]:
+        await self.s.guard(context, method, unary=False)
+        if self.s.faults.take("drop_order_streams"):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "RST_STREAM")
+        wanted = set(accounts)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stream_id = uuid.uuid4().hex
+        resp_cls = pb.OrderStateStreamResponse if kind == "state" else pb.TradesStreamResponse
+
+        def listener(record: ServerOrder, trades: list[Trade]) -> None:
+            if wanted and record.account not in wanted:
+                return
+            if record.stop:
+                return
+            if kind == "state":
+                queue.put_nowait(
+                    pb.OrderStateStreamResponse(order_state=msg.stream_state(record, trades))
+                )
+            elif trades:
+                queue.put_nowait(
+                    pb.TradesStreamResponse(order_trades=msg.order_trades(record, trades))
+                )
+
+        def ping() -> Any:
+            return resp_cls(ping=pb.Ping(time=ts_pb(datetime.now(UTC)), stream_id=stream_id))
+
+        interval = max(0.05, ping_ms / 1000) if ping_ms > 0 else 120.0
+        self.s.exchange.add_order_listener(listener)
+        pinger = asyncio.create_task(_pinger(queue, ping, lambda: interval))
+        try:
+            yield resp_cls(
+                subscription=pb.SubscriptionResponse(
+                    tracking_id=uuid.uuid4().hex,
+                    status=pb.RESULT_SUBSCRIPTION_STATUS_OK,
+                    stream_id=stream_id,
+                    accounts=sorted(wanted),
+                )
+            )
+            while True:
+                yield await queue.get()
+        finally:
+            self.s.exchange.remove_order_listener(listener)
+            pinger.cancel()
+
+    async def OrderStateStream(
+        self, request: pb.OrderStateStreamRequest, context: Ctx
+    ) -> AsyncIterator[pb.OrderStateStreamResponse]:
+        ping = request.ping_delay_millis if request.HasField("ping_delay_millis") else 0
+        async for item in self._stream(
+            context, "OrderStateStream", list(request.accounts), ping, "state"
+        ):
+            yield item
+
+    async def TradesStream(
+        self, request: pb.TradesStreamRequest, context: Ctx
+    ) -> AsyncIterator[pb.TradesStreamResponse]:
+        ping = request.ping_delay_ms if request.HasField("ping_delay_ms") else 0
+        async for item in self._stream(
+            context, "TradesStream", list(request.accounts), ping, "trades"
+        ):
+            yield item
+
+
+class _Orders(_Base, pb_grpc.OrdersServiceServicer):
+    async def PostOrder(self, request: pb.PostOrderRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "PostOrder", order_key=request.order_id)
+        faults = self.s.faults
+        if faults.reject_next:
+            code = faults.reject_next.pop(0)
+            await self.s.abort(
+                context, _status_for(code), code, REJECT_TEXT.get(code, "Order rejected")
+            )
+        kind = OrderType.LIMIT if request.order_type == pb.ORDER_TYPE_LIMIT else OrderType.MARKET
+        price = from_quotation(request.price) if kind is OrderType.LIMIT else None
+        self.s.exchange.fill_delay_ticks = faults.fill_delay_ticks
+        try:
+            record, created = self.s.exchange.post_order(
+                account_id=request.account_id,
+                key=request.order_id,
+                instrument_id=request.instrument_id or request.figi,
+                side=SIDE.get(request.direction, Side.BUY),
+                kind=kind,
+                lots=int(request.quantity),
+                price=price,
+            )
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        if created and faults.take("internal_after_place"):
+            await self.s.abort(context, grpc.StatusCode.INTERNAL, "70002", "Internal network error")
+        return msg.post_response(record, uuid.uuid4().hex, self.s.now())
+
+    async def CancelOrder(self, request: pb.CancelOrderRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "CancelOrder")
+        by_key = request.order_id_type == pb.ORDER_ID_TYPE_REQUEST
+        try:
+            self.s.exchange.cancel(request.account_id, request.order_id, by_key=by_key)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return pb.CancelOrderResponse(time=ts_pb(self.s.now()))
+
+    async def GetOrderState(self, request: pb.GetOrderStateRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetOrderState")
+        by_key = request.order_id_type == pb.ORDER_ID_TYPE_REQUEST
+        try:
+            record = self.s.exchange.find(request.account_id, request.order_id, by_key=by_key)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return msg.order_state(record)
+
+    async def GetOrders(self, request: pb.GetOrdersRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetOrders")
+        try:
+            orders = self.s.exchange.active_orders(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return pb.GetOrdersResponse(orders=[msg.order_state(o) for o in orders])
+
+
+class _Operations(_Base, pb_grpc.OperationsServiceServicer):
+    async def GetPositions(self, request: pb.PositionsRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetPositions")
+        try:
+            acc = self.s.exchange.account(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        securities = []
+        for uid, pieces in acc.positions.items():
+            if pieces == 0:
+                continue
+            inst = self.s.exchange.instrument(uid)
+            securities.append(
+                pb.PositionsSecurities(
+                    figi=inst.figi,
+                    balance=pieces,
+                    instrument_uid=uid,
+                    ticker=inst.ticker,
+                    class_code=inst.class_code,
+                    instrument_type="share",
+                )
+            )
+        return pb.PositionsResponse(
+            money=[money(acc.cash)], securities=securities, account_id=acc.id
+        )
+
+    async def GetPortfolio(self, request: pb.PortfolioRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetPortfolio")
+        try:
+            acc = self.s.exchange.account(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        positions = []
+        shares_total = Decimal(0)
+        for uid, pieces in acc.positions.items():
+            if pieces == 0:
+                continue
+            inst = self.s.exchange.instrument(uid)
+            last = self.s.exchange.last_price(inst)
+            shares_total += last * pieces
+            positions.append(
+                pb.PortfolioPosition(
+                    figi=inst.figi,
+                    instrument_type="share",
+                    quantity=msg.quotation(pieces),
+                    average_position_price=money(acc.avg_price.get(uid, Decimal(0))),
+                    current_price=money(last),
+                    quantity_lots=msg.quotation(Decimal(pieces) / inst.lot),
+                    instrument_uid=uid,
+                    ticker=inst.ticker,
+                    class_code=inst.class_code,
+                )
+            )
+        positions.append(
+            pb.PortfolioPosition(
+                figi="RUB000UTSTOM",
+                instrument_type="currency",
+                quantity=msg.quotation(acc.cash),
+                current_price=money(1),
+            )
+        )
+        return pb.PortfolioResponse(
+            total_amount_shares=money(shares_total),
+            total_amount_currencies=money(acc.cash),
+            total_amount_portfolio=money(shares_total + acc.cash),
+            positions=positions,
+            account_id=acc.id,
+        )
+
+
+class _StopOrders(_Base, pb_grpc.StopOrdersServiceServicer):
+    async def PostStopOrder(self, request: pb.PostStopOrderRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "PostStopOrder")
+        kind = STOP_KIND.get(request.stop_order_type, OrderType.STOP)
+        side = Side.BUY if request.direction == pb.STOP_ORDER_DIRECTION_BUY else Side.SELL
+        price = from_quotation(request.price) if kind is OrderType.STOP_LIMIT else None
+        try:
+            record, _ = self.s.exchange.post_order(
+                account_id=request.account_id,
+                key=request.order_id or str(uuid.uuid4()),
+                instrument_id=request.instrument_id or request.figi,
+                side=side,
+                kind=kind,
+                lots=int(request.quantity),
+                price=price,
+                stop_price=from_quotation(request.stop_price),
+                stop=True,
+            )
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        if request.expiration_type == pb.STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE:
+            record.expire = from_timestamp(request.expire_date)
+        return pb.PostStopOrderResponse(
+            stop_order_id=record.exchange_id,
+            order_request_id=record.key,
+            response_metadata=pb.ResponseMetadata(
+                tracking_id=uuid.uuid4().hex, server_time=ts_pb(self.s.now())
+            ),
+        )
+
+    async def GetStopOrders(self, request: pb.GetStopOrdersRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetStopOrders")
+        try:
+            self.s.exchange.account(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        records = [
+            o for o in self.s.exchange.orders.values() if o.stop and o.account == request.account_id
+        ]
+        if request.status in (pb.STOP_ORDER_STATUS_UNSPECIFIED, pb.STOP_ORDER_STATUS_ACTIVE):
+            records = [o for o in records if o.order.is_open]
+        return pb.GetStopOrdersResponse(stop_orders=[msg.stop_order(o) for o in records])
+
+    async def CancelStopOrder(self, request: pb.CancelStopOrderRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "CancelStopOrder")
+        try:
+            self.s.exchange.cancel(request.account_id, request.stop_order_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return pb.CancelStopOrderResponse(time=ts_pb(self.s.now()))
+
+
+class _Sandbox(_Base, pb_grpc.SandboxServiceServicer):
+    async def OpenSandboxAccount(self, request: pb.OpenSandboxAccountRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "OpenSandboxAccount")
+        name = request.name if request.HasField("name") else ""
+        return pb.OpenSandboxAccountResponse(account_id=self.s.exchange.open_account(name=name))
+
+    async def SandboxPayIn(self, request: pb.SandboxPayInRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "SandboxPayIn")
+        try:
+            acc = self.s.exchange.account(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        acc.cash += from_money(request.amount)
+        return pb.SandboxPayInResponse(balance=money(acc.cash))
+
+
+__all__ = ["DEFAULT_TOKEN", "FakeTInvestServer", "Faults"]

@@ -1,0 +1,441 @@
+"""``SimBroker``: the :class:`engine.broker.base.Broker` of the embedded simulated market.
+
+One account (``sim-1``), the catalog instruments, orders matched by :class:`MatchingEngine` against
+the ticks of :class:`SimMarket`. Events (``events()``), in order:
+
+- ``connect()``: ``ConnectionEvent(True)``.
+- ``post_order``: ``OrderUpdate`` SUBMITTED, then ACCEPTED (or REJECTED with the reason, and
+  ``OrderRejected`` is raised). Posting a known key again returns that order and emits nothing.
+- On each slot, for subscribed instruments: ``PriceEvent`` and provisional ``BarEvent``s
+  (``closed`` False) for a new price, closed ``BarEvent``s when a minute (or a coarser frame)
+  closes. Then, for every fill at that price: ``FillEvent``, then ``OrderUpdate`` (FILLED).
+- ``cancel_order``: ``OrderUpdate`` CANCELLED.
+
+Orders and positions handed out are copies (snapshots); the broker's own objects never leak.
+Short selling is allowed (no margin check); a buy needs cash for its value plus commission
+(the cash held by other open buy orders is reserved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from engine.broker.base import (
+    BarEvent,
+    BrokerError,
+    BrokerEvent,
+    ConnectionEvent,
+    FillEvent,
+    OrderRejected,
+    OrderUpdate,
+    PriceEvent,
+    Subscriptions,
+    UnknownInstrument,
+)
+from engine.broker.sim import session
+from engine.broker.sim.catalog import SIM_INSTRUMENTS
+from engine.broker.sim.generator import DEFAULT_SEED, resample
+from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
+from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, check_order
+from engine.model import (
+    Account,
+    Bar,
+    Fill,
+    Instrument,
+    Mode,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeFrame,
+    as_utc,
+)
+from engine.model.aggregation import BarAggregator
+
+log = logging.getLogger(__name__)
+
+SIM_ACCOUNT_ID = "sim-1"
+DEFAULT_CASH = Decimal(1_000_000)
+_TINY = timedelta(microseconds=1)
+_MINUTE_NS = 60 * 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _ns(ts: datetime) -> int:
+    return (ts - _EPOCH) // _TINY * 1000
+
+
+def _snapshot(order: Order) -> Order:
+    clone = copy.copy(order)
+    clone.history = list(order.history)
+    return clone
+
+
+def frame_complete(timeframe: TimeFrame, frame_ts: datetime, now: datetime) -> bool:
+    """True when no more session minutes can fall into the frame starting at ``frame_ts``."""
+    return session.next_session_minute(now) >= timeframe.next(frame_ts)
+
+
+class SimBroker:
+    """The simulated broker. ``realtime`` False: nothing runs by itself; drive ``market``."""
+
+    name = "sim"
+    mode = Mode.SIM
+
+    def __init__(
+        self,
+        *,
+        seed: int = DEFAULT_SEED,
+        speed: float = DEFAULT_SPEED,
+        start: datetime | None = None,
+        instruments: Iterable[Instrument] = SIM_INSTRUMENTS,
+        commission: Decimal = DEFAULT_COMMISSION,
+        cash: Decimal = DEFAULT_CASH,
+        realtime: bool = True,
+        account_id: str = SIM_ACCOUNT_ID,
+    ) -> None:
+        self.market = SimMarket(instruments, seed=seed, speed=speed, start=start)
+        self.matching = MatchingEngine(Decimal(commission))
+        self.realtime = realtime
+        self.account_id = account_id
+        self.subscriptions = Subscriptions()
+        self._cash = Decimal(cash)
+        self._by_code = {i.code: i for i in self.market.instruments}
+        self._orders: dict[str, Order] = {}
+        self._reserved: dict[str, Decimal] = {}
+        self._positions: dict[str, Position] = {}
+        self._aggregators: dict[tuple[str, TimeFrame], BarAggregator] = {}
+        self._closed_frames: dict[tuple[str, TimeFrame], datetime] = {}
+        self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._broker_ids = 0
+        self.connected = False
+        self.market.add_listener(self._on_ticks)
+
+    # --- connection ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if not self.connected:
+            self.connected = True
+            self._emit(ConnectionEvent(True, self.market.now))
+        if self.realtime and self._task is None:
+            self._task = asyncio.create_task(self.market.run(), name="sim-market")
+            self._task.add_done_callback(self._market_stopped)
+
+    def _market_stopped(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("the simulated market stopped: %r", error, exc_info=error)
+        if self._task is task:
+            self._task = None
+        self.connected = False
+        self._emit(ConnectionEvent(False, self.market.now, f"simulated market stopped: {error!r}"))
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.remove_done_callback(self._market_stopped)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.connected:
+            self.connected = False
+            self._emit(ConnectionEvent(False, self.market.now, "closed"))
+
+    async def drop_connection(self, downtime: float = 0.0, reason: str = "simulated drop") -> None:
+        """Emit ConnectionEvent False, wait ``downtime`` real seconds, then ConnectionEvent True."""
+        self._emit(ConnectionEvent(False, self.market.now, reason))
+        if downtime > 0:
+            await asyncio.sleep(downtime)
+        self._emit(ConnectionEvent(True, self.market.now))
+
+    # --- reference data --------------------------------------------------------------------
+
+    @property
+    def cash(self) -> Decimal:
+        return self._cash
+
+    async def accounts(self) -> list[Account]:
+        return [Account(self.account_id, "Simulated market", Mode.SIM, "rub", self._cash)]
+
+    async def instruments(self) -> list[Instrument]:
+        return list(self.market.instruments)
+
+    async def find_instrument(self, query: str) -> Instrument:
+        return self.lookup(query)
+
+    def lookup(self, query: str) -> Instrument:
+        """Synchronous :meth:`find_instrument`."""
+        text = query.strip().upper()
+        for instrument in self.market.instruments:
+            keys = {instrument.code, instrument.ticker.upper()}
+            keys |= {instrument.uid.upper(), instrument.figi.upper()}
+            if text in keys:
+                return instrument
+        known = ", ".join(i.ticker for i in self.market.instruments)
+        raise UnknownInstrument(
+            f"unknown instrument {query!r}",
+            hint=f"The simulated market trades {known} (codes like MOEX_SHARE_SBER).",
+        )
+
+    def _known(self, instrument: Instrument) -> Instrument:
+        known = self._by_code.get(instrument.code)
+        if known is None:
+            return self.lookup(instrument.code)
+        return known
+
+    async def candles(
+        self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
+    ) -> list[Bar]:
+        """Complete bars with ``begin <= ts < end`` up to the simulated now."""
+        return self.history(instrument, timeframe, begin, end)
+
+    def history(
+        self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
+    ) -> list[Bar]:
+        """Synchronous :meth:`candles`."""
+        instrument = self._known(instrument)
+        begin, end, now = as_utc(begin), as_utc(end), self.market.now
+        if end <= begin:
+            return []
+        if timeframe is TimeFrame.M1:
+            first, last = begin, min(end, now)
+        else:
+            first, last = timeframe.floor(begin), min(now, timeframe.next(end - _TINY))
+        minutes = self.market.generator.arrays(instrument, first, last)
+        minutes = minutes.slice(0, int(np.searchsorted(minutes.ts, _ns(now) - _MINUTE_NS, "right")))
+        if timeframe is TimeFrame.M1:
+            return minutes.to_bars()
+        if timeframe is TimeFrame.MONTH:
+            aggregator = BarAggregator(timeframe)
+            frames: list[Bar] = []
+            for day in resample(minutes, TimeFrame.D).to_bars():
+                closed = aggregator.update(day).closed
+                if closed is not None:
+                    frames.append(closed)
+            tail = aggregator.flush()
+            frames.extend([] if tail is None else [tail])
+        else:
+            frames = resample(minutes, timeframe).to_bars()
+        return [b for b in frames if begin <= b.ts < end and frame_complete(timeframe, b.ts, now)]
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    async def subscribe_bars(self, instrument: Instrument, timeframe: TimeFrame) -> None:
+        instrument = self._known(instrument)
+        key = (instrument.code, timeframe)
+        self.subscriptions.bars.add(key)
+        if timeframe is not TimeFrame.M1 and key not in self._aggregators:
+            aggregator = BarAggregator(timeframe)
+            now = self.market.now
+            begin = timeframe.floor(now)
+            for bar in self.market.generator.bar_list(instrument, begin, now):
+                if bar.ts + session.MINUTE <= now:
+                    aggregator.update(bar)
+            self._aggregators[key] = aggregator
+
+    async def subscribe_prices(self, instrument: Instrument) -> None:
+        self.subscriptions.prices.add(self._known(instrument).code)
+
+    async def unsubscribe(self, instrument: Instrument) -> None:
+        code = instrument.code
+        self.subscriptions.prices.discard(code)
+        for key in [k for k in self.subscriptions.bars if k[0] == code]:
+            self.subscriptions.bars.discard(key)
+            self._aggregators.pop(key, None)
+            self._closed_frames.pop(key, None)
+
+    # --- orders ----------------------------------------------------------------------------
+
+    async def post_order(self, order: Order) -> Order:
+        return self.submit(order)
+
+    def submit(self, order: Order) -> Order:
+        """Synchronous :meth:`post_order`."""
+        existing = self._orders.get(order.id)
+        if existing is not None:
+            return _snapshot(existing)
+        now = self.market.now
+        instrument, reason = self._validate(order)
+        self._broker_ids += 1
+        own = copy.copy(order)
+        own.status = OrderStatus.NEW
+        own.filled_lots = 0
+        own.avg_fill_price = None
+        own.commission = Decimal(0)
+        own.reason = ""
+        own.broker_id = f"sim-order-{self._broker_ids}"
+        own.created_ts = now
+        own.updated_ts = now
+        own.history = [(now, OrderStatus.NEW)]
+        self._orders[own.id] = own
+        self._transition(own, OrderStatus.SUBMITTED, now)
+        if reason is not None or instrument is None:
+            reason = reason or "unknown instrument"
+            self._transition(own, OrderStatus.REJECTED, now, reason)
+            raise OrderRejected(own.id, reason)
+        self._transition(own, OrderStatus.ACCEPTED, now)
+        if own.side is Side.BUY:
+            self._reserved[own.id] = self._buy_cost(own, instrument)
+        self.matching.add(own, instrument)
+        return _snapshot(own)
+
+    def _validate(self, order: Order) -> tuple[Instrument | None, str | None]:
+        if order.account != self.account_id:
+            return (
+                None,
+                f"unknown account {order.account!r} (the simulated account is {self.account_id})",
+            )
+        try:
+            instrument = self.lookup(order.instrument)
+        except UnknownInstrument as exc:
+            return None, exc.describe()
+        reason = check_order(order, instrument, market_open=self.market.is_open)
+        if reason is not None:
+            return instrument, reason
+        if order.side is Side.BUY:
+            cost = self._buy_cost(order, instrument)
+            available = self.available_cash
+            if cost > available:
+                return instrument, (
+                    f"not enough cash: the order needs {cost} RUB with commission, "
+                    f"{available} RUB available"
+                )
+        return instrument, None
+
+    @property
+    def available_cash(self) -> Decimal:
+        """Cash not reserved by open buy orders."""
+        return self._cash - sum(self._reserved.values(), Decimal(0))
+
+    def _buy_cost(self, order: Order, instrument: Instrument) -> Decimal:
+        if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is not None:
+            price = order.price
+        elif order.type is not OrderType.MARKET and order.stop_price is not None:
+            price = max(order.stop_price, self.market.reference_price(instrument))
+        else:
+            last = self.matching.last_price(instrument.code)
+            price = self.market.reference_price(instrument) if last is None else last
+        lots = order.remaining_lots
+        return instrument.value(price, lots) + self.matching.commission(instrument, price, lots)
+
+    async def cancel_order(self, account: str, order_id: str) -> Order:
+        order = self._orders.get(order_id)
+        if order is None or order.account != account:
+            raise BrokerError(f"order {order_id} not found", code="not_found")
+        if order.is_open:
+            self.matching.remove(order_id)
+            self._reserved.pop(order_id, None)
+            self._transition(order, OrderStatus.CANCELLED, self.market.now, "cancelled by client")
+        return _snapshot(order)
+
+    async def get_order(self, account: str, order_id: str) -> Order | None:
+        order = self._orders.get(order_id)
+        if order is None or order.account != account:
+            return None
+        return _snapshot(order)
+
+    async def open_orders(self, account: str) -> list[Order]:
+        return [_snapshot(o) for o in self._orders.values() if o.account == account and o.is_open]
+
+    async def positions(self, account: str) -> list[Position]:
+        """Every position traded in this session (flat ones included), as copies."""
+        if account != self.account_id:
+            return []
+        return [copy.deepcopy(p) for p in self._positions.values()]
+
+    # --- events ----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[BrokerEvent]:
+        while True:
+            yield await self._queue.get()
+
+    def drain(self) -> list[BrokerEvent]:
+        """Take every queued event without waiting (tests, synchronous drivers)."""
+        out: list[BrokerEvent] = []
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+    def _emit(self, event: BrokerEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def _transition(
+        self, order: Order, status: OrderStatus, ts: datetime, reason: str = ""
+    ) -> None:
+        order.transition(status, ts, reason)
+        self._emit(OrderUpdate(_snapshot(order), ts))
+
+    # --- the market feed -------------------------------------------------------------------
+
+    def _on_ticks(self, ticks: list[MarketTick]) -> None:
+        for tick in ticks:
+            code = tick.instrument.code
+            self._stream(tick)
+            if tick.closed:
+                continue
+            position = self._positions.get(code)
+            if position is not None:
+                position.last_price = tick.price
+            for fill in self.matching.on_price(code, tick.price, tick.ts, gap=tick.gap):
+                self._book(fill, tick.instrument)
+
+    def _stream(self, tick: MarketTick) -> None:
+        code = tick.instrument.code
+        if not tick.closed and code in self.subscriptions.prices:
+            self._emit(PriceEvent(code, tick.price, tick.ts))
+        for key in sorted(
+            (k for k in self.subscriptions.bars if k[0] == code), key=lambda k: k[1].minutes or 0
+        ):
+            timeframe = key[1]
+            if timeframe is TimeFrame.M1:
+                self._emit(BarEvent(code, timeframe, tick.bar, tick.closed))
+                continue
+            aggregator = self._aggregators[key]
+            result = aggregator.update(tick.bar)
+            done = self._closed_frames.get(key)
+            if result.closed is not None and result.closed.ts != done:
+                self._emit(BarEvent(code, timeframe, result.closed, True))
+            current = result.current
+            if current is None:
+                continue
+            closed = tick.closed and frame_complete(timeframe, current.ts, tick.ts)
+            if closed:
+                self._closed_frames[key] = current.ts
+            self._emit(BarEvent(code, timeframe, current, closed))
+
+    def _book(self, fill: Fill, instrument: Instrument) -> None:
+        order = self._orders[fill.order_id]
+        position = self._positions.get(instrument.code)
+        if position is None:
+            position = Position(instrument.code, lot_size=instrument.lot, account=order.account)
+            self._positions[instrument.code] = position
+        position.apply_fill(fill)
+        position.last_price = fill.price
+        value = instrument.value(fill.price, fill.lots)
+        if fill.side is Side.BUY:
+            self._cash -= value + fill.commission
+        else:
+            self._cash += value - fill.commission
+        if not order.is_open:
+            self._reserved.pop(order.id, None)
+        self._emit(FillEvent(copy.copy(fill)))
+        self._emit(OrderUpdate(_snapshot(order), fill.ts))
+
+    # --- driving (tests and demos) ---------------------------------------------------------
+
+    def step(self) -> list[MarketTick]:
+        return self.market.step()
+
+    def advance(self, minutes: int = 1) -> list[MarketTick]:
+        return self.market.advance(minutes)

@@ -1,0 +1,186 @@
+"""The matching engine: working orders against a stream of prices (or bars), synchronously.
+
+It is pure (no clock, no I/O): feed it prices with :meth:`MatchingEngine.on_price` or whole bars
+with :meth:`MatchingEngine.on_bar` (the backtester) and it returns the fills, already applied to the
+orders (``Order.apply_fill``). Orders are filled whole, in the order they were added.
+
+Rules (no look-ahead: an order only sees prices that arrive after it was added):
+
+- MARKET fills at the next price.
+- LIMIT buy fills when a price <= limit arrives (sell: >= limit). If the price crossed the limit
+  continuously (the previous price was on the other side, no session gap in between) the fill is at
+  the limit price; if it gapped through the limit, or the order was already marketable when it
+  arrived, the fill is at that (better) price.
+- TAKE_PROFIT is the same as a limit at ``stop_price`` (sell when the price rises to it, buy when it
+  falls to it), filled as a market order.
+- STOP (stop-market) buy triggers when a price >= stop arrives (sell: <= stop). It fills at the stop
+  price when crossed continuously and at the trigger price after a gap or when already through the
+  stop on arrival (the worse price).
+- STOP_LIMIT triggers like STOP and becomes a LIMIT at ``price``, checked against the triggering
+  price at once as if it had just arrived.
+- Commission is ``commission_rate`` of the fill value, rounded half-up to 0.01.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from engine.model import Bar, Fill, Instrument, Order, OrderType, Side
+
+DEFAULT_COMMISSION = Decimal("0.0005")  # 0.05% of value
+_CENT = Decimal("0.01")
+
+
+def commission_for(value: Decimal, rate: Decimal) -> Decimal:
+    return (value * rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def check_order(order: Order, instrument: Instrument, *, market_open: bool = True) -> str | None:
+    """Why the order cannot be accepted (plain words), or None if it can."""
+    if order.lots <= 0:
+        return f"lots must be positive, got {order.lots}"
+    for label, price in (("price", order.price), ("stop price", order.stop_price)):
+        if price is None:
+            continue
+        if price <= 0:
+            return f"{label} must be positive, got {price}"
+        if price % instrument.step != 0:
+            return (
+                f"{label} {price} is not a multiple of the price step {instrument.step} "
+                f"of {instrument.code}"
+            )
+    if order.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is None:
+        return f"a {order.type.value} order needs a price"
+    stops = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT)
+    if order.type in stops and order.stop_price is None:
+        return f"a {order.type.value} order needs a stop price"
+    if order.type is OrderType.MARKET and not market_open:
+        return "market closed"
+    return None
+
+
+def bar_path(bar: Bar) -> list[float]:
+    """The prices a bar is assumed to have traded through: open, nearer extreme... close.
+
+    A rising bar goes open, low, high, close; a falling (or flat) one open, high, low, close.
+    """
+    if bar.close > bar.open:
+        return [bar.open, bar.low, bar.high, bar.close]
+    return [bar.open, bar.high, bar.low, bar.close]
+
+
+def _touch(price: Decimal, level: Decimal, ref: Decimal | None, *, below: bool) -> Decimal | None:
+    """The fill price when ``price`` reached ``level`` (from above if ``below``), else None."""
+    if below:
+        if price > level:
+            return None
+        return level if ref is not None and ref > level else price
+    if price < level:
+        return None
+    return level if ref is not None and ref < level else price
+
+
+@dataclass(slots=True)
+class _Working:
+    order: Order
+    instrument: Instrument
+    triggered: bool = False  # a STOP_LIMIT whose stop was crossed (now a limit)
+
+
+class MatchingEngine:
+    """Working orders per instrument code, matched against incoming prices."""
+
+    def __init__(self, commission_rate: Decimal = DEFAULT_COMMISSION) -> None:
+        self.commission_rate = Decimal(commission_rate)
+        self._working: dict[str, _Working] = {}
+        self._last: dict[str, Decimal] = {}
+        self._fill_ids = itertools.count(1)
+
+    def commission(self, instrument: Instrument, price: Decimal, lots: int) -> Decimal:
+        return commission_for(instrument.value(price, lots), self.commission_rate)
+
+    def last_price(self, code: str) -> Decimal | None:
+        return self._last.get(code.upper())
+
+    def add(self, order: Order, instrument: Instrument) -> None:
+        """Start working an accepted order; it will see only prices that arrive from now on."""
+        if not order.is_open:
+            raise ValueError(f"order {order.id} is {order.status.value}, not working")
+        self._working[order.id] = _Working(order, instrument)
+
+    def remove(self, order_id: str) -> Order | None:
+        """Stop working an order (cancel); returns it, or None if it was not working."""
+        working = self._working.pop(order_id, None)
+        return None if working is None else working.order
+
+    def orders(self) -> list[Order]:
+        return [w.order for w in self._working.values()]
+
+    def is_working(self, order_id: str) -> bool:
+        return order_id in self._working
+
+    def on_price(self, code: str, price: Decimal, ts: datetime, *, gap: bool = False) -> list[Fill]:
+        """A new price for ``code``: fill what it reaches; ``gap`` when it may have jumped."""
+        code = code.upper()
+        ref = None if gap else self._last.get(code)
+        fills: list[Fill] = []
+        for working in [w for w in self._working.values() if w.instrument.code == code]:
+            fill_price = self._match(working, price, ref)
+            if fill_price is None:
+                continue
+            order = working.order
+            instrument = working.instrument
+            fill = Fill(
+                order_id=order.id,
+                instrument=code,
+                side=order.side,
+                lots=order.remaining_lots,
+                price=fill_price,
+                commission=self.commission(instrument, fill_price, order.remaining_lots),
+                ts=ts,
+                fill_id=f"sim-fill-{next(self._fill_ids)}",
+                account=order.account,
+            )
+            order.apply_fill(fill)
+            if not order.is_open:
+                del self._working[order.id]
+            fills.append(fill)
+        self._last[code] = price
+        return fills
+
+    def on_bar(
+        self, instrument: Instrument, bar: Bar, *, gap: bool = True, ts: datetime | None = None
+    ) -> list[Fill]:
+        """Match a whole bar along :func:`bar_path` (its open after a gap when ``gap``)."""
+        fills: list[Fill] = []
+        when = bar.ts if ts is None else ts
+        for i, value in enumerate(bar_path(bar)):
+            price = instrument.round_price(value)
+            fills.extend(self.on_price(instrument.code, price, when, gap=gap and i == 0))
+        return fills
+
+    def _match(self, working: _Working, price: Decimal, ref: Decimal | None) -> Decimal | None:
+        order = working.order
+        buy = order.side is Side.BUY
+        kind = order.type
+        if kind is OrderType.MARKET:
+            return price
+        if kind is OrderType.LIMIT:
+            assert order.price is not None
+            return _touch(price, order.price, ref, below=buy)
+        assert order.stop_price is not None
+        if kind is OrderType.TAKE_PROFIT:
+            return _touch(price, order.stop_price, ref, below=buy)
+        if kind is OrderType.STOP:
+            return _touch(price, order.stop_price, ref, below=not buy)
+        # STOP_LIMIT
+        if not working.triggered:
+            if _touch(price, order.stop_price, ref, below=not buy) is None:
+                return None
+            working.triggered = True
+            ref = None  # the limit order arrives at this price
+        assert order.price is not None
+        return _touch(price, order.price, ref, below=buy)

@@ -1,0 +1,471 @@
+"""Long-lived T-Invest streams that survive drops and stalls.
+
+:class:`MarketStream` keeps one ``MarketDataStream`` open for 1-minute (and other) candles, last
+prices and trading statuses. Subscriptions live in its own registry, so after every reconnect it
+resubscribes everything, then fills the gap with ``GetCandles`` (the ``backfill`` callback) before
+reading the stream again: the engine sees every closed bar exactly once, in order. Candles are
+provisional (``BarEvent(closed=False)``) until a candle with a newer time arrives, which closes the
+previous one (``BarEvent(closed=True)``); anything at or before the last closed time is dropped.
+
+:class:`OrderStream` keeps ``OrderStateStream`` open for order states and fills; while it is down a
+polling fallback (``poll`` callback) asks for the states of the tracked orders.
+
+Both ask the server for pings every ``ping_interval`` seconds and treat ``stall_factor`` intervals
+without any message as a stalled stream: they drop it and reconnect with exponential backoff and
+jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from engine.broker.base import BarEvent, BrokerEvent, ConnectionEvent, PriceEvent
+from engine.broker.tinvest.channel import Transport, backoff_delay
+from engine.broker.tinvest.convert import (
+    SUBSCRIPTION_INTERVAL,
+    SUBSCRIPTION_TIMEFRAME,
+    candle_to_bar,
+)
+from engine.broker.tinvest.errors import AuthenticationError, TInvestError, from_rpc_error
+from engine.broker.tinvest.numbers import from_quotation, from_timestamp
+from engine.broker.tinvest.proto import investapi_pb2 as pb
+from engine.model import Bar, Instrument, TimeFrame
+
+log = logging.getLogger("avin.tinvest.streams")
+
+Emit = Callable[[BrokerEvent], None]
+Backfill = Callable[[Instrument, TimeFrame, datetime], Awaitable[list[Bar]]]
+
+
+class StreamStalled(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class StreamPolicy:
+    ping_interval: float = 5.0  # requested server ping interval, seconds
+    stall_factor: float = 3.0  # no message for this many intervals: stalled
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+
+    @property
+    def stall_after(self) -> float:
+        return self.ping_interval * self.stall_factor
+
+
+@dataclass(slots=True)
+class _BarState:
+    instrument: Instrument
+    timeframe: TimeFrame
+    current: Bar | None = None  # the in-progress bar last sent as provisional
+    last_closed: datetime | None = None
+
+
+@dataclass(slots=True)
+class StreamStats:
+    connects: int = 0
+    drops: int = 0
+    stalls: int = 0
+    backfilled: int = 0
+    last_error: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MarketStream:
+    def __init__(
+        self,
+        transport: Transport,
+        emit: Emit,
+        backfill: Backfill,
+        policy: StreamPolicy | None = None,
+    ) -> None:
+        self.transport = transport
+        self.emit = emit
+        self.backfill = backfill
+        self.policy = policy or StreamPolicy()
+        self.bars: dict[tuple[str, TimeFrame], _BarState] = {}
+        self.prices: dict[str, Instrument] = {}
+        self.trading_status: dict[str, int] = {}
+        self.connected = asyncio.Event()
+        self.stats = StreamStats()
+        self._by_uid: dict[str, Instrument] = {}
+        self._call: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._fatal: TInvestError | None = None
+
+    # --- registry ---------------------------------------------------------------------------
+
+    async def subscribe_bars(self, instrument: Instrument, timeframe: TimeFrame) -> None:
+        key = (instrument.uid, timeframe)
+        if key in self.bars:
+            return
+        self.bars[key] = _BarState(instrument, timeframe)
+        self._by_uid[instrument.uid] = instrument
+        await self._send(self._candles_request([key], subscribe=True))
+        self._ensure_running()
+
+    async def subscribe_prices(self, instrument: Instrument) -> None:
+        if instrument.uid in self.prices:
+            return
+        self.prices[instrument.uid] = instrument
+        self._by_uid[instrument.uid] = instrument
+        await self._send(self._prices_request([instrument.uid], subscribe=True))
+        await self._send(self._info_request([instrument.uid], subscribe=True))
+        self._ensure_running()
+
+    async def unsubscribe(self, instrument: Instrument) -> None:
+        keys = [k for k in self.bars if k[0] == instrument.uid]
+        for key in keys:
+            del self.bars[key]
+        if keys:
+            await self._send(self._candles_request(keys, subscribe=False))
+        if self.prices.pop(instrument.uid, None) is not None:
+            await self._send(self._prices_request([instrument.uid], subscribe=False))
+            await self._send(self._info_request([instrument.uid], subscribe=False))
+
+    def _candles_request(
+        self, keys: list[tuple[str, TimeFrame]], *, subscribe: bool
+    ) -> pb.MarketDataRequest:
+        return pb.MarketDataRequest(
+            subscribe_candles_request=pb.SubscribeCandlesRequest(
+                subscription_action=_action(subscribe),
+                instruments=[
+                    pb.CandleInstrument(instrument_id=uid, interval=SUBSCRIPTION_INTERVAL[tf])
+                    for uid, tf in keys
+                ],
+                waiting_close=False,
+            )
+        )
+
+    def _prices_request(self, uids: list[str], *, subscribe: bool) -> pb.MarketDataRequest:
+        return pb.MarketDataRequest(
+            subscribe_last_price_request=pb.SubscribeLastPriceRequest(
+                subscription_action=_action(subscribe),
+                instruments=[pb.LastPriceInstrument(instrument_id=uid) for uid in uids],
+            )
+        )
+
+    def _info_request(self, uids: list[str], *, subscribe: bool) -> pb.MarketDataRequest:
+        return pb.MarketDataRequest(
+            subscribe_info_request=pb.SubscribeInfoRequest(
+                subscription_action=_action(subscribe),
+                instruments=[pb.InfoInstrument(instrument_id=uid) for uid in uids],
+            )
+        )
+
+    async def _send(self, request: pb.MarketDataRequest) -> None:
+        call = self._call
+        if call is None or not self.connected.is_set():
+            return  # sent with everything else on (re)connect
+        try:
+            await call.write(request)
+        except (grpc.RpcError, asyncio.InvalidStateError, RuntimeError) as exc:
+            log.info("market stream write failed (%s); it will resubscribe", type(exc).__name__)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="tinvest-md")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._cancel_call()
+
+    def _cancel_call(self) -> None:
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
+        self.connected.clear()
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+                reason = "stream ended"
+            except asyncio.CancelledError:
+                raise
+            except AuthenticationError as exc:
+                self._fatal = exc
+                self.emit(ConnectionEvent(False, _now(), exc.describe()))
+                log.error("market stream: %s", exc)
+                return
+            except StreamStalled:
+                self.stats.stalls += 1
+                reason = "stream stalled (no pings)"
+            except TInvestError as exc:
+                reason = exc.describe()
+            except grpc.RpcError as exc:
+                reason = from_rpc_error(exc, method="MarketDataStream").describe()
+            was_connected = self.connected.is_set()
+            self._cancel_call()
+            self.stats.drops += 1
+            self.stats.last_error = reason
+            self.stats.reasons.append(reason)
+            if was_connected:
+                attempt = 0
+                self.emit(ConnectionEvent(False, _now(), reason))
+            delay = backoff_delay(attempt, self.policy.backoff_base, self.policy.backoff_max)
+            attempt += 1
+            log.warning("market stream down (%s); reconnecting in %.2fs", reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        call = self.transport.open_stream("MarketDataStreamService", "MarketDataStream")
+        self._call = call
+        ping_ms = max(1, int(self.policy.ping_interval * 1000))
+        await call.write(
+            pb.MarketDataRequest(ping_settings=pb.PingDelaySettings(ping_delay_ms=ping_ms))
+        )
+        if self.bars:
+            await call.write(self._candles_request(list(self.bars), subscribe=True))
+        if self.prices:
+            await call.write(self._prices_request(list(self.prices), subscribe=True))
+            await call.write(self._info_request(list(self.prices), subscribe=True))
+        # The first answer proves the stream is up (and authorised).
+        first = await self._read(call)
+        if first is None:
+            return
+        await self._backfill()
+        self.connected.set()
+        self.stats.connects += 1
+        self.emit(ConnectionEvent(True, _now(), "market data stream"))
+        self._handle(first)
+        while True:
+            response = await self._read(call)
+            if response is None:
+                return
+            self._handle(response)
+
+    async def _read(self, call: Any) -> pb.MarketDataResponse | None:
+        try:
+            response = await asyncio.wait_for(call.read(), timeout=self.policy.stall_after)
+        except TimeoutError:
+            raise StreamStalled() from None
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc, method="MarketDataStream") from None
+        if response is grpc.aio.EOF:
+            return None
+        return response
+
+    # --- data -------------------------------------------------------------------------------
+
+    async def _backfill(self) -> None:
+        """Closed bars missed while the stream was down, from GetCandles."""
+        for state in list(self.bars.values()):
+            if state.current is not None:
+                since = state.current.ts
+            elif state.last_closed is not None:
+                since = state.timeframe.next(state.last_closed)
+            else:
+                continue
+            bars = await self.backfill(state.instrument, state.timeframe, since)
+            for bar in sorted(bars, key=lambda b: b.ts):
+                if state.last_closed is not None and bar.ts <= state.last_closed:
+                    continue
+                self._close(state, bar)
+                self.stats.backfilled += 1
+
+    def _close(self, state: _BarState, bar: Bar) -> None:
+        state.last_closed = bar.ts
+        if state.current is not None and state.current.ts <= bar.ts:
+            state.current = None
+        self.emit(BarEvent(state.instrument.code, state.timeframe, bar, closed=True))
+
+    def _handle(self, response: pb.MarketDataResponse) -> None:
+        kind = response.WhichOneof("payload")
+        if kind == "candle":
+            self._on_candle(response.candle)
+        elif kind == "last_price":
+            lp = response.last_price
+            inst = self._by_uid.get(lp.instrument_uid)
+            if inst is not None and inst.uid in self.prices:
+                self.emit(PriceEvent(inst.code, from_quotation(lp.price), from_timestamp(lp.time)))
+        elif kind == "trading_status":
+            ts = response.trading_status
+            self.trading_status[ts.instrument_uid] = ts.trading_status
+        elif kind == "subscribe_candles_response":
+            for sub in response.subscribe_candles_response.candles_subscriptions:
+                if sub.subscription_status != pb.SUBSCRIPTION_STATUS_SUCCESS:
+                    log.warning(
+                        "candle subscription %s: %s",
+                        sub.instrument_uid or sub.figi,
+                        pb.SubscriptionStatus.Name(sub.subscription_status),
+                    )
+
+    def _on_candle(self, candle: pb.Candle) -> None:
+        tf = SUBSCRIPTION_TIMEFRAME.get(candle.interval)
+        if tf is None:
+            return
+        state = self.bars.get((candle.instrument_uid, tf))
+        if state is None:
+            return
+        bar = candle_to_bar(candle)
+        if state.last_closed is not None and bar.ts <= state.last_closed:
+            return  # already closed (a duplicate or a late correction)
+        current = state.current
+        if current is not None and bar.ts < current.ts:
+            return  # older than the bar in progress
+        if current is not None and bar.ts > current.ts:
+            self._close(state, current)
+        state.current = bar
+        self.emit(BarEvent(state.instrument.code, tf, bar, closed=False))
+
+
+def _action(subscribe: bool) -> Any:
+    return pb.SUBSCRIPTION_ACTION_SUBSCRIBE if subscribe else pb.SUBSCRIPTION_ACTION_UNSUBSCRIBE
+
+
+StateHandler = Callable[[pb.OrderStateStreamResponse.OrderState], None]
+Poll = Callable[[], Awaitable[None]]
+
+
+class OrderStream:
+    """OrderStateStream for the given accounts, with a polling fallback while it is down."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        emit: Emit,
+        on_state: StateHandler,
+        poll: Poll,
+        policy: StreamPolicy | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.transport = transport
+        self.emit = emit
+        self.on_state = on_state
+        self.poll = poll
+        self.policy = policy or StreamPolicy()
+        self.poll_interval = poll_interval
+        self.accounts: set[str] = set()
+        self.connected = asyncio.Event()
+        self.stats = StreamStats()
+        self.polls = 0
+        self._call: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+
+    def start(self, accounts: set[str]) -> None:
+        self.accounts |= accounts
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="tinvest-orders")
+
+    def add_account(self, account: str) -> None:
+        if account and account not in self.accounts:
+            self.accounts.add(account)
+            if self._call is not None:
+                self._call.cancel()  # reopen with the new account list
+
+    async def close(self) -> None:
+        for task in (self._task, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._poller = None
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
+
+    def _start_polling(self) -> None:
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll_loop())
+
+    def _stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                await self.poll()
+                self.polls += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep polling whatever one round did
+                log.warning("order polling failed: %s", exc)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+                reason = "stream ended"
+            except asyncio.CancelledError:
+                raise
+            except AuthenticationError as exc:
+                self.emit(ConnectionEvent(False, _now(), exc.describe()))
+                return
+            except StreamStalled:
+                self.stats.stalls += 1
+                reason = "order stream stalled (no pings)"
+            except TInvestError as exc:
+                reason = exc.describe()
+            self.stats.drops += 1
+            self.stats.last_error = reason
+            if self.connected.is_set():
+                attempt = 0
+            self.connected.clear()
+            self._call = None
+            self._start_polling()
+            delay = backoff_delay(attempt, self.policy.backoff_base, self.policy.backoff_max)
+            attempt += 1
+            log.warning("order stream down (%s); polling, reconnecting in %.2fs", reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        request = pb.OrderStateStreamRequest(
+            accounts=sorted(self.accounts),
+            ping_delay_millis=max(1, int(self.policy.ping_interval * 1000)),
+        )
+        call = self.transport.open_stream("OrdersStreamService", "OrderStateStream", request)
+        self._call = call
+        while True:
+            try:
+                response = await asyncio.wait_for(call.read(), timeout=self.policy.stall_after)
+            except TimeoutError:
+                call.cancel()
+                raise StreamStalled() from None
+            except grpc.RpcError as exc:
+                raise from_rpc_error(exc, method="OrderStateStream") from None
+            if response is grpc.aio.EOF:
+                return
+            kind = response.WhichOneof("payload")
+            if kind == "subscription":
+                if not self.connected.is_set():
+                    self.connected.set()
+                    self.stats.connects += 1
+                    self._stop_polling()
+                    with contextlib.suppress(Exception):
+                        await self.poll()  # catch up with what changed while we were away
+            elif kind == "order_state":
+                self.on_state(response.order_state)
+
+
+__all__ = [
+    "MarketStream",
+    "OrderStream",
+    "StreamPolicy",
+    "StreamStalled",
+]

@@ -1,0 +1,100 @@
+"""Where the data commands get a broker from (instrument lists, historical candles).
+
+On the simulated market (``AVIN_MODE`` unset or ``sim``) it is :class:`SimHistory`, which serves
+the simulator's catalog and its deterministic 1-minute bars. For the sandbox and production the
+runtime registers a factory with :func:`set_broker_factory`; tests register fakes the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.data.errors import DataError, UnknownInstrumentError
+from engine.model import Bar, Instrument, TimeFrame, as_utc
+
+BrokerFactory = Callable[[], Any]
+
+_factory: BrokerFactory | None = None
+
+
+def set_broker_factory(factory: BrokerFactory | None) -> None:
+    """Use ``factory()`` for the data commands' broker (None restores the default)."""
+    global _factory
+    _factory = factory
+
+
+def current_mode() -> str:
+    return os.environ.get("AVIN_MODE", "sim").strip().lower() or "sim"
+
+
+def open_broker() -> Any:
+    """An object with the Broker methods ``instruments``, ``find_instrument`` and ``candles``."""
+    if _factory is not None:
+        return _factory()
+    mode = current_mode()
+    if mode == "sim":
+        return SimHistory()
+    raise DataError(
+        f"no broker connection for the data commands in mode {mode!r} yet",
+        "Set AVIN_MODE=sim to use the simulated market, or fetch real history with "
+        "`avin data download TICKER --from-year YYYY`",
+    )
+
+
+class SimHistory:
+    """The simulated market as a history source (catalog plus generated 1-minute bars)."""
+
+    name = "sim"
+
+    def __init__(self, seed: int | None = None, now: datetime | None = None) -> None:
+        from engine.broker.sim.generator import DEFAULT_SEED
+
+        self.seed = DEFAULT_SEED if seed is None else seed
+        self._now = now
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def instruments(self) -> list[Instrument]:
+        from engine.broker.sim.catalog import SIM_INSTRUMENTS
+
+        return list(SIM_INSTRUMENTS)
+
+    async def find_instrument(self, query: str) -> Instrument:
+        text = query.strip().upper()
+        for item in await self.instruments():
+            if text in (item.code, item.ticker.upper(), item.uid.upper(), item.figi.upper()):
+                return item
+        raise UnknownInstrumentError(
+            f"the simulated market has no instrument {query!r}",
+            "`avin data instruments` lists the known ones",
+        )
+
+    async def candles(
+        self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
+    ) -> list[Bar]:
+        """Complete bars with ``begin <= ts < end`` (1-minute generated, others derived)."""
+        from engine.broker.sim.generator import generate_bar_list
+
+        now = as_utc(self._now) if self._now is not None else datetime.now(UTC)
+        end = min(as_utc(end), TimeFrame.M1.floor(now))
+        begin = as_utc(begin)
+        if end <= begin:
+            return []
+        bars = generate_bar_list(instrument, begin, end, seed=self.seed)
+        if timeframe is TimeFrame.M1:
+            return bars
+        merged: list[Bar] = []
+        for bar in bars:
+            start = timeframe.floor(bar.ts)
+            if merged and merged[-1].ts == start:
+                merged[-1] = merged[-1].merge(bar)
+            else:
+                merged.append(Bar(start, bar.open, bar.high, bar.low, bar.close, bar.volume))
+        return [bar for bar in merged if timeframe.next(bar.ts) <= end]

@@ -1,0 +1,380 @@
+"""``avin data ...``: the command line of the market-data layer.
+
+Subcommands: import, download, update, instruments, list, check, export. Each returns an exit
+code: 0 success, 1 partial failure (some files or years failed, problems found), 2 bad input or
+a failure that stopped the command. Errors are one paragraph on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.data.errors import DataError
+
+Handler = Callable[[argparse.Namespace], int]
+SHOW_BAD_LINES = 10
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "data",
+        help="market data: import, download, update, inspect and export bars",
+        description="Market data: 1-minute bars in a Parquet store, every timeframe derived.",
+    )
+    parser.set_defaults(func=_help(parser))
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
+
+    p = sub.add_parser("import", help="import T-Invest history ZIPs, folders of them or CSVs")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--ticker", help="store everything under this instrument (skip uid lookup)")
+    p.set_defaults(func=_guard(cmd_import))
+
+    p = sub.add_parser("download", help="download yearly history archives and import them")
+    p.add_argument("tickers", nargs="+", metavar="TICKER")
+    p.add_argument("--from-year", type=int, required=True, metavar="YYYY")
+    p.add_argument("--to-year", type=int, metavar="YYYY", help="last year (default: this year)")
+    p.add_argument(
+        "--base-url", help="history service URL (default: $AVIN_HISTORY_URL or T-Invest)"
+    )
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data per request")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_guard(cmd_download))
+
+    p = sub.add_parser("update", help="fill from the last stored bar to now from the broker")
+    p.add_argument("tickers", nargs="*", metavar="TICKER", help="default: every stored one")
+    p.add_argument(
+        "--from",
+        dest="since",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="start here when nothing is stored (default: 30 days ago)",
+    )
+    p.set_defaults(func=_guard(cmd_update))
+
+    p = sub.add_parser("instruments", help="show (or --refresh) the instrument cache")
+    p.add_argument("--refresh", action="store_true", help="reload the list from the broker")
+    p.add_argument("--search", help="only rows whose ticker or name contains this text")
+    p.set_defaults(func=_guard(cmd_instruments))
+
+    p = sub.add_parser("list", help="stored instruments: first and last bar, rows, gaps")
+    p.add_argument(
+        "--min-gap",
+        type=int,
+        default=5,
+        metavar="MIN",
+        help="missing minutes in the main session that count as a gap",
+    )
+    p.set_defaults(func=_guard(cmd_list))
+
+    p = sub.add_parser("check", help="verify the store: gaps, duplicates, invalid bars")
+    p.add_argument("tickers", nargs="*", metavar="TICKER", help="default: every stored one")
+    p.add_argument("--min-gap", type=int, default=5, metavar="MIN")
+    p.add_argument("--show", type=int, default=5, help="gaps to show per instrument")
+    p.set_defaults(func=_guard(cmd_check))
+
+    p = sub.add_parser("export", help="write bars of one timeframe to CSV or Parquet")
+    p.add_argument("ticker", metavar="TICKER")
+    p.add_argument("--tf", required=True, help="1M 5M 10M 15M 1H 4H D W M")
+    p.add_argument("--from", dest="since", type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="until", type=_date, metavar="YYYY-MM-DD", help="inclusive")
+    p.add_argument("--output", "-o", required=True, type=Path, metavar="FILE")
+    p.set_defaults(func=_guard(cmd_export))
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-03-01") from None
+
+
+def _help(parser: argparse.ArgumentParser) -> Handler:
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return show
+
+
+def _out() -> Console:
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
+
+
+def _err() -> Console:
+    return Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120)
+
+
+def _redact(text: str) -> str:
+    token = os.environ.get("AVIN_TOKEN", "").strip()
+    return text.replace(token, "***") if len(token) >= 4 else text
+
+
+def _fail(command: str, message: str) -> None:
+    print(_redact(f"avin data {command}: {message}"), file=sys.stderr)
+
+
+def _guard(handler: Handler) -> Handler:
+    command = handler.__name__.removeprefix("cmd_")
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DataError as exc:
+            _fail(command, exc.describe())
+            return 2
+        except ValueError as exc:
+            _fail(command, f"{exc}.")
+            return 2
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            _fail(command, f"{exc.strerror or exc}{where}.")
+            return 2
+
+    return run
+
+
+def _utc(day: date | None, *, end: bool = False) -> datetime | None:
+    if day is None:
+        return None
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start + timedelta(days=1) if end else start
+
+
+def _when(ts: datetime | None) -> str:
+    return "-" if ts is None else f"{ts:%Y-%m-%d %H:%M}"
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.data.importer import import_paths
+
+    report = import_paths(args.paths, ticker=args.ticker)
+    out = _out()
+    table = Table(title="imported", show_lines=False)
+    for column in ("instrument", "valid rows"):
+        table.add_column(column, justify="right" if column != "instrument" else "left")
+    for code, rows in sorted(report.instruments.items()):
+        table.add_row(code, f"{rows:,}")
+    out.print(table)
+    out.print(
+        f"{report.files} files, {report.rows:,} valid rows, {report.added:,} new and "
+        f"{report.replaced:,} changed rows stored"
+    )
+    _show_bad_lines(report.bad, report.quarantine)
+    for error in report.errors:
+        _fail("import", f"{error.file}: {error.message}")
+    return 1 if report.errors else 0
+
+
+def _show_bad_lines(bad: list[Any], quarantine: Path | None) -> None:
+    if not bad:
+        return
+    err = _err()
+    err.print(
+        f"[yellow]{len(bad)} invalid lines were not stored; quarantine report: {quarantine}[/]"
+    )
+    for line in bad[:SHOW_BAD_LINES]:
+        err.print(f"  {line.file}:{line.line}: {line.reason}", markup=False, highlight=False)
+    if len(bad) > SHOW_BAD_LINES:
+        err.print(f"  ... and {len(bad) - SHOW_BAD_LINES} more in the report")
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from engine.data.download import download
+    from engine.data.history_client import HistoryClient, token_from_env
+
+    this_year = datetime.now(UTC).year
+    if not 1990 <= args.from_year <= this_year:
+        raise DataError(
+            f"--from-year {args.from_year} is out of range",
+            f"Give a year between 1990 and {this_year}",
+        )
+    client = HistoryClient(token_from_env(), base_url=args.base_url, timeout=args.timeout)
+    console = None if args.no_progress else _err()
+    report = download(
+        args.tickers,
+        args.from_year,
+        to_year=args.to_year,
+        client=client,
+        console=console,
+        resolve=_resolver(),
+    )
+    table = Table(title="download")
+    for column in ("instrument", "year", "status", "rows", "note"):
+        table.add_column(column)
+    for item in report.years:
+        table.add_row(item.code, str(item.year), item.status, f"{item.rows:,}", item.message)
+    _out().print(table)
+    if report.imported is not None:
+        _show_bad_lines(report.imported.bad, report.imported.quarantine)
+    for message in report.errors:
+        _fail("download", message)
+    for item in report.years:
+        if item.status == "failed":
+            _fail("download", f"{item.code} {item.year}: {item.message}")
+    return 0 if report.ok else 1
+
+
+def _resolver() -> Callable[[str], Any]:
+    """Ticker -> Instrument: the instrument cache first, then the broker."""
+    from engine.data.brokers import open_broker
+    from engine.data.instruments import InstrumentCache
+
+    cache = InstrumentCache()
+
+    def resolve(query: str) -> Any:
+        found = cache.get(query)
+        if found is not None:
+            return found
+        broker = open_broker()
+        return asyncio.run(broker.find_instrument(query))
+
+    return resolve
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from engine.data.brokers import open_broker
+    from engine.data.update import update
+
+    broker = open_broker()
+    results = update(args.tickers, broker=broker, since=_utc(args.since))
+    if not results:
+        raise DataError(
+            "nothing to update: the store is empty",
+            "Name instruments (`avin data update SBER`) or import history first",
+        )
+    table = Table(title="update")
+    for column in ("instrument", "from", "to", "requests", "new rows", "note"):
+        table.add_column(column)
+    for item in results:
+        note = item.error or (f"{item.invalid} invalid bars skipped" if item.invalid else "")
+        table.add_row(
+            item.code,
+            _when(item.begin),
+            _when(item.end),
+            str(item.requests),
+            f"{item.added:,}",
+            note,
+        )
+    _out().print(table)
+    failed = [item for item in results if item.error]
+    for item in failed:
+        _fail("update", f"{item.code}: {item.error}")
+    return 1 if failed else 0
+
+
+def cmd_instruments(args: argparse.Namespace) -> int:
+    from engine.data.instruments import InstrumentCache
+
+    cache = InstrumentCache()
+    if args.refresh:
+        from engine.data.brokers import open_broker
+
+        broker = open_broker()
+        count = cache.replace(asyncio.run(broker.instruments()))
+        _out().print(f"instrument cache refreshed: {count} instruments in {cache.path}")
+    items = cache.all()
+    if args.search:
+        text = args.search.lower()
+        items = [i for i in items if text in i.ticker.lower() or text in i.name.lower()]
+    table = Table(title=f"instruments ({len(items)})")
+    for column in ("ticker", "class", "uid", "figi", "name", "lot", "step", "currency"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            item.ticker,
+            item.class_code,
+            item.uid,
+            item.figi,
+            item.name,
+            str(item.lot),
+            str(item.step),
+            item.currency,
+        )
+    _out().print(table)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from engine.data.inspection import summaries
+    from engine.data.store import BarStore
+
+    store = BarStore()
+    items = summaries(store, args.min_gap)
+    if not items:
+        _out().print(f"the store {store.root} is empty: `avin data import` or `avin data download`")
+        return 0
+    table = Table(title="stored 1-minute bars (UTC)")
+    for column in ("instrument", "first bar", "last bar", "rows", "gaps", "files", "sources"):
+        table.add_column(column, justify="right" if column in ("rows", "gaps", "files") else "left")
+    for item in items:
+        table.add_row(
+            item.code,
+            _when(item.first),
+            _when(item.last),
+            f"{item.rows:,}",
+            str(item.gaps),
+            str(item.files),
+            ",".join(item.sources),
+        )
+    _out().print(table)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from engine.data.inspection import check
+    from engine.data.loading import resolve_code
+    from engine.data.store import BarStore
+
+    store = BarStore()
+    codes = [resolve_code(t, store=store) for t in args.tickers] or store.codes()
+    out = _out()
+    bad = 0
+    for code in codes:
+        if not store.has(code):
+            _fail("check", f"{code}: nothing is stored.")
+            bad += 1
+            continue
+        result = check(store, code, args.min_gap)
+        status = "[green]ok[/]" if result.ok else f"[red]{len(result.problems)} problems[/]"
+        out.print(
+            f"{code}: {result.files} files, {result.rows:,} rows, {status}, "
+            f"{len(result.gaps)} session gaps of >= {args.min_gap} min"
+        )
+        for problem in result.problems:
+            out.print(f"  [red]error[/] {problem}", highlight=False)
+        for gap in result.gaps[: args.show]:
+            out.print(f"  gap {gap.describe()}", highlight=False)
+        if len(result.gaps) > args.show:
+            out.print(f"  ... {len(result.gaps) - args.show} more gaps")
+        bad += 0 if result.ok else 1
+    return 1 if bad else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.data.export import export
+    from engine.model import TimeFrame
+
+    tf = TimeFrame.from_code(args.tf)
+    rows = export(
+        args.ticker, tf, args.output, begin=_utc(args.since), end=_utc(args.until, end=True)
+    )
+    _out().print(f"{rows:,} {tf.code} bars written to {args.output}")
+    return 0

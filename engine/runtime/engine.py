@@ -1,0 +1,833 @@
+"""The trading engine: broker events -> charts -> strategies -> orders -> broker.
+
+One asyncio task consumes ``broker.events()``; each event is handled synchronously (charts,
+positions, strategy hooks), and the orders strategies queue are recorded in the
+:class:`~engine.runtime.orders.OrderManager` and sent by small tasks. The outside world (TUI,
+headless mode, ``avin status``) uses the :class:`~engine.runtime.snapshot.EngineControl` methods:
+they are synchronous, return at once and may be called from another thread (work that needs the
+loop is handed to it with ``call_soon_threadsafe``).
+
+Kill switch: :meth:`Engine.kill` sets HALTED at once, pauses every strategy and schedules the
+cancel of every open order in the same call. While HALTED no order is sent (rejected locally).
+It trips by itself on an error storm (``error_storm`` strategy errors within a minute). HALTED is
+persisted and latched: it survives a restart until :meth:`Engine.set_trading_state` clears it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from engine.broker.base import (
+    BarEvent,
+    Broker,
+    BrokerEvent,
+    ConnectionEvent,
+    FillEvent,
+    OrderRejected,
+    OrderUpdate,
+    PriceEvent,
+)
+from engine.model import Bar, Fill, Instrument, Mode, Order, OrderStatus, TimeFrame
+from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
+from engine.runtime.guards import ErrorStorm, order_block_reason
+from engine.runtime.logbook import incident
+from engine.runtime.orders import OrderManager
+from engine.runtime.slots import StrategySlot, slot_ids
+from engine.runtime.snapshot import (
+    EngineSnapshot,
+    OrderRow,
+    PositionRow,
+    StrategyRow,
+    StrategyState,
+    TradingState,
+)
+from engine.runtime.status_store import StatusStore
+from engine.runtime.worklist import StrategySpec
+from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
+from engine.strategy.registry import build
+
+log = logging.getLogger("avin.engine")
+
+_MAX_NOTIFY_DEPTH = 8
+_REQUEST = "request: "
+_TERMINAL_ROWS = 200  # finished orders kept in the snapshot (all stay in the order manager)
+
+
+@dataclass(slots=True)
+class EngineOptions:
+    mode: Mode = Mode.SIM
+    snapshot_interval: float = 5.0  # seconds between status saves (and on every significant change)
+    history_days: int = 3  # sessions of 1-minute history loaded per instrument on start
+    error_storm: int = 5  # strategy errors within ``error_window`` seconds that halt trading
+    error_window: float = 60.0
+    chart_depth: int = DEFAULT_DEPTH
+    persist_min_gap: float = 0.2  # at most this often on bursts of significant changes
+    heartbeat_interval: float = 1.0
+
+
+class Engine:
+    """The robot. ``await engine.run(duration)``; control it with the EngineControl methods."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        worklist: Sequence[StrategySpec],
+        options: EngineOptions | None = None,
+        *,
+        store: StatusStore | None = None,
+        logbook: Any = None,
+    ) -> None:
+        self.broker = broker
+        self.options = options or EngineOptions()
+        self.store = store
+        self.logbook = logbook  # the LogBook the UI reads (engine.runtime.logbook), if any
+        self.book = OrderManager(self._lot_size)
+        self.charts: dict[str, InstrumentCharts] = {}
+        self.instruments: dict[str, Instrument] = {}  # by code
+        self._aliases: dict[str, str] = {}  # ticker / code / uid -> code
+        specs = list(worklist)
+        self.slots: list[StrategySlot] = [
+            StrategySlot(sid, spec) for sid, spec in zip(slot_ids(specs), specs, strict=True)
+        ]
+        self._slots_by_id = {s.id: s for s in self.slots}
+        self.trading_state = TradingState.ACTIVE
+        self.halt_reason = ""
+        self.recovered = False
+        self.running = False
+        self.started = False  # history loaded, subscribed, strategies started
+        self.connected = False
+        self.counters: dict[str, int] = {
+            "events": 0,
+            "orders_sent": 0,
+            "orders_rejected": 0,
+            "fills": 0,
+            "strategy_errors": 0,
+        }
+        self._storm = ErrorStorm(self.options.error_storm, self.options.error_window)
+        self._version = 0
+        self._snap: EngineSnapshot | None = None
+        self._heartbeat: datetime | None = None
+        self._heartbeat_mono = 0.0
+        self._market_ts: datetime | None = None
+        self._last_event_ts: datetime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = False
+        self._persist_wake: asyncio.Event | None = None
+        self._persisted_state: tuple[TradingState, str] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._cancel_after_ack: set[str] = set()
+        self._depth = 0
+        self._build_strategies()
+
+    # ==========================================================================================
+    # EngineControl: synchronous, non-blocking, callable from any thread
+    # ==========================================================================================
+
+    def snapshot(self) -> EngineSnapshot:
+        version = self._current_version()
+        cached = self._snap
+        if cached is not None and cached.version == version:
+            return cached
+        for _ in range(3):  # another thread may be mutating a dict mid-build: just retry
+            try:
+                snap = self._build_snapshot(version)
+            except RuntimeError:
+                continue
+            self._snap = snap
+            return snap
+        return cached if cached is not None else self._build_snapshot(version)
+
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]:
+        code = self._aliases.get(instrument.strip().upper())
+        charts = self.charts.get(code) if code else None
+        if charts is None or count <= 0:
+            return []
+        return charts.read(timeframe, count)
+
+    def pause_strategy(self, strategy_id: str) -> None:
+        slot = self._slots_by_id.get(strategy_id)
+        if slot is not None and slot.state is StrategyState.RUNNING:
+            slot.state = StrategyState.PAUSED
+            log.info("strategy %s paused", slot.id)
+            self._significant()
+
+    def resume_strategy(self, strategy_id: str) -> None:
+        """Resume a paused strategy, or restart a failed one (its error is cleared)."""
+        slot = self._slots_by_id.get(strategy_id)
+        if slot is None or slot.strategy is None or slot.ctx is None:
+            return
+        if slot.state in (StrategyState.PAUSED, StrategyState.FAILED):
+            if slot.state is StrategyState.FAILED:
+                log.warning("strategy %s restarted after: %s", slot.id, slot.error)
+                slot.error = ""
+            slot.state = StrategyState.RUNNING
+            log.info("strategy %s resumed", slot.id)
+            self._significant()
+
+    def cancel_order(self, order_key: str) -> None:
+        self._in_loop(lambda: self._cancel(order_key))
+
+    def kill(self, reason: str = "manual") -> None:
+        """Halt now: HALTED, every strategy paused, every open order's cancel scheduled."""
+        first = self.trading_state is not TradingState.HALTED
+        self.trading_state = TradingState.HALTED
+        self.halt_reason = reason
+        for slot in self.slots:
+            if slot.state is StrategyState.RUNNING:
+                slot.state = StrategyState.PAUSED
+        keys = [o.id for o in self.book.open_orders()]
+        self._in_loop(lambda: self._cancel_all(keys))
+        if first:
+            log.critical(
+                "KILL: trading HALTED (%s); cancelling %d open order(s)", reason, len(keys)
+            )
+            incident("kill switch: trading halted", reason=reason, open_orders=len(keys))
+        self._significant()
+
+    # --- beyond the protocol ------------------------------------------------------------------
+
+    def set_trading_state(self, state: TradingState, reason: str = "") -> None:
+        """Deliberately change the trading state (the only way out of a latched HALTED)."""
+        if state is TradingState.HALTED:
+            self.kill(reason or "manual")
+            return
+        if self.trading_state is not state:
+            log.warning(
+                "trading state %s -> %s %s",
+                self.trading_state.value,
+                state.value,
+                f"({reason})" if reason else "",
+            )
+        self.trading_state = state
+        self.halt_reason = ""
+        self._significant()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to finish (thread-safe, signal-handler safe)."""
+        self._stop_requested = True
+        stop = self._stop
+        if stop is not None:
+            self._in_loop(stop.set)
+
+    def strategy(self, strategy_id: str) -> StrategySlot | None:
+        return self._slots_by_id.get(strategy_id)
+
+    @property
+    def pending_requests(self) -> int:
+        """Order posts and cancels still on their way to the broker."""
+        return sum(
+            1 for t in list(self._tasks) if not t.done() and t.get_name().startswith(_REQUEST)
+        )
+
+    # ==========================================================================================
+    # lifecycle
+    # ==========================================================================================
+
+    async def run(self, duration: float | None = None) -> None:
+        """Start, trade until ``duration`` seconds pass or :meth:`request_stop`, shut down."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._stop = asyncio.Event()
+        self._persist_wake = asyncio.Event()
+        if self._stop_requested:
+            self._stop.set()
+        consumer: asyncio.Task[None] | None = None
+        try:
+            await self._start()
+            consumer = self._spawn(self._consume(), "events")
+            self._spawn(self._heartbeat_loop(), "heartbeat")
+            if self.store is not None:
+                self._spawn(self._persist_loop(), "persist")
+            waiters = [asyncio.ensure_future(self._stop.wait()), consumer]
+            await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            waiters[0].cancel()
+            if consumer.done() and not consumer.cancelled() and consumer.exception():
+                raise consumer.exception()  # type: ignore[misc]
+        finally:
+            await self._shutdown()
+
+    async def _start(self) -> None:
+        self.running = True
+        self._heartbeat = datetime.now(UTC)
+        if self.store is not None:
+            start = await asyncio.to_thread(self.store.begin_run, os.getpid())
+            self.recovered = start.recovered
+            if start.recovered and start.previous is not None:
+                log.warning(
+                    "the previous run (pid %d, started %s) did not shut down cleanly: recovered",
+                    start.previous.pid,
+                    start.previous.start_ts,
+                )
+                incident("previous run crashed", pid=start.previous.pid)
+            if start.trading_state is not TradingState.ACTIVE:
+                self.trading_state = start.trading_state
+                self.halt_reason = start.halt_reason
+                log.warning(
+                    "trading state %s latched from the previous run (%s)",
+                    start.trading_state.value,
+                    start.halt_reason,
+                )
+                if start.trading_state is TradingState.HALTED:
+                    for slot in self.slots:
+                        if slot.state is StrategyState.RUNNING:
+                            slot.state = StrategyState.PAUSED
+            self._persisted_state = (self.trading_state, self.halt_reason)
+        log.info("connecting to %s (%s)", self.broker.name, self.options.mode.value)
+        await self.broker.connect()
+        self.connected = True
+        await self._resolve_instruments()
+        await self._load_history()
+        for code in self.charts:
+            instrument = self.instruments[code]
+            await self.broker.subscribe_bars(instrument, TimeFrame.M1)
+            await self.broker.subscribe_prices(instrument)
+        for slot in self.slots:
+            if slot.ctx is not None and slot.state is not StrategyState.FAILED:
+                slot.started = True
+                self._dispatch(slot, "on_start")
+        self.started = True
+        log.info(
+            "engine started: %d strategies on %s",
+            len(self.slots),
+            ", ".join(sorted(self.charts)) or "no instruments",
+        )
+        self._significant()
+
+    async def _shutdown(self) -> None:
+        for slot in self.slots:
+            if slot.started and slot.ctx is not None and slot.state is not StrategyState.FAILED:
+                self._dispatch(slot, "on_stop")
+            if slot.state is not StrategyState.FAILED:
+                slot.state = StrategyState.STOPPED
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.running = False
+        self.started = False
+        try:
+            await self.broker.close()
+        except Exception as exc:
+            log.warning("closing the broker failed: %s", exc)
+        self.connected = False
+        self._touch()
+        if self.store is not None:
+            try:
+                await asyncio.to_thread(self._save_status)
+                await asyncio.to_thread(self.store.end_run)
+            except Exception as exc:
+                log.error("saving the final status failed: %s", exc)
+        log.info("engine stopped (%s)", _counters_text(self.counters))
+
+    async def _resolve_instruments(self) -> None:
+        for slot in self.slots:
+            if slot.strategy is None:
+                continue
+            try:
+                instrument = await self.broker.find_instrument(slot.spec.instrument)
+            except Exception as exc:
+                self._fail(slot, "start", exc, f"unknown instrument {slot.spec.instrument!r}")
+                continue
+            code = instrument.code
+            self.instruments[code] = instrument
+            for alias in (code, instrument.ticker, instrument.uid, instrument.figi):
+                if alias:
+                    self._aliases[alias.upper()] = code
+            charts = self.charts.get(code)
+            if charts is None:
+                charts = InstrumentCharts(code, self.options.chart_depth)
+                self.charts[code] = charts
+            for tf in slot.strategy.timeframes:
+                charts.get(tf)
+            slot.instrument = instrument
+            self.book.bind_strategy(slot.id, code, slot.spec.account)
+            slot.ctx = StrategyContext(
+                strategy_id=slot.id,
+                instrument=instrument,
+                account=slot.spec.account,
+                timeframe=slot.strategy.timeframe,
+                charts=charts,
+                book=self.book,
+                clock=lambda: self._market_ts,
+                params=slot.strategy.params,
+                logger=logging.getLogger(f"avin.strategy.{slot.id}"),
+            )
+
+    async def _load_history(self) -> None:
+        if self.options.history_days <= 0:
+            return
+        end = self._broker_clock() or datetime.now(UTC)
+        begin = _weekdays_back(end, self.options.history_days)
+        for code, charts in self.charts.items():
+            try:
+                bars = await self.broker.candles(self.instruments[code], TimeFrame.M1, begin, end)
+            except Exception as exc:
+                log.warning("no history for %s: %s", code, exc)
+                continue
+            for bar in bars:
+                charts.update(bar, True)
+            if bars:
+                self._advance_market(bars[-1].ts + timedelta(minutes=1))
+            log.info("%s: %d bars of 1-minute history loaded", code, len(bars))
+
+    def _build_strategies(self) -> None:
+        for slot in self.slots:
+            spec = slot.spec
+            try:
+                slot.strategy = build(spec.name, spec.params, spec.timeframe)
+            except Exception as exc:
+                slot.state = StrategyState.FAILED
+                slot.error = f"cannot build: {exc}"
+                log.error("strategy %s cannot be built: %s", slot.id, exc)
+
+    # ==========================================================================================
+    # the loop
+    # ==========================================================================================
+
+    async def _consume(self) -> None:
+        async for event in self.broker.events():
+            self._last_event_ts = datetime.now(UTC)
+            self.counters["events"] += 1
+            self._handle(event)
+            self._beat()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_interval)
+            self._beat(force=True)
+            clock = self._broker_clock()
+            if clock is not None:
+                self._advance_market(clock)
+
+    def _beat(self, force: bool = False) -> None:
+        mono = time.monotonic()
+        self._heartbeat = datetime.now(UTC)
+        if force or mono - self._heartbeat_mono >= self.options.heartbeat_interval:
+            self._heartbeat_mono = mono
+            self._touch()
+
+    def _handle(self, event: BrokerEvent) -> None:
+        if isinstance(event, BarEvent):
+            self._on_bar_event(event)
+        elif isinstance(event, PriceEvent):
+            self._advance_market(event.ts)
+            self.book.mark(event.instrument, event.price)
+        elif isinstance(event, FillEvent):
+            self._on_fill(event.fill)
+        elif isinstance(event, OrderUpdate):
+            self._advance_market(event.ts)
+            changed = self.book.apply_update(event.order, event.ts)
+            if changed is not None:
+                self._order_changed(changed)
+        elif isinstance(event, ConnectionEvent):
+            self.connected = event.connected
+            level = logging.INFO if event.connected else logging.WARNING
+            log.log(
+                level,
+                "broker %s %s",
+                "connected" if event.connected else "disconnected",
+                event.reason,
+            )
+            self._significant()
+
+    def _on_bar_event(self, event: BarEvent) -> None:
+        if event.timeframe is not TimeFrame.M1:
+            return  # the engine aggregates every other timeframe itself
+        code = self._aliases.get(event.instrument.upper(), event.instrument)
+        charts = self.charts.get(code)
+        if charts is None:
+            return
+        bar = event.bar
+        self._advance_market(bar.ts + timedelta(minutes=1) if event.closed else bar.ts)
+        self.book.mark(code, Decimal(str(bar.close)))
+        closed = charts.update(bar, event.closed)
+        if not closed:
+            return
+        self._touch()
+        for slot in self.slots:
+            if slot.state is not StrategyState.RUNNING or slot.instrument_code != code:
+                continue
+            strategy = slot.strategy
+            assert strategy is not None
+            for timeframe, done in closed:
+                if timeframe in strategy.timeframes and slot.state is StrategyState.RUNNING:
+                    self._dispatch(slot, "on_bar", timeframe, done)
+
+    def _on_fill(self, fill: Fill) -> None:
+        result = self.book.apply_fill(fill)
+        if result.duplicate:
+            return
+        self.counters["fills"] += 1
+        self._advance_market(fill.ts)
+        order = result.order
+        log.info(
+            "fill: %s %s %d lot(s) @ %s on %s (order %s%s)",
+            fill.instrument,
+            fill.side.value,
+            fill.lots,
+            fill.price,
+            fill.account or (order.account if order else "?"),
+            fill.order_id[:8],
+            f", strategy {order.strategy}" if order is not None and order.strategy else "",
+        )
+        self._significant()
+        if order is None:
+            return
+        slot = self._slots_by_id.get(order.strategy)
+        if slot is not None and slot.active:
+            self._dispatch(slot, "on_fill", fill)
+        self._order_changed(order)
+
+    def _order_changed(self, order: Order) -> None:
+        level = logging.WARNING if order.status is OrderStatus.REJECTED else logging.INFO
+        log.log(
+            level,
+            "order %s %s: %s %s %d/%d lot(s) %s%s",
+            order.id[:8],
+            order.status.value,
+            order.instrument,
+            order.side.value,
+            order.filled_lots,
+            order.lots,
+            f"@ {order.avg_fill_price.quantize(Decimal('0.0001'))}" if order.avg_fill_price else "",
+            f" ({order.reason})" if order.reason else "",
+        )
+        self._significant()
+        slot = self._slots_by_id.get(order.strategy)
+        if slot is not None and slot.active:
+            self._dispatch(slot, "on_order", order)
+
+    # ==========================================================================================
+    # strategies
+    # ==========================================================================================
+
+    def _dispatch(self, slot: StrategySlot, hook: str, *args: Any) -> None:
+        ctx, strategy = slot.ctx, slot.strategy
+        if ctx is None or strategy is None:
+            return
+        if self._depth >= _MAX_NOTIFY_DEPTH:
+            ctx.take_intents()
+            self._fail(slot, hook, RecursionError("orders placed from on_order loop endlessly"))
+            return
+        self._depth += 1
+        try:
+            try:
+                getattr(strategy, hook)(ctx, *args)
+            except Exception as exc:
+                dropped = ctx.take_intents()
+                self._fail(slot, hook, exc, dropped=len(dropped))
+                return
+            self._process_intents(slot, ctx)
+        finally:
+            self._depth -= 1
+
+    def _process_intents(self, slot: StrategySlot, ctx: StrategyContext) -> None:
+        for intent in ctx.take_intents():
+            if isinstance(intent, CancelIntent):
+                self._cancel(intent.order_key)
+            elif isinstance(intent, PostIntent):
+                if slot.state is not StrategyState.RUNNING:
+                    self._reject_local(intent.order, f"strategy is {slot.state.value}")
+                else:
+                    self.submit(intent.order)
+
+    def _fail(
+        self, slot: StrategySlot, hook: str, exc: BaseException, what: str = "", dropped: int = 0
+    ) -> None:
+        slot.state = StrategyState.FAILED
+        slot.errors += 1
+        slot.error = what or f"{hook}: {type(exc).__name__}: {exc}"
+        self.counters["strategy_errors"] += 1
+        log.error(
+            "strategy %s FAILED in %s: %s%s",
+            slot.id,
+            hook,
+            slot.error,
+            f" ({dropped} queued order(s) dropped)" if dropped else "",
+            exc_info=exc,
+        )
+        self._significant()
+        if self._storm.record(time.monotonic()) and self.trading_state is not TradingState.HALTED:
+            self.kill(
+                f"error storm: {self._storm.recent} strategy errors within "
+                f"{self.options.error_window:.0f} s"
+            )
+
+    # ==========================================================================================
+    # orders
+    # ==========================================================================================
+
+    def submit(self, order: Order) -> Order:
+        """Record ``order`` and schedule its sending (on the engine loop). Checks the state."""
+        position = self.book.positions.get((order.account, order.instrument))
+        reason = order_block_reason(self.trading_state, order, position)
+        if reason:
+            return self._reject_local(order, reason)
+        if order.created_ts is None:
+            order.created_ts = self._market_ts
+        self.book.record(order)
+        self._significant()
+        self._spawn(self._send(order), f"{_REQUEST}post {order.id[:8]}")
+        return order
+
+    def _reject_local(self, order: Order, reason: str) -> Order:
+        self.counters["orders_rejected"] += 1
+        self.book.reject_local(order, reason, self._market_ts)
+        self._order_changed(order)
+        return order
+
+    async def _send(self, order: Order) -> None:
+        if order.status is not OrderStatus.NEW:
+            return  # cancelled before it left
+        if self.trading_state is TradingState.HALTED:
+            self._reject_local(order, "trading is HALTED")
+            return
+        self.book.mark_submitted(order.id, self._market_ts)
+        self.counters["orders_sent"] += 1
+        try:
+            view = await self.broker.post_order(copy.deepcopy(order))
+        except OrderRejected as exc:
+            self.counters["orders_rejected"] += 1
+            self._apply_view(replace(order, status=OrderStatus.REJECTED, reason=exc.reason))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("sending order %s failed: %s; asking the broker", order.id[:8], exc)
+            await self._resolve(order, exc)
+            return
+        self._apply_view(view)
+        if order.id in self._cancel_after_ack:
+            self._cancel_after_ack.discard(order.id)
+            self._cancel(order.id)
+
+    async def _resolve(self, order: Order, error: Exception) -> None:
+        """An ambiguous send: look the key up instead of sending again."""
+        try:
+            view = await self.broker.get_order(order.account, order.id)
+        except Exception as exc:
+            log.error("order %s is in flight and unresolved: %s", order.id[:8], exc)
+            incident("order in flight, unresolved", order=order.id, error=str(exc))
+            return
+        if view is None:
+            rejected = replace(
+                order, status=OrderStatus.REJECTED, reason=f"not received by the broker: {error}"
+            )
+            self._apply_view(rejected)
+        else:
+            self._apply_view(view)
+
+    def _apply_view(self, view: Order) -> None:
+        changed = self.book.apply_update(view, self._market_ts)
+        if changed is not None:
+            self._order_changed(changed)
+
+    def _cancel_all(self, keys: list[str]) -> None:
+        for key in keys:
+            self._cancel(key)
+
+    def _cancel(self, key: str) -> None:
+        order = self.book.get(key)
+        if order is None or not order.is_open:
+            return
+        if order.status is OrderStatus.NEW:  # queued, not sent yet: it never leaves
+            order.transition(OrderStatus.CANCELLED, self._market_ts, "cancelled before sending")
+            self.book.version += 1
+            self._order_changed(order)
+            return
+        if order.status is OrderStatus.SUBMITTED and not order.broker_id:
+            self._cancel_after_ack.add(key)  # the post is in flight: cancel when it returns
+        self._spawn(self._send_cancel(order), f"{_REQUEST}cancel {key[:8]}")
+
+    async def _send_cancel(self, order: Order) -> None:
+        try:
+            view = await self.broker.cancel_order(order.account, order.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if order.is_open:
+                log.warning("cancel of order %s failed: %s", order.id[:8], exc)
+            return
+        self._cancel_after_ack.discard(order.id)
+        self._apply_view(view)
+
+    # ==========================================================================================
+    # plumbing
+    # ==========================================================================================
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task %s failed", task.get_name(), exc_info=task.exception())
+
+    def _in_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the engine loop: now when already on it, else as soon as it can."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.running:
+            return
+        if threading.get_ident() == self._loop_thread:
+            fn()
+        else:
+            loop.call_soon_threadsafe(fn)
+
+    def _touch(self) -> None:
+        self._version += 1
+
+    def _significant(self) -> None:
+        """A change worth saving at once (order, fill, strategy or trading state)."""
+        self._touch()
+        wake = self._persist_wake
+        if wake is not None and not wake.is_set():
+            self._in_loop(wake.set)
+
+    def _current_version(self) -> int:
+        return self._version + self.book.version
+
+    def _advance_market(self, ts: datetime) -> None:
+        if self._market_ts is None or ts > self._market_ts:
+            self._market_ts = ts
+
+    def _broker_clock(self) -> datetime | None:
+        for owner in (self.broker, getattr(self.broker, "market", None)):
+            value = getattr(owner, "now", None) if owner is not None else None
+            if callable(value):
+                value = value()
+            if isinstance(value, datetime):
+                return value
+        return None
+
+    def _lot_size(self, code: str) -> int:
+        instrument = self.instruments.get(code)
+        return instrument.lot if instrument else 1
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    async def _persist_loop(self) -> None:
+        wake = self._persist_wake
+        assert wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=self.options.snapshot_interval)
+            wake.clear()
+            try:
+                await asyncio.to_thread(self._save_status)
+            except Exception as exc:
+                log.error("saving the engine status failed: %s", exc)
+            await asyncio.sleep(self.options.persist_min_gap)
+
+    def _save_status(self) -> None:
+        store = self.store
+        if store is None:
+            return
+        state = (self.trading_state, self.halt_reason)
+        if state != self._persisted_state:  # the latch first: it matters most
+            store.save_trading_state(*state)
+            self._persisted_state = state
+        store.save_snapshot(self.snapshot().to_json())
+
+    # --- snapshot -------------------------------------------------------------------------------
+
+    def _build_snapshot(self, version: int) -> EngineSnapshot:
+        strategies = tuple(self._strategy_row(slot) for slot in self.slots)
+        orders = list(self.book.orders.values())
+        finished = [o for o in orders if not o.is_open][-_TERMINAL_ROWS:]
+        rows = tuple(_order_row(o) for o in [*finished, *(o for o in orders if o.is_open)])
+        positions = tuple(
+            _position_row(p) for p in list(self.book.positions.values()) if p.lots or p.trades
+        )
+        return EngineSnapshot(
+            version=version,
+            mode=self.options.mode,
+            trading_state=self.trading_state,
+            running=self.running,
+            connected=self.connected,
+            pid=os.getpid(),
+            recovered=self.recovered,
+            heartbeat_ts=self._heartbeat,
+            market_ts=self._market_ts,
+            last_event_ts=self._last_event_ts,
+            strategies=strategies,
+            orders=rows,
+            positions=positions,
+            instruments=tuple(self.charts),
+            counters=dict(self.counters),
+            halt_reason=self.halt_reason,
+        )
+
+    def _strategy_row(self, slot: StrategySlot) -> StrategyRow:
+        pos = self.book.strategy_positions.get(slot.id)
+        return StrategyRow(
+            id=slot.id,
+            name=slot.spec.name,
+            instrument=slot.instrument_code,
+            account=slot.spec.account,
+            state=slot.state.value,
+            position=pos.lots if pos else 0,
+            pnl=pos.total_pnl() if pos else Decimal(0),
+            error=slot.error,
+        )
+
+
+def _order_row(o: Order) -> OrderRow:
+    return OrderRow(
+        key=o.id,
+        instrument=o.instrument,
+        side=o.side.value,
+        type=o.type.value,
+        lots=o.lots,
+        filled=o.filled_lots,
+        price=o.avg_fill_price if o.avg_fill_price is not None else o.price,
+        status=o.status.value,
+        ts=o.updated_ts or o.created_ts,
+        strategy=o.strategy,
+        account=o.account,
+        reason=o.reason,
+    )
+
+
+def _position_row(p: Any) -> PositionRow:
+    return PositionRow(
+        account=p.account,
+        instrument=p.instrument,
+        lots=p.lots,
+        avg_price=p.avg_price,
+        last_price=p.last_price,
+        unrealized=p.unrealized(),
+        realized=p.realized,
+        commission=p.commission,
+    )
+
+
+def _weekdays_back(end: datetime, days: int) -> datetime:
+    """Midnight UTC of the ``days``-th weekday before ``end`` (so ``days`` sessions fit)."""
+    day = end.date()
+    count = 0
+    while count < days:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            count += 1
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _counters_text(counters: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counters.items())

@@ -1,0 +1,184 @@
+"""The engine's order book: every order by its client key, positions per account and strategy.
+
+Orders are recorded here *before* they are sent (the key is the idempotency key at the broker).
+Broker updates move them through the :class:`~engine.model.Order` state machine; fills drive the
+filled quantity and the PARTIALLY_FILLED / FILLED states, so a status report that runs ahead of its
+fill never double-counts. Positions are :class:`~engine.model.Position` objects (Decimal PnL), one
+per (account, instrument) and one per strategy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from engine.model import Fill, FillError, InvalidTransition, Order, OrderStatus, Position
+
+log = logging.getLogger("avin.orders")
+
+_RANK = {
+    OrderStatus.NEW: 0,
+    OrderStatus.SUBMITTED: 1,
+    OrderStatus.ACCEPTED: 2,
+    OrderStatus.PARTIALLY_FILLED: 3,
+}
+_FILL_STATES = frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED})
+
+
+class DuplicateOrder(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FillResult:
+    order: Order | None  # None for a fill of an order this engine does not know
+    duplicate: bool = False
+
+
+class OrderManager:
+    def __init__(self, lot_size: Callable[[str], int] | None = None) -> None:
+        self._lot_size = lot_size or (lambda code: 1)
+        self.orders: dict[str, Order] = {}
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.strategy_positions: dict[str, Position] = {}
+        self._strategy_instrument: dict[str, str] = {}
+        self._fill_ids: set[str] = set()
+        self.fills: list[Fill] = []
+        self.version = 0
+
+    # --- orders -------------------------------------------------------------------------------
+
+    def record(self, order: Order) -> Order:
+        """Journal a NEW order under its key (before it is sent)."""
+        if order.id in self.orders:
+            raise DuplicateOrder(f"order key {order.id} is already recorded")
+        self.orders[order.id] = order
+        self._touch()
+        return order
+
+    def reject_local(self, order: Order, reason: str, ts: datetime | None) -> Order:
+        """Record ``order`` as rejected by the engine itself (it is never sent)."""
+        if order.id not in self.orders:
+            self.orders[order.id] = order
+        if order.can_transition(OrderStatus.REJECTED):
+            order.transition(OrderStatus.REJECTED, ts, reason)
+        self._touch()
+        return order
+
+    def mark_submitted(self, key: str, ts: datetime | None) -> Order:
+        order = self.orders[key]
+        if order.status is OrderStatus.NEW:
+            order.transition(OrderStatus.SUBMITTED, ts)
+            self._touch()
+        return order
+
+    def get(self, key: str) -> Order | None:
+        return self.orders.get(key)
+
+    def open_orders(
+        self, *, account: str | None = None, strategy: str | None = None
+    ) -> list[Order]:
+        return [
+            o
+            for o in list(self.orders.values())
+            if o.is_open
+            and (account is None or o.account == account)
+            and (strategy is None or o.strategy == strategy)
+        ]
+
+    def apply_update(self, view: Order, ts: datetime | None) -> Order | None:
+        """Merge the broker's view of an order; our order if its status changed, else None."""
+        order = self.orders.get(view.id)
+        if order is None:
+            log.warning("update for an unknown order %s (%s)", view.id, view.status.value)
+            return None
+        if view.broker_id and not order.broker_id:
+            order.broker_id = view.broker_id
+        target = view.status
+        if target is order.status or target in _FILL_STATES:
+            return None  # fills drive the filled states
+        if not target.is_terminal and _RANK.get(target, 0) <= _RANK.get(order.status, 9):
+            return None  # stale (e.g. ACCEPTED after a fill already arrived)
+        if order.status.is_terminal:
+            log.warning(
+                "order %s is %s; ignoring the broker's %s",
+                order.id,
+                order.status.value,
+                target.value,
+            )
+            return None
+        if order.status is OrderStatus.NEW and target is not OrderStatus.REJECTED:
+            order.transition(OrderStatus.SUBMITTED, ts)
+        try:
+            order.transition(target, ts, view.reason)
+        except InvalidTransition as exc:
+            log.warning("%s", exc)
+            return None
+        self._touch()
+        return order
+
+    # --- fills --------------------------------------------------------------------------------
+
+    def apply_fill(self, fill: Fill) -> FillResult:
+        """Account a fill once (by fill id): order, account position, strategy position."""
+        if fill.fill_id in self._fill_ids:
+            return FillResult(self.orders.get(fill.order_id), duplicate=True)
+        self._fill_ids.add(fill.fill_id)
+        self.fills.append(fill)
+        order = self.orders.get(fill.order_id)
+        account = fill.account or (order.account if order else "")
+        if order is not None:
+            if order.status is OrderStatus.NEW:
+                order.transition(OrderStatus.SUBMITTED, fill.ts)
+            try:
+                order.apply_fill(fill)
+            except (FillError, InvalidTransition) as exc:
+                # Money moved at the broker whatever our record says: book the position anyway.
+                log.error("fill %s does not fit order %s: %s", fill.fill_id, order.id, exc)
+        else:
+            log.warning("fill %s for an unknown order %s", fill.fill_id, fill.order_id)
+        self.position(account, fill.instrument).apply_fill(fill)
+        if order is not None and order.strategy:
+            self.strategy_position(order.strategy, fill.instrument).apply_fill(fill)
+        self._touch()
+        return FillResult(order)
+
+    # --- positions ----------------------------------------------------------------------------
+
+    def position(self, account: str, instrument: str) -> Position:
+        key = (account, instrument)
+        pos = self.positions.get(key)
+        if pos is None:
+            pos = Position(instrument, lot_size=self._lot_size(instrument), account=account)
+            self.positions[key] = pos
+        return pos
+
+    def strategy_position(self, strategy_id: str, instrument: str | None = None) -> Position:
+        pos = self.strategy_positions.get(strategy_id)
+        if pos is None:
+            code = instrument or self._strategy_instrument.get(strategy_id, "")
+            pos = Position(code, lot_size=self._lot_size(code) if code else 1)
+            self.strategy_positions[strategy_id] = pos
+        return pos
+
+    def bind_strategy(self, strategy_id: str, instrument: str, account: str) -> None:
+        """Declare a strategy's instrument, so that its position has the right lot size."""
+        self._strategy_instrument[strategy_id] = instrument
+        self.strategy_positions.setdefault(
+            strategy_id, Position(instrument, lot_size=self._lot_size(instrument), account=account)
+        )
+
+    def mark(self, instrument: str, price: Decimal) -> None:
+        """Mark positions in ``instrument`` to ``price`` (does not count as a change)."""
+        for pos in list(self.positions.values()):
+            if pos.instrument == instrument:
+                pos.last_price = price
+        for pos in list(self.strategy_positions.values()):
+            if pos.instrument == instrument:
+                pos.last_price = price
+
+    def _touch(self) -> None:
+        self.version += 1

@@ -1,0 +1,158 @@
+"""``avin run --headless``, ``avin status`` and ``avin config check``, in-process and for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from avin_tui.cli import main
+
+FAST = "6000"  # simulated seconds per real second: 100 minutes per second
+REQUIRED = {
+    "mode",
+    "trading_state",
+    "running",
+    "pid",
+    "recovered",
+    "strategies",
+    "positions",
+    "open_orders",
+    "last_event_ts",
+}
+AVIN = Path(sys.executable).with_name("avin")
+
+
+def status_json(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main(["status", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def check_status(data: dict, pid: int | None = None) -> None:
+    assert REQUIRED <= set(data), REQUIRED - set(data)
+    assert data["mode"] == "sim" and data["trading_state"] == "ACTIVE"
+    assert data["running"] is False and data["recovered"] is False
+    assert pid is None or data["pid"] == pid
+    assert [s["name"] for s in data["strategies"]] == ["sma_cross"] * 3
+    assert data["last_event_ts"].endswith("Z")
+    assert all(isinstance(x, dict) for x in data["positions"] + data["open_orders"])
+    filled = [o for o in data["orders"] if o["status"] == "filled"]
+    assert filled and data["counters"]["fills"] == len(filled)
+    assert data["positions"], "the demo always holds a position after its first cross"
+
+
+def test_status_before_any_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code, data = status_json(capsys)
+    assert code == 1 and data["running"] is False and data["ever_run"] is False
+    assert main(["status"]) == 1
+    assert "no avin engine has run" in capsys.readouterr().err
+
+
+def test_headless_run_in_process(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--headless", "--duration", "3", "--speed", FAST, "--seed", "11"])
+    assert code == 0
+    assert "fills" in capsys.readouterr().out
+    log = (avin_home / "logs" / "avin.log").read_text()
+    assert " filled: " in log and "fill: MOEX_SHARE_" in log
+    code, data = status_json(capsys)
+    assert code == 0
+    check_status(data, os.getpid())
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "sma_cross:SBER:sim-1" in out and "not running" in out
+
+
+def test_a_token_without_the_adapter_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AVIN_TOKEN", "t.secret-value-that-never-shows-up-anywhere")
+    assert main(["run", "--headless", "--duration", "1"]) == 3
+    err = capsys.readouterr().err
+    assert "T-Invest adapter is not available yet" in err and "secret-value" not in err
+
+
+def test_config_check(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check"]) == 0
+    bad = avin_home / "bad.toml"
+    bad.write_text(
+        '[sim]\nspeed = -1\n\n[[strategies]]\nname = "sma_cross"\ninstrument = "SBER"\n'
+    )
+    assert main(["config", "check", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "sim.speed" in err and "->" in err
+    bad.write_text(
+        '[[strategies]]\nname = "sma_cross"\ninstrument = "SBER"\nparams = {fast = 30}\n'
+    )
+    assert main(["config", "check", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "strategies.0" in err and "fast (30) must be shorter" in err
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVIN_")}
+    env["AVIN_HOME"] = str(home)
+    return env
+
+
+@pytest.mark.slow
+def test_headless_run_as_a_real_process(tmp_path: Path) -> None:
+    assert AVIN.exists(), "run `.venv/bin/pip install -e .` first"
+    env = _env(tmp_path)
+    proc = subprocess.run(
+        [str(AVIN), "run", "--headless", "--duration", "3", "--speed", FAST],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    log = (tmp_path / "logs" / "avin.log").read_text()
+    assert " filled: " in log
+    status = subprocess.run(
+        [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    check_status(data)
+    assert data["pid"] != os.getpid()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_headless_run_cleanly(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    proc = subprocess.Popen(
+        [str(AVIN), "run", "--headless", "--speed", FAST],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = tmp_path / "logs" / "avin.log"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if log.exists() and "engine started" in log.read_text():
+                break
+            time.sleep(0.1)
+        running = subprocess.run(
+            [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert json.loads(running.stdout)["running"] is True
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "engine stopped" in log.read_text()
+    status = subprocess.run(
+        [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(status.stdout)["running"] is False
