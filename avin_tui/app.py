@@ -141,8 +141,6 @@ class AvinApp(App[int]):
         self.call_after_refresh(self._setup_panes)
         if not self.is_headless:
             self._install_signal_handlers()
-        if self._first_frame_file:
-            self.call_after_refresh(self._first_frame)
 
     def _setup_panes(self) -> None:
         main = self.get_screen_main()
@@ -152,6 +150,8 @@ class AvinApp(App[int]):
         main.query_one(StrategiesTable).focus()
         self._panes_ready = True
         self.poll()
+        if self._first_frame_file:  # the first frame with the panes filled from a snapshot
+            self.call_after_refresh(self._first_frame)
 
     def _first_frame(self) -> None:
         assert self._first_frame_file is not None
@@ -232,14 +232,11 @@ class AvinApp(App[int]):
         except Exception as exc:
             self.engine_note = f"snapshot failed: {exc}"
             snap = self.snapshot
-        entries = self._log_entries()
         main = self.get_screen_main()
         if main is None or not self._panes_ready:
             return
-        try:
-            self._apply(main, snap, entries)
-        except NoMatches:  # the screen is being torn down (the app is exiting)
-            pass
+        with contextlib.suppress(NoMatches):  # NoMatches: the screen is being torn down
+            self._apply(main, snap, self._log_entries())
 
     def _apply(self, main: MainScreen, snap: EngineSnapshot | None, entries: list[Any]) -> None:
         with self.batch_update():

@@ -58,6 +58,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.add_argument("--json", action="store_true", help="one JSON object (for scripts)")
     status.set_defaults(func=cmd_status)
 
+    kill = subparsers.add_parser(
+        "kill",
+        help="halt trading now (out of band: works when the UI is frozen)",
+        description="Kill switch from the command line: the running engine goes HALTED, pauses its "
+        "strategies and cancels every open order (within about a second). HALTED is latched: "
+        "it survives restarts until `avin resume`. With no engine running, the next run starts "
+        "HALTED. Exit 1 if a running engine did not confirm in time.",
+    )
+    kill.add_argument("--reason", default="avin kill", help="recorded with the halt")
+    kill.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout")
+    kill.set_defaults(func=cmd_kill)
+    resume = subparsers.add_parser(
+        "resume",
+        help="leave HALTED: trading ACTIVE, paused strategies running",
+        description="Deliberately reset the latched kill switch (running engine or the next run).",
+    )
+    resume.add_argument("--reason", default="avin resume", help="recorded in the log")
+    resume.add_argument(
+        "--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout"
+    )
+    resume.set_defaults(func=cmd_resume)
+
     config = subparsers.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION")
     check = config_sub.add_parser(
@@ -258,6 +280,49 @@ def _print_status(data: dict[str, Any]) -> None:
             f"  {row['key'][:8]} {row['instrument']} {row['side']} {row['lots']} "
             f"{row['type']} {row['price'] or ''} {row['status']}"
         )
+
+
+# --- kill / resume ------------------------------------------------------------------------------
+
+
+def cmd_kill(args: argparse.Namespace) -> int:
+    return _command("kill", args.reason, args.wait)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _command("resume", args.reason, args.wait)
+
+
+def _command(name: str, reason: str, wait: float) -> int:
+    import time
+
+    from engine.paths import homes
+    from engine.runtime.snapshot import TradingState
+    from engine.runtime.status_store import StatusStore
+
+    target = TradingState.HALTED if name == "kill" else TradingState.ACTIVE
+    with StatusStore(homes().ensure().state) as store:
+        marker = store.marker()
+        if name == "kill":  # latched at once, even if the engine never answers
+            store.save_trading_state(TradingState.HALTED, reason)
+        if marker is None or not marker.is_alive():
+            if name == "resume":
+                store.save_trading_state(TradingState.ACTIVE, "")
+            print(f"avin: no engine is running; the next run starts {target.value}")
+            return EXIT_OK
+        store.request_command(name, reason)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            snap = store.load_snapshot() or {}
+            if snap.get("trading_state") == target.value:
+                print(f"avin: the engine (pid {marker.pid}) is {target.value}")
+                return EXIT_OK
+            time.sleep(0.1)
+    print(
+        f"avin: the engine (pid {marker.pid}) did not confirm {target.value} within {wait:g} s",
+        file=sys.stderr,
+    )
+    return 1
 
 
 # --- config check -------------------------------------------------------------------------------

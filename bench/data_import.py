@@ -62,19 +62,17 @@ def floor(csvs: Path, out: Path) -> float:
     start = time.perf_counter()
     for folder in sorted(csvs.iterdir()):
         files = sorted(folder.glob("*.csv"))
-        frame = pl.concat(
-            [pl.read_csv(f, has_header=False, separator=";", schema=RAW_SCHEMA) for f in files]
-        )
+        frame = pl.read_csv(files, has_header=False, separator=";", schema=RAW_SCHEMA)
         frame.write_parquet(out / f"{folder.name}.parquet")
     return time.perf_counter() - start
 
 
-def import_once(zips: Path, home: Path) -> float:
+def import_once(source: Path, home: Path) -> float:
     os.environ["AVIN_HOME"] = str(home)
     from engine.data.importer import import_paths
 
     start = time.perf_counter()
-    report = import_paths([zips])
+    report = import_paths([source])
     elapsed = time.perf_counter() - start
     assert report.ok and not report.bad, (report.errors, report.bad[:3])
     return elapsed
@@ -95,20 +93,28 @@ def main() -> None:
         folder = Path(tmp)
         t0 = time.perf_counter()
         zips, csvs, rows = generate(folder)
-        print(f"generated {len(UIDS) * len(YEARS)} instrument-years, {rows:,} rows "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {len(UIDS) * len(YEARS)} instrument-years, {rows:,} rows "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         # warm up polars and the import modules once on a small input
-        import_once(zips, folder / "warm")
+        import_once(sorted(zips.iterdir())[0], folder / "warm")
         floor_s = min(floor(csvs, folder / f"floor{i}") for i in range(2))
         import_s = min(import_once(zips, folder / f"home{i}") for i in range(2))
         peak_mb, child_s = child_import(zips, folder / "child")
-        print(f"floor (read_csv of extracted CSVs + write_parquet): {floor_s:.2f} s, "
-              f"{rows / floor_s:,.0f} rows/s")
-        print(f"avin data import (ZIPs, validate, merge, atomic write): {import_s:.2f} s, "
-              f"{rows / import_s:,.0f} rows/s")
+        print(
+            f"floor (read_csv of extracted CSVs + write_parquet): {floor_s:.2f} s, "
+            f"{rows / floor_s:,.0f} rows/s"
+        )
+        print(
+            f"avin data import (ZIPs, validate, merge, atomic write): {import_s:.2f} s, "
+            f"{rows / import_s:,.0f} rows/s"
+        )
         print(f"import / floor ratio: {import_s / floor_s:.2f}  (goal <= 1.5)")
-        print(f"peak RSS importing {len(UIDS) * len(YEARS)} instrument-years in a subprocess: "
-              f"{peak_mb:.0f} MB (goal < 1024 MB; that import took {child_s:.2f} s)")
+        print(
+            f"peak RSS importing {len(UIDS) * len(YEARS)} instrument-years in a subprocess: "
+            f"{peak_mb:.0f} MB (goal < 1024 MB; that import took {child_s:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

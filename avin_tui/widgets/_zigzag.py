@@ -6,10 +6,9 @@ the last confirmed pivot to the real-time candidate is ``tentative`` (drawn dimm
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
-
-import numpy as np
 
 from engine.model import Bar
 
@@ -24,11 +23,17 @@ class Leg(NamedTuple):
 
 
 def analysis_available() -> bool:
-    try:
-        from engine.analysis.zigzag import terms_arrays  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the ZigZag can be drawn; looks without importing (that pulls numpy and polars)."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        try:
+            _AVAILABLE = importlib.util.find_spec("engine.analysis.zigzag") is not None
+        except (ImportError, ValueError):
+            _AVAILABLE = False
+    return _AVAILABLE
+
+
+_AVAILABLE: bool | None = None
 
 
 def zigzag_legs(bars: Sequence[Bar], terms: Iterable[int]) -> list[Leg]:
@@ -37,6 +42,8 @@ def zigzag_legs(bars: Sequence[Bar], terms: Iterable[int]) -> list[Leg]:
     if not wanted or len(bars) < 2:
         return []
     try:
+        import numpy as np
+
         from engine.analysis.zigzag import terms_arrays
     except ImportError:
         return []

@@ -91,9 +91,17 @@ def _clip(frame: pl.DataFrame, begin: datetime | None, end: datetime | None) -> 
 
 
 def _load_ticker(ticker: str, tf: TimeFrame, begin: Any, end: Any) -> pl.DataFrame:
-    from engine.data import load_bars  # type: ignore[attr-defined]  # lazy: optional at import
+    from engine.data import load_bars  # type: ignore[attr-defined,unused-ignore]  # lazy
 
-    return normalize_bars(load_bars(ticker, tf, begin, end))
+    begin = begin if begin is not None else datetime(2000, 1, 1, tzinfo=UTC)
+    end = end if end is not None else datetime.now(UTC) + timedelta(days=1)
+    try:
+        bars = load_bars(ticker, tf, begin, end)
+    except (OSError, ValueError, KeyError, LookupError) as exc:
+        raise ValueError(f"{ticker} {tf.code}: {exc}") from exc
+    except Exception as exc:  # the data layer's own errors (e.g. missing data)
+        raise ValueError(f"{ticker} {tf.code}: {type(exc).__name__}: {exc}") from exc
+    return normalize_bars(bars)
 
 
 def cmd_zigzag(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from engine.analysis.zigzag import MAX_TERMS
 
 _MAX = Kind.MAX
 _MIN = Kind.MIN
+_new = tuple.__new__  # builds the NamedTuples without their keyword-parsing __new__ (hot path)
 
 
 class _Level:
@@ -90,15 +91,17 @@ class TermsZigZag:
                 self._price = low
             self._idx = 0
             self._ts = ts
-        cand = Pivot(1, i, ts, _MAX if self._kind == 1 else _MIN, self._price, False, None, None)
+        cand = _new(
+            Pivot, (1, i, ts, _MAX if self._kind == 1 else _MIN, self._price, False, None, None)
+        )
         self.candidates[0] = cand
-        events.append(CandidateMoved(1, cand))
+        events.append(_new(CandidateMoved, (1, cand)))
         return events
 
     def _confirm_t1(self, kind: Kind, i: int, ts: Any, events: list[Event]) -> None:
-        p = Pivot(1, self._idx, self._ts, kind, self._price, True, i, ts)
+        p = _new(Pivot, (1, self._idx, self._ts, kind, self._price, True, i, ts))
         self.confirmed[0].append(p)
-        events.append(PivotConfirmed(p, ts))
+        events.append(_new(PivotConfirmed, (p, ts)))
         if self.terms > 1:
             self._feed(1, p, events)
 
@@ -126,9 +129,9 @@ class TermsZigZag:
 
     def _set_cand(self, t: int, lv: _Level, p: Pivot, events: list[Event]) -> None:
         lv.cand = p
-        cand = Pivot(t + 1, p.index, p.ts, p.kind, p.price, False, None, None)
+        cand = _new(Pivot, (t + 1, p.index, p.ts, p.kind, p.price, False, None, None))
         self.candidates[t] = cand
-        events.append(CandidateMoved(t + 1, cand))
+        events.append(_new(CandidateMoved, (t + 1, cand)))
 
     # ------------------------------------------------------------------ reading
     def pivots(self, term: int) -> list[Pivot]:

@@ -176,8 +176,14 @@ class Importer:
             code, uid = self._override
             self._add(code, uid or str(bars["uid"][0]), bars, batch)
         else:
-            for uid_value, part in bars.partition_by("uid", as_dict=True).items():
-                uid = str(uid_value[0])
+            if bars["uid"].n_unique() == 1:
+                groups = {str(bars["uid"][0]): bars}
+            else:
+                groups = {
+                    str(key[0]): part
+                    for key, part in bars.partition_by("uid", as_dict=True).items()
+                }
+            for uid, part in groups.items():
                 instrument = self.cache.get(uid)
                 if instrument is None:
                     for name in batch.member_of_rows(part["_row"]):

@@ -13,7 +13,7 @@ read-merge-write of one instrument holds an exclusive lock on its folder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -195,11 +195,20 @@ class BarStore:
             added = merged.height - old.height
             replaced = _replaced_rows(old, bars)
         else:
-            merged = bars.unique(subset="ts", keep="last", maintain_order=False).sort("ts")
+            merged = normalize(bars)
             meta = FileMeta(code, uid, (source,), SCHEMA_VERSION)
             added, replaced = merged.height, 0
         write_bars(path, merged, meta)
         return MergeResult(added, replaced, [path])
+
+
+def normalize(bars: pl.DataFrame) -> pl.DataFrame:
+    """Sorted by ``ts`` with unique timestamps (the last row wins); cheap when already so."""
+    if not bars["ts"].is_sorted():
+        bars = bars.sort("ts", maintain_order=True)
+    if bars.height > 1 and bars["ts"].diff().min() == timedelta(0):
+        bars = bars.unique(subset="ts", keep="last", maintain_order=True)
+    return bars
 
 
 def _replaced_rows(old: pl.DataFrame, new: pl.DataFrame) -> int:

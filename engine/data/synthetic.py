@@ -92,18 +92,20 @@ def archive_csv(uid: str, bars: pl.DataFrame, *, trailing: bool = True) -> bytes
 
 def archive_zip(uid: str, bars: pl.DataFrame, *, compresslevel: int = 1) -> bytes:
     """A T-Invest history ZIP: one ``<uid>_<YYYYMMDD>.csv`` member per day of ``bars``."""
+    bars = bars.sort("ts")
+    text = archive_csv(uid, bars)
+    lines = text.split(b"\n")
+    days = bars.group_by(pl.col("ts").dt.date().alias("day"), maintain_order=True).len()
     buffer = io.BytesIO()
-    days = bars.with_columns(pl.col("ts").dt.date().alias("_day")).partition_by(
-        "_day", as_dict=True, maintain_order=True
-    )
     with zipfile.ZipFile(
         buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
     ) as archive:
-        for key, day_bars in days.items():
-            day = key[0]
+        start = 0
+        for day, count in days.iter_rows():
             assert isinstance(day, date)
-            name = f"{uid}_{day:%Y%m%d}.csv"
-            archive.writestr(name, archive_csv(uid, day_bars.drop("_day")))
+            body = b"\n".join(lines[start : start + count]) + b"\n"
+            archive.writestr(f"{uid}_{day:%Y%m%d}.csv", body)
+            start += count
     return buffer.getvalue()
 
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,7 +33,6 @@ from engine.broker.base import (
     BrokerEvent,
     ConnectionEvent,
     FillEvent,
-    OrderRejected,
     OrderUpdate,
     PriceEvent,
 )
@@ -43,12 +41,11 @@ from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
+from engine.runtime.router import REQUEST, OrderRouter
+from engine.runtime.rows import order_rows, position_rows, strategy_row
 from engine.runtime.slots import StrategySlot, slot_ids
 from engine.runtime.snapshot import (
     EngineSnapshot,
-    OrderRow,
-    PositionRow,
-    StrategyRow,
     StrategyState,
     TradingState,
 )
@@ -60,8 +57,6 @@ from engine.strategy.registry import build
 log = logging.getLogger("avin.engine")
 
 _MAX_NOTIFY_DEPTH = 8
-_REQUEST = "request: "
-_TERMINAL_ROWS = 200  # finished orders kept in the snapshot (all stay in the order manager)
 
 
 @dataclass(slots=True)
@@ -127,9 +122,20 @@ class Engine:
         self._stop_requested = False
         self._persist_wake: asyncio.Event | None = None
         self._persisted_state: tuple[TradingState, str] | None = None
+        self._store_lock = threading.Lock()
+        self._store_closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._cancel_after_ack: set[str] = set()
         self._depth = 0
+        self.router = OrderRouter(
+            broker,
+            self.book,
+            spawn=self._spawn,
+            clock=lambda: self._market_ts,
+            halted=lambda: self.trading_state is TradingState.HALTED,
+            changed=self._order_changed,
+            reject=self._reject_local,
+            counters=self.counters,
+        )
         self._build_strategies()
 
     # ==========================================================================================
@@ -178,7 +184,7 @@ class Engine:
             self._significant()
 
     def cancel_order(self, order_key: str) -> None:
-        self._in_loop(lambda: self._cancel(order_key))
+        self._in_loop(lambda: self.router.cancel(order_key))
 
     def kill(self, reason: str = "manual") -> None:
         """Halt now: HALTED, every strategy paused, every open order's cancel scheduled."""
@@ -189,7 +195,7 @@ class Engine:
             if slot.state is StrategyState.RUNNING:
                 slot.state = StrategyState.PAUSED
         keys = [o.id for o in self.book.open_orders()]
-        self._in_loop(lambda: self._cancel_all(keys))
+        self._in_loop(lambda: self.router.cancel_all(keys))
         if first:
             log.critical(
                 "KILL: trading HALTED (%s); cancelling %d open order(s)", reason, len(keys)
@@ -215,6 +221,13 @@ class Engine:
         self.halt_reason = ""
         self._significant()
 
+    def resume_trading(self, reason: str = "") -> None:
+        """Leave HALTED deliberately: trading ACTIVE and every paused strategy running again."""
+        self.set_trading_state(TradingState.ACTIVE, reason or "resumed")
+        for slot in self.slots:
+            if slot.state is StrategyState.PAUSED:
+                self.resume_strategy(slot.id)
+
     def request_stop(self) -> None:
         """Ask :meth:`run` to finish (thread-safe, signal-handler safe)."""
         self._stop_requested = True
@@ -229,7 +242,7 @@ class Engine:
     def pending_requests(self) -> int:
         """Order posts and cancels still on their way to the broker."""
         return sum(
-            1 for t in list(self._tasks) if not t.done() and t.get_name().startswith(_REQUEST)
+            1 for t in list(self._tasks) if not t.done() and t.get_name().startswith(REQUEST)
         )
 
     # ==========================================================================================
@@ -327,8 +340,7 @@ class Engine:
         self._touch()
         if self.store is not None:
             try:
-                await asyncio.to_thread(self._save_status)
-                await asyncio.to_thread(self.store.end_run)
+                await asyncio.to_thread(self._save_status, True)
             except Exception as exc:
                 log.error("saving the final status failed: %s", exc)
         log.info("engine stopped (%s)", _counters_text(self.counters))
@@ -412,6 +424,24 @@ class Engine:
             clock = self._broker_clock()
             if clock is not None:
                 self._advance_market(clock)
+            if self.store is not None:
+                await self._take_command(self.store)
+
+    async def _take_command(self, store: StatusStore) -> None:
+        """Obey ``avin kill`` / ``avin resume`` sent from another process."""
+        try:
+            command = await asyncio.to_thread(store.take_command)
+        except Exception as exc:
+            log.warning("reading commands from the status store failed: %s", exc)
+            return
+        if command is None:
+            return
+        name, reason = command
+        log.warning("command from the command line: %s %s", name, reason)
+        if name == "kill":
+            self.kill(reason or "avin kill")
+        elif name == "resume":
+            self.resume_trading(reason or "avin resume")
 
     def _beat(self, force: bool = False) -> None:
         mono = time.monotonic()
@@ -494,16 +524,17 @@ class Engine:
 
     def _order_changed(self, order: Order) -> None:
         level = logging.WARNING if order.status is OrderStatus.REJECTED else logging.INFO
+        price = order.avg_fill_price if order.avg_fill_price is not None else order.price
         log.log(
             level,
-            "order %s %s: %s %s %d/%d lot(s) %s%s",
+            "order %s %s: %s %s %d/%d lot(s)%s%s",
             order.id[:8],
             order.status.value,
             order.instrument,
             order.side.value,
             order.filled_lots,
             order.lots,
-            f"@ {order.avg_fill_price.quantize(Decimal('0.0001'))}" if order.avg_fill_price else "",
+            f" @ {price.normalize():f}" if price is not None else "",
             f" ({order.reason})" if order.reason else "",
         )
         self._significant()
@@ -538,7 +569,7 @@ class Engine:
     def _process_intents(self, slot: StrategySlot, ctx: StrategyContext) -> None:
         for intent in ctx.take_intents():
             if isinstance(intent, CancelIntent):
-                self._cancel(intent.order_key)
+                self.router.cancel(intent.order_key)
             elif isinstance(intent, PostIntent):
                 if slot.state is not StrategyState.RUNNING:
                     self._reject_local(intent.order, f"strategy is {slot.state.value}")
@@ -581,7 +612,7 @@ class Engine:
             order.created_ts = self._market_ts
         self.book.record(order)
         self._significant()
-        self._spawn(self._send(order), f"{_REQUEST}post {order.id[:8]}")
+        self.router.post(order)
         return order
 
     def _reject_local(self, order: Order, reason: str) -> Order:
@@ -589,81 +620,6 @@ class Engine:
         self.book.reject_local(order, reason, self._market_ts)
         self._order_changed(order)
         return order
-
-    async def _send(self, order: Order) -> None:
-        if order.status is not OrderStatus.NEW:
-            return  # cancelled before it left
-        if self.trading_state is TradingState.HALTED:
-            self._reject_local(order, "trading is HALTED")
-            return
-        self.book.mark_submitted(order.id, self._market_ts)
-        self.counters["orders_sent"] += 1
-        try:
-            view = await self.broker.post_order(copy.deepcopy(order))
-        except OrderRejected as exc:
-            self.counters["orders_rejected"] += 1
-            self._apply_view(replace(order, status=OrderStatus.REJECTED, reason=exc.reason))
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("sending order %s failed: %s; asking the broker", order.id[:8], exc)
-            await self._resolve(order, exc)
-            return
-        self._apply_view(view)
-        if order.id in self._cancel_after_ack:
-            self._cancel_after_ack.discard(order.id)
-            self._cancel(order.id)
-
-    async def _resolve(self, order: Order, error: Exception) -> None:
-        """An ambiguous send: look the key up instead of sending again."""
-        try:
-            view = await self.broker.get_order(order.account, order.id)
-        except Exception as exc:
-            log.error("order %s is in flight and unresolved: %s", order.id[:8], exc)
-            incident("order in flight, unresolved", order=order.id, error=str(exc))
-            return
-        if view is None:
-            rejected = replace(
-                order, status=OrderStatus.REJECTED, reason=f"not received by the broker: {error}"
-            )
-            self._apply_view(rejected)
-        else:
-            self._apply_view(view)
-
-    def _apply_view(self, view: Order) -> None:
-        changed = self.book.apply_update(view, self._market_ts)
-        if changed is not None:
-            self._order_changed(changed)
-
-    def _cancel_all(self, keys: list[str]) -> None:
-        for key in keys:
-            self._cancel(key)
-
-    def _cancel(self, key: str) -> None:
-        order = self.book.get(key)
-        if order is None or not order.is_open:
-            return
-        if order.status is OrderStatus.NEW:  # queued, not sent yet: it never leaves
-            order.transition(OrderStatus.CANCELLED, self._market_ts, "cancelled before sending")
-            self.book.version += 1
-            self._order_changed(order)
-            return
-        if order.status is OrderStatus.SUBMITTED and not order.broker_id:
-            self._cancel_after_ack.add(key)  # the post is in flight: cancel when it returns
-        self._spawn(self._send_cancel(order), f"{_REQUEST}cancel {key[:8]}")
-
-    async def _send_cancel(self, order: Order) -> None:
-        try:
-            view = await self.broker.cancel_order(order.account, order.id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if order.is_open:
-                log.warning("cancel of order %s failed: %s", order.id[:8], exc)
-            return
-        self._cancel_after_ack.discard(order.id)
-        self._apply_view(view)
 
     # ==========================================================================================
     # plumbing
@@ -735,26 +691,26 @@ class Engine:
                 log.error("saving the engine status failed: %s", exc)
             await asyncio.sleep(self.options.persist_min_gap)
 
-    def _save_status(self) -> None:
+    def _save_status(self, final: bool = False) -> None:
+        """Write the latch and the snapshot (in a worker thread); ``final`` ends the run."""
         store = self.store
         if store is None:
             return
-        state = (self.trading_state, self.halt_reason)
-        if state != self._persisted_state:  # the latch first: it matters most
-            store.save_trading_state(*state)
-            self._persisted_state = state
-        store.save_snapshot(self.snapshot().to_json())
+        with self._store_lock:
+            if self._store_closed:
+                return  # a periodic save that lost the race with the final one
+            state = (self.trading_state, self.halt_reason)
+            if state != self._persisted_state:  # the latch first: it matters most
+                store.save_trading_state(*state)
+                self._persisted_state = state
+            store.save_snapshot(self.snapshot().to_json())
+            if final:
+                self._store_closed = True
+                store.end_run()
 
     # --- snapshot -------------------------------------------------------------------------------
 
     def _build_snapshot(self, version: int) -> EngineSnapshot:
-        strategies = tuple(self._strategy_row(slot) for slot in self.slots)
-        orders = list(self.book.orders.values())
-        finished = [o for o in orders if not o.is_open][-_TERMINAL_ROWS:]
-        rows = tuple(_order_row(o) for o in [*finished, *(o for o in orders if o.is_open)])
-        positions = tuple(
-            _position_row(p) for p in list(self.book.positions.values()) if p.lots or p.trades
-        )
         return EngineSnapshot(
             version=version,
             mode=self.options.mode,
@@ -766,56 +722,13 @@ class Engine:
             heartbeat_ts=self._heartbeat,
             market_ts=self._market_ts,
             last_event_ts=self._last_event_ts,
-            strategies=strategies,
-            orders=rows,
-            positions=positions,
+            strategies=tuple(strategy_row(slot, self.book) for slot in self.slots),
+            orders=order_rows(self.book),
+            positions=position_rows(self.book.positions.values()),
             instruments=tuple(self.charts),
             counters=dict(self.counters),
             halt_reason=self.halt_reason,
         )
-
-    def _strategy_row(self, slot: StrategySlot) -> StrategyRow:
-        pos = self.book.strategy_positions.get(slot.id)
-        return StrategyRow(
-            id=slot.id,
-            name=slot.spec.name,
-            instrument=slot.instrument_code,
-            account=slot.spec.account,
-            state=slot.state.value,
-            position=pos.lots if pos else 0,
-            pnl=pos.total_pnl() if pos else Decimal(0),
-            error=slot.error,
-        )
-
-
-def _order_row(o: Order) -> OrderRow:
-    return OrderRow(
-        key=o.id,
-        instrument=o.instrument,
-        side=o.side.value,
-        type=o.type.value,
-        lots=o.lots,
-        filled=o.filled_lots,
-        price=o.avg_fill_price if o.avg_fill_price is not None else o.price,
-        status=o.status.value,
-        ts=o.updated_ts or o.created_ts,
-        strategy=o.strategy,
-        account=o.account,
-        reason=o.reason,
-    )
-
-
-def _position_row(p: Any) -> PositionRow:
-    return PositionRow(
-        account=p.account,
-        instrument=p.instrument,
-        lots=p.lots,
-        avg_price=p.avg_price,
-        last_price=p.last_price,
-        unrealized=p.unrealized(),
-        realized=p.realized,
-        commission=p.commission,
-    )
 
 
 def _weekdays_back(end: datetime, days: int) -> datetime:

@@ -25,6 +25,8 @@ from engine.runtime.snapshot import TradingState
 _SNAPSHOT = "snapshot"
 _MARKER = "marker"
 _TRADING = "trading_state"
+_COMMAND = "command"
+COMMANDS = ("kill", "resume")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,21 @@ class StatusStore:
         if reason:
             data["halt_reason"] = reason
         return data
+
+    # --- out-of-band commands (``avin kill`` / ``avin resume`` from another process) -----------
+
+    def request_command(self, command: str, reason: str = "") -> None:
+        """Leave a command for the running engine (it polls about once a second)."""
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}")
+        self._cache.set(_COMMAND, {"command": command, "reason": reason, "ts": _now_iso()})
+
+    def take_command(self) -> tuple[str, str] | None:
+        """The pending command and its reason, removed from the store; None when there is none."""
+        data = self._cache.pop(_COMMAND, default=None)
+        if not isinstance(data, dict) or data.get("command") not in COMMANDS:
+            return None
+        return str(data["command"]), str(data.get("reason", ""))
 
     # --- trading state (latched) -----------------------------------------------------------------
 

@@ -58,14 +58,14 @@ def test_zigzag_threshold_parquet(tmp_path: Path) -> None:
     assert got["confirmed"].to_list() == [True, True, True, False]
 
 
-def test_zigzag_reports_bad_input(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_zigzag_reports_bad_input(tmp_path: Path, capsys) -> None:
     src = tmp_path / "bad.csv"
     src.write_text("ts,open\n2024-01-01T00:00:00Z,1\n")
     assert _run(["zigzag", "--input", str(src), "--output", str(tmp_path / "o.csv")]) == 1
     assert "missing columns" in capsys.readouterr().err
 
 
-def test_scan_command_writes_hits(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_scan_command_writes_hits(tmp_path: Path, capsys) -> None:
     src = tmp_path / "m1.parquet"
     _walk(3000).write_parquet(src)
     out = tmp_path / "hits.csv"

@@ -50,18 +50,18 @@ def test_golden_terms() -> None:
     df = golden_bars()
     table = _check("terms_pivots.csv", zigzag_terms(df))
     t1 = table.filter(pl.col("term") == 1)
-    # hand-checked: bar 0 is bearish (1000 -> 995), so T1 starts as a Min at its low
-    first = df.row(0, named=True)
-    assert first["close"] < first["open"]
-    assert t1.row(0, named=True)["kind"] == "min" and t1.row(0, named=True)["index"] == 0
-    assert t1.row(0, named=True)["price"] == first["low"]
+    # hand-checked on the first bars: bar 0 is bullish (1000 -> 1006): Max candidate at 1009;
+    # bar 1 high 1007 <= 1009 confirms it and starts a Min at 1005; bar 2 low 1004 extends the Min;
+    # bar 3 low 1007 confirms it and starts a Max at 1011; bar 4 high 1010 confirms that Max.
+    head = t1.head(3).select("index", "kind", "price", "confirmed_index").rows()
+    assert head == [(0, "max", 1009.0, 1), (2, "min", 1004.0, 3), (3, "max", 1011.0, 4)]
     # hand-checked: every confirmed T1 max is at a bar whose next bar has a high not above it
     highs = df["high"].to_list()
     for r in t1.filter(pl.col("confirmed") & (pl.col("kind") == "max")).iter_rows(named=True):
         i = r["index"]
         assert r["price"] == highs[i] and highs[i + 1] <= highs[i]
         assert r["confirmed_index"] == i + 1
-    # hand-checked: T2 points are T1 points and T2 maxima are above both neighbouring T1 maxima
+    # T2 points are T1 points
     t2 = table.filter(pl.col("term") == 2)
     assert set(t2["index"]) <= set(t1["index"])
 
@@ -71,7 +71,12 @@ def test_golden_threshold() -> None:
     table = _check("threshold_pivots.csv", zigzag_threshold(df, 0.02))
     closes = df["close"].to_list()
     conf = table.filter(pl.col("confirmed"))
-    # hand-checked: each confirmed max is followed by a close >= 2 % below it at confirmed_index
+    # hand-checked: first close 1006; bar 17 closes <= 985.88 (2 % down): the first point is a
+    # confirmed Max at bar 0; then each confirmed pivot has a 2 % retracement at confirmed_index
+    assert conf.row(0) == (0, 0, "2024-01-01T07:00:00Z", "max", 1006.0, True, 17,
+                           "2024-01-01T07:17:00Z")  # fmt: skip
+    assert closes[17] <= 1006 * 0.98 < min(closes[1:17])
+    # each confirmed max is followed by a close >= 2 % below it at confirmed_index
     for r in conf.iter_rows(named=True):
         c = closes[r["confirmed_index"]]
         if r["kind"] == "max":

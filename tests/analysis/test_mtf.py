@@ -16,7 +16,7 @@ from engine.model.timeframe import TimeFrame
 TFS = ["1M", "5M", "1H", "D"]
 
 
-def _state(snap, tfs=TFS, with_bars: bool = True) -> list:  # noqa: ANN001
+def _state(snap, tfs=TFS, with_bars: bool = True) -> list:
     out = []
     for tf in tfs:
         f = snap[tf]
@@ -73,7 +73,9 @@ def test_live_feed_equals_batch_view(df: pl.DataFrame) -> None:
     for bar in bars_of(df):
         live.add_1m(Bar(bar.ts, bar.open, bar.open, bar.open, bar.open, 1))  # provisional
         live.add_1m(bar)  # final version of the minute
-        assert _state(live.snapshot(), with_bars=False) == _state(batch.as_of(bar.ts), with_bars=False)
+        assert _state(live.snapshot(), with_bars=False) == _state(
+            batch.as_of(bar.ts), with_bars=False
+        )
     end = df["ts"][-1] + timedelta(days=2)
     assert _state(live.advance(end)) == _state(batch.as_of(end))
 

@@ -40,7 +40,9 @@ def test_cdf_is_the_share_of_history_at_or_below() -> None:
     assert st.cdf("abs_p", 0.5) == 0.0 and st.cdf("abs_p", 1000) == 1.0
     assert st.size("abs_p", 70) == 2 and st.size("abs_p", 69.5) == 1
     assert st.size_class("len", 90) == "XL" and st.size_class("len", 10) == "S"
-    assert np.isnan(TrendStats(dict.fromkeys(("abs_p", "len", "speed_p", "vol"), [])).cdf("len", 1))
+    assert np.isnan(
+        TrendStats({key: [] for key in ("abs_p", "len", "speed_p", "vol")}).cdf("len", 1)
+    )
     with pytest.raises(KeyError):
         st.cdf("bogus", 1)
 
@@ -68,7 +70,7 @@ def _walk(n: int, seed: int) -> pl.DataFrame:
     return frame(rows)
 
 
-def test_cache_keys_and_invalidation(tmp_path) -> None:  # noqa: ANN001
+def test_cache_keys_and_invalidation(tmp_path) -> None:
     cache = StatsCache(tmp_path)
     a = _walk(500, 1)
     first = cache.load_or_compute("moex_share_sber", TimeFrame.H1, a, [1, 2])

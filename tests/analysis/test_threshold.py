@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from analysis_helpers import bars_of, frame, ohlc_rows
@@ -44,7 +46,7 @@ def reference(x: list[float], t: float) -> tuple[list[tuple[int, str, float, int
     return pivots, (ext_i, "max" if direction == "up" else "min", x[ext_i])
 
 
-def closes_frame(x: list[float]):  # noqa: ANN201
+def closes_frame(x: list[float]):
     return frame([(c, c, c, c) for c in x])
 
 
@@ -60,8 +62,9 @@ def test_relative_close_equals_reference(x: list[float], t: float) -> None:
         for r in piv.iter_rows(named=True)
         if r["confirmed"]
     ]
-    tentative = [(r["index"], r["kind"], r["price"]) for r in piv.iter_rows(named=True)
-                 if not r["confirmed"]]
+    tentative = [
+        (r["index"], r["kind"], r["price"]) for r in piv.iter_rows(named=True) if not r["confirmed"]
+    ]
     ref_conf, ref_tent = reference(x, t)
     assert confirmed == ref_conf
     assert tentative == ([ref_tent] if ref_tent else [])
@@ -113,14 +116,15 @@ def test_alternation_and_numba_equals_pure(rows: list[tuple], source: str) -> No
     pure = zigzag_threshold(df, 0.02, source=source, use_numba=False)  # type: ignore[arg-type]
     assert fast.equals(pure)
     kinds = fast["kind"].to_list()
-    assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(kinds))
 
 
 def test_hl_uses_highs_and_lows() -> None:
     rows = [(100, 101, 99, 100), (100, 106, 100, 105), (105, 105.5, 100, 101)]
     piv = zigzag_threshold(frame(rows), 0.05, source="hl")
-    rows_out = [(r["index"], r["kind"], r["price"], r["confirmed"]) for r in
-                piv.iter_rows(named=True)]
+    rows_out = [
+        (r["index"], r["kind"], r["price"], r["confirmed"]) for r in piv.iter_rows(named=True)
+    ]
     # up move 106 - 99 >= 4.95: valley at bar 0 (99); peak 106 confirmed by 100 (6 >= 5.3)
     assert rows_out == [(0, "min", 99.0, True), (1, "max", 106.0, True), (2, "min", 100.0, False)]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 import pytest
@@ -17,8 +19,10 @@ from engine.analysis.zigzag import terms_arrays
 
 def t1(df: pl.DataFrame) -> list[tuple]:
     piv = zigzag_terms(df, 1)
-    return [(r["index"], r["kind"], r["price"], r["confirmed"], r["confirmed_index"]) for r in
-            piv.iter_rows(named=True)]
+    return [
+        (r["index"], r["kind"], r["price"], r["confirmed"], r["confirmed_index"])
+        for r in piv.iter_rows(named=True)
+    ]
 
 
 def test_bull_first_bar_starts_as_max() -> None:
@@ -65,8 +69,15 @@ def test_t2_from_t1_points() -> None:
 
 
 def test_t2_candidate_can_be_older_than_t1_candidate() -> None:
-    rows = [(10, 11, 9, 11), (11, 12, 10, 10), (10, 10.5, 8, 8.2), (8.2, 9, 7, 7.5),
-            (7.5, 9.5, 7.2, 9), (9, 10, 8.5, 9.8), (9.8, 11.5, 9.5, 11)]
+    rows = [
+        (10, 11, 9, 11),
+        (11, 12, 10, 10),
+        (10, 10.5, 8, 8.2),
+        (8.2, 9, 7, 7.5),
+        (7.5, 9.5, 7.2, 9),
+        (9, 10, 8.5, 9.8),
+        (9.8, 11.5, 9.5, 11),
+    ]
     piv = zigzag_terms(frame(rows), 2)
     t1c = piv.filter((pl.col("term") == 1) & ~pl.col("confirmed"))
     t2c = piv.filter((pl.col("term") == 2) & ~pl.col("confirmed"))
@@ -156,7 +167,7 @@ def test_kinds_alternate_and_terms_nest(rows: list[tuple]) -> None:
     for term in range(1, 6):
         p = piv.filter(pl.col("term") == term)
         kinds = p["kind"].to_list()
-        assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(kinds))
         conf = p.filter(pl.col("confirmed"))
         assert (conf["confirmed_index"] > conf["index"]).all()
         if prev_indexes is not None:  # T(n+1) points are confirmed T(n) points

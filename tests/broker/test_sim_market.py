@@ -111,5 +111,5 @@ async def test_real_time_run_paces_ticks() -> None:
     elapsed = time.monotonic() - began
     assert seen, "no ticks arrived within 0.4 s"
     simulated = (market.now - TUESDAY_OPEN).total_seconds()
-    assert 0.5 * 0.4 * speed <= simulated <= elapsed * speed + 10
+    assert 0.25 * 0.4 * speed <= simulated <= elapsed * speed + 10
     assert any(t.closed for t in seen)

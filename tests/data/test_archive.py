@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from engine.data.archive import Member, parse
+from engine.data.archive import Member, parse, read_archive
 from engine.data.errors import ArchiveError
 from engine.data.synthetic import archive_csv, minute_bars, trading_days
 
@@ -111,13 +112,8 @@ def test_generated_archive_round_trips() -> None:
     assert batch.bars.select(bars.columns).equals(bars)
 
 
-def test_a_member_that_breaks_parsing_raises_archive_error() -> None:
-    with pytest.raises(ArchiveError):
-        from engine.data.archive import read_archive
-        from pathlib import Path
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(suffix=".zip") as handle:
-            handle.write(b"PK\x03\x04 not really a zip")
-            handle.flush()
-            read_archive(Path(handle.name))
+def test_a_corrupt_zip_raises_archive_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.zip"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ArchiveError, match="not a readable ZIP"):
+        read_archive(path)

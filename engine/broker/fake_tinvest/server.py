@@ -556,9 +556,14 @@ _SUBSCRIPTION_ANSWERS = frozenset(
 
 
 async def _pinger(queue: asyncio.Queue[Any], make: Any, interval: Any) -> None:
+    """Put a ping every ``interval()`` seconds (re-read often: ping settings can change it)."""
+    loop = asyncio.get_running_loop()
+    last = loop.time()
     while True:
-        await asyncio.sleep(interval())
-        queue.put_nowait(make())
+        await asyncio.sleep(min(0.05, interval()))
+        if loop.time() - last >= interval():
+            last = loop.time()
+            queue.put_nowait(make())
 
 
 class _MarketDataStream(_Base, pb_grpc.MarketDataStreamServiceServicer):

@@ -1,14 +1,22 @@
 """The embedded simulated market: deterministic MOEX-like bars replayed on a clock, and SimBroker.
 
-This is what avin runs on when no token is configured. Public API:
+This is what avin runs on when no token is configured. Public API (kept stable):
 
 - ``SIM_INSTRUMENTS``: SBER, GAZP, LKOH, ROSN, GMKN, YDEX (TQBR, made-up ``sim-...`` uids).
-- ``generate_bars(instrument, begin, end, seed=DEFAULT_SEED) -> polars.DataFrame`` and
-  ``generate_bar_list(...) -> list[Bar]``: 1-minute bars, main session 07:00-15:40 UTC.
-- ``SimMarket(instruments, seed=, speed=, start=)``: the replay clock (``step``, ``advance``,
-  ``advance_to``, ``run``); ``DEFAULT_SPEED`` = 240 simulated seconds per real second.
-- ``MatchingEngine``: synchronous order matching on prices or bars (reused by the backtester).
-- ``SimBroker(seed=, speed=, start=, instruments=, commission=, cash=, realtime=)``: the Broker.
+- ``generate_bars(instrument, begin, end, *, seed=DEFAULT_SEED) -> polars.DataFrame`` (ts, open,
+  high, low, close, volume: the Parquet store's schema) and ``generate_bar_list(...) -> list[Bar]``:
+  1-minute bars of the main session, 07:00-15:40 UTC, weekdays. ``generate_day(seed, instrument,
+  day)`` gives one session as arrays.
+- ``SimMarket(instruments=SIM_INSTRUMENTS, *, seed=, speed=DEFAULT_SPEED, start=None)``: the replay
+  clock. ``now``, ``is_open``, ``step()``, ``advance(minutes)``, ``advance_to(ts)`` (no sleeping)
+  and ``async run()`` (real time). ``DEFAULT_SPEED`` = 240 simulated seconds per real second: one
+  simulated minute (6 price ticks and a close) every 0.25 s.
+- ``MatchingEngine(commission_rate)``: synchronous matching on prices (``on_price``) or bars
+  (``on_bar``), reusable by the backtester; ``check_order`` gives rejection reasons.
+- ``SimBroker(*, seed=, speed=, start=, instruments=, commission=Decimal("0.0005"),
+  cash=Decimal(1_000_000), realtime=True)``: the Broker. ``connect()`` starts the real-time
+  replay when ``realtime``; with ``realtime=False`` drive it with ``step()`` / ``advance()`` and
+  read events with ``drain()``. Simulated time is ``broker.market.now``.
 """
 
 from engine.broker.sim.broker import DEFAULT_CASH, SIM_ACCOUNT_ID, SimBroker

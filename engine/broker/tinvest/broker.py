@@ -47,6 +47,7 @@ from engine.broker.tinvest.convert import (
 )
 from engine.broker.tinvest.errors import (
     AccessDenied,
+    AuthenticationError,
     NotFound,
     PreconditionFailed,
     RateLimited,
@@ -430,7 +431,7 @@ class TInvestBroker:
             self.journal.resolve(order.id, None)
             self._tracked.pop(order.id, None)
             raise TInvestOrderRejected(order.id, _with_hint(exc, hint)) from None
-        except RateLimited:
+        except (RateLimited, AuthenticationError):
             self.journal.resolve(order.id, None)  # refused before execution
             self._tracked.pop(order.id, None)
             raise

@@ -124,12 +124,12 @@ class TInvestError(BrokerError):
         self.action = redact(action)
         self.reset_seconds = reset_seconds
         self.method = method
-        hint = ". ".join(p for p in (self.explanation, self.action) if p)
+        hint = ". ".join(p[:1].upper() + p[1:] for p in (self.explanation, self.action) if p)
         super().__init__(
             redact(message),
             code=api_code or status,
             tracking_id=tracking_id,
-            hint=hint[:1].upper() + hint[1:] if hint else "",
+            hint=hint,
             retryable=retryable,
         )
 

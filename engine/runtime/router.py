@@ -1,0 +1,131 @@
+"""Orders to and from the broker: post, cancel, and resolve ambiguous outcomes by key.
+
+The order is journalled in the :class:`~engine.runtime.orders.OrderManager` before the router is
+called. A post that fails without a verdict (timeout, disconnect) is never sent again with a new
+key: the router asks the broker for that key and takes its answer. A cancel asked for while the
+post is still in flight is sent at once and again when the post returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from engine.broker.base import Broker, OrderRejected
+from engine.model import Order, OrderStatus
+from engine.runtime.logbook import incident
+from engine.runtime.orders import OrderManager
+
+log = logging.getLogger("avin.engine")
+
+REQUEST = "request: "  # task name prefix of posts and cancels in flight
+
+Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
+
+
+class OrderRouter:
+    def __init__(
+        self,
+        broker: Broker,
+        book: OrderManager,
+        *,
+        spawn: Spawn,
+        clock: Callable[[], datetime | None],
+        halted: Callable[[], bool],
+        changed: Callable[[Order], None],
+        reject: Callable[[Order, str], Order],
+        counters: dict[str, int],
+    ) -> None:
+        self.broker = broker
+        self.book = book
+        self._spawn = spawn
+        self._clock = clock
+        self._halted = halted
+        self._changed = changed
+        self._reject = reject
+        self._counters = counters
+        self._cancel_after_ack: set[str] = set()
+
+    def post(self, order: Order) -> None:
+        """Schedule the post of a recorded NEW order."""
+        self._spawn(self._post(order), f"{REQUEST}post {order.id[:8]}")
+
+    def cancel(self, key: str) -> None:
+        order = self.book.get(key)
+        if order is None or not order.is_open:
+            return
+        if order.status is OrderStatus.NEW:  # queued, not sent yet: it never leaves
+            order.transition(OrderStatus.CANCELLED, self._clock(), "cancelled before sending")
+            self.book.version += 1
+            self._changed(order)
+            return
+        if order.status is OrderStatus.SUBMITTED and not order.broker_id:
+            self._cancel_after_ack.add(key)  # the post is in flight: cancel again when it returns
+        self._spawn(self._send_cancel(order), f"{REQUEST}cancel {key[:8]}")
+
+    def cancel_all(self, keys: list[str]) -> None:
+        for key in keys:
+            self.cancel(key)
+
+    async def _post(self, order: Order) -> None:
+        if order.status is not OrderStatus.NEW:
+            return  # cancelled before it left
+        if self._halted():
+            self._reject(order, "trading is HALTED")
+            return
+        self.book.mark_submitted(order.id, self._clock())
+        self._counters["orders_sent"] += 1
+        try:
+            view = await self.broker.post_order(copy.deepcopy(order))
+        except OrderRejected as exc:
+            self._counters["orders_rejected"] += 1
+            self._apply(replace(order, status=OrderStatus.REJECTED, reason=exc.reason))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("sending order %s failed: %s; asking the broker", order.id[:8], exc)
+            await self._resolve(order, exc)
+            return
+        self._apply(view)
+        if order.id in self._cancel_after_ack:
+            self._cancel_after_ack.discard(order.id)
+            self.cancel(order.id)
+
+    async def _resolve(self, order: Order, error: Exception) -> None:
+        """An ambiguous post: look the key up instead of sending again."""
+        try:
+            view = await self.broker.get_order(order.account, order.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("order %s is in flight and unresolved: %s", order.id[:8], exc)
+            incident("order in flight, unresolved", order=order.id, error=str(exc))
+            return
+        if view is None:
+            reason = f"not received by the broker: {error}"
+            self._apply(replace(order, status=OrderStatus.REJECTED, reason=reason))
+        else:
+            self._apply(view)
+
+    async def _send_cancel(self, order: Order) -> None:
+        try:
+            view = await self.broker.cancel_order(order.account, order.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if order.is_open:
+                log.warning("cancel of order %s failed: %s", order.id[:8], exc)
+            return
+        self._cancel_after_ack.discard(order.id)
+        self._apply(view)
+
+    def _apply(self, view: Order) -> None:
+        changed = self.book.apply_update(view, self._clock())
+        if changed is not None:
+            self._changed(changed)

@@ -1,0 +1,69 @@
+"""Snapshot rows from the engine's live objects (plain, immutable data for readers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from engine.model import Order, Position
+from engine.runtime.orders import OrderManager
+from engine.runtime.slots import StrategySlot
+from engine.runtime.snapshot import OrderRow, PositionRow, StrategyRow
+
+FINISHED_ROWS = 200  # finished orders kept in a snapshot (all stay in the order manager)
+
+
+def order_row(o: Order) -> OrderRow:
+    return OrderRow(
+        key=o.id,
+        instrument=o.instrument,
+        side=o.side.value,
+        type=o.type.value,
+        lots=o.lots,
+        filled=o.filled_lots,
+        price=o.avg_fill_price if o.avg_fill_price is not None else o.price,
+        status=o.status.value,
+        ts=o.updated_ts or o.created_ts,
+        strategy=o.strategy,
+        account=o.account,
+        reason=o.reason,
+    )
+
+
+def position_row(p: Position) -> PositionRow:
+    return PositionRow(
+        account=p.account,
+        instrument=p.instrument,
+        lots=p.lots,
+        avg_price=p.avg_price,
+        last_price=p.last_price,
+        unrealized=p.unrealized(),
+        realized=p.realized,
+        commission=p.commission,
+    )
+
+
+def strategy_row(slot: StrategySlot, book: OrderManager) -> StrategyRow:
+    pos = book.strategy_positions.get(slot.id)
+    return StrategyRow(
+        id=slot.id,
+        name=slot.spec.name,
+        instrument=slot.instrument_code,
+        account=slot.spec.account,
+        state=slot.state.value,
+        position=pos.lots if pos else 0,
+        pnl=pos.total_pnl() if pos else Decimal(0),
+        error=slot.error,
+    )
+
+
+def order_rows(book: OrderManager, finished: int = FINISHED_ROWS) -> tuple[OrderRow, ...]:
+    """The newest ``finished`` finished orders, then every open one, oldest first."""
+    orders = list(book.orders.values())
+    done = [o for o in orders if not o.is_open][-finished:] if finished else []
+    return tuple(order_row(o) for o in [*done, *(o for o in orders if o.is_open)])
+
+
+def position_rows(positions: Iterable[Position]) -> tuple[PositionRow, ...]:
+    """Positions held now or traded in this run."""
+    return tuple(position_row(p) for p in list(positions) if p.lots or p.trades)

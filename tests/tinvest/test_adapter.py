@@ -1,0 +1,135 @@
+"""TInvestBroker against the fake T-Invest server: the happy paths."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from engine.broker.base import Broker, FillEvent, OrderUpdate, UnknownInstrument
+from engine.broker.fake_tinvest import FakeTInvestServer
+from engine.broker.tinvest.broker import TInvestBroker
+from engine.broker.tinvest.errors import TInvestOrderRejected
+from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
+from tests.tinvest.conftest import START, EventSink
+
+ACCOUNT = "fake-account-1"
+
+
+async def test_is_a_broker(broker: TInvestBroker) -> None:
+    assert isinstance(broker, Broker)
+
+
+async def test_accounts_and_instruments(broker: TInvestBroker) -> None:
+    accounts = await broker.accounts()
+    assert [a.id for a in accounts] == [ACCOUNT]
+    assert accounts[0].cash == Decimal(1_000_000)
+    shares = await broker.instruments()
+    sber = next(i for i in shares if i.ticker == "SBER")
+    assert sber.code == "MOEX_SHARE_SBER" and sber.lot == 10 and sber.step == Decimal("0.01")
+
+
+@pytest.mark.parametrize("query", ["MOEX_SHARE_SBER", "sber", "sim-sber-0001"])
+async def test_find_instrument(broker: TInvestBroker, query: str) -> None:
+    inst = await broker.find_instrument(query)
+    assert inst.code == "MOEX_SHARE_SBER" and inst.uid == "sim-sber-0001"
+
+
+async def test_unknown_instrument(broker: TInvestBroker) -> None:
+    with pytest.raises(UnknownInstrument):
+        await broker.find_instrument("MOEX_SHARE_NOPE")
+
+
+async def test_candles_are_chunked_and_complete(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    sber = await broker.find_instrument("SBER")
+    server.advance(5)
+    server.step()  # the 6th minute is in progress: its candle is incomplete
+    begin = START - timedelta(days=3)
+    before = server.calls.count("GetCandles")
+    bars = await broker.candles(sber, TimeFrame.M1, begin, START + timedelta(hours=1))
+    assert server.calls.count("GetCandles") - before == 4  # 1-minute windows are one day
+    expected = server.exchange.market.generator.bar_list(sber, begin, START + timedelta(minutes=5))
+    assert [b.ts for b in bars] == [b.ts for b in expected]
+    assert bars[-1].ts == START + timedelta(minutes=4)
+    assert len({b.ts for b in bars}) == len(bars)
+    hourly = await broker.candles(sber, TimeFrame.H1, begin, START)
+    assert all(b.ts.minute == 0 for b in hourly) and hourly
+
+
+async def test_market_order_fills_through_the_order_stream(
+    broker: TInvestBroker, server: FakeTInvestServer, sink: EventSink
+) -> None:
+    order = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.MARKET, 2, ACCOUNT)
+    placed = await broker.post_order(order)
+    assert placed.id == order.id and placed.broker_id and placed.status is OrderStatus.ACCEPTED
+    await broker.orders.connected.wait()
+    server.step()
+    await sink.wait(lambda ev: any(isinstance(e, FillEvent) for e in ev))
+    fill = sink.of(FillEvent)[0].fill
+    assert fill.order_id == order.id and fill.lots == 2 and fill.side is Side.BUY
+    await sink.wait(
+        lambda ev: any(
+            isinstance(e, OrderUpdate) and e.order.status is OrderStatus.FILLED for e in ev
+        )
+    )
+    got = await broker.get_order(ACCOUNT, order.id)
+    assert got is not None and got.status is OrderStatus.FILLED and got.filled_lots == 2
+    positions = await broker.positions(ACCOUNT)
+    assert [(p.instrument, p.lots, p.lot_size) for p in positions] == [("MOEX_SHARE_SBER", 2, 10)]
+
+
+async def test_limit_order_cancel_and_open_orders(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    sber = await broker.find_instrument("SBER")
+    last = server.exchange.last_price(sber)
+    price = sber.round_price(last * Decimal("0.9"))
+    order = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=price)
+    placed = await broker.post_order(order)
+    assert placed.status is OrderStatus.ACCEPTED and placed.price == price
+    assert [o.id for o in await broker.open_orders(ACCOUNT)] == [order.id]
+    cancelled = await broker.cancel_order(ACCOUNT, order.id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert await broker.open_orders(ACCOUNT) == []
+    assert await broker.get_order(ACCOUNT, "00000000-0000-4000-8000-000000000000") is None
+
+
+async def test_stop_orders(broker: TInvestBroker, server: FakeTInvestServer) -> None:
+    sber = await broker.find_instrument("SBER")
+    stop = sber.round_price(server.exchange.last_price(sber) * Decimal("0.95"))
+    order = Order("MOEX_SHARE_SBER", Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=stop)
+    placed = await broker.post_order(order)
+    assert placed.status is OrderStatus.ACCEPTED and placed.broker_id.startswith("stop-")
+    assert [o.id for o in await broker.open_orders(ACCOUNT)] == [order.id]
+    cancelled = await broker.cancel_order(ACCOUNT, order.id)
+    assert cancelled.status is OrderStatus.CANCELLED and cancelled.stop_price == stop
+
+
+async def test_rejections_name_the_reason(broker: TInvestBroker, server: FakeTInvestServer) -> None:
+    sber = await broker.find_instrument("SBER")
+    last = server.exchange.last_price(sber)
+    off_step = Order(
+        "MOEX_SHARE_SBER", Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=last + Decimal("0.005")
+    )
+    with pytest.raises(TInvestOrderRejected) as info:
+        await broker.post_order(off_step)
+    assert info.value.api_code == "30078" and "0.01" in str(info.value)
+    assert "multiple" in str(info.value)
+    far = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=last * 2)
+    with pytest.raises(TInvestOrderRejected) as info:
+        await broker.post_order(far)
+    assert info.value.api_code == "30099"
+    huge = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.MARKET, 100_000, ACCOUNT)
+    with pytest.raises(TInvestOrderRejected) as info:
+        await broker.post_order(huge)
+    assert info.value.api_code == "30034" and "money" in str(info.value)
+    assert server.exchange.orders == {}
+
+
+async def test_sandbox_helpers(broker: TInvestBroker) -> None:
+    account = await broker.open_sandbox_account("second")
+    assert await broker.sandbox_pay_in(account, Decimal("1234.56")) == Decimal("1234.56")
+    assert account in {a.id for a in await broker.accounts()}
