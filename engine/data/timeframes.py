@@ -111,7 +111,7 @@ def _reduce(cols: _Columns, timeframe: TimeFrame) -> _Columns:
         cols.open[starts],
         np.maximum.reduceat(cols.high, starts),
         np.minimum.reduceat(cols.low, starts),
-        cols.close[ends],
+        cols.close[starts],
         np.add.reduceat(cols.volume, starts),
     )
 
