@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.driver import Driver
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -71,6 +73,30 @@ def theme_path(name: str) -> Path:
         if path.is_file():
             return path
     raise FileNotFoundError(f"theme {name!r} not found in {', '.join(map(str, candidates))}")
+
+
+KILL_KEYS = frozenset({"ctrl+k", "K"})
+
+
+def with_kill_fast_path(base: type[Driver]) -> type[Driver]:
+    """The terminal driver, plus a kill switch that fires on the driver's input thread.
+
+    The key is acted on the moment it is parsed, before it joins the UI's message queue, so a
+    long frame or a flood of messages cannot delay a kill (the engine's ``kill`` is thread-safe
+    and only signals). The key then goes on as usual and its binding shows the banner.
+    """
+
+    class KillSwitchDriver(base):  # type: ignore[valid-type,misc]
+        def process_message(self, message: Message) -> None:
+            if isinstance(message, events.Key) and message.key in KILL_KEYS:
+                kill = getattr(self._app, "kill_from_input_thread", None)
+                if kill is not None:
+                    with contextlib.suppress(Exception):
+                        kill()
+            super().process_message(message)
+
+    KillSwitchDriver.__name__ = f"KillSwitch{base.__name__}"
+    return KillSwitchDriver
 
 
 def _ui_setting(settings: Any, name: str, default: Any) -> Any:
@@ -124,9 +150,13 @@ class AvinApp(App[int]):
         self._ticks = 0
         self._quitting = False
         self._panes_ready = False
+        self.fast_kill_at = -1e9  # monotonic time of the last kill done on the input thread
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
 
     # --- lifecycle ----------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        return with_kill_fast_path(super().get_driver_class())
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()
@@ -303,11 +333,20 @@ class AvinApp(App[int]):
 
     # --- commands -----------------------------------------------------------------------------
 
+    def kill_from_input_thread(self) -> None:
+        """The kill key as parsed on the terminal's input thread (see ``with_kill_fast_path``)."""
+        focused = self.focused
+        if focused is not None and getattr(focused, "accepts_text", False):
+            return  # a text field has the key: the binding decides
+        self.engine.kill("manual: keyboard")
+        self.fast_kill_at = time.monotonic()
+
     def action_kill(self) -> None:
         """The kill switch: signal the engine at once, no confirmation, then show the banner."""
         self.kill_reason = "manual: keyboard"
         try:
-            self.engine.kill("manual: keyboard")
+            if time.monotonic() - self.fast_kill_at > 1.0:  # not done on the input thread already
+                self.engine.kill("manual: keyboard")
         except Exception as exc:
             self.query_one(Banner).show_message(
                 f"KILL FAILED: {exc} — run `avin kill` from another shell"

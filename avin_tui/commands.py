@@ -139,8 +139,8 @@ def _run_headless(engine: Engine, duration: float | None) -> int:
     root.addHandler(console)
     try:
         asyncio.run(_headless(engine, duration))
-    except RuntimeError as exc:  # e.g. another engine runs with the same state home
-        logging.getLogger("avin.cli").error("%s", exc)
+    except Exception as exc:  # e.g. another engine runs with the same state home
+        logging.getLogger("avin.cli").error("the engine stopped on an error: %s", exc, exc_info=exc)
         print(f"avin: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -247,7 +247,9 @@ def _print_status(data: dict[str, Any]) -> None:
         + (f" ({data['halt_reason']})" if data.get("halt_reason") else "")
     )
     console.print(
-        f"market {data.get('market_ts') or '-'}  last event {data.get('last_event_ts') or '-'}  "
+        f"market {data.get('market_ts') or '-'}  last event {data.get('last_event_ts') or '-'}"
+    )
+    console.print(
         f"saved {data.get('saved_ts') or '-'}"
         + ("  [yellow]recovered after a crash[/]" if data.get("recovered") else "")
     )

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-BASELINE = '''
+BASELINE = """
 import os, time
 from textual.app import App
 from textual.widgets import Static
@@ -39,7 +39,7 @@ class Minimal(App[None]):
         self.exit()
 
 Minimal().run()
-'''
+"""
 
 
 def first_frame(command: list[str], timeout: float = 60.0) -> float:

@@ -36,7 +36,7 @@ def status_json(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
 
 
 def check_status(data: dict, pid: int | None = None) -> None:
-    assert REQUIRED <= set(data), REQUIRED - set(data)
+    assert set(data) >= REQUIRED, REQUIRED - set(data)
     assert data["mode"] == "sim" and data["trading_state"] == "ACTIVE"
     assert data["running"] is False and data["recovered"] is False
     assert pid is None or data["pid"] == pid
@@ -81,9 +81,7 @@ def test_a_token_without_the_adapter_is_a_clear_error(
 def test_config_check(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check"]) == 0
     bad = avin_home / "bad.toml"
-    bad.write_text(
-        '[sim]\nspeed = -1\n\n[[strategies]]\nname = "sma_cross"\ninstrument = "SBER"\n'
-    )
+    bad.write_text('[sim]\nspeed = -1\n\n[[strategies]]\nname = "sma_cross"\ninstrument = "SBER"\n')
     assert main(["config", "check", "--config", str(bad)]) == 1
     err = capsys.readouterr().err
     assert str(bad) in err and "sim.speed" in err and "->" in err

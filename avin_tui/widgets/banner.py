@@ -9,7 +9,6 @@ class Banner(Static):
     DEFAULT_CSS = """
     Banner {
         height: auto;
-        dock: top;
         padding: 0 1;
         display: none;
         &.-shown { display: block; }

@@ -23,7 +23,7 @@ STATUS_STYLE = {
     "accepted": "bold",
 }
 STATUS_SHORT = {"partially_filled": "partial"}
-MAX_FINISHED = 200  # finished orders kept on screen; the full history is in the journal
+MAX_FINISHED = 50  # finished orders kept on screen (each row costs on every repaint)
 
 
 def order_cells(row: OrderRow) -> Row:

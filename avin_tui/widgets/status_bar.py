@@ -22,7 +22,6 @@ class StatusBar(Horizontal):
     DEFAULT_CSS = """
     StatusBar {
         height: 1;
-        dock: top;
         & > Label { padding: 0 1; }
         & > #st-spacer { width: 1fr; padding: 0; }
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from engine.data.errors import ArchiveError
+from engine.data.schema import strictly_increasing
 
 RAW_SCHEMA = pl.Schema(
     {
@@ -195,7 +195,7 @@ def _validate(raw: pl.DataFrame, members: Sequence[Member], starts: np.ndarray) 
     frame = frame.with_columns(blank.alias("_blank"), invalid.alias("_invalid"))
     good = frame.filter(~pl.col("_invalid"))
     # duplicates among otherwise valid rows: the first occurrence is kept
-    if good["ts"].is_sorted() and (good.height < 2 or good["ts"].diff().min() > timedelta(0)):  # type: ignore[operator]
+    if strictly_increasing(good["ts"]):
         duplicate = pl.lit(False)  # strictly increasing: the usual case, no hashing
     elif good["uid"].n_unique() <= 1:
         duplicate = ~pl.col("ts").is_first_distinct()

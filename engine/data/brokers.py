@@ -1,21 +1,22 @@
 """Where the data commands get a broker from (instrument lists, historical candles).
 
-On the simulated market (``AVIN_MODE`` unset or ``sim``) it is :class:`SimHistory`, which serves
-the simulator's catalog and its deterministic 1-minute bars. For the sandbox and production the
-runtime registers a factory with :func:`set_broker_factory`; tests register fakes the same way.
+The mode comes from the settings (``engine.config``: ``AVIN_MODE``, the token, ``avin.toml``). On
+the simulated market it is :class:`SimHistory`: the simulator's catalog and its deterministic
+1-minute bars for the configured seed (the same bars the SimBroker replays). Other modes use
+``engine.runtime.factory.build_broker``. :func:`set_broker_factory` overrides both (tests).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.data.errors import DataError, UnknownInstrumentError
 from engine.model import Bar, Instrument, TimeFrame, as_utc
 
 BrokerFactory = Callable[[], Any]
+T = TypeVar("T")
 
 _factory: BrokerFactory | None = None
 
@@ -26,22 +27,39 @@ def set_broker_factory(factory: BrokerFactory | None) -> None:
     _factory = factory
 
 
-def current_mode() -> str:
-    return os.environ.get("AVIN_MODE", "sim").strip().lower() or "sim"
-
-
 def open_broker() -> Any:
-    """An object with the Broker methods ``instruments``, ``find_instrument`` and ``candles``."""
+    """An object with the Broker methods ``connect``, ``close``, ``instruments``,
+    ``find_instrument`` and ``candles`` for the configured mode."""
     if _factory is not None:
         return _factory()
-    mode = current_mode()
-    if mode == "sim":
-        return SimHistory()
-    raise DataError(
-        f"no broker connection for the data commands in mode {mode!r} yet",
-        "Set AVIN_MODE=sim to use the simulated market, or fetch real history with "
-        "`avin data download TICKER --from-year YYYY`",
-    )
+    from engine.config import ConfigError, load_settings
+    from engine.model import Mode
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise DataError(str(exc), "Fix the configuration (`avin config check`)") from None
+    if settings.resolved_mode() is Mode.SIM:
+        return SimHistory(seed=settings.sim.seed)
+    from engine.runtime.factory import BrokerUnavailable, build_broker
+
+    try:
+        return build_broker(settings)
+    except BrokerUnavailable as exc:
+        raise DataError(
+            str(exc),
+            "History archives do not need the broker: `avin data download TICKER --from-year "
+            "YYYY` works with just the token",
+        ) from None
+
+
+async def with_broker(broker: Any, action: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect, run ``action(broker)``, close."""
+    await broker.connect()
+    try:
+        return await action(broker)
+    finally:
+        await broker.close()
 
 
 class SimHistory:

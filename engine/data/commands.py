@@ -8,19 +8,19 @@ a failure that stopped the command. Errors are one paragraph on stderr, never a 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from engine.data.errors import DataError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 Handler = Callable[[argparse.Namespace], int]
 SHOW_BAD_LINES = 10
@@ -111,10 +111,14 @@ def _help(parser: argparse.ArgumentParser) -> Handler:
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
 
 
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120)
 
 
@@ -144,8 +148,42 @@ def _guard(handler: Handler) -> Handler:
             where = f" ({exc.filename})" if exc.filename else ""
             _fail(command, f"{exc.strerror or exc}{where}.")
             return 2
+        except Exception as exc:
+            text = _known_failure(exc)
+            if text is None:
+                raise
+            _fail(command, text)
+            return 2
 
     return run
+
+
+def _run_async(awaitable: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(awaitable)
+
+
+def _table(title: str, **options: Any) -> Table:
+    from rich.table import Table
+
+    return Table(title=title, **options)
+
+
+def _known_failure(exc: Exception) -> str | None:
+    """A message for broker and polars failures (anything else is a bug: let it show)."""
+    from engine.broker.base import BrokerError
+
+    if isinstance(exc, BrokerError):
+        return f"the broker failed: {exc.describe()}"
+    import polars as pl
+
+    if isinstance(exc, pl.exceptions.PolarsError):
+        return (
+            f"cannot process the data ({exc.__class__.__name__}: {exc}). Run `avin data check` "
+            "to find a damaged file"
+        )
+    return None
 
 
 def _utc(day: date | None, *, end: bool = False) -> datetime | None:
@@ -167,7 +205,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     report = import_paths(args.paths, ticker=args.ticker)
     out = _out()
-    table = Table(title="imported", show_lines=False)
+    table = _table("imported", show_lines=False)
     for column in ("instrument", "valid rows"):
         table.add_column(column, justify="right" if column != "instrument" else "left")
     for code, rows in sorted(report.instruments.items()):
@@ -214,9 +252,9 @@ def cmd_download(args: argparse.Namespace) -> int:
         to_year=args.to_year,
         client=client,
         console=console,
-        resolve=_resolver(),
+        resolve=_resolver(args.tickers, client.base_url),
     )
-    table = Table(title="download")
+    table = _table("download")
     for column in ("instrument", "year", "status", "rows", "note"):
         table.add_column(column)
     for item in report.years:
@@ -232,35 +270,60 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _resolver() -> Callable[[str], Any]:
-    """Ticker -> Instrument: the instrument cache first, then the broker."""
-    from engine.data.brokers import open_broker
+def _resolver(tickers: list[str], base_url: str) -> Callable[[str], Any]:
+    """Ticker -> Instrument: through the broker when one is configured, else the cache."""
+    from engine.data.brokers import SimHistory, open_broker, with_broker
+    from engine.data.errors import UnknownInstrumentError
+    from engine.data.history_client import DEFAULT_BASE_URL
     from engine.data.instruments import InstrumentCache
 
     cache = InstrumentCache()
+    found: dict[str, Any] = {}
+    try:
+        broker = open_broker()
+    except DataError:
+        broker = None  # no broker for this mode yet: the cache alone
+    if broker is not None and not isinstance(broker, SimHistory):
+
+        async def look_up(session: Any) -> None:
+            for ticker in tickers:
+                try:
+                    found[ticker] = await session.find_instrument(ticker)
+                except Exception:  # unknown to the broker: the cache may still know it
+                    continue
+
+        _run_async(with_broker(broker, look_up))
 
     def resolve(query: str) -> Any:
-        found = cache.get(query)
-        if found is not None:
-            return found
-        broker = open_broker()
-        return asyncio.run(broker.find_instrument(query))
+        instrument = found.get(query) or cache.find(query)
+        if instrument.uid.startswith("sim-") and base_url == DEFAULT_BASE_URL:
+            raise UnknownInstrumentError(
+                f"{query}: the instrument cache holds the simulated {instrument.code} "
+                f"({instrument.uid}), which has no history archives",
+                "Configure a T-Invest token and run `avin data instruments --refresh`, or import "
+                "archives you already have with `avin data import --ticker TICKER`",
+            )
+        return instrument
 
     return resolve
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from engine.data.brokers import open_broker
-    from engine.data.update import update
+    from engine.data.brokers import open_broker, with_broker
+    from engine.data.update import update_async
 
-    broker = open_broker()
-    results = update(args.tickers, broker=broker, since=_utc(args.since))
+    since = _utc(args.since)
+    results = _run_async(
+        with_broker(
+            open_broker(), lambda broker: update_async(args.tickers, broker=broker, since=since)
+        )
+    )
     if not results:
         raise DataError(
             "nothing to update: the store is empty",
             "Name instruments (`avin data update SBER`) or import history first",
         )
-    table = Table(title="update")
+    table = _table("update")
     for column in ("instrument", "from", "to", "requests", "new rows", "note"):
         table.add_column(column)
     for item in results:
@@ -285,16 +348,16 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 
     cache = InstrumentCache()
     if args.refresh:
-        from engine.data.brokers import open_broker
+        from engine.data.brokers import open_broker, with_broker
 
-        broker = open_broker()
-        count = cache.replace(asyncio.run(broker.instruments()))
+        listed = _run_async(with_broker(open_broker(), lambda broker: broker.instruments()))
+        count = cache.replace(listed)
         _out().print(f"instrument cache refreshed: {count} instruments in {cache.path}")
     items = cache.all()
     if args.search:
         text = args.search.lower()
         items = [i for i in items if text in i.ticker.lower() or text in i.name.lower()]
-    table = Table(title=f"instruments ({len(items)})")
+    table = _table(f"instruments ({len(items)})")
     for column in ("ticker", "class", "uid", "figi", "name", "lot", "step", "currency"):
         table.add_column(column)
     for item in items:
@@ -321,7 +384,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not items:
         _out().print(f"the store {store.root} is empty: `avin data import` or `avin data download`")
         return 0
-    table = Table(title="stored 1-minute bars (UTC)")
+    table = _table("stored 1-minute bars (UTC)")
     for column in ("instrument", "first bar", "last bar", "rows", "gaps", "files", "sources"):
         table.add_column(column, justify="right" if column in ("rows", "gaps", "files") else "left")
     for item in items:

@@ -62,15 +62,17 @@ def downloads_dir() -> Path:
 
 
 class YearState:
-    """The per-instrument record of finished years (``state.json``)."""
+    """The per-instrument record of finished years (``state.json``), valid for one uid."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, uid: str) -> None:
         self.path = folder / "state.json"
+        self.uid = uid
         self.years: dict[str, str] = {}
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
-                self.years = {str(k): str(v) for k, v in data.get("years", {}).items()}
+                if data.get("uid", uid) == uid:  # another uid: its record does not apply
+                    self.years = {str(k): str(v) for k, v in data.get("years", {}).items()}
             except (OSError, ValueError, AttributeError):
                 self.years = {}  # a damaged record only costs a re-download
 
@@ -79,7 +81,7 @@ class YearState:
 
     def set(self, year: int, status: str) -> None:
         self.years[str(year)] = status
-        text = json.dumps({"years": dict(sorted(self.years.items()))}, indent=1)
+        text = json.dumps({"uid": self.uid, "years": dict(sorted(self.years.items()))}, indent=1)
         write_text_atomic(self.path, text)
 
 
@@ -167,7 +169,7 @@ def download(
     try:
         with progress.running():
             for instrument in instruments:
-                state = YearState(folder / instrument.code)
+                state = YearState(folder / instrument.code, instrument.uid or instrument.figi)
                 for year in years:
                     result = _one_year(
                         instrument, year, now.year, client, importer, state, folder, progress

@@ -4,8 +4,9 @@
 200 is a ZIP, 404 means no data for that year, 401 is a bad token, 429 means rate limited and 5xx
 a server failure. Every request passes the rate limiter (30 a minute). 429, 5xx, timeouts, dropped
 connections and truncated or corrupt ZIPs are retried with exponential backoff; 429 honours
-``Retry-After`` / ``x-ratelimit-reset``. The token is only ever put in the request header: no
-message, exception or log line built here contains it.
+``Retry-After`` / ``x-ratelimit-reset``. The token is only ever put in the request header (and
+is dropped if a redirect leads to another host): no message, exception or log line built here
+contains it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 
 from engine.data.errors import DownloadError, TokenError
 from engine.data.ratelimit import RateLimiter
@@ -74,6 +76,26 @@ class _Retry(Exception):
         self.rate_limited = rate_limited
 
 
+class _NoTokenAcrossHosts(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry the Authorization header to another host."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None:
+            old_host = urllib.parse.urlsplit(req.full_url).netloc
+            if urllib.parse.urlsplit(new.full_url).netloc != old_host:
+                new.remove_header("Authorization")
+        return new
+
+
 class HistoryClient:
     """Fetches one archive (instrument, year) at a time."""
 
@@ -96,7 +118,7 @@ class HistoryClient:
         self.retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
         host = urllib.parse.urlsplit(self.base_url).hostname or ""
-        handlers: list[urllib.request.BaseHandler] = []
+        handlers: list[urllib.request.BaseHandler] = [_NoTokenAcrossHosts()]
         if host in ("127.0.0.1", "localhost", "::1"):
             handlers.append(urllib.request.ProxyHandler({}))  # loopback never goes via a proxy
         self._opener = urllib.request.build_opener(*handlers)

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from engine.data.errors import DataError
-from engine.data.schema import SCHEMA_VERSION
+from engine.data.schema import SCHEMA_VERSION, TS_DTYPE
 from engine.data.store import BarStore, read_bars_file, read_meta
 
 SESSION_START_MIN = 7 * 60  # 07:00 UTC
@@ -95,12 +95,18 @@ def session_gaps(ts: pl.Series, min_gap: int = DEFAULT_MIN_GAP) -> list[Gap]:
 
 def summarize(store: BarStore, code: str, min_gap: int = DEFAULT_MIN_GAP) -> Summary:
     paths = store.files(code)
-    frames = [pl.read_parquet(path, columns=["ts"]) for path in paths]
-    ts = pl.concat(frames)["ts"] if frames else pl.Series("ts", [])
-    meta = read_meta(paths[-1]) if paths else None
+    frames = []
     sources: set[str] = set()
+    meta = None
     for path in paths:
-        sources.update(read_meta(path).sources)
+        try:
+            frames.append(pl.read_parquet(path, columns=["ts"]))
+            meta = read_meta(path)
+        except Exception:  # a damaged file is check's business; list goes on
+            sources.add("UNREADABLE FILE: run avin data check")
+            continue
+        sources.update(meta.sources)
+    ts = pl.concat(frames)["ts"] if frames else pl.Series("ts", [], dtype=TS_DTYPE)
     first = ts.min() if len(ts) else None
     last = ts.max() if len(ts) else None
     return Summary(

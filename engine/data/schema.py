@@ -8,6 +8,7 @@ sources merged into it and the schema version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 
@@ -67,3 +68,13 @@ class FileMeta:
         except ValueError:
             version = 0
         return cls(data.get(META_INSTRUMENT, ""), data.get(META_UID, ""), sources, version)
+
+
+def strictly_increasing(ts: pl.Series) -> bool:
+    """Sorted with no repeated value (cheap: no hashing)."""
+    if len(ts) < 2:
+        return True
+    if not ts.is_sorted():
+        return False
+    smallest = ts.diff().min()
+    return isinstance(smallest, timedelta) and smallest > timedelta(0)

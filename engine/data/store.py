@@ -13,7 +13,7 @@ read-merge-write of one instrument holds an exclusive lock on its folder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +26,7 @@ from engine.data.schema import (
     FileMeta,
     conform,
     empty_bars,
+    strictly_increasing,
 )
 from engine.paths import homes
 
@@ -206,7 +207,7 @@ def normalize(bars: pl.DataFrame) -> pl.DataFrame:
     """Sorted by ``ts`` with unique timestamps (the last row wins); cheap when already so."""
     if not bars["ts"].is_sorted():
         bars = bars.sort("ts", maintain_order=True)
-    if bars.height > 1 and bars["ts"].diff().min() == timedelta(0):
+    if not strictly_increasing(bars["ts"]):
         bars = bars.unique(subset="ts", keep="last", maintain_order=True)
     return bars
 

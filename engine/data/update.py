@@ -140,10 +140,7 @@ async def update_async(
     results = []
     for query in targets:
         try:
-            instrument = cache.get(query)
-            if instrument is None:
-                instrument = await broker.find_instrument(query)
-            assert instrument is not None
+            instrument = await _find(broker, cache, query)
             code = instrument.code
 
             def progress(done: int, total: int, code: str = code) -> None:
@@ -168,6 +165,17 @@ async def update_async(
             text = message() if callable(message) else f"{exc.__class__.__name__}: {exc}"
             results.append(UpdateResult(query.upper(), None, None, error=str(text)))
     return results
+
+
+async def _find(broker: Any, cache: InstrumentCache, query: str) -> Instrument:
+    """The broker's instrument (its uid is what candles need), else the cached one."""
+    try:
+        found = await broker.find_instrument(query)
+    except Exception:
+        found = None
+    if isinstance(found, Instrument):
+        return found
+    return cache.find(query)
 
 
 def update(queries: Sequence[str], **kwargs: Any) -> list[UpdateResult]:

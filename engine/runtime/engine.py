@@ -110,6 +110,7 @@ class Engine:
             "strategy_errors": 0,
         }
         self._storm = ErrorStorm(self.options.error_storm, self.options.error_window)
+        self._engine_storm = ErrorStorm(self.options.error_storm, self.options.error_window)
         self._version = 0
         self._snap: EngineSnapshot | None = None
         self._heartbeat: datetime | None = None
@@ -351,8 +352,10 @@ class Engine:
                 continue
             try:
                 instrument = await self.broker.find_instrument(slot.spec.instrument)
-            except Exception as exc:
-                self._fail(slot, "start", exc, f"unknown instrument {slot.spec.instrument!r}")
+            except Exception as exc:  # a configuration problem, not an error storm
+                slot.state = StrategyState.FAILED
+                slot.error = f"unknown instrument {slot.spec.instrument!r}: {exc}"
+                log.error("strategy %s cannot start: %s", slot.id, slot.error)
                 continue
             code = instrument.code
             self.instruments[code] = instrument
@@ -414,8 +417,19 @@ class Engine:
         async for event in self.broker.events():
             self._last_event_ts = datetime.now(UTC)
             self.counters["events"] += 1
-            self._handle(event)
+            try:
+                self._handle(event)
+            except Exception as exc:  # an engine bug: keep trading safe, keep the loop alive
+                self._engine_error(event, exc)
             self._beat()
+
+    def _engine_error(self, event: BrokerEvent, exc: Exception) -> None:
+        self.counters["engine_errors"] = self.counters.get("engine_errors", 0) + 1
+        log.error("the engine failed on %s: %s", type(event).__name__, exc, exc_info=exc)
+        incident("engine error", event=type(event).__name__, error=f"{type(exc).__name__}: {exc}")
+        if self._engine_storm.record(time.monotonic()):
+            self.kill(f"engine errors: {self._engine_storm.recent} within a minute")
+        self._significant()
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -99,6 +99,9 @@ def _handler(server_state: HistoryServer) -> type[BaseHTTPRequestHandler]:
             steps = server_state.plan.get((uid, year), [])
             action = steps.pop(0) if steps else ("ok",)
             kind = action[0]
+            if kind == "redirect":
+                self._send(302, b"", {"Location": action[1]})
+                return
             if kind == "status":
                 self._send(action[1], b"error", action[2] if len(action) > 2 else None)
                 return

@@ -123,6 +123,7 @@ def test_update_with_an_empty_store(run_cli: Run) -> None:
 def test_download_through_the_cli(
     history_server: HistoryServer, run_cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AVIN_MODE", "sim")  # never a real broker, whatever is configured
     monkeypatch.setenv("AVIN_TOKEN", "good-token-123")
     monkeypatch.setenv("AVIN_HISTORY_URL", history_server.base_url)
     result = run_cli("data", "download", "SBER", "--from-year", "2022", "--to-year", "2023")
@@ -134,6 +135,7 @@ def test_download_through_the_cli(
 def test_download_token_errors_never_show_the_token(
     history_server: HistoryServer, run_cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AVIN_MODE", "sim")
     missing = run_cli("data", "download", "SBER", "--from-year", "2022")
     assert missing.code == 2 and "AVIN_TOKEN" in missing.err
     secret = "very-secret-token-987"
@@ -151,3 +153,13 @@ def test_download_token_errors_never_show_the_token(
 
 def test_bare_data_command_prints_help(run_cli: Run) -> None:
     assert run_cli("data").code == 2
+
+
+def test_simulated_instruments_are_not_downloaded_from_the_real_service(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AVIN_MODE", "sim")
+    monkeypatch.setenv("AVIN_TOKEN", "good-token-123")
+    result = run_cli("data", "download", "SBER", "--from-year", "2022", "--no-progress")
+    assert result.code == 1
+    assert "simulated MOEX_SHARE_SBER" in result.err and "instruments --refresh" in result.err

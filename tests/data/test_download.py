@@ -186,3 +186,45 @@ def test_unknown_ticker_is_reported_and_the_rest_downloads(history_server: Histo
     )
     assert len(report.errors) == 1 and "NOPE" in report.errors[0]
     assert [y.status for y in report.years] == ["downloaded"]
+
+
+def test_year_state_belongs_to_one_uid(history_server: HistoryServer) -> None:
+    from engine.data.download import YearState
+
+    folder = homes().data / "downloads" / "MOEX_SHARE_SBER"
+    YearState(folder, "old-uid").set(2020, "no-data")
+    assert YearState(folder, "old-uid").get(2020) == "no-data"
+    assert YearState(folder, SBER_UID).get(2020) is None  # a new uid starts afresh
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_token(
+    history_server: HistoryServer,
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+    body = history_server.archive(SBER_UID, 2022)
+
+    class Storage(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    storage = ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+    threading.Thread(target=storage.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        # "localhost" vs "127.0.0.1": another host name for the same machine
+        target = f"http://localhost:{storage.server_address[1]}/archive.zip"
+        history_server.plan[(SBER_UID, 2022)] = [("redirect", target)]
+        assert client_for(history_server).fetch(SBER_UID, 2022) == body
+    finally:
+        storage.shutdown()
+        storage.server_close()
+    assert seen == [None]

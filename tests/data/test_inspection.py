@@ -61,3 +61,11 @@ def test_check_finds_duplicates_invalid_bars_and_misplaced_rows() -> None:
     assert "outside the file's year" in text
     assert "1 bars high below open/close" in text
     assert not result.ok
+
+
+def test_list_survives_a_damaged_file() -> None:
+    store = BarStore()
+    store.merge(SBER, "uid-1", minute_bars(trading_days(2024, 1), seed=1), "test")
+    (store.instrument_dir(SBER) / "2023.parquet").write_bytes(b"junk")
+    summary = summarize(store, SBER)
+    assert summary.rows == 840 and any("UNREADABLE" in s for s in summary.sources)

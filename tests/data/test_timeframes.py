@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.data.schema import BAR_SCHEMA
 from engine.data.synthetic import minute_bars, trading_days
-from engine.data.timeframes import derive, derive_all
+from engine.data.timeframes import derive, derive_all, derive_with, has_jit
 from engine.model import Bar, TimeFrame
 from engine.model.aggregation import BarAggregator
 
@@ -74,6 +75,14 @@ def test_derive_all_equals_direct_derivation() -> None:
     assert derive_all(bars, [TimeFrame.D])[TimeFrame.D].equals(every[TimeFrame.D])
 
 
+@pytest.mark.skipif(not has_jit(), reason="numba is not installed")
+def test_numba_and_numpy_backends_agree() -> None:
+    bars = minute_bars(trading_days(2023, 30), seed=8, bars_per_day=400)
+    bars = bars.filter(pl.int_range(pl.len()) % 5 != 1)
+    for tf in TimeFrame:
+        assert derive_with(bars, tf, True).equals(derive_with(bars, tf, False)), tf
+
+
 def test_unsorted_input_is_sorted_first() -> None:
     bars = minute_bars(trading_days(2023, 1), seed=1)
     assert derive(bars.reverse(), "1H").equals(derive(bars, "1H"))
@@ -123,6 +132,9 @@ def test_batch_derivation_agrees_with_live_aggregation(
     last = aggregator.flush()
     assert last is not None
     live.append(last)
-    batch = bars_of(derive(frame_of(finals), timeframe))
-    assert batch == live
-    assert bars_of(derive_all(frame_of(finals), [timeframe])[timeframe]) == live
+    frame = frame_of(finals)
+    assert bars_of(derive(frame, timeframe)) == live
+    assert bars_of(derive_with(frame, timeframe, use_jit=False)) == live  # numpy
+    if has_jit():
+        assert bars_of(derive_with(frame, timeframe, use_jit=True)) == live  # numba
+    assert bars_of(derive_all(frame, [timeframe])[timeframe]) == live

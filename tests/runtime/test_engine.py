@@ -161,3 +161,45 @@ async def test_snapshot_is_cached_until_something_changes() -> None:
         bars = d.engine.chart("SBER", d.engine.slots[0].strategy.timeframe, 50)  # type: ignore[union-attr]
         assert len(bars) == 50 and bars[-1].ts > bars[0].ts
         assert d.engine.chart("NOPE", d.engine.slots[0].strategy.timeframe, 5) == []  # type: ignore[union-attr]
+
+
+async def test_bad_rows_fail_alone_and_an_engine_bug_does_not_stop_the_loop() -> None:
+    from engine.broker.base import BarEvent
+    from engine.model import TimeFrame
+
+    worklist = [
+        StrategySpec("sma_cross", "NOPE"),
+        StrategySpec("no_such_strategy", "SBER"),
+        StrategySpec("sma_cross", "SBER", params={"fast": 50, "slow": 10}),
+        StrategySpec("sma_cross", "GAZP"),
+    ]
+    async with Driver(worklist) as d:
+        states = {s.id: (s.state, s.error) for s in d.engine.slots}
+        assert states["sma_cross:NOPE:sim-1"][0] is StrategyState.FAILED
+        assert "unknown instrument" in states["sma_cross:NOPE:sim-1"][1]
+        assert "unknown strategy" in states["no_such_strategy:SBER:sim-1"][1]
+        assert "fast (50) must be shorter" in states["sma_cross:SBER:sim-1"][1]
+        assert states["sma_cross:GAZP:sim-1"][0] is StrategyState.RUNNING
+        assert d.engine.counters["strategy_errors"] == 0  # configuration, not a storm
+        d.broker._emit(BarEvent("MOEX_SHARE_GAZP", TimeFrame.M1, None, True))  # type: ignore[arg-type]
+        await d.minutes(2)
+        assert d.engine.counters["engine_errors"] == 1
+        assert d.engine.trading_state is TradingState.ACTIVE and d.engine.running
+
+
+def test_reducing_allows_only_orders_that_reduce() -> None:
+    from engine.model import Position
+    from engine.runtime.guards import ErrorStorm, order_block_reason
+
+    long2 = Position("X", lots=2)
+    sell = Order("X", Side.SELL, OrderType.MARKET, 2, "a")
+    buy = Order("X", Side.BUY, OrderType.MARKET, 1, "a")
+    too_big = Order("X", Side.SELL, OrderType.MARKET, 3, "a")
+    assert order_block_reason(TradingState.REDUCING, sell, long2) == ""
+    assert "REDUCING" in order_block_reason(TradingState.REDUCING, buy, long2)
+    assert "REDUCING" in order_block_reason(TradingState.REDUCING, too_big, long2)
+    assert "REDUCING" in order_block_reason(TradingState.REDUCING, sell, None)
+    assert "HALTED" in order_block_reason(TradingState.HALTED, sell, long2)
+    assert order_block_reason(TradingState.ACTIVE, buy, None) == ""
+    storm = ErrorStorm(3, 60)
+    assert [storm.record(t) for t in (0, 10, 100, 110, 120)] == [False, False, False, False, True]

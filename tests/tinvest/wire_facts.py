@@ -5,8 +5,6 @@ Transcribed from the public protocol facts: (field number, name, type, label). `
 the compiled descriptors with this table.
 """
 
-# ruff: noqa: E501
-
 MESSAGES: dict[str, list[tuple[int, str, str, str]]] = {
     "MoneyValue": [
         (1, "currency", "string", ""),

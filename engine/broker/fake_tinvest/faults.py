@@ -21,6 +21,9 @@ class Faults:
     internal_after_place: int = 0  # the next N PostOrder place the order, then fail with 70002
     reject_next: list[str] = field(default_factory=list)  # codes for the next PostOrder calls
     fill_delay_ticks: int = 0  # new orders start matching only after this many price ticks
+    slow_calls: int = 0  # the next N unary calls (see only_methods) answer after slow_seconds
+    slow_seconds: float = 1.0
+    slow_after_place: float = 0.0  # PostOrder places the order, then waits this long to answer
 
     def applies(self, method: str) -> bool:
         return not self.only_methods or method in self.only_methods

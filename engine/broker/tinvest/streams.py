@@ -135,6 +135,8 @@ class MarketStream:
         if self.prices.pop(instrument.uid, None) is not None:
             await self._send(self._prices_request([instrument.uid], subscribe=False))
             await self._send(self._info_request([instrument.uid], subscribe=False))
+        if not self.bars and not self.prices:
+            await self.close()  # the server would close an empty stream (80004)
 
     def _candles_request(
         self, keys: list[tuple[str, TimeFrame]], *, subscribe: bool
@@ -197,7 +199,7 @@ class MarketStream:
 
     async def _run(self) -> None:
         attempt = 0
-        while True:
+        while self.bars or self.prices:  # a stream without subscriptions is closed (80004)
             try:
                 await self._session()
                 reason = "stream ended"
@@ -363,6 +365,7 @@ class OrderStream:
         self._call: Any = None
         self._task: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._restart = False
 
     def start(self, accounts: set[str]) -> None:
         self.accounts |= accounts
@@ -373,6 +376,7 @@ class OrderStream:
         if account and account not in self.accounts:
             self.accounts.add(account)
             if self._call is not None:
+                self._restart = True
                 self._call.cancel()  # reopen with the new account list
 
     async def close(self) -> None:
@@ -412,6 +416,10 @@ class OrderStream:
             try:
                 await self._session()
                 reason = "stream ended"
+                if self._restart:
+                    self._restart = False
+                    self.connected.clear()
+                    continue  # reopen at once with the new account list
             except asyncio.CancelledError:
                 raise
             except AuthenticationError as exc:
@@ -448,7 +456,13 @@ class OrderStream:
                 call.cancel()
                 raise StreamStalled() from None
             except grpc.RpcError as exc:
+                if self._restart:
+                    return
                 raise from_rpc_error(exc, method="OrderStateStream") from None
+            except asyncio.CancelledError:
+                if self._restart:  # our own cancel() of the call, not of the task
+                    return
+                raise
             if response is grpc.aio.EOF:
                 return
             kind = response.WhichOneof("payload")

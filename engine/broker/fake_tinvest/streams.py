@@ -1,0 +1,329 @@
+"""The fake server's streams: MarketDataStream (bidirectional) and the order streams.
+
+Each open MarketDataStream is a :class:`_MarketSession` listening to the exchange's ticks; its
+subscriptions, ping interval and outgoing queue are its own. Faults: a stream can be dropped after
+N data messages (UNAVAILABLE "GOAWAY received") or stall (nothing, not even pings, after the
+subscription answers); an order stream can fail right away (UNAVAILABLE "RST_STREAM").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import grpc
+import grpc.aio
+
+from engine.broker.fake_tinvest import messages as msg
+from engine.broker.fake_tinvest.exchange import ExchangeError, ServerOrder, Trade
+from engine.broker.tinvest.numbers import timestamp as ts_pb
+from engine.broker.tinvest.proto import investapi_pb2 as pb
+from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
+from engine.model import Instrument
+
+if TYPE_CHECKING:
+    from engine.broker.fake_tinvest.server import FakeTInvestServer
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+def trading_status_code(trading: bool) -> Any:
+    if trading:
+        return pb.SECURITY_TRADING_STATUS_NORMAL_TRADING
+    return pb.SECURITY_TRADING_STATUS_NOT_AVAILABLE_FOR_TRADING
+
+
+class _MarketSession:
+    """One open MarketDataStream: its subscriptions and outgoing queue."""
+
+    def __init__(self, server: FakeTInvestServer) -> None:
+        self.s = server
+        self.queue: asyncio.Queue[pb.MarketDataResponse] = asyncio.Queue()
+        self.candles: dict[str, bool] = {}  # code -> waiting_close
+        self.prices: set[str] = set()
+        self.info: set[str] = set()
+        self.ping_interval = 120.0
+        self.stream_id = uuid.uuid4().hex
+
+    def on_ticks(self, ticks: list[Any]) -> None:
+        for tick in ticks:
+            inst = tick.instrument
+            code = inst.code
+            if code in self.candles and (tick.closed or not self.candles[code]):
+                self.queue.put_nowait(
+                    pb.MarketDataResponse(candle=msg.candle(tick.bar, inst, tick.ts))
+                )
+            if code in self.prices and not tick.closed:
+                self.queue.put_nowait(
+                    pb.MarketDataResponse(
+                        last_price=pb.LastPrice(
+                            figi=inst.figi,
+                            price=msg.quotation(tick.price),
+                            time=ts_pb(tick.ts),
+                            ticker=inst.ticker,
+                            class_code=inst.class_code,
+                            instrument_uid=inst.uid,
+                            last_price_type=pb.LAST_PRICE_EXCHANGE,
+                        )
+                    )
+                )
+
+    def _find(self, ident: str) -> Instrument | None:
+        try:
+            return self.s.exchange.instrument(ident)
+        except ExchangeError:
+            return None
+
+    def handle(self, request: pb.MarketDataRequest) -> None:
+        kind = request.WhichOneof("payload")
+        subscribe = pb.SUBSCRIPTION_ACTION_SUBSCRIBE
+        if kind == "subscribe_candles_request":
+            req = request.subscribe_candles_request
+            subs = []
+            for item in req.instruments:
+                inst = self._find(item.instrument_id or item.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif item.interval != pb.SUBSCRIPTION_INTERVAL_ONE_MINUTE:
+                    status = pb.SUBSCRIPTION_STATUS_INTERVAL_IS_INVALID
+                elif req.subscription_action == subscribe:
+                    self.candles[inst.code] = req.waiting_close
+                else:
+                    self.candles.pop(inst.code, None)
+                subs.append(
+                    pb.CandleSubscription(
+                        figi=inst.figi if inst else item.figi,
+                        interval=item.interval,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        waiting_close=req.waiting_close,
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=req.subscription_action,
+                        ticker=inst.ticker if inst else "",
+                        class_code=inst.class_code if inst else "",
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_candles_response=pb.SubscribeCandlesResponse(
+                        tracking_id=uuid.uuid4().hex, candles_subscriptions=subs
+                    )
+                )
+            )
+        elif kind == "subscribe_last_price_request":
+            lreq = request.subscribe_last_price_request
+            lsubs = []
+            for litem in lreq.instruments:
+                inst = self._find(litem.instrument_id or litem.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif lreq.subscription_action == subscribe:
+                    self.prices.add(inst.code)
+                else:
+                    self.prices.discard(inst.code)
+                lsubs.append(
+                    pb.LastPriceSubscription(
+                        figi=inst.figi if inst else litem.figi,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=lreq.subscription_action,
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_last_price_response=pb.SubscribeLastPriceResponse(
+                        tracking_id=uuid.uuid4().hex, last_price_subscriptions=lsubs
+                    )
+                )
+            )
+        elif kind == "subscribe_info_request":
+            ireq = request.subscribe_info_request
+            isubs = []
+            statuses = []
+            for iitem in ireq.instruments:
+                inst = self._find(iitem.instrument_id or iitem.figi)
+                status = pb.SUBSCRIPTION_STATUS_SUCCESS
+                if inst is None:
+                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+                elif ireq.subscription_action == subscribe:
+                    self.info.add(inst.code)
+                    trading = self.s.exchange.market.is_open
+                    statuses.append(
+                        pb.TradingStatus(
+                            figi=inst.figi,
+                            trading_status=trading_status_code(trading),
+                            time=ts_pb(self.s.now()),
+                            limit_order_available_flag=trading,
+                            market_order_available_flag=trading,
+                            instrument_uid=inst.uid,
+                            ticker=inst.ticker,
+                            class_code=inst.class_code,
+                        )
+                    )
+                else:
+                    self.info.discard(inst.code)
+                isubs.append(
+                    pb.InfoSubscription(
+                        figi=inst.figi if inst else iitem.figi,
+                        subscription_status=status,
+                        instrument_uid=inst.uid if inst else "",
+                        stream_id=self.stream_id,
+                        subscription_id=uuid.uuid4().hex,
+                        subscription_action=ireq.subscription_action,
+                    )
+                )
+            self.queue.put_nowait(
+                pb.MarketDataResponse(
+                    subscribe_info_response=pb.SubscribeInfoResponse(
+                        tracking_id=uuid.uuid4().hex, info_subscriptions=isubs
+                    )
+                )
+            )
+            for status_msg in statuses:
+                self.queue.put_nowait(pb.MarketDataResponse(trading_status=status_msg))
+        elif kind == "ping_settings":
+            delay = request.ping_settings.ping_delay_ms
+            if delay > 0:
+                self.ping_interval = max(0.05, delay / 1000)
+        elif kind == "ping":
+            self.queue.put_nowait(self.ping())
+
+    def ping(self) -> pb.MarketDataResponse:
+        return pb.MarketDataResponse(
+            ping=pb.Ping(time=ts_pb(datetime.now(UTC)), stream_id=self.stream_id)
+        )
+
+
+_DATA = frozenset({"candle", "last_price", "trading_status", "trade", "orderbook"})
+_SUBSCRIPTION_ANSWERS = frozenset(
+    {"subscribe_candles_response", "subscribe_last_price_response", "subscribe_info_response"}
+)
+
+
+async def _pinger(queue: asyncio.Queue[Any], make: Any, interval: Any) -> None:
+    """Put a ping every ``interval()`` seconds (re-read often: ping settings can change it)."""
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    while True:
+        await asyncio.sleep(min(0.05, interval()))
+        if loop.time() - last >= interval():
+            last = loop.time()
+            queue.put_nowait(make())
+
+
+class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
+    def __init__(self, server: FakeTInvestServer) -> None:
+        self.s = server
+
+    async def MarketDataStream(
+        self, request_iterator: AsyncIterator[pb.MarketDataRequest], context: Ctx
+    ) -> AsyncIterator[pb.MarketDataResponse]:
+        await self.s.guard(context, "MarketDataStream", unary=False)
+        faults = self.s.faults
+        stall = faults.take("stall_streams")
+        drop = faults.take("drop_streams")
+        drop_after = faults.drop_after
+        session = _MarketSession(self.s)
+        self.s.exchange.add_tick_listener(session.on_ticks)
+
+        async def read() -> None:
+            async for request in request_iterator:
+                session.handle(request)
+
+        reader = asyncio.create_task(read())
+        pinger = asyncio.create_task(
+            _pinger(session.queue, session.ping, lambda: session.ping_interval)
+        )
+        sent = 0
+        try:
+            while True:
+                response = await session.queue.get()
+                kind = response.WhichOneof("payload")
+                if stall and kind not in _SUBSCRIPTION_ANSWERS:
+                    continue
+                if drop and kind in _DATA and sent >= drop_after:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "GOAWAY received")
+                yield response
+                if kind in _DATA:
+                    sent += 1
+        finally:
+            self.s.exchange.remove_tick_listener(session.on_ticks)
+            reader.cancel()
+            pinger.cancel()
+
+
+class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
+    def __init__(self, server: FakeTInvestServer) -> None:
+        self.s = server
+
+    async def _stream(
+        self, context: Ctx, method: str, accounts: list[str], ping_ms: int, kind: str
+    ) -> AsyncIterator[Any]:
+        await self.s.guard(context, method, unary=False)
+        if self.s.faults.take("drop_order_streams"):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "RST_STREAM")
+        wanted = set(accounts)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stream_id = uuid.uuid4().hex
+        resp_cls = pb.OrderStateStreamResponse if kind == "state" else pb.TradesStreamResponse
+
+        def listener(record: ServerOrder, trades: list[Trade]) -> None:
+            if wanted and record.account not in wanted:
+                return
+            if record.stop:
+                return
+            if kind == "state":
+                queue.put_nowait(
+                    pb.OrderStateStreamResponse(order_state=msg.stream_state(record, trades))
+                )
+            elif trades:
+                queue.put_nowait(
+                    pb.TradesStreamResponse(order_trades=msg.order_trades(record, trades))
+                )
+
+        def ping() -> Any:
+            return resp_cls(ping=pb.Ping(time=ts_pb(datetime.now(UTC)), stream_id=stream_id))
+
+        interval = max(0.05, ping_ms / 1000) if ping_ms > 0 else 120.0
+        self.s.exchange.add_order_listener(listener)
+        pinger = asyncio.create_task(_pinger(queue, ping, lambda: interval))
+        try:
+            yield resp_cls(
+                subscription=pb.SubscriptionResponse(
+                    tracking_id=uuid.uuid4().hex,
+                    status=pb.RESULT_SUBSCRIPTION_STATUS_OK,
+                    stream_id=stream_id,
+                    accounts=sorted(wanted),
+                )
+            )
+            while True:
+                yield await queue.get()
+        finally:
+            self.s.exchange.remove_order_listener(listener)
+            pinger.cancel()
+
+    async def OrderStateStream(
+        self, request: pb.OrderStateStreamRequest, context: Ctx
+    ) -> AsyncIterator[pb.OrderStateStreamResponse]:
+        ping = request.ping_delay_millis if request.HasField("ping_delay_millis") else 0
+        async for item in self._stream(
+            context, "OrderStateStream", list(request.accounts), ping, "state"
+        ):
+            yield item
+
+    async def TradesStream(
+        self, request: pb.TradesStreamRequest, context: Ctx
+    ) -> AsyncIterator[pb.TradesStreamResponse]:
+        ping = request.ping_delay_ms if request.HasField("ping_delay_ms") else 0
+        async for item in self._stream(
+            context, "TradesStream", list(request.accounts), ping, "trades"
+        ):
+            yield item
