@@ -3,7 +3,8 @@
 Prints the time of ``load_timeframes`` (read the year file, derive 5M..M) against a bare
 ``polars.scan_parquet(file).collect()`` of the same file measured in the same run (goal ratio
 <= 2), single-timeframe ``load_bars`` times, and the warm (in-process cached) load. Each timing
-is the median of several runs; the in-process file cache is cleared before every cold run.
+is the median of 21 runs (the scan and the full load interleaved, so load elsewhere on the machine
+hits both alike); the in-process file cache is cleared before every cold run.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-RUNS = 15
+RUNS = 21
 CODE = "MOEX_SHARE_SBER"
 
 
-def median_time(action: Callable[[], object], before: Callable[[], None] | None = None) -> float:
+def median_time(
+    action: Callable[[], object], before: Callable[[], None] | None = None, runs: int = RUNS
+) -> float:
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         if before is not None:
             before()
         start = time.perf_counter()
@@ -55,8 +58,11 @@ def main() -> None:
             return load_timeframes(CODE, None, begin, end)
 
         load_all()  # warm up imports
-        scan = median_time(lambda: pl.scan_parquet(path).collect())
-        cold = median_time(load_all, clear_cache)
+        scans, colds = [], []
+        for _ in range(RUNS):  # interleaved, so load elsewhere on the machine hits both alike
+            scans.append(median_time(lambda: pl.scan_parquet(path).collect(), runs=1))
+            colds.append(median_time(load_all, clear_cache, runs=1))
+        scan, cold = statistics.median(scans), statistics.median(colds)
         warm = median_time(load_all)
         print(f"one instrument-year: {bars.height:,} 1-minute bars, {path.stat().st_size:,} bytes")
         print(f"bare polars scan_parquet().collect(): {scan * 1000:.1f} ms")

@@ -258,7 +258,9 @@ def cmd_download(args: argparse.Namespace) -> int:
     for column in ("instrument", "year", "status", "rows", "note"):
         table.add_column(column)
     for item in report.years:
-        table.add_row(item.code, str(item.year), item.status, f"{item.rows:,}", item.message)
+        table.add_row(
+            item.code, str(item.year), item.status, f"{item.rows:,}", _redact(item.message)
+        )
     _out().print(table)
     if report.imported is not None:
         _show_bad_lines(report.imported.bad, report.imported.quarantine)
@@ -327,7 +329,9 @@ def cmd_update(args: argparse.Namespace) -> int:
     for column in ("instrument", "from", "to", "requests", "new rows", "note"):
         table.add_column(column)
     for item in results:
-        note = item.error or (f"{item.invalid} invalid bars skipped" if item.invalid else "")
+        note = _redact(item.error) or (
+            f"{item.invalid} invalid bars skipped" if item.invalid else ""
+        )
         table.add_row(
             item.code,
             _when(item.begin),

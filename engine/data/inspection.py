@@ -9,7 +9,7 @@ schema version, sorted unique timestamps on minute boundaries inside the file's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -59,10 +59,14 @@ class CheckResult:
         return not self.problems
 
 
-def session_gaps(ts: pl.Series, min_gap: int = DEFAULT_MIN_GAP) -> list[Gap]:
-    """Runs of >= ``min_gap`` missing minutes in the main session of days that have bars."""
+def session_gaps(
+    ts: pl.Series, min_gap: int = DEFAULT_MIN_GAP, now: datetime | None = None
+) -> list[Gap]:
+    """Runs of >= ``min_gap`` missing minutes in the main session of days that have bars
+    (today's session only up to the current minute)."""
     if ts.is_empty():
         return []
+    moment = now if now is not None else datetime.now(UTC)
     frame = (
         pl.DataFrame({"ts": ts})
         .select(
@@ -78,7 +82,13 @@ def session_gaps(ts: pl.Series, min_gap: int = DEFAULT_MIN_GAP) -> list[Gap]:
     bounds = pl.concat(
         [
             days.with_columns(pl.lit(SESSION_START_MIN - 1, dtype=pl.Int32).alias("m")),
-            days.with_columns(pl.lit(SESSION_END_MIN, dtype=pl.Int32).alias("m")),
+            days.with_columns(
+                pl.when(pl.col("day") == moment.date())
+                .then(pl.lit(min(SESSION_END_MIN, moment.hour * 60 + moment.minute)))
+                .otherwise(pl.lit(SESSION_END_MIN))
+                .cast(pl.Int32)
+                .alias("m")
+            ),
         ]
     )
     marks = pl.concat([inside.with_columns(pl.col("m").cast(pl.Int32)), bounds]).sort("day", "m")

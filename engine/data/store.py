@@ -225,7 +225,7 @@ def _replaced_rows(old: pl.DataFrame, new: pl.DataFrame) -> int:
 
 def read_bars_file(path: Path) -> pl.DataFrame:
     try:
-        return conform(pl.read_parquet(path))
+        return conform(pl.read_parquet(path)).rechunk()  # contiguous: zero-copy numpy views
     except Exception as exc:
         raise StoreError(
             f"cannot read the stored file {path}: {exc}",

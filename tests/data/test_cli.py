@@ -163,3 +163,22 @@ def test_simulated_instruments_are_not_downloaded_from_the_real_service(
     result = run_cli("data", "download", "SBER", "--from-year", "2022", "--no-progress")
     assert result.code == 1
     assert "simulated MOEX_SHARE_SBER" in result.err and "instruments --refresh" in result.err
+
+
+def test_a_failing_broker_is_reported_without_secrets(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.broker.base import BrokerError
+    from engine.data import brokers
+
+    secret = "tok-abcdef-123456"
+    monkeypatch.setenv("AVIN_TOKEN", secret)
+
+    class Failing(brokers.SimHistory):
+        async def candles(self, *args: object) -> list:
+            raise BrokerError(f"rejected with {secret}", code="40003")
+
+    monkeypatch.setattr(brokers, "_factory", lambda: Failing())
+    result = run_cli("data", "update", "SBER", "--from", "2024-03-01")
+    assert result.code == 1
+    assert "40003" in result.err and secret not in result.err + result.out

@@ -27,6 +27,9 @@ def test_session_gaps() -> None:
         (date(2024, 3, 1), 7 * 60 + 515, 5),
     ]
     assert session_gaps(ts, 11) == []
+    # today: the minutes after now are not missing yet
+    now = day.replace(hour=15, minute=30)
+    assert [g.minutes for g in session_gaps(ts, 5, now=now)] == [10]
     assert gaps[0].describe() == "2024-03-01 08:40 UTC, 10 min"
 
 

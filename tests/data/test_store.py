@@ -113,3 +113,19 @@ def test_bounds_and_read_range(tmp_path: Path) -> None:
     begin = datetime(2023, 1, 1, tzinfo=UTC)
     assert store.read(CODE, begin=begin).height == bars_for(2023).height
     assert store.bounds("MOEX_SHARE_NONE") is None
+
+
+def test_concurrent_merges_do_not_lose_rows(tmp_path: Path) -> None:
+    import threading
+
+    store = BarStore(tmp_path)
+    days = trading_days(2023, 12)
+    parts = [minute_bars(days[i : i + 1], seed=i) for i in range(12)]
+    threads = [
+        threading.Thread(target=store.merge, args=(CODE, "uid-1", part, "a")) for part in parts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.read(CODE).height == 12 * 840

@@ -12,13 +12,14 @@ from engine.broker.fake_tinvest import FakeTInvestServer
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.errors import TInvestOrderRejected
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
-from tests.tinvest.conftest import START, EventSink
+from tests.tinvest.helpers import START, EventSink
 
 ACCOUNT = "fake-account-1"
 
 
-async def test_is_a_broker(broker: TInvestBroker) -> None:
+async def test_is_a_broker(broker: TInvestBroker, server: FakeTInvestServer) -> None:
     assert isinstance(broker, Broker)
+    assert server.app_names == {"avin"}  # x-app-name next to the bearer token
 
 
 async def test_accounts_and_instruments(broker: TInvestBroker) -> None:

@@ -15,7 +15,7 @@ from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.errors import AuthenticationError, TInvestOrderRejected
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
-from tests.tinvest.conftest import START, EventSink, make_broker
+from tests.tinvest.helpers import START, EventSink, make_broker
 
 ACCOUNT = "fake-account-1"
 

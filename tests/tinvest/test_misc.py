@@ -20,7 +20,7 @@ from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.safety import LiveTradingRefused, resolve_mode
 from engine.broker.tinvest.streams import MarketStream
 from engine.model import Instrument, Mode, Order, OrderType, Side, TimeFrame
-from tests.tinvest.conftest import EventSink, make_broker
+from tests.tinvest.helpers import EventSink, make_broker
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,7 @@ class FakeTInvestServer:
         self.faults = faults or Faults()
         self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
         self.calls: list[str] = []  # every RPC, in order
+        self.app_names: set[str] = set()  # x-app-name values seen
         self._server: grpc.aio.Server | None = None
         self._windows: dict[str, tuple[float, int]] = {}
         self._market_task: asyncio.Task[None] | None = None
@@ -160,11 +161,14 @@ class FakeTInvestServer:
     # --- the call guard ----------------------------------------------------------------------
 
     def _authorized(self, context: grpc.aio.ServicerContext[Any, Any]) -> bool:
+        ok = False
         for key, value in context.invocation_metadata() or ():
+            text = value.decode() if isinstance(value, bytes) else str(value)
             if key == "authorization":
-                text = value.decode() if isinstance(value, bytes) else str(value)
-                return text == f"Bearer {self.token}"
-        return False
+                ok = text == f"Bearer {self.token}"
+            elif key == "x-app-name":
+                self.app_names.add(text)
+        return ok
 
     async def abort(
         self,

@@ -105,6 +105,7 @@ class MarketStream:
         self._call: Any = None
         self._task: asyncio.Task[None] | None = None
         self._fatal: TInvestError | None = None
+        self._write_lock = asyncio.Lock()
 
     # --- registry ---------------------------------------------------------------------------
 
@@ -170,10 +171,11 @@ class MarketStream:
 
     async def _send(self, request: pb.MarketDataRequest) -> None:
         call = self._call
-        if call is None or not self.connected.is_set():
+        if call is None:
             return  # sent with everything else on (re)connect
         try:
-            await call.write(request)
+            async with self._write_lock:
+                await call.write(request)
         except (grpc.RpcError, asyncio.InvalidStateError, RuntimeError) as exc:
             log.info("market stream write failed (%s); it will resubscribe", type(exc).__name__)
 
@@ -232,16 +234,19 @@ class MarketStream:
 
     async def _session(self) -> None:
         call = self.transport.open_stream("MarketDataStreamService", "MarketDataStream")
-        self._call = call
         ping_ms = max(1, int(self.policy.ping_interval * 1000))
-        await call.write(
-            pb.MarketDataRequest(ping_settings=pb.PingDelaySettings(ping_delay_ms=ping_ms))
-        )
-        if self.bars:
-            await call.write(self._candles_request(list(self.bars), subscribe=True))
-        if self.prices:
-            await call.write(self._prices_request(list(self.prices), subscribe=True))
-            await call.write(self._info_request(list(self.prices), subscribe=True))
+        async with self._write_lock:
+            # Registered under the lock: a concurrent subscribe either is in this registry
+            # snapshot or is written after it, on this call.
+            self._call = call
+            await call.write(
+                pb.MarketDataRequest(ping_settings=pb.PingDelaySettings(ping_delay_ms=ping_ms))
+            )
+            if self.bars:
+                await call.write(self._candles_request(list(self.bars), subscribe=True))
+            if self.prices:
+                await call.write(self._prices_request(list(self.prices), subscribe=True))
+                await call.write(self._info_request(list(self.prices), subscribe=True))
         # The first answer proves the stream is up (and authorised).
         first = await self._read(call)
         if first is None:
@@ -369,6 +374,8 @@ class OrderStream:
 
     def start(self, accounts: set[str]) -> None:
         self.accounts |= accounts
+        if not self.accounts:
+            return  # opened with the first account an order goes to
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="tinvest-orders")
 
@@ -378,6 +385,8 @@ class OrderStream:
             if self._call is not None:
                 self._restart = True
                 self._call.cancel()  # reopen with the new account list
+            elif self._task is None:
+                self.start(set())
 
     async def close(self) -> None:
         for task in (self._task, self._poller):
