@@ -26,8 +26,10 @@ from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from avin_tui.layout import UiState, load_ui_state, save_ui_state
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
@@ -131,6 +133,8 @@ class AvinApp(App[int]):
         *,
         poll_interval: float | None = None,
         run_engine: bool = True,
+        persist_layout: bool = True,
+        layout_debounce: float = 1.0,
     ) -> None:
         self.theme_name: str = _ui_setting(settings, "theme", "dark")
         super().__init__(css_path=[theme_path(self.theme_name)])
@@ -150,7 +154,10 @@ class AvinApp(App[int]):
         self._ticks = 0
         self._quitting = False
         self._panes_ready = False
-        self.fast_kill_at = -1e9  # monotonic time of the last kill done on the input thread
+        self.persist_layout = persist_layout
+        self.layout_debounce = layout_debounce
+        self._layout_timer: Timer | None = None
+        self.fast_kills = 0  # kill keys acted on by the input thread, not yet seen by the binding
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -178,10 +185,61 @@ class AvinApp(App[int]):
             return
         main.query_one(ChartPane).source = self.engine
         main.query_one(StrategiesTable).focus()
+        if self.persist_layout:
+            self._restore_layout(main)
         self._panes_ready = True
         self.poll()
         if self._first_frame_file:  # the first frame with the panes filled from a snapshot
             self.call_after_refresh(self._first_frame)
+
+    # --- layout persistence -------------------------------------------------------------------
+
+    def _restore_layout(self, main: MainScreen) -> None:
+        state, problem = load_ui_state()
+        if problem:
+            self.notify(problem, title="layout", severity="warning", timeout=8)
+        chart = main.query_one(ChartPane)
+        chart.instrument = state.instrument
+        chart.timeframe = TimeFrame.from_code(state.timeframe)
+        chart.terms = set(state.terms)
+        main.query_one(LogPane).set_min_level(state.log_level)
+        main.query_one(f"#{state.focused}").focus()
+
+    def current_layout(self) -> UiState:
+        main = self.get_screen_main()
+        if main is None:
+            raise NoMatches("no main screen")
+        chart = main.query_one(ChartPane)
+        focused = self.focused
+        pane = next((w.id for w in main.query(".pane") if focused is w), None)
+        return UiState(
+            focused=pane or "strategies",
+            instrument=chart.instrument,
+            timeframe=chart.timeframe.code,
+            terms=sorted(chart.terms),
+            log_level=main.query_one(LogPane).min_level,
+        )
+
+    def layout_changed(self) -> None:
+        """Save the layout about a second after the last change (debounced)."""
+        if not self.persist_layout:
+            return
+        if self._layout_timer is not None:
+            self._layout_timer.stop()
+        self._layout_timer = self.set_timer(self.layout_debounce, self.save_layout)
+
+    def save_layout(self) -> None:
+        if self._layout_timer is not None:
+            self._layout_timer.stop()
+            self._layout_timer = None
+        try:
+            save_ui_state(self.current_layout())
+        except Exception as exc:  # a full disk or a torn-down screen must not break the UI
+            self.log.warning(f"could not save the layout: {exc}")
+
+    def on_descendant_focus(self) -> None:
+        if self._panes_ready:
+            self.layout_changed()
 
     def _first_frame(self) -> None:
         assert self._first_frame_file is not None
@@ -245,6 +303,8 @@ class AvinApp(App[int]):
 
     async def on_unmount(self) -> None:
         """However the app ends, the engine is asked to stop and given a moment to shut down."""
+        if self._layout_timer is not None:  # a change not saved yet
+            self.save_layout()
         with contextlib.suppress(Exception):
             self.engine.request_stop()
         thread = self._engine_thread
@@ -257,6 +317,7 @@ class AvinApp(App[int]):
     def poll(self) -> None:
         """One turn of the timer: status always, panes when the snapshot version moved."""
         self._ticks += 1
+        snap: EngineSnapshot | None
         try:
             snap = self.engine.snapshot()
         except Exception as exc:
@@ -306,10 +367,9 @@ class AvinApp(App[int]):
         main.query_one(OrdersTable).update_rows(snap.orders)
         main.query_one(PositionsTable).update_rows(snap.positions)
         chart = main.query_one(ChartPane)
-        if chart.instrument is None:
-            instruments = self.instruments()
-            if instruments:
-                chart.set_instrument(instruments[0])
+        instruments = self.instruments()
+        if instruments and chart.instrument not in instruments:  # none yet, or a stale saved one
+            chart.set_instrument(instruments[0])
         banner = main.query_one(Banner)
         if snap.trading_state is TradingState.HALTED:
             open_count = len(snap.open_orders)
@@ -339,13 +399,15 @@ class AvinApp(App[int]):
         if focused is not None and getattr(focused, "accepts_text", False):
             return  # a text field has the key: the binding decides
         self.engine.kill("manual: keyboard")
-        self.fast_kill_at = time.monotonic()
+        self.fast_kills += 1  # the same key reaches the binding next: it then skips the call
 
     def action_kill(self) -> None:
         """The kill switch: signal the engine at once, no confirmation, then show the banner."""
         self.kill_reason = "manual: keyboard"
         try:
-            if time.monotonic() - self.fast_kill_at > 1.0:  # not done on the input thread already
+            if self.fast_kills > 0:  # this key press was acted on by the input thread already
+                self.fast_kills -= 1
+            else:
                 self.engine.kill("manual: keyboard")
         except Exception as exc:
             self.query_one(Banner).show_message(
@@ -371,6 +433,7 @@ class AvinApp(App[int]):
         chart = self._chart()
         if chart is not None:
             chart.shift_timeframe(step)
+            self.layout_changed()
 
     def action_next_instrument(self) -> None:
         chart = self._chart()
@@ -379,17 +442,20 @@ class AvinApp(App[int]):
             return
         i = names.index(chart.instrument) + 1 if chart.instrument in names else 0
         chart.set_instrument(names[i % len(names)])
+        self.layout_changed()
 
     def action_toggle_term(self, term: int) -> None:
         chart = self._chart()
         if chart is not None:
             chart.toggle_term(term)
+            self.layout_changed()
 
     @on(InstrumentSelected)
     def _follow_instrument(self, message: InstrumentSelected) -> None:
         chart = self._chart()
-        if chart is not None:
+        if chart is not None and chart.instrument != message.instrument:
             chart.set_instrument(message.instrument)
+            self.layout_changed()
 
     @on(StrategyToggleRequested)
     def _toggle_strategy(self, message: StrategyToggleRequested) -> None:
@@ -440,6 +506,8 @@ class AvinApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
+        if self._layout_timer is not None:
+            self.save_layout()
         self.engine_note = "stopping"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -37,7 +37,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-async def run(trials: int, speed: float, size: tuple[int, int], seed: int) -> list[float]:
+async def run(
+    trials: int, speed: float, size: tuple[int, int], seed: int, verbose: bool = False
+) -> dict[str, list[float]]:
     from textual import events
     from textual.drivers.headless_driver import HeadlessDriver
 
@@ -71,7 +73,7 @@ async def run(trials: int, speed: float, size: tuple[int, int], seed: int) -> li
         def input_thread() -> None:  # stands in for the terminal driver's reader thread
             while trigger.wait():
                 trigger.clear()
-                if app._exit_renderables is None or not app.is_running:
+                if not app.is_running:
                     return
                 pressed_at.append(time.perf_counter())
                 driver.process_message(events.Key("ctrl+k", None))
@@ -94,12 +96,18 @@ async def run(trials: int, speed: float, size: tuple[int, int], seed: int) -> li
                 await pilot.press("ctrl+k")
             else:
                 mode = "input-thread"
-                app.fast_kill_at = -1e9
                 trigger.set()
+            deadline = time.monotonic() + 10
             while not halted_at:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"trial {trial} ({mode}): no kill within 10 s")
                 await asyncio.sleep(0.001)
             assert engine.snapshot().trading_state is TradingState.HALTED
             latencies[mode].append(halted_at[0] - pressed_at[0])
+            if verbose:
+                print(
+                    f"trial {trial:4d} {mode:<12} {latencies[mode][-1] * 1000:8.2f} ms", flush=True
+                )
             await pilot.pause(0.05)  # the key's binding runs too (banner) before re-arming
             engine.set_trading_state(TradingState.ACTIVE, "bench: re-arm")
             for row in engine.snapshot().strategies:
@@ -119,10 +127,11 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=6000.0)
     parser.add_argument("--size", default="160x48")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every trial")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     os.environ.setdefault("AVIN_HOME", tempfile.mkdtemp(prefix="avin-bench-"))
-    latencies = asyncio.run(run(args.trials, args.speed, (width, height), args.seed))
+    latencies = asyncio.run(run(args.trials, args.speed, (width, height), args.seed, args.verbose))
     print(f"kill switch, key press -> HALTED, at {args.size}:")
     for mode, values in latencies.items():
         ms = [v * 1000 for v in values]

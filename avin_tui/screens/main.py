@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
@@ -27,7 +25,7 @@ PANES = {
 
 
 class MainScreen(Screen[None]):
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (declared as an instance variable upstream)
         (0, "-narrow"),
         (100, "-medium"),
         (140, "-wide"),

@@ -139,11 +139,11 @@ def render_chart(
         run_text = ""
         run_style: Style | None = None
         for col in range(plot_w):
-            st = style[row][col]
-            if st is not run_style and run_text:
+            cell_style = style[row][col]
+            if cell_style is not run_style and run_text:
                 segments.append(Segment(run_text, run_style))
                 run_text = ""
-            run_style = st
+            run_style = cell_style
             run_text += glyph[row][col]
         if run_text:
             segments.append(Segment(run_text, run_style))

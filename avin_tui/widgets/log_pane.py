@@ -108,9 +108,25 @@ class LogPane(Log):
         badge = f" +{self.unseen} new (end)" if self.unseen else ""
         self.border_subtitle = f"≥{SHORT.get(name, name)}{badge}"
 
+    @property
+    def min_level(self) -> str:
+        return next(name for name in LEVELS if LEVEL_RANK[name] == self.min_rank)
+
+    def set_min_level(self, level: str) -> None:
+        rank = LEVEL_RANK.get(level.upper(), LEVEL_RANK["INFO"])
+        if rank != self.min_rank:
+            self.min_rank = rank
+            self._refill()
+
     def action_cycle_level(self) -> None:
         ranks = [LEVEL_RANK[name] for name in LEVELS]
         self.min_rank = ranks[(ranks.index(self.min_rank) + 1) % len(ranks)]
+        self._refill()
+        layout_changed = getattr(self.app, "layout_changed", None)
+        if layout_changed is not None:
+            layout_changed()
+
+    def _refill(self) -> None:
         self.clear()
         shown = [line for rank, line in self._ring if rank >= self.min_rank]
         self.write_lines(shown[-(self.max_lines or len(shown)) :])

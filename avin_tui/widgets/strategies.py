@@ -39,7 +39,7 @@ class StrategiesTable(DiffTable):
         ("account", "Account", 8),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle", "Pause/Resume"),
+        Binding("space", "toggle_strategy", "Pause/Resume"),
     ]
 
     def on_mount(self) -> None:
@@ -54,7 +54,7 @@ class StrategiesTable(DiffTable):
         running = sum(1 for r in rows if r.state == "running")
         self.border_subtitle = f"{running}/{len(rows)} running"
 
-    def action_toggle(self) -> None:
+    def action_toggle_strategy(self) -> None:
         key = self.selected_key()
         if key is not None:
             self.post_message(StrategyToggleRequested(key, self._states.get(key, "")))

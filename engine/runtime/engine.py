@@ -69,6 +69,7 @@ class EngineOptions:
     chart_depth: int = DEFAULT_DEPTH
     persist_min_gap: float = 0.2  # at most this often on bursts of significant changes
     heartbeat_interval: float = 1.0
+    stop_grace: float = 2.0  # seconds order requests get to finish at shutdown
 
 
 class Engine:
@@ -125,6 +126,7 @@ class Engine:
         self._persisted_state: tuple[TradingState, str] | None = None
         self._store_lock = threading.Lock()
         self._store_closed = False
+        self._store_owned = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._depth = 0
         self.router = OrderRouter(
@@ -278,6 +280,7 @@ class Engine:
         self._heartbeat = datetime.now(UTC)
         if self.store is not None:
             start = await asyncio.to_thread(self.store.begin_run, os.getpid())
+            self._store_owned = True  # from here on, this run writes the status
             self.recovered = start.recovered
             if start.recovered and start.previous is not None:
                 log.warning(
@@ -326,6 +329,9 @@ class Engine:
                 self._dispatch(slot, "on_stop")
             if slot.state is not StrategyState.FAILED:
                 slot.state = StrategyState.STOPPED
+        requests = [t for t in self._tasks if t.get_name().startswith(REQUEST)]
+        if requests:  # orders placed or cancelled at on_stop (or just before) get their answer
+            await asyncio.wait(requests, timeout=self.options.stop_grace)
         tasks = [t for t in self._tasks if not t.done()]
         for task in tasks:
             task.cancel()
@@ -339,7 +345,7 @@ class Engine:
             log.warning("closing the broker failed: %s", exc)
         self.connected = False
         self._touch()
-        if self.store is not None:
+        if self.store is not None and self._store_owned:
             try:
                 await asyncio.to_thread(self._save_status, True)
             except Exception as exc:

@@ -62,3 +62,24 @@ async def test_a_stale_marker_means_recovered(tmp_path: Path) -> None:
         assert d.engine.snapshot().recovered is True
     assert store.status() is not None and store.status()["recovered"] is True  # type: ignore[index]
     store.close()
+
+
+async def test_a_second_engine_refuses_to_start_and_leaves_the_first_alone(tmp_path: Path) -> None:
+    import pytest
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        store = StatusStore(tmp_path)
+        store.begin_run(pid=other.pid)
+        store.save_snapshot({"mode": "sim", "pid": other.pid})
+        d = Driver([StrategySpec("sma_cross", "SBER")], store=store)
+        with pytest.raises(RuntimeError, match="another avin engine is running"):
+            await d.engine.run(1)
+        marker = store.marker()
+        assert marker is not None and marker.pid == other.pid
+        status = store.status()
+        assert status is not None and status["pid"] == other.pid and status["running"] is True
+        store.close()
+    finally:
+        other.kill()
+        other.wait()

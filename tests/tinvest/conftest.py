@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,7 +19,7 @@ async def server() -> AsyncIterator[FakeTInvestServer]:
     try:
         yield srv
     finally:
-        await srv.stop()
+        await asyncio.wait_for(srv.stop(), 10)
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ async def broker(server: FakeTInvestServer) -> AsyncIterator[TInvestBroker]:
         await b.connect()
         yield b
     finally:
-        await b.close()
+        await asyncio.wait_for(b.close(), 10)
 
 
 @pytest.fixture

@@ -249,3 +249,37 @@ async def test_stale_heartbeat_and_disconnected_broker_are_flagged() -> None:
         engine.set(trading_state=TradingState.REDUCING)
         await pilot.pause(0.2)
         assert app.screen.query_one("#st-state", Label).has_class("-reducing")
+
+
+async def test_kill_key_acts_on_the_terminal_input_thread(fake_engine: FakeEngine) -> None:
+    """The real driver's reader thread kills before the key joins the UI queue; once only."""
+    import threading
+
+    from textual import events
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    from avin_tui.app import with_kill_fast_path
+
+    app = AvinApp(fake_engine, poll_interval=0.05)
+    assert app.get_driver_class().__name__.startswith("KillSwitch")
+    killed_on: list[int] = []
+    real_kill = fake_engine.kill
+
+    def kill(reason: str = "manual") -> None:
+        killed_on.append(threading.get_ident())
+        real_kill(reason)
+
+    fake_engine.kill = kill  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        driver = with_kill_fast_path(HeadlessDriver)(app, debug=False, mouse=False, size=(80, 24))
+        reader = threading.Thread(target=driver.process_message, args=(events.Key("ctrl+k", None),))
+        reader.start()
+        reader.join(5)
+        assert killed_on == [reader.ident]  # acted on in the reader thread itself
+        banner = app.screen.query_one(Banner)
+        await wait_for(pilot, lambda: banner.shown)
+        assert killed_on == [reader.ident]  # the binding saw the same key and did not repeat
+        assert app.fast_kills == 0
+        await pilot.press("ctrl+k")  # a key that did not come through the reader: the binding
+        assert len(killed_on) == 2

@@ -106,6 +106,7 @@ class MarketStream:
         self._task: asyncio.Task[None] | None = None
         self._fatal: TInvestError | None = None
         self._write_lock = asyncio.Lock()
+        self._closing = False
 
     # --- registry ---------------------------------------------------------------------------
 
@@ -183,10 +184,13 @@ class MarketStream:
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
+            self._closing = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="tinvest-md")
 
     async def close(self) -> None:
         task, self._task = self._task, None
+        self._closing = True
+        self._cancel_call()  # first end the read, so that nothing can swallow the cancel
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -201,7 +205,7 @@ class MarketStream:
 
     async def _run(self) -> None:
         attempt = 0
-        while self.bars or self.prices:  # a stream without subscriptions is closed (80004)
+        while (self.bars or self.prices) and not self._closing:  # empty streams get 80004
             try:
                 await self._session()
                 reason = "stream ended"
@@ -219,6 +223,8 @@ class MarketStream:
                 reason = exc.describe()
             except grpc.RpcError as exc:
                 reason = from_rpc_error(exc, method="MarketDataStream").describe()
+            if self._closing:
+                return
             was_connected = self.connected.is_set()
             self._cancel_call()
             self.stats.drops += 1
@@ -371,6 +377,7 @@ class OrderStream:
         self._task: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._restart = False
+        self._closing = False
 
     def start(self, accounts: set[str]) -> None:
         self.accounts |= accounts
@@ -389,15 +396,16 @@ class OrderStream:
                 self.start(set())
 
     async def close(self) -> None:
+        self._closing = True
+        if self._call is not None:  # first end the read, so that nothing can swallow the cancel
+            self._call.cancel()
+            self._call = None
         for task in (self._task, self._poller):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._poller = None
-        if self._call is not None:
-            self._call.cancel()
-            self._call = None
 
     def _start_polling(self) -> None:
         if self._poller is None or self._poller.done():
@@ -421,10 +429,12 @@ class OrderStream:
 
     async def _run(self) -> None:
         attempt = 0
-        while True:
+        while not self._closing:
             try:
                 await self._session()
                 reason = "stream ended"
+                if self._closing:
+                    return
                 if self._restart:
                     self._restart = False
                     self.connected.clear()
@@ -469,7 +479,7 @@ class OrderStream:
                     return
                 raise from_rpc_error(exc, method="OrderStateStream") from None
             except asyncio.CancelledError:
-                if self._restart:  # our own cancel() of the call, not of the task
+                if self._restart and not self._closing:  # our cancel() of the call, not the task
                     return
                 raise
             if response is grpc.aio.EOF:
