@@ -24,6 +24,7 @@ STATUS_STYLE = {
 }
 STATUS_SHORT = {"partially_filled": "partial"}
 MAX_FINISHED = 50  # finished orders kept on screen (each row costs on every repaint)
+PRUNE_SLACK = 25  # ...plus up to this many before a batch of them is dropped
 
 
 def order_cells(row: OrderRow) -> Row:
@@ -63,10 +64,21 @@ class OrdersTable(DiffTable):
         self._rows: dict[str, OrderRow] = {}
 
     def update_rows(self, rows: tuple[OrderRow, ...]) -> None:
+        """Rows stay in the order they first appeared (new ones at the bottom).
+
+        Finished orders beyond ``MAX_FINISHED`` are dropped in batches: removing a row makes the
+        table lay out again, so it should not happen on every new order.
+        """
         open_rows = [r for r in rows if r.status in OPEN_STATES]
-        finished = [r for r in rows if r.status not in OPEN_STATES][-MAX_FINISHED:]
-        finished.reverse()  # newest first
-        shown = open_rows + finished
+        finished = [r for r in rows if r.status not in OPEN_STATES]
+        # keep from the oldest finished order on screen, unless that makes too many
+        start = next(
+            (i for i, r in enumerate(finished) if r.key in self._rows),
+            max(0, len(finished) - MAX_FINISHED),
+        )
+        if len(finished) - start > MAX_FINISHED + PRUNE_SLACK:
+            start = len(finished) - MAX_FINISHED
+        shown = open_rows + finished[start:]
         self._rows = {r.key: r for r in shown}
         self.apply_rows({r.key: order_cells(r) for r in shown})
         self.border_subtitle = f"{len(open_rows)} open"

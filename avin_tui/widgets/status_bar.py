@@ -15,6 +15,7 @@ from textual.widgets import Label
 from avin_tui.widgets._format import msk
 from engine.runtime.snapshot import EngineSnapshot, TradingState
 
+AUTO_WIDTH = frozenset({"st-engine"})  # the labels whose width follows their text
 STALE_AFTER = 3.0  # seconds without an engine heartbeat before it is shown as stale
 
 
@@ -24,6 +25,12 @@ class StatusBar(Horizontal):
         height: 1;
         & > Label { padding: 0 1; }
         & > #st-spacer { width: 1fr; padding: 0; }
+        /* fixed widths: the text changing every tick then never needs a new layout */
+        & > #st-mode { width: 9; }
+        & > #st-conn { width: 16; }
+        & > #st-hb { width: 11; }
+        & > #st-state { width: 10; }
+        & > #st-clock { width: 14; }
     }
     """
 
@@ -51,7 +58,7 @@ class StatusBar(Horizontal):
             return
         if self._texts.get(id) != text:
             self._texts[id] = text
-            label.update(text)
+            label.update(text, layout=id in AUTO_WIDTH)  # a layout costs a whole-screen repaint
         for cls, on in (classes or {}).items():
             label.set_class(on, cls)
 

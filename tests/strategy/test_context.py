@@ -23,7 +23,7 @@ def test_chart_indexing_now_last_and_out_of_range() -> None:
     assert chart.closes() == [10.0, 11.0]
     assert chart.bars(5) == [minute(0, 10.0), minute(1, 11.0), partial]
     chart.update(minute(2, 12.5), True)  # the minute closes: nothing is in progress
-    assert chart.now is None and chart.bar(0) is None and chart.bar(1).close == 12.5  # type: ignore[union-attr]
+    assert chart.now is None and chart.bar(0) is None and chart.bar(1).close == 12.5
 
 
 def test_context_orders_are_queued_with_key_strategy_and_rounded_price() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from engine.broker.base import BarEvent, ConnectionEvent, FillEvent, OrderUpdate, PriceEvent
 from engine.broker.fake_tinvest import FakeTInvestServer
-from engine.broker.tinvest.broker import TInvestBroker
+from engine.broker.tinvest.broker import OrderOutcomeUnknown, TInvestBroker
 from engine.broker.tinvest.errors import AuthenticationError, TInvestOrderRejected
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
@@ -294,3 +294,26 @@ async def test_unavailable_stream_open_is_retried(
     price = sink.of(PriceEvent)[0]
     assert price.instrument == "MOEX_SHARE_SBER" and price.price > 0
     assert broker.market.trading_status[sber.uid] == pb.SECURITY_TRADING_STATUS_NORMAL_TRADING
+
+
+async def test_unresolvable_order_stays_in_flight_under_its_key(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    broker.resolve_attempts = 2
+    server.faults.internal_after_place = 1
+    server.faults.only_methods = {"GetOrderState", "GetOrders", "PostOrder"}
+    order = market_buy()
+
+    async def break_lookups() -> None:  # PostOrder gets through, every lookup after it fails
+        while not server.post_order_keys:
+            await asyncio.sleep(0.001)
+        server.faults.unavailable_calls = 1_000
+
+    breaker = asyncio.create_task(break_lookups())
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await broker.post_order(order)
+    await breaker
+    assert server.post_order_keys == [order.id]  # never sent with another key
+    assert len(server.exchange.orders) == 1
+    assert "in flight" in str(info.value)
+    assert [k for k, _ in broker.journal.unresolved()] == [order.id]
