@@ -25,6 +25,7 @@ PANES = {
 
 
 class MainScreen(Screen[None]):
+    AUTO_FOCUS = None  # the app focuses the saved pane itself
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (declared as an instance variable upstream)
         (0, "-narrow"),
         (100, "-medium"),

@@ -38,6 +38,7 @@ class DiffTable(DataTable[Cell]):
             show_row_labels=False,
         )
         self._shown: dict[str, Row] = {}
+        self._highlighted: str | None = None
         for key, label, width in self.COLUMNS:
             self.add_column(label, width=width, key=key)
         self.cell_updates = 0  # for tests and benchmarks: cells touched since start
@@ -66,6 +67,16 @@ class DiffTable(DataTable[Cell]):
                         self.cell_updates += 1
             self._shown[key] = cells
         return True
+
+    def user_moved_to(self, row_key: object) -> bool:
+        """Whether a RowHighlighted is the user moving the cursor to another row.
+
+        The first highlight (rows appearing under the cursor) and highlights while another pane
+        has the focus do not count, so a table filling up never pulls the chart elsewhere.
+        """
+        key = None if row_key is None else str(row_key)
+        previous, self._highlighted = self._highlighted, key
+        return self.has_focus and previous is not None and key != previous
 
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""

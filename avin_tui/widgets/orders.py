@@ -94,7 +94,7 @@ class OrdersTable(DiffTable):
         self.post_message(OrderCancelRequested(row.key, row.status))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.has_focus:
+        if not self.user_moved_to(event.row_key.value):
             return
         row = self._rows.get(str(event.row_key.value))
         if row is not None:

@@ -48,7 +48,7 @@ class PositionsTable(DiffTable):
         self.border_subtitle = f"total {total:+,.2f}".replace(",", " ")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.has_focus:
+        if not self.user_moved_to(event.row_key.value):
             return
         instrument = self._instruments.get(str(event.row_key.value))
         if instrument:

@@ -60,7 +60,7 @@ class StrategiesTable(DiffTable):
             self.post_message(StrategyToggleRequested(key, self._states.get(key, "")))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.has_focus:
+        if not self.user_moved_to(event.row_key.value):
             return
         key = event.row_key.value
         instrument = self._instruments.get(str(key)) if key is not None else None

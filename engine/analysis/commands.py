@@ -11,15 +11,12 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from engine.analysis.aggregate import normalize_bars
-from engine.analysis.scanner import scan
-from engine.analysis.threshold import zigzag_threshold
-from engine.analysis.zigzag import zigzag_terms
 from engine.model.timeframe import TimeFrame
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -69,6 +66,10 @@ def parse_time(text: str) -> datetime:
 
 
 def read_bars(path: Path) -> pl.DataFrame:
+    import polars as pl
+
+    from engine.analysis.bars import normalize_bars
+
     """Bars from CSV or Parquet, ts parsed as UTC."""
     if path.suffix.lower() in (".parquet", ".pq"):
         frame = pl.read_parquet(path)
@@ -83,6 +84,8 @@ def read_bars(path: Path) -> pl.DataFrame:
 
 
 def _clip(frame: pl.DataFrame, begin: datetime | None, end: datetime | None) -> pl.DataFrame:
+    import polars as pl
+
     if begin is not None:
         frame = frame.filter(pl.col("ts") >= begin)
     if end is not None:
@@ -91,6 +94,7 @@ def _clip(frame: pl.DataFrame, begin: datetime | None, end: datetime | None) -> 
 
 
 def _load_ticker(ticker: str, tf: TimeFrame, begin: Any, end: Any) -> pl.DataFrame:
+    from engine.analysis.bars import normalize_bars
     from engine.data import load_bars  # type: ignore[attr-defined,unused-ignore]  # lazy
 
     begin = begin if begin is not None else datetime(2000, 1, 1, tzinfo=UTC)
@@ -105,6 +109,11 @@ def _load_ticker(ticker: str, tf: TimeFrame, begin: Any, end: Any) -> pl.DataFra
 
 
 def cmd_zigzag(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from engine.analysis.threshold import zigzag_threshold
+    from engine.analysis.zigzag import zigzag_terms
+
     try:
         if args.input is not None:
             bars = _clip(read_bars(args.input), args.begin, args.end)
@@ -134,6 +143,10 @@ def cmd_zigzag(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from engine.analysis.scanner import scan
+
     try:
         tfs = [TimeFrame.from_code(c) for c in args.tf.split(",") if c.strip()]
         sources: list[tuple[str, pl.DataFrame]] = []

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.analysis.aggregate import aggregate, normalize_bars
+from engine.analysis.bars import aggregate, normalize_bars
 from engine.analysis.incremental import TermsZigZag, ThresholdZigZag
 from engine.analysis.stats import TrendStats
 from engine.analysis.threshold import ThresholdSpec

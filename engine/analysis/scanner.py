@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from engine.analysis.aggregate import aggregate, normalize_bars
+from engine.analysis.bars import aggregate, normalize_bars
 from engine.analysis.filters import Filter, parse_filter
 from engine.analysis.mtf import MultiTimeFrameView, StatsMap, as_timeframe, from_ns, to_ns
 from engine.analysis.stats import StatsCache, TrendStats, compute_stats

@@ -158,7 +158,7 @@ async def test_engine_crash_is_shown_not_fatal() -> None:
     app = AvinApp(engine, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         banner = app.screen.query_one(Banner)
-        await wait_for(pilot, lambda: banner.shown)
+        await wait_for(pilot, lambda: banner.shown and app.applied_count > 0)
         assert "ENGINE CRASHED" in banner.text and "boom" in banner.text
         await pilot.press("o")  # still alive and responsive
         assert app.focused is not None and app.focused.id == "orders"
@@ -283,3 +283,16 @@ async def test_kill_key_acts_on_the_terminal_input_thread(fake_engine: FakeEngin
         assert app.fast_kills == 0
         await pilot.press("ctrl+k")  # a key that did not come through the reader: the binding
         assert len(killed_on) == 2
+
+
+async def test_moving_the_cursor_to_a_row_selects_its_instrument(fake_engine: FakeEngine) -> None:
+    app = AvinApp(fake_engine, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.screen.query_one(ChartPane)
+        await wait_for(pilot, lambda: chart.instrument == "MOEX_SHARE_SBER")
+        await pilot.pause(0.2)
+        assert chart.instrument == "MOEX_SHARE_SBER"  # rows filling in do not move the chart
+        await pilot.press("s", "down")
+        assert chart.instrument == "MOEX_SHARE_GAZP"
+        await pilot.press("up")
+        assert chart.instrument == "MOEX_SHARE_SBER"

@@ -28,18 +28,12 @@ def normalize_bars(bars: pl.DataFrame) -> pl.DataFrame:
 
 
 def aggregate(bars_1m: pl.DataFrame, timeframe: TimeFrame) -> pl.DataFrame:
-    """Bars of ``timeframe`` with columns ts, open, high, low, close, volume, end."""
-    every = timeframe.polars_every
-    bars = normalize_bars(bars_1m)
-    out = (
-        bars.group_by(pl.col("ts").dt.truncate(every), maintain_order=True)
-        .agg(
-            pl.col("open").first(),
-            pl.col("high").max(),
-            pl.col("low").min(),
-            pl.col("close").last(),
-            pl.col("volume").sum(),
-        )
-        .sort("ts")
-    )
-    return out.with_columns(pl.col("ts").dt.offset_by(every).alias("end"))
+    """Bars of ``timeframe`` with columns ts, open, high, low, close, volume, end.
+
+    The aggregation itself is the data layer's (one implementation for the store, the engine's
+    history and analysis); ``end`` is added here: the time from which the bar is complete.
+    """
+    from engine.data.timeframes import derive
+
+    out = derive(normalize_bars(bars_1m), timeframe)
+    return out.with_columns(pl.col("ts").dt.offset_by(timeframe.polars_every).alias("end"))
