@@ -42,7 +42,7 @@ from engine.broker.base import (
 )
 from engine.broker.sim import session
 from engine.broker.sim.catalog import SIM_INSTRUMENTS
-from engine.broker.sim.generator import DEFAULT_SEED, resample
+from engine.broker.sim.generator import DEFAULT_SEED, DayBars
 from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
 from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, check_order
 from engine.model import (
@@ -216,17 +216,7 @@ class SimBroker:
         minutes = minutes.slice(0, int(np.searchsorted(minutes.ts, _ns(now) - _MINUTE_NS, "right")))
         if timeframe is TimeFrame.M1:
             return minutes.to_bars()
-        if timeframe is TimeFrame.MONTH:
-            aggregator = BarAggregator(timeframe)
-            frames: list[Bar] = []
-            for day in resample(minutes, TimeFrame.D).to_bars():
-                closed = aggregator.update(day).closed
-                if closed is not None:
-                    frames.append(closed)
-            tail = aggregator.flush()
-            frames.extend([] if tail is None else [tail])
-        else:
-            frames = resample(minutes, timeframe).to_bars()
+        frames = _derive(minutes, timeframe)
         return [b for b in frames if begin <= b.ts < end and frame_complete(timeframe, b.ts, now)]
 
     # --- subscriptions ---------------------------------------------------------------------
@@ -439,3 +429,18 @@ class SimBroker:
 
     def advance(self, minutes: int = 1) -> list[MarketTick]:
         return self.market.advance(minutes)
+
+
+def _derive(minutes: DayBars, timeframe: TimeFrame) -> list[Bar]:
+    """``timeframe`` bars from 1-minute bars by the data layer's one batch aggregation."""
+    from engine.data.timeframes import derive
+
+    frame = derive(minutes.to_frame(), timeframe)
+    return DayBars(
+        ts=frame["ts"].dt.epoch("ns").to_numpy(),
+        open=frame["open"].to_numpy(),
+        high=frame["high"].to_numpy(),
+        low=frame["low"].to_numpy(),
+        close=frame["close"].to_numpy(),
+        volume=frame["volume"].to_numpy(),
+    ).to_bars()

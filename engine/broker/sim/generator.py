@@ -39,7 +39,7 @@ from engine.broker.sim.session import (
     session_open,
     trading_days,
 )
-from engine.model import Bar, Instrument, TimeFrame, as_utc
+from engine.model import Bar, Instrument, as_utc
 
 DEFAULT_SEED = 42
 ANCHOR = date(2000, 1, 3)  # a Monday: trading day index 0
@@ -290,38 +290,6 @@ class BarGenerator:
     def bar_list(self, instrument: Instrument, begin: datetime, end: datetime) -> list[Bar]:
         """As :meth:`bars`, as a list of :class:`Bar` (aware UTC timestamps)."""
         return self.arrays(instrument, begin, end).to_bars()
-
-
-_MONDAY_NS = 4 * 86_400 * 1_000_000_000  # 1970-01-05, the first Monday after the epoch
-
-
-def frame_starts(ts: np.ndarray, timeframe: TimeFrame) -> np.ndarray:
-    """``timeframe.floor`` of each timestamp (ns since the epoch), vectorised (not for M)."""
-    step = timeframe.step
-    if step is None:
-        raise ValueError("calendar months have no fixed step")
-    step_ns = int(step.total_seconds()) * 1_000_000_000
-    origin = _MONDAY_NS if timeframe is TimeFrame.W else 0
-    return (ts - origin) // step_ns * step_ns + origin
-
-
-def resample(bars: DayBars, timeframe: TimeFrame) -> DayBars:
-    """Finer bars (sorted by ts) merged into ``timeframe`` frames by the rules of
-    ``engine.model.aggregation`` (open first, high max, low min, close last, volume summed).
-    Fixed-step timeframes only; feed daily bars to a ``BarAggregator`` for months."""
-    if len(bars) == 0:
-        return bars
-    keys = frame_starts(bars.ts, timeframe)
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    ends = np.concatenate((starts[1:], [len(keys)])) - 1
-    return DayBars(
-        ts=keys[starts],
-        open=bars.open[starts],
-        high=np.maximum.reduceat(bars.high, starts),
-        low=np.minimum.reduceat(bars.low, starts),
-        close=bars.close[ends],
-        volume=np.add.reduceat(bars.volume, starts),
-    )
 
 
 def generate_bars(
