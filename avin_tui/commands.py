@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
     run.add_argument("--seed", type=int, default=None, help="seed of the simulated market")
     run.add_argument("--config", type=Path, default=None, metavar="FILE", help="config file")
+    run.add_argument(
+        "--live",
+        action="store_true",
+        help='trade real money: needs mode = "live" in the config as well (docs/brokers.md)',
+    )
     run.set_defaults(func=cmd_run)
 
     status = subparsers.add_parser(
@@ -101,9 +106,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from engine.broker.base import BrokerError
     from engine.config import ConfigError, load_settings
     from engine.paths import homes
-    from engine.runtime.factory import BrokerUnavailable, build_engine
+    from engine.runtime.factory import build_engine
     from engine.runtime.logbook import setup_logging
     from engine.runtime.redact import register_secret
 
@@ -119,8 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("avin: --speed must be positive", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        engine = build_engine(settings, speed=args.speed, seed=args.seed, logbook=logbook)
-    except BrokerUnavailable as exc:
+        engine = build_engine(
+            settings, live=args.live, speed=args.speed, seed=args.seed, logbook=logbook
+        )
+    except BrokerError as exc:
         print(f"avin: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     try:

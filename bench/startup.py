@@ -11,6 +11,7 @@ does the same after its first refresh, measured in the same run, so the ratio is
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+_RUNS = itertools.count()
 BASELINE = """
 import os, time
 from textual.app import App
@@ -49,7 +51,7 @@ def first_frame(command: list[str], timeout: float = 60.0) -> float:
         raise SystemExit("bench/startup.py needs tmux (a real terminal)")
     with tempfile.TemporaryDirectory(prefix="avin-bench-") as tmp:
         stamp = Path(tmp) / "first_frame"
-        socket = f"avin-bench-{os.getpid()}"
+        socket = f"avin-bench-{os.getpid()}-{next(_RUNS)}"  # a fresh tmux server per run
         env = {"AVIN_HOME": tmp, "AVIN_FIRST_FRAME_FILE": str(stamp), "TERM": "xterm-256color"}
         args = [tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30"]
         for key, value in env.items():

@@ -63,11 +63,68 @@ class StrategyRowSettings(_Section):
     account: str = "sim-1"
     timeframe: str = "1M"
     params: dict[str, Any] = Field(default_factory=dict)
+    budget: Decimal | None = Field(None, gt=0, description="capital budget, RUB")
 
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
         return TimeFrame.from_code(value).code
+
+
+class AccountSettings(_Section):
+    """One trading account of the worklist (``[[accounts]]``)."""
+
+    id: str = Field(min_length=1)
+    broker: Literal["sim", "tinvest"] = "sim"
+    mode: Literal["sim", "sandbox", "live"] = "sim"
+    name: str = ""
+
+
+class AccountRiskSettings(_Section):
+    """``[risk.accounts."<account id>"]``: overrides of the global limits for one account."""
+
+    max_order_lots: int | None = Field(None, ge=1)
+    max_order_value: Decimal | None = Field(None, gt=0)
+    max_position_lots: int | None = Field(None, ge=1)
+    max_gross_exposure: Decimal | None = Field(None, gt=0)
+    orders_per_minute: int | None = Field(None, ge=1)
+    price_collar: float | None = Field(None, gt=0, le=1)
+
+
+class StrategyRiskSettings(_Section):
+    """``[risk.strategies."<strategy id>"]``: overrides for one worklist row."""
+
+    max_order_lots: int | None = Field(None, ge=1)
+    max_order_value: Decimal | None = Field(None, gt=0)
+    max_position_lots: int | None = Field(None, ge=1)
+    orders_per_minute: int | None = Field(None, ge=1)
+    price_collar: float | None = Field(None, gt=0, le=1)
+
+
+class RiskSettings(_Section):
+    """Pre-trade limits and the automatic kill-switch triggers (docs/risk.md)."""
+
+    max_order_lots: int = Field(1000, ge=1)
+    max_order_value: Decimal = Field(Decimal(10_000_000), gt=0)
+    max_position_lots: int = Field(10_000, ge=1)
+    max_gross_exposure: Decimal = Field(Decimal(50_000_000), gt=0)
+    orders_per_minute_strategy: int = Field(60, ge=1)
+    orders_per_minute_account: int = Field(300, ge=1)
+    price_collar: float = Field(0.25, gt=0, le=1)
+    check_session: bool = True
+    prevent_self_trade: bool = True
+    default_budget: Decimal | None = Field(None, gt=0)
+    daily_loss_limit: Decimal | None = Field(Decimal(100_000), gt=0)
+    max_drawdown: Decimal | None = Field(Decimal(150_000), gt=0)
+    reject_limit: int = Field(20, ge=0)
+    reject_window: float = Field(60.0, gt=0)
+    disconnect_limit: int = Field(5, ge=0)
+    disconnect_window: float = Field(300.0, gt=0)
+    stale_data_seconds: float = Field(120.0, ge=0)
+    trigger_action: Literal["halt", "reduce", "flatten"] = "halt"
+    flatten_cancel_timeout: float = Field(5.0, gt=0)
+    accounts: dict[str, AccountRiskSettings] = Field(default_factory=dict)
+    strategies: dict[str, StrategyRiskSettings] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -78,11 +135,14 @@ class Settings(BaseSettings):
     mode: Literal["auto", "sim", "sandbox", "live"] = "auto"
     token: SecretStr | None = None
     app_name: str = "avin"
+    tinvest_target: str | None = None  # host:port of the API; empty: the sandbox/production host
     sim: SimSettings = Field(default_factory=SimSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     strategies: list[StrategyRowSettings] = Field(default_factory=list)
+    accounts: list[AccountSettings] = Field(default_factory=list)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -99,11 +159,12 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    def resolved_mode(self) -> Mode:
-        """SIM without a token; ``auto`` with a token means the sandbox, never production."""
-        if self.mode == "auto":
-            return Mode.SIM if self.token is None else Mode.SANDBOX
-        return Mode(self.mode)
+    def resolved_mode(self, live: bool = False) -> Mode:
+        """SIM without a token, the sandbox with one; production only with ``mode = "live"`` and
+        the ``--live`` flag (``live``) together. Raises LiveTradingRefused otherwise."""
+        from engine.broker.tinvest.safety import resolve_mode
+
+        return resolve_mode(self.mode, has_token=self.token is not None, live_flag=live)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,13 +69,18 @@ def test_headless_run_in_process(avin_home: Path, capsys: pytest.CaptureFixture[
     assert "sma_cross:SBER:sim-1" in out and "not running" in out
 
 
-def test_a_token_without_the_adapter_is_a_clear_error(
+def test_live_needs_both_the_config_and_the_flag(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AVIN_TOKEN", "t.secret-value-that-never-shows-up-anywhere")
+    monkeypatch.setenv("AVIN_MODE", "live")
     assert main(["run", "--headless", "--duration", "1"]) == 3
     err = capsys.readouterr().err
-    assert "T-Invest adapter is not available yet" in err and "secret-value" not in err
+    assert "--live was not given" in err and "secret-value" not in err
+    monkeypatch.setenv("AVIN_MODE", "sandbox")
+    assert main(["run", "--headless", "--live", "--duration", "1"]) == 3
+    err = capsys.readouterr().err
+    assert "the configured mode is not live" in err and "secret-value" not in err
 
 
 def test_config_check(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> None:

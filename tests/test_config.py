@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.broker.tinvest.safety import LiveTradingRefused
 from engine.config import ConfigError, check_config, load_settings
 from engine.model import Mode
 
@@ -18,7 +19,9 @@ def test_token_means_sandbox_unless_live_is_explicit(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AVIN_TOKEN", "t.example-not-a-real-token-000000000000")
     assert load_settings().resolved_mode() is Mode.SANDBOX
     monkeypatch.setenv("AVIN_MODE", "live")
-    assert load_settings().resolved_mode() is Mode.LIVE
+    with pytest.raises(LiveTradingRefused, match="--live was not given"):
+        load_settings().resolved_mode()
+    assert load_settings().resolved_mode(live=True) is Mode.LIVE
 
 
 def test_unknown_key_and_bad_value_name_file_and_key(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ HELP = """\
   [b]tab[/b]          next pane              [b]shift+tab[/b]  previous pane
 
 [b]Chart[/b]
-  [b][[/b] / [b]][/b]        previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
+  [b]\\[[/b] / [b]][/b]        previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
   [b]n[/b]            next instrument (highlighting a row also selects its instrument)
   [b]1[/b]..[b]5[/b]         show / hide ZigZag term T1..T5 (dimmed leg = real-time, may move)
 

@@ -80,7 +80,10 @@ class OrdersTable(DiffTable):
             start = len(finished) - MAX_FINISHED
         shown = open_rows + finished[start:]
         self._rows = {r.key: r for r in shown}
+        added = any(r.key not in self.shown_rows for r in shown)
         self.apply_rows({r.key: order_cells(r) for r in shown})
+        if added and not self.has_focus:  # follow the newest (at the bottom) unless in use
+            self.scroll_end(animate=False, immediate=False)
         self.border_subtitle = f"{len(open_rows)} open"
 
     def action_cancel_order(self) -> None:

@@ -39,13 +39,16 @@ def open_broker() -> Any:
         settings = load_settings()
     except ConfigError as exc:
         raise DataError(str(exc), "Fix the configuration (`avin config check`)") from None
-    if settings.resolved_mode() is Mode.SIM:
-        return SimHistory(seed=settings.sim.seed)
-    from engine.runtime.factory import BrokerUnavailable, build_broker
+    from engine.broker.base import BrokerError
+    from engine.runtime.factory import build_broker
 
+    # data commands only read: a live configuration needs no --live to fetch history
+    live = settings.mode == "live"
     try:
-        return build_broker(settings)
-    except BrokerUnavailable as exc:
+        if settings.resolved_mode(live) is Mode.SIM:
+            return SimHistory(seed=settings.sim.seed)
+        return build_broker(settings, live=live)
+    except BrokerError as exc:
         raise DataError(
             str(exc),
             "History archives do not need the broker: `avin data download TICKER --from-year "

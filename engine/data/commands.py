@@ -123,8 +123,10 @@ def _err() -> Console:
 
 
 def _redact(text: str) -> str:
-    token = os.environ.get("AVIN_TOKEN", "").strip()
-    return text.replace(token, "***") if len(token) >= 4 else text
+    from engine.runtime.redact import redact, register_secret
+
+    register_secret(os.environ.get("AVIN_TOKEN", "").strip())
+    return redact(text)
 
 
 def _fail(command: str, message: str) -> None:
@@ -236,7 +238,7 @@ def _show_bad_lines(bad: list[Any], quarantine: Path | None) -> None:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from engine.data.download import download
-    from engine.data.history_client import HistoryClient, token_from_env
+    from engine.data.history_client import HistoryClient, configured_token
 
     this_year = datetime.now(UTC).year
     if not 1990 <= args.from_year <= this_year:
@@ -244,7 +246,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             f"--from-year {args.from_year} is out of range",
             f"Give a year between 1990 and {this_year}",
         )
-    client = HistoryClient(token_from_env(), base_url=args.base_url, timeout=args.timeout)
+    client = HistoryClient(configured_token(), base_url=args.base_url, timeout=args.timeout)
     console = None if args.no_progress else _err()
     report = download(
         args.tickers,

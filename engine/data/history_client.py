@@ -55,12 +55,21 @@ class RetryPolicy:
         return value * (1 + self.jitter * random.random())
 
 
-def token_from_env() -> str:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+def configured_token() -> str:
+    """The token from ``AVIN_TOKEN`` or ``token`` in avin.toml (registered for redaction)."""
+    from engine.config import ConfigError, load_settings
+    from engine.runtime.redact import register_secret
+
+    try:
+        secret = load_settings().token
+    except ConfigError as exc:
+        raise TokenError(str(exc), "fix the configuration (`avin config check`)") from None
+    token = "" if secret is None else secret.get_secret_value().strip()
     if not token:
         raise TokenError(
-            f"no API token: the environment variable {TOKEN_ENV} is not set", TOKEN_HINT
+            f"no API token: neither {TOKEN_ENV} nor `token` in avin.toml is set", TOKEN_HINT
         )
+    register_secret(token)
     return token
 
 

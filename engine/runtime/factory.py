@@ -13,19 +13,28 @@ from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import worklist_from_rows
 
 
-class BrokerUnavailable(RuntimeError):
-    """The configured mode needs a broker adapter that is not there."""
-
-
 def build_broker(
-    settings: Settings, *, speed: float | None = None, seed: int | None = None
+    settings: Settings,
+    *,
+    live: bool = False,
+    speed: float | None = None,
+    seed: int | None = None,
 ) -> Broker:
-    """SimBroker in SIM mode (no token); sandbox and live need the T-Invest adapter."""
-    mode = settings.resolved_mode()
+    """SimBroker without a token; the T-Invest adapter for the sandbox, or production when
+    ``mode = "live"`` and ``live`` (the ``--live`` flag) are both given.
+
+    Raises BrokerError (LiveTradingRefused) when the mode, the token and the flag disagree.
+    """
+    mode = settings.resolved_mode(live)
     if mode is not Mode.SIM:
-        raise BrokerUnavailable(
-            f"mode {mode.value!r}: the T-Invest adapter is not available yet; "
-            'run without a token (or with mode = "sim") to use the simulated market'
+        from engine.broker.tinvest import TInvestBroker
+        from engine.runtime.redact import register_secret
+
+        assert settings.token is not None  # resolved_mode refuses sandbox/live without one
+        token = settings.token.get_secret_value()
+        register_secret(token)
+        return TInvestBroker(
+            token, mode=mode, target=settings.tinvest_target, app_name=settings.app_name
         )
     from engine.broker.sim import SimBroker
 
@@ -39,9 +48,9 @@ def build_broker(
     )
 
 
-def engine_options(settings: Settings) -> EngineOptions:
+def engine_options(settings: Settings, live: bool = False) -> EngineOptions:
     return EngineOptions(
-        mode=settings.resolved_mode(),
+        mode=settings.resolved_mode(live),
         snapshot_interval=settings.engine.snapshot_interval,
         history_days=settings.engine.history_days,
         error_storm=settings.engine.error_storm,
@@ -52,6 +61,7 @@ def build_engine(
     settings: Settings,
     *,
     broker: Broker | None = None,
+    live: bool = False,
     speed: float | None = None,
     seed: int | None = None,
     logbook: Any = None,
@@ -59,12 +69,12 @@ def build_engine(
 ) -> Engine:
     """The engine for these settings, persisting its status in the state home."""
     if broker is None:
-        broker = build_broker(settings, speed=speed, seed=seed)
+        broker = build_broker(settings, live=live, speed=speed, seed=seed)
     store = StatusStore(homes().ensure().state) if persist else None
     return Engine(
         broker,
         worklist_from_rows(settings.strategies),
-        engine_options(settings),
+        engine_options(settings, live),
         store=store,
         logbook=logbook,
     )

@@ -1,0 +1,95 @@
+"""Bars for a backtest: reading a CSV/Parquet file, its timeframe, and an instrument for it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from engine.model import Instrument, TimeFrame
+
+BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+MAX_DECIMALS = 10
+
+
+def normalize(frame: pl.DataFrame) -> pl.DataFrame:
+    """Columns ts (UTC ns), open/high/low/close (float64), volume (int64), sorted by ts."""
+    missing = set(BAR_COLUMNS) - set(frame.columns)
+    if missing:
+        raise ValueError(f"bars need the columns {', '.join(BAR_COLUMNS)}; missing {sorted(missing)}")
+    ts = pl.col("ts")
+    dtype = frame.schema["ts"]
+    if dtype == pl.String:
+        ts = ts.str.to_datetime(time_zone="UTC")
+    elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        ts = ts.dt.replace_time_zone("UTC")
+    elif isinstance(dtype, pl.Date):
+        ts = ts.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
+    out = frame.select(
+        ts.alias("ts"),
+        *(pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close")),
+        pl.col("volume").cast(pl.Int64),
+    )
+    out = out.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ns"))
+    return out.sort("ts")
+
+
+def read_bars_file(path: Path) -> pl.DataFrame:
+    """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pl.read_parquet(path)
+    else:
+        frame = pl.read_csv(path, try_parse_dates=True)
+    return normalize(frame)
+
+
+def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:
+    """The timeframe whose step is nearest the most common spacing of ``ts`` (1M if unknown)."""
+    if frame.height < 2:
+        return TimeFrame.M1
+    diffs = np.diff(frame["ts"].cast(pl.Int64).to_numpy())
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        return TimeFrame.M1
+    values, counts = np.unique(diffs, return_counts=True)
+    seconds = float(values[int(np.argmax(counts))]) / 1e9
+    best, error = TimeFrame.M1, float("inf")
+    for tf in TimeFrame:
+        step = tf.step
+        length = step.total_seconds() if step is not None else 30 * 86400.0
+        if tf in (TimeFrame.D,) and 86400 <= seconds < 4 * 86400:
+            return tf  # weekends make daily spacing uneven
+        if abs(np.log(length / seconds)) < error:
+            best, error = tf, abs(float(np.log(length / seconds)))
+    return best
+
+
+def price_decimals(frame: pl.DataFrame) -> int:
+    """The fewest decimals that represent every price of ``frame`` exactly (as printed)."""
+    prices = np.concatenate([frame[c].to_numpy() for c in ("open", "high", "low", "close")])
+    prices = np.unique(prices)
+    for decimals in range(MAX_DECIMALS + 1):
+        scaled = prices * 10**decimals
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-11 * np.maximum(1.0, np.abs(scaled))):
+            return decimals
+    return MAX_DECIMALS
+
+
+def file_instrument(frame: pl.DataFrame, name: str = "DATA") -> Instrument:
+    """An instrument for bars from a file: lot 1, a price step that never rounds its prices."""
+    decimals = price_decimals(frame)
+    step = Decimal(1).scaleb(-decimals)
+    ticker = "".join(ch if ch.isalnum() else "_" for ch in name.upper()) or "DATA"
+    return Instrument(
+        exchange="FILE",
+        category="BARS",
+        ticker=ticker,
+        uid=f"file-{ticker.lower()}",
+        figi="",
+        class_code="",
+        lot=1,
+        step=step,
+        name=name,
+    )

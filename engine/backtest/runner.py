@@ -1,0 +1,355 @@
+"""One strategy on one instrument, bar by bar: the engine's semantics without asyncio.
+
+Per bar ``i`` of the base timeframe (1M by default):
+
+1. the orders working since bar ``i - 1`` closed are matched against bar ``i`` by the engine's
+   :class:`~engine.broker.sim.matching.MatchingEngine` along :func:`bar_path` (open, nearer
+   extreme, other extreme, close): a market order fills at the open, a limit or stop when the bar
+   crosses it (at the open when the bar gaps through it). A bar gaps when it does not follow the
+   previous one directly in time (a session break) or always with ``gaps="always"``; daily and
+   coarser bars always gap. Fills go through the engine's
+   :class:`~engine.runtime.orders.OrderManager` (order state machine, Position accounting) and
+   the strategy's ``on_fill`` / ``on_order``; orders placed there join the matching at once and
+   see only the rest of the bar;
+2. the bar is fed to the charts; the strategy's ``on_bar`` runs for every frame it closed; the
+   orders it places are checked (``check_order``), accepted and start working: the earliest price
+   they can see is the next bar's open.
+
+Nothing waits: an order that never fills stays working until the end, where it expires.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, bar_path, check_order
+from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
+from engine.runtime.chart import DEFAULT_DEPTH
+from engine.runtime.orders import OrderManager
+from engine.strategy.base import Strategy
+from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
+
+from engine.backtest.charts import make_charts
+
+log = logging.getLogger("avin.backtest")
+
+_MAX_DEPTH = 8
+Progress = Callable[[int, int], None]
+
+
+class StrategyFailed(RuntimeError):
+    """A strategy hook raised: the backtest stops (a live engine would mark it FAILED)."""
+
+
+@dataclass(slots=True)
+class BacktestOptions:
+    commission: Decimal = DEFAULT_COMMISSION  # rate of the fill value; 0 allowed
+    slippage_ticks: int = 0  # each fill this many price steps worse
+    capital: Decimal = Decimal(1_000_000)  # for returns, drawdown in percent, Sharpe
+    chart_depth: int = DEFAULT_DEPTH
+    account: str = "backtest"
+    gaps: str = "session"  # "session": gap on a time break; "always": every open is a gap
+
+    def __post_init__(self) -> None:
+        self.commission = Decimal(self.commission)
+        self.capital = Decimal(self.capital)
+        if self.commission < 0:
+            raise ValueError(f"commission must not be negative, got {self.commission}")
+        if self.slippage_ticks < 0:
+            raise ValueError(f"slippage must not be negative, got {self.slippage_ticks}")
+        if self.gaps not in ("session", "always"):
+            raise ValueError(f"gaps must be 'session' or 'always', got {self.gaps!r}")
+
+
+class BarMatching(MatchingEngine):
+    """The engine's matching, plus setting the last price without matching anything."""
+
+    def mark(self, code: str, price: Decimal) -> None:
+        self._last[code.upper()] = price
+
+    @property
+    def busy(self) -> bool:
+        """True while some order is working."""
+        return bool(self._working)
+
+
+class BacktestBook(OrderManager):
+    """The engine's order book, with open orders kept apart (a backtest records many orders)."""
+
+    def __init__(self, lot_size: Callable[[str], int]) -> None:
+        super().__init__(lot_size)
+        self._open: list[Order] = []
+
+    def record(self, order: Order) -> Order:
+        super().record(order)
+        self._open.append(order)
+        return order
+
+    def open_orders(
+        self, *, account: str | None = None, strategy: str | None = None
+    ) -> list[Order]:
+        self._open = [o for o in self._open if o.is_open]
+        return [
+            o
+            for o in self._open
+            if (account is None or o.account == account)
+            and (strategy is None or o.strategy == strategy)
+        ]
+
+
+@dataclass(slots=True)
+class RunResult:
+    strategy_id: str
+    instrument: Instrument
+    base: TimeFrame
+    orders: list[Order]
+    fills: list[Fill]
+    trades: list[Trade]  # closed round trips
+    open_trade: Trade | None
+    ts: np.ndarray  # int64 ns, one per traded bar
+    close: np.ndarray  # float64
+    position: np.ndarray  # int64 lots at each bar's close
+    equity: np.ndarray  # float64 capital + PnL (net of commission) at each bar's close
+    capital: Decimal
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Backtester:
+    """Runs ``strategy`` on ``instrument``; :meth:`run` once per instance."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        instrument: Instrument,
+        options: BacktestOptions | None = None,
+        *,
+        base: TimeFrame = TimeFrame.M1,
+        strategy_id: str | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.instrument = instrument
+        self.options = options or BacktestOptions()
+        self.base = base
+        if _order(strategy.timeframe) < _order(base):
+            raise ValueError(
+                f"the strategy's timeframe {strategy.timeframe.value} is finer than the bars "
+                f"({base.value})"
+            )
+        code = instrument.code
+        self.id = strategy_id or f"{strategy.name or type(strategy).__name__}:{instrument.ticker}"
+        self.book = BacktestBook(lambda _code: instrument.lot)
+        self.book.bind_strategy(self.id, code, self.options.account)
+        self.matching = BarMatching(self.options.commission)
+        self.charts = make_charts(code, base, self.options.chart_depth)
+        for tf in strategy.timeframes:
+            self.charts.get(tf)
+        self._now: datetime | None = None
+        self.ctx = StrategyContext(
+            strategy_id=self.id,
+            instrument=instrument,
+            account=self.options.account,
+            timeframe=strategy.timeframe,
+            charts=self.charts,
+            book=self.book,
+            clock=lambda: self._now,
+            params=strategy.params,
+            logger=logging.getLogger(f"avin.backtest.{self.id}"),
+        )
+        self._position = self.book.strategy_position(self.id)
+        self._slip = instrument.step * self.options.slippage_ticks
+        self._depth = 0
+        self._bar = 0
+        self._flows: list[tuple[int, float]] = []  # (bar index, cash change incl. commission)
+        self._done = False
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def run(
+        self, bars: pl.DataFrame, *, start: datetime | None = None, progress: Progress | None = None
+    ) -> RunResult:
+        """Bars before ``start`` only fill the charts (warm-up); trading starts at ``start``."""
+        if self._done:
+            raise RuntimeError("a Backtester runs once")
+        self._done = True
+        frame = bars.sort("ts")
+        ts_list: list[datetime] = frame["ts"].to_list()
+        opens = frame["open"].to_list()
+        highs = frame["high"].to_list()
+        lows = frame["low"].to_list()
+        closes = frame["close"].to_list()
+        volumes = frame["volume"].to_list()
+        n = len(ts_list)
+        first = 0
+        if start is not None:
+            while first < n and ts_list[first] < start:
+                first += 1
+        charts = self.charts
+        for i in range(first):  # warm-up: charts only, no hooks
+            charts.update(Bar(ts_list[i], opens[i], highs[i], lows[i], closes[i], volumes[i]), True)
+        step = self.base.step
+        always = self.options.gaps == "always" or step is None or step >= timedelta(days=1)
+        offsets = _path_offsets(step)
+        strategy = self.strategy
+        wanted = set(strategy.timeframes)
+        position = self._position
+        code = self.instrument.code
+        lots = np.zeros(n - first, dtype=np.int64)
+        self._now = ts_list[first] if first < n else None
+        self._dispatch("on_start")
+        prev_end: datetime | None = None
+        prev_close = 0.0
+        every = max(1, (n - first) // 200)
+        for j, i in enumerate(range(first, n)):
+            ts = ts_list[i]
+            bar = Bar(ts, opens[i], highs[i], lows[i], closes[i], volumes[i])
+            self._bar = j
+            if self.matching.busy:
+                gap = always or prev_end is None or ts != prev_end
+                if not gap:
+                    self.matching.mark(code, self.instrument.round_price(prev_close))
+                self._match(bar, gap, offsets)
+            end = ts + step if step is not None else self.base.next(ts)
+            self._now = end
+            closed = charts.update(bar, True)
+            if position.lots:
+                position.last_price = Decimal(repr(bar.close))
+            for timeframe, done in closed:
+                if timeframe in wanted:
+                    self._dispatch("on_bar", timeframe, done)
+            lots[j] = position.lots
+            prev_end = end
+            prev_close = bar.close
+            if progress is not None and j % every == 0:
+                progress(j, n - first)
+        self._dispatch("on_stop")
+        self._expire()
+        if progress is not None:
+            progress(n - first, n - first)
+        return self._result(frame.slice(first), lots)
+
+    def _match(self, bar: Bar, gap: bool, offsets: list[timedelta]) -> None:
+        instrument = self.instrument
+        code = instrument.code
+        for k, value in enumerate(bar_path(bar)):
+            if not self.matching.busy:
+                return
+            price = instrument.round_price(value)
+            when = bar.ts + offsets[k]
+            self._now = when
+            for fill in self.matching.on_price(code, price, when, gap=gap and k == 0):
+                self._on_fill(fill)
+
+    def _on_fill(self, fill: Fill) -> None:
+        if self._slip:
+            price = fill.price + (self._slip if fill.side is Side.BUY else -self._slip)
+            fill.price = price
+            fill.commission = self.matching.commission(self.instrument, price, fill.lots)
+        result = self.book.apply_fill(fill)
+        value = float(self.instrument.value(fill.price, fill.lots))
+        self._flows.append((self._bar, -fill.side.sign * value - float(fill.commission)))
+        order = result.order
+        self._dispatch("on_fill", fill)
+        if order is not None:
+            self._dispatch("on_order", order)
+
+    # --- strategy hooks and orders -------------------------------------------------------------
+
+    def _dispatch(self, hook: str, *args: Any) -> None:
+        if self._depth >= _MAX_DEPTH:
+            raise StrategyFailed(f"{self.id}: orders placed from {hook} loop endlessly")
+        self._depth += 1
+        try:
+            try:
+                getattr(self.strategy, hook)(self.ctx, *args)
+            except StrategyFailed:
+                raise
+            except Exception as exc:
+                raise StrategyFailed(
+                    f"{self.id} failed in {hook} at {self._now}: {type(exc).__name__}: {exc}"
+                ) from exc
+            self._process_intents()
+        finally:
+            self._depth -= 1
+
+    def _process_intents(self) -> None:
+        for intent in self.ctx.take_intents():
+            if isinstance(intent, CancelIntent):
+                self._cancel(intent.order_key)
+            elif isinstance(intent, PostIntent):
+                self._post(intent.order)
+
+    def _post(self, order: Order) -> None:
+        now = self._now
+        if order.created_ts is None:
+            order.created_ts = now
+        self.book.record(order)
+        order.transition(OrderStatus.SUBMITTED, now)
+        reason = check_order(order, self.instrument)
+        if reason is not None:
+            order.transition(OrderStatus.REJECTED, now, reason)
+            self._dispatch("on_order", order)
+            return
+        order.transition(OrderStatus.ACCEPTED, now)
+        own = copy.copy(order)
+        own.history = list(order.history)
+        self.matching.add(own, self.instrument)
+        self._dispatch("on_order", order)
+
+    def _cancel(self, key: str) -> None:
+        order = self.book.get(key)
+        if order is None or not order.is_open:
+            return
+        self.matching.remove(key)
+        order.transition(OrderStatus.CANCELLED, self._now, "cancelled by the strategy")
+        self._dispatch("on_order", order)
+
+    def _expire(self) -> None:
+        for order in self.book.open_orders():
+            self.matching.remove(order.id)
+            order.transition(OrderStatus.EXPIRED, self._now, "the backtest ended")
+
+    # --- the result ----------------------------------------------------------------------------
+
+    def _result(self, frame: pl.DataFrame, lots: np.ndarray) -> RunResult:
+        n = frame.height
+        flows = np.zeros(n, dtype=np.float64)
+        for index, amount in self._flows:
+            flows[index] += amount
+        close = frame["close"].to_numpy().astype(np.float64)
+        capital = self.options.capital
+        equity = float(capital) + np.cumsum(flows) + lots * self.instrument.lot * close
+        position = self._position
+        return RunResult(
+            strategy_id=self.id,
+            instrument=self.instrument,
+            base=self.base,
+            orders=list(self.book.orders.values()),
+            fills=list(self.book.fills),
+            trades=[t for t in position.trades if t.closed],
+            open_trade=position.open_trade,
+            ts=frame["ts"].cast(pl.Int64).to_numpy(),
+            close=close,
+            position=lots,
+            equity=equity,
+            capital=capital,
+        )
+
+
+def _path_offsets(step: timedelta | None) -> list[timedelta]:
+    """When within a bar its path prices are taken to trade (the simulated market's ticks)."""
+    if step is None:
+        step = timedelta(days=28)
+    return [timedelta(0), step / 3, step * 2 / 3, step * 5 / 6]
+
+
+def _order(tf: TimeFrame) -> int:
+    return list(TimeFrame).index(tf)

@@ -1,0 +1,379 @@
+"""The state store protocol and the logic both engines share.
+
+A store keeps, for one robot:
+
+- the *status*: the public snapshot JSON ``avin status`` prints, the running marker
+  ``{pid, host, start_ts}``, the latched trading state and the command queue of ``avin kill``;
+- the *journal*: an append-only list of events (``intent`` before an order is sent, ``order`` for
+  every change of an order, ``fill``, ``external`` for adopted broker orders, ``note``), each with a
+  sequence number, durable when :meth:`BaseStore.append` returns;
+- *state snapshots*: the full engine state (positions, open orders, strategy states, trading
+  state, session, workspace) with the journal sequence number they include, checksummed; the
+  newest few are kept so that a damaged one falls back to an older one plus the journal;
+- small named values (``put``/``get``): the TUI workspace.
+
+Compaction moves the events of finished orders into an archive table with their sequence numbers:
+nothing is deleted, replay after any kept snapshot still sees every event.
+
+Engines implement the primitives (``_kv_*``, ``_append_rows``, ``_select_events``, snapshots,
+``_archive``); everything else lives here, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from engine.model import OrderStatus
+from engine.runtime.snapshot import TradingState
+from engine.runtime.status_store import COMMANDS, RunMarker, RunStart
+
+SNAPSHOT = "snapshot"
+MARKER = "marker"
+TRADING = "trading_state"
+COMMAND = "command"
+KEEP_SNAPSHOTS = 3
+KINDS = frozenset({"intent", "order", "fill", "external", "resolve", "note"})
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (cannot connect, cannot write)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    seq: int
+    ts: str
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSnapshot:
+    seq: int
+    journal_seq: int  # the last journal event this snapshot includes
+    saved_ts: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Damage:
+    """What was found damaged, in words for the user, and whether the state is still usable."""
+
+    problems: list[str] = field(default_factory=list)
+    fatal: bool = False  # the journal itself is unusable: nothing may trade on it
+    hint: str = ""
+
+    def add(self, problem: str, *, fatal: bool = False, hint: str = "") -> None:
+        self.problems.append(problem)
+        self.fatal = self.fatal or fatal
+        if hint:
+            self.hint = hint
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def checksum(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the engine, recovery and the command line use; see :class:`BaseStore`."""
+
+    damage: Damage
+
+    def describe(self) -> str: ...
+
+    def close(self) -> None: ...
+
+    # status
+    def begin_run(self, pid: int | None = None) -> RunStart: ...
+
+    def end_run(self) -> None: ...
+
+    def marker(self) -> RunMarker | None: ...
+
+    def save_snapshot(self, data: dict[str, Any]) -> None: ...
+
+    def load_snapshot(self) -> dict[str, Any] | None: ...
+
+    def status(self) -> dict[str, Any] | None: ...
+
+    def request_command(self, command: str, reason: str = "") -> None: ...
+
+    def take_command(self) -> tuple[str, str] | None: ...
+
+    def save_trading_state(self, state: TradingState, reason: str = "") -> None: ...
+
+    def trading_state(self) -> tuple[TradingState, str]: ...
+
+    # named values
+    def put(self, name: str, value: Any) -> None: ...
+
+    def get(self, name: str) -> Any: ...
+
+    # journal
+    def append(self, kind: str, key: str, data: dict[str, Any]) -> int: ...
+
+    def append_many(self, events: Iterable[tuple[str, str, dict[str, Any]]]) -> int: ...
+
+    def events(self, after: int = 0) -> list[JournalEvent]: ...
+
+    def history(self, key: str | None = None) -> list[JournalEvent]: ...
+
+    def last_seq(self) -> int: ...
+
+    def compact(self, upto: int) -> int: ...
+
+    # state snapshots
+    def save_state(self, data: dict[str, Any], journal_seq: int) -> int: ...
+
+    def load_state(self) -> StateSnapshot | None: ...
+
+
+Row = tuple[int, str, str, str, str]  # seq, ts, kind, key, data (JSON text)
+
+
+class BaseStore:
+    """Status, journal and snapshot logic over the engine primitives."""
+
+    damage: Damage
+
+    def __init__(self) -> None:
+        self.damage = Damage()
+
+    # --- primitives (engines) -------------------------------------------------------------------
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _kv_get(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def _kv_set(self, key: str, value: Any) -> None:
+        raise NotImplementedError
+
+    def _kv_delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def _kv_pop(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def _append_rows(self, rows: list[tuple[str, str, str, str]]) -> int:
+        """Append (ts, kind, key, data) rows in one durable transaction; the last seq."""
+        raise NotImplementedError
+
+    def _select_events(self, after: int, archived: bool, key: str | None) -> list[Row]:
+        raise NotImplementedError
+
+    def last_seq(self) -> int:
+        raise NotImplementedError
+
+    def _insert_state(self, journal_seq: int, ts: str, text: str, digest: str, keep: int) -> int:
+        raise NotImplementedError
+
+    def _select_states(self) -> list[tuple[int, int, str, str, str]]:
+        """(seq, journal_seq, ts, text, checksum), newest first."""
+        raise NotImplementedError
+
+    def _archive(self, keys: list[str], upto: int) -> int:
+        raise NotImplementedError
+
+    # --- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> BaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the run --------------------------------------------------------------------------------
+
+    def begin_run(self, pid: int | None = None) -> RunStart:
+        """Put this process's marker down; report a crashed predecessor and the latched state."""
+        me = pid or os.getpid()
+        data = self._kv_get(MARKER)
+        previous = RunMarker.from_json(data) if isinstance(data, dict) else None
+        if previous is not None and previous.is_alive() and previous.pid != me:
+            raise RuntimeError(
+                f"another avin engine is running (pid {previous.pid}, started {previous.start_ts});"
+                " stop it first"
+            )
+        recovered = previous is not None and not previous.is_alive()
+        marker = RunMarker(me, socket.gethostname(), now_iso())
+        self._kv_set(MARKER, marker.to_json())
+        state, reason = self.trading_state()
+        return RunStart(marker, recovered, previous, state, reason)
+
+    def end_run(self) -> None:
+        data = self.load_snapshot()
+        if data is not None:
+            data["running"] = False
+            self._kv_set(SNAPSHOT, json.dumps(data))
+        self._kv_delete(MARKER)
+
+    def marker(self) -> RunMarker | None:
+        data = self._kv_get(MARKER)
+        return RunMarker.from_json(data) if isinstance(data, dict) else None
+
+    def save_snapshot(self, data: dict[str, Any]) -> None:
+        self._kv_set(SNAPSHOT, json.dumps({**data, "saved_ts": now_iso()}))
+
+    def load_snapshot(self) -> dict[str, Any] | None:
+        raw = self._kv_get(SNAPSHOT)
+        if not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def status(self) -> dict[str, Any] | None:
+        data = self.load_snapshot()
+        if data is None:
+            return None
+        marker = self.marker()
+        alive = marker is not None and marker.is_alive()
+        data["running"] = alive
+        if marker is not None and not alive:
+            data["crashed"] = True
+        state, reason = self.trading_state()
+        data["trading_state"] = state.value
+        if reason:
+            data["halt_reason"] = reason
+        return data
+
+    def request_command(self, command: str, reason: str = "") -> None:
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}")
+        self._kv_set(COMMAND, {"command": command, "reason": reason, "ts": now_iso()})
+
+    def take_command(self) -> tuple[str, str] | None:
+        data = self._kv_pop(COMMAND)
+        if not isinstance(data, dict) or data.get("command") not in COMMANDS:
+            return None
+        return str(data["command"]), str(data.get("reason", ""))
+
+    def save_trading_state(self, state: TradingState, reason: str = "") -> None:
+        self._kv_set(TRADING, {"state": state.value, "reason": reason, "ts": now_iso()})
+
+    def trading_state(self) -> tuple[TradingState, str]:
+        data = self._kv_get(TRADING)
+        if not isinstance(data, dict):
+            return TradingState.ACTIVE, ""
+        try:
+            return TradingState(data.get("state", "ACTIVE")), str(data.get("reason", ""))
+        except ValueError:
+            return TradingState.HALTED, f"unreadable stored trading state {data!r}"
+
+    # --- named values -------------------------------------------------------------------------
+
+    def put(self, name: str, value: Any) -> None:
+        self._kv_set(f"value:{name}", dumps(value))
+
+    def get(self, name: str) -> Any:
+        raw = self._kv_get(f"value:{name}")
+        if not isinstance(raw, str):
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            self.damage.add(f"the stored value {name!r} is not valid JSON")
+            return None
+
+    # --- journal ------------------------------------------------------------------------------
+
+    def append(self, kind: str, key: str, data: dict[str, Any]) -> int:
+        """Append one event; durable (as configured) when it returns. Its sequence number."""
+        return self.append_many([(kind, key, data)])
+
+    def append_many(self, events: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+        ts = now_iso()
+        rows = []
+        for kind, key, data in events:
+            if kind not in KINDS:
+                raise ValueError(f"unknown journal event kind {kind!r}")
+            rows.append((ts, kind, key, dumps(data)))
+        return self._append_rows(rows) if rows else self.last_seq()
+
+    def events(self, after: int = 0) -> list[JournalEvent]:
+        """Every event with ``seq > after`` (archived ones included), in order."""
+        rows = self._select_events(after, True, None)
+        return self._decode(rows)
+
+    def history(self, key: str | None = None) -> list[JournalEvent]:
+        """The full history (journal and archive), of one order key or of everything."""
+        return self._decode(self._select_events(0, True, key))
+
+    def _decode(self, rows: list[Row]) -> list[JournalEvent]:
+        out: list[JournalEvent] = []
+        for seq, ts, kind, key, text in rows:
+            try:
+                data = json.loads(text)
+                if not isinstance(data, dict):
+                    raise ValueError("not an object")
+            except ValueError as exc:
+                self.damage.add(
+                    f"journal event {seq} ({kind} {key[:8]}) is unreadable: {exc}", fatal=True
+                )
+                continue
+            out.append(JournalEvent(int(seq), str(ts), str(kind), str(key), data))
+        return out
+
+    def compact(self, upto: int) -> int:
+        """Archive the events (``seq <= upto``) of orders that are finished; how many moved."""
+        latest: dict[str, str] = {}
+        for seq, _ts, kind, key, text in self._select_events(0, False, None):
+            if seq > upto:
+                break
+            if kind in ("order", "intent", "external", "resolve"):
+                try:
+                    status = json.loads(text).get("status", "")
+                except (ValueError, AttributeError):
+                    status = ""
+                latest[key] = status if kind != "resolve" else latest.get(key, "")
+        terminal = {s.value for s in OrderStatus if s.is_terminal}
+        done = sorted(k for k, status in latest.items() if status in terminal)
+        done.append("")  # notes
+        return self._archive(done, upto)
+
+    # --- state snapshots ----------------------------------------------------------------------
+
+    def save_state(self, data: dict[str, Any], journal_seq: int) -> int:
+        text = dumps(data)
+        return self._insert_state(journal_seq, now_iso(), text, checksum(text), KEEP_SNAPSHOTS)
+
+    def load_state(self) -> StateSnapshot | None:
+        """The newest snapshot whose checksum and JSON are valid; damaged ones are reported."""
+        for seq, journal_seq, ts, text, digest in self._select_states():
+            if checksum(text) != digest:
+                self.damage.add(f"state snapshot {seq} ({ts}) fails its checksum")
+                continue
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                self.damage.add(f"state snapshot {seq} ({ts}) is not valid JSON: {exc}")
+                continue
+            return StateSnapshot(int(seq), int(journal_seq), str(ts), data)
+        return None
