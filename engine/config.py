@@ -48,6 +48,13 @@ class EngineSettings(_Section):
     error_storm: int = Field(5, ge=1, description="strategy errors per minute that halt trading")
 
 
+class StateSettings(_Section):
+    engine: Literal["diskcache", "postgres"] = "diskcache"
+    dsn: SecretStr | None = Field(None, description="PostgreSQL connection string (postgres)")
+    schema_name: str = Field("avin", alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    sync: Literal["normal", "full"] = "normal"
+
+
 class UiSettings(_Section):
     theme: Literal["dark", "light"] = "dark"
     refresh_hz: float = Field(4.0, gt=0, le=30)
@@ -138,6 +145,7 @@ class Settings(BaseSettings):
     tinvest_target: str | None = None  # host:port of the API; empty: the sandbox/production host
     sim: SimSettings = Field(default_factory=SimSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     strategies: list[StrategyRowSettings] = Field(default_factory=list)

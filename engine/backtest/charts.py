@@ -29,6 +29,17 @@ class FrameChart(Chart):
     def _is_frame_end(self, minute_ts: datetime) -> bool:
         return self.timeframe.next(minute_ts) == self.base.next(minute_ts)
 
+    def update(self, bar: Bar, closed: bool) -> list[Bar]:
+        if self.timeframe is not self.base or not closed:
+            return super().update(bar, closed)
+        last = self._last_closed_ts
+        if last is not None and bar.ts <= last:
+            return []  # an older bar: the aggregator would ignore it too
+        self.version += 1
+        self._closed.append(bar)  # a base bar is its own frame: it closes at once
+        self._last_closed_ts = bar.ts
+        return [bar]
+
     def closed_bars(self, count: int | None = None) -> list[Bar]:
         closed = self._closed
         if count is None or count >= len(closed):

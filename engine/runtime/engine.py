@@ -39,6 +39,7 @@ from engine.broker.base import (
 from engine.model import Bar, Fill, Instrument, Mode, Order, OrderStatus, TimeFrame
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
+from engine.runtime.history import load_history
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
 from engine.runtime.router import REQUEST, OrderRouter
@@ -64,6 +65,7 @@ class EngineOptions:
     mode: Mode = Mode.SIM
     snapshot_interval: float = 5.0  # seconds between status saves (and on every significant change)
     history_days: int = 3  # sessions of 1-minute history loaded per instrument on start
+    history_from_store: bool = False  # stored bars first (not on the simulated market)
     error_storm: int = 5  # strategy errors within ``error_window`` seconds that halt trading
     error_window: float = 60.0
     chart_depth: int = DEFAULT_DEPTH
@@ -395,7 +397,13 @@ class Engine:
         begin = _weekdays_back(end, self.options.history_days)
         for code, charts in self.charts.items():
             try:
-                bars = await self.broker.candles(self.instruments[code], TimeFrame.M1, begin, end)
+                bars = await load_history(
+                    self.broker,
+                    self.instruments[code],
+                    begin,
+                    end,
+                    use_store=self.options.history_from_store,
+                )
             except Exception as exc:
                 log.warning("no history for %s: %s", code, exc)
                 continue

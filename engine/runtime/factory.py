@@ -53,6 +53,7 @@ def engine_options(settings: Settings, live: bool = False) -> EngineOptions:
         mode=settings.resolved_mode(live),
         snapshot_interval=settings.engine.snapshot_interval,
         history_days=settings.engine.history_days,
+        history_from_store=settings.resolved_mode(live) is not Mode.SIM,
         error_storm=settings.engine.error_storm,
     )
 

@@ -1,0 +1,49 @@
+"""State that survives crashes: the store (diskcache or PostgreSQL), journal and snapshots.
+
+- :mod:`engine.state.base`: the :class:`Store` protocol and the shared logic;
+- :mod:`engine.state.embedded`: :class:`DiskcacheStore` (the default, in the state home);
+- :mod:`engine.state.postgres`: :class:`PostgresStore` (psycopg 3);
+- :mod:`engine.state.codec`: orders, fills and positions as JSON;
+- :mod:`engine.state.journal`: :class:`OrderJournal`, the engine's writer (also an
+  ``IntentJournal`` for the T-Invest adapter);
+- :mod:`engine.state.snapshot`: the full engine state as a dict and back.
+
+Recovery after a crash is :mod:`engine.runtime.recovery`; the guarantees are in docs/state.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.state.base import BaseStore, Damage, JournalEvent, StateSnapshot, Store, StoreError
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+__all__ = [
+    "BaseStore",
+    "Damage",
+    "JournalEvent",
+    "StateSnapshot",
+    "Store",
+    "StoreError",
+    "open_store",
+]
+
+
+def open_store(settings: Settings, state_dir: Path | None = None) -> BaseStore:
+    """The store the settings choose (``[state] engine``), in ``state_dir`` for the embedded one."""
+    cfg = settings.state
+    if cfg.engine == "postgres":
+        from engine.state.postgres import PostgresStore
+
+        if cfg.dsn is None:
+            raise StoreError(
+                "[state] engine = 'postgres' needs a dsn (AVIN_STATE__DSN or [state] dsn)"
+            )
+        return PostgresStore(cfg.dsn.get_secret_value(), schema=cfg.schema_name)
+    from engine.paths import homes
+    from engine.state.embedded import DiskcacheStore
+
+    return DiskcacheStore(state_dir or homes().ensure().state, sync=cfg.sync)
