@@ -31,6 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from avin_tui.layout import UiState, load_ui_state, save_ui_state
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
+from avin_tui.risk_actions import RiskActionsMixin
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
 from avin_tui.screens.main import PANES, MainScreen
@@ -105,12 +106,14 @@ def _ui_setting(settings: Any, name: str, default: Any) -> Any:
     return getattr(getattr(settings, "ui", None), name, default)
 
 
-class AvinApp(App[int]):
+class AvinApp(RiskActionsMixin, App[int]):
     TITLE = "avin"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill", "KILL", priority=True),
         Binding("K", "kill", "Kill", priority=True, show=False),
+        Binding("F", "flatten", "Flatten", priority=True),
+        Binding("R", "resume_trading", "Resume", priority=True, show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -376,6 +379,9 @@ class AvinApp(App[int]):
             tail = f", {open_count} order(s) still cancelling" if open_count else ""
             reason = getattr(snap, "halt_reason", "") or self.kill_reason
             banner.show_message(f"TRADING HALTED ({reason}){tail}")
+        elif snap.trading_state is TradingState.REDUCING:
+            reason = getattr(snap, "halt_reason", "") or "manual"
+            banner.show_message(f"TRADING REDUCING: only reducing orders ({reason}); R resumes")
         elif banner.shown and self.engine_error is None and not self.engine_note:
             banner.hide()
 
@@ -459,6 +465,9 @@ class AvinApp(App[int]):
 
     @on(StrategyToggleRequested)
     def _toggle_strategy(self, message: StrategyToggleRequested) -> None:
+        if message.state == "stopped" and hasattr(self.engine, "start_strategy"):
+            self._command(self.engine.start_strategy, message.strategy_id)
+            return
         self._command(
             self.engine.resume_strategy
             if message.state == "paused"

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avin_tui.commands",
     "engine.data.commands",
     "engine.analysis.commands",
+    "engine.backtest.commands",
     "engine.broker.tinvest.commands",
 )
 

@@ -33,6 +33,8 @@ AVIN_HOME. With --json the output is always ONE JSON object: when nothing ever r
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from engine.risk.commands import add_kill_arguments, add_resume_arguments
+
     run = subparsers.add_parser(
         "run",
         help="start the robot (the terminal app, or --headless)",
@@ -73,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     kill.add_argument("--reason", default="avin kill", help="recorded with the halt")
     kill.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout")
+    add_kill_arguments(kill)
     kill.set_defaults(func=cmd_kill)
     resume = subparsers.add_parser(
         "resume",
@@ -83,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resume.add_argument(
         "--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout"
     )
+    add_resume_arguments(resume)
     resume.set_defaults(func=cmd_resume)
 
     config = subparsers.add_parser("config", help="configuration tools")
@@ -296,11 +300,15 @@ def _print_status(data: dict[str, Any]) -> None:
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
-    return _command("kill", args.reason, args.wait)
+    from engine.risk.commands import kill_command
+
+    return kill_command(args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _command("resume", args.reason, args.wait)
+    from engine.risk.commands import resume_command
+
+    return resume_command(args)
 
 
 def _command(name: str, reason: str, wait: float) -> int:

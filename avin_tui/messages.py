@@ -29,3 +29,23 @@ class InstrumentSelected(Message):
     def __init__(self, instrument: str) -> None:
         super().__init__()
         self.instrument = instrument
+
+
+class StrategyAddRequested(Message):
+    """Open the form for a new worklist row."""
+
+
+class StrategyRemoveRequested(Message):
+    """Remove a worklist row (after a confirmation)."""
+
+    def __init__(self, strategy_id: str) -> None:
+        super().__init__()
+        self.strategy_id = strategy_id
+
+
+class StrategyStopRequested(Message):
+    """Stop a worklist row (its orders are cancelled; space starts it again)."""
+
+    def __init__(self, strategy_id: str) -> None:
+        super().__init__()
+        self.strategy_id = strategy_id

@@ -15,6 +15,8 @@ HELP = """\
 
 [b]Anywhere[/b]
   [b]ctrl+k[/b] or [b]K[/b]   KILL SWITCH: halt trading, pause strategies, cancel open orders
+  [b]F[/b]            FLATTEN: cancel every order, close every position at market (REDUCING)
+  [b]R[/b]            reset the kill switch to ACTIVE (asks for an explicit y)
   [b]q[/b]            quit (asks first when orders are open; the engine stops cleanly)
   [b]?[/b] or [b]F1[/b]       this help          [b]escape[/b]  close a dialog
   [b]s o p l c[/b]    focus Strategies / Orders / Positions / Log / Chart
@@ -25,7 +27,8 @@ HELP = """\
   [b]n[/b]            next instrument (highlighting a row also selects its instrument)
   [b]1[/b]..[b]5[/b]         show / hide ZigZag term T1..T5 (dimmed leg = real-time, may move)
 
-[b]Strategies[/b]   [b]space[/b]  pause / resume the selected strategy
+[b]Strategies[/b]   [b]space[/b]  pause / resume (start a stopped one)   [b]S[/b]  stop
+             [b]a[/b]  add a row (form)   [b]d[/b]  remove the selected row (asks first)
 [b]Orders[/b]       [b]x[/b] or [b]delete[/b]  cancel the selected order
 [b]Log[/b]          [b]v[/b]  cycle minimum level     [b]end[/b] or [b]f[/b]  follow the tail again
 Tables          arrows, page up/down, home/end move the cursor

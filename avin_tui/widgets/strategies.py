@@ -8,7 +8,13 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from avin_tui.messages import InstrumentSelected, StrategyToggleRequested
+from avin_tui.messages import (
+    InstrumentSelected,
+    StrategyAddRequested,
+    StrategyRemoveRequested,
+    StrategyStopRequested,
+    StrategyToggleRequested,
+)
 from avin_tui.widgets._format import right, signed_money, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import StrategyRow
@@ -40,6 +46,9 @@ class StrategiesTable(DiffTable):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_strategy", "Pause/Resume"),
+        Binding("a", "add_strategy", "Add"),
+        Binding("d", "remove_strategy", "Remove"),
+        Binding("S", "stop_strategy", "Stop"),
     ]
 
     def on_mount(self) -> None:
@@ -58,6 +67,19 @@ class StrategiesTable(DiffTable):
         key = self.selected_key()
         if key is not None:
             self.post_message(StrategyToggleRequested(key, self._states.get(key, "")))
+
+    def action_add_strategy(self) -> None:
+        self.post_message(StrategyAddRequested())
+
+    def action_remove_strategy(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.post_message(StrategyRemoveRequested(key))
+
+    def action_stop_strategy(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.post_message(StrategyStopRequested(key))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if not self.user_moved_to(event.row_key.value):

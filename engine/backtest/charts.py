@@ -8,37 +8,77 @@ and reading the newest ``count`` bars costs O(count), not O(depth).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 
 from engine.model import Bar, TimeFrame
 from engine.runtime.chart import DEFAULT_DEPTH, Chart, InstrumentCharts
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)
+
 
 class FrameChart(Chart):
-    """A :class:`Chart` fed with bars of ``base`` instead of minutes."""
+    """A :class:`Chart` fed with closed bars of ``base`` instead of minutes."""
 
-    __slots__ = ("base",)
+    __slots__ = ("_base_step", "_cur", "_last_in", "_origin", "_step", "base")
 
     def __init__(
         self, instrument: str, timeframe: TimeFrame, base: TimeFrame, depth: int = DEFAULT_DEPTH
     ) -> None:
         super().__init__(instrument, timeframe, depth)
         self.base = base
+        self._step = timeframe.step
+        self._base_step = base.step
+        self._origin = _MONDAY if timeframe is TimeFrame.W else _EPOCH
+        self._cur: Bar | None = None
+        self._last_in: datetime | None = None
 
     def _is_frame_end(self, minute_ts: datetime) -> bool:
         return self.timeframe.next(minute_ts) == self.base.next(minute_ts)
 
+    @property
+    def now(self) -> Bar | None:
+        if self._step is None or self._base_step is None:
+            return super().now
+        cur = self._cur
+        if cur is None or (self._last_closed_ts is not None and cur.ts <= self._last_closed_ts):
+            return None
+        return cur
+
     def update(self, bar: Bar, closed: bool) -> list[Bar]:
-        if self.timeframe is not self.base or not closed:
-            return super().update(bar, closed)
-        last = self._last_closed_ts
-        if last is not None and bar.ts <= last:
-            return []  # an older bar: the aggregator would ignore it too
+        """Feed one closed bar of the base timeframe; the bars it closed (as ``Chart.update``)."""
+        step, base_step = self._step, self._base_step
+        if step is None or base_step is None:
+            return super().update(bar, closed)  # calendar months: the engine's own path
+        if not closed:
+            raise ValueError("a backtest chart takes closed bars only")
+        ts = bar.ts
+        last_in = self._last_in
+        if last_in is not None and ts <= last_in:
+            return []  # older (or the same) input: ignored, as by the aggregator
+        done: list[Bar] = []
+        if step == base_step:  # a base bar is its own frame: it closes at once
+            self._last_in = ts
+            self.version += 1
+            self._closed.append(bar)
+            self._last_closed_ts = ts
+            done.append(bar)
+            return done
+        start = ts - (ts - self._origin) % step
+        cur = self._cur
+        self._last_in = ts
         self.version += 1
-        self._closed.append(bar)  # a base bar is its own frame: it closes at once
-        self._last_closed_ts = bar.ts
-        return [bar]
+        if cur is None or start > cur.ts:
+            if cur is not None:
+                self._close(cur, done)
+            cur = Bar(start, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        else:
+            cur = cur.merge(bar)
+        self._cur = cur
+        if ts + base_step == start + step:
+            self._close(cur, done)
+        return done
 
     def closed_bars(self, count: int | None = None) -> list[Bar]:
         closed = self._closed

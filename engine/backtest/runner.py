@@ -345,10 +345,10 @@ class Backtester:
 
 
 def _path_offsets(step: timedelta | None) -> list[timedelta]:
-    """When within a bar its path prices are taken to trade (the simulated market's ticks)."""
-    if step is None:
-        step = timedelta(days=28)
-    return [timedelta(0), step / 3, step * 2 / 3, step * 5 / 6]
+    """When within a bar its path prices trade: the simulated market's ticks for minutes."""
+    if step != timedelta(minutes=1):
+        return [timedelta(0)] * 4  # coarser bars: fills carry the bar's own time
+    return [timedelta(0), step / 3, step * 2 / 3, step * 5 / 6]  # 0, 20, 40, 50 seconds
 
 
 def _order(tf: TimeFrame) -> int:

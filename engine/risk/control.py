@@ -69,7 +69,7 @@ class RiskControl:
         self._fire(self.triggers.on_reject(order.reason))
 
     def on_heartbeat(self) -> None:
-        market_ts = self.engine.snapshot().market_ts
+        market_ts = self.engine._market_ts
         self._fire(self.triggers.on_equity(self.equity(), market_ts.date() if market_ts else None))
         self._fire(self.triggers.check_stale(self.market_open(), bool(self.engine.charts)))
 
@@ -162,7 +162,7 @@ class RiskControl:
             for sid, p in list(book.strategy_positions.items())
         ]
         for order in closing_orders(accounts, strategies):
-            order.created_ts = engine.snapshot().market_ts
+            order.created_ts = engine._market_ts
             result = engine.submit(order)
             log.warning(
                 "flatten: %s %d %s on %s: %s%s",

@@ -51,7 +51,7 @@ class Triggers:
         self._rejects = WindowCounter(settings.reject_limit, settings.reject_window)
         self._disconnects = WindowCounter(settings.disconnect_limit, settings.disconnect_window)
         self.fired: set[str] = set()
-        self.peak: Decimal | None = None
+        self.peak: Decimal | None = Decimal(0)  # a run starts flat: its equity is 0
         self.day: date | None = None
         self.day_start: Decimal | None = None
         self.last_data = clock()
@@ -74,7 +74,8 @@ class Triggers:
 
     def on_equity(self, equity: Decimal, day: date | None) -> Trip | None:
         if day is not None and day != self.day:
-            self.day, self.day_start = day, equity
+            first = self.day is None  # the run's first day: it started flat, at 0
+            self.day, self.day_start = day, Decimal(0) if first else equity
         if self.peak is None or equity > self.peak:
             self.peak = equity
         s = self.settings

@@ -36,10 +36,13 @@ from engine.broker.base import (
     OrderUpdate,
     PriceEvent,
 )
+from engine.config import RiskSettings
 from engine.model import Bar, Fill, Instrument, Mode, Order, OrderStatus, TimeFrame
+from engine.risk.control import RiskControl
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.history import load_history
+from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
 from engine.runtime.router import REQUEST, OrderRouter
@@ -51,7 +54,7 @@ from engine.runtime.snapshot import (
     TradingState,
 )
 from engine.runtime.status_store import StatusStore
-from engine.runtime.worklist import StrategySpec
+from engine.runtime.worklist import StrategySpec, WorklistManager
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 from engine.strategy.registry import build
 
@@ -85,6 +88,7 @@ class Engine:
         *,
         store: StatusStore | None = None,
         logbook: Any = None,
+        risk: RiskSettings | None = None,
     ) -> None:
         self.broker = broker
         self.options = options or EngineOptions()
@@ -131,6 +135,7 @@ class Engine:
         self._store_owned = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._depth = 0
+        self.keeper = StateKeeper(self)  # journal, state snapshots, recovery (engine.state)
         self.router = OrderRouter(
             broker,
             self.book,
@@ -140,7 +145,11 @@ class Engine:
             changed=self._order_changed,
             reject=self._reject_local,
             counters=self.counters,
+            blocked=lambda order: self.risk.post_check(order),
+            journal=self.keeper.journal,
         )
+        self.risk = RiskControl(self, risk)
+        self.worklist = WorklistManager(self)
         self._build_strategies()
 
     # ==========================================================================================
@@ -173,6 +182,7 @@ class Engine:
         if slot is not None and slot.state is StrategyState.RUNNING:
             slot.state = StrategyState.PAUSED
             log.info("strategy %s paused", slot.id)
+            self.worklist.persist()
             self._significant()
 
     def resume_strategy(self, strategy_id: str) -> None:
@@ -186,6 +196,7 @@ class Engine:
                 slot.error = ""
             slot.state = StrategyState.RUNNING
             log.info("strategy %s resumed", slot.id)
+            self.worklist.persist()
             self._significant()
 
     def cancel_order(self, order_key: str) -> None:
@@ -223,15 +234,46 @@ class Engine:
                 f"({reason})" if reason else "",
             )
         self.trading_state = state
-        self.halt_reason = ""
+        self.halt_reason = reason if state is TradingState.REDUCING else ""
         self._significant()
+
+    def flatten(self, reason: str = "manual") -> None:
+        """FLATTEN: REDUCING, cancel every open order, then close every position at market."""
+        self.risk.flatten(reason)
+
+    def reduce(self, reason: str = "manual") -> None:
+        """REDUCING: only orders that reduce a position are sent."""
+        self.set_trading_state(TradingState.REDUCING, reason)
+
+    # --- the worklist at runtime (engine.runtime.worklist.WorklistManager) ---------------------
+
+    def add_strategy(self, spec: StrategySpec) -> str:
+        return self.worklist.add(spec)
+
+    def remove_strategy(self, strategy_id: str) -> None:
+        self.worklist.remove(strategy_id)
+
+    def stop_strategy(self, strategy_id: str) -> None:
+        self.worklist.stop(strategy_id)
+
+    def start_strategy(self, strategy_id: str) -> None:
+        self.worklist.start(strategy_id)
 
     def resume_trading(self, reason: str = "") -> None:
         """Leave HALTED deliberately: trading ACTIVE and every paused strategy running again."""
         self.set_trading_state(TradingState.ACTIVE, reason or "resumed")
+        self.risk.on_resume()
         for slot in self.slots:
             if slot.state is StrategyState.PAUSED:
                 self.resume_strategy(slot.id)
+
+    def save_workspace(self, data: dict[str, Any]) -> None:
+        """Keep the UI's workspace (opaque, JSON-able); it comes back after a restart."""
+        self.keeper.save_workspace(data)
+
+    def workspace(self) -> dict[str, Any]:
+        """The workspace saved last (restored from the store on start), or {}."""
+        return self.keeper.workspace()
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to finish (thread-safe, signal-handler safe)."""
@@ -309,6 +351,7 @@ class Engine:
         self.connected = True
         await self._resolve_instruments()
         await self._load_history()
+        await self.keeper.restore(self.recovered)  # snapshot + journal + broker reconciliation
         for code in self.charts:
             instrument = self.instruments[code]
             await self.broker.subscribe_bars(instrument, TimeFrame.M1)
@@ -316,7 +359,7 @@ class Engine:
         for slot in self.slots:
             if slot.ctx is not None and slot.state is not StrategyState.FAILED:
                 slot.started = True
-                self._dispatch(slot, "on_start")
+                self._dispatch(slot, self.keeper.start_hook(slot))  # on_resume after a restore
         self.started = True
         log.info(
             "engine started: %d strategies on %s",
@@ -356,39 +399,43 @@ class Engine:
 
     async def _resolve_instruments(self) -> None:
         for slot in self.slots:
-            if slot.strategy is None:
-                continue
-            try:
-                instrument = await self.broker.find_instrument(slot.spec.instrument)
-            except Exception as exc:  # a configuration problem, not an error storm
-                slot.state = StrategyState.FAILED
-                slot.error = f"unknown instrument {slot.spec.instrument!r}: {exc}"
-                log.error("strategy %s cannot start: %s", slot.id, slot.error)
-                continue
-            code = instrument.code
-            self.instruments[code] = instrument
-            for alias in (code, instrument.ticker, instrument.uid, instrument.figi):
-                if alias:
-                    self._aliases[alias.upper()] = code
-            charts = self.charts.get(code)
-            if charts is None:
-                charts = InstrumentCharts(code, self.options.chart_depth)
-                self.charts[code] = charts
-            for tf in slot.strategy.timeframes:
-                charts.get(tf)
-            slot.instrument = instrument
-            self.book.bind_strategy(slot.id, code, slot.spec.account)
-            slot.ctx = StrategyContext(
-                strategy_id=slot.id,
-                instrument=instrument,
-                account=slot.spec.account,
-                timeframe=slot.strategy.timeframe,
-                charts=charts,
-                book=self.book,
-                clock=lambda: self._market_ts,
-                params=slot.strategy.params,
-                logger=logging.getLogger(f"avin.strategy.{slot.id}"),
-            )
+            await self._resolve_slot(slot)
+
+    async def _resolve_slot(self, slot: StrategySlot) -> None:
+        """Find the slot's instrument, create its charts and its strategy context."""
+        if slot.strategy is None:
+            return
+        try:
+            instrument = await self.broker.find_instrument(slot.spec.instrument)
+        except Exception as exc:  # a configuration problem, not an error storm
+            slot.state = StrategyState.FAILED
+            slot.error = f"unknown instrument {slot.spec.instrument!r}: {exc}"
+            log.error("strategy %s cannot start: %s", slot.id, slot.error)
+            return
+        code = instrument.code
+        self.instruments[code] = instrument
+        for alias in (code, instrument.ticker, instrument.uid, instrument.figi):
+            if alias:
+                self._aliases[alias.upper()] = code
+        charts = self.charts.get(code)
+        if charts is None:
+            charts = InstrumentCharts(code, self.options.chart_depth)
+            self.charts[code] = charts
+        for tf in slot.strategy.timeframes:
+            charts.get(tf)
+        slot.instrument = instrument
+        self.book.bind_strategy(slot.id, code, slot.spec.account)
+        slot.ctx = StrategyContext(
+            strategy_id=slot.id,
+            instrument=instrument,
+            account=slot.spec.account,
+            timeframe=slot.strategy.timeframe,
+            charts=charts,
+            book=self.book,
+            clock=lambda: self._market_ts,
+            params=slot.strategy.params,
+            logger=logging.getLogger(f"avin.strategy.{slot.id}"),
+        )
 
     async def _load_history(self) -> None:
         if self.options.history_days <= 0:
@@ -452,6 +499,7 @@ class Engine:
             clock = self._broker_clock()
             if clock is not None:
                 self._advance_market(clock)
+            self.risk.on_heartbeat()
             if self.store is not None:
                 await self._take_command(self.store)
 
@@ -468,6 +516,10 @@ class Engine:
         log.warning("command from the command line: %s %s", name, reason)
         if name == "kill":
             self.kill(reason or "avin kill")
+        elif name == "flatten":
+            self.flatten(reason or "avin kill --flatten")
+        elif name == "reduce":
+            self.reduce(reason or "avin kill --reduce")
         elif name == "resume":
             self.resume_trading(reason or "avin resume")
 
@@ -479,6 +531,7 @@ class Engine:
             self._touch()
 
     def _handle(self, event: BrokerEvent) -> None:
+        self.risk.on_event(event)
         if isinstance(event, BarEvent):
             self._on_bar_event(event)
         elif isinstance(event, PriceEvent):
@@ -526,9 +579,12 @@ class Engine:
                     self._dispatch(slot, "on_bar", timeframe, done)
 
     def _on_fill(self, fill: Fill) -> None:
+        if self.keeper.absorb(fill):  # already booked by recovery
+            return
         result = self.book.apply_fill(fill)
         if result.duplicate:
             return
+        self.keeper.fill(fill)
         self.counters["fills"] += 1
         self._advance_market(fill.ts)
         order = result.order
@@ -551,6 +607,7 @@ class Engine:
         self._order_changed(order)
 
     def _order_changed(self, order: Order) -> None:
+        self.keeper.order_changed(order)
         level = logging.WARNING if order.status is OrderStatus.REJECTED else logging.INFO
         price = order.avg_fill_price if order.avg_fill_price is not None else order.price
         log.log(
@@ -566,6 +623,8 @@ class Engine:
             f" ({order.reason})" if order.reason else "",
         )
         self._significant()
+        if order.status is OrderStatus.REJECTED:
+            self.risk.on_rejected(order)
         slot = self._slots_by_id.get(order.strategy)
         if slot is not None and slot.active:
             self._dispatch(slot, "on_order", order)
@@ -634,6 +693,8 @@ class Engine:
         """Record ``order`` and schedule its sending (on the engine loop). Checks the state."""
         position = self.book.positions.get((order.account, order.instrument))
         reason = order_block_reason(self.trading_state, order, position)
+        if not reason:
+            reason = self.risk.pre_trade(order)
         if reason:
             return self._reject_local(order, reason)
         if order.created_ts is None:
@@ -731,7 +792,8 @@ class Engine:
             if state != self._persisted_state:  # the latch first: it matters most
                 store.save_trading_state(*state)
                 self._persisted_state = state
-            store.save_snapshot(self.snapshot().to_json())
+            store.save_snapshot(self.keeper.public(self.snapshot().to_json()))
+            self.keeper.save()
             if final:
                 self._store_closed = True
                 store.end_run()
@@ -754,7 +816,7 @@ class Engine:
             orders=order_rows(self.book),
             positions=position_rows(self.book.positions.values()),
             instruments=tuple(self.charts),
-            counters=dict(self.counters),
+            counters={**self.counters, **self.risk.counters()},
             halt_reason=self.halt_reason,
         )
 

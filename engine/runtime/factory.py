@@ -9,8 +9,8 @@ from engine.config import Settings
 from engine.model import Mode
 from engine.paths import homes
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.status_store import StatusStore
-from engine.runtime.worklist import worklist_from_rows
+from engine.runtime.worklist import initial_worklist
+from engine.state import open_store
 
 
 def build_broker(
@@ -71,11 +71,12 @@ def build_engine(
     """The engine for these settings, persisting its status in the state home."""
     if broker is None:
         broker = build_broker(settings, live=live, speed=speed, seed=seed)
-    store = StatusStore(homes().ensure().state) if persist else None
+    store = open_store(settings, homes().ensure().state) if persist else None  # [state]
     return Engine(
         broker,
-        worklist_from_rows(settings.strategies),
+        initial_worklist(settings.strategies, store),
         engine_options(settings, live),
         store=store,
         logbook=logbook,
+        risk=settings.risk,
     )

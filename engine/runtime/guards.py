@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 from engine.model import Order, Position
+from engine.risk.window import WindowCounter
 from engine.runtime.snapshot import TradingState
 
 
@@ -20,21 +19,5 @@ def order_block_reason(state: TradingState, order: Order, position: Position | N
     return ""
 
 
-class ErrorStorm:
-    """Trips when ``limit`` errors happen within ``window`` seconds."""
-
-    def __init__(self, limit: int = 5, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._times: deque[float] = deque()
-
-    def record(self, now: float) -> bool:
-        """Count one error at monotonic time ``now``; True when the storm threshold is reached."""
-        self._times.append(now)
-        while self._times and now - self._times[0] > self.window:
-            self._times.popleft()
-        return len(self._times) >= self.limit
-
-    @property
-    def recent(self) -> int:
-        return len(self._times)
+class ErrorStorm(WindowCounter):
+    """Trips when ``limit`` errors happen within ``window`` seconds (a risk window counter)."""

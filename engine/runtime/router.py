@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.broker.base import Broker, OrderRejected
+from engine.broker.tinvest.journal import IntentJournal
 from engine.model import Order, OrderStatus
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
@@ -40,6 +41,8 @@ class OrderRouter:
         changed: Callable[[Order], None],
         reject: Callable[[Order, str], Order],
         counters: dict[str, int],
+        blocked: Callable[[Order], str] | None = None,
+        journal: IntentJournal | None = None,
     ) -> None:
         self.broker = broker
         self.book = book
@@ -49,7 +52,9 @@ class OrderRouter:
         self._changed = changed
         self._reject = reject
         self._counters = counters
+        self._blocked = blocked  # the last check before sending (reason, empty to go)
         self._cancel_after_ack: set[str] = set()
+        self._journal = journal  # the intent is written here before the order is sent
 
     def post(self, order: Order) -> None:
         """Schedule the post of a recorded NEW order."""
@@ -78,6 +83,17 @@ class OrderRouter:
         if self._halted():
             self._reject(order, "trading is HALTED")
             return
+        reason = self._blocked(order) if self._blocked is not None else ""
+        if reason:
+            self._reject(order, reason)
+            return
+        if self._journal is not None:
+            try:
+                self._journal.record(order.id, order)
+            except Exception as exc:  # never send what is not journalled
+                log.critical("order %s not sent: the journal failed: %s", order.id[:8], exc)
+                self._reject(order, f"the order journal cannot be written: {exc}")
+                return
         self.book.mark_submitted(order.id, self._clock())
         self._counters["orders_sent"] += 1
         try:

@@ -26,7 +26,8 @@ _SNAPSHOT = "snapshot"
 _MARKER = "marker"
 _TRADING = "trading_state"
 _COMMAND = "command"
-COMMANDS = ("kill", "resume")
+_WORKLIST = "worklist"
+COMMANDS = ("kill", "resume", "flatten", "reduce")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +185,18 @@ class StatusStore:
             return TradingState(data.get("state", "ACTIVE")), str(data.get("reason", ""))
         except ValueError:
             return TradingState.HALTED, f"unreadable stored trading state {data!r}"
+
+    # --- the worklist as changed at runtime (engine.runtime.worklist) ----------------------------
+
+    def save_worklist(self, data: dict[str, Any]) -> None:
+        self._cache.set(_WORKLIST, json.dumps(data))
+
+    def load_worklist(self) -> dict[str, Any] | None:
+        raw = self._cache.get(_WORKLIST)
+        if not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None

@@ -1,12 +1,11 @@
 """State that survives crashes: the store (diskcache or PostgreSQL), journal and snapshots.
 
-- :mod:`engine.state.base`: the :class:`Store` protocol and the shared logic;
+- :mod:`engine.state.base`: :class:`BaseStore`, the logic both engines share;
 - :mod:`engine.state.embedded`: :class:`DiskcacheStore` (the default, in the state home);
 - :mod:`engine.state.postgres`: :class:`PostgresStore` (psycopg 3);
 - :mod:`engine.state.codec`: orders, fills and positions as JSON;
 - :mod:`engine.state.journal`: :class:`OrderJournal`, the engine's writer (also an
   ``IntentJournal`` for the T-Invest adapter);
-- :mod:`engine.state.snapshot`: the full engine state as a dict and back.
 
 Recovery after a crash is :mod:`engine.runtime.recovery`; the guarantees are in docs/state.md.
 """
@@ -16,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.state.base import BaseStore, Damage, JournalEvent, StateSnapshot, Store, StoreError
+from engine.state.base import BaseStore, Damage, JournalEvent, StateSnapshot, StoreError
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -26,7 +25,6 @@ __all__ = [
     "Damage",
     "JournalEvent",
     "StateSnapshot",
-    "Store",
     "StoreError",
     "open_store",
 ]

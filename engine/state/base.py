@@ -12,10 +12,14 @@ A store keeps, for one robot:
   newest few are kept so that a damaged one falls back to an older one plus the journal;
 - small named values (``put``/``get``): the TUI workspace.
 
+The status part is :class:`~engine.runtime.status_store.StatusStore`'s own code working on
+``self._cache`` (a diskcache, or :class:`~engine.state.postgres.PgCache` with the same methods), so
+``avin status``/``avin kill`` and everything added to the status store work with both engines.
+
 Compaction moves the events of finished orders into an archive table with their sequence numbers:
 nothing is deleted, replay after any kept snapshot still sees every event.
 
-Engines implement the primitives (``_kv_*``, ``_append_rows``, ``_select_events``, snapshots,
+Engines implement the primitives (``_append_rows``, ``_select_events``, snapshots,
 ``_archive``); everything else lives here, so both behave the same.
 """
 
@@ -23,21 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from engine.model import OrderStatus
-from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import COMMANDS, RunMarker, RunStart
+from engine.runtime.status_store import StatusStore
 
-SNAPSHOT = "snapshot"
-MARKER = "marker"
-TRADING = "trading_state"
-COMMAND = "command"
 KEEP_SNAPSHOTS = 3
 KINDS = frozenset({"intent", "order", "fill", "external", "resolve", "note"})
 
@@ -93,70 +90,16 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-@runtime_checkable
-class Store(Protocol):
-    """What the engine, recovery and the command line use; see :class:`BaseStore`."""
-
-    damage: Damage
-
-    def describe(self) -> str: ...
-
-    def close(self) -> None: ...
-
-    # status
-    def begin_run(self, pid: int | None = None) -> RunStart: ...
-
-    def end_run(self) -> None: ...
-
-    def marker(self) -> RunMarker | None: ...
-
-    def save_snapshot(self, data: dict[str, Any]) -> None: ...
-
-    def load_snapshot(self) -> dict[str, Any] | None: ...
-
-    def status(self) -> dict[str, Any] | None: ...
-
-    def request_command(self, command: str, reason: str = "") -> None: ...
-
-    def take_command(self) -> tuple[str, str] | None: ...
-
-    def save_trading_state(self, state: TradingState, reason: str = "") -> None: ...
-
-    def trading_state(self) -> tuple[TradingState, str]: ...
-
-    # named values
-    def put(self, name: str, value: Any) -> None: ...
-
-    def get(self, name: str) -> Any: ...
-
-    # journal
-    def append(self, kind: str, key: str, data: dict[str, Any]) -> int: ...
-
-    def append_many(self, events: Iterable[tuple[str, str, dict[str, Any]]]) -> int: ...
-
-    def events(self, after: int = 0) -> list[JournalEvent]: ...
-
-    def history(self, key: str | None = None) -> list[JournalEvent]: ...
-
-    def last_seq(self) -> int: ...
-
-    def compact(self, upto: int) -> int: ...
-
-    # state snapshots
-    def save_state(self, data: dict[str, Any], journal_seq: int) -> int: ...
-
-    def load_state(self) -> StateSnapshot | None: ...
-
-
 Row = tuple[int, str, str, str, str]  # seq, ts, kind, key, data (JSON text)
 
 
-class BaseStore:
-    """Status, journal and snapshot logic over the engine primitives."""
+class BaseStore(StatusStore):
+    """A :class:`StatusStore` (the status logic works on ``self._cache``: a diskcache or a
+    table with the same interface) plus the journal and the state snapshots."""
 
     damage: Damage
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # engines set ``path`` and ``_cache``, not StatusStore.__init__
         self.damage = Damage()
 
     # --- primitives (engines) -------------------------------------------------------------------
@@ -165,18 +108,6 @@ class BaseStore:
         raise NotImplementedError
 
     def close(self) -> None:
-        raise NotImplementedError
-
-    def _kv_get(self, key: str) -> Any:
-        raise NotImplementedError
-
-    def _kv_set(self, key: str, value: Any) -> None:
-        raise NotImplementedError
-
-    def _kv_delete(self, key: str) -> None:
-        raise NotImplementedError
-
-    def _kv_pop(self, key: str) -> Any:
         raise NotImplementedError
 
     def _append_rows(self, rows: list[tuple[str, str, str, str]]) -> int:
@@ -199,101 +130,13 @@ class BaseStore:
     def _archive(self, keys: list[str], upto: int) -> int:
         raise NotImplementedError
 
-    # --- context manager ------------------------------------------------------------------------
-
-    def __enter__(self) -> BaseStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- the run --------------------------------------------------------------------------------
-
-    def begin_run(self, pid: int | None = None) -> RunStart:
-        """Put this process's marker down; report a crashed predecessor and the latched state."""
-        me = pid or os.getpid()
-        data = self._kv_get(MARKER)
-        previous = RunMarker.from_json(data) if isinstance(data, dict) else None
-        if previous is not None and previous.is_alive() and previous.pid != me:
-            raise RuntimeError(
-                f"another avin engine is running (pid {previous.pid}, started {previous.start_ts});"
-                " stop it first"
-            )
-        recovered = previous is not None and not previous.is_alive()
-        marker = RunMarker(me, socket.gethostname(), now_iso())
-        self._kv_set(MARKER, marker.to_json())
-        state, reason = self.trading_state()
-        return RunStart(marker, recovered, previous, state, reason)
-
-    def end_run(self) -> None:
-        data = self.load_snapshot()
-        if data is not None:
-            data["running"] = False
-            self._kv_set(SNAPSHOT, json.dumps(data))
-        self._kv_delete(MARKER)
-
-    def marker(self) -> RunMarker | None:
-        data = self._kv_get(MARKER)
-        return RunMarker.from_json(data) if isinstance(data, dict) else None
-
-    def save_snapshot(self, data: dict[str, Any]) -> None:
-        self._kv_set(SNAPSHOT, json.dumps({**data, "saved_ts": now_iso()}))
-
-    def load_snapshot(self) -> dict[str, Any] | None:
-        raw = self._kv_get(SNAPSHOT)
-        if not isinstance(raw, str):
-            return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
-
-    def status(self) -> dict[str, Any] | None:
-        data = self.load_snapshot()
-        if data is None:
-            return None
-        marker = self.marker()
-        alive = marker is not None and marker.is_alive()
-        data["running"] = alive
-        if marker is not None and not alive:
-            data["crashed"] = True
-        state, reason = self.trading_state()
-        data["trading_state"] = state.value
-        if reason:
-            data["halt_reason"] = reason
-        return data
-
-    def request_command(self, command: str, reason: str = "") -> None:
-        if command not in COMMANDS:
-            raise ValueError(f"unknown command {command!r}")
-        self._kv_set(COMMAND, {"command": command, "reason": reason, "ts": now_iso()})
-
-    def take_command(self) -> tuple[str, str] | None:
-        data = self._kv_pop(COMMAND)
-        if not isinstance(data, dict) or data.get("command") not in COMMANDS:
-            return None
-        return str(data["command"]), str(data.get("reason", ""))
-
-    def save_trading_state(self, state: TradingState, reason: str = "") -> None:
-        self._kv_set(TRADING, {"state": state.value, "reason": reason, "ts": now_iso()})
-
-    def trading_state(self) -> tuple[TradingState, str]:
-        data = self._kv_get(TRADING)
-        if not isinstance(data, dict):
-            return TradingState.ACTIVE, ""
-        try:
-            return TradingState(data.get("state", "ACTIVE")), str(data.get("reason", ""))
-        except ValueError:
-            return TradingState.HALTED, f"unreadable stored trading state {data!r}"
-
     # --- named values -------------------------------------------------------------------------
 
     def put(self, name: str, value: Any) -> None:
-        self._kv_set(f"value:{name}", dumps(value))
+        self._cache.set(f"value:{name}", dumps(value))
 
     def get(self, name: str) -> Any:
-        raw = self._kv_get(f"value:{name}")
+        raw = self._cache.get(f"value:{name}")
         if not isinstance(raw, str):
             return None
         try:

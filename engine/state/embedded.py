@@ -79,9 +79,7 @@ class DiskcacheStore(BaseStore):
     def _open_cache(self) -> diskcache.Cache:
         self.path.mkdir(parents=True, exist_ok=True)
         try:
-            cache = diskcache.Cache(
-                str(self.path), timeout=5, sqlite_synchronous=_SYNC[self.sync]
-            )
+            cache = diskcache.Cache(str(self.path), timeout=5, sqlite_synchronous=_SYNC[self.sync])
             cache.get("marker")
             return cache
         except sqlite3.DatabaseError as exc:
@@ -140,27 +138,15 @@ class DiskcacheStore(BaseStore):
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
 
-    # --- key-value ------------------------------------------------------------------------------
-
-    def _kv_get(self, key: str) -> Any:
-        return self._cache.get(key)
-
-    def _kv_set(self, key: str, value: Any) -> None:
-        self._cache.set(key, value)
-
-    def _kv_delete(self, key: str) -> None:
-        self._cache.delete(key)
-
-    def _kv_pop(self, key: str) -> Any:
-        return self._cache.pop(key, default=None)
-
     # --- journal --------------------------------------------------------------------------------
 
     def _append_rows(self, rows: list[tuple[str, str, str, str]]) -> int:
         with self._lock:
             cur = self._db.cursor()
-            cur.executemany("INSERT INTO journal (ts, kind, key, data) VALUES (?,?,?,?)", rows)
-            seq = cur.lastrowid
+            seq: int | None = None
+            for row in rows:
+                cur.execute("INSERT INTO journal (ts, kind, key, data) VALUES (?,?,?,?)", row)
+                seq = cur.lastrowid
             self._db.commit()
         if seq is None:
             raise sqlite3.DatabaseError("no sequence number after an append")
@@ -192,7 +178,9 @@ class DiskcacheStore(BaseStore):
                     "INSERT INTO archive SELECT * FROM journal WHERE key = ? AND seq <= ?",
                     (key, upto),
                 )
-                cur = self._db.execute("DELETE FROM journal WHERE key = ? AND seq <= ?", (key, upto))
+                cur = self._db.execute(
+                    "DELETE FROM journal WHERE key = ? AND seq <= ?", (key, upto)
+                )
                 moved += cur.rowcount
         return moved
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine.state.base import BaseStore, Row, StoreError
@@ -35,6 +37,35 @@ CREATE TABLE IF NOT EXISTS {schema}.states (
 """
 
 
+class PgCache:
+    """The diskcache methods the status store uses, on the ``kv`` table (values as JSON)."""
+
+    def __init__(self, run: Callable[..., list[tuple[Any, ...]]]) -> None:
+        self._run = run
+
+    def get(self, key: str, default: Any = None) -> Any:
+        rows = self._run("SELECT value FROM @.kv WHERE key = %s", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def set(self, key: str, value: Any) -> bool:
+        self._run(
+            "INSERT INTO @.kv (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (key, json.dumps(value)),
+        )
+        return True
+
+    def delete(self, key: str) -> bool:
+        return bool(self._run("DELETE FROM @.kv WHERE key = %s RETURNING key", (key,)))
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        rows = self._run("DELETE FROM @.kv WHERE key = %s RETURNING value", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def close(self) -> None:
+        pass
+
+
 class PostgresStore(BaseStore):
     def __init__(self, dsn: str, *, schema: str = "avin") -> None:
         super().__init__()
@@ -49,12 +80,14 @@ class PostgresStore(BaseStore):
         self.dsn = dsn
         self.schema = schema
         self._lock = threading.RLock()
+        self.path = Path(f"postgres/{schema}")
         try:
             self._conn = psycopg.connect(dsn, autocommit=False, connect_timeout=10)
             with self._conn.transaction():
-                self._conn.execute(_schema_sql(schema))  # type: ignore[arg-type]
+                self._conn.execute(_schema_sql(schema))
         except psycopg.Error as exc:
             raise StoreError(f"cannot use the PostgreSQL state store: {exc}") from exc
+        self._cache = PgCache(self._run)
 
     def describe(self) -> str:
         return f"postgres store (schema {self.schema})"
@@ -65,28 +98,8 @@ class PostgresStore(BaseStore):
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._conn.transaction():
-            cur = self._conn.execute(sql.replace("@", self.schema), args)  # type: ignore[arg-type]
+            cur = self._conn.execute(sql.replace("@", self.schema), args)
             return list(cur.fetchall()) if cur.description else []
-
-    # --- key-value ------------------------------------------------------------------------------
-
-    def _kv_get(self, key: str) -> Any:
-        rows = self._run("SELECT value FROM @.kv WHERE key = %s", (key,))
-        return json.loads(rows[0][0]) if rows else None
-
-    def _kv_set(self, key: str, value: Any) -> None:
-        self._run(
-            "INSERT INTO @.kv (key, value) VALUES (%s, %s) "
-            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            (key, json.dumps(value)),
-        )
-
-    def _kv_delete(self, key: str) -> None:
-        self._run("DELETE FROM @.kv WHERE key = %s", (key,))
-
-    def _kv_pop(self, key: str) -> Any:
-        rows = self._run("DELETE FROM @.kv WHERE key = %s RETURNING value", (key,))
-        return json.loads(rows[0][0]) if rows else None
 
     # --- journal --------------------------------------------------------------------------------
 
@@ -95,7 +108,7 @@ class PostgresStore(BaseStore):
         seq = 0
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             for row in rows:
-                cur.execute(sql, row)  # type: ignore[arg-type]
+                cur.execute(sql, row)
                 got = cur.fetchone()
                 seq = int(got[0]) if got else seq
         return seq
@@ -107,7 +120,7 @@ class PostgresStore(BaseStore):
         if archived:
             sql += f" UNION ALL SELECT seq, ts, kind, key, data FROM @.archive WHERE {where}"
             args = args + args
-        return [tuple(r) for r in self._run(sql + " ORDER BY seq", args)]  # type: ignore[misc]
+        return [tuple(r) for r in self._run(sql + " ORDER BY seq", args)]
 
     def last_seq(self) -> int:
         rows = self._run(
@@ -118,12 +131,12 @@ class PostgresStore(BaseStore):
     def _archive(self, keys: list[str], upto: int) -> int:
         with self._lock, self._conn.transaction():
             self._conn.execute(
-                f"INSERT INTO {self.schema}.archive SELECT * FROM {self.schema}.journal "  # type: ignore[arg-type]
+                f"INSERT INTO {self.schema}.archive SELECT * FROM {self.schema}.journal "
                 "WHERE key = ANY(%s) AND seq <= %s",
                 (keys, upto),
             )
             cur = self._conn.execute(
-                f"DELETE FROM {self.schema}.journal WHERE key = ANY(%s) AND seq <= %s",  # type: ignore[arg-type]
+                f"DELETE FROM {self.schema}.journal WHERE key = ANY(%s) AND seq <= %s",
                 (keys, upto),
             )
             return int(cur.rowcount)
@@ -141,5 +154,7 @@ class PostgresStore(BaseStore):
         return seq
 
     def _select_states(self) -> list[tuple[int, int, str, str, str]]:
-        rows = self._run("SELECT seq, journal_seq, ts, data, checksum FROM @.states ORDER BY seq DESC")
+        rows = self._run(
+            "SELECT seq, journal_seq, ts, data, checksum FROM @.states ORDER BY seq DESC"
+        )
         return [(int(a), int(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]

@@ -8,7 +8,8 @@ after the hook returns. Hooks:
 - ``on_bar(ctx, timeframe, bar)`` when a bar of one of ``timeframes`` CLOSES;
 - ``on_order(ctx, order)`` when one of its orders changes status;
 - ``on_fill(ctx, fill)`` for each fill of its orders;
-- ``on_stop(ctx)`` once, at shutdown.
+- ``on_stop(ctx)`` once, at shutdown;
+- ``on_resume(ctx)`` instead of ``on_start`` after a restart that restored ``state``.
 
 An exception in a hook marks the strategy FAILED; the engine keeps running.
 """
@@ -55,6 +56,7 @@ class Strategy:
         main = timeframe or declared[0]
         self.timeframe = main
         self.timeframes = (main, *(tf for tf in declared[1:] if tf is not main))
+        self.state: dict[str, Any] = {}  # persisted (JSON-able): survives a crash and a restart
         self.validate()
 
     def validate(self) -> None:
@@ -76,3 +78,17 @@ class Strategy:
 
     def on_stop(self, ctx: StrategyContext) -> None:
         pass
+
+    # --- persistent state (engine.runtime.keeper) ---------------------------------------------
+
+    def persist(self) -> dict[str, Any]:
+        """What to save with every engine snapshot (JSON-able); default: ``self.state``."""
+        return dict(getattr(self, "state", {}))
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`persist` saved, before ``on_resume`` after a restart."""
+        self.state = dict(state)
+
+    def on_resume(self, ctx: StrategyContext) -> None:
+        """Instead of ``on_start`` when saved state was restored; default: ``on_start``."""
+        self.on_start(ctx)

@@ -12,10 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.model import Instrument, Order, OrderType, Position, Side, TimeFrame
 from engine.runtime.chart import Chart, InstrumentCharts
+
+if TYPE_CHECKING:
+    from engine.strategy.analysis import StrategyAnalysis
 
 
 class StrategyBook(Protocol):
@@ -67,6 +70,7 @@ class StrategyContext:
         self._book = book
         self._clock = clock
         self._intents: list[Intent] = []
+        self._analysis: StrategyAnalysis | None = None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -122,6 +126,41 @@ class StrategyContext:
     def close_position(self) -> Order | None:
         """A market order that flattens this strategy's position (counting pending orders)."""
         return self.order_target(0)
+
+    def place(
+        self,
+        side: Side,
+        lots: int,
+        type: OrderType,
+        *,
+        price: Decimal | float | None = None,
+        stop_price: Decimal | float | None = None,
+    ) -> Order:
+        """Any order type (STOP, TAKE_PROFIT, STOP_LIMIT...); prices rounded to the step."""
+        if lots <= 0:
+            raise ValueError(f"order lots must be positive, got {lots}")
+        order = Order(
+            instrument=self.instrument.code,
+            side=side,
+            type=type,
+            lots=lots,
+            account=self.account,
+            price=None if price is None else self.instrument.round_price(price),
+            stop_price=None if stop_price is None else self.instrument.round_price(stop_price),
+            strategy=self.strategy_id,
+            created_ts=self._clock(),
+        )
+        self._intents.append(PostIntent(order))
+        return order
+
+    @property
+    def analysis(self) -> StrategyAnalysis:
+        """ZigZags, trends and their statistics over this instrument's charts (built lazily)."""
+        if self._analysis is None:
+            from engine.strategy.analysis import StrategyAnalysis
+
+            self._analysis = StrategyAnalysis(self._charts, self.chart)
+        return self._analysis
 
     def cancel(self, order: Order | str) -> None:
         key = order if isinstance(order, str) else order.id

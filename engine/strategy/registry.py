@@ -8,7 +8,10 @@ from typing import Any
 
 from engine.model import TimeFrame
 from engine.strategy.base import Strategy
+from engine.strategy.examples.big_trend import BigTrendLong, BigTrendShort
+from engine.strategy.examples.pin_bar import PinBar
 from engine.strategy.examples.sma_cross import SmaCross
+from engine.strategy.examples.zigzag_breakout import ZigZagBreakout
 
 
 class UnknownStrategy(LookupError):
@@ -65,3 +68,5 @@ def build(
 
 
 register(SmaCross)
+for _example in (BigTrendShort, BigTrendLong, PinBar, ZigZagBreakout):
+    register(_example)

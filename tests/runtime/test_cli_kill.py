@@ -22,10 +22,10 @@ async def test_kill_and_resume_from_the_command_line(avin_home: Path) -> None:
         assert d.engine.trading_state is TradingState.HALTED and d.engine.halt_reason == "ops"
         await d.settle()
         assert not order.is_open
-        assert await asyncio.to_thread(main, ["resume"]) == 0
+        assert await asyncio.to_thread(main, ["resume", "--yes"]) == 0
         assert d.engine.trading_state is TradingState.ACTIVE
         assert d.engine.slots[0].state is StrategyState.RUNNING
     assert main(["kill", "--reason", "offline"]) == 0  # nothing runs: latched for the next run
     assert store.trading_state() == (TradingState.HALTED, "offline")
-    assert main(["resume"]) == 0 and store.trading_state()[0] is TradingState.ACTIVE
+    assert main(["resume", "--yes"]) == 0 and store.trading_state()[0] is TradingState.ACTIVE
     store.close()

@@ -1,0 +1,289 @@
+"""Backtest reports: the trade list, the domain summary and the equity metrics.
+
+Summary over closed trades (``result`` of each round trip, net of commission): total, wins
+(r > 0), losses (r < 0), gross profit / loss, profit, ratio (gross profit / |gross loss|, None
+without losses), percent profitable, average trade / win / loss, max win / loss, the longest win
+and loss streaks (a break-even trade ends both). Equity metrics from the equity curve (capital
+plus realised and unrealised PnL at each bar's close): maximum drawdown (money and percent of the
+peak), exposure (share of bars with an open position), Sharpe and Sortino of daily returns
+(annualised with 252 days, no risk-free rate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.backtest.runner import RunResult
+from engine.model import Side, Trade
+
+TRADE_COLUMNS = ("entry_ts", "entry_price", "exit_ts", "exit_price", "lots", "side", "result")
+TOTAL = "TOTAL"
+_DAY_NS = 86_400_000_000_000
+ZERO = Decimal(0)
+
+
+def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
+    """One row per closed trade: the :data:`TRADE_COLUMNS` plus instrument, commission, result_p.
+
+    Prices and money are strings of Decimals (exact); ``side`` is ``long`` or ``short``.
+    """
+    rows = [
+        {
+            "entry_ts": t.entry_ts,
+            "entry_price": str(t.entry_price),
+            "exit_ts": t.exit_ts,
+            "exit_price": str(t.exit_price),
+            "lots": t.lots,
+            "side": "long" if t.side is Side.BUY else "short",
+            "result": str(t.result),
+            "instrument": instrument or t.instrument,
+            "commission": str(t.commission),
+            "result_p": str(t.result_p.quantize(Decimal("0.0001"))),
+        }
+        for t in trades
+        if t.closed
+    ]
+    schema = {
+        "entry_ts": pl.Datetime("us", "UTC"),
+        "entry_price": pl.String,
+        "exit_ts": pl.Datetime("us", "UTC"),
+        "exit_price": pl.String,
+        "lots": pl.Int64,
+        "side": pl.String,
+        "result": pl.String,
+        "instrument": pl.String,
+        "commission": pl.String,
+        "result_p": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def summarize(results: Sequence[Decimal]) -> dict[str, Any]:
+    """The domain summary of closed trade results (Decimal money, counts as int)."""
+    wins = [r for r in results if r > 0]
+    losses = [r for r in results if r < 0]
+    gross_profit = sum(wins, ZERO)
+    gross_loss = sum(losses, ZERO)
+    profit = sum(results, ZERO)
+    total = len(results)
+    win_streak = loss_streak = run_w = run_l = 0
+    for r in results:
+        run_w = run_w + 1 if r > 0 else 0
+        run_l = run_l + 1 if r < 0 else 0
+        win_streak = max(win_streak, run_w)
+        loss_streak = max(loss_streak, run_l)
+    return {
+        "total": total,
+        "wins": len(wins),
+        "losses": len(losses),
+        "gross_profit": gross_profit,
+        "gross_loss": gross_loss,
+        "profit": profit,
+        "ratio": (gross_profit / -gross_loss) if gross_loss else None,
+        "percent_profitable": Decimal(len(wins) * 100) / total if total else ZERO,
+        "avg_trade": profit / total if total else ZERO,
+        "avg_win": gross_profit / len(wins) if wins else ZERO,
+        "avg_loss": gross_loss / len(losses) if losses else ZERO,
+        "max_win": max(wins) if wins else ZERO,
+        "max_loss": min(losses) if losses else ZERO,
+        "win_streak": win_streak,
+        "loss_streak": loss_streak,
+    }
+
+
+def max_drawdown(equity: np.ndarray) -> tuple[float, float]:
+    """The largest fall from a running peak: (money, percent of that peak)."""
+    if equity.size == 0:
+        return 0.0, 0.0
+    peak = np.maximum.accumulate(equity)
+    falls = peak - equity
+    i = int(np.argmax(falls))
+    money = float(falls[i])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pcts = np.where(peak > 0, falls / peak * 100, 0.0)
+    pct = float(np.max(pcts)) if pcts.size else 0.0
+    return money, pct
+
+
+def drawdown_curve(equity: np.ndarray) -> np.ndarray:
+    """Equity below its running peak (money, <= 0) at each point."""
+    if equity.size == 0:
+        return equity
+    return equity - np.maximum.accumulate(equity)
+
+
+def daily_returns(ts: np.ndarray, equity: np.ndarray, capital: float) -> np.ndarray:
+    """Returns of the last equity of each UTC day, the first against ``capital``."""
+    if equity.size == 0:
+        return np.zeros(0)
+    days = ts // _DAY_NS
+    last = np.flatnonzero(np.diff(days) != 0)
+    closes = np.concatenate([equity[last], equity[-1:]])
+    previous = np.concatenate([[capital], closes[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(previous != 0, closes / previous - 1.0, 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def sharpe(returns: np.ndarray, periods: int = 252) -> float:
+    if returns.size < 2:
+        return 0.0
+    std = float(np.std(returns, ddof=1))
+    if std == 0 or not math.isfinite(std):
+        return 0.0
+    return float(np.mean(returns)) / std * math.sqrt(periods)
+
+
+def sortino(returns: np.ndarray, periods: int = 252) -> float | None:
+    """Mean over downside deviation, annualised; None when there is no downside at all."""
+    if returns.size < 2:
+        return 0.0
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    if downside == 0:
+        return None if float(np.mean(returns)) > 0 else 0.0
+    return float(np.mean(returns)) / downside * math.sqrt(periods)
+
+
+def equity_metrics(
+    ts: np.ndarray, equity: np.ndarray, position: np.ndarray, capital: float
+) -> dict[str, Any]:
+    dd, dd_p = max_drawdown(equity)
+    returns = daily_returns(ts, equity, capital)
+    final = float(equity[-1]) if equity.size else capital
+    return {
+        "bars": int(equity.size),
+        "capital": capital,
+        "final_equity": final,
+        "return_p": (final / capital - 1.0) * 100 if capital else 0.0,
+        "max_drawdown": dd,
+        "max_drawdown_p": dd_p,
+        "exposure": float(np.count_nonzero(position)) / position.size if position.size else 0.0,
+        "sharpe": sharpe(returns),
+        "sortino": sortino(returns),
+        "days": int(returns.size),
+    }
+
+
+@dataclass(slots=True)
+class Section:
+    """The report of one instrument (or of the total)."""
+
+    name: str
+    summary: dict[str, Any]
+    metrics: dict[str, Any]
+    ts: np.ndarray
+    equity: np.ndarray
+    position: np.ndarray
+
+
+@dataclass(slots=True)
+class Report:
+    strategy: str
+    params: dict[str, Any]
+    sections: list[Section]  # per instrument, then TOTAL
+    trades: pl.DataFrame  # every closed trade, with its instrument
+    orders: pl.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Section:
+        return self.sections[-1]
+
+    def section(self, name: str) -> Section:
+        for s in self.sections:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def equity_frame(self) -> pl.DataFrame:
+        frames = [
+            pl.DataFrame(
+                {
+                    "instrument": [s.name] * s.ts.size,
+                    "ts": pl.Series(s.ts, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
+                    "equity": s.equity,
+                    "drawdown": drawdown_curve(s.equity),
+                    "position": s.position.astype(np.int64),
+                }
+            )
+            for s in self.sections
+        ]
+        return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
+    rows = [
+        {
+            "instrument": o.instrument,
+            "created_ts": o.created_ts,
+            "updated_ts": o.updated_ts,
+            "side": o.side.value,
+            "type": o.type.value,
+            "lots": o.lots,
+            "price": None if o.price is None else str(o.price),
+            "stop_price": None if o.stop_price is None else str(o.stop_price),
+            "status": o.status.value,
+            "filled_lots": o.filled_lots,
+            "avg_fill_price": None if o.avg_fill_price is None else str(o.avg_fill_price),
+            "commission": str(o.commission),
+            "reason": o.reason,
+        }
+        for r in results
+        for o in r.orders
+    ]
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def build_report(
+    strategy: str, params: dict[str, Any], results: Sequence[RunResult]
+) -> Report:
+    sections: list[Section] = []
+    trade_frames: list[pl.DataFrame] = []
+    for r in results:
+        trades = r.trades
+        trade_frames.append(trade_frame(trades, r.instrument.code))
+        sections.append(
+            Section(
+                name=r.instrument.code,
+                summary=summarize([t.result for t in trades]),
+                metrics=equity_metrics(r.ts, r.equity, r.position, float(r.capital)),
+                ts=r.ts,
+                equity=r.equity,
+                position=r.position,
+            )
+        )
+    sections.append(_total(results))
+    trades = pl.concat(trade_frames) if trade_frames else trade_frame([])
+    trades = trades.sort("exit_ts", maintain_order=True)
+    return Report(strategy, dict(params), sections, trades, order_frame(results))
+
+
+def _total(results: Sequence[RunResult]) -> Section:
+    """All instruments in one account: capital plus the sum of their PnL on the union of times."""
+    capital = float(results[0].capital) if results else 0.0
+    all_trades = sorted(
+        (t for r in results for t in r.trades), key=lambda t: (t.exit_ts, t.entry_ts)
+    )
+    summary = summarize([t.result for t in all_trades])
+    if not results:
+        empty = np.zeros(0)
+        return Section(TOTAL, summary, equity_metrics(empty, empty, empty, capital), empty, empty, empty)
+    ts = np.unique(np.concatenate([r.ts for r in results]))
+    pnl = np.zeros(ts.size)
+    exposed = np.zeros(ts.size, dtype=np.int64)
+    for r in results:
+        idx = np.searchsorted(r.ts, ts, side="right") - 1  # the last bar at or before each time
+        have = idx >= 0
+        pnl[have] += r.equity[idx[have]] - float(r.capital)
+        exposed[have] += np.abs(r.position[idx[have]])
+    equity = capital + pnl
+    return Section(
+        TOTAL, summary, equity_metrics(ts, equity, exposed, capital), ts, equity, exposed
+    )

@@ -1,0 +1,84 @@
+"""A backtest over several instruments: one strategy instance per instrument, then the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from engine.backtest.report import Report, build_report
+from engine.backtest.runner import BacktestOptions, Backtester, RunResult
+from engine.model import Instrument, TimeFrame
+from engine.strategy.registry import build, resolve
+
+InstrumentProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """The bars of one instrument and the time trading starts (earlier bars are warm-up)."""
+
+    instrument: Instrument
+    bars: pl.DataFrame
+    base: TimeFrame = TimeFrame.M1
+    start: datetime | None = None
+
+
+def run_backtest(
+    strategy: str,
+    markets: Sequence[Market],
+    *,
+    params: Mapping[str, Any] | None = None,
+    timeframe: TimeFrame | None = None,
+    options: BacktestOptions | None = None,
+    progress: InstrumentProgress | None = None,
+) -> Report:
+    """``strategy`` (a registered name or ``module:Class``) on every market; the report."""
+    options = options or BacktestOptions()
+    results: list[RunResult] = []
+    cls = resolve(strategy)
+    for market in markets:
+        instance = build(strategy, params, timeframe)
+        tester = Backtester(instance, market.instrument, options, base=market.base)
+        code = market.instrument.code
+
+        def tick(done: int, total: int, code: str = code) -> None:
+            if progress is not None:
+                progress(code, done, total)
+
+        results.append(tester.run(market.bars, start=market.start, progress=tick))
+    first = build(strategy, params, timeframe)
+    report = build_report(cls.name or strategy, dict(first.params), results)
+    report.meta.update(
+        {
+            "strategy_ref": strategy,
+            "timeframe": first.timeframe.value,
+            "commission": str(options.commission),
+            "slippage_ticks": options.slippage_ticks,
+            "capital": str(options.capital),
+            "gaps": options.gaps,
+            "instruments": [m.instrument.code for m in markets],
+            "bases": [m.base.value for m in markets],
+            "from": _iso(markets, first=True),
+            "to": _iso(markets, first=False),
+        }
+    )
+    return report
+
+
+def _iso(markets: Sequence[Market], *, first: bool) -> str | None:
+    values = []
+    for m in markets:
+        if m.bars.height == 0:
+            continue
+        ts = m.bars["ts"].min() if first else m.bars["ts"].max()
+        if first and m.start is not None:
+            ts = m.start
+        values.append(ts)
+    if not values:
+        return None
+    value = min(values) if first else max(values)
+    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -1,0 +1,109 @@
+"""``avin kill [--flatten|--reduce]`` and ``avin resume [--yes]``: the out-of-band kill switch.
+
+They work through the status store: the latched trading state is written at once (so the next
+run starts in it even if no engine is running), and a running engine obeys the command within
+about a second (it polls the store); the command waits for the engine's snapshot to confirm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from engine.runtime.snapshot import TradingState
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def add_kill_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--flatten",
+        action="store_true",
+        help="cancel every order, then close every position at market (trading REDUCING after)",
+    )
+    group.add_argument(
+        "--reduce",
+        action="store_true",
+        help="REDUCING instead of HALTED: only orders that reduce a position are sent",
+    )
+
+
+def add_resume_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask for confirmation (scripts)"
+    )
+
+
+def kill_command(args: argparse.Namespace) -> int:
+    if getattr(args, "flatten", False):
+        return run_command("flatten", args.reason, args.wait)
+    if getattr(args, "reduce", False):
+        return run_command("reduce", args.reason, args.wait)
+    return run_command("kill", args.reason, args.wait)
+
+
+def resume_command(
+    args: argparse.Namespace, ask: Callable[[str], str] = input, interactive: bool | None = None
+) -> int:
+    if not getattr(args, "yes", False):
+        tty = sys.stdin.isatty() if interactive is None else interactive
+        if not tty:
+            print("avin: resume needs confirmation: run it in a terminal or add --yes", file=sys.stderr)
+            return EXIT_FAILED
+        try:
+            answer = ask("Resume trading (trading state ACTIVE, strategies running)? [yes/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("avin: not resumed")
+            return EXIT_FAILED
+    return run_command("resume", args.reason, args.wait)
+
+
+_TARGET = {
+    "kill": TradingState.HALTED,
+    "flatten": TradingState.REDUCING,
+    "reduce": TradingState.REDUCING,
+    "resume": TradingState.ACTIVE,
+}
+
+
+def run_command(name: str, reason: str, wait: float) -> int:
+    from engine.paths import homes
+    from engine.runtime.status_store import StatusStore
+
+    target = _TARGET[name]
+    with StatusStore(homes().ensure().state) as store:
+        marker = store.marker()
+        running = marker is not None and marker.is_alive()
+        current, _ = store.trading_state()
+        if name in ("kill", "reduce") or (name == "flatten" and current is not TradingState.HALTED):
+            store.save_trading_state(target, reason)  # latched at once, whatever the engine does
+        if not running:
+            if name == "resume":
+                store.save_trading_state(TradingState.ACTIVE, "")
+            extra = (
+                "; flatten needs a running engine: positions were not closed"
+                if name == "flatten"
+                else ""
+            )
+            print(f"avin: no engine is running; the next run starts {target.value}{extra}")
+            return EXIT_OK
+        assert marker is not None
+        store.request_command(name, reason)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            snap = store.load_snapshot() or {}
+            if snap.get("trading_state") == target.value:
+                print(f"avin: the engine (pid {marker.pid}) is {target.value}")
+                return EXIT_OK
+            time.sleep(0.1)
+    print(
+        f"avin: the engine (pid {marker.pid}) did not confirm {target.value} within {wait:g} s",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED

@@ -1,0 +1,199 @@
+"""The engine's persistent state: journal hooks, state snapshots, workspace, recovery entry point.
+
+The engine owns one :class:`StateKeeper`. With a store that has a journal (any
+:class:`~engine.state.BaseStore`) it writes every order intent before the order is sent (through
+the router), every order change and fill after it happens, and a full state snapshot whenever the
+engine saves its status (every ``snapshot_interval`` seconds and on every significant change).
+With a plain status store (or none) it does nothing. A journal write that fails halts trading.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from engine.model import Fill, Order
+from engine.runtime.snapshot import StrategyState
+from engine.state.base import BaseStore
+from engine.state.codec import encode_order, encode_position
+from engine.state.journal import OrderJournal
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+    from engine.runtime.recovery import RecoveryReport
+    from engine.runtime.slots import StrategySlot
+
+log = logging.getLogger("avin.state")
+
+FORMAT = 1
+FINISHED_KEPT = 200  # finished orders kept in a state snapshot (all stay in the journal)
+FILL_IDS_KEPT = 5000
+COMPACT_EVERY = 100  # state saves between journal compactions
+WORKSPACE = "workspace"
+
+
+class StateKeeper:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        store = engine.store
+        self.store: BaseStore | None = store if isinstance(store, BaseStore) else None
+        self.journal: OrderJournal | None = None
+        self.report: RecoveryReport | None = None
+        self.strategy_states: dict[str, dict[str, Any]] = {}  # restored, by strategy id
+        self.credits: dict[str, int] = {}  # lots of synthesized fills not yet seen from the broker
+        self._workspace: dict[str, Any] = {}
+        self._failed = False
+        self._saves = 0
+        if self.store is not None:
+            self.journal = OrderJournal(self.store)
+
+    @property
+    def enabled(self) -> bool:
+        return self.journal is not None
+
+    # --- recovery -------------------------------------------------------------------------------
+
+    async def restore(self, crashed: bool) -> None:
+        """Load the state, replay the journal, reconcile with the broker (before strategies run)."""
+        if self.store is None:
+            return
+        from engine.runtime.recovery import recover
+
+        self.report = await recover(self.engine, self, crashed)
+
+    def start_hook(self, slot: StrategySlot) -> str:
+        """``on_resume`` (after ``restore(state)``) for a strategy with saved state, else ``on_start``."""
+        saved = self.strategy_states.get(slot.id)
+        strategy = slot.strategy
+        if saved is None or strategy is None:
+            return "on_start"
+        restore = getattr(strategy, "restore", None)
+        if callable(restore):
+            try:
+                restore(dict(saved.get("data") or {}))
+            except Exception as exc:
+                log.error("strategy %s cannot restore its state: %s", slot.id, exc)
+                return "on_start"
+        return "on_resume" if hasattr(strategy, "on_resume") else "on_start"
+
+    # --- journal hooks (engine loop) ------------------------------------------------------------
+
+    def order_changed(self, order: Order) -> None:
+        if self.journal is not None:
+            self._write(self.journal.order, order)
+
+    def fill(self, fill: Fill) -> None:
+        if self.journal is not None:
+            self._write(self.journal.fill, fill)
+
+    def absorb(self, fill: Fill) -> bool:
+        """A broker fill already booked by a fill recovery synthesized: drop it (True)."""
+        credit = self.credits.get(fill.order_id, 0)
+        if credit <= 0:
+            return False
+        self.credits[fill.order_id] = credit - min(credit, fill.lots)
+        log.info("fill %s was already booked during recovery", fill.fill_id)
+        return True
+
+    def _write(self, fn: Any, item: Any) -> None:
+        try:
+            fn(item)
+        except Exception as exc:
+            if not self._failed:
+                self._failed = True
+                log.critical("the order journal cannot be written: %s", exc)
+                self.engine.kill(f"the order journal cannot be written: {exc}")
+
+    # --- workspace ------------------------------------------------------------------------------
+
+    def save_workspace(self, data: dict[str, Any]) -> None:
+        self._workspace = dict(data)
+        if self.store is not None:
+            try:
+                self.store.put(WORKSPACE, self._workspace)
+            except Exception as exc:
+                log.error("saving the workspace failed: %s", exc)
+
+    def workspace(self) -> dict[str, Any]:
+        return dict(self._workspace)
+
+    def load_workspace(self, fallback: Any) -> None:
+        data = self.store.get(WORKSPACE) if self.store is not None else None
+        if not isinstance(data, dict):
+            data = fallback if isinstance(fallback, dict) else {}
+        self._workspace = dict(data)
+
+    # --- snapshots (worker thread) --------------------------------------------------------------
+
+    def public(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The status JSON plus what the last start recovered and reconciled."""
+        if self.report is not None:
+            data["recovery"] = self.report.to_json()
+        return data
+
+    def save(self) -> None:
+        if self.store is None or self.journal is None:
+            return
+        seq = self.journal.last_seq  # first the sequence number, then the state: replay is safe
+        data = self._capture_retrying()
+        self.store.save_state(data, seq)
+        self._saves += 1
+        if self._saves % COMPACT_EVERY == 0:  # replay reads the archive too: always safe
+            self.store.compact(seq)
+
+    def compact_now(self) -> int:
+        if self.store is None or self.journal is None:
+            return 0
+        return self.store.compact(self.journal.last_seq)
+
+    def _capture_retrying(self) -> dict[str, Any]:
+        for _ in range(5):  # the loop may mutate a dict mid-capture: try again
+            try:
+                return self.capture()
+            except RuntimeError:
+                continue
+        return self.capture()
+
+    def capture(self) -> dict[str, Any]:
+        engine = self.engine
+        book = engine.book
+        orders = list(book.orders.values())
+        finished = [o for o in orders if not o.is_open][-FINISHED_KEPT:]
+        kept = [o for o in orders if o.is_open] + finished
+        strategies: dict[str, Any] = {}
+        for slot in engine.slots:
+            persist = getattr(slot.strategy, "persist", None)
+            data: Any = {}
+            if callable(persist):
+                try:
+                    data = persist()
+                except Exception as exc:
+                    log.error("strategy %s cannot persist its state: %s", slot.id, exc)
+                    data = self.strategy_states.get(slot.id, {}).get("data", {})
+            state = slot.state
+            if state is StrategyState.STOPPED:
+                state = StrategyState.RUNNING  # stopped by the shutdown: runs again next time
+            strategies[slot.id] = {"state": state.value, "error": slot.error, "data": data}
+        market = engine._market_ts
+        return {
+            "format": FORMAT,
+            "mode": engine.options.mode.value,
+            "trading_state": engine.trading_state.value,
+            "halt_reason": engine.halt_reason,
+            "market_ts": market.isoformat() if market else None,
+            "counters": dict(engine.counters),
+            "orders": [encode_order(o) for o in kept],
+            "positions": [encode_position(p) for p in list(book.positions.values())],
+            "strategy_positions": {
+                sid: encode_position(p) for sid, p in list(book.strategy_positions.items())
+            },
+            "fill_ids": [f.fill_id for f in book.fills[-FILL_IDS_KEPT:]],
+            "strategies": strategies,
+            "workspace": dict(self._workspace),
+            "credits": dict(self.credits),
+        }
+
+
+def keys_of(orders: Iterable[Order]) -> list[str]:
+    return [o.id for o in orders]

@@ -1,0 +1,345 @@
+"""Start-up recovery: last snapshot + journal replay + reconciliation with the broker.
+
+Runs on every start with a journalled store (after instruments and history, before strategies):
+
+1. load the newest valid state snapshot (damaged ones are skipped and reported);
+2. replay the journal events after it (intents, order changes, fills; fills deduplicated by id);
+3. reconcile with the broker: each open or in-flight order is looked up by its key
+   (``get_order``): fills the broker has and the journal lacks are booked as synthesized fills,
+   the broker's status is applied, a key the broker never saw is REJECTED when it was in flight;
+   broker orders the journal does not know are adopted as external; positions are compared;
+4. anything that cannot be explained (a known working order missing at the broker, more fills in
+   the journal than at the broker, positions that still differ, a damaged journal) starts trading
+   HALTED with an incident, never a guess.
+
+The simulated market keeps its orders in memory: a fresh ``SimBroker`` (mode SIM, knows none of
+the journal's keys, holds nothing) is treated as a new market: open orders of the previous run are
+marked CANCELLED and positions are taken from the journal without comparing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from engine.model import Fill, Mode, Order, OrderStatus, Position
+from engine.runtime.logbook import incident
+from engine.runtime.snapshot import StrategyState, TradingState
+from engine.state.base import JournalEvent, StateSnapshot
+from engine.state.codec import decode_fill, decode_order, decode_position
+
+if TYPE_CHECKING:
+    from engine.runtime.engine import Engine
+    from engine.runtime.keeper import StateKeeper
+
+log = logging.getLogger("avin.recovery")
+
+_IN_FLIGHT = (OrderStatus.NEW, OrderStatus.SUBMITTED)
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    crashed: bool
+    snapshot_seq: int = 0
+    snapshot_ts: str = ""
+    replayed: int = 0
+    resolved: list[str] = field(default_factory=list)
+    synthesized_fills: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    fresh_broker: bool = False
+    problems: list[str] = field(default_factory=list)
+    damage: list[str] = field(default_factory=list)
+    hint: str = ""
+    halted: bool = False
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "crashed": self.crashed,
+            "snapshot_seq": self.snapshot_seq,
+            "snapshot_ts": self.snapshot_ts,
+            "replayed_events": self.replayed,
+            "resolved": self.resolved,
+            "synthesized_fills": self.synthesized_fills,
+            "adopted_external": self.adopted,
+            "cancelled": self.cancelled,
+            "fresh_broker": self.fresh_broker,
+            "problems": self.problems,
+            "damage": self.damage,
+            "hint": self.hint,
+            "halted": self.halted,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> RecoveryReport:
+    start = time.monotonic()
+    store = keeper.store
+    assert store is not None and keeper.journal is not None
+    report = RecoveryReport(crashed=crashed)
+    snap = store.load_state()
+    events = store.events(after=snap.journal_seq if snap else 0)
+    if snap is not None:
+        report.snapshot_seq, report.snapshot_ts = snap.seq, snap.saved_ts
+        _load_snapshot(engine, keeper, snap)
+    keeper.load_workspace(snap.data.get("workspace") if snap else None)
+    report.replayed = _replay(engine, events)
+    keeper.journal.adopt_keys(list(engine.book.orders.values()))
+    report.damage = list(store.damage.problems)
+    report.hint = store.damage.hint
+    if store.damage.fatal:
+        report.problems.append("the stored state is damaged and may be incomplete")
+    elif store.damage:
+        log.warning("state store: %s", "; ".join(store.damage.problems))
+    try:
+        await _reconcile(engine, keeper, report)
+    except Exception as exc:
+        report.problems.append(f"reconciliation with the broker failed: {exc}")
+    report.seconds = time.monotonic() - start
+    if report.problems:
+        _halt(engine, report)
+    elif crashed or report.replayed:
+        log.warning(
+            "recovered: snapshot %d, %d journal event(s) replayed, %d resolved, %d fill(s) "
+            "synthesized, %d external order(s) adopted, %d cancelled (%.2f s)",
+            report.snapshot_seq,
+            report.replayed,
+            len(report.resolved),
+            len(report.synthesized_fills),
+            len(report.adopted),
+            len(report.cancelled),
+            report.seconds,
+        )
+    engine._significant()
+    return report
+
+
+# --- snapshot and replay ------------------------------------------------------------------------
+
+
+def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> None:
+    data = snap.data
+    book = engine.book
+    for raw in data.get("orders", []):
+        order = decode_order(raw)
+        book.orders[order.id] = order
+    for raw in data.get("positions", []):
+        pos = decode_position(raw)
+        book.positions[(pos.account, pos.instrument)] = pos
+    for sid, raw in dict(data.get("strategy_positions", {})).items():
+        book.strategy_positions[sid] = decode_position(raw)
+    book._fill_ids.update(str(x) for x in data.get("fill_ids", []))
+    for name, value in dict(data.get("counters", {})).items():
+        if isinstance(value, int):
+            engine.counters[name] = value
+    keeper.credits.update({str(k): int(v) for k, v in dict(data.get("credits", {})).items()})
+    strategies = dict(data.get("strategies", {}))
+    keeper.strategy_states = {str(k): dict(v) for k, v in strategies.items()}
+    for slot in engine.slots:
+        saved = keeper.strategy_states.get(slot.id)
+        if saved is None or slot.state is StrategyState.FAILED:
+            continue
+        if saved.get("state") == StrategyState.PAUSED.value:
+            slot.state = StrategyState.PAUSED
+        elif saved.get("state") == StrategyState.FAILED.value:
+            slot.state = StrategyState.FAILED
+            slot.error = str(saved.get("error", "")) or "failed before the restart"
+    market = data.get("market_ts")
+    if market:
+        engine._advance_market(datetime.fromisoformat(market))
+    book.version += 1
+
+
+def _replay(engine: Engine, events: list[JournalEvent]) -> int:
+    book = engine.book
+    for event in events:
+        if event.kind in ("intent", "order", "external"):
+            order = decode_order(event.data)
+            current = book.orders.get(order.id)
+            if event.kind == "intent" and current is not None:
+                continue
+            book.orders[order.id] = order
+        elif event.kind == "fill":
+            fill = decode_fill(event.data)
+            if fill.fill_id not in book._fill_ids:
+                book.apply_fill(fill)
+                engine.counters["fills"] = engine.counters.get("fills", 0) + 1
+        elif event.kind == "resolve" and event.data.get("order"):
+            order = decode_order(event.data["order"])
+            current = book.orders.get(order.id)
+            if current is None or current.status in _IN_FLIGHT:
+                book.orders[order.id] = order
+    book.version += 1
+    return len(events)
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport) -> None:
+    broker = engine.broker
+    book = engine.book
+    open_orders = [o for o in book.orders.values() if o.is_open]
+    accounts = sorted(
+        {s.spec.account for s in engine.slots}
+        | {o.account for o in open_orders}
+        | {a for a, _ in book.positions}
+    )
+    if await _fresh_simulated(engine, open_orders, accounts):
+        report.fresh_broker = True
+        for order in open_orders:
+            _finish(engine, keeper, order, OrderStatus.CANCELLED, "the simulated market restarted")
+            report.cancelled.append(order.id)
+        return
+    for order in open_orders:
+        view = await broker.get_order(order.account, order.id)
+        if view is None:
+            if order.status in _IN_FLIGHT:
+                _finish(engine, keeper, order, OrderStatus.REJECTED, "never reached the broker")
+                report.resolved.append(order.id)
+            else:
+                report.problems.append(
+                    f"order {order.id} is {order.status.value} in the journal but unknown to the "
+                    "broker"
+                )
+            continue
+        _catch_up_fills(engine, keeper, order, view, report)
+        changed = book.apply_update(view, view.updated_ts or engine._market_ts)
+        if changed is not None and keeper.journal is not None:
+            keeper.journal.order(changed)
+        if order.status not in _IN_FLIGHT:
+            report.resolved.append(order.id)
+    for account in accounts:
+        for view in await broker.open_orders(account):
+            if view.id not in book.orders:
+                adopted = Order(
+                    instrument=view.instrument,
+                    side=view.side,
+                    type=view.type,
+                    lots=view.lots,
+                    account=view.account or account,
+                    price=view.price,
+                    stop_price=view.stop_price,
+                    id=view.id,
+                    status=view.status,
+                    filled_lots=view.filled_lots,
+                    avg_fill_price=view.avg_fill_price,
+                    broker_id=view.broker_id,
+                    reason="external: placed outside this robot",
+                    created_ts=view.created_ts,
+                )
+                book.orders[adopted.id] = adopted
+                if keeper.journal is not None:
+                    keeper.journal.order(adopted, "external")
+                report.adopted.append(adopted.id)
+                incident("external order adopted", order=adopted.id, account=account)
+        _compare_positions(book.positions, await broker.positions(account), account, report)
+    book.version += 1
+
+
+async def _fresh_simulated(engine: Engine, open_orders: list[Order], accounts: list[str]) -> bool:
+    """A SimBroker that knows none of our keys and holds nothing: a new simulated market."""
+    broker = engine.broker
+    if engine.options.mode is not Mode.SIM and getattr(broker, "mode", None) is not Mode.SIM:
+        return False
+    recent = open_orders + list(engine.book.orders.values())[-20:]
+    for order in recent:
+        if await broker.get_order(order.account, order.id) is not None:
+            return False
+    for account in accounts:
+        if await broker.open_orders(account):
+            return False
+        if any(p.lots for p in await broker.positions(account)):
+            return False
+    return True
+
+
+def _finish(
+    engine: Engine, keeper: StateKeeper, order: Order, status: OrderStatus, reason: str
+) -> None:
+    if order.status is OrderStatus.NEW and status is not OrderStatus.REJECTED:
+        if order.can_transition(status):
+            order.transition(status, engine._market_ts, reason)
+    elif order.can_transition(status):
+        order.transition(status, engine._market_ts, reason)
+    if keeper.journal is not None:
+        keeper.journal.order(order)
+
+
+def _catch_up_fills(
+    engine: Engine, keeper: StateKeeper, order: Order, view: Order, report: RecoveryReport
+) -> None:
+    missing = view.filled_lots - order.filled_lots
+    if missing < 0:
+        report.problems.append(
+            f"order {order.id}: the journal has {order.filled_lots} lot(s) filled, the broker "
+            f"{view.filled_lots}"
+        )
+        return
+    if missing == 0:
+        return
+    total = (view.avg_fill_price or Decimal(0)) * view.filled_lots
+    ours = (order.avg_fill_price or Decimal(0)) * order.filled_lots
+    price = (total - ours) / missing if total else (view.price or Decimal(0))
+    commission = max(view.commission - order.commission, Decimal(0))
+    fill = Fill(
+        order_id=order.id,
+        instrument=order.instrument,
+        side=order.side,
+        lots=missing,
+        price=price,
+        commission=commission,
+        ts=view.updated_ts or engine._market_ts or datetime.now(UTC),
+        fill_id=f"recovered:{order.id}:{view.filled_lots}",
+        account=order.account,
+    )
+    engine.book.apply_fill(fill)
+    engine.counters["fills"] = engine.counters.get("fills", 0) + 1
+    keeper.credits[order.id] = keeper.credits.get(order.id, 0) + missing
+    if keeper.journal is not None:
+        keeper.journal.fill(fill)
+    report.synthesized_fills.append(fill.fill_id)
+
+
+def _compare_positions(
+    ours: dict[tuple[str, str], Position],
+    theirs: list[Position],
+    account: str,
+    report: RecoveryReport,
+) -> None:
+    broker_lots = {p.instrument: p.lots for p in theirs}
+    journal_lots = {inst: p.lots for (acc, inst), p in ours.items() if acc == account}
+    for inst in sorted(set(broker_lots) | set(journal_lots)):
+        b, j = broker_lots.get(inst, 0), journal_lots.get(inst, 0)
+        if b != j:
+            report.problems.append(
+                f"position {account} {inst}: the broker holds {b} lot(s), the journal {j}"
+            )
+
+
+def _halt(engine: Engine, report: RecoveryReport) -> None:
+    report.halted = True
+    reason = "recovery: " + "; ".join(report.problems[:3])
+    engine.trading_state = TradingState.HALTED
+    engine.halt_reason = reason
+    for slot in engine.slots:
+        if slot.state is StrategyState.RUNNING:
+            slot.state = StrategyState.PAUSED
+    how = report.hint or (
+        "check the orders and positions at the broker; when they are right, `avin resume` "
+        "trades again"
+    )
+    log.critical("trading HALTED after recovery: %s. %s", "; ".join(report.problems), how)
+    for problem in report.damage:
+        log.critical("damaged state: %s", problem)
+    incident(
+        "recovery could not reconcile: trading halted",
+        problems=report.problems,
+        damage=report.damage,
+        hint=how,
+    )

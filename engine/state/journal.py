@@ -1,0 +1,79 @@
+"""The engine's order journal: intents before sending, every order change and fill after.
+
+:class:`OrderJournal` is also the T-Invest adapter's ``IntentJournal`` (``record`` / ``resolve`` /
+``unresolved``): recording the same key twice writes it once, so both may use it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from engine.model import Fill, Order, OrderStatus
+from engine.state.base import BaseStore
+from engine.state.codec import decode_order, encode_fill, encode_order
+
+_IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED})
+
+
+class OrderJournal:
+    def __init__(self, store: BaseStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._recorded: set[str] = set()
+        self._unresolved: dict[str, Order] = {}
+        self.last_seq = store.last_seq()
+
+    # --- IntentJournal ------------------------------------------------------------------------
+
+    def record(self, key: str, order: Order) -> None:
+        """Write the intent for ``key`` (durable when this returns), once per key."""
+        with self._lock:
+            if key in self._recorded:
+                return
+            self.last_seq = self.store.append("intent", key, encode_order(order))
+            self._recorded.add(key)
+            self._unresolved[key] = order
+
+    def resolve(self, key: str, order: Order | None) -> None:
+        with self._lock:
+            self._unresolved.pop(key, None)
+            data = {"order": None if order is None else encode_order(order)}
+            self.last_seq = self.store.append("resolve", key, data)
+
+    def unresolved(self) -> list[tuple[str, Order]]:
+        with self._lock:
+            return list(self._unresolved.items())
+
+    # --- events -------------------------------------------------------------------------------
+
+    def order(self, order: Order, kind: str = "order") -> None:
+        with self._lock:
+            self.last_seq = self.store.append(kind, order.id, encode_order(order))
+            self._recorded.add(order.id)
+            if order.status not in _IN_FLIGHT:
+                self._unresolved.pop(order.id, None)
+
+    def fill(self, fill: Fill) -> None:
+        with self._lock:
+            self.last_seq = self.store.append("fill", fill.order_id, encode_fill(fill))
+
+    def note(self, data: dict[str, object]) -> None:
+        with self._lock:
+            self.last_seq = self.store.append("note", "", dict(data))
+
+    def known(self, key: str) -> bool:
+        return key in self._recorded
+
+    def adopt_keys(self, orders: list[Order]) -> None:
+        """Keys recovered from the store: never recorded (or sent) again."""
+        with self._lock:
+            for order in orders:
+                self._recorded.add(order.id)
+                if order.status in _IN_FLIGHT:
+                    self._unresolved[order.id] = order
+                else:
+                    self._unresolved.pop(order.id, None)
+
+
+def order_from(data: dict[str, object]) -> Order:
+    return decode_order(dict(data))

@@ -1,0 +1,81 @@
+"""``avin backtest``: a --data run writing --trades-out with the exact columns, and saving."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from avin_tui.cli import main
+from engine.backtest.storage import list_backtests
+from tests.backtest.helpers import bars
+from tests.backtest.reference import sma_cross_trades
+
+PRICES = [10.0, 10.5, 10.2, 9.8, 9.5, 9.9, 10.4, 10.9, 11.3, 11.0, 10.6, 10.1, 9.7, 9.6, 10.0,
+          10.5, 10.8, 10.7, 10.2, 9.9, 9.4, 9.8, 10.3, 10.9, 11.5]
+
+
+def _series() -> pl.DataFrame:
+    rows = []
+    prev = PRICES[0]
+    for i, p in enumerate(PRICES):
+        o = round(prev + (0.05 if i % 2 else -0.05), 2)
+        rows.append((o, max(o, p) + 0.1, min(o, p) - 0.1, p))
+        prev = p
+    return bars(rows)
+
+
+def test_data_run_writes_the_trade_list_with_the_exact_columns(tmp_path: Path) -> None:
+    data = tmp_path / "bars.csv"
+    frame = _series()
+    frame.write_csv(data)
+    out = tmp_path / "trades.csv"
+    code = main(
+        [
+            "backtest", "sma_cross", "--data", str(data), "--param", "fast=2", "--param",
+            "slow=4", "--commission", "0", "--trades-out", str(out), "--quiet",
+        ]
+    )
+    assert code == 0
+    with out.open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["entry_ts", "entry_price", "exit_ts", "exit_price", "lots", "side", "result"]
+    expected = sma_cross_trades(frame, 2, 4)
+    assert len(rows) - 1 == len(expected) > 2
+    for row, (entry_i, exit_i, side) in zip(rows[1:], expected, strict=True):
+        opens = frame["open"].to_list()
+        assert Decimal(row[1]) == Decimal(str(opens[entry_i]))
+        assert Decimal(row[3]) == Decimal(str(opens[exit_i]))
+        assert row[4] == "1" and row[5] == side
+        sign = 1 if side == "long" else -1
+        assert Decimal(row[6]) == sign * (Decimal(row[3]) - Decimal(row[1]))
+        assert row[0].startswith(frame["ts"][entry_i].strftime("%Y-%m-%dT%H:%M"))
+    saved = list_backtests()
+    assert len(saved) == 1 and saved[0].section()["summary"]["total"] == len(expected)
+
+
+def test_default_commission_is_charged_and_zero_is_allowed(tmp_path: Path) -> None:
+    data = tmp_path / "bars.parquet"
+    _series().write_parquet(data)
+    results = {}
+    for rate in (None, "0"):
+        out = tmp_path / f"t{rate}.csv"
+        args = ["backtest", "sma_cross", "--data", str(data), "--param", "fast=2",
+                "--param", "slow=4", "--trades-out", str(out), "--quiet", "--no-save"]
+        if rate is not None:
+            args += ["--commission", rate]
+        assert main(args) == 0
+        results[rate] = [Decimal(r["result"]) for r in csv.DictReader(out.open())]
+    assert len(results[None]) == len(results["0"])
+    assert all(a < b for a, b in zip(results[None], results["0"], strict=True))
+
+
+def test_bad_input_is_a_plain_error(tmp_path: Path, capsys) -> None:
+    assert main(["backtest", "sma_cross", "--data", str(tmp_path / "none.csv")]) == 2
+    assert main(["backtest", "no_such_strategy", "--data", str(tmp_path / "x.csv")]) == 2
+    data = tmp_path / "b.csv"
+    _series().write_csv(data)
+    assert main(["backtest", "sma_cross", "--data", str(data), "--param", "fast=30", "--quiet"]) == 2
+    assert "avin backtest" in capsys.readouterr().err

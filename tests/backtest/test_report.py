@@ -1,0 +1,120 @@
+"""The trade list, the domain summary and the equity metrics, computed by hand on tiny series."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from engine.backtest import BacktestOptions, Backtester
+from engine.backtest.report import (
+    build_report,
+    daily_returns,
+    equity_metrics,
+    max_drawdown,
+    sharpe,
+    sortino,
+    summarize,
+)
+from engine.model import Side
+from tests.backtest.helpers import INST, T0, Plan, bars
+
+PRICES = [100, 101, 104, 106, 108, 107, 105, 110, 111]
+PLAN = {
+    1: [{"side": "buy"}],
+    2: [{"side": "sell"}],
+    3: [{"side": "sell"}],
+    4: [{"side": "buy"}],
+    5: [{"side": "buy"}],
+    6: [{"side": "sell"}],
+    7: [{"side": "buy"}],
+    8: [{"side": "sell"}],
+}
+
+
+def _run():
+    options = BacktestOptions(commission=Decimal(0), capital=Decimal(1000))
+    tester = Backtester(Plan({"plan": PLAN}), INST, options)
+    return tester.run(bars([(p, p, p, p) for p in PRICES]))
+
+
+def test_trade_list_by_hand() -> None:
+    result = _run()
+    got = [(t.side, t.entry_price, t.exit_price, t.lots, t.result) for t in result.trades]
+    d = Decimal
+    assert got == [
+        (Side.BUY, d("101.00"), d("104.00"), 1, d(3)),
+        (Side.SELL, d("106.00"), d("108.00"), 1, d(-2)),
+        (Side.BUY, d("107.00"), d("105.00"), 1, d(-2)),
+        (Side.BUY, d("110.00"), d("111.00"), 1, d(1)),
+    ]
+    assert result.trades[0].entry_ts == T0 + timedelta(minutes=1)
+    assert result.trades[0].exit_ts == T0 + timedelta(minutes=2)
+
+
+def test_summary_by_hand() -> None:
+    report = build_report("test_plan", {}, [_run()])
+    s = report.total.summary
+    assert (s["total"], s["wins"], s["losses"]) == (4, 2, 2)
+    assert (s["gross_profit"], s["gross_loss"], s["profit"]) == (4, -4, 0)
+    assert s["ratio"] == 1 and s["percent_profitable"] == 50
+    assert (s["avg_trade"], s["avg_win"], s["avg_loss"]) == (0, 2, -2)
+    assert (s["max_win"], s["max_loss"]) == (3, -2)
+    assert (s["win_streak"], s["loss_streak"]) == (1, 2)
+    assert report.trades.height == 4
+    assert report.trades["result"].to_list() == ["3.00", "-2.00", "-2.00", "1.00"]
+
+
+def test_equity_drawdown_and_exposure_by_hand() -> None:
+    result = _run()
+    assert result.equity.tolist() == [1000, 1000, 1003, 1003, 1001, 1001, 999, 999, 1000]
+    assert result.position.tolist() == [0, 1, 0, -1, 0, 1, 0, 1, 0]
+    m = equity_metrics(result.ts, result.equity, result.position, 1000.0)
+    assert m["max_drawdown"] == 4
+    assert abs(m["max_drawdown_p"] - 400 / 1003) < 1e-12
+    assert abs(m["exposure"] - 4 / 9) < 1e-12
+
+
+def test_summary_of_nothing_and_of_breakeven_streaks() -> None:
+    assert summarize([])["total"] == 0 and summarize([])["ratio"] is None
+    s = summarize([Decimal(1), Decimal(1), Decimal(0), Decimal(1), Decimal(-1), Decimal(-1)])
+    assert (s["win_streak"], s["loss_streak"], s["wins"], s["losses"]) == (2, 2, 3, 2)
+    assert s["ratio"] == Decimal("1.5")
+
+
+def test_max_drawdown_of_a_known_curve() -> None:
+    money, pct = max_drawdown(np.array([100.0, 120, 90, 130, 117, 140]))
+    assert money == 30 and pct == 25
+
+
+def _days(values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    day = 86_400_000_000_000
+    start = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000_000
+    return np.array([start + i * day for i in range(len(values))]), np.array(values)
+
+
+def test_sharpe_and_sortino_signs() -> None:
+    ts, up = _days([1000 + 10 * i + (5 if i % 2 else 0) for i in range(30)])
+    _, down = _days([1000 - 10 * i - (5 if i % 2 else 0) for i in range(30)])
+    r_up, r_down = daily_returns(ts, up, 1000.0), daily_returns(ts, down, 1000.0)
+    assert sharpe(r_up) > 0 > sharpe(r_down)
+    assert (sortino(r_up) or 1) > 0 and (sortino(r_down) or -1) < 0
+    assert sharpe(np.zeros(10)) == 0
+
+
+def test_daily_returns_take_the_last_equity_of_each_day() -> None:
+    ts, eq = _days([1000, 1100])
+    ts = np.concatenate([ts, ts + 3_600_000_000_000])
+    eq = np.array([1000.0, 1100.0, 990.0, 1210.0])
+    order = np.argsort(ts, kind="stable")
+    r = daily_returns(ts[order], eq[order], 1000.0)
+    assert np.allclose(r, [990 / 1000 - 1, 1210 / 990 - 1])
+
+
+def test_total_section_sums_instruments() -> None:
+    a, b = _run(), _run()
+    report = build_report("x", {}, [a, b])
+    assert [s.name for s in report.sections] == [INST.code, INST.code, "TOTAL"]
+    assert report.total.summary["total"] == 8
+    assert report.total.equity.tolist()[2] == 1006
