@@ -40,11 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if (
-        not args_list
-        or args_list[0].startswith("-")
-        and args_list[0] not in ("-h", "--help", "--version")
-    ):
+    options_only = bool(args_list) and args_list[0].startswith("-")
+    if not args_list or (options_only and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["run", *args_list]
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.broker.sim import SimBroker  # noqa: E402
-from engine.model import Mode, Order, OrderType, Position, Side  # noqa: E402
+from engine.model import Mode, Order, OrderType, Position, Side, TimeFrame  # noqa: E402
 from engine.runtime.engine import Engine, EngineOptions  # noqa: E402
 from engine.runtime.keeper import StateKeeper  # noqa: E402
 from engine.runtime.snapshot import TradingState  # noqa: E402
@@ -110,10 +110,10 @@ async def _recovery_time() -> float:
         task = asyncio.create_task(first.run())
         while not first.started:
             await asyncio.sleep(0.001)
-        last = first.book.positions
+        close = first.chart("SBER", TimeFrame.M1, 1)[-1].close
         for _ in range(200):
             o = _order()
-            o.price = Decimal("1.00")  # far below the market: stays open
+            o.price = Decimal(str(round(close * 0.9, 2)))  # below the market: stays open
             first.submit(o)
         while first.pending_requests:
             await asyncio.sleep(0.001)
@@ -136,11 +136,13 @@ async def _recovery_time() -> float:
         second.request_stop()
         await task
         store.close()
-        del last
     return took
 
 
 def main() -> int:
+    import logging
+
+    logging.getLogger("avin").setLevel(logging.ERROR)
     ok = True
     for sync in ("full", "normal"):
         p50, p99, b50, b99 = bench_append(sync)

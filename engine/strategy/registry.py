@@ -12,6 +12,7 @@ from engine.strategy.examples.big_trend import BigTrendLong, BigTrendShort
 from engine.strategy.examples.pin_bar import PinBar
 from engine.strategy.examples.sma_cross import SmaCross
 from engine.strategy.examples.zigzag_breakout import ZigZagBreakout
+from engine.strategy.rules import SmaCrossRule
 
 
 class UnknownStrategy(LookupError):
@@ -68,5 +69,5 @@ def build(
 
 
 register(SmaCross)
-for _example in (BigTrendShort, BigTrendLong, PinBar, ZigZagBreakout):
+for _example in (BigTrendShort, BigTrendLong, PinBar, ZigZagBreakout, SmaCrossRule):
     register(_example)
