@@ -126,6 +126,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         Binding("left_square_bracket", "timeframe(-1)", "TF-", key_display="["),
         Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]"),
         Binding("n", "next_instrument", "Next"),
+        Binding("b", "backtests", "Backtests", show=False),
         *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),
     ]
 
@@ -422,6 +423,12 @@ class AvinApp(RiskActionsMixin, App[int]):
             return
         self.query_one(Banner).show_message("KILL SWITCH: trading HALTED, cancelling open orders")
         self.call_later(self.poll)
+
+    def action_backtests(self) -> None:
+        from avin_tui.screens.backtests import BacktestsScreen
+
+        if not isinstance(self.screen, BacktestsScreen):
+            self.push_screen(BacktestsScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

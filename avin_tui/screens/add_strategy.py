@@ -36,7 +36,7 @@ def parse_spec(values: dict[str, str]) -> StrategySpec:
     except ValueError as exc:
         raise ValueError(f"params: not JSON ({exc})") from None
     if not isinstance(params, dict):
-        raise ValueError("params: a JSON object, e.g. {\"lots\": 1}")
+        raise ValueError('params: a JSON object, e.g. {"lots": 1}')
     budget_text = values.get("budget", "").strip().replace(",", "").replace("_", "")
     try:
         budget = Decimal(budget_text) if budget_text else None

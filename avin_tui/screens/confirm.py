@@ -40,7 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{self.question}\n[b]y[/b] {self.yes}   [b]n[/b] cancel", id="confirm-question")
+            yield Static(
+                f"{self.question}\n[b]y[/b] {self.yes}   [b]n[/b] cancel", id="confirm-question"
+            )
             with Horizontal():
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
                 yield Button("Cancel (n)", id="no", variant="primary")

@@ -9,7 +9,7 @@
 """
 
 from engine.backtest.feed import file_instrument, infer_timeframe, read_bars_file
-from engine.backtest.runner import BacktestOptions, Backtester, RunResult, StrategyFailed
+from engine.backtest.runner import Backtester, BacktestOptions, RunResult, StrategyFailed
 
 __all__ = [
     "BacktestOptions",

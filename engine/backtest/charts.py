@@ -108,7 +108,15 @@ class BaseCharts(InstrumentCharts):
             self._charts[timeframe] = chart
         return chart
 
+    def update(self, bar: Bar, closed: bool) -> list[tuple[TimeFrame, Bar]]:
+        """Feed one bar to every chart (no lock: a backtest is single-threaded)."""
+        self.last_price = bar.close
+        out: list[tuple[TimeFrame, Bar]] = []
+        for timeframe, chart in self._charts.items():
+            for done in chart.update(bar, closed):
+                out.append((timeframe, done))
+        return out
+
 
 def make_charts(instrument: str, base: TimeFrame, depth: int = DEFAULT_DEPTH) -> InstrumentCharts:
     return BaseCharts(instrument, base, depth)
-

@@ -46,10 +46,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--to", dest="end", type=parse_time, help="end, exclusive (UTC)")
     p.add_argument("--tf", help="the strategy's main timeframe (default: its own)")
     p.add_argument("--base", help="timeframe of the bars fed (default 1M; --data: the file's)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="strategy parameter")
     p.add_argument(
-        "--param", action="append", default=[], metavar="K=V", help="strategy parameter"
+        "--data", type=Path, help="CSV/Parquet bars (ts, open, high, low, close, volume)"
     )
-    p.add_argument("--data", type=Path, help="CSV/Parquet bars (ts, open, high, low, close, volume)")
     p.add_argument(
         "--commission", type=parse_rate, default=None, help="rate of the value, default 0.0005"
     )

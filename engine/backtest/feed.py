@@ -18,7 +18,9 @@ def normalize(frame: pl.DataFrame) -> pl.DataFrame:
     """Columns ts (UTC ns), open/high/low/close (float64), volume (int64), sorted by ts."""
     missing = set(BAR_COLUMNS) - set(frame.columns)
     if missing:
-        raise ValueError(f"bars need the columns {', '.join(BAR_COLUMNS)}; missing {sorted(missing)}")
+        raise ValueError(
+            f"bars need the columns {', '.join(BAR_COLUMNS)}; missing {sorted(missing)}"
+        )
     ts = pl.col("ts")
     dtype = frame.schema["ts"]
     if dtype == pl.String:

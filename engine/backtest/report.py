@@ -50,7 +50,7 @@ def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
         for t in trades
         if t.closed
     ]
-    schema = {
+    schema: dict[str, Any] = {
         "entry_ts": pl.Datetime("us", "UTC"),
         "entry_price": pl.String,
         "exit_ts": pl.Datetime("us", "UTC"),
@@ -241,9 +241,7 @@ def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
 
 
-def build_report(
-    strategy: str, params: dict[str, Any], results: Sequence[RunResult]
-) -> Report:
+def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunResult]) -> Report:
     sections: list[Section] = []
     trade_frames: list[pl.DataFrame] = []
     for r in results:
@@ -260,9 +258,9 @@ def build_report(
             )
         )
     sections.append(_total(results))
-    trades = pl.concat(trade_frames) if trade_frames else trade_frame([])
-    trades = trades.sort("exit_ts", maintain_order=True)
-    return Report(strategy, dict(params), sections, trades, order_frame(results))
+    table = pl.concat(trade_frames) if trade_frames else trade_frame([])
+    table = table.sort("exit_ts", maintain_order=True)
+    return Report(strategy, dict(params), sections, table, order_frame(results))
 
 
 def _total(results: Sequence[RunResult]) -> Section:
@@ -274,7 +272,9 @@ def _total(results: Sequence[RunResult]) -> Section:
     summary = summarize([t.result for t in all_trades])
     if not results:
         empty = np.zeros(0)
-        return Section(TOTAL, summary, equity_metrics(empty, empty, empty, capital), empty, empty, empty)
+        return Section(
+            TOTAL, summary, equity_metrics(empty, empty, empty, capital), empty, empty, empty
+        )
     ts = np.unique(np.concatenate([r.ts for r in results]))
     pnl = np.zeros(ts.size)
     exposed = np.zeros(ts.size, dtype=np.int64)

@@ -31,14 +31,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.backtest.charts import make_charts
 from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, bar_path, check_order
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
 from engine.runtime.chart import DEFAULT_DEPTH
 from engine.runtime.orders import OrderManager
 from engine.strategy.base import Strategy
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
-
-from engine.backtest.charts import make_charts
 
 log = logging.getLogger("avin.backtest")
 
@@ -165,6 +164,7 @@ class Backtester:
             logger=logging.getLogger(f"avin.backtest.{self.id}"),
         )
         self._position = self.book.strategy_position(self.id)
+        self._on_bar_hook = strategy.on_bar
         self._slip = instrument.step * self.options.slippage_ticks
         self._depth = 0
         self._bar = 0
@@ -224,7 +224,7 @@ class Backtester:
                 position.last_price = Decimal(repr(bar.close))
             for timeframe, done in closed:
                 if timeframe in wanted:
-                    self._dispatch("on_bar", timeframe, done)
+                    self._on_bar(timeframe, done)
             lots[j] = position.lots
             prev_end = end
             prev_close = bar.close
@@ -262,6 +262,22 @@ class Backtester:
             self._dispatch("on_order", order)
 
     # --- strategy hooks and orders -------------------------------------------------------------
+
+    def _on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
+        """``_dispatch("on_bar", ...)`` without the lookups (the hot path)."""
+        self._depth += 1
+        try:
+            self._on_bar_hook(self.ctx, timeframe, bar)
+        except StrategyFailed:
+            raise
+        except Exception as exc:
+            raise StrategyFailed(
+                f"{self.id} failed in on_bar at {self._now}: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            self._depth -= 1
+        if self.ctx.pending_intents:
+            self._process_intents()
 
     def _dispatch(self, hook: str, *args: Any) -> None:
         if self._depth >= _MAX_DEPTH:

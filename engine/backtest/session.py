@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from engine.backtest.report import Report, build_report
-from engine.backtest.runner import BacktestOptions, Backtester, RunResult
+from engine.backtest.runner import Backtester, BacktestOptions, RunResult
 from engine.model import Instrument, TimeFrame
 from engine.strategy.registry import build, resolve
 
@@ -70,15 +70,15 @@ def run_backtest(
 
 
 def _iso(markets: Sequence[Market], *, first: bool) -> str | None:
-    values = []
+    values: list[datetime] = []
     for m in markets:
         if m.bars.height == 0:
             continue
         ts = m.bars["ts"].min() if first else m.bars["ts"].max()
         if first and m.start is not None:
             ts = m.start
-        values.append(ts)
+        if isinstance(ts, datetime):
+            values.append(ts)
     if not values:
         return None
-    value = min(values) if first else max(values)
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return (min(values) if first else max(values)).isoformat()

@@ -35,9 +35,7 @@ def _targets(
     position = 0
     for i in range(n):
         target = position
-        if position > 0 and xl[i]:
-            target = 0
-        elif position < 0 and xs[i]:
+        if (position > 0 and xl[i]) or (position < 0 and xs[i]):
             target = 0
         if el[i]:
             target = lots

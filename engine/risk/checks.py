@@ -75,9 +75,7 @@ def reduces(book: Book, side: Side, lots: int) -> bool:
 def trading_state(c: CheckInput) -> Rejection | None:
     if c.state is TradingState.HALTED:
         return Rejection("trading_state", "trading is HALTED")
-    if c.state is TradingState.REDUCING and not reduces(
-        c.account_book, c.order.side, c.order.lots
-    ):
+    if c.state is TradingState.REDUCING and not reduces(c.account_book, c.order.side, c.order.lots):
         return Rejection(
             "trading_state",
             f"trading is REDUCING: {c.order.side.value} {c.order.lots} lot(s) does not reduce "
@@ -237,8 +235,7 @@ def account_rate(c: CheckInput) -> Rejection | None:
     if c.account_orders + 1 > limit:
         return Rejection(
             "orders_per_minute_account",
-            f"account {c.order.account}: {c.account_orders + 1} orders in a minute "
-            f"> limit {limit}",
+            f"account {c.order.account}: {c.account_orders + 1} orders in a minute > limit {limit}",
         )
     return None
 

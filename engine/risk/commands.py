@@ -52,7 +52,10 @@ def resume_command(
     if not getattr(args, "yes", False):
         tty = sys.stdin.isatty() if interactive is None else interactive
         if not tty:
-            print("avin: resume needs confirmation: run it in a terminal or add --yes", file=sys.stderr)
+            print(
+                "avin: resume needs confirmation: run it in a terminal or add --yes",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         try:
             answer = ask("Resume trading (trading state ACTIVE, strategies running)? [yes/N] ")

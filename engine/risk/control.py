@@ -18,7 +18,7 @@ from engine.config import RiskSettings
 from engine.model import Order, TimeFrame
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
-from engine.risk.triggers import Trip, Triggers
+from engine.risk.triggers import Triggers, Trip
 from engine.runtime.logbook import incident
 from engine.runtime.snapshot import StrategyState, TradingState
 
@@ -86,9 +86,7 @@ class RiskControl:
 
     def equity(self) -> Decimal:
         """PnL of every account position: realised + unrealised - commission."""
-        return sum(
-            (p.total_pnl() for p in list(self.engine.book.positions.values())), Decimal(0)
-        )
+        return sum((p.total_pnl() for p in list(self.engine.book.positions.values())), Decimal(0))
 
     def market_open(self) -> bool | None:
         market = getattr(self.engine.broker, "market", None)
@@ -112,7 +110,9 @@ class RiskControl:
         self.trips.append(trip)
         action = self.settings.trigger_action
         log.critical("RISK TRIGGER %s -> %s", trip, action)
-        incident(f"risk trigger: {trip.trigger}", message=trip.message, action=action, **trip.details)
+        incident(
+            f"risk trigger: {trip.trigger}", message=trip.message, action=action, **trip.details
+        )
         reason = f"{trip.trigger}: {trip.message}"
         if action == "halt":
             self.engine.kill(reason)
@@ -151,7 +151,9 @@ class RiskControl:
             await asyncio.sleep(0.01)
         left = engine.book.open_orders()
         if left:
-            log.error("flatten: %d order(s) still open after the cancels; closing anyway", len(left))
+            log.error(
+                "flatten: %d order(s) still open after the cancels; closing anyway", len(left)
+            )
         if engine.trading_state is TradingState.HALTED:
             log.warning("flatten: trading went HALTED meanwhile; positions are left open")
             return

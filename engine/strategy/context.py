@@ -170,6 +170,11 @@ class StrategyContext:
                 return
         self._intents.append(CancelIntent(key))
 
+    @property
+    def pending_intents(self) -> bool:
+        """The engine's side: True when orders or cancels are queued."""
+        return bool(self._intents)
+
     def take_intents(self) -> list[Intent]:
         """The engine's side: everything queued since the last call."""
         intents, self._intents = self._intents, []

@@ -158,9 +158,7 @@ class LightStrategy(Strategy):
             self._exits[ids[1]] = ids[0]
         elif ids:
             self._exits[ids[0]] = ""
-        if fill.order_id in self._brackets and not any(
-            o.id == fill.order_id for o in ctx.orders
-        ):
+        if fill.order_id in self._brackets and not any(o.id == fill.order_id for o in ctx.orders):
             del self._brackets[fill.order_id]
 
     @property

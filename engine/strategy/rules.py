@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 from engine.model import Bar, TimeFrame
 from engine.strategy.base import Strategy, StrategyParamError
@@ -40,8 +39,7 @@ from engine.strategy.context import StrategyContext
 Operand = "Expr | float | int"
 
 
-@njit(cache=True)
-def _window_mean(values: np.ndarray, length: int) -> np.ndarray:  # pragma: no cover - jitted
+def _window_mean_py(values: np.ndarray, length: int) -> np.ndarray:
     n = values.shape[0]
     out = np.full(n, np.nan)
     for i in range(length - 1, n):
@@ -52,9 +50,19 @@ def _window_mean(values: np.ndarray, length: int) -> np.ndarray:  # pragma: no c
     return out
 
 
+_KERNELS: dict[str, Callable[..., np.ndarray]] = {}
+
+
 def window_mean(values: np.ndarray, length: int) -> np.ndarray:
-    """Mean of each window of ``length`` (NaN before), summed left to right like ``sum()``."""
-    return _window_mean(np.ascontiguousarray(values, dtype=np.float64), length)
+    """Mean of each window of ``length`` (NaN before), summed left to right like ``sum()``.
+
+    Compiled with numba on first use (imported lazily: the registry imports this module)."""
+    kernel = _KERNELS.get("window_mean")
+    if kernel is None:
+        from numba import njit
+
+        kernel = _KERNELS["window_mean"] = njit(cache=True)(_window_mean_py)
+    return kernel(np.ascontiguousarray(values, dtype=np.float64), length)
 
 
 class Expr:
@@ -211,9 +219,7 @@ class Rule:
 def step(position: int, lots: int, el: bool, xl: bool, es: bool, xs: bool) -> int:
     """The target position after one bar's signals (see the module doc)."""
     target = position
-    if position > 0 and xl:
-        target = 0
-    elif position < 0 and xs:
+    if (position > 0 and xl) or (position < 0 and xs):
         target = 0
     if el:
         target = lots

@@ -13,8 +13,33 @@ from engine.backtest.storage import list_backtests
 from tests.backtest.helpers import bars
 from tests.backtest.reference import sma_cross_trades
 
-PRICES = [10.0, 10.5, 10.2, 9.8, 9.5, 9.9, 10.4, 10.9, 11.3, 11.0, 10.6, 10.1, 9.7, 9.6, 10.0,
-          10.5, 10.8, 10.7, 10.2, 9.9, 9.4, 9.8, 10.3, 10.9, 11.5]
+PRICES = [
+    10.0,
+    10.5,
+    10.2,
+    9.8,
+    9.5,
+    9.9,
+    10.4,
+    10.9,
+    11.3,
+    11.0,
+    10.6,
+    10.1,
+    9.7,
+    9.6,
+    10.0,
+    10.5,
+    10.8,
+    10.7,
+    10.2,
+    9.9,
+    9.4,
+    9.8,
+    10.3,
+    10.9,
+    11.5,
+]
 
 
 def _series() -> pl.DataFrame:
@@ -34,8 +59,19 @@ def test_data_run_writes_the_trade_list_with_the_exact_columns(tmp_path: Path) -
     out = tmp_path / "trades.csv"
     code = main(
         [
-            "backtest", "sma_cross", "--data", str(data), "--param", "fast=2", "--param",
-            "slow=4", "--commission", "0", "--trades-out", str(out), "--quiet",
+            "backtest",
+            "sma_cross",
+            "--data",
+            str(data),
+            "--param",
+            "fast=2",
+            "--param",
+            "slow=4",
+            "--commission",
+            "0",
+            "--trades-out",
+            str(out),
+            "--quiet",
         ]
     )
     assert code == 0
@@ -62,8 +98,20 @@ def test_default_commission_is_charged_and_zero_is_allowed(tmp_path: Path) -> No
     results = {}
     for rate in (None, "0"):
         out = tmp_path / f"t{rate}.csv"
-        args = ["backtest", "sma_cross", "--data", str(data), "--param", "fast=2",
-                "--param", "slow=4", "--trades-out", str(out), "--quiet", "--no-save"]
+        args = [
+            "backtest",
+            "sma_cross",
+            "--data",
+            str(data),
+            "--param",
+            "fast=2",
+            "--param",
+            "slow=4",
+            "--trades-out",
+            str(out),
+            "--quiet",
+            "--no-save",
+        ]
         if rate is not None:
             args += ["--commission", rate]
         assert main(args) == 0
@@ -77,5 +125,7 @@ def test_bad_input_is_a_plain_error(tmp_path: Path, capsys) -> None:
     assert main(["backtest", "no_such_strategy", "--data", str(tmp_path / "x.csv")]) == 2
     data = tmp_path / "b.csv"
     _series().write_csv(data)
-    assert main(["backtest", "sma_cross", "--data", str(data), "--param", "fast=30", "--quiet"]) == 2
+    assert (
+        main(["backtest", "sma_cross", "--data", str(data), "--param", "fast=30", "--quiet"]) == 2
+    )
     assert "avin backtest" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.backtest import BacktestOptions, Backtester
+from engine.backtest import Backtester, BacktestOptions
 from engine.model import OrderStatus
 from tests.backtest.helpers import INST, LOT10, T0, Plan, bars, flat
 

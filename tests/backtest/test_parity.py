@@ -13,7 +13,7 @@ import pytest
 
 from engine.backtest import Backtester
 from engine.broker.sim import SIM_INSTRUMENTS, generate_bars
-from engine.model import Bar, OrderStatus, Side, TimeFrame
+from engine.model import Bar, OrderStatus, Side
 from engine.runtime.engine import Engine, _weekdays_back
 from engine.runtime.worklist import StrategySpec
 from engine.strategy import StrategyContext, build
@@ -66,8 +66,14 @@ def _key(order: Any) -> tuple:
     if status in (OrderStatus.ACCEPTED, OrderStatus.EXPIRED):
         status = "working at the end"
     return (
-        order.type, order.side, order.lots, order.price, order.stop_price, status,
-        order.filled_lots, order.avg_fill_price,
+        order.type,
+        order.side,
+        order.lots,
+        order.price,
+        order.stop_price,
+        status,
+        order.filled_lots,
+        order.avg_fill_price,
     )
 
 

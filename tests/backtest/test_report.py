@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from engine.backtest import BacktestOptions, Backtester
+from engine.backtest import Backtester, BacktestOptions
 from engine.backtest.report import (
     build_report,
     daily_returns,

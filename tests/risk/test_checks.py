@@ -122,8 +122,12 @@ def test_trading_states() -> None:
 
 def test_flatten_nets_per_strategy_when_it_can() -> None:
     acc = [Holding("a", "X", 3), Holding("a", "Y", 1)]
-    subs = [Holding("a", "X", 2, "s1"), Holding("a", "X", 1, "s2"), Holding("a", "Y", 2, "s3"),
-            Holding("a", "Y", -1, "s4")]
+    subs = [
+        Holding("a", "X", 2, "s1"),
+        Holding("a", "X", 1, "s2"),
+        Holding("a", "Y", 2, "s3"),
+        Holding("a", "Y", -1, "s4"),
+    ]
     orders = closing_orders(acc, subs)
     got = sorted((o.instrument, o.side.value, o.lots, o.strategy) for o in orders)
     assert got == [("X", "sell", 1, "s2"), ("X", "sell", 2, "s1"), ("Y", "sell", 1, "")]

@@ -106,7 +106,9 @@ async def test_trigger_fires_writes_an_incident_and_latches(
 
 async def test_trigger_action_reduce(tmp_path: Path) -> None:
     settings = RiskSettings(**{**QUIET, "disconnect_limit": 1, "trigger_action": "reduce"})
-    async with Driver([StrategySpec("sma_cross", "SBER")], EngineOptions(**OPTIONS), risk=settings) as d:  # type: ignore[arg-type]
+    async with Driver(
+        [StrategySpec("sma_cross", "SBER")], EngineOptions(**OPTIONS), risk=settings
+    ) as d:  # type: ignore[arg-type]
         await d.broker.drop_connection(0)
         await until(d, lambda: d.engine.trading_state is TradingState.REDUCING)
         assert d.engine.halt_reason.startswith("disconnects:")
