@@ -58,6 +58,7 @@ from engine.runtime.worklist import StrategySpec, WorklistManager
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 from engine.strategy.registry import build
 
+CONSUME_SLICE = 0.002  # seconds of event handling before the loop runs other work
 log = logging.getLogger("avin.engine")
 
 _MAX_NOTIFY_DEPTH = 8
@@ -475,6 +476,9 @@ class Engine:
     # ==========================================================================================
 
     async def _consume(self) -> None:
+        # A queue with a backlog hands out events without suspending: yield to the loop every
+        # few milliseconds so that commands (kill, cancels) never wait behind the whole backlog.
+        turn_started = time.monotonic()
         async for event in self.broker.events():
             self._last_event_ts = datetime.now(UTC)
             self.counters["events"] += 1
@@ -483,6 +487,9 @@ class Engine:
             except Exception as exc:  # an engine bug: keep trading safe, keep the loop alive
                 self._engine_error(event, exc)
             self._beat()
+            if time.monotonic() - turn_started > CONSUME_SLICE:
+                await asyncio.sleep(0)
+                turn_started = time.monotonic()
 
     def _engine_error(self, event: BrokerEvent, exc: Exception) -> None:
         self.counters["engine_errors"] = self.counters.get("engine_errors", 0) + 1
