@@ -109,6 +109,8 @@ async def _recovery_time() -> float:
         first = Engine(broker, spec, opts, store=store)
         task = asyncio.create_task(first.run())
         while not first.started:
+            if task.done():
+                task.result()
             await asyncio.sleep(0.001)
         close = first.chart("SBER", TimeFrame.M1, 1)[-1].close
         for _ in range(200):
@@ -128,6 +130,9 @@ async def _recovery_time() -> float:
         t0 = time.perf_counter()
         task = asyncio.create_task(second.run())
         while not second.started:
+            if task.done():
+                task.result()  # raise what stopped it
+                raise RuntimeError("the engine stopped before it started")
             await asyncio.sleep(0.0005)
         took = time.perf_counter() - t0
         report = second.keeper.report

@@ -202,11 +202,16 @@ class Backtester:
         wanted = set(strategy.timeframes)
         position = self._position
         code = self.instrument.code
-        lots = np.zeros(n - first, dtype=np.int64)
+        held: list[int] = []
+        marks: dict[float, Decimal] = {}
         self._now = ts_list[first] if first < n else None
         self._dispatch("on_start")
-        prev_end: datetime | None = None
+        prev_end: datetime | None = None  # the end of the previous bar (warm-up included)
         prev_close = 0.0
+        if first > 0:
+            last = ts_list[first - 1]
+            prev_end = last + step if step is not None else self.base.next(last)
+            prev_close = closes[first - 1]
         every = max(1, (n - first) // 200)
         for j, i in enumerate(range(first, n)):
             ts = ts_list[i]
@@ -220,12 +225,17 @@ class Backtester:
             end = ts + step if step is not None else self.base.next(ts)
             self._now = end
             closed = charts.update(bar, True)
-            if position.lots:
-                position.last_price = Decimal(repr(bar.close))
+            if position.lots:  # marked like the engine marks on each bar: Decimal(str(close))
+                mark = marks.get(bar.close)
+                if mark is None:
+                    if len(marks) > 65_536:
+                        marks.clear()
+                    mark = marks[bar.close] = Decimal(repr(bar.close))
+                position.last_price = mark
             for timeframe, done in closed:
                 if timeframe in wanted:
                     self._on_bar(timeframe, done)
-            lots[j] = position.lots
+            held.append(position.lots)
             prev_end = end
             prev_close = bar.close
             if progress is not None and j % every == 0:
@@ -234,7 +244,7 @@ class Backtester:
         self._expire()
         if progress is not None:
             progress(n - first, n - first)
-        return self._result(frame.slice(first), lots)
+        return self._result(frame.slice(first), np.array(held, dtype=np.int64))
 
     def _match(self, bar: Bar, gap: bool, offsets: list[timedelta]) -> None:
         instrument = self.instrument

@@ -141,9 +141,9 @@ def run_rule(
     slippage_ticks: int = 0,
 ) -> VectorResult:
     """Backtest ``rule`` over ``bars`` at once (see the module doc)."""
-    frame = bars.sort("ts")
+    frame = bars if bars["ts"].is_sorted() else bars.sort("ts")
     sig = rule.signals(frame)
-    arrays = [sig[k].to_numpy().astype(np.bool_) for k in Rule.SIGNALS]
+    arrays = [np.asarray(sig[k].to_numpy(), dtype=np.bool_) for k in Rule.SIGNALS]
     target = _targets(arrays[0], arrays[1], arrays[2], arrays[3], rule.lots)
     n = target.shape[0]
     previous = np.concatenate((np.zeros(1, dtype=np.int64), target[:-1]))
@@ -153,11 +153,7 @@ def run_rule(
     fill_lots = delta[signal_bars]
     opens = frame["open"].to_numpy().astype(np.float64)
     fill_price = opens[fill_bar]
-    position = np.zeros(n, dtype=np.int64)
-    if fill_bar.size:
-        marks = np.zeros(n, dtype=np.int64)
-        np.add.at(marks, fill_bar, fill_lots)
-        position = np.cumsum(marks)
+    position = previous  # the lots held at each close: the previous bar's target, filled at the open
     entry, exit_, side, size = _round_trips(fill_bar, fill_lots, fill_price)
     return VectorResult(
         instrument=instrument,

@@ -39,6 +39,7 @@ from engine.broker.base import (
 from engine.config import RiskSettings
 from engine.model import Bar, Fill, Instrument, Mode, Order, OrderStatus, TimeFrame
 from engine.risk.control import RiskControl
+from engine.runtime.accounts import resolve_accounts
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.history import load_history
@@ -350,6 +351,7 @@ class Engine:
         log.info("connecting to %s (%s)", self.broker.name, self.options.mode.value)
         await self.broker.connect()
         self.connected = True
+        await resolve_accounts(self.broker, self.slots)
         await self._resolve_instruments()
         await self._load_history()
         await self.keeper.restore(self.recovered)  # snapshot + journal + broker reconciliation
@@ -404,7 +406,7 @@ class Engine:
 
     async def _resolve_slot(self, slot: StrategySlot) -> None:
         """Find the slot's instrument, create its charts and its strategy context."""
-        if slot.strategy is None:
+        if slot.strategy is None or slot.state is StrategyState.FAILED:
             return
         try:
             instrument = await self.broker.find_instrument(slot.spec.instrument)
@@ -552,6 +554,8 @@ class Engine:
             if changed is not None:
                 self._order_changed(changed)
         elif isinstance(event, ConnectionEvent):
+            if self.connected and not event.connected:
+                self.counters["disconnects"] = self.counters.get("disconnects", 0) + 1
             self.connected = event.connected
             level = logging.INFO if event.connected else logging.WARNING
             log.log(

@@ -89,7 +89,9 @@ class Supervisor:
                 return EXIT_LOOP
             if lived >= self.policy.stable:
                 delay = self.policy.backoff
-            log.warning("the robot crashed (%s) after %.1f s; restart in %.1f s", what, lived, delay)
+            log.warning(
+                "the robot crashed (%s) after %.1f s; restart in %.1f s", what, lived, delay
+            )
             incident("avin crashed; restarting", last=what, restart_in=delay)
             self.sleep(delay)
             if self._stopping:

@@ -6,7 +6,7 @@
 
     fast, slow = sma(close, 10), sma(close, 20)
     rule = Rule(
-        entry_long=crosses_above(fast, slow) & time_between("07:00", "15:00"),
+        entry_long=crosses_above(fast, slow) & time_between("07:00", "15:00") & zz_bull(2),
         entry_short=crosses_below(fast, slow),
         exit_long=close < sma(close, 50),
     )
@@ -65,18 +65,45 @@ def window_mean(values: np.ndarray, length: int) -> np.ndarray:
     return kernel(np.ascontiguousarray(values, dtype=np.float64), length)
 
 
+Env = dict[str, str]  # computed node label -> the column that holds its values
+Builder = Callable[[Env], pl.Expr]
+Kernel = Callable[[pl.DataFrame, Env], np.ndarray]
+
+
 class Expr:
-    """A causal column expression; ``window`` is the number of bars it looks at (>= 1)."""
+    """A causal column expression; ``window`` is the number of bars it looks at (>= 1).
 
-    __slots__ = ("_build", "label", "window")
+    A node with a ``kernel`` (e.g. ``sma``) is computed once per distinct ``label`` by
+    :meth:`Rule.signals` and shared by every expression that uses it.
+    """
 
-    def __init__(self, build: Callable[[], pl.Expr], window: int, label: str) -> None:
+    __slots__ = ("_build", "children", "kernel", "label", "window")
+
+    def __init__(
+        self,
+        build: Builder,
+        window: int,
+        label: str,
+        children: tuple[Expr, ...] = (),
+        kernel: Kernel | None = None,
+    ) -> None:
         self._build = build
         self.window = window
         self.label = label
+        self.children = children
+        self.kernel = kernel
 
-    def to_polars(self) -> pl.Expr:
-        return self._build()
+    def to_polars(self, env: Env | None = None) -> pl.Expr:
+        return self._build(env or {})
+
+    def computed(self) -> list[Expr]:
+        """The nodes with a kernel below (and including) this one, children first."""
+        out: list[Expr] = []
+        for child in self.children:
+            out.extend(child.computed())
+        if self.kernel is not None:
+            out.append(self)
+        return out
 
     def __repr__(self) -> str:
         return self.label
@@ -113,27 +140,28 @@ class Expr:
         return _binary(self, other, operator.or_, "|")
 
     def __invert__(self) -> Expr:
-        return Expr(lambda: ~self.to_polars(), self.window, f"~{self.label}")
+        return Expr(lambda env: ~self.to_polars(env), self.window, f"~{self.label}", (self,))
 
 
 def _as_expr(value: Any) -> Expr:
     if isinstance(value, Expr):
         return value
     number = float(value)
-    return Expr(lambda: pl.lit(number, dtype=pl.Float64), 1, repr(value))
+    return Expr(lambda env: pl.lit(number, dtype=pl.Float64), 1, repr(value))
 
 
 def _binary(left: Expr, right: Any, op: Callable[[Any, Any], Any], sign: str) -> Expr:
     other = _as_expr(right)
     return Expr(
-        lambda: op(left.to_polars(), other.to_polars()),
+        lambda env: op(left.to_polars(env), other.to_polars(env)),
         max(left.window, other.window),
         f"({left.label} {sign} {other.label})",
+        (left, other),
     )
 
 
 def col(name: str) -> Expr:
-    return Expr(lambda: pl.col(name), 1, name)
+    return Expr(lambda env: pl.col(name), 1, name)
 
 
 open_ = col("open")
@@ -145,7 +173,9 @@ volume = col("volume")
 
 def shift(x: Expr, bars: int = 1) -> Expr:
     """``x`` as it was ``bars`` closed bars ago (null before the series)."""
-    return Expr(lambda: x.to_polars().shift(bars), x.window + bars, f"{x.label}[{bars}]")
+    return Expr(
+        lambda env: x.to_polars(env).shift(bars), x.window + bars, f"{x.label}[{bars}]", (x,)
+    )
 
 
 def sma(x: Expr, length: int) -> Expr:
@@ -153,9 +183,13 @@ def sma(x: Expr, length: int) -> Expr:
     if length < 1:
         raise ValueError(f"sma length must be positive, got {length}")
 
-    def build() -> pl.Expr:
+    label = f"sma({x.label}, {length})"
+
+    def build(env: Env) -> pl.Expr:
+        if label in env:
+            return pl.col(env[label])
         return (
-            x.to_polars()
+            x.to_polars(env)
             .cast(pl.Float64)
             .map_batches(
                 lambda s: pl.Series(s.name, window_mean(s.fill_null(np.nan).to_numpy(), length)),
@@ -164,7 +198,11 @@ def sma(x: Expr, length: int) -> Expr:
             .fill_nan(None)
         )
 
-    return Expr(build, x.window + length - 1, f"sma({x.label}, {length})")
+    def kernel(frame: pl.DataFrame, env: Env) -> np.ndarray:
+        values = frame.select(x.to_polars(env).cast(pl.Float64).fill_null(np.nan)).to_series()
+        return window_mean(values.to_numpy(), length)
+
+    return Expr(build, x.window + length - 1, label, (x,), kernel)
 
 
 def crosses_above(a: Expr | float, b: Expr | float) -> Expr:
@@ -184,11 +222,55 @@ def time_between(start: str, end: str, tz: str = "UTC") -> Expr:
 
     t0, t1 = time.fromisoformat(start), time.fromisoformat(end)
 
-    def build() -> pl.Expr:
+    def build(env: Env) -> pl.Expr:
         clock = pl.col("ts").dt.convert_time_zone(tz).dt.time()
         return (clock >= t0) & (clock < t1)
 
     return Expr(build, 1, f"time in [{start}, {end}) {tz}")
+
+
+UNBOUNDED = 1_000_000_000  # the window of an expression that depends on the whole history
+
+
+def zz_trend(term: int = 1) -> Expr:
+    """+1 while the real-time trend of ZigZag term ``term`` is bull, -1 while bear, null before
+    there is one (``FrameView.trend(term, 0)``: last confirmed pivot -> candidate, closed bars).
+
+    It depends on the whole history: live, it is computed over every closed bar the chart holds,
+    so both paths agree as long as the chart's depth covers the history the vectorised run saw.
+    """
+    label = f"zz_trend(T{term})"
+
+    def kernel(frame: pl.DataFrame, env: Env) -> np.ndarray:
+        from engine.analysis.incremental import TermsZigZag
+        from engine.analysis.types import TrendKind, trend_kind
+
+        zz = TermsZigZag(term)
+        cols = [frame[c].to_list() for c in ("open", "high", "low", "close")]
+        out = np.full(frame.height, np.nan)
+        confirmed = zz.confirmed[term - 1]
+        for i, (o, h, lo, c) in enumerate(zip(*cols, strict=True)):
+            zz.update_values(i, o, h, lo, c)
+            cand = zz.candidates[term - 1]
+            if confirmed and cand is not None:
+                kind = trend_kind(confirmed[-1].price, cand.price, cand.kind)
+                out[i] = 1.0 if kind is TrendKind.BULL else -1.0
+        return out
+
+    def build(env: Env) -> pl.Expr:
+        if label not in env:
+            raise ValueError(f"{label} is computed by Rule.signals (use it inside a Rule)")
+        return pl.col(env[label])
+
+    return Expr(build, UNBOUNDED, label, (), kernel)
+
+
+def zz_bull(term: int = 1) -> Expr:
+    return zz_trend(term) > 0
+
+
+def zz_bear(term: int = 1) -> Expr:
+    return zz_trend(term) < 0
 
 
 @dataclass(frozen=True)
@@ -207,13 +289,27 @@ class Rule:
         return max([e.window for e in exprs if e is not None] or [1])
 
     def signals(self, bars: pl.DataFrame) -> pl.DataFrame:
-        """One boolean column per signal (null -> False), one row per bar."""
+        """One boolean column per signal (null -> False), one row per bar.
+
+        Shared computed nodes (moving averages...) are evaluated once each, first."""
+        exprs = [getattr(self, k) for k in self.SIGNALS]
+        env: Env = {}
+        frame = bars
+        for expr in exprs:
+            for node in [] if expr is None else expr.computed():
+                if node.label in env:
+                    continue
+                assert node.kernel is not None
+                name = f"__rule_{len(env)}"
+                values = node.kernel(frame, env)
+                column = pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+                frame = frame.with_columns(column)
+                env[node.label] = name
         cols = []
-        for key in self.SIGNALS:
-            expr = getattr(self, key)
-            value = pl.lit(False) if expr is None else expr.to_polars()
+        for key, expr in zip(self.SIGNALS, exprs, strict=True):
+            value = pl.lit(False) if expr is None else expr.to_polars(env)
             cols.append(value.cast(pl.Boolean).fill_null(False).alias(key))
-        return bars.select(cols)
+        return frame.select(cols)
 
 
 def step(position: int, lots: int, el: bool, xl: bool, es: bool, xs: bool) -> int:

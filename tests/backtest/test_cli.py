@@ -129,3 +129,55 @@ def test_bad_input_is_a_plain_error(tmp_path: Path, capsys) -> None:
         main(["backtest", "sma_cross", "--data", str(data), "--param", "fast=30", "--quiet"]) == 2
     )
     assert "avin backtest" in capsys.readouterr().err
+
+
+def test_tickers_run_over_the_store_with_warm_up_and_two_instruments(
+    tmp_path: Path, capsys
+) -> None:
+    from datetime import UTC, datetime
+
+    from engine.broker.sim import SIM_INSTRUMENTS, generate_bars
+    from engine.data.schema import SCHEMA_VERSION, FileMeta
+    from engine.data.store import BarStore, write_bars
+
+    store = BarStore()
+    for inst in SIM_INSTRUMENTS[:2]:
+        frame = generate_bars(
+            inst, datetime(2024, 3, 4, tzinfo=UTC), datetime(2024, 3, 9, tzinfo=UTC)
+        )
+        meta = FileMeta(inst.code, inst.uid, ("test",), SCHEMA_VERSION)
+        write_bars(store.year_path(inst.code, 2024), frame, meta)
+    tickers = [i.ticker for i in SIM_INSTRUMENTS[:2]]
+    out = tmp_path / "t.csv"
+    code = main(
+        [
+            "backtest",
+            "sma_cross",
+            "--tickers",
+            *tickers,
+            "--from",
+            "2024-03-05",
+            "--to",
+            "2024-03-08",
+            "--param",
+            "fast=5",
+            "--param",
+            "slow=15",
+            "--warmup-days",
+            "1",
+            "--trades-out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert SIM_INSTRUMENTS[0].code in printed and "TOTAL" in printed
+    trades = pl.read_csv(out)
+    assert trades.height > 10
+    first = trades["entry_ts"].min()
+    assert str(first) >= "2024-03-05"  # no trade in the warm-up day
+    (saved,) = list_backtests()
+    names = [s["name"] for s in saved.doc["sections"]]
+    assert names == [SIM_INSTRUMENTS[0].code, SIM_INSTRUMENTS[1].code, "TOTAL"]
+    assert saved.equity("TOTAL").height > 0

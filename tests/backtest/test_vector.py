@@ -3,6 +3,7 @@ SMA cross) as the hand-written ``sma_cross`` strategy."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -25,6 +26,8 @@ from engine.strategy.rules import (
     sma,
     sma_cross_rule,
     time_between,
+    zz_bear,
+    zz_bull,
 )
 from tests.backtest.helpers import INST, bars
 
@@ -78,11 +81,13 @@ series = st.integers(min_value=20, max_value=90).flatmap(
 def test_sma_cross_vectorised_equals_event_driven(data, fast, extra, commission) -> None:
     frame = _frame(*data)
     slow = fast + extra
-    vector = run_rule(sma_cross_rule(fast, slow, 2), frame, INST, commission=commission).trades()
+    run = run_rule(sma_cross_rule(fast, slow, 2), frame, INST, commission=commission)
     params = {"fast": fast, "slow": slow, "lots": 2}
     as_rule = _event(build("sma_cross_rule", params), frame, commission)
-    as_code = _event(build("sma_cross", params), frame, commission)
-    assert _sig(vector) == _sig(as_rule) == _sig(as_code)
+    options = BacktestOptions(commission=commission)
+    code_run = Backtester(build("sma_cross", params), INST, options).run(frame)
+    assert _sig(run.trades()) == _sig(as_rule) == _sig(code_run.trades)
+    assert run.position.tolist() == code_run.position.tolist()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,3 +118,32 @@ def test_the_vectorised_path_can_disagree_when_fills_differ() -> None:
     assert _sig(plain) == _sig(
         _event(build("sma_cross", {"fast": 2, "slow": 4}), frame, Decimal("0.0005"))
     )
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=series, term=st.integers(1, 2))
+def test_zigzag_trend_filters_agree(data, term) -> None:
+    frame = _frame(*data)
+    rule = Rule(
+        entry_long=crosses_above(close, sma(close, 3)) & zz_bull(term),
+        exit_long=zz_bear(1),
+        entry_short=crosses_below(close, sma(close, 3)) & zz_bear(term),
+        exit_short=zz_bull(1),
+    )
+    vector = run_rule(rule, frame, INST, commission=Decimal(0)).trades()
+    _Custom.rule_value = rule
+    assert _sig(vector) == _sig(_event(_Custom(), frame, Decimal(0)))
+
+
+def test_zz_trend_matches_the_analysis_view() -> None:
+    from engine.analysis.mtf import MultiTimeFrameView
+    from engine.model import TimeFrame
+
+    frame = _frame([30, -40, 50, -60, 70, -80, 90, -100, 20, 20, -90, 10] * 4, [0] * 48)
+    kinds = Rule(entry_long=zz_bull(1), entry_short=zz_bear(1)).signals(frame)
+    view = MultiTimeFrameView.from_bars(frame, [TimeFrame.M1])
+    for i in range(frame.height):
+        end = frame["ts"][i] + timedelta(minutes=1)
+        trend = view.as_of(end)[TimeFrame.M1].trend(1, 0)
+        expected = (False, False) if trend is None else (trend.kind == "bull", trend.kind == "bear")
+        assert (kinds["entry_long"][i], kinds["entry_short"][i]) == expected

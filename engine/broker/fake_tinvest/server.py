@@ -98,6 +98,7 @@ class FakeTInvestServer:
         self.exchange = exchange or FakeExchange()
         self.faults = faults or Faults()
         self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
+        self.stream_epoch = 0  # market-data streams opened in an older epoch are dropped
         self.calls: list[str] = []  # every RPC, in order
         self.app_names: set[str] = set()  # x-app-name values seen
         self._server: grpc.aio.Server | None = None
@@ -145,6 +146,10 @@ class FakeTInvestServer:
 
     def advance(self, minutes: int = 1) -> None:
         self.exchange.advance(minutes)
+
+    def drop_open_streams(self) -> None:
+        """Drop every market-data stream open now at its next data message (GOAWAY)."""
+        self.stream_epoch += 1
 
     def run_market(self) -> None:
         """Replay the market in real time (``avin sim-server``) until stop()."""

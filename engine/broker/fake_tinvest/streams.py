@@ -231,6 +231,7 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
         stall = faults.take("stall_streams")
         drop = faults.take("drop_streams")
         drop_after = faults.drop_after
+        epoch = self.s.stream_epoch
         session = _MarketSession(self.s)
         self.s.exchange.add_tick_listener(session.on_ticks)
 
@@ -249,7 +250,8 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
                 kind = response.WhichOneof("payload")
                 if stall and kind not in _SUBSCRIPTION_ANSWERS:
                     continue
-                if drop and kind in _DATA and sent >= drop_after:
+                dropped = (drop and sent >= drop_after) or epoch != self.s.stream_epoch
+                if dropped and kind in _DATA:
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "GOAWAY received")
                 yield response
                 if kind in _DATA:
