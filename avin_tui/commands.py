@@ -311,38 +311,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return resume_command(args)
 
 
-def _command(name: str, reason: str, wait: float) -> int:
-    import time
-
-    from engine.paths import homes
-    from engine.runtime.snapshot import TradingState
-    from engine.runtime.status_store import StatusStore
-
-    target = TradingState.HALTED if name == "kill" else TradingState.ACTIVE
-    with StatusStore(homes().ensure().state) as store:
-        marker = store.marker()
-        if name == "kill":  # latched at once, even if the engine never answers
-            store.save_trading_state(TradingState.HALTED, reason)
-        if marker is None or not marker.is_alive():
-            if name == "resume":
-                store.save_trading_state(TradingState.ACTIVE, "")
-            print(f"avin: no engine is running; the next run starts {target.value}")
-            return EXIT_OK
-        store.request_command(name, reason)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            snap = store.load_snapshot() or {}
-            if snap.get("trading_state") == target.value:
-                print(f"avin: the engine (pid {marker.pid}) is {target.value}")
-                return EXIT_OK
-            time.sleep(0.1)
-    print(
-        f"avin: the engine (pid {marker.pid}) did not confirm {target.value} within {wait:g} s",
-        file=sys.stderr,
-    )
-    return 1
-
-
 # --- config check -------------------------------------------------------------------------------
 
 

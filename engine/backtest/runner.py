@@ -199,7 +199,7 @@ class Backtester:
         always = self.options.gaps == "always" or step is None or step >= timedelta(days=1)
         offsets = _path_offsets(step)
         strategy = self.strategy
-        wanted = set(strategy.timeframes)
+        wanted = tuple(strategy.timeframes)  # identity comparisons: no Enum hashing per bar
         position = self._position
         code = self.instrument.code
         held: list[int] = []

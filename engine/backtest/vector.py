@@ -153,7 +153,8 @@ def run_rule(
     fill_lots = delta[signal_bars]
     opens = frame["open"].to_numpy().astype(np.float64)
     fill_price = opens[fill_bar]
-    position = previous  # the lots held at each close: the previous bar's target, filled at the open
+    # the lots held at each close: the previous bar's target, filled at this bar's open
+    position = previous
     entry, exit_, side, size = _round_trips(fill_bar, fill_lots, fill_price)
     return VectorResult(
         instrument=instrument,
