@@ -69,9 +69,9 @@ class SmaCross(Strategy):
         now = self.f[-1] - self.s[-1]
         if before != before or now != now:
             return
-        if before <= 0 < now and not self.position.is_long:
+        if before < 0 < now and not self.position.is_long:
             self.position.close(); self.buy(size=1)
-        elif before >= 0 > now and not self.position.is_short:
+        elif before > 0 > now and not self.position.is_short:
             self.position.close(); self.sell(size=1)
 
 bt = Backtest(df, SmaCross, cash=1e12, commission=0.0, trade_on_close=False,
@@ -116,7 +116,7 @@ def reference_loop(opens: list[float], closes: list[float]) -> Trades:
     for i in range(SLOW - 1, n):
         diff = sum(closes[i - FAST + 1 : i + 1]) / FAST - sum(closes[i - SLOW + 1 : i + 1]) / SLOW
         if prev_diff is not None and i + 1 < n:
-            target = 1 if prev_diff <= 0 < diff else -1 if prev_diff >= 0 > diff else 0
+            target = 1 if prev_diff < 0 < diff else -1 if prev_diff > 0 > diff else 0
             if target and target != position:
                 price = opens[i + 1]
                 if position:

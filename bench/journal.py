@@ -104,7 +104,7 @@ async def _recovery_time() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         store = DiskcacheStore(Path(tmp))
         broker = SimBroker(seed=7, realtime=False)
-        opts = EngineOptions(snapshot_interval=60, persist_min_gap=0, history_days=1)
+        opts = EngineOptions(snapshot_interval=1, persist_min_gap=0, history_days=1)
         spec = [StrategySpec("sma_cross", "SBER")]
         first = Engine(broker, spec, opts, store=store)
         task = asyncio.create_task(first.run())
@@ -138,6 +138,7 @@ async def _recovery_time() -> float:
         report = second.keeper.report
         assert report is not None and report.crashed and not report.problems, report
         assert len(report.resolved) == 200 and second.trading_state is TradingState.ACTIVE
+        await asyncio.sleep(0.5)  # let the first saves finish before stopping
         second.request_stop()
         await task
         store.close()

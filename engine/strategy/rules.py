@@ -208,12 +208,12 @@ def sma(x: Expr, length: int) -> Expr:
 def crosses_above(a: Expr | float, b: Expr | float) -> Expr:
     """``a`` above ``b`` on this bar and not above it (<=) on the previous one."""
     ea, eb = _as_expr(a), _as_expr(b)
-    return (ea > eb) & (shift(ea) <= shift(eb))
+    return (ea > eb) & (shift(ea) < shift(eb))
 
 
 def crosses_below(a: Expr | float, b: Expr | float) -> Expr:
     ea, eb = _as_expr(a), _as_expr(b)
-    return (ea < eb) & (shift(ea) >= shift(eb))
+    return (ea < eb) & (shift(ea) > shift(eb))
 
 
 def time_between(start: str, end: str, tz: str = "UTC") -> Expr:

@@ -154,9 +154,11 @@ def test_risk_sizing_and_exit_prices() -> None:
     assert exit_prices(Side.BUY, Decimal(100), stop_price=95) == (Decimal(95), None)
 
 
-def test_sma_cross_counts_a_touch_then_rise_as_a_cross() -> None:
-    """The definition: fast <= slow on the previous closed bar, fast > slow on this one."""
+def test_sma_cross_needs_strictly_below_then_above() -> None:
+    """The definition: fast < slow on the previous closed bar, fast > slow on this one."""
     strategy = build("sma_cross", {"fast": 1, "slow": 2})
-    assert strategy.signal([10.0, 10.0, 11.0]) == 1  # before: equal (<= 0), now above
+    assert strategy.signal([11.0, 10.0, 11.0]) == 1  # before: below, now above
+    assert strategy.signal([10.0, 10.0, 11.0]) == 0  # before: equal, not below
     assert strategy.signal([10.0, 11.0, 12.0]) == 0  # above on both bars: no new cross
-    assert strategy.signal([11.0, 11.0, 10.0]) == -1
+    assert strategy.signal([10.0, 11.0, 10.0]) == -1
+    assert strategy.signal([11.0, 11.0, 10.0]) == 0

@@ -1,7 +1,8 @@
 """SMA cross: long when the fast average of closes crosses above the slow one, short below.
 
 Averages are simple moving averages of the close over *closed* bars of the main timeframe. A cross
-up means fast <= slow on the previous closed bar and fast > slow on this one; the strategy then
+up means fast < slow on the previous closed bar and fast > slow on this one (strictly below, then
+strictly above: a bar with equal averages is neither, so below -> equal -> above is no cross); the strategy then
 closes any short and goes long ``lots`` (one market order for the difference); a cross down is the
 mirror. After the first cross it is always in the market.
 """
@@ -45,9 +46,9 @@ class SmaCross(Strategy):
         prev = closes[:-1]
         before = sma(prev, fast) - sma(prev, slow)
         now = sma(closes, fast) - sma(closes, slow)
-        if before <= 0 < now:
+        if before < 0 < now:
             return 1
-        if before >= 0 > now:
+        if before > 0 > now:
             return -1
         return 0
 
