@@ -21,6 +21,7 @@ HELP = """\
   [b]?[/b] or [b]F1[/b]       this help          [b]escape[/b]  close a dialog
   [b]s o p l c[/b]    focus Strategies / Orders / Positions / Log / Chart
   [b]tab[/b]          next pane              [b]shift+tab[/b]  previous pane
+  [b]b[/b]            saved backtests: summaries, equity and drawdown
 
 [b]Chart[/b]
   [b]\\[[/b] / [b]][/b]        previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
