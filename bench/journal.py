@@ -62,7 +62,9 @@ def bench_append(sync: str) -> tuple[float, float, float, float]:
             ours.append(time.perf_counter() - t0)
             text = dumps(encode_order(o))  # the bare baseline gets its payload for free
             t0 = time.perf_counter()
-            db.execute("INSERT INTO t (ts, kind, key, data) VALUES (?,?,?,?)", ("t", "o", o.id, text))
+            db.execute(
+                "INSERT INTO t (ts, kind, key, data) VALUES (?,?,?,?)", ("t", "o", o.id, text)
+            )
             db.commit()
             bare.append(time.perf_counter() - t0)
         store.close()
@@ -161,7 +163,9 @@ def main() -> int:
         if sync == "full" and ratio > 1.5:
             ok = False
     print(f"state snapshot, 1000 orders + 50 positions: {bench_snapshot():.1f} ms")
-    print(f"crash -> reconciled and trading (200 open orders): {asyncio.run(_recovery_time()):.2f} s")
+    print(
+        f"crash -> reconciled and trading (200 open orders): {asyncio.run(_recovery_time()):.2f} s"
+    )
     return 0 if ok else 1
 
 

@@ -4,6 +4,7 @@ they are skipped only with AVIN_SKIP_POSTGRES=1."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
@@ -54,10 +55,8 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ob
     make.engine = request.param  # type: ignore[attr-defined]
     yield make
     for store in opened:
-        try:
+        with contextlib.suppress(Exception):
             store.close()
-        except Exception:
-            pass
 
 
 @pytest.fixture
