@@ -27,6 +27,8 @@ HELP = """\
   [b]\\[[/b] / [b]][/b]        previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
   [b]n[/b]            next instrument (highlighting a row also selects its instrument)
   [b]1[/b]..[b]5[/b]         show / hide ZigZag term T1..T5 (dimmed leg = real-time, may move)
+  [b]left[/b] / [b]right[/b]  scroll back / forward   [b]home[/b] oldest   [b]end[/b] follow the live edge
+  [b]-[/b] / [b]+[/b]        zoom out / in (1, 2, 4 or 8 bars per column)
 
 [b]Strategies[/b]   [b]space[/b]  pause / resume (start a stopped one)   [b]S[/b]  stop
              [b]a[/b]  add a row (form)   [b]d[/b]  remove the selected row (asks first)

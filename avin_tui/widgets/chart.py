@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
 from rich.style import Style
+from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
@@ -18,10 +19,12 @@ from textual.worker import Worker, WorkerState
 from avin_tui.widgets._format import msk, ticker
 from avin_tui.widgets._zigzag import Leg, analysis_available, zigzag_legs
 from avin_tui.widgets.chart_render import ChartStyles, blank, render_chart
+from avin_tui.widgets.chart_view import ChartView
 from engine.model import Bar, TimeFrame
 
 TIMEFRAMES: tuple[TimeFrame, ...] = tuple(TimeFrame)
 HISTORY = 500  # bars fetched: the higher ZigZag terms need more history than the screen shows
+MAX_FETCH = 5_000  # the engine keeps about this many bars per chart
 
 
 class ChartSource(Protocol):
@@ -36,6 +39,14 @@ def bars_fingerprint(bars: Sequence[Bar]) -> tuple[Any, ...]:
 
 
 class ChartPane(Widget, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "scroll_bars(1)", "Back", show=False),
+        Binding("right", "scroll_bars(-1)", "Forward", show=False),
+        Binding("home", "scroll_oldest", "Oldest", show=False),
+        Binding("end", "follow", "Live edge", show=False),
+        Binding("minus", "zoom(1)", "Zoom out", show=False),
+        Binding("plus,equals_sign", "zoom(-1)", "Zoom in", show=False),
+    ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "chart--bull",
         "chart--bear",
@@ -68,6 +79,7 @@ class ChartPane(Widget, can_focus=True):
         self.instrument: str | None = None
         self.timeframe: TimeFrame = TimeFrame.M1
         self.terms: set[int] = {2, 3}  # T1 on a small chart is close to every bar
+        self.view = ChartView()
         self.bars: list[Bar] = []
         self._strips: list[Strip] = []
         self._built_key: tuple[Any, ...] | None = None
@@ -98,6 +110,24 @@ class ChartPane(Widget, can_focus=True):
         self.terms ^= {term}
         self.poll()
 
+    def action_scroll_bars(self, direction: int) -> None:
+        """Scroll a quarter of the screen back (1) or forward (-1)."""
+        step = max(1, self.content_size.width // 4) * self.view.per_column
+        self.view = self.view.scrolled(direction * step, len(self.bars))
+        self.poll()
+
+    def action_scroll_oldest(self) -> None:
+        self.view = self.view.scrolled(len(self.bars), len(self.bars))
+        self.poll()
+
+    def action_follow(self) -> None:
+        self.view = ChartView(0, self.view.per_column)
+        self.poll()
+
+    def action_zoom(self, step: int) -> None:
+        self.view = self.view.zoomed(step)
+        self.poll()
+
     # --- data ---------------------------------------------------------------------------------
 
     def poll(self) -> None:
@@ -106,7 +136,8 @@ class ChartPane(Widget, can_focus=True):
             self.bars = []
         else:
             try:
-                self.bars = list(self.source.chart(self.instrument, self.timeframe, HISTORY))
+                count = min(MAX_FETCH, max(HISTORY, self.view.needed(self.content_size.width)))
+                self.bars = list(self.source.chart(self.instrument, self.timeframe, count))
                 self.fetch_error = None
             except Exception as exc:  # a chart error must not take the app down
                 self.bars = []
@@ -121,17 +152,19 @@ class ChartPane(Widget, can_focus=True):
             height,
             tuple(sorted(self.terms)),
             self.app.theme,
+            self.view,
         )
         if key == self._built_key or key == self._pending_key:
             return
         self._pending_key = key
         styles = self._styles()
         terms = tuple(sorted(self.terms))
+        view = self.view
         message = self.fetch_error or (
             "no instrument" if self.instrument is None else "waiting for bars"
         )
         self._pending_worker = self.run_worker(
-            lambda: self._build(key, list(self.bars), width, height, styles, message, terms),
+            lambda: self._build(key, list(self.bars), width, height, styles, message, terms, view),
             thread=True,
             exclusive=True,
             group="chart",
@@ -148,11 +181,13 @@ class ChartPane(Widget, can_focus=True):
         styles: ChartStyles,
         message: str,
         terms: tuple[int, ...],
+        view: ChartView,
     ) -> tuple[tuple[Any, ...], list[Strip]]:
         if not bars:
             return key, blank(width, height, message, styles.axis)
         legs: list[Leg] = zigzag_legs(bars, terms) if terms else []
-        return key, render_chart(bars, width, height, styles, legs)
+        shown, shown_legs = view.apply(bars, legs)
+        return key, render_chart(shown, width, height, styles, shown_legs)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "chart":
@@ -185,7 +220,10 @@ class ChartPane(Widget, can_focus=True):
 
     def _update_titles(self) -> None:
         name = ticker(self.instrument) if self.instrument else "-"
-        self.border_title = f"[u]C[/u]hart {name} {self.timeframe.code}"
+        zoom = self.view.label()
+        self.border_title = f"[u]C[/u]hart {name} {self.timeframe.code}" + (
+            f" {zoom}" if zoom else ""
+        )
         parts = []
         if analysis_available():
             parts.append(" ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6)))

@@ -784,6 +784,9 @@ class Engine:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=self.options.snapshot_interval)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # 3.11 wait_for can turn it into a timeout
+                raise asyncio.CancelledError
             wake.clear()
             try:
                 await asyncio.to_thread(self._save_status)
