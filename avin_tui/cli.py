@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.analysis.commands",
     "engine.backtest.commands",
     "engine.broker.tinvest.commands",
+    "engine.runtime.supervise_cmd",
 )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,9 +108,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     config.set_defaults(func=_config_help)
 
 
+def _user_errors(
+    command: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A bad config or an unusable state store is a message and exit 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from engine.config import ConfigError
+        from engine.state import StoreError
+
+        try:
+            return command(args)
+        except ConfigError as exc:
+            _print_problems(exc.problems)
+            return EXIT_CONFIG
+        except StoreError as exc:
+            print(f"avin: the state store cannot be used: {exc}", file=sys.stderr)
+            print("      -> check [state] in the config (`avin config check`)", file=sys.stderr)
+            return EXIT_CONFIG
+
+    return run
+
+
 # --- run ----------------------------------------------------------------------------------------
 
 
+@_user_errors
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.broker.base import BrokerError
     from engine.config import ConfigError, load_settings
@@ -216,16 +242,18 @@ def _run_app(engine: Engine, settings: Settings, duration: float | None) -> int:
 
 def load_status() -> dict[str, Any] | None:
     """The persisted status (running from the live marker), or None when nothing ever ran."""
+    from engine.config import load_settings
     from engine.paths import homes
-    from engine.runtime.status_store import StatusStore
+    from engine.state import open_store
 
-    state = homes().state
-    if not (state / "status").exists():
+    settings = load_settings()
+    if settings.state.engine == "diskcache" and not (homes().state / "status").exists():
         return None
-    with StatusStore(state) as store:
+    with open_store(settings) as store:
         return store.status()
 
 
+@_user_errors
 def cmd_status(args: argparse.Namespace) -> int:
     data = load_status()
     if data is None:
@@ -299,12 +327,14 @@ def _print_status(data: dict[str, Any]) -> None:
 # --- kill / resume ------------------------------------------------------------------------------
 
 
+@_user_errors
 def cmd_kill(args: argparse.Namespace) -> int:
     from engine.risk.commands import kill_command
 
     return kill_command(args)
 
 
+@_user_errors
 def cmd_resume(args: argparse.Namespace) -> int:
     from engine.risk.commands import resume_command
 

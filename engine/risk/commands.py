@@ -76,11 +76,10 @@ _TARGET = {
 
 
 def run_command(name: str, reason: str, wait: float) -> int:
-    from engine.paths import homes
-    from engine.runtime.status_store import StatusStore
+    from engine.state import open_configured_store
 
     target = _TARGET[name]
-    with StatusStore(homes().ensure().state) as store:
+    with open_configured_store() as store:
         marker = store.marker()
         running = marker is not None and marker.is_alive()
         current, _ = store.trading_state()

@@ -26,8 +26,17 @@ __all__ = [
     "JournalEvent",
     "StateSnapshot",
     "StoreError",
+    "open_configured_store",
     "open_store",
 ]
+
+
+def open_configured_store() -> BaseStore:
+    """The store of the configuration in force: what ``avin status`` and ``avin kill`` read and
+    write from another shell (raises ConfigError or StoreError)."""
+    from engine.config import load_settings
+
+    return open_store(load_settings())
 
 
 def open_store(settings: Settings, state_dir: Path | None = None) -> BaseStore:
