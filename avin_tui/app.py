@@ -34,6 +34,7 @@ from avin_tui.messages import InstrumentSelected, OrderCancelRequested, Strategy
 from avin_tui.risk_actions import RiskActionsMixin
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
+from avin_tui.screens.live_confirm import LiveConfirmScreen
 from avin_tui.screens.main import PANES, MainScreen
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.chart import ChartPane
@@ -42,7 +43,7 @@ from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.positions import PositionsTable
 from avin_tui.widgets.status_bar import StatusBar
 from avin_tui.widgets.strategies import StrategiesTable
-from engine.model import Bar, TimeFrame
+from engine.model import Bar, Mode, TimeFrame
 from engine.runtime.snapshot import EngineSnapshot, TradingState
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -81,6 +82,13 @@ def theme_path(name: str) -> Path:
 KILL_KEYS = frozenset({"ctrl+k", "K"})
 
 
+def _typing_text(app: Any) -> bool:
+    """Whether the focused widget takes text (then ``K`` is a letter; ``ctrl+k`` still kills)."""
+    from textual.widgets import Input
+
+    return isinstance(getattr(app, "focused", None), Input)
+
+
 def with_kill_fast_path(base: type[Driver]) -> type[Driver]:
     """The terminal driver, plus a kill switch that fires on the driver's input thread.
 
@@ -91,7 +99,11 @@ def with_kill_fast_path(base: type[Driver]) -> type[Driver]:
 
     class KillSwitchDriver(base):  # type: ignore[valid-type,misc]
         def process_message(self, message: Message) -> None:
-            if isinstance(message, events.Key) and message.key in KILL_KEYS:
+            if (
+                isinstance(message, events.Key)
+                and message.key in KILL_KEYS
+                and not (message.key == "K" and _typing_text(self._app))
+            ):
                 kill = getattr(self._app, "kill_from_input_thread", None)
                 if kill is not None:
                     with contextlib.suppress(Exception):
@@ -111,7 +123,7 @@ class AvinApp(RiskActionsMixin, App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill", "KILL", priority=True),
-        Binding("K", "kill", "Kill", priority=True, show=False),
+        Binding("K", "kill_key", "Kill", priority=True, show=False),
         Binding("F", "flatten", "Flatten", priority=True),
         Binding("R", "resume_trading", "Resume", priority=True, show=False),
         Binding("q", "quit", "Quit"),
@@ -175,13 +187,31 @@ class AvinApp(RiskActionsMixin, App[int]):
     def on_mount(self) -> None:
         self.theme = "textual-light" if self.theme_name == "light" else "textual-dark"
         if self.run_engine:
-            self.engine_worker = self.run_worker(
-                self._run_engine(), name="engine", group="engine", exit_on_error=False
-            )
+            if self._trades_real_money():
+                self.push_screen(LiveConfirmScreen(), self._live_answer)
+            else:
+                self._start_engine()
         self.set_interval(self.poll_interval, self.poll, name="snapshot-poll")
         self.call_after_refresh(self._setup_panes)
         if not self.is_headless:
             self._install_signal_handlers()
+
+    def _trades_real_money(self) -> bool:
+        try:
+            return self.engine.snapshot().mode is Mode.LIVE
+        except Exception:  # a snapshot that fails is not a reason to skip the question
+            return True
+
+    def _live_answer(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self._start_engine()
+        else:
+            self.exit(0, message="avin: not confirmed; nothing was traded")
+
+    def _start_engine(self) -> None:
+        self.engine_worker = self.run_worker(
+            self._run_engine(), name="engine", group="engine", exit_on_error=False
+        )
 
     def _setup_panes(self) -> None:
         main = self.get_screen_main()
@@ -407,6 +437,13 @@ class AvinApp(RiskActionsMixin, App[int]):
             return  # a text field has the key: the binding decides
         self.engine.kill("manual: keyboard")
         self.fast_kills += 1  # the same key reaches the binding next: it then skips the call
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a K typed into a form is a letter; ctrl+k still kills
+        return not (action == "kill_key" and _typing_text(self))
+
+    def action_kill_key(self) -> None:
+        self.action_kill()
 
     def action_kill(self) -> None:
         """The kill switch: signal the engine at once, no confirmation, then show the banner."""
