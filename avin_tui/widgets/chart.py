@@ -87,6 +87,7 @@ class ChartPane(Widget, can_focus=True):
         self._pending_worker: Worker[Any] | None = None
         self.builds = 0  # frames built (tests, benchmarks)
         self.fetch_error: str | None = None
+        self._rebuild_wanted = False
 
     def on_mount(self) -> None:
         self._update_titles()
@@ -156,6 +157,11 @@ class ChartPane(Widget, can_focus=True):
         )
         if key == self._built_key or key == self._pending_key:
             return
+        if self._pending_key is not None:
+            # a build is running: build again when it ends (never cancel it, or a feed faster
+            # than a build would keep the chart from ever showing a frame)
+            self._rebuild_wanted = True
+            return
         self._pending_key = key
         styles = self._styles()
         terms = tuple(sorted(self.terms))
@@ -166,7 +172,6 @@ class ChartPane(Widget, can_focus=True):
         self._pending_worker = self.run_worker(
             lambda: self._build(key, list(self.bars), width, height, styles, message, terms, view),
             thread=True,
-            exclusive=True,
             group="chart",
             name="chart-build",
             exit_on_error=False,
@@ -197,14 +202,19 @@ class ChartPane(Widget, can_focus=True):
             self._strips = strips
             self._built_key = key
             self.builds += 1
-            if self._pending_key == key:
-                self._pending_key = None
             self.refresh()
-        elif event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
-            if event.worker is self._pending_worker:
-                self._pending_key = None
-            if event.state is WorkerState.ERROR:
-                self.fetch_error = f"chart: {event.worker.error}"
+        elif event.state is WorkerState.ERROR:
+            self.fetch_error = f"chart: {event.worker.error}"
+        if event.worker is self._pending_worker and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._pending_key = None
+            self._pending_worker = None
+            if self._rebuild_wanted:
+                self._rebuild_wanted = False
+                self.poll()
 
     def _styles(self) -> ChartStyles:
         def get(name: str) -> Style:

@@ -39,7 +39,7 @@ from tests.tinvest.helpers import START
 AVIN = Path(sys.executable).with_name("avin")
 SEED = int(os.environ.get("AVIN_CHAOS_SEED", "20261125"))
 KILLS = 20
-MARKET_SPEED = 1200.0  # simulated seconds per real second: sma_cross trades several times a second
+MARKET_SPEED = 2400.0  # simulated seconds per real second: sma_cross trades several times a second
 STARTED = "engine started"
 RECOVERY_LIMIT = 3.0  # seconds from the process start to "engine started"
 T = TypeVar("T")

@@ -32,7 +32,12 @@ async def test_live_data_in_all_panes(sim_engine: Engine, size: tuple[int, int])
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         chart = screen.query_one(ChartPane)
-        await wait_for(pilot, lambda: chart.showing_bars, timeout=20)
+
+        # a frame built from live bars (under a fast feed the next bars may already be newer)
+        def candles_drawn() -> bool:
+            return any(ch in "".join(s.text for s in chart.rendered_strips) for ch in "█▀▄│")
+
+        await wait_for(pilot, candles_drawn, timeout=20)
         await wait_for(pilot, lambda: screen.query_one(PositionsTable).row_count > 0, timeout=20)
         assert screen.query_one(StrategiesTable).row_count == 3
         assert screen.query_one(OrdersTable).row_count > 0
