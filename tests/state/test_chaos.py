@@ -4,8 +4,11 @@ killed with SIGKILL at random moments, again and again, then runs once more and 
 The fake server lives in this process (an asyncio loop in a background thread), so it outlives
 every robot and the test reads what really reached it. After every restart: no order key reached
 the server twice, recovery booked every fill of the previous runs, trading is not halted and the
-restart was quick. At the end: the robot's journal holds every fill the server made, its positions
-equal the server's and the realised PnL recomputed from the journal equals what it reports.
+restart was quick. After a last clean run the market stops and the robot starts once more to
+settle the orders it left open (a market order accepted just before a clean stop can fill after
+the robot closed its streams). Then: the robot's journal holds every fill the server made, its
+positions and open orders equal the server's and the realised PnL recomputed from the journal
+equals what it reports. ``AVIN_CHAOS_SEED`` picks other kill moments.
 """
 
 from __future__ import annotations
@@ -177,7 +180,9 @@ def _missing_fills(
     }
 
 
-def _wait_started(proc: subprocess.Popen[bytes], log: Path, offset: int, limit: float) -> float:
+def _wait_started(
+    proc: subprocess.Popen[bytes], log: Path, offset: int, stderr: Path, limit: float
+) -> float:
     """Seconds from now (just after the process started) until the log says it started."""
     began = time.monotonic()
     deadline = began + limit
@@ -186,7 +191,9 @@ def _wait_started(proc: subprocess.Popen[bytes], log: Path, offset: int, limit: 
             return time.monotonic() - began
         if proc.poll() is not None:
             raise AssertionError(
-                f"avin exited ({proc.returncode}) before starting:\n{_log_since(log, offset)[-3000:]}"
+                f"avin exited ({proc.returncode}) before starting; stderr:\n"
+                f"{stderr.read_text(errors='replace')[-3000:]}\nlog:\n"
+                f"{_log_since(log, offset)[-3000:]}"
             )
         time.sleep(0.02)
     raise AssertionError(f"no {STARTED!r} within {limit} s:\n{_log_since(log, offset)[-3000:]}")
@@ -196,6 +203,14 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+
+
+def _status(env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return dict(json.loads(done.stdout))
 
 
 def _check_restart(text: str, cycle: int) -> float:
@@ -227,10 +242,10 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
         for cycle in range(KILLS):
             before = fake_server.view()  # every order of the previous runs is known here
             offset = _log_size(log)
-            proc = subprocess.Popen(
-                run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            startup = _wait_started(proc, log, offset, limit=20)
+            stderr = tmp_path / f"stderr-{cycle}.txt"
+            with stderr.open("wb") as err:
+                proc = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            startup = _wait_started(proc, log, offset, stderr, limit=20)
             kill_at = time.monotonic() + rng.uniform(0.5, 2.5)
             startups.append(startup)
             recoveries.append(_check_restart(_log_since(log, offset), cycle))
@@ -261,16 +276,28 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
         assert done.returncode == 0, f"{done.stderr[-2000:]}\n{text[-3000:]}"
         recoveries.append(_check_restart(text, KILLS))
         assert "engine stopped" in text
-        status = json.loads(
-            subprocess.run(
-                [str(AVIN), "status", "--json"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=True,
-            ).stdout
+        status = _status(env)
+        assert status["recovered"] is True and status["trading_state"] == "ACTIVE"
+        assert status["recovery"]["crashed"] is True and status["recovery"]["halted"] is False
+        assert not status["recovery"]["problems"]
+        assert status["recovery"]["seconds"] < RECOVERY_LIMIT
+        # A market order accepted just before the clean stop may fill at the server after the
+        # robot closed its streams: the robot keeps it open (it is reconciled at the next start).
+        # Any other difference is a lost fill.
+        pending = {o["key"] for o in status["open_orders"]}
+        view = fake_server.view()
+        unsettled = _missing_fills(_lots_by_key(_journal_fills(tmp_path)), view, set(view.filled))
+        assert set(unsettled) <= pending, f"fills lost at the clean stop: {unsettled}"
+        # the market stops (no new orders, no new fills); one more start settles what was open
+        fake_server.call(server.stop_market())
+        offset = _log_size(log)
+        done = subprocess.run(
+            [*run, "--duration", "1"], env=env, capture_output=True, text=True, timeout=60
         )
+        text = _log_since(log, offset)
+        assert done.returncode == 0, f"{done.stderr[-2000:]}\n{text[-3000:]}"
+        assert "HALTED" not in text and "Traceback" not in text, text[-3000:]
+        status = _status(env)
     finally:
         if proc is not None:
             _kill(proc)
@@ -294,9 +321,8 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     missing = _missing_fills(journal_lots, final, set(final.filled) | set(journal_lots))
     assert not missing, f"journal and server disagree (journal, server lots): {missing}"
     # the robot's positions are the server's
-    assert status["recovered"] is True and status["trading_state"] == "ACTIVE"
-    assert status["recovery"]["halted"] is False and not status["recovery"]["problems"]
-    assert status["recovery"]["seconds"] < RECOVERY_LIMIT
+    assert status["trading_state"] == "ACTIVE" and not status["recovery"]["problems"]
+    assert {o["key"] for o in status["open_orders"]} == set(final.open_keys)
     ours = {p["instrument"]: p["lots"] for p in status["positions"] if p["lots"]}
     assert ours == final.positions
     # realised PnL recomputed from the journalled fills is what the robot reports
