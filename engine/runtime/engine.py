@@ -46,6 +46,7 @@ from engine.runtime.history import load_history
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
+from engine.runtime.recovery import settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
 from engine.runtime.rows import order_rows, position_rows, strategy_row
 from engine.runtime.slots import StrategySlot, slot_ids
@@ -380,6 +381,8 @@ class Engine:
         requests = [t for t in self._tasks if t.get_name().startswith(REQUEST)]
         if requests:  # orders placed or cancelled at on_stop (or just before) get their answer
             await asyncio.wait(requests, timeout=self.options.stop_grace)
+        if self.started and self.connected:  # fills that raced the stop are booked now
+            await settle_open_orders(self, self.keeper)
         tasks = [t for t in self._tasks if not t.done()]
         for task in tasks:
             task.cancel()

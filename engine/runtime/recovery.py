@@ -19,6 +19,7 @@ marked CANCELLED and positions are taken from the journal without comparing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -343,3 +344,28 @@ def _halt(engine: Engine, report: RecoveryReport) -> None:
         damage=report.damage,
         hint=how,
     )
+
+
+async def settle_open_orders(engine: Engine, keeper: StateKeeper, timeout: float = 2.0) -> int:
+    """At a clean stop, ask the broker once more about every open order and book the fills that
+    raced the shutdown, so the journal and the status match the broker. Returns the fills booked;
+    a broker that does not answer in ``timeout`` leaves the rest to the next start's recovery."""
+    report = RecoveryReport(crashed=False)
+
+    async def settle() -> None:
+        for order in [o for o in engine.book.orders.values() if o.is_open]:
+            view = await engine.broker.get_order(order.account, order.id)
+            if view is None:
+                continue
+            _catch_up_fills(engine, keeper, order, view, report)
+            changed = engine.book.apply_update(view, view.updated_ts or engine._market_ts)
+            if changed is not None and keeper.journal is not None:
+                keeper.journal.order(changed)
+
+    try:
+        await asyncio.wait_for(settle(), timeout)
+    except Exception as exc:  # the next start reconciles whatever is left
+        log.warning("settling open orders at stop failed: %s", exc)
+    if report.synthesized_fills:
+        log.info("%d fill(s) that raced the stop booked", len(report.synthesized_fills))
+    return len(report.synthesized_fills)
