@@ -1,5 +1,7 @@
 """Chaos: the headless robot trades through the T-Invest adapter against the fake server and is
 killed with SIGKILL at random moments, again and again, then runs once more and stops cleanly.
+Every fourth cycle the connection drops (GOAWAY) and an order answer is lost (70002 after the
+order was placed) just before the kill: connection drops -> crash -> recovery.
 
 The fake server lives in this process (an asyncio loop in a background thread), so it outlives
 every robot and the test reads what really reached it. After every restart: no order key reached
@@ -237,6 +239,7 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     startups: list[float] = []
     recoveries: list[float] = []
     kills = 0
+    drops = 0
     proc: subprocess.Popen[bytes] | None = None
     try:
         for cycle in range(KILLS):
@@ -259,6 +262,10 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
                     break
                 time.sleep(0.1)
             assert not missing, f"cycle {cycle}: fills lost (journal, server lots): {missing}"
+            if cycle % 4 == 3:  # the connection drops and an order answer is lost, then the crash
+                fake_server.loop.call_soon_threadsafe(fake_server.server.drop_open_streams)
+                fake_server.server.faults.internal_after_place = 1
+                drops += 1
             time.sleep(max(0.0, kill_at - time.monotonic()))
             _kill(proc)
             kills += 1
@@ -345,6 +352,7 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     assert all(p.is_flat and not p.realized for k, p in positions.items() if k not in reported)
     # the chaos really happened under order flow, quickly enough
     assert kills == KILLS
+    assert drops == KILLS // 4
     assert len(final.keys) >= 2 * KILLS, f"only {len(final.keys)} orders reached the server"
     slowest = max(startups)
     assert slowest < RECOVERY_LIMIT, f"a restart took {slowest:.2f} s to trade: {startups}"
