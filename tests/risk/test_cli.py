@@ -64,6 +64,11 @@ async def test_flatten_and_reduce_against_the_running_engine(avin_home: Path) ->
         assert await asyncio.to_thread(main, ["kill", "--reduce"]) == 0
         assert d.engine.trading_state is TradingState.REDUCING
         assert await asyncio.to_thread(main, ["kill", "--flatten", "--reason", "eod"]) == 0
+        # already REDUCING, so the command confirms at once: wait until the engine took it
+        for _ in range(200):
+            if "eod" in d.engine.halt_reason:
+                break
+            await asyncio.sleep(0.05)
         for _ in range(200):
             await d.minutes(1)
             if not d.engine.book.position("sim-1", "MOEX_SHARE_SBER").lots:

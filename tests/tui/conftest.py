@@ -72,8 +72,9 @@ def on_engine_loop(engine: Engine, fn: Any, *args: Any) -> Any:
 def resting_limit(engine: Engine, instrument: str = "MOEX_SHARE_SBER") -> Order:
     """Submit a buy limit far below the market: it stays open until cancelled."""
     bars = engine.chart(instrument, TimeFrame.M1, 1)
-    last = Decimal(str(bars[-1].close)) if bars else Decimal(300)
-    price = (last * Decimal("0.8")).quantize(Decimal("0.01"))
+    assert bars, "no bars yet: wait until the engine has started"
+    # 15% under the market: far from a fill, inside the default 25% price collar
+    price = (Decimal(str(bars[-1].close)) * Decimal("0.85")).quantize(Decimal("0.01"))
     order = Order(instrument, Side.BUY, OrderType.LIMIT, 1, "sim-1", price=price)
     return on_engine_loop(engine, engine.submit, order)
 
