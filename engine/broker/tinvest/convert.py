@@ -107,24 +107,18 @@ def _category(kind: str) -> str:
 
 
 def share_to_instrument(share: pb.Share) -> Instrument:
-    return Instrument(
-        exchange="MOEX",
-        category="SHARE",
-        ticker=share.ticker.upper(),
-        uid=share.uid,
-        figi=share.figi,
-        class_code=share.class_code,
-        lot=max(1, share.lot),
-        step=from_quotation(share.min_price_increment) or Decimal("0.01"),
-        currency=share.currency or "rub",
-        name=share.name,
-    )
+    return _to_instrument(share, "SHARE")
 
 
 def instrument_to_model(item: pb.Instrument) -> Instrument:
+    return _to_instrument(item, _category(item.instrument_type))
+
+
+def _to_instrument(item: pb.Share | pb.Instrument, category: str) -> Instrument:
+    """Share and Instrument carry the same identity fields under the same names."""
     return Instrument(
         exchange="MOEX",
-        category=_category(item.instrument_type),
+        category=category,
         ticker=item.ticker.upper(),
         uid=item.uid,
         figi=item.figi,
