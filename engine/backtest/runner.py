@@ -20,7 +20,7 @@ Nothing waits: an order that never fills stays working until the end, where it e
 
 from __future__ import annotations
 
-import copy
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,11 +31,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.backtest.array_charts import ArrayCharts
 from engine.backtest.charts import make_charts
-from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, bar_path, check_order
+from engine.backtest.sparse import SparseRun, base_columns, layout_frame
+from engine.broker.sim.matching import (
+    DEFAULT_COMMISSION,
+    MatchingEngine,
+    Working,
+    bar_path,
+    check_order,
+)
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
-from engine.runtime.chart import DEFAULT_DEPTH
-from engine.runtime.orders import OrderManager
+from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
+from engine.runtime.orders import FillResult, OrderManager
 from engine.strategy.base import Strategy
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 
@@ -57,6 +65,8 @@ class BacktestOptions:
     chart_depth: int = DEFAULT_DEPTH
     account: str = "backtest"
     gaps: str = "session"  # "session": gap on a time break; "always": every open is a gap
+    mode: str = "auto"  # "auto": sparse when the strategy has a wake mask; "bars"; "sparse"
+    verify_wake: bool = False  # bar by bar, failing where on_bar acts on a bar its mask skips
 
     def __post_init__(self) -> None:
         self.commission = Decimal(self.commission)
@@ -67,6 +77,12 @@ class BacktestOptions:
             raise ValueError(f"slippage must not be negative, got {self.slippage_ticks}")
         if self.gaps not in ("session", "always"):
             raise ValueError(f"gaps must be 'session' or 'always', got {self.gaps!r}")
+        if self.mode not in ("auto", "bars", "sparse"):
+            raise ValueError(f"mode must be 'auto', 'bars' or 'sparse', got {self.mode!r}")
+        if self.verify_wake and self.mode == "sparse":
+            raise ValueError(
+                "verify_wake runs bar by bar: it cannot be combined with mode 'sparse'"
+            )
 
 
 class BarMatching(MatchingEngine):
@@ -80,13 +96,35 @@ class BarMatching(MatchingEngine):
         """True while some order is working."""
         return bool(self._working)
 
+    def working(self) -> list[Working]:
+        return list(self._working.values())
+
 
 class BacktestBook(OrderManager):
-    """The engine's order book, with open orders kept apart (a backtest records many orders)."""
+    """The engine's order book for one strategy on one account (as a backtest has).
+
+    Open orders are kept apart (a backtest records many orders), and the account's position is
+    the strategy's position object itself, so a fill is booked once, not twice.
+    """
 
     def __init__(self, lot_size: Callable[[str], int]) -> None:
         super().__init__(lot_size)
         self._open: list[Order] = []
+
+    def bind_strategy(self, strategy_id: str, instrument: str, account: str) -> None:
+        super().bind_strategy(strategy_id, instrument, account)
+        self.positions[(account, instrument)] = self.strategy_positions[strategy_id]
+
+    def apply_fill(self, fill: Fill) -> FillResult:
+        order = self.orders.get(fill.order_id)
+        if order is None or not order.strategy or fill.fill_id in self._fill_ids:
+            return super().apply_fill(fill)  # the general path (logs, duplicates)
+        self._fill_ids.add(fill.fill_id)
+        self.fills.append(fill)
+        order.apply_fill(fill)
+        self.strategy_positions[order.strategy].apply_fill(fill)
+        self.version += 1
+        return FillResult(order)
 
     def record(self, order: Order) -> Order:
         super().record(order)
@@ -152,35 +190,132 @@ class Backtester:
         for tf in strategy.timeframes:
             self.charts.get(tf)
         self._now: datetime | None = None
-        self.ctx = StrategyContext(
-            strategy_id=self.id,
-            instrument=instrument,
-            account=self.options.account,
-            timeframe=strategy.timeframe,
-            charts=self.charts,
-            book=self.book,
-            clock=lambda: self._now,
-            params=strategy.params,
-            logger=logging.getLogger(f"avin.backtest.{self.id}"),
-        )
+        self.ctx = self._make_context(self.charts)
         self._position = self.book.strategy_position(self.id)
         self._on_bar_hook = strategy.on_bar
         self._slip = instrument.step * self.options.slippage_ticks
         self._depth = 0
         self._bar = 0
         self._flows: list[tuple[int, float]] = []  # (bar index, cash change incl. commission)
+        self._mark_cache: dict[float, Decimal] = {}
+        self._keys = 0
+        self._hooks = {  # the hooks the strategy overrides (the others do nothing)
+            hook
+            for hook in ("on_start", "on_stop", "on_order", "on_fill")
+            if getattr(type(strategy), hook) is not getattr(Strategy, hook)
+        }
+        self._verify: set[int] | None = None  # verify_wake: the quiet main bars (ns)
         self._done = False
+
+    def _make_context(self, charts: InstrumentCharts) -> StrategyContext:
+        return StrategyContext(
+            strategy_id=self.id,
+            instrument=self.instrument,
+            account=self.options.account,
+            timeframe=self.strategy.timeframe,
+            charts=charts,
+            book=self.book,
+            clock=lambda: self._now,
+            params=self.strategy.params,
+            logger=logging.getLogger(f"avin.backtest.{self.id}"),
+            new_key=self._next_key,
+        )
+
+    def _next_key(self) -> str:
+        """Order keys numbered in order (a backtest is deterministic down to its keys)."""
+        self._keys += 1
+        return f"bt-{self._keys:08d}"
 
     # --- the run -----------------------------------------------------------------------------
 
     def run(
         self, bars: pl.DataFrame, *, start: datetime | None = None, progress: Progress | None = None
     ) -> RunResult:
-        """Bars before ``start`` only fill the charts (warm-up); trading starts at ``start``."""
+        """Bars before ``start`` only fill the charts (warm-up); trading starts at ``start``.
+
+        The run is sparse (:mod:`engine.backtest.sparse`) when the strategy has a wake mask and
+        ``options.mode`` allows it, bar by bar otherwise; both give the same result.
+        """
         if self._done:
             raise RuntimeError("a Backtester runs once")
         self._done = True
+        collect = gc.isenabled()
+        gc.disable()  # a run makes many objects and no garbage cycles: refcounting frees them
+        try:
+            return self._run(bars, start, progress)
+        finally:
+            if collect:
+                gc.enable()
+
+    def _run(
+        self, bars: pl.DataFrame, start: datetime | None, progress: Progress | None
+    ) -> RunResult:
         frame = bars.sort("ts")
+        first = 0 if start is None else frame["ts"].search_sorted(start, side="left")
+        sparse = self._sparse_run(frame)
+        if sparse is None:
+            held = self._run_dense(frame, int(first), progress)
+        else:
+            held = sparse.run(int(first), progress)
+        self._dispatch("on_stop")
+        self._expire()
+        total = frame.height - int(first)
+        if progress is not None:
+            progress(total, total)
+        result = self._result(frame.slice(int(first)), held)
+        result.meta["mode"] = "bar by bar" if sparse is None else "sparse"
+        return result
+
+    def _sparse_run(self, frame: pl.DataFrame) -> SparseRun | None:
+        """The sparse pass when the strategy's wake mask allows it (and the mode wants it)."""
+        mode = self.options.mode
+        if mode == "bars" or (mode == "auto" and self.options.verify_wake):
+            self._verify = self._quiet_bars(frame) if self.options.verify_wake else None
+            return None
+        why = None
+        if len(self.strategy.timeframes) != 1:
+            why = "the strategy reads more than one timeframe"
+        elif frame.height and not frame["ts"].diff().drop_nulls().gt(timedelta(0)).all():
+            why = "the bars have repeated timestamps"
+        charts = wake = None
+        if why is None:
+            charts = ArrayCharts(
+                self.instrument.code, base_columns(frame, self.base), self.options.chart_depth
+            )
+            wake = self._wake(charts)
+            if wake is None:
+                why = "the strategy has no wake mask"
+        if why is not None or charts is None or wake is None:
+            if mode == "sparse":
+                raise ValueError(f"cannot run {self.id} sparse: {why}")
+            return None
+        self.charts = charts
+        self.ctx = self._make_context(charts)
+        return SparseRun(self, charts, wake)
+
+    def _wake(self, charts: ArrayCharts) -> np.ndarray | None:
+        main = charts.layout(self.strategy.timeframe)
+        mask = self.strategy.wake(layout_frame(main))
+        if mask is None:
+            return None
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(main),):
+            raise StrategyFailed(
+                f"{self.id}: wake() returned {mask.shape[0] if mask.ndim else 0} values for "
+                f"{len(main)} {self.strategy.timeframe.value} bars"
+            )
+        return mask
+
+    def _quiet_bars(self, frame: pl.DataFrame) -> set[int] | None:
+        """The main-timeframe bars (ns) the strategy's mask calls quiet (``verify_wake``)."""
+        charts = ArrayCharts(self.instrument.code, base_columns(frame, self.base), 2)
+        mask = self._wake(charts)
+        if mask is None:
+            return None
+        main = charts.layout(self.strategy.timeframe)
+        return set(main.ts[~mask].tolist())
+
+    def _run_dense(self, frame: pl.DataFrame, first: int, progress: Progress | None) -> np.ndarray:
         ts_list: list[datetime] = frame["ts"].to_list()
         opens = frame["open"].to_list()
         highs = frame["high"].to_list()
@@ -188,10 +323,6 @@ class Backtester:
         closes = frame["close"].to_list()
         volumes = frame["volume"].to_list()
         n = len(ts_list)
-        first = 0
-        if start is not None:
-            while first < n and ts_list[first] < start:
-                first += 1
         charts = self.charts
         for i in range(first):  # warm-up: charts only, no hooks
             charts.update(Bar(ts_list[i], opens[i], highs[i], lows[i], closes[i], volumes[i]), True)
@@ -203,7 +334,7 @@ class Backtester:
         position = self._position
         code = self.instrument.code
         held: list[int] = []
-        marks: dict[float, Decimal] = {}
+        marks = self._marks
         self._now = ts_list[first] if first < n else None
         self._dispatch("on_start")
         prev_end: datetime | None = None  # the end of the previous bar (warm-up included)
@@ -213,6 +344,7 @@ class Backtester:
             prev_end = last + step if step is not None else self.base.next(last)
             prev_close = closes[first - 1]
         every = max(1, (n - first) // 200)
+        on_bar = self._on_bar if self._verify is None else self._on_bar_verified
         for j, i in enumerate(range(first, n)):
             ts = ts_list[i]
             bar = Bar(ts, opens[i], highs[i], lows[i], closes[i], volumes[i])
@@ -226,25 +358,25 @@ class Backtester:
             self._now = end
             closed = charts.update(bar, True)
             if position.lots:  # marked like the engine marks on each bar: Decimal(str(close))
-                mark = marks.get(bar.close)
-                if mark is None:
-                    if len(marks) > 65_536:
-                        marks.clear()
-                    mark = marks[bar.close] = Decimal(repr(bar.close))
-                position.last_price = mark
+                position.last_price = marks(bar.close)
             for timeframe, done in closed:
                 if timeframe in wanted:
-                    self._on_bar(timeframe, done)
+                    on_bar(timeframe, done)
             held.append(position.lots)
             prev_end = end
             prev_close = bar.close
             if progress is not None and j % every == 0:
                 progress(j, n - first)
-        self._dispatch("on_stop")
-        self._expire()
-        if progress is not None:
-            progress(n - first, n - first)
-        return self._result(frame.slice(first), np.array(held, dtype=np.int64))
+        return np.array(held, dtype=np.int64)
+
+    def _marks(self, close: float) -> Decimal:
+        """The position mark of a close: ``Decimal(repr(close))``, cached."""
+        mark = self._mark_cache.get(close)
+        if mark is None:
+            if len(self._mark_cache) > 65_536:
+                self._mark_cache.clear()
+            mark = self._mark_cache[close] = Decimal(repr(close))
+        return mark
 
     def _match(self, bar: Bar, gap: bool, offsets: list[timedelta]) -> None:
         instrument = self.instrument
@@ -289,7 +421,37 @@ class Backtester:
         if self.ctx.pending_intents:
             self._process_intents()
 
+    def _on_bar_verified(self, timeframe: TimeFrame, bar: Bar) -> None:
+        """``_on_bar`` that fails when the strategy acts on a bar its wake mask calls quiet."""
+        quiet = (
+            self._verify is not None
+            and timeframe is self.strategy.timeframe
+            and (
+                int(bar.ts.timestamp()) * 1_000_000_000 + bar.ts.microsecond * 1000 in self._verify
+            )
+        )
+        before = self.strategy.persist() if quiet else None
+        self._depth += 1
+        try:
+            self._on_bar_hook(self.ctx, timeframe, bar)
+        except Exception as exc:
+            raise StrategyFailed(
+                f"{self.id} failed in on_bar at {self._now}: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            self._depth -= 1
+        if quiet and (self.ctx.pending_intents or self.strategy.persist() != before):
+            raise StrategyFailed(
+                f"{self.id}: its wake mask calls the {timeframe.value} bar of "
+                f"{bar.ts.isoformat()} quiet, but on_bar placed or cancelled an order or changed "
+                "its state there: widen wake() (True on every bar where on_bar may act)"
+            )
+        if self.ctx.pending_intents:
+            self._process_intents()
+
     def _dispatch(self, hook: str, *args: Any) -> None:
+        if hook not in self._hooks:
+            return  # the base class's no-op
         if self._depth >= _MAX_DEPTH:
             raise StrategyFailed(f"{self.id}: orders placed from {hook} loop endlessly")
         self._depth += 1
@@ -325,9 +487,7 @@ class Backtester:
             self._dispatch("on_order", order)
             return
         order.transition(OrderStatus.ACCEPTED, now)
-        own = copy.copy(order)
-        own.history = list(order.history)
-        self.matching.add(own, self.instrument)
+        self.matching.add(order.clone(), self.instrument)
         self._dispatch("on_order", order)
 
     def _cancel(self, key: str) -> None:

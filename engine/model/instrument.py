@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 
@@ -25,9 +25,10 @@ class Instrument:
     currency: str = "rub"
     name: str = ""
 
-    @property
-    def code(self) -> str:
-        return f"{self.exchange}_{self.category}_{self.ticker}".upper()
+    code: str = field(init=False, repr=False, compare=False)  # EXCHANGE_CATEGORY_TICKER
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", f"{self.exchange}_{self.category}_{self.ticker}".upper())
 
     def is_price_valid(self, price: Decimal) -> bool:
         return price > 0 and (price % self.step) == 0

@@ -15,6 +15,8 @@ from enum import Enum
 
 
 class Side(Enum):
+    __hash__ = object.__hash__  # members are singletons: hash by identity (C, fast)
+
     BUY = "buy"
     SELL = "sell"
 
@@ -28,6 +30,8 @@ class Side(Enum):
 
 
 class OrderType(Enum):
+    __hash__ = object.__hash__  # members are singletons: hash by identity (C, fast)
+
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"  # stop-market: becomes a market order when the price crosses stop_price
@@ -36,6 +40,8 @@ class OrderType(Enum):
 
 
 class OrderStatus(Enum):
+    __hash__ = object.__hash__  # members are singletons: hash by identity (C, fast)
+
     NEW = "new"
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
@@ -140,6 +146,29 @@ class Order:
     @property
     def remaining_lots(self) -> int:
         return self.lots - self.filled_lots
+
+    def clone(self) -> Order:
+        """An independent copy (its own history list): what a broker keeps of a sent order."""
+        other = object.__new__(Order)
+        other.instrument = self.instrument
+        other.side = self.side
+        other.type = self.type
+        other.lots = self.lots
+        other.account = self.account
+        other.price = self.price
+        other.stop_price = self.stop_price
+        other.strategy = self.strategy
+        other.id = self.id
+        other.status = self.status
+        other.filled_lots = self.filled_lots
+        other.avg_fill_price = self.avg_fill_price
+        other.commission = self.commission
+        other.broker_id = self.broker_id
+        other.reason = self.reason
+        other.created_ts = self.created_ts
+        other.updated_ts = self.updated_ts
+        other.history = list(self.history)
+        return other
 
     @property
     def is_open(self) -> bool:

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.model import Bar, Fill, Order, TimeFrame
 
 if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
     from engine.strategy.context import StrategyContext
 
 
@@ -78,6 +81,20 @@ class Strategy:
 
     def on_stop(self, ctx: StrategyContext) -> None:
         pass
+
+    # --- backtest pre-screen (engine.backtest.sparse) -----------------------------------------
+
+    def wake(self, bars: pl.DataFrame) -> np.ndarray | None:
+        """Where ``on_bar`` may act, for a sparse backtest; None (the default): on every bar.
+
+        ``bars`` are all bars of the main timeframe of the run (``ts, open, high, low, close,
+        volume``, oldest first). Return one boolean per bar, True wherever ``on_bar`` of that bar
+        might place or cancel an order or change :attr:`state`; False promises it does nothing
+        there. Extra True values cost speed, never correctness, so compute it with a tolerance
+        rather than exactly. ``BacktestOptions(verify_wake=True)`` checks the promise. The live
+        engine ignores it.
+        """
+        return None
 
     # --- persistent state (engine.runtime.keeper) ---------------------------------------------
 

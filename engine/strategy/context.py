@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.model import Instrument, Order, OrderType, Position, Side, TimeFrame
+from engine.model import Instrument, Order, OrderType, Position, Side, TimeFrame, new_order_key
 from engine.runtime.chart import Chart, InstrumentCharts
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class StrategyContext:
         clock: Callable[[], datetime | None],
         params: Mapping[str, Any] | None = None,
         logger: logging.Logger | None = None,
+        new_key: Callable[[], str] | None = None,
     ) -> None:
         self.strategy_id = strategy_id
         self.instrument = instrument
@@ -70,6 +71,7 @@ class StrategyContext:
         self._book = book
         self._clock = clock
         self._intents: list[Intent] = []
+        self._new_key = new_key or new_order_key  # a backtest numbers its orders instead
         self._analysis: StrategyAnalysis | None = None
 
     # --- reading ------------------------------------------------------------------------------
@@ -148,6 +150,7 @@ class StrategyContext:
             price=None if price is None else self.instrument.round_price(price),
             stop_price=None if stop_price is None else self.instrument.round_price(stop_price),
             strategy=self.strategy_id,
+            id=self._new_key(),
             created_ts=self._clock(),
         )
         self._intents.append(PostIntent(order))
@@ -192,6 +195,7 @@ class StrategyContext:
             account=self.account,
             price=limit,
             strategy=self.strategy_id,
+            id=self._new_key(),
             created_ts=self._clock(),
         )
         self._intents.append(PostIntent(order))

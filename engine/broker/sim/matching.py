@@ -84,7 +84,7 @@ def _touch(price: Decimal, level: Decimal, ref: Decimal | None, *, below: bool) 
 
 
 @dataclass(slots=True)
-class _Working:
+class Working:
     order: Order
     instrument: Instrument
     triggered: bool = False  # a STOP_LIMIT whose stop was crossed (now a limit)
@@ -95,7 +95,7 @@ class MatchingEngine:
 
     def __init__(self, commission_rate: Decimal = DEFAULT_COMMISSION) -> None:
         self.commission_rate = Decimal(commission_rate)
-        self._working: dict[str, _Working] = {}
+        self._working: dict[str, Working] = {}
         self._last: dict[str, Decimal] = {}
         self._fill_ids = itertools.count(1)
 
@@ -109,7 +109,7 @@ class MatchingEngine:
         """Start working an accepted order; it will see only prices that arrive from now on."""
         if not order.is_open:
             raise ValueError(f"order {order.id} is {order.status.value}, not working")
-        self._working[order.id] = _Working(order, instrument)
+        self._working[order.id] = Working(order, instrument)
 
     def remove(self, order_id: str) -> Order | None:
         """Stop working an order (cancel); returns it, or None if it was not working."""
@@ -162,7 +162,7 @@ class MatchingEngine:
             fills.extend(self.on_price(instrument.code, price, when, gap=gap and i == 0))
         return fills
 
-    def _match(self, working: _Working, price: Decimal, ref: Decimal | None) -> Decimal | None:
+    def _match(self, working: Working, price: Decimal, ref: Decimal | None) -> Decimal | None:
         order = working.order
         buy = order.side is Side.BUY
         kind = order.type

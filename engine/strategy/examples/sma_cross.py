@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+import polars as pl
+
 from engine.model import Bar, TimeFrame
 from engine.strategy.base import Strategy, StrategyParamError
 from engine.strategy.context import StrategyContext
@@ -18,6 +21,15 @@ from engine.strategy.context import StrategyContext
 
 def sma(values: list[float], length: int) -> float:
     return sum(values[-length:]) / length
+
+
+def _means(values: np.ndarray, length: int) -> np.ndarray:
+    """Window means (NaN before the first full window), summed pairwise by numpy."""
+    out = np.full(values.shape[0], np.nan)
+    if values.shape[0] >= length:
+        windows = np.lib.stride_tricks.sliding_window_view(values, length)
+        out[length - 1 :] = windows.sum(axis=1) / length
+    return out
 
 
 class SmaCross(Strategy):
@@ -52,6 +64,17 @@ class SmaCross(Strategy):
             return -1
         return 0
 
+    def wake(self, bars: pl.DataFrame) -> np.ndarray:
+        """The bars where the averages' difference may change sign (with a float tolerance)."""
+        closes = bars["close"].cast(pl.Float64).to_numpy()
+        diff = _means(closes, self.params["fast"]) - _means(closes, self.params["slow"])
+        scale = float(np.nanmax(np.abs(closes))) if closes.size else 0.0
+        eps = 1e-9 * max(scale, 1.0)  # far above the summation error, far below a price step
+        before = np.concatenate(([np.nan], diff[:-1]))
+        up = (before < eps) & (diff > -eps)
+        down = (before > -eps) & (diff < eps)
+        return up | down  # NaN (too few bars) compares False: no wake
+
     def on_bar(self, ctx: StrategyContext, timeframe: TimeFrame, bar: Bar) -> None:
         if timeframe is not self.timeframe:
             return
@@ -65,7 +88,7 @@ class SmaCross(Strategy):
             ctx.log.info(
                 "%s cross at %s close %s: %s %d lots",
                 "up" if direction > 0 else "down",
-                bar.ts.isoformat(),
+                bar.ts,
                 bar.close,
                 order.side.value,
                 order.lots,

@@ -1,0 +1,218 @@
+"""The sparse backtest: the bar-by-bar run, visiting only the bars where something can happen.
+
+A strategy may declare, through :meth:`~engine.strategy.base.Strategy.wake`, the bars of its main
+timeframe on which ``on_bar`` can act (place or cancel an order, change its state) -- computed once,
+vectorised, over the whole history. Everywhere else a bar-by-bar run does only bookkeeping that
+does not depend on the strategy: charts fed, the position marked, the position series recorded.
+The sparse run does that bookkeeping in bulk and visits a base bar ``i`` only when
+
+- the strategy wakes on a main-timeframe bar that closes at ``i``, or
+- an order is working and bar ``i`` may fill it: the next bar for a market order; for a limit,
+  stop, take-profit or stop-limit the first later bar whose range comes within one price step of
+  its level (a vectorised search; the step covers the rounding of path prices).
+
+A visited bar runs the very code of :class:`~engine.backtest.runner.Backtester`: the same matching
+along the bar path, the same marks, the same hooks and the same clock, with the charts shown as of
+that bar (:class:`~engine.backtest.array_charts.ArrayCharts`). So, as long as the mask is honest,
+orders, fills, trades and the equity curve are identical to the bar-by-bar run -- tests pin it, and
+``BacktestOptions(verify_wake=True)`` runs bar by bar and fails on the first bar where a strategy
+acts although its mask said it would not.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from engine.backtest.array_charts import (
+    ArrayCharts,
+    BaseColumns,
+    FrameLayout,
+    frame_ends,
+    ns_to_datetime,
+)
+from engine.data.timeframes import frame_starts
+from engine.model import Bar, OrderType, Side, TimeFrame
+
+if TYPE_CHECKING:
+    from engine.backtest.runner import Backtester, Progress
+
+_FIRST_CHUNK = 64
+
+
+def base_columns(frame: pl.DataFrame, base: TimeFrame) -> BaseColumns:
+    """The run's bars (sorted by ``ts``) as columns."""
+    ts = frame["ts"].cast(pl.Datetime("ns", "UTC")).cast(pl.Int64).to_numpy()
+    step = base.step
+    if step is None:
+        ends = frame_ends(frame_starts(ts, base), base)
+    else:
+        ends = ts + int(step.total_seconds() * 1_000_000_000)
+    return BaseColumns(
+        base,
+        ts,
+        frame["open"].cast(pl.Float64).to_list(),
+        frame["high"].cast(pl.Float64).to_list(),
+        frame["low"].cast(pl.Float64).to_list(),
+        frame["close"].cast(pl.Float64).to_list(),
+        frame["volume"].cast(pl.Int64).to_list(),
+        ends,
+    )
+
+
+def layout_frame(frames: FrameLayout) -> pl.DataFrame:
+    """The bars of a layout as a DataFrame (what :meth:`Strategy.wake` receives)."""
+    return pl.DataFrame(
+        {
+            "ts": pl.Series("ts", frames.ts, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
+            "open": frames.open,
+            "high": frames.high,
+            "low": frames.low,
+            "close": frames.close,
+            "volume": pl.Series("volume", frames.volume, dtype=pl.Int64),
+        }
+    )
+
+
+class SparseRun:
+    """One sparse pass of ``tester`` over ``charts`` (see the module doc)."""
+
+    def __init__(self, tester: Backtester, charts: ArrayCharts, wake: np.ndarray) -> None:
+        self.t = tester
+        self.charts = charts
+        self.cols = charts.columns
+        main = charts.layout(tester.strategy.timeframe)
+        self.main = main
+        close_at = np.asarray(main.close_at, dtype=np.int64)
+        woken = np.flatnonzero(wake & (close_at < len(self.cols)))
+        self.wake_at = close_at[woken].tolist()  # base index of each wake, in order
+        self.wake_bar = woken.tolist()  # the main-timeframe bar of each wake
+        self.high = np.asarray(self.cols.high, dtype=np.float64)
+        self.low = np.asarray(self.cols.low, dtype=np.float64)
+
+    def bar(self, i: int) -> Bar:
+        c = self.cols
+        return Bar(
+            ns_to_datetime(int(c.ts[i])), c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i]
+        )
+
+    def run(self, first: int, progress: Progress | None) -> np.ndarray:
+        """Visit the bars from ``first`` on; the position (lots) at each bar's close."""
+        t, cols, charts = self.t, self.cols, self.charts
+        n = len(cols)
+        total = n - first
+        position = t._position
+        matching = t.matching
+        code = t.instrument.code
+        round_price = t.instrument.round_price
+        step = t.base.step
+        always = t.options.gaps == "always" or step is None or step.days >= 1
+        offsets = _offsets(t)
+        timeframe = t.strategy.timeframe
+        wake_at, wake_bar = self.wake_at, self.wake_bar
+        w = 0
+        while w < len(wake_at) and wake_at[w] < first:
+            w += 1
+        changes: list[tuple[int, int]] = [(0, position.lots)]
+        marks = t._marks
+        every = max(1, total // 200)
+        report = 0
+        ts_ns: list[int] = cols.ts.tolist()
+        ends: list[int] = cols.ends.tolist()
+        closes = cols.close
+        main_bar = self.main.bar
+        on_bar = t._on_bar
+        match = t._match
+        bar = self.bar
+        charts.seek(first - 1)
+        t._now = ns_to_datetime(ts_ns[first]) if first < n else None
+        t._dispatch("on_start")
+        changes[0] = (0, position.lots)
+        i = first
+        while i < n:
+            next_wake = wake_at[w] if w < len(wake_at) else n
+            j = self.next_touch(i, next_wake) if matching.busy else next_wake
+            if j >= n:
+                break
+            t._bar = j - first
+            if matching.busy:
+                if position.lots and j - 1 >= first:
+                    position.last_price = marks(closes[j - 1])
+                charts.seek(j - 1)
+                gap = always or j == 0 or ends[j - 1] != ts_ns[j]
+                if not gap:
+                    matching.mark(code, round_price(closes[j - 1]))
+                match(bar(j), gap, offsets)
+            t._now = ns_to_datetime(ends[j])
+            charts.seek(j)
+            if position.lots:
+                position.last_price = marks(closes[j])
+            while w < len(wake_at) and wake_at[w] == j:
+                on_bar(timeframe, main_bar(wake_bar[w]))
+                w += 1
+            if position.lots != changes[-1][1]:
+                changes.append((j - first, position.lots))
+            if progress is not None and j - first >= report:
+                progress(j - first, total)
+                report = j - first + every
+            i = j + 1
+        if n > first:
+            t._now = ns_to_datetime(ends[n - 1])
+            charts.seek(n - 1)
+            if position.lots:
+                position.last_price = marks(closes[n - 1])
+        return _expand(changes, total)
+
+    def next_touch(self, start: int, stop: int) -> int:
+        """The first bar in ``start..stop-1`` that may fill a working order, else ``stop``."""
+        levels: list[tuple[float, bool]] = []  # (level, True: the low reaches down to it)
+        step = float(self.t.instrument.step)
+        for working in self.t.matching.working():
+            order = working.order
+            kind = order.type
+            buy = order.side is Side.BUY
+            if kind is OrderType.MARKET:
+                return start
+            if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
+                assert order.price is not None
+                levels.append((float(order.price), buy))
+            elif kind is OrderType.TAKE_PROFIT:
+                assert order.stop_price is not None
+                levels.append((float(order.stop_price), buy))
+            else:  # STOP, or a STOP_LIMIT not triggered yet
+                assert order.stop_price is not None
+                levels.append((float(order.stop_price), not buy))
+        size = _FIRST_CHUNK
+        pos = start
+        while pos < stop:
+            end = min(stop, pos + size)
+            hit = np.zeros(end - pos, dtype=bool)
+            for level, down in levels:
+                if down:
+                    hit |= self.low[pos:end] <= level + step
+                else:
+                    hit |= self.high[pos:end] >= level - step
+            found = np.flatnonzero(hit)
+            if found.size:
+                return pos + int(found[0])
+            pos = end
+            size *= 4
+        return stop
+
+
+def _offsets(tester: Backtester) -> list[timedelta]:
+    from engine.backtest.runner import _path_offsets
+
+    return _path_offsets(tester.base.step)
+
+
+def _expand(changes: list[tuple[int, int]], total: int) -> np.ndarray:
+    """Lots at each bar from (first bar, lots) change points."""
+    held = np.empty(total, dtype=np.int64)
+    for k, (start, lots) in enumerate(changes):
+        end = changes[k + 1][0] if k + 1 < len(changes) else total
+        held[start:end] = lots
+    return held
