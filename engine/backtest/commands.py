@@ -57,6 +57,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--capital", type=Decimal, default=Decimal(1_000_000))
     p.add_argument("--gaps", choices=("session", "always"), default="session")
     p.add_argument(
+        "--mode",
+        choices=("auto", "bars", "sparse"),
+        default="auto",
+        help="auto: sparse when the strategy declares wake bars; bars: every bar; sparse: insist",
+    )
+    p.add_argument(
+        "--verify-wake",
+        action="store_true",
+        help="run bar by bar and fail where on_bar acts on a bar its wake mask skips",
+    )
+    p.add_argument(
         "--warmup-days", type=int, default=5, help="history before --from fed to the charts only"
     )
     p.add_argument("--trades-out", type=Path, help="write the closed trades to this CSV")
@@ -110,7 +121,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         kwargs: dict[str, Any] = {"slippage_ticks": args.slippage, "capital": args.capital}
         if args.commission is not None:
             kwargs["commission"] = args.commission
-        options = BacktestOptions(gaps=args.gaps, **kwargs)
+        options = BacktestOptions(
+            gaps=args.gaps, mode=args.mode, verify_wake=args.verify_wake, **kwargs
+        )
     except (ValueError, LookupError, OSError) as exc:
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2

@@ -250,7 +250,7 @@ class Backtester:
     def _run(
         self, bars: pl.DataFrame, start: datetime | None, progress: Progress | None
     ) -> RunResult:
-        frame = bars.sort("ts")
+        frame = bars if bars["ts"].is_sorted() else bars.sort("ts")
         first = 0 if start is None else frame["ts"].search_sorted(start, side="left")
         sparse = self._sparse_run(frame)
         if sparse is None:

@@ -26,9 +26,11 @@ class Instrument:
     name: str = ""
 
     code: str = field(init=False, repr=False, compare=False)  # EXCHANGE_CATEGORY_TICKER
+    _tenth: bool = field(init=False, repr=False, compare=False)  # the step is a power of ten
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", f"{self.exchange}_{self.category}_{self.ticker}".upper())
+        object.__setattr__(self, "_tenth", self.step.as_tuple().digits == (1,))
 
     def is_price_valid(self, price: Decimal) -> bool:
         return price > 0 and (price % self.step) == 0
@@ -36,6 +38,8 @@ class Instrument:
     def round_price(self, price: Decimal | float) -> Decimal:
         """The nearest valid price (half up), quantised to the step's exponent."""
         value = Decimal(str(price))
+        if self._tenth:  # 0.01, 1, 10...: rounding to the step is quantising to it
+            return value.quantize(self.step, rounding=ROUND_HALF_UP)
         steps = (value / self.step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return (steps * self.step).quantize(self.step)
 

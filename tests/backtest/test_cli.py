@@ -181,3 +181,35 @@ def test_tickers_run_over_the_store_with_warm_up_and_two_instruments(
     names = [s["name"] for s in saved.doc["sections"]]
     assert names == [SIM_INSTRUMENTS[0].code, SIM_INSTRUMENTS[1].code, "TOTAL"]
     assert saved.equity("TOTAL").height > 0
+
+
+def test_mode_flags_give_the_same_trades_and_sparse_needs_a_wake_mask(
+    tmp_path: Path, capsys
+) -> None:
+    data = tmp_path / "bars.csv"
+    _series().write_csv(data)
+    lists = []
+    for extra in (["--mode", "bars"], ["--mode", "sparse"], ["--verify-wake"]):
+        out = tmp_path / f"trades-{extra[-1]}.csv"
+        args = [
+            "backtest",
+            "sma_cross",
+            "--data",
+            str(data),
+            "--param",
+            "fast=2",
+            "--param",
+            "slow=4",
+            "--trades-out",
+            str(out),
+            "--quiet",
+            "--no-save",
+            *extra,
+        ]
+        assert main(args) == 0
+        lists.append(out.read_text())
+    assert lists[0] == lists[1] == lists[2] and lists[0].count("\n") > 3
+    args = ["backtest", "pin_bar", "--data", str(data), "--mode", "sparse", "--quiet", "--no-save"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "cannot run" in err and "no wake mask" in err

@@ -24,11 +24,10 @@ def sma(values: list[float], length: int) -> float:
 
 
 def _means(values: np.ndarray, length: int) -> np.ndarray:
-    """Window means (NaN before the first full window), summed pairwise by numpy."""
+    """Window means (NaN before the first full window), each window summed directly."""
     out = np.full(values.shape[0], np.nan)
     if values.shape[0] >= length:
-        windows = np.lib.stride_tricks.sliding_window_view(values, length)
-        out[length - 1 :] = windows.sum(axis=1) / length
+        out[length - 1 :] = np.convolve(values, np.ones(length), mode="valid") / length
     return out
 
 
