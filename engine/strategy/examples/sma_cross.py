@@ -24,10 +24,14 @@ def sma(values: list[float], length: int) -> float:
 
 
 def _means(values: np.ndarray, length: int) -> np.ndarray:
-    """Window means (NaN before the first full window), each window summed directly."""
-    out = np.full(values.shape[0], np.nan)
-    if values.shape[0] >= length:
-        out[length - 1 :] = np.convolve(values, np.ones(length), mode="valid") / length
+    """Window means (NaN before the first full window), summed left to right like :func:`sma`."""
+    n = values.shape[0]
+    out = np.full(n, np.nan)
+    if n >= length:
+        total = values[: n - length + 1].copy()
+        for k in range(1, length):
+            total += values[k : n - length + 1 + k]
+        out[length - 1 :] = total / length
     return out
 
 
