@@ -36,6 +36,7 @@ from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
 from avin_tui.screens.live_confirm import LiveConfirmScreen
 from avin_tui.screens.main import PANES, MainScreen
+from avin_tui.widgets._format import ticker
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.chart import ChartPane
 from avin_tui.widgets.log_pane import LogPane
@@ -51,6 +52,8 @@ FIRST_FRAME_ENV = (
     "AVIN_FIRST_FRAME_FILE"  # bench/startup.py: write the time of the first frame, exit
 )
 LOG_BATCH = 2_000  # at most this many log entries per poll (the rest follow on the next ones)
+REJECTION_TOASTS = 3  # at most this many "order rejected" notifications per snapshot
+REJECTION_TIMEOUT = 30.0  # seconds a rejection stays on screen (it has a tracking id to copy)
 
 
 class RunnableEngine(Protocol):
@@ -175,6 +178,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         self._layout_timer: Timer | None = None
         self.fast_kills = 0  # kill keys acted on by the input thread, not yet seen by the binding
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
+        self._rejections_seen: set[str] | None = None  # None: no snapshot applied yet
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -400,6 +404,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         main.query_one(StrategiesTable).update_rows(snap.strategies)
         main.query_one(OrdersTable).update_rows(snap.orders)
         main.query_one(PositionsTable).update_rows(snap.positions)
+        self._announce_rejections(snap)
         chart = main.query_one(ChartPane)
         instruments = self.instruments()
         if instruments and chart.instrument not in instruments:  # none yet, or a stale saved one
@@ -415,6 +420,30 @@ class AvinApp(RiskActionsMixin, App[int]):
             banner.show_message(f"TRADING REDUCING: only reducing orders ({reason}); R resumes")
         elif banner.shown and self.engine_error is None and not self.engine_note:
             banner.hide()
+
+    def _announce_rejections(self, snap: EngineSnapshot) -> None:
+        """A notification for each order refused since the last snapshot, with its reason: for
+        a broker rejection the numeric code, the broker's message, the tracking id and what to
+        do (the log pane has the same line). Orders already refused at start are not repeated."""
+        rejected = [r for r in snap.orders if r.status == "rejected"]
+        if self._rejections_seen is None:
+            self._rejections_seen = {r.key for r in rejected}
+            return
+        new = [r for r in rejected if r.key not in self._rejections_seen]
+        if not new:
+            return
+        self._rejections_seen.update(r.key for r in new)
+        for row in new[-REJECTION_TOASTS:]:
+            what = f"{ticker(row.instrument)} {row.side} {row.lots} lot(s)"
+            self.notify(
+                f"{what}: {row.reason or 'no reason given'}",
+                title=f"order {row.key[:8]} rejected",
+                severity="error",
+                timeout=REJECTION_TIMEOUT,
+            )
+        if len(new) > REJECTION_TOASTS:
+            more = len(new) - REJECTION_TOASTS
+            self.notify(f"{more} more order(s) rejected: see the log", severity="error")
 
     def instruments(self) -> list[str]:
         snap = self.snapshot

@@ -16,7 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -128,10 +136,27 @@ class RiskSettings(_Section):
     disconnect_limit: int = Field(5, ge=0)
     disconnect_window: float = Field(300.0, gt=0)
     stale_data_seconds: float = Field(120.0, ge=0)
+    clock_skew_warning: float = Field(
+        2.0, ge=0, description="seconds between the local and the broker's clock: an incident"
+    )
+    clock_skew_limit: float = Field(
+        30.0, ge=0, description="seconds between the local and the broker's clock: the trigger"
+    )
     trigger_action: Literal["halt", "reduce", "flatten"] = "halt"
     flatten_cancel_timeout: float = Field(5.0, gt=0)
     accounts: dict[str, AccountRiskSettings] = Field(default_factory=dict)
     strategies: dict[str, StrategyRiskSettings] = Field(default_factory=dict)
+
+    @field_validator("clock_skew_limit")
+    @classmethod
+    def _limit_above_warning(cls, value: float, info: ValidationInfo) -> float:
+        warning = info.data.get("clock_skew_warning")
+        if value and warning and value <= warning:
+            raise ValueError(
+                f"must be larger than clock_skew_warning ({warning:g} s), or 0 to disable the "
+                "clock_skew trigger"
+            )
+        return value
 
 
 class Settings(BaseSettings):

@@ -6,7 +6,6 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested
 from avin_tui.widgets._format import msk, price, right, ticker
@@ -96,9 +95,9 @@ class OrdersTable(DiffTable):
             return
         self.post_message(OrderCancelRequested(row.key, row.status))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.user_moved_to(event.row_key.value):
+    def on_diff_table_row_highlighted(self, event: DiffTable.RowHighlighted) -> None:
+        if not self.user_moved_to(event.key):
             return
-        row = self._rows.get(str(event.row_key.value))
+        row = self._rows.get(event.key)
         if row is not None:
             self.post_message(InstrumentSelected(row.instrument))

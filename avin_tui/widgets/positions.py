@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
-
 from avin_tui.messages import InstrumentSelected
 from avin_tui.widgets._format import price, right, signed_money, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
@@ -47,9 +45,9 @@ class PositionsTable(DiffTable):
         total = sum((r.unrealized + r.realized for r in rows), start=0)
         self.border_subtitle = f"total {total:+,.2f}".replace(",", " ")
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.user_moved_to(event.row_key.value):
+    def on_diff_table_row_highlighted(self, event: DiffTable.RowHighlighted) -> None:
+        if not self.user_moved_to(event.key):
             return
-        instrument = self._instruments.get(str(event.row_key.value))
+        instrument = self._instruments.get(event.key)
         if instrument:
             self.post_message(InstrumentSelected(instrument))

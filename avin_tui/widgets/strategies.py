@@ -6,7 +6,6 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
 
 from avin_tui.messages import (
     InstrumentSelected,
@@ -81,10 +80,9 @@ class StrategiesTable(DiffTable):
         if key is not None:
             self.post_message(StrategyStopRequested(key))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self.user_moved_to(event.row_key.value):
+    def on_diff_table_row_highlighted(self, event: DiffTable.RowHighlighted) -> None:
+        if not self.user_moved_to(event.key):
             return
-        key = event.row_key.value
-        instrument = self._instruments.get(str(key)) if key is not None else None
+        instrument = self._instruments.get(event.key)
         if instrument:
             self.post_message(InstrumentSelected(instrument))

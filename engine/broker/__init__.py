@@ -10,8 +10,11 @@ from engine.broker.base import (
     OrderRejected,
     OrderUpdate,
     PriceEvent,
+    ServerClock,
+    ServerTime,
     Subscriptions,
     UnknownInstrument,
+    server_time,
 )
 
 __all__ = [
@@ -24,6 +27,9 @@ __all__ = [
     "OrderRejected",
     "OrderUpdate",
     "PriceEvent",
+    "ServerClock",
+    "ServerTime",
     "Subscriptions",
     "UnknownInstrument",
+    "server_time",
 ]

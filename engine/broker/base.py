@@ -3,13 +3,18 @@
 The engine and strategies talk only to :class:`Broker`. Every order carries a client idempotency key
 (``Order.id``) that the engine records before the request is sent; an ambiguous outcome is resolved by
 looking that key up (:meth:`Broker.get_order`), never by posting again with a new key.
+
+Optional: a broker that can tell its server's clock has ``server_time() -> ServerTime | None`` (the
+:class:`ServerClock` protocol): the server timestamp of its newest stream message and the local UTC
+time it arrived. The engine reads it with :func:`server_time`, which gives None for brokers without
+it, to detect a skewed local clock (docs/incidents.md, "Clock skew").
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -52,6 +57,16 @@ class OrderRejected(BrokerError):
         self.order_id = order_id
         self.reason = reason
         super().__init__(f"order {order_id} rejected: {reason}", code=code, hint=hint)
+
+    @property
+    def detail(self) -> str:
+        """What the order's record keeps: the reason, the broker's code and tracking id (when it
+        gave them) and what to do; just ``reason`` when the broker said nothing more."""
+        parts = [f"code {self.code}: {self.reason}" if self.code else self.reason]
+        if self.tracking_id:
+            parts.append(f"tracking id {self.tracking_id}")
+        text = "; ".join(parts)
+        return f"{text}. {self.hint}" if self.hint else text
 
 
 class UnknownInstrument(BrokerError):
@@ -101,12 +116,72 @@ class ConnectionEvent:
 BrokerEvent = OrderUpdate | FillEvent | BarEvent | PriceEvent | ConnectionEvent
 
 
+@dataclass(frozen=True, slots=True)
+class TradingStatus:
+    """What the broker says about trading one instrument now (None: it does not say).
+
+    ``limit`` / ``market``: whether limit (and stop) orders / market orders are accepted;
+    ``status`` the broker's own word for it (``NORMAL_TRADING``, ``NOT_AVAILABLE_FOR_TRADING``,
+    ``open``...); ``source`` where it comes from (``stream``, ``GetTradingStatus``, ``session``).
+    """
+
+    limit: bool | None = None
+    market: bool | None = None
+    status: str = ""
+    source: str = ""
+
+    def allows(self, market_order: bool) -> bool | None:
+        return self.market if market_order else self.limit
+
+
+UNKNOWN_STATUS = TradingStatus()
+
+
 @dataclass(slots=True)
 class Subscriptions:
     """What the engine asked to stream; a reconnecting broker resubscribes all of it."""
 
     bars: set[tuple[str, TimeFrame]] = field(default_factory=set)
     prices: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTime:
+    """The broker's clock as carried on its newest stream message (a ping, a tick)."""
+
+    server: datetime  # the server's timestamp on the message (UTC)
+    received: datetime  # the local UTC clock when the message arrived
+
+    @property
+    def skew(self) -> timedelta:
+        """How far the local clock is ahead of the server's (negative: behind). It includes the
+        message's transit time (milliseconds)."""
+        return self.received - self.server
+
+    def server_now(self, local_now: datetime) -> datetime:
+        """The server's clock now, estimated from this sample and the local clock."""
+        return self.server + (local_now - self.received)
+
+
+@runtime_checkable
+class ServerClock(Protocol):
+    """The optional part of a :class:`Broker` that knows its server's clock."""
+
+    def server_time(self) -> ServerTime | None:
+        """The newest server time seen on the broker's streams, or None (not known yet)."""
+        ...
+
+
+def server_time(broker: object) -> ServerTime | None:
+    """``broker.server_time()`` when the broker has it and can tell; None otherwise."""
+    method = getattr(broker, "server_time", None)
+    if not callable(method):
+        return None
+    try:
+        value = method()
+    except Exception:  # a broker that cannot tell must never break the engine
+        return None
+    return value if isinstance(value, ServerTime) else None
 
 
 @runtime_checkable
@@ -137,6 +212,13 @@ class Broker(Protocol):
     async def subscribe_prices(self, instrument: Instrument) -> None: ...
 
     async def unsubscribe(self, instrument: Instrument) -> None: ...
+
+    def market_status(self, instrument: str) -> TradingStatus:
+        """The broker's latest word on trading ``instrument`` (a code) now; never blocks.
+
+        The engine's pre-trade check refuses orders the broker says it cannot take now.
+        """
+        ...
 
     async def post_order(self, order: Order) -> Order:
         """Send ``order`` (its ``id`` is the idempotency key); returns the broker's view of it.

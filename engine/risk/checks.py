@@ -37,12 +37,13 @@ class CheckInput:
     account_book: Book  # this account + instrument, without the order
     strategy_book: Book  # the order's strategy, without the order
     account_gross: Decimal  # worst-case gross value of the account, without the order
-    market_open: bool | None  # None: the broker does not say
+    market_open: bool | None  # may this order trade now? None: the broker does not say
     resting: Sequence[Order] = ()  # other open orders on the same account + instrument
     strategy_orders: int = 0  # orders of this strategy in the last minute
     account_orders: int = 0
     check_session: bool = True
     prevent_self_trade: bool = True
+    market_note: str = ""  # the broker's trading status behind market_open, e.g. "NORMAL_TRADING"
 
     @property
     def price(self) -> Decimal | None:
@@ -112,6 +113,12 @@ def price_step(c: CheckInput) -> Rejection | None:
 
 def session(c: CheckInput) -> Rejection | None:
     if c.check_session and c.market_open is False:
+        if c.market_note:
+            return Rejection(
+                "session",
+                f"{c.order.instrument} does not take {c.order.type.value} orders now: the "
+                f"broker's trading status is {c.market_note}",
+            )
         return Rejection("session", f"the market for {c.order.instrument} is closed")
     return None
 

@@ -87,7 +87,12 @@ def run_command(name: str, reason: str, wait: float) -> int:
             store.save_trading_state(target, reason)  # latched at once, whatever the engine does
         if not running:
             if name == "resume":
+                from engine.runtime.keeper import REARM
+                from engine.state.base import BaseStore
+
                 store.save_trading_state(TradingState.ACTIVE, "")
+                if isinstance(store, BaseStore):  # the next run re-arms the triggers
+                    store.put(REARM, {"ts": time.time()})
             extra = (
                 "; flatten needs a running engine: positions were not closed"
                 if name == "flatten"

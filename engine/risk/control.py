@@ -1,21 +1,32 @@
 """The engine's risk desk: the pre-trade gate, the automatic triggers and the FLATTEN action.
 
 The engine calls in at a few points only (``pre_trade`` and ``post_check`` for every order,
-``on_event`` for every broker event, ``on_rejected``, ``on_heartbeat`` about once a second,
-``on_resume``); everything that changes the trading state goes back through the engine's own
-``kill`` / ``set_trading_state``, so the latch and its persistence stay in one place.
+``on_event`` for every broker event, ``on_rejected``, ``on_start`` once recovery is done,
+``on_heartbeat`` about once a second, ``on_resume``); everything that changes the trading state
+goes back through the engine's own ``kill`` / ``set_trading_state``, so the latch and its
+persistence stay in one place. The triggers' baselines travel in the engine's state snapshot
+(``to_json`` / ``restore``, called by the state keeper and recovery).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from engine.broker.base import BarEvent, BrokerEvent, ConnectionEvent, PriceEvent
+from engine.broker.base import (
+    BarEvent,
+    BrokerEvent,
+    ConnectionEvent,
+    PriceEvent,
+    TradingStatus,
+    server_time,
+)
 from engine.config import RiskSettings
 from engine.model import Order, TimeFrame
+from engine.risk.clock import ClockWatch, trading_day
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
 from engine.risk.triggers import Triggers, Trip
@@ -37,11 +48,12 @@ class RiskControl:
             engine.book,
             engine.instruments,
             state=lambda: engine.trading_state,
-            market_open=self.market_open,
+            market_status=self.market_status,
             budget=self._budget,
             fallback_price=self._chart_price,
         )
         self.triggers = Triggers(self.settings)
+        self.clock = ClockWatch(self.settings.clock_skew_warning, self.settings.clock_skew_limit)
         self.trips: list[Trip] = []
         self.flattening = False
 
@@ -57,7 +69,7 @@ class RiskControl:
     def on_event(self, event: BrokerEvent) -> None:
         if isinstance(event, PriceEvent):
             self.gate.mark(event.instrument, event.price)
-            self.triggers.on_market_data()
+            self.triggers.on_market_data(event.ts)
         elif isinstance(event, BarEvent):
             if event.timeframe is TimeFrame.M1:
                 self.gate.last_prices.setdefault(event.instrument, Decimal(str(event.bar.close)))
@@ -68,14 +80,60 @@ class RiskControl:
     def on_rejected(self, order: Order) -> None:
         self._fire(self.triggers.on_reject(order.reason))
 
+    def on_start(self, rearm: bool = False) -> None:
+        """Recovery is done, strategies have not traded: the run's starting equity per account;
+        ``rearm``: a resume was asked for while no engine ran (``avin resume``)."""
+        equities = self.equities()
+        self.triggers.start(equities)
+        if rearm:
+            log.warning("resumed while no engine ran: triggers re-armed, drawdown peaks reset")
+            self.triggers.rearm(equities)
+        self._check_equity()
+        if self.triggers.take_changed():
+            self.engine._significant()
+
     def on_heartbeat(self) -> None:
-        market_ts = self.engine._market_ts
-        self._fire(self.triggers.on_equity(self.equity(), market_ts.date() if market_ts else None))
-        self._fire(self.triggers.check_stale(self.market_open(), bool(self.engine.charts)))
+        self._watch_clock()
+        self._check_equity()
+        self._fire(
+            self.triggers.check_stale(
+                self.market_open(), bool(self.engine.charts), self.server_now()
+            )
+        )
+        if self.triggers.take_changed():  # a new trading day or peak: save it soon
+            self.engine._significant()
 
     def on_resume(self) -> None:
-        self.triggers.rearm(self.equity())
+        self.triggers.rearm(self.equities())
         self.flattening = False
+        self.engine._significant()
+
+    def _check_equity(self) -> None:
+        market_ts = self.engine._market_ts
+        day = trading_day(market_ts) if market_ts is not None else None
+        self._fire(self.triggers.on_equity(self.equities(), day))
+
+    def _watch_clock(self) -> None:
+        warning = self.clock.observe(server_time(self.engine.broker))
+        skew = self.clock.skew
+        if warning is not None and skew is not None:
+            incident("clock skew", message=self.clock.describe(skew), action="warning", **warning)
+        self._fire(self.triggers.on_clock_skew(skew, **self.clock.details()))
+
+    def server_now(self) -> datetime | None:
+        """The broker's server clock now, for brokers whose market has no clock of its own (the
+        simulated market replays its own time: its data is not on any server's clock)."""
+        if self.engine._market_clock() is not None:
+            return None
+        return self.clock.server_now()
+
+    # --- persistence (the engine's state snapshot) ------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return self.triggers.to_json()
+
+    def restore(self, data: Any, *, latched: bool) -> None:
+        self.triggers.restore(data, latched=latched)
 
     def counters(self) -> dict[str, int]:
         out = {f"risk.{rule}": n for rule, n in self.gate.rejections.items()}
@@ -88,10 +146,35 @@ class RiskControl:
         """PnL of every account position: realised + unrealised - commission."""
         return sum((p.total_pnl() for p in list(self.engine.book.positions.values())), Decimal(0))
 
+    def equities(self) -> dict[str, Decimal]:
+        """The same per account (accounts with a position, open or flat)."""
+        out: dict[str, Decimal] = {}
+        for (account, _code), position in list(self.engine.book.positions.items()):
+            out[account] = out.get(account, Decimal(0)) + position.total_pnl()
+        return out
+
     def market_open(self) -> bool | None:
         market = getattr(self.engine.broker, "market", None)
         value = getattr(market, "is_open", None)
         return value if isinstance(value, bool) else None
+
+    def market_status(self, code: str) -> TradingStatus:
+        """The broker's trading status of ``code`` (``Broker.market_status``: T-Invest's
+        trading-status stream or GetTradingStatus, the simulated session); a broker that does
+        not say falls back to the simulated market's open flag."""
+        ask = getattr(self.engine.broker, "market_status", None)
+        if callable(ask):
+            try:
+                status = ask(code)
+            except Exception as exc:  # a broker that cannot tell must not block trading
+                log.warning("trading status of %s: %s", code, exc)
+                status = None
+            if isinstance(status, TradingStatus) and (
+                status.limit is not None or status.market is not None
+            ):
+                return status
+        open_now = self.market_open()
+        return TradingStatus(open_now, open_now)
 
     def _budget(self, strategy: str) -> Decimal | None:
         slot = self.engine.strategy(strategy)
@@ -179,3 +262,22 @@ class RiskControl:
 
     def describe(self) -> dict[str, Any]:
         return {"trips": [str(t) for t in self.trips], "flattening": self.flattening}
+
+    def status(self) -> dict[str, Any]:
+        """The ``risk`` section of ``avin status --json``: per account the trading day, its
+        baseline, the peak and where equity is now; the clock skew when the broker tells."""
+        equities = self.equities()
+        accounts: dict[str, Any] = {}
+        for account, baseline in sorted(list(self.triggers.baselines.items())):
+            equity = equities.get(account, Decimal(0))
+            accounts[account] = {
+                **baseline.to_json(),
+                "equity": str(equity),
+                "daily_loss": str(baseline.day_start - equity),
+                "drawdown": str(baseline.peak - equity),
+            }
+        return {
+            "accounts": accounts,
+            "fired": sorted(self.triggers.fired),
+            "clock": self.clock.to_json(),
+        }

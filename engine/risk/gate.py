@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from engine.broker.base import UNKNOWN_STATUS, TradingStatus
 from engine.config import RiskSettings
-from engine.model import Instrument, Order
+from engine.model import Instrument, Order, OrderType
 from engine.risk.checks import CheckInput, Rejection, first_rejection, reduces, trading_state
 from engine.risk.exposure import Book, book_of, gross_exposure
 from engine.risk.limits import OrderLimits, resolve
@@ -32,7 +33,7 @@ class RiskGate:
         instruments: dict[str, Instrument],
         *,
         state: Callable[[], TradingState],
-        market_open: Callable[[], bool | None] = lambda: None,
+        market_status: Callable[[str], TradingStatus] = lambda code: UNKNOWN_STATUS,
         budget: Callable[[str], Decimal | None] = lambda strategy: None,
         fallback_price: Callable[[str], Decimal | None] = lambda code: None,
         clock: Callable[[], float] = time.monotonic,
@@ -41,7 +42,7 @@ class RiskGate:
         self.book = book
         self.instruments = instruments
         self._state = state
-        self._market_open = market_open
+        self._market_status = market_status
         self._budget = budget
         self._fallback_price = fallback_price
         self._clock = clock
@@ -109,6 +110,8 @@ class RiskGate:
             for o in self.book.open_orders(account=order.account)
             if o.instrument == code and o.id != order.id
         ]
+        status = self._market_status(code)
+        note = f"{status.status} ({status.source})" if status.status and status.source else ""
         return CheckInput(
             order=order,
             instrument=self.instruments.get(code),
@@ -118,7 +121,7 @@ class RiskGate:
             account_book=account_book,
             strategy_book=strategy_book,
             account_gross=gross,
-            market_open=self._market_open(),
+            market_open=status.allows(order.type is OrderType.MARKET),
             resting=resting,
             strategy_orders=self._window(self._strategy_rate, order.strategy).count(now)
             if order.strategy
@@ -126,6 +129,7 @@ class RiskGate:
             account_orders=self._window(self._account_rate, order.account).count(now),
             check_session=self.settings.check_session,
             prevent_self_trade=self.settings.prevent_self_trade,
+            market_note=note,
         )
 
     def check(self, order: Order) -> Rejection | None:

@@ -139,6 +139,10 @@ class Engine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._depth = 0
         self.keeper = StateKeeper(self)  # journal, state snapshots, recovery (engine.state)
+        use_journal = getattr(broker, "use_journal", None)
+        if self.keeper.journal is not None and callable(use_journal):
+            # the broker records keys (and stop order ids) in the persistent journal too
+            use_journal(self.keeper.journal)
         self.router = OrderRouter(
             broker,
             self.book,
@@ -356,6 +360,10 @@ class Engine:
         await self._resolve_instruments()
         await self._load_history()
         await self.keeper.restore(self.recovered)  # snapshot + journal + broker reconciliation
+        clock = self._broker_clock()
+        if clock is not None:
+            self._advance_market(clock)
+        self.risk.on_start(rearm=self.keeper.take_rearm())  # before any strategy trades
         for code in self.charts:
             instrument = self.instruments[code]
             await self.broker.subscribe_bars(instrument, TimeFrame.M1)
@@ -767,6 +775,12 @@ class Engine:
             self._market_ts = ts
 
     def _broker_clock(self) -> datetime | None:
+        """The market's clock: the simulated market's own, else the broker's server clock (so a
+        skewed local clock never decides the market time), else None."""
+        return self._market_clock() or self.risk.server_now()
+
+    def _market_clock(self) -> datetime | None:
+        """A clock the broker's market keeps itself (the simulated market's replay), or None."""
         for owner in (self.broker, getattr(self.broker, "market", None)):
             value = getattr(owner, "now", None) if owner is not None else None
             if callable(value):
@@ -835,6 +849,7 @@ class Engine:
             instruments=tuple(self.charts),
             counters={**self.counters, **self.risk.counters()},
             halt_reason=self.halt_reason,
+            risk=self.risk.status(),
         )
 
 

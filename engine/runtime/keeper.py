@@ -31,6 +31,7 @@ FINISHED_KEPT = 200  # finished orders kept in a state snapshot (all stay in the
 FILL_IDS_KEPT = 5000
 COMPACT_EVERY = 100  # state saves between journal compactions
 WORKSPACE = "workspace"
+REARM = "risk_rearm"  # ``avin resume`` while no engine ran: re-arm the triggers at the next start
 
 
 class StateKeeper:
@@ -118,6 +119,21 @@ class StateKeeper:
     def workspace(self) -> dict[str, Any]:
         return dict(self._workspace)
 
+    # --- a resume asked for while no engine ran -------------------------------------------------
+
+    def take_rearm(self) -> bool:
+        """Whether ``avin resume`` ran while no engine did (the request is consumed)."""
+        if self.store is None:
+            return False
+        try:
+            if not self.store.get(REARM):
+                return False
+            self.store.put(REARM, None)
+        except Exception as exc:
+            log.error("reading the resume request failed: %s", exc)
+            return False
+        return True
+
     def load_workspace(self, fallback: Any) -> None:
         data = self.store.get(WORKSPACE) if self.store is not None else None
         if not isinstance(data, dict):
@@ -192,6 +208,7 @@ class StateKeeper:
             "strategies": strategies,
             "workspace": dict(self._workspace),
             "credits": dict(self.credits),
+            "risk": engine.risk.to_json(),  # trigger baselines (trading day, peak), fired ones
         }
 
 

@@ -153,6 +153,8 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
     market = data.get("market_ts")
     if market:
         engine._advance_market(datetime.fromisoformat(market))
+    # the daily-loss and drawdown baselines; fired triggers only while the switch is latched
+    engine.risk.restore(data.get("risk"), latched=engine.trading_state is not TradingState.ACTIVE)
     book.version += 1
 
 

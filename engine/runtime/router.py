@@ -100,7 +100,8 @@ class OrderRouter:
             view = await self.broker.post_order(copy.deepcopy(order))
         except OrderRejected as exc:
             self._counters["orders_rejected"] += 1
-            self._apply(replace(order, status=OrderStatus.REJECTED, reason=exc.reason))
+            # the broker's code, tracking id and advice stay with the order (log, UI, status)
+            self._apply(replace(order, status=OrderStatus.REJECTED, reason=exc.detail))
             return
         except asyncio.CancelledError:
             raise

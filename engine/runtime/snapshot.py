@@ -87,6 +87,7 @@ class EngineSnapshot:
     instruments: tuple[str, ...] = ()
     counters: dict[str, int] = field(default_factory=dict)
     halt_reason: str = ""  # why trading is HALTED (or REDUCING), empty when ACTIVE
+    risk: dict[str, Any] = field(default_factory=dict)  # RiskControl.status(): baselines, clock
 
     @property
     def open_orders(self) -> tuple[OrderRow, ...]:
@@ -111,6 +112,7 @@ class EngineSnapshot:
             "open_orders": [_plain(asdict(o)) for o in self.open_orders],
             "orders": [_plain(asdict(o)) for o in self.orders],
             "counters": dict(self.counters),
+            "risk": _plain(self.risk),
         }
 
 

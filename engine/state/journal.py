@@ -1,13 +1,17 @@
 """The engine's order journal: intents before sending, every order change and fill after.
 
 :class:`OrderJournal` is also the T-Invest adapter's ``IntentJournal`` (``record`` / ``resolve`` /
-``unresolved``): recording the same key twice writes it once, so both may use it.
+``unresolved`` / ``stop_orders``): recording the same key twice writes it once, so both may use it.
+The link of a stop order's key to the broker's stop order id needs no event of its own: it is the
+``broker_id`` of the stop order in its ``resolve`` / ``order`` events (and in state snapshots), and
+comes back after a restart through :meth:`OrderJournal.adopt_keys`.
 """
 
 from __future__ import annotations
 
 import threading
 
+from engine.broker.tinvest.journal import stop_link
 from engine.model import Fill, Order, OrderStatus
 from engine.state.base import BaseStore
 from engine.state.codec import decode_order, encode_fill, encode_order
@@ -21,6 +25,7 @@ class OrderJournal:
         self._lock = threading.Lock()
         self._recorded: set[str] = set()
         self._unresolved: dict[str, Order] = {}
+        self._stops: dict[str, tuple[str, str]] = {}  # key -> (account, stop order id)
         self.last_seq = store.last_seq()
 
     # --- IntentJournal ------------------------------------------------------------------------
@@ -39,10 +44,20 @@ class OrderJournal:
             self._unresolved.pop(key, None)
             data = {"order": None if order is None else encode_order(order)}
             self.last_seq = self.store.append("resolve", key, data)
+            self._link(key, order)
 
     def unresolved(self) -> list[tuple[str, Order]]:
         with self._lock:
             return list(self._unresolved.items())
+
+    def stop_orders(self) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            return dict(self._stops)
+
+    def _link(self, key: str, order: Order | None) -> None:
+        link = stop_link(order)
+        if link is not None:
+            self._stops[key] = link
 
     # --- events -------------------------------------------------------------------------------
 
@@ -50,6 +65,7 @@ class OrderJournal:
         with self._lock:
             self.last_seq = self.store.append(kind, order.id, encode_order(order))
             self._recorded.add(order.id)
+            self._link(order.id, order)
             if order.status not in _IN_FLIGHT:
                 self._unresolved.pop(order.id, None)
 
@@ -69,6 +85,7 @@ class OrderJournal:
         with self._lock:
             for order in orders:
                 self._recorded.add(order.id)
+                self._link(order.id, order)
                 if order.status in _IN_FLIGHT:
                     self._unresolved[order.id] = order
                 else:

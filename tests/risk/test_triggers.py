@@ -1,11 +1,13 @@
 """Each automatic trigger fires on the simulated market, writes an incident and latches across a
-restart (the next run starts HALTED with the trigger's reason)."""
+restart (the next run starts HALTED with the trigger's reason): with the plain status store and
+with the journalled store, where the restart also keeps the trigger quiet (no second incident)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from engine.runtime.logbook import setup_logging
 from engine.runtime.snapshot import TradingState
 from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
+from engine.state.embedded import DiskcacheStore
 from tests.runtime.simkit import Driver
 
 OPTIONS = dict(heartbeat_interval=0.05, persist_min_gap=0.0, history_days=1)
@@ -27,6 +30,7 @@ QUIET: dict[str, Any] = dict(  # every trigger off; each test turns one on
     reject_limit=0,
     disconnect_limit=0,
     stale_data_seconds=0,
+    clock_skew_limit=0,
 )
 BUY_EARLY = StrategySpec("test_script", "SBER", params={"plan": {"1": 3}})
 
@@ -58,6 +62,12 @@ async def boom(d: Driver) -> None:
     await d.minutes(2)
 
 
+async def skew_clock(d: Driver) -> None:
+    d.broker.server_clock = lambda: datetime.now(UTC) + timedelta(seconds=45)  # ours is behind
+    d.broker.step()
+    await d.settle()
+
+
 CASES: list[tuple[str, dict[str, Any], list[StrategySpec], Callable[[Driver], Awaitable[None]]]] = [
     ("daily_loss", {"daily_loss_limit": Decimal("0.01")}, [BUY_EARLY], step_minutes),
     ("drawdown", {"max_drawdown": Decimal("0.01")}, [BUY_EARLY], step_minutes),
@@ -70,6 +80,7 @@ CASES: list[tuple[str, dict[str, Any], list[StrategySpec], Callable[[Driver], Aw
     ("disconnects", {"disconnect_limit": 2}, [StrategySpec("sma_cross", "SBER")], drop_twice),
     ("stale_data", {"stale_data_seconds": 0.2}, [StrategySpec("sma_cross", "SBER")], wait_stale),
     ("error storm", {}, [StrategySpec("test_boom", "SBER", params={"at": 1})], boom),
+    ("clock_skew", {"clock_skew_limit": 30.0}, [StrategySpec("sma_cross", "SBER")], skew_clock),
 ]
 
 
@@ -81,8 +92,30 @@ async def test_trigger_fires_writes_an_incident_and_latches(
     worklist: list[StrategySpec],
     act: Callable[[Driver], Awaitable[None]],
 ) -> None:
+    await fire_and_restart(tmp_path, name, risk, worklist, act, "status")
+
+
+@pytest.mark.parametrize(("name", "risk", "worklist", "act"), CASES, ids=[c[0] for c in CASES])
+async def test_trigger_latches_with_the_journalled_store_without_a_second_incident(
+    tmp_path: Path,
+    name: str,
+    risk: dict[str, Any],
+    worklist: list[StrategySpec],
+    act: Callable[[Driver], Awaitable[None]],
+) -> None:
+    await fire_and_restart(tmp_path, name, risk, worklist, act, "journal")
+
+
+async def fire_and_restart(
+    tmp_path: Path,
+    name: str,
+    risk: dict[str, Any],
+    worklist: list[StrategySpec],
+    act: Callable[[Driver], Awaitable[None]],
+    kind: str,
+) -> None:
     setup_logging(tmp_path / "logs", "info")
-    store = StatusStore(tmp_path / "state")
+    store = StatusStore(tmp_path / "state") if kind == "status" else DiskcacheStore(tmp_path / "j")
     settings = RiskSettings(**{**QUIET, **risk})
     options = EngineOptions(**OPTIONS, error_storm=1 if name == "error storm" else 50)  # type: ignore[arg-type]
     async with Driver(worklist, options, store=store, risk=settings) as d:
@@ -96,12 +129,19 @@ async def test_trigger_fires_writes_an_incident_and_latches(
     if name != "error storm":
         (trip,) = [i for i in incidents if i["what"] == f"risk trigger: {name}"]
         assert trip["ts"] and trip["message"] and trip["action"] == "halt"
-    # the restart comes back HALTED, for the same reason
-    async with Driver(worklist, options, store=store, risk=RiskSettings(**QUIET)) as d:
+    # the restart comes back HALTED, for the same reason; with the journalled store it restores
+    # the baselines and the fired triggers too, so the same limits do not trip a second time
+    again = settings if kind == "journal" else RiskSettings(**QUIET)
+    async with Driver(worklist, options, store=store, risk=again) as d:
         assert d.engine.trading_state is TradingState.HALTED
         assert name in d.engine.halt_reason
+        d.engine.risk.on_heartbeat()
     assert store.status()["trading_state"] == "HALTED"  # type: ignore[index]
     store.close()
+    incidents = [json.loads(line) for line in (tmp_path / "logs" / "incidents.log").open()]
+    assert len([i for i in incidents if i["what"] == f"risk trigger: {name}"]) == (
+        0 if name == "error storm" else 1
+    )
 
 
 async def test_trigger_action_reduce(tmp_path: Path) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from engine.broker.base import BrokerEvent
-from engine.broker.fake_tinvest import DEFAULT_TOKEN
+from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeTInvestServer
+from engine.broker.sim.market import tick_path
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.limiter import RateLimiter
 from engine.broker.tinvest.streams import StreamPolicy
-from engine.model import Mode
+from engine.model import Instrument, Mode
 
 START = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # a Monday, the session open
 
@@ -58,6 +60,34 @@ def make_broker(target: str, token: str = DEFAULT_TOKEN, **kw: object) -> TInves
         "deadline_scale": 10.0,
         "backoff_base": 0.02,
         "limiter": RateLimiter(scale=100),
+        "stop_poll_interval": 0.1,
     }
     options.update(kw)
     return TInvestBroker(token, **options)
+
+
+def future_prices(server: FakeTInvestServer, inst: Instrument, minutes: int = 240) -> list[Decimal]:
+    """The tick prices the fake market will trade next (it is deterministic); call it at a minute
+    boundary (after ``advance``, or before the first step)."""
+    market = server.exchange.market
+    begin = market.now
+    bars = market.generator.bar_list(inst, begin, begin + timedelta(minutes=minutes))
+    return [p for bar in bars for p in tick_path(inst, bar)]
+
+
+def crossing_level(
+    server: FakeTInvestServer,
+    inst: Instrument,
+    *,
+    rising: bool,
+    quiet_ticks: int = 6,
+    skip_ticks: int = 0,
+) -> Decimal:
+    """A price the market crosses (upwards when ``rising``) only after ``quiet_ticks`` ticks
+    (counted after the next ``skip_ticks``): a stop there waits a while, then triggers."""
+    prices = future_prices(server, inst)[skip_ticks:]
+    head = prices[:quiet_ticks]
+    level = max(head) + inst.step if rising else min(head) - inst.step
+    crossed = [p for p in prices[quiet_ticks:] if (p >= level if rising else p <= level)]
+    assert crossed, "the market never gets there: pick another instrument or horizon"
+    return level

@@ -3,7 +3,19 @@
 Prices come from :class:`engine.broker.sim.market.SimMarket` (the deterministic generator replayed
 on a clock) and orders are matched by :class:`engine.broker.sim.matching.MatchingEngine`. Tests
 drive the clock with :meth:`FakeExchange.step` / :meth:`advance`; ``avin sim-server`` runs it in real
-time. Listeners hear about every tick and every order change.
+time. Listeners hear about every tick, every order change and every trading-status change.
+
+Like the real exchange:
+
+- a stop order (PostStopOrder) is not an exchange order: it waits on the exchange's side until the
+  last price crosses its stop price, then it is EXECUTED and a regular order takes its place
+  (market for stop-loss and take-profit, limit at ``price`` for stop-limit), with an exchange id of
+  its own (``StopOrder.exchange_order_id``) and no client key; that order trades and is reported
+  like any other (order-state stream, GetOrderState);
+- ``max_fill_lots`` limits the lots one trade may take (0: whole orders), so an order can fill in
+  parts over several ticks; each trade carries the matching engine's commission;
+- ``set_trading(instrument, False)`` switches trading off for one instrument (trading-status
+  stream, GetTradingStatus, and PostOrder answers 30098).
 """
 
 from __future__ import annotations
@@ -44,16 +56,20 @@ class Trade:
 @dataclass(slots=True)
 class ServerOrder:
     exchange_id: str
-    key: str
+    key: str  # the client key ("" for the order a triggered stop order became)
     account: str
     instrument: Instrument
-    order: Order  # the matching engine's order (id == exchange_id)
+    order: Order  # the order's state (id == exchange_id); slices of it are matched
     created: datetime
     trades: list[Trade] = field(default_factory=list)
     commission: Decimal = Decimal(0)
     pending_ticks: int = 0
     stop: bool = False  # a stop order (PostStopOrder)
     expire: datetime | None = None
+    child_id: str = ""  # a stop order: the exchange order it became when it triggered
+    parent_id: str = ""  # that exchange order: the stop order it comes from
+    triggered: datetime | None = None
+    slice_id: str = ""  # the part of the order the matching engine works now
 
 
 @dataclass(slots=True)
@@ -67,6 +83,7 @@ class AccountState:
 
 OrderListener = Callable[[ServerOrder, list[Trade]], None]
 TickListener = Callable[[list[MarketTick]], None]
+StatusListener = Callable[[Instrument, bool], None]
 
 
 class FakeExchange:
@@ -90,9 +107,14 @@ class FakeExchange:
         self.current: dict[str, Bar] = {}  # the in-progress minute per instrument code
         self.closed_until = session.next_session_minute(self.market.now)
         self.fill_delay_ticks = 0
+        self.max_fill_lots = 0  # the most lots one trade takes (0: the whole order at once)
+        self.halted: set[str] = set()  # instrument codes switched off with set_trading()
         self._order_listeners: list[OrderListener] = []
         self._tick_listeners: list[TickListener] = []
+        self._status_listeners: list[StatusListener] = []
         self._trade_ids = itertools.count(1)
+        self._slices: dict[str, str] = {}  # slice id -> exchange id
+        self._slice_ids = itertools.count(1)
         self.market.add_listener(self._on_ticks)
         self.open_account("fake-account-1", "Fake broker account", cash)
 
@@ -119,6 +141,34 @@ class FakeExchange:
     def last_price(self, inst: Instrument) -> Decimal:
         price = self.last.get(inst.code)
         return price if price is not None else self.market.reference_price(inst)
+
+    def estimated_commission(self, record: ServerOrder) -> Decimal:
+        """``initial_commission``: the commission of the whole order at its price (or the last)."""
+        o = record.order
+        price = o.price or o.stop_price or self.last_price(record.instrument)
+        return self.engine.commission(record.instrument, price, o.lots)
+
+    # --- trading status ---------------------------------------------------------------------
+
+    def is_trading(self, inst: Instrument) -> bool:
+        return self.market.is_open and inst.code not in self.halted
+
+    def set_trading(self, ident: str, trading: bool) -> None:
+        """Switch trading of one instrument off (or back on); subscribers hear about it."""
+        inst = self.instrument(ident)
+        if trading:
+            self.halted.discard(inst.code)
+        else:
+            self.halted.add(inst.code)
+        for listener in list(self._status_listeners):
+            listener(inst, self.is_trading(inst))
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        self._status_listeners.append(listener)
+
+    def remove_status_listener(self, listener: StatusListener) -> None:
+        if listener in self._status_listeners:
+            self._status_listeners.remove(listener)
 
     # --- listeners --------------------------------------------------------------------------
 
@@ -149,11 +199,11 @@ class FakeExchange:
         return self.market.advance(minutes)
 
     def _on_ticks(self, ticks: list[MarketTick]) -> None:
-        for order in self.orders.values():
+        for order in list(self.orders.values()):
             if order.pending_ticks > 0:
                 order.pending_ticks -= 1
                 if order.pending_ticks == 0 and order.order.is_open:
-                    self.engine.add(order.order, order.instrument)
+                    self._work(order)
         for tick in ticks:
             code = tick.instrument.code
             if tick.closed:
@@ -162,15 +212,102 @@ class FakeExchange:
             else:
                 self.current[code] = tick.bar
                 self.last[code] = tick.price
+                self._check_stops(code, tick.price, tick.ts)
             for fill in self.engine.on_price(code, tick.price, tick.ts, gap=tick.gap):
                 self._book(fill)
         for listener in list(self._tick_listeners):
             listener(ticks)
 
+    def _work(self, record: ServerOrder) -> None:
+        """Hand the matching engine the next part of ``record`` (all of it without a limit)."""
+        o = record.order
+        lots = o.remaining_lots
+        if self.max_fill_lots > 0:
+            lots = min(lots, self.max_fill_lots)
+        part = Order(
+            instrument=o.instrument,
+            side=o.side,
+            type=o.type,
+            lots=lots,
+            account=o.account,
+            price=o.price,
+            stop_price=o.stop_price,
+            id=f"{record.exchange_id}#{next(self._slice_ids)}",
+            status=OrderStatus.ACCEPTED,
+            created_ts=self.market.now,
+        )
+        self._slices[part.id] = record.exchange_id
+        record.slice_id = part.id
+        self.engine.add(part, record.instrument)
+
+    def _check_stops(self, code: str, price: Decimal, ts: datetime) -> None:
+        """Trigger (or expire) the active stop orders of ``code`` at this price."""
+        for record in [o for o in self.orders.values() if o.stop and o.order.is_open]:
+            if record.instrument.code != code:
+                continue
+            if record.expire is not None and ts >= record.expire:
+                record.order.transition(OrderStatus.EXPIRED, ts, "expired")
+                self._notify(record, [])
+                continue
+            o = record.order
+            assert o.stop_price is not None
+            rising = o.side is Side.BUY
+            if o.type is OrderType.TAKE_PROFIT:
+                rising = not rising
+            if (price >= o.stop_price) if rising else (price <= o.stop_price):
+                self._trigger(record, ts)
+
+    def _trigger(self, record: ServerOrder, ts: datetime) -> None:
+        """The stop price was crossed: the stop order is EXECUTED, a regular order replaces it."""
+        stop = record.order
+        limit = stop.type is OrderType.STOP_LIMIT
+        child_id = f"ord-{uuid.uuid4().hex[:16]}"
+        order = Order(
+            instrument=stop.instrument,
+            side=stop.side,
+            type=OrderType.LIMIT if limit else OrderType.MARKET,
+            lots=stop.lots,
+            account=stop.account,
+            price=stop.price if limit else None,
+            id=child_id,
+            created_ts=ts,
+        )
+        order.transition(OrderStatus.SUBMITTED, ts)
+        order.transition(OrderStatus.ACCEPTED, ts)
+        child = ServerOrder(
+            child_id, "", record.account, record.instrument, order, ts, parent_id=record.exchange_id
+        )
+        self.orders[child_id] = child
+        record.child_id = child_id
+        record.triggered = ts
+        stop.transition(OrderStatus.FILLED, ts, "triggered")
+        if self.fill_delay_ticks > 0:
+            child.pending_ticks = self.fill_delay_ticks
+        else:
+            self._work(child)  # matched against this very price
+        self._notify(child, [])
+
     def _book(self, fill: Fill) -> None:
-        order = self.orders.get(fill.order_id)
+        exchange_id = self._slices.pop(fill.order_id, fill.order_id)
+        order = self.orders.get(exchange_id)
         if order is None:
             return
+        order.slice_id = ""
+        order.order.apply_fill(
+            Fill(
+                order_id=exchange_id,
+                instrument=fill.instrument,
+                side=fill.side,
+                lots=fill.lots,
+                price=fill.price,
+                commission=fill.commission,
+                ts=fill.ts,
+                fill_id=fill.fill_id,
+                account=fill.account,
+            )
+        )
+        if order.order.is_open:
+            self._work(order)  # the rest trades from the next price on
         acc = self.accounts[order.account]
         inst = order.instrument
         pieces = fill.lots * inst.lot
@@ -223,6 +360,8 @@ class FakeExchange:
         inst = self.instrument(instrument_id)
         if lots <= 0:
             raise ExchangeError("30001", "quantity must be positive")
+        if inst.code in self.halted and not stop:
+            raise ExchangeError("30098", "Trading is not available now")
         last = self.last_price(inst)
         for p in (price, stop_price):
             if p is None:
@@ -255,29 +394,39 @@ class FakeExchange:
         record = ServerOrder(exchange_id, key, account_id, inst, order, now, stop=stop)
         self.orders[exchange_id] = record
         self.by_key[(account_id, key)] = exchange_id
-        if self.fill_delay_ticks > 0:
+        if stop:
+            pass  # waits for its stop price (see _check_stops)
+        elif self.fill_delay_ticks > 0:
             record.pending_ticks = self.fill_delay_ticks
         else:
-            self.engine.add(order, inst)
+            self._work(record)
         self._notify(record, [])
         return record, True
 
-    def find(self, account_id: str, order_id: str, *, by_key: bool) -> ServerOrder:
+    def find(
+        self, account_id: str, order_id: str, *, by_key: bool, stop: bool = False
+    ) -> ServerOrder:
+        """An order (``stop``: a stop order) of the account by exchange id or client key."""
         self.account(account_id)
         if by_key:
             exchange_id = self.by_key.get((account_id, order_id))
             record = self.orders.get(exchange_id) if exchange_id else None
         else:
             record = self.orders.get(order_id)
-        if record is None or record.account != account_id:
+        if record is None or record.account != account_id or record.stop != stop:
             raise ExchangeError("50005", f"order {order_id} not found")
         return record
 
-    def cancel(self, account_id: str, order_id: str, *, by_key: bool = False) -> ServerOrder:
-        record = self.find(account_id, order_id, by_key=by_key)
+    def cancel(
+        self, account_id: str, order_id: str, *, by_key: bool = False, stop: bool = False
+    ) -> ServerOrder:
+        record = self.find(account_id, order_id, by_key=by_key, stop=stop)
         if not record.order.is_open:
             raise ExchangeError("30059", f"order {order_id} is already {record.order.status.value}")
-        self.engine.remove(record.exchange_id)
+        if record.slice_id:
+            self.engine.remove(record.slice_id)
+            self._slices.pop(record.slice_id, None)
+            record.slice_id = ""
         record.pending_ticks = 0
         record.order.transition(OrderStatus.CANCELLED, self.market.now, "cancelled by client")
         self._notify(record, [])

@@ -18,9 +18,10 @@ class Faults:
     drop_after: int = 3  # ... after this many data messages (UNAVAILABLE "GOAWAY received")
     stall_streams: int = 0  # the next N market-data streams go silent (no data, no pings)
     drop_order_streams: int = 0  # the next N order-state / trades streams fail right away
-    internal_after_place: int = 0  # the next N PostOrder place the order, then fail with 70002
+    internal_after_place: int = 0  # the next N PostOrder / PostStopOrder place, then 70002
     reject_next: list[str] = field(default_factory=list)  # codes for the next PostOrder calls
     fill_delay_ticks: int = 0  # new orders start matching only after this many price ticks
+    max_fill_lots: int = 0  # one trade takes at most this many lots (partial fills); 0: all
     slow_calls: int = 0  # the next N unary calls (see only_methods) answer after slow_seconds
     slow_seconds: float = 1.0
     slow_after_place: float = 0.0  # PostOrder places the order, then waits this long to answer

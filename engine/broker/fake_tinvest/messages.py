@@ -106,7 +106,9 @@ def _avg(record: ServerOrder) -> Decimal:
     return record.order.avg_fill_price or Decimal(0)
 
 
-def order_state(record: ServerOrder) -> pb.OrderState:
+def order_state(record: ServerOrder, initial_commission: Decimal = Decimal(0)) -> pb.OrderState:
+    """``executed_commission`` is the sum of the trades' commissions (the matching engine's rate);
+    ``initial_commission`` the estimate for the whole order."""
     o = record.order
     inst = record.instrument
     price = o.price or Decimal(0)
@@ -120,7 +122,7 @@ def order_state(record: ServerOrder) -> pb.OrderState:
         executed_order_price=money(avg * o.filled_lots * inst.lot),
         total_order_amount=money(price * o.lots * inst.lot),
         average_position_price=money(avg),
-        initial_commission=money(0),
+        initial_commission=money(initial_commission),
         executed_commission=money(record.commission),
         figi=inst.figi,
         direction=DIRECTION[o.side],
@@ -145,7 +147,12 @@ def order_state(record: ServerOrder) -> pb.OrderState:
     )
 
 
-def post_response(record: ServerOrder, tracking_id: str, now: datetime) -> pb.PostOrderResponse:
+def post_response(
+    record: ServerOrder,
+    tracking_id: str,
+    now: datetime,
+    initial_commission: Decimal = Decimal(0),
+) -> pb.PostOrderResponse:
     o = record.order
     inst = record.instrument
     price = o.price or Decimal(0)
@@ -157,7 +164,7 @@ def post_response(record: ServerOrder, tracking_id: str, now: datetime) -> pb.Po
         initial_order_price=money(price * o.lots * inst.lot),
         executed_order_price=money(_avg(record)),
         total_order_amount=money(price * o.lots * inst.lot),
-        initial_commission=money(0),
+        initial_commission=money(initial_commission),
         executed_commission=money(record.commission),
         figi=inst.figi,
         direction=DIRECTION[o.side],
@@ -174,13 +181,15 @@ def post_response(record: ServerOrder, tracking_id: str, now: datetime) -> pb.Po
 def stream_state(
     record: ServerOrder, trades: list[Trade]
 ) -> pb.OrderStateStreamResponse.OrderState:
+    """The order-state stream message. It has no commission field (the API's neither): clients
+    read ``executed_commission`` with GetOrderState. The order a triggered stop order became has
+    no client key, so ``order_request_id`` is left out."""
     o = record.order
     inst = record.instrument
     price = o.price or Decimal(0)
     avg = _avg(record)
-    return pb.OrderStateStreamResponse.OrderState(
+    state = pb.OrderStateStreamResponse.OrderState(
         order_id=record.exchange_id,
-        order_request_id=record.key,
         created_at=timestamp(record.created),
         execution_report_status=STATUS_CODE[o.status],
         ticker=inst.ticker,
@@ -210,6 +219,9 @@ def stream_state(
         exchange="MOEX",
         instrument_uid=inst.uid,
     )
+    if record.key:
+        state.order_request_id = record.key
+    return state
 
 
 def order_trades(record: ServerOrder, trades: list[Trade]) -> pb.OrderTrades:
@@ -241,9 +253,10 @@ _STOP_STATUS = {
 
 
 def stop_order(record: ServerOrder) -> pb.StopOrder:
+    """A stop order; once triggered (EXECUTED) ``exchange_order_id`` names the order it became."""
     o = record.order
     inst = record.instrument
-    return pb.StopOrder(
+    stop = pb.StopOrder(
         stop_order_id=record.exchange_id,
         lots_requested=o.lots,
         figi=inst.figi,
@@ -263,3 +276,10 @@ def stop_order(record: ServerOrder) -> pb.StopOrder:
         ticker=inst.ticker,
         class_code=inst.class_code,
     )
+    if record.child_id:
+        stop.exchange_order_id = record.child_id
+    if record.triggered is not None:
+        stop.activation_date_time.CopyFrom(timestamp(record.triggered))
+    if record.expire is not None:
+        stop.expiration_time.CopyFrom(timestamp(record.expire))
+    return stop

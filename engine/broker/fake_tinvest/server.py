@@ -41,7 +41,7 @@ from engine.broker.tinvest.numbers import from_money, from_quotation, from_times
 from engine.broker.tinvest.numbers import timestamp as ts_pb
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
-from engine.model import Instrument, OrderType, Side
+from engine.model import Instrument, OrderStatus, OrderType, Side
 
 log = logging.getLogger("avin.fake_tinvest")
 
@@ -62,6 +62,13 @@ REJECT_TEXT = {
     "30098": "Trading is not available now",
     "40002": "Insufficient privileges",
     "90003": "Order value is too high",
+}
+
+
+_STOP_STATUS_OPTION = {
+    pb.STOP_ORDER_STATUS_EXECUTED: OrderStatus.FILLED,
+    pb.STOP_ORDER_STATUS_CANCELED: OrderStatus.CANCELLED,
+    pb.STOP_ORDER_STATUS_EXPIRED: OrderStatus.EXPIRED,
 }
 
 
@@ -99,6 +106,8 @@ class FakeTInvestServer:
         self.faults = faults or Faults()
         self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
         self.stream_epoch = 0  # market-data streams opened in an older epoch are dropped
+        self.order_stream_epoch = 0  # the same for the order-state and trades streams
+        self.errors: list[tuple[str, str, str]] = []  # (code, message, x-tracking-id) answered
         self.calls: list[str] = []  # every RPC, in order
         self.app_names: set[str] = set()  # x-app-name values seen
         self._server: grpc.aio.Server | None = None
@@ -151,6 +160,10 @@ class FakeTInvestServer:
         """Drop every market-data stream open now at its next data message (GOAWAY)."""
         self.stream_epoch += 1
 
+    def drop_order_streams_now(self) -> None:
+        """Drop every order-state / trades stream open now at its next message (RST_STREAM)."""
+        self.order_stream_epoch += 1
+
     def run_market(self) -> None:
         """Replay the market in real time (``avin sim-server``) until stop()."""
         if self._market_task is None:
@@ -183,7 +196,9 @@ class FakeTInvestServer:
         message: str,
         extra: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        trailing = (("message", message), ("x-tracking-id", uuid.uuid4().hex), *extra)
+        tracking_id = uuid.uuid4().hex
+        self.errors.append((code, message, tracking_id))
+        trailing = (("message", message), ("x-tracking-id", tracking_id), *extra)
         await context.abort(status, code, trailing_metadata=trailing)
 
     async def guard(
@@ -381,7 +396,7 @@ class _MarketData(_Base, pb_grpc.MarketDataServiceServicer):
         except ExchangeError as exc:
             await self.s.fail(context, exc)
             raise
-        trading = self.s.exchange.market.is_open
+        trading = self.s.exchange.is_trading(inst)
         return pb.GetTradingStatusResponse(
             figi=inst.figi,
             trading_status=trading_status_code(trading),
@@ -406,6 +421,7 @@ class _Orders(_Base, pb_grpc.OrdersServiceServicer):
         kind = OrderType.LIMIT if request.order_type == pb.ORDER_TYPE_LIMIT else OrderType.MARKET
         price = from_quotation(request.price) if kind is OrderType.LIMIT else None
         self.s.exchange.fill_delay_ticks = faults.fill_delay_ticks
+        self.s.exchange.max_fill_lots = faults.max_fill_lots
         try:
             record, created = self.s.exchange.post_order(
                 account_id=request.account_id,
@@ -423,7 +439,8 @@ class _Orders(_Base, pb_grpc.OrdersServiceServicer):
             await asyncio.sleep(faults.slow_after_place)  # placed; the answer comes too late
         if created and faults.take("internal_after_place"):
             await self.s.abort(context, grpc.StatusCode.INTERNAL, "70002", "Internal network error")
-        return msg.post_response(record, uuid.uuid4().hex, self.s.now())
+        estimate = self.s.exchange.estimated_commission(record)
+        return msg.post_response(record, uuid.uuid4().hex, self.s.now(), estimate)
 
     async def CancelOrder(self, request: pb.CancelOrderRequest, context: Ctx) -> Any:
         await self.s.guard(context, "CancelOrder")
@@ -443,7 +460,7 @@ class _Orders(_Base, pb_grpc.OrdersServiceServicer):
         except ExchangeError as exc:
             await self.s.fail(context, exc)
             raise
-        return msg.order_state(record)
+        return msg.order_state(record, self.s.exchange.estimated_commission(record))
 
     async def GetOrders(self, request: pb.GetOrdersRequest, context: Ctx) -> Any:
         await self.s.guard(context, "GetOrders")
@@ -452,7 +469,8 @@ class _Orders(_Base, pb_grpc.OrdersServiceServicer):
         except ExchangeError as exc:
             await self.s.fail(context, exc)
             raise
-        return pb.GetOrdersResponse(orders=[msg.order_state(o) for o in orders])
+        estimate = self.s.exchange.estimated_commission
+        return pb.GetOrdersResponse(orders=[msg.order_state(o, estimate(o)) for o in orders])
 
 
 class _Operations(_Base, pb_grpc.OperationsServiceServicer):
@@ -533,8 +551,10 @@ class _StopOrders(_Base, pb_grpc.StopOrdersServiceServicer):
         kind = STOP_KIND.get(request.stop_order_type, OrderType.STOP)
         side = Side.BUY if request.direction == pb.STOP_ORDER_DIRECTION_BUY else Side.SELL
         price = from_quotation(request.price) if kind is OrderType.STOP_LIMIT else None
+        self.s.exchange.fill_delay_ticks = self.s.faults.fill_delay_ticks
+        self.s.exchange.max_fill_lots = self.s.faults.max_fill_lots
         try:
-            record, _ = self.s.exchange.post_order(
+            record, created = self.s.exchange.post_order(
                 account_id=request.account_id,
                 key=request.order_id or str(uuid.uuid4()),
                 instrument_id=request.instrument_id or request.figi,
@@ -550,6 +570,8 @@ class _StopOrders(_Base, pb_grpc.StopOrdersServiceServicer):
             raise
         if request.expiration_type == pb.STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE:
             record.expire = from_timestamp(request.expire_date)
+        if created and self.s.faults.take("internal_after_place"):
+            await self.s.abort(context, grpc.StatusCode.INTERNAL, "70002", "Internal network error")
         return pb.PostStopOrderResponse(
             stop_order_id=record.exchange_id,
             order_request_id=record.key,
@@ -570,12 +592,15 @@ class _StopOrders(_Base, pb_grpc.StopOrdersServiceServicer):
         ]
         if request.status in (pb.STOP_ORDER_STATUS_UNSPECIFIED, pb.STOP_ORDER_STATUS_ACTIVE):
             records = [o for o in records if o.order.is_open]
+        elif request.status != pb.STOP_ORDER_STATUS_ALL:
+            wanted = _STOP_STATUS_OPTION.get(request.status)
+            records = [o for o in records if o.order.status is wanted]
         return pb.GetStopOrdersResponse(stop_orders=[msg.stop_order(o) for o in records])
 
     async def CancelStopOrder(self, request: pb.CancelStopOrderRequest, context: Ctx) -> Any:
         await self.s.guard(context, "CancelStopOrder")
         try:
-            self.s.exchange.cancel(request.account_id, request.stop_order_id)
+            self.s.exchange.cancel(request.account_id, request.stop_order_id, stop=True)
         except ExchangeError as exc:
             await self.s.fail(context, exc)
             raise

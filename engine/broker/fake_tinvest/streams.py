@@ -36,6 +36,19 @@ def trading_status_code(trading: bool) -> Any:
     return pb.SECURITY_TRADING_STATUS_NOT_AVAILABLE_FOR_TRADING
 
 
+def trading_status(inst: Instrument, trading: bool, now: datetime) -> pb.TradingStatus:
+    return pb.TradingStatus(
+        figi=inst.figi,
+        trading_status=trading_status_code(trading),
+        time=ts_pb(now),
+        limit_order_available_flag=trading,
+        market_order_available_flag=trading,
+        instrument_uid=inst.uid,
+        ticker=inst.ticker,
+        class_code=inst.class_code,
+    )
+
+
 class _MarketSession:
     """One open MarketDataStream: its subscriptions and outgoing queue."""
 
@@ -70,6 +83,13 @@ class _MarketSession:
                         )
                     )
                 )
+
+    def on_status(self, inst: Instrument, trading: bool) -> None:
+        """Trading of ``inst`` was switched on or off: tell an info subscriber."""
+        if inst.code in self.info:
+            self.queue.put_nowait(
+                pb.MarketDataResponse(trading_status=trading_status(inst, trading, self.s.now()))
+            )
 
     def _find(self, ident: str) -> Instrument | None:
         try:
@@ -155,19 +175,8 @@ class _MarketSession:
                     status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
                 elif ireq.subscription_action == subscribe:
                     self.info.add(inst.code)
-                    trading = self.s.exchange.market.is_open
-                    statuses.append(
-                        pb.TradingStatus(
-                            figi=inst.figi,
-                            trading_status=trading_status_code(trading),
-                            time=ts_pb(self.s.now()),
-                            limit_order_available_flag=trading,
-                            market_order_available_flag=trading,
-                            instrument_uid=inst.uid,
-                            ticker=inst.ticker,
-                            class_code=inst.class_code,
-                        )
-                    )
+                    trading = self.s.exchange.is_trading(inst)
+                    statuses.append(trading_status(inst, trading, self.s.now()))
                 else:
                     self.info.discard(inst.code)
                 isubs.append(
@@ -234,6 +243,7 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
         epoch = self.s.stream_epoch
         session = _MarketSession(self.s)
         self.s.exchange.add_tick_listener(session.on_ticks)
+        self.s.exchange.add_status_listener(session.on_status)
 
         async def read() -> None:
             async for request in request_iterator:
@@ -258,6 +268,7 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
                     sent += 1
         finally:
             self.s.exchange.remove_tick_listener(session.on_ticks)
+            self.s.exchange.remove_status_listener(session.on_status)
             reader.cancel()
             pinger.cancel()
 
@@ -273,6 +284,7 @@ class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
         if self.s.faults.take("drop_order_streams"):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "RST_STREAM")
         wanted = set(accounts)
+        epoch = self.s.order_stream_epoch
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stream_id = uuid.uuid4().hex
         resp_cls = pb.OrderStateStreamResponse if kind == "state" else pb.TradesStreamResponse
@@ -307,7 +319,10 @@ class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
                 )
             )
             while True:
-                yield await queue.get()
+                item = await queue.get()
+                if epoch != self.s.order_stream_epoch:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "RST_STREAM")
+                yield item
         finally:
             self.s.exchange.remove_order_listener(listener)
             pinger.cancel()

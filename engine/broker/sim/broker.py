@@ -14,6 +14,12 @@ the ticks of :class:`SimMarket`. Events (``events()``), in order:
 Orders and positions handed out are copies (snapshots); the broker's own objects never leak.
 Short selling is allowed (no margin check); a buy needs cash for its value plus commission
 (the cash held by other open buy orders is reserved).
+
+Server clock (``server_time()``, the optional :class:`engine.broker.base.ServerClock`): the
+simulated market replays its own time, which has nothing to do with the wall clock, so by default
+it cannot tell a server time (None). Give it ``server_clock`` (a callable returning the "exchange
+server's" UTC wall clock) and every emitted batch (connect, each slot) carries that time: tests
+inject a skewed clock this way, without sleeping.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import asyncio
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -37,7 +43,9 @@ from engine.broker.base import (
     OrderRejected,
     OrderUpdate,
     PriceEvent,
+    ServerTime,
     Subscriptions,
+    TradingStatus,
     UnknownInstrument,
 )
 from engine.broker.sim import session
@@ -102,8 +110,11 @@ class SimBroker:
         cash: Decimal = DEFAULT_CASH,
         realtime: bool = True,
         account_id: str = SIM_ACCOUNT_ID,
+        server_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.market = SimMarket(instruments, seed=seed, speed=speed, start=start)
+        self.server_clock = server_clock  # the "server's" wall clock (tests); None: cannot tell
+        self._server_time: ServerTime | None = None
         self.matching = MatchingEngine(Decimal(commission))
         self.realtime = realtime
         self.account_id = account_id
@@ -126,6 +137,7 @@ class SimBroker:
     async def connect(self) -> None:
         if not self.connected:
             self.connected = True
+            self._stamp()
             self._emit(ConnectionEvent(True, self.market.now))
         if self.realtime and self._task is None:
             self._task = asyncio.create_task(self.market.run(), name="sim-market")
@@ -244,6 +256,11 @@ class SimBroker:
             self.subscriptions.bars.discard(key)
             self._aggregators.pop(key, None)
             self._closed_frames.pop(key, None)
+
+    def market_status(self, instrument: str) -> TradingStatus:
+        """The simulated session: every instrument trades while it is open."""
+        trading = self.market.is_open
+        return TradingStatus(trading, trading, "open" if trading else "closed", "session")
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -368,7 +385,17 @@ class SimBroker:
 
     # --- the market feed -------------------------------------------------------------------
 
+    def server_time(self) -> ServerTime | None:
+        """The server clock of the newest emitted batch (None without ``server_clock``)."""
+        return self._server_time if self.server_clock is not None else None
+
+    def _stamp(self) -> None:
+        clock = self.server_clock
+        if clock is not None:
+            self._server_time = ServerTime(as_utc(clock()), datetime.now(UTC))
+
     def _on_ticks(self, ticks: list[MarketTick]) -> None:
+        self._stamp()
         for tick in ticks:
             code = tick.instrument.code
             self._stream(tick)

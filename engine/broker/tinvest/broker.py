@@ -5,22 +5,35 @@ key). The key is written to the :class:`IntentJournal` before the request is sen
 is ambiguous (timeout, 70xxx, a dropped connection) the order is looked up by that key
 (``GetOrderState`` with ``ORDER_ID_TYPE_REQUEST``, then ``GetOrders``); only when the broker has
 never seen it is the *same* request sent again with the *same* key. A new key is never used.
+
+Stop orders (PostStopOrder) become an exchange order of their own when their price is crossed;
+the adapter reports that order's states and fills under the stop order's key (linked by
+``StopOrder.exchange_order_id``, found from the order-state stream or by polling GetStopOrders),
+and the journal keeps key -> stop order id across restarts. A fill's commission is the delta of
+the order's ``executed_commission`` (GetOrderState): the order-state stream has none. See
+docs/brokers.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.broker.base import (
+    UNKNOWN_STATUS,
     BrokerError,
     BrokerEvent,
     FillEvent,
     OrderUpdate,
+    ServerTime,
+    TradingStatus,
     UnknownInstrument,
 )
 from engine.broker.tinvest.channel import (
@@ -56,7 +69,7 @@ from engine.broker.tinvest.errors import (
     TInvestOrderRejected,
     Unavailable,
 )
-from engine.broker.tinvest.journal import InMemoryJournal, IntentJournal
+from engine.broker.tinvest.journal import STOP_TYPES, InMemoryJournal, IntentJournal
 from engine.broker.tinvest.limiter import RateLimiter
 from engine.broker.tinvest.numbers import from_money, from_quotation, money, quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
@@ -78,8 +91,21 @@ from engine.model import (
 
 log = logging.getLogger("avin.tinvest")
 
-_STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT})
 _DEFINITE_REJECTIONS = (RequestRejected, AccessDenied, PreconditionFailed, NotFound)
+_CENT = Decimal("0.01")
+STATUS_TTL = 30.0  # seconds a GetTradingStatus answer is used without asking again
+
+
+@dataclass(slots=True)
+class _Stop:
+    """A stop order the adapter follows: its key, its stop order id, what it became."""
+
+    key: str
+    account: str
+    stop_id: str
+    order: Order | None = None  # as accepted (type, prices, strategy); None: not read yet
+    child: str = ""  # the exchange order it became when its stop price was crossed
+    finished: bool = False  # cancelled, expired, or the order it became is finished
 
 
 class OrderOutcomeUnknown(TInvestError):
@@ -112,6 +138,7 @@ class TInvestBroker:
         backoff_base: float = 0.2,
         max_attempts: int = 4,
         resolve_attempts: int = 5,
+        stop_poll_interval: float = 5.0,
     ) -> None:
         if not token:
             raise BrokerError(
@@ -131,6 +158,7 @@ class TInvestBroker:
         self.journal: IntentJournal = journal or InMemoryJournal()
         self.policy = stream_policy or StreamPolicy()
         self.resolve_attempts = resolve_attempts
+        self.stop_poll_interval = stop_poll_interval  # GetStopOrders while a stop order waits
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
         self._by_uid: dict[str, Instrument] = {}
         self._by_figi: dict[str, Instrument] = {}
@@ -140,7 +168,11 @@ class TInvestBroker:
         self._exchange_key: dict[str, str] = {}  # exchange order id -> client key
         self._seen: dict[str, tuple[OrderStatus, int]] = {}
         self._trade_ids: set[str] = set()
-        self._stops: dict[str, tuple[str, str]] = {}  # client key -> (account, stop_order_id)
+        self._commissions: dict[str, Decimal] = {}  # key -> commission of the fills emitted
+        self._stops: dict[str, _Stop] = {}  # client key -> the stop order
+        self._stop_watch: asyncio.Task[None] | None = None
+        self._status: dict[str, tuple[TradingStatus, float]] = {}  # uid -> (GetTradingStatus, t)
+        self._status_tasks: dict[str, asyncio.Task[Any]] = {}
         self.market = MarketStream(self.transport, self._emit, self._backfill, self.policy)
         self.orders = OrderStream(
             self.transport,
@@ -161,13 +193,29 @@ class TInvestBroker:
         accounts = await self._accounts_raw()
         self.orders.start({a.id for a in accounts})
 
+    def use_journal(self, journal: IntentJournal) -> None:
+        """Record keys (and the stop order ids of stop orders) in ``journal`` from now on: the
+        engine hands over its persistent journal, so the links survive a restart."""
+        self.journal = journal
+
     async def close(self) -> None:
+        tasks = [t for t in (self._stop_watch, *self._status_tasks.values()) if t is not None]
+        self._stop_watch = None
+        self._status_tasks.clear()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await self.market.close()
         await self.orders.close()
         await self.transport.close()
 
     def _emit(self, event: BrokerEvent) -> None:
         self._queue.put_nowait(event)
+
+    def server_time(self) -> ServerTime | None:
+        """The server clock of the newest market-data stream ping (None before the first)."""
+        return self.market.server_time
 
     async def events(self) -> AsyncIterator[BrokerEvent]:
         while True:
@@ -363,8 +411,14 @@ class TInvestBroker:
         await self.market.subscribe_bars(instrument, timeframe)
 
     async def subscribe_prices(self, instrument: Instrument) -> None:
+        """Last prices and trading statuses; the status is read once with GetTradingStatus
+        too, so the pre-trade check knows it before the stream says anything."""
         self._remember(instrument)
         await self.market.subscribe_prices(instrument)
+        try:
+            await self.refresh_trading_status(instrument)
+        except TInvestError as exc:
+            log.info("trading status of %s: %s", instrument.code, exc)
 
     async def unsubscribe(self, instrument: Instrument) -> None:
         await self.market.unsubscribe(instrument)
@@ -383,12 +437,63 @@ class TInvestBroker:
         }
 
     async def trading_status(self, instrument: Instrument) -> str:
+        """The instrument's status name from GetTradingStatus (``NORMAL_TRADING``...)."""
+        return (await self.refresh_trading_status(instrument)).status
+
+    async def refresh_trading_status(self, instrument: Instrument) -> TradingStatus:
+        """Ask GetTradingStatus and keep the answer for :meth:`market_status`."""
         resp = await self._call(
             "MarketDataService",
             "GetTradingStatus",
             pb.GetTradingStatusRequest(instrument_id=instrument.uid),
         )
-        return str(pb.SecurityTradingStatus.Name(resp.trading_status))
+        self._remember(instrument)
+        status = TradingStatus(
+            limit=bool(resp.limit_order_available_flag),
+            market=bool(resp.market_order_available_flag),
+            status=_status_name(resp.trading_status),
+            source="GetTradingStatus",
+        )
+        self._status[instrument.uid] = (status, time.monotonic())
+        return status
+
+    def market_status(self, instrument: str) -> TradingStatus:
+        """Whether ``instrument`` (a code) trades now: the market-data stream's trading status
+        while the stream is up, else the last GetTradingStatus answer (asked again in the
+        background when older than ``STATUS_TTL``); unknown for an instrument never seen."""
+        inst = self._by_code.get(instrument.upper())
+        if inst is None:
+            return UNKNOWN_STATUS
+        live = self.market.trading_flags.get(inst.uid)
+        if live is not None and self.market.connected.is_set():
+            code, limit, market = live
+            return TradingStatus(limit, market, _status_name(code), "stream")
+        cached = self._status.get(inst.uid)
+        if cached is None or time.monotonic() - cached[1] > STATUS_TTL:
+            self._refresh_soon(inst)
+        if cached is not None:
+            return cached[0]
+        if live is not None:
+            code, limit, market = live
+            return TradingStatus(limit, market, _status_name(code), "stream (disconnected)")
+        return UNKNOWN_STATUS
+
+    def _refresh_soon(self, inst: Instrument) -> None:
+        task = self._status_tasks.get(inst.uid)
+        if task is not None and not task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # called outside the loop: nothing to schedule on
+
+        async def refresh() -> None:
+            try:
+                await self.refresh_trading_status(inst)
+            except TInvestError as exc:
+                log.info("trading status of %s: %s", inst.code, exc)
+
+        self._status_tasks[inst.uid] = loop.create_task(refresh(), name="tinvest-status")
 
     # --- orders -----------------------------------------------------------------------------
 
@@ -419,7 +524,7 @@ class TInvestBroker:
         self.journal.record(order.id, order)
         self._tracked[order.id] = (order.account, inst)
         self.orders.add_account(order.account)
-        if order.type in _STOP_TYPES:
+        if order.type in STOP_TYPES:
             return await self._post_stop(order, inst)
         request = self._post_request(order, inst)
         hint = self._step_hint(order, inst)
@@ -438,9 +543,13 @@ class TInvestBroker:
         except Unavailable as exc:
             return await self._resolve(order, inst, request, exc)
         result = order_from_state(resp, instrument=inst, account=order.account, key=order.id)
-        return self._accepted(result)
+        return self._accepted(result, order)
 
-    def _accepted(self, result: Order) -> Order:
+    def _accepted(self, result: Order, sent: Order) -> Order:
+        # what the broker says, with what only the engine knows (the journal replays it)
+        result = replace(
+            result, strategy=sent.strategy, created_ts=result.created_ts or sent.created_ts
+        )
         self.journal.resolve(result.id, result)
         if result.broker_id:
             self._exchange_key[result.broker_id] = result.id
@@ -465,7 +574,7 @@ class TInvestBroker:
             else:
                 if found is not None:
                     log.info("order %s found at the broker: %s", order.id, found.status.value)
-                    return self._accepted(found)
+                    return self._accepted(found, order)
                 # The broker has never seen this key: sending the same request is safe.
                 try:
                     resp = await self._call(
@@ -485,7 +594,7 @@ class TInvestBroker:
                     result = order_from_state(
                         resp, instrument=inst, account=order.account, key=order.id
                     )
-                    return self._accepted(result)
+                    return self._accepted(result, order)
             await asyncio.sleep(backoff_delay(attempt, self.config.backoff_base, 2.0))
         raise OrderOutcomeUnknown(
             f"order {order.id}: the outcome is unknown after {self.resolve_attempts} lookups",
@@ -517,14 +626,40 @@ class TInvestBroker:
         if order.type is OrderType.STOP_LIMIT and order.price is not None:
             request.price.CopyFrom(quotation(order.price))
         hint = self._step_hint(order, inst)
-        try:
-            resp = await self._call(
-                "StopOrdersService", "PostStopOrder", request, retry=Retry.WRITE
+        resp = None
+        last: TInvestError | None = None
+        for attempt in range(max(1, self.resolve_attempts)):
+            try:
+                resp = await self._call(
+                    "StopOrdersService", "PostStopOrder", request, retry=Retry.WRITE
+                )
+                break
+            except _DEFINITE_REJECTIONS as exc:
+                self.journal.resolve(order.id, None)
+                self._tracked.pop(order.id, None)
+                raise TInvestOrderRejected(order.id, _with_hint(exc, hint)) from None
+            except Unavailable as exc:
+                # GetStopOrders cannot find a stop order by its key, but the key makes
+                # PostStopOrder idempotent: the same request (same key) answers with the stop
+                # order the broker may already have.
+                last = exc
+                log.warning(
+                    "stop order %s: ambiguous outcome (%s); sending it again with the same key",
+                    order.id,
+                    exc.status,
+                )
+                await asyncio.sleep(backoff_delay(attempt, self.config.backoff_base, 2.0))
+        if resp is None:
+            assert last is not None
+            raise OrderOutcomeUnknown(
+                f"stop order {order.id}: the outcome is unknown after {self.resolve_attempts} "
+                "attempts",
+                status=last.status,
+                api_code=last.api_code,
+                tracking_id=last.tracking_id,
+                explanation="the broker may or may not have the stop order",
+                action="it stays in flight under its key; it is only ever sent with that key",
             )
-        except _DEFINITE_REJECTIONS as exc:
-            self.journal.resolve(order.id, None)
-            raise TInvestOrderRejected(order.id, _with_hint(exc, hint)) from None
-        self._stops[order.id] = (order.account, resp.stop_order_id)
         accepted = Order(
             instrument=order.instrument,
             side=order.side,
@@ -537,12 +672,136 @@ class TInvestBroker:
             id=order.id,
             status=OrderStatus.ACCEPTED,
             broker_id=resp.stop_order_id,
+            created_ts=order.created_ts,
         )
+        self._stops[order.id] = _Stop(order.id, order.account, resp.stop_order_id, accepted)
+        # The journal keeps key -> stop order id (the broker_id of a resolved stop order).
         self.journal.resolve(order.id, accepted)
+        self._watch_stops()
         return accepted
 
+    # --- stop orders: from the stop to the order it becomes ---------------------------------
+
+    def _stop(self, key: str) -> _Stop | None:
+        """The stop order under ``key``: followed in this run, or known to the journal (a
+        restart: the journal links the key to the stop order id)."""
+        stop = self._stops.get(key)
+        if stop is None:
+            link = self._journal_stops().get(key)
+            if link is not None:
+                stop = self._stops[key] = _Stop(key, link[0], link[1])
+        return stop
+
+    def _journal_stops(self) -> dict[str, tuple[str, str]]:
+        stop_orders = getattr(self.journal, "stop_orders", None)
+        if stop_orders is None:
+            return {}
+        try:
+            return dict(stop_orders())
+        except Exception as exc:  # a journal that cannot answer must not stop trading
+            log.warning("the journal cannot list stop orders: %s", exc)
+            return {}
+
+    def _watch_stops(self) -> None:
+        """Poll GetStopOrders while a stop order waits for its price (the fallback that does
+        not depend on the order-state stream reporting the order a stop becomes)."""
+        if self._stop_watch is None or self._stop_watch.done():
+            self._stop_watch = asyncio.get_running_loop().create_task(
+                self._stop_watch_loop(), name="tinvest-stops"
+            )
+
+    async def _stop_watch_loop(self) -> None:
+        while any(not s.child and not s.finished for s in self._stops.values()):
+            await asyncio.sleep(self.stop_poll_interval)
+            try:
+                await self._poll_stops()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep watching whatever one round did
+                log.warning("stop order polling failed: %s", exc)
+
+    async def _poll_stops(self, account: str | None = None, *, follow: bool = True) -> None:
+        """Ask for the stop orders still waiting; a triggered one is linked to its order (and,
+        with ``follow``, that order's state and fills are published)."""
+        waiting = [
+            s
+            for s in list(self._stops.values())
+            if not s.child and not s.finished and (account is None or s.account == account)
+        ]
+        for acc in sorted({s.account for s in waiting}):
+            resp = await self._call(
+                "StopOrdersService",
+                "GetStopOrders",
+                pb.GetStopOrdersRequest(account_id=acc, status=pb.STOP_ORDER_STATUS_ALL),
+            )
+            by_id = {st.stop_order_id: st for st in resp.stop_orders}
+            for stop in [s for s in waiting if s.account == acc]:
+                found = by_id.get(stop.stop_id)
+                if found is not None and not stop.child and not stop.finished:
+                    await self._stop_changed(stop, found, follow=follow)
+
+    async def _stop_changed(self, stop: _Stop, state: pb.StopOrder, *, follow: bool) -> None:
+        if state.status == pb.STOP_ORDER_STATUS_ACTIVE:
+            return
+        inst = await self._instrument_by_uid(state.instrument_uid, state.figi)
+        if inst is None:
+            return
+        model = stop_order_to_model(state, instrument=inst, account=stop.account, key=stop.key)
+        if stop.order is None:
+            stop.order = model
+        if state.status == pb.STOP_ORDER_STATUS_EXECUTED:
+            if state.HasField("exchange_order_id") and state.exchange_order_id:
+                self._link(stop, state.exchange_order_id, inst)
+                if follow:
+                    await self._poll_key(stop.key, stop.account, inst)
+            return  # executed without the order's id yet: asked again next round
+        stop.finished = True  # cancelled or expired
+        self._publish(replace(model, strategy=stop.order.strategy), [], None)
+
+    def _link(self, stop: _Stop, child: str, inst: Instrument) -> None:
+        """The stop order triggered and became the exchange order ``child``: its states and
+        fills are reported under the stop order's key from now on."""
+        if stop.child == child:
+            return
+        stop.child = child
+        self._exchange_key[child] = stop.key
+        if not stop.finished:
+            self._tracked[stop.key] = (stop.account, inst)
+        log.info("stop order %s triggered: exchange order %s", stop.key[:8], child)
+
+    def _stop_view(self, stop: _Stop, child: Order) -> Order:
+        """The order a stop became, shown as the stop order the engine knows (key, type, prices)."""
+        base = stop.order
+        if base is None:
+            return replace(child, id=stop.key)
+        return replace(
+            child,
+            id=stop.key,
+            type=base.type,
+            price=base.price,
+            stop_price=base.stop_price,
+            strategy=base.strategy,
+            broker_id=stop.stop_id,
+        )
+
+    async def _stop_for_child(self, account: str, order_id: str) -> _Stop | None:
+        """An order state without a key: the order a stop order of ``account`` became?"""
+        if not any(
+            s.account == account and not s.child and not s.finished for s in self._stops.values()
+        ):
+            return None
+        try:
+            await self._poll_stops(account, follow=False)
+        except TInvestError as exc:
+            log.warning("order %s: cannot ask for the stop orders: %s", order_id, exc)
+            return None
+        key = self._exchange_key.get(order_id)
+        return self._stops.get(key) if key else None
+
+    # --- lookups ----------------------------------------------------------------------------
+
     async def get_order(self, account: str, order_id: str) -> Order | None:
-        if order_id in self._stops:
+        if self._stop(order_id) is not None:
             return await self._get_stop(account, order_id)
         inst_hint = self._tracked.get(order_id)
         try:
@@ -573,28 +832,60 @@ class TInvestBroker:
         return order_from_state(state, instrument=inst, account=account, key=order_id)
 
     async def _get_stop(self, account: str, key: str) -> Order | None:
-        _, stop_id = self._stops[key]
+        """A stop order by its key; once triggered, the state of the order it became (status,
+        fills, average price, commission) under the stop order's key, type and prices."""
+        stop = self._stop(key)
+        assert stop is not None
         resp = await self._call(
             "StopOrdersService",
             "GetStopOrders",
             pb.GetStopOrdersRequest(account_id=account, status=pb.STOP_ORDER_STATUS_ALL),
         )
-        for stop in resp.stop_orders:
-            if stop.stop_order_id == stop_id:
-                inst = await self._instrument_by_uid(stop.instrument_uid, stop.figi)
-                if inst is not None:
-                    return stop_order_to_model(stop, instrument=inst, account=account, key=key)
-        return None
+        found = next((s for s in resp.stop_orders if s.stop_order_id == stop.stop_id), None)
+        if found is None:
+            return None
+        inst = await self._instrument_by_uid(found.instrument_uid, found.figi)
+        if inst is None:
+            return None
+        model = stop_order_to_model(found, instrument=inst, account=account, key=key)
+        if stop.order is None:
+            stop.order = model
+        model = replace(model, strategy=stop.order.strategy)
+        if found.status == pb.STOP_ORDER_STATUS_ACTIVE:
+            self._tracked.setdefault(key, (account, inst))
+            self._watch_stops()
+            return model
+        if found.status != pb.STOP_ORDER_STATUS_EXECUTED:
+            stop.finished = True
+            self._tracked.pop(key, None)
+            return model
+        if not (found.HasField("exchange_order_id") and found.exchange_order_id):
+            return replace(model, status=OrderStatus.ACCEPTED)  # its order is not there yet
+        self._link(stop, found.exchange_order_id, inst)
+        try:
+            state = await self._call(
+                "OrdersService",
+                "GetOrderState",
+                pb.GetOrderStateRequest(
+                    account_id=account,
+                    order_id=found.exchange_order_id,
+                    order_id_type=pb.ORDER_ID_TYPE_EXCHANGE,
+                ),
+            )
+        except NotFound:
+            return replace(model, status=OrderStatus.ACCEPTED)
+        view = self._stop_view(
+            stop, order_from_state(state, instrument=inst, account=account, key=key)
+        )
+        if not view.is_open:
+            stop.finished = True
+            self._tracked.pop(key, None)
+        return view
 
     async def cancel_order(self, account: str, order_id: str) -> Order:
-        if order_id in self._stops:
-            _, stop_id = self._stops[order_id]
-            await self._call(
-                "StopOrdersService",
-                "CancelStopOrder",
-                pb.CancelStopOrderRequest(account_id=account, stop_order_id=stop_id),
-                retry=Retry.WRITE,
-            )
+        stop = self._stop(order_id)
+        if stop is not None:
+            await self._cancel_stop(account, stop)
         else:
             request = pb.CancelOrderRequest(
                 account_id=account, order_id=order_id, order_id_type=pb.ORDER_ID_TYPE_REQUEST
@@ -614,6 +905,35 @@ class TInvestBroker:
             raise BrokerError(f"order {order_id} not found after cancelling", code="50005")
         return result
 
+    async def _cancel_stop(self, account: str, stop: _Stop) -> None:
+        """Cancel a waiting stop order, or the order it became if it triggered meanwhile."""
+        if not stop.child:
+            try:
+                await self._call(
+                    "StopOrdersService",
+                    "CancelStopOrder",
+                    pb.CancelStopOrderRequest(account_id=account, stop_order_id=stop.stop_id),
+                    retry=Retry.WRITE,
+                )
+                return
+            except (RequestRejected, NotFound):
+                await self._get_stop(account, stop.key)  # triggered meanwhile? links its order
+            if not stop.child:
+                return
+        if stop.finished:
+            return
+        with contextlib.suppress(RequestRejected):  # already filled or cancelled
+            await self._call(
+                "OrdersService",
+                "CancelOrder",
+                pb.CancelOrderRequest(
+                    account_id=account,
+                    order_id=stop.child,
+                    order_id_type=pb.ORDER_ID_TYPE_EXCHANGE,
+                ),
+                retry=Retry.WRITE,
+            )
+
     async def open_orders(self, account: str) -> list[Order]:
         resp = await self._call(
             "OrdersService", "GetOrders", pb.GetOrdersRequest(account_id=account)
@@ -624,19 +944,22 @@ class TInvestBroker:
             if inst is None:
                 continue
             key = state.order_request_id or self._exchange_key.get(state.order_id, state.order_id)
-            out.append(order_from_state(state, instrument=inst, account=account, key=key))
+            order = order_from_state(state, instrument=inst, account=account, key=key)
+            stop = self._stops.get(key)
+            out.append(self._stop_view(stop, order) if stop is not None else order)
         stops = await self._call(
             "StopOrdersService",
             "GetStopOrders",
             pb.GetStopOrdersRequest(account_id=account, status=pb.STOP_ORDER_STATUS_ACTIVE),
         )
-        keys = {stop_id: key for key, (_, stop_id) in self._stops.items()}
-        for stop in stops.stop_orders:
-            inst = await self._instrument_by_uid(stop.instrument_uid, stop.figi)
+        keys = {stop_id: key for key, (_, stop_id) in self._journal_stops().items()}
+        keys.update({s.stop_id: key for key, s in self._stops.items()})
+        for stop_state in stops.stop_orders:
+            inst = await self._instrument_by_uid(stop_state.instrument_uid, stop_state.figi)
             if inst is None:
                 continue
-            key = keys.get(stop.stop_order_id, stop.stop_order_id)
-            out.append(stop_order_to_model(stop, instrument=inst, account=account, key=key))
+            key = keys.get(stop_state.stop_order_id, stop_state.stop_order_id)
+            out.append(stop_order_to_model(stop_state, instrument=inst, account=account, key=key))
         return out
 
     async def positions(self, account: str) -> list[Position]:
@@ -671,10 +994,21 @@ class TInvestBroker:
 
     # --- order events -----------------------------------------------------------------------
 
-    def _publish(self, order: Order, fills: list[Fill]) -> None:
-        for fill in fills:
-            if fill.fill_id in self._trade_ids:
-                continue
+    def _publish(self, order: Order, fills: list[Fill], commission: Decimal | None) -> None:
+        """Emit the fills not emitted yet (by trade id), then the order if it changed.
+
+        ``commission``: the order's cumulative executed commission at the broker (None: not
+        known); each new fill carries its share of what the fills emitted before do not have
+        (the delta of the executed commission, split by value over the new fills).
+        """
+        new = [f for f in fills if f.fill_id not in self._trade_ids]
+        if new and commission is not None:
+            booked = self._commissions.get(order.id, Decimal(0))
+            delta = max(commission - booked, Decimal(0))
+            for fill, share in zip(new, _split(delta, new), strict=True):
+                fill.commission = share
+            self._commissions[order.id] = booked + delta
+        for fill in new:
             self._trade_ids.add(fill.fill_id)
             self._emit(FillEvent(fill))
         seen = (order.status, order.filled_lots)
@@ -683,14 +1017,29 @@ class TInvestBroker:
             self._emit(OrderUpdate(order, order.updated_ts or datetime.now(UTC)))
         if not order.is_open:
             self._tracked.pop(order.id, None)
+            stop = self._stops.get(order.id)
+            if stop is not None and stop.child:
+                stop.finished = True
 
-    def _on_stream_state(self, state: pb.OrderStateStreamResponse.OrderState) -> None:
-        inst = self._by_uid.get(state.instrument_uid)
+    async def _on_stream_state(self, state: pb.OrderStateStreamResponse.OrderState) -> None:
+        inst = self._by_uid.get(state.instrument_uid) or await self._instrument_by_uid(
+            state.instrument_uid
+        )
         if inst is None:
             log.warning("order state for an unknown instrument %s", state.instrument_uid)
             return
-        key = state.order_request_id or self._exchange_key.get(state.order_id, state.order_id)
+        key = state.order_request_id or self._exchange_key.get(state.order_id, "")
+        stop: _Stop | None = None
+        if key:
+            known = self._stops.get(key)
+            stop = known if known is not None and known.child == state.order_id else None
+        else:
+            # No key: the order a stop order became when it triggered (GetStopOrders links it).
+            stop = await self._stop_for_child(state.account_id, state.order_id)
+            key = stop.key if stop is not None else state.order_id
         order = order_from_stream(state, instrument=inst, key=key)
+        if stop is not None:
+            order = self._stop_view(stop, order)
         lot = max(1, state.lot_size or inst.lot)
         fills = [
             Fill(
@@ -699,46 +1048,120 @@ class TInvestBroker:
                 side=order.side,
                 lots=int(t.quantity) // lot,  # OrderTrade.quantity is in pieces
                 price=from_quotation(t.price),
-                commission=Decimal(0),  # not in the stream; see docs/brokers.md
+                commission=Decimal(0),  # not in the stream: see _executed_commission
                 ts=t.date_time.ToDatetime(tzinfo=UTC),
                 fill_id=t.trade_id,
                 account=state.account_id,
             )
             for t in state.trades
         ]
-        self._publish(order, fills)
+        commission = None
+        if any(f.fill_id not in self._trade_ids for f in fills):
+            commission = await self._executed_commission(
+                state.account_id, state.order_id, int(state.lots_executed)
+            )
+        self._publish(order, fills, commission)
+
+    async def _executed_commission(
+        self, account: str, exchange_id: str, lots_executed: int
+    ) -> Decimal | None:
+        """The order's executed commission when ``lots_executed`` lots had traded.
+
+        The order-state stream carries no commission (neither ``OrderStateStreamResponse.
+        OrderState`` nor ``OrderTrade`` has one); ``OrderState.executed_commission`` from
+        GetOrderState does. If the order has traded more since the stream message, the
+        commission is prorated to the lots the message reports.
+        """
+        try:
+            state = await self._call(
+                "OrdersService",
+                "GetOrderState",
+                pb.GetOrderStateRequest(
+                    account_id=account,
+                    order_id=exchange_id,
+                    order_id_type=pb.ORDER_ID_TYPE_EXCHANGE,
+                ),
+            )
+        except TInvestError as exc:
+            log.warning("commission of order %s: %s", exchange_id, exc)
+            return None
+        total = from_money(state.executed_commission)
+        done = int(state.lots_executed)
+        if done > lots_executed > 0:
+            total = (total * lots_executed / done).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return total
 
     async def _poll_orders(self) -> None:
-        """The order stream is down: ask for the state of every tracked open order."""
+        """The order stream is down (or just back): stop orders that may have triggered, then
+        the state of every tracked open order (fills from ``stages``, by trade id)."""
+        with contextlib.suppress(TInvestError):
+            await self._poll_stops(follow=False)
         for key, (account, inst) in list(self._tracked.items()):
-            if key in self._stops:
-                continue
-            try:
-                state = await self._call(
-                    "OrdersService",
-                    "GetOrderState",
-                    pb.GetOrderStateRequest(
-                        account_id=account, order_id=key, order_id_type=pb.ORDER_ID_TYPE_REQUEST
-                    ),
-                )
-            except NotFound:
-                continue
-            order = order_from_state(state, instrument=inst, account=account, key=key)
-            fills = [
-                Fill(
-                    order_id=key,
-                    instrument=inst.code,
-                    side=order.side,
-                    lots=int(stage.quantity),  # OrderStage.quantity is in lots
-                    price=from_money(stage.price),
-                    commission=Decimal(0),
-                    ts=stage.execution_time.ToDatetime(tzinfo=UTC),
-                    fill_id=stage.trade_id,
-                    account=account,
-                )
-                for stage in state.stages
-            ]
-            self._publish(order, fills)
+            stop = self._stops.get(key)
+            if stop is not None and not stop.child:
+                continue  # still waiting for its price (see _poll_stops)
+            await self._poll_key(key, account, inst)
+
+    async def _poll_key(self, key: str, account: str, inst: Instrument) -> None:
+        """Publish the state and fills of the order under ``key`` (for a triggered stop order:
+        of the order it became)."""
+        stop = self._stops.get(key)
+        if stop is not None and stop.child:
+            request = pb.GetOrderStateRequest(
+                account_id=account, order_id=stop.child, order_id_type=pb.ORDER_ID_TYPE_EXCHANGE
+            )
+        else:
+            request = pb.GetOrderStateRequest(
+                account_id=account, order_id=key, order_id_type=pb.ORDER_ID_TYPE_REQUEST
+            )
+        try:
+            state = await self._call("OrdersService", "GetOrderState", request)
+        except NotFound:
+            return
+        order = order_from_state(state, instrument=inst, account=account, key=key)
+        if stop is not None:
+            order = self._stop_view(stop, order)
+        fills = [
+            Fill(
+                order_id=key,
+                instrument=inst.code,
+                side=order.side,
+                lots=int(stage.quantity),  # OrderStage.quantity is in lots
+                price=from_money(stage.price),
+                commission=Decimal(0),
+                ts=stage.execution_time.ToDatetime(tzinfo=UTC),
+                fill_id=stage.trade_id,
+                account=account,
+            )
+            for stage in state.stages
+        ]
+        self._publish(order, fills, from_money(state.executed_commission))
+
+
+def _split(total: Decimal, fills: list[Fill]) -> list[Decimal]:
+    """``total`` over ``fills`` in proportion to their value, to the kopeck; the last one gets
+    what rounding leaves."""
+    if len(fills) == 1:
+        return [total]
+    values = [f.price * f.lots for f in fills]
+    whole = sum(values, Decimal(0))
+    out: list[Decimal] = []
+    left = total
+    for value in values[:-1]:
+        share = (total * value / whole).quantize(_CENT, rounding=ROUND_HALF_UP) if whole else left
+        share = min(share, left)
+        out.append(share)
+        left -= share
+    out.append(left)
+    return out
+
+
+def _status_name(code: int) -> str:
+    try:
+        name = str(pb.SecurityTradingStatus.Name(code))
+    except ValueError:
+        return str(code)
+    return name.removeprefix("SECURITY_TRADING_STATUS_")
 
 
 def _with_hint(error: TInvestError, hint: str) -> TInvestError:

@@ -175,6 +175,20 @@ class TInvestOrderRejected(OrderRejected):
         self.tracking_id = error.tracking_id
         self.args = (self.describe(),)
 
+    @property
+    def detail(self) -> str:
+        """``code 30078 "<the server's message>": <what it means>; tracking id <id>. <What to do>``
+        (what the engine keeps as the order's reason and the UI shows)."""
+        head = f"code {self.code}" if self.code else "rejected"
+        if self.server_message:
+            head = f'{head} "{self.server_message}"'
+        explanation = self.error.explanation
+        text = f"{head}: {explanation}" if explanation else head
+        if self.tracking_id:
+            text = f"{text}; tracking id {self.tracking_id}"
+        action = self.hint
+        return redact(f"{text}. {action[:1].upper()}{action[1:]}" if action else text)
+
 
 def _metadata_value(items: Iterable[Any] | None, key: str) -> str:
     for item in items or ():

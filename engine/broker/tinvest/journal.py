@@ -2,7 +2,13 @@
 
 After a crash or an ambiguous failure the journal says which keys may exist at the broker; they are
 resolved by looking the key up, never by posting again with a new key. :class:`InMemoryJournal` is
-the stand-in until the engine's persistent journal is wired in.
+the stand-in when no persistent journal is given; the engine hands the adapter its own
+:class:`engine.state.journal.OrderJournal` (``TInvestBroker.use_journal``), which survives restarts.
+
+Stop orders are not looked up by their key at T-Invest: StopOrdersService knows them by the
+``stop_order_id`` it answered. That id travels in the resolved order (``Order.broker_id`` of a
+STOP / STOP_LIMIT / TAKE_PROFIT order), and :meth:`IntentJournal.stop_orders` gives the map back
+after a restart.
 """
 
 from __future__ import annotations
@@ -10,7 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from engine.model import Order
+from engine.model import Order, OrderType
+
+STOP_TYPES = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT})
+
+
+def stop_link(order: Order | None) -> tuple[str, str] | None:
+    """(account, stop order id) of a resolved stop order, else None."""
+    if order is None or order.type not in STOP_TYPES or not order.broker_id:
+        return None
+    return order.account, order.broker_id
 
 
 @runtime_checkable
@@ -20,11 +35,19 @@ class IntentJournal(Protocol):
         ...
 
     def resolve(self, key: str, order: Order | None) -> None:
-        """The broker's answer for ``key`` is known (``None``: it never reached the broker)."""
+        """The broker's answer for ``key`` is known (``None``: it never reached the broker).
+
+        For a stop order ``order.broker_id`` is the broker's stop order id: the journal keeps
+        the link (see :meth:`stop_orders`).
+        """
         ...
 
     def unresolved(self) -> list[tuple[str, Order]]:
         """Keys sent whose outcome is still unknown."""
+        ...
+
+    def stop_orders(self) -> dict[str, tuple[str, str]]:
+        """Client key -> (account, stop order id) of every stop order the journal knows."""
         ...
 
 
@@ -46,9 +69,19 @@ class InMemoryJournal:
 
     def resolve(self, key: str, order: Order | None) -> None:
         entry = self.entries.get(key)
+        if entry is None and order is not None:
+            entry = self.entries[key] = _Entry(order)
         if entry is not None:
             entry.resolved = True
             entry.result = order
 
     def unresolved(self) -> list[tuple[str, Order]]:
         return [(k, e.order) for k, e in self.entries.items() if not e.resolved]
+
+    def stop_orders(self) -> dict[str, tuple[str, str]]:
+        out: dict[str, tuple[str, str]] = {}
+        for key, entry in self.entries.items():
+            link = stop_link(entry.result)
+            if link is not None:
+                out[key] = link
+        return out

@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from engine.broker.base import BarEvent, BrokerEvent, ConnectionEvent, PriceEvent
+from engine.broker.base import BarEvent, BrokerEvent, ConnectionEvent, PriceEvent, ServerTime
 from engine.broker.tinvest.channel import Transport, backoff_delay
 from engine.broker.tinvest.convert import (
     SUBSCRIPTION_INTERVAL,
@@ -99,6 +99,9 @@ class MarketStream:
         self.bars: dict[tuple[str, TimeFrame], _BarState] = {}
         self.prices: dict[str, Instrument] = {}
         self.trading_status: dict[str, int] = {}
+        # uid -> (status, limit orders accepted, market orders accepted), from the stream
+        self.trading_flags: dict[str, tuple[int, bool, bool]] = {}
+        self.server_time: ServerTime | None = None  # the newest ping's server clock
         self.connected = asyncio.Event()
         self.stats = StreamStats()
         self._by_uid: dict[str, Instrument] = {}
@@ -312,9 +315,17 @@ class MarketStream:
             inst = self._by_uid.get(lp.instrument_uid)
             if inst is not None and inst.uid in self.prices:
                 self.emit(PriceEvent(inst.code, from_quotation(lp.price), from_timestamp(lp.time)))
+        elif kind == "ping":
+            if response.ping.HasField("time"):  # the server's clock, for clock-skew detection
+                self.server_time = ServerTime(from_timestamp(response.ping.time), _now())
         elif kind == "trading_status":
             ts = response.trading_status
             self.trading_status[ts.instrument_uid] = ts.trading_status
+            self.trading_flags[ts.instrument_uid] = (
+                ts.trading_status,
+                ts.limit_order_available_flag,
+                ts.market_order_available_flag,
+            )
         elif kind == "subscribe_candles_response":
             for sub in response.subscribe_candles_response.candles_subscriptions:
                 if sub.subscription_status != pb.SUBSCRIPTION_STATUS_SUCCESS:
@@ -347,7 +358,7 @@ def _action(subscribe: bool) -> Any:
     return pb.SUBSCRIPTION_ACTION_SUBSCRIBE if subscribe else pb.SUBSCRIPTION_ACTION_UNSUBSCRIBE
 
 
-StateHandler = Callable[[pb.OrderStateStreamResponse.OrderState], None]
+StateHandler = Callable[[pb.OrderStateStreamResponse.OrderState], Awaitable[None]]
 Poll = Callable[[], Awaitable[None]]
 
 
@@ -493,7 +504,12 @@ class OrderStream:
                     with contextlib.suppress(Exception):
                         await self.poll()  # catch up with what changed while we were away
             elif kind == "order_state":
-                self.on_state(response.order_state)
+                try:
+                    await self.on_state(response.order_state)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # one bad message must not take the stream down
+                    log.error("order state %s: %s", response.order_state.order_id, exc)
 
 
 __all__ = [
