@@ -10,7 +10,9 @@ Stop orders (PostStopOrder) become an exchange order of their own when their pri
 the adapter reports that order's states and fills under the stop order's key (linked by
 ``StopOrder.exchange_order_id``, found from the order-state stream or by polling GetStopOrders),
 and the journal keeps key -> stop order id across restarts. A fill's commission is the delta of
-the order's ``executed_commission`` (GetOrderState): the order-state stream has none. See
+the order's ``executed_commission`` (GetOrderState): the order-state stream has none. Those
+lookups get a budget (``COMMISSION_LOOKUPS_PER_MINUTE``, and only while OrdersService has half its
+burst spare); beyond it a fill carries its share of the PostOrder ``initial_commission``. See
 docs/brokers.md.
 """
 
@@ -70,7 +72,7 @@ from engine.broker.tinvest.errors import (
     Unavailable,
 )
 from engine.broker.tinvest.journal import STOP_TYPES, InMemoryJournal, IntentJournal
-from engine.broker.tinvest.limiter import RateLimiter
+from engine.broker.tinvest.limiter import RateLimiter, TokenBucket
 from engine.broker.tinvest.numbers import from_money, from_quotation, money, quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.streams import MarketStream, OrderStream, StreamPolicy
@@ -93,6 +95,7 @@ log = logging.getLogger("avin.tinvest")
 
 _DEFINITE_REJECTIONS = (RequestRejected, AccessDenied, PreconditionFailed, NotFound)
 _CENT = Decimal("0.01")
+COMMISSION_LOOKUPS_PER_MINUTE = 20  # of OrdersService's 100: orders and recovery keep the rest
 STATUS_TTL = 30.0  # seconds a GetTradingStatus answer is used without asking again
 
 
@@ -169,6 +172,10 @@ class TInvestBroker:
         self._seen: dict[str, tuple[OrderStatus, int]] = {}
         self._trade_ids: set[str] = set()
         self._commissions: dict[str, Decimal] = {}  # key -> commission of the fills emitted
+        # key -> (initial_commission, lots requested) from the PostOrder answer: the estimate
+        self._estimates: dict[str, tuple[Decimal, int]] = {}
+        # exact commission lookups (GetOrderState) take at most this share of OrdersService
+        self._lookups = TokenBucket(COMMISSION_LOOKUPS_PER_MINUTE / 60.0, 5)
         self._stops: dict[str, _Stop] = {}  # client key -> the stop order
         self._stop_watch: asyncio.Task[None] | None = None
         self._status: dict[str, tuple[TradingStatus, float]] = {}  # uid -> (GetTradingStatus, t)
@@ -543,6 +550,9 @@ class TInvestBroker:
         except Unavailable as exc:
             return await self._resolve(order, inst, request, exc)
         result = order_from_state(resp, instrument=inst, account=order.account, key=order.id)
+        estimate = from_money(resp.initial_commission)
+        if estimate > 0 and resp.lots_requested > 0:
+            self._estimates[order.id] = (estimate, int(resp.lots_requested))
         return self._accepted(result, order)
 
     def _accepted(self, result: Order, sent: Order) -> Order:
@@ -1057,10 +1067,28 @@ class TInvestBroker:
         ]
         commission = None
         if any(f.fill_id not in self._trade_ids for f in fills):
-            commission = await self._executed_commission(
-                state.account_id, state.order_id, int(state.lots_executed)
+            commission = await self._stream_commission(
+                key, state.account_id, state.order_id, int(state.lots_executed)
             )
         self._publish(order, fills, commission)
+
+    async def _stream_commission(
+        self, key: str, account: str, exchange_id: str, lots_executed: int
+    ) -> Decimal | None:
+        """The order's commission so far: exact (GetOrderState) while the lookup budget and the
+        OrdersService limit have room, else the PostOrder estimate prorated to the lots traded
+        (the stream never waits for a rate limit; the limit is kept for orders and recovery)."""
+        bucket = self.transport.limiter.bucket("OrdersService", "GetOrderState")
+        if bucket.spare() >= 1 + bucket.capacity / 2 and self._lookups.try_acquire():
+            exact = await self._executed_commission(account, exchange_id, lots_executed)
+            if exact is not None:
+                return exact
+        known = self._estimates.get(key)
+        if known is None:
+            return None
+        estimate, requested = known
+        share = estimate * min(lots_executed, requested) / requested
+        return share.quantize(_CENT, rounding=ROUND_HALF_UP)
 
     async def _executed_commission(
         self, account: str, exchange_id: str, lots_executed: int

@@ -69,6 +69,17 @@ class TokenBucket:
                     return
                 await asyncio.sleep(wait)
 
+    def spare(self) -> float:
+        """Tokens free right now (0 while paused)."""
+        return 0.0 if self.delay() > 0 else self._tokens
+
+    def try_acquire(self) -> bool:
+        """Take a token if one is free now; never waits."""
+        if self.spare() < 1:
+            return False
+        self._tokens -= 1
+        return True
+
     def pause(self, seconds: float) -> None:
         """Hand out nothing for ``seconds`` (the server's limit window has not reset yet)."""
         self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
