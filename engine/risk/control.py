@@ -97,7 +97,7 @@ class RiskControl:
         self._check_equity()
         self._fire(
             self.triggers.check_stale(
-                self.market_open(), bool(self.engine.charts), self.server_now()
+                self.session_open(), bool(self.engine.charts), self.server_now()
             )
         )
         if self.triggers.take_changed():  # a new trading day or peak: save it soon
@@ -157,6 +157,30 @@ class RiskControl:
         market = getattr(self.engine.broker, "market", None)
         value = getattr(market, "is_open", None)
         return value if isinstance(value, bool) else None
+
+    def session_open(self) -> bool | None:
+        """Whether the session is open, for the stale-data trigger: the market's own flag (the
+        simulated market), else the broker's trading status of the instruments the engine
+        watches (T-Invest, whose market has no flag: open while one of them accepts orders);
+        None when nothing says."""
+        open_now = self.market_open()
+        if open_now is not None:
+            return open_now
+        ask = getattr(self.engine.broker, "market_status", None)
+        if not callable(ask):
+            return None
+        known = False
+        for code in list(self.engine.charts):
+            try:
+                status = ask(code)
+            except Exception:  # a broker that cannot tell says nothing
+                continue
+            if not isinstance(status, TradingStatus):
+                continue
+            if status.limit or status.market:
+                return True
+            known = known or status.limit is not None or status.market is not None
+        return False if known else None
 
     def market_status(self, code: str) -> TradingStatus:
         """The broker's trading status of ``code`` (``Broker.market_status``: T-Invest's

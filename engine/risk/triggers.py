@@ -102,6 +102,7 @@ class Triggers:
         self._session_seen = False
         self._floor_pending = False
         self._age_floor: datetime | None = None  # data age counts from here (open, reconnect)
+        self._live = False  # a price was seen fresh by the server clock: its age means delay
 
     def _trip(self, name: str, message: str, **details: Any) -> Trip | None:
         if name in self.fired:
@@ -258,7 +259,8 @@ class Triggers:
         """No data for ``stale_data_seconds`` while the session is open. The silence is measured
         on the monotonic clock (a jump of the wall clock neither trips nor hides it); when the
         broker's server clock is known (``server_now``), also as the age of the newest price by
-        that clock, which catches a feed that delivers old data. The larger one counts; neither
+        that clock, which catches a feed that falls behind (once a price was seen fresh by that clock:
+        a replay, old from the start, is judged by its silence only). The larger one counts; neither
         uses the local wall clock. The silence restarts when the session opens and on a
         reconnect."""
         opened = market_open is True and self._session_seen and self._session is not True
@@ -276,10 +278,12 @@ class Triggers:
         by = "monotonic"
         newest = self.last_data_ts
         if server_now is not None and newest is not None:
+            if (server_now - newest).total_seconds() <= limit:
+                self._live = True  # the prices' own times follow the server clock
             if self._age_floor is not None and self._age_floor > newest:
                 newest = self._age_floor
             age = (server_now - newest).total_seconds()
-            if age > silent:
+            if age > silent and self._live:  # a replay (old times from the start) is not late
                 silent, by = age, "server"
         if silent > limit:
             return self._trip(

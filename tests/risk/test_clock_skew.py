@@ -146,6 +146,24 @@ def test_stale_data_by_the_server_clock_catches_a_delayed_feed() -> None:
     assert "no market data for 14.0 s" in trip.message and "by the broker clock" in trip.message
 
 
+def test_a_replay_feed_is_judged_by_its_silence_not_by_its_old_times() -> None:
+    """A rehearsal server replays old bars with live pings: the prices were never fresh by the
+    server clock, so their age is no delay; the silence still counts."""
+    mono = [0.0]
+    triggers = Triggers(RiskSettings(**{**QUIET, "stale_data_seconds": 10}), clock=lambda: mono[0])
+    server = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    replayed = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+    triggers.on_connection(True)
+    assert triggers.check_stale(True, server_now=server) is None  # the reconnect floor
+    for second in range(1, 60):
+        mono[0] = float(second)
+        triggers.on_market_data(replayed + timedelta(seconds=second))
+        assert triggers.check_stale(True, server_now=server + timedelta(seconds=second)) is None
+    mono[0] = 71.0  # and then the replay stops
+    trip = triggers.check_stale(True, server_now=server + timedelta(seconds=71))
+    assert trip is not None and trip.details["clock"] == "monotonic"
+
+
 def test_stale_data_restarts_when_the_session_opens_and_on_a_reconnect() -> None:
     mono = [0.0]
     triggers = Triggers(RiskSettings(**{**QUIET, "stale_data_seconds": 10}), clock=lambda: mono[0])

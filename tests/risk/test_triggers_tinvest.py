@@ -138,7 +138,7 @@ async def stall_the_feed(server: FakeTInvestServer, engine: Engine) -> None:
     triggers = engine.risk.triggers
     limit = engine.risk.settings.stale_data_seconds
     loop = asyncio.get_running_loop()
-    flowing_until = loop.time() + 1.5 * limit
+    flowing_until = loop.time() + 2 * limit
     while loop.time() < flowing_until:  # prices flow for longer than the limit: no trip
         server.step()
         await asyncio.sleep(0.05)
@@ -221,16 +221,18 @@ class Case:
     patch: Callable[[pytest.MonkeyPatch], None] | None = None
 
 
-def plan(**bars: int) -> tuple[StrategySpec, ...]:
-    """test_script buying ``lots`` at the close of bar ``n`` (``_n=lots``)."""
-    return (StrategySpec("test_script", "SBER", params={"plan": {k[1:]: v for k, v in bars.items()}}),)
+def buying(lots: dict[int, int]) -> tuple[StrategySpec, ...]:
+    """test_script buying ``lots[n]`` at the market when its ``n``-th live bar closes."""
+    return (
+        StrategySpec("test_script", "SBER", params={"plan": {str(n): k for n, k in lots.items()}}),
+    )
 
 
 CASES = [
     Case(
         "rejections",
         {"reject_limit": 3, "reject_window": 30.0},
-        plan(_1=1, _2=1, _3=1),
+        buying({1: 1, 2: 1, 3: 1}),
         reject_three,
         rejections_numbers,
     ),
@@ -244,7 +246,7 @@ CASES = [
     Case(
         "disconnects",
         {"disconnect_limit": 2, "disconnect_window": 30.0, "trigger_action": "reduce"},
-        plan(_1=1),  # after the restart it tries to buy: REDUCING refuses it
+        buying({1: 1}),  # after the restart it tries to buy: REDUCING refuses it
         drop_twice,
         disconnects_numbers,
         state=TradingState.REDUCING,
@@ -258,8 +260,10 @@ CASES = [
         start=FUTURE,
         policy=STALE_POLICY,
     ),
-    Case("daily_loss", {"daily_loss_limit": LIMIT}, plan(_1=3), buy_and_mark, daily_loss_numbers),
-    Case("drawdown", {"max_drawdown": LIMIT}, plan(_1=3), buy_and_mark, drawdown_numbers),
+    Case(
+        "daily_loss", {"daily_loss_limit": LIMIT}, buying({1: 3}), buy_and_mark, daily_loss_numbers
+    ),
+    Case("drawdown", {"max_drawdown": LIMIT}, buying({1: 3}), buy_and_mark, drawdown_numbers),
     Case(
         "clock_skew",
         {"clock_skew_limit": 30.0},
@@ -341,8 +345,13 @@ async def test_trigger_fires_on_the_fake_tinvest_server_and_latches_across_a_res
             assert refused.status is OrderStatus.REJECTED
             assert refused.reason.startswith(f"trading is {case.state.value}")
             if action == "reduce":  # the strategy tried to buy at its first bar: refused here
-                tries = [o for k, o in engine.book.orders.items() if k not in earlier]
-                (tried,) = [o for o in tries if o.strategy]
+
+                def tries() -> list[Order]:
+                    new = [o for k, o in engine.book.orders.items() if k not in earlier]
+                    return [o for o in new if o.strategy]
+
+                await until(lambda: bool(tries()), "the strategy's order")
+                (tried,) = tries()
                 assert tried.status is OrderStatus.REJECTED
                 assert tried.reason.startswith("trading is REDUCING")
             engine.risk.on_heartbeat()
