@@ -42,7 +42,6 @@ from engine.risk.control import RiskControl
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
-from engine.runtime.history import load_history
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
@@ -55,10 +54,10 @@ from engine.runtime.snapshot import (
     StrategyState,
     TradingState,
 )
+from engine.runtime.startup import build_strategies, load_chart_history, resolve_slot
 from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec, WorklistManager
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
-from engine.strategy.registry import build
 
 CONSUME_SLICE = 0.002  # seconds of event handling before the loop runs other work
 log = logging.getLogger("avin.engine")
@@ -157,7 +156,7 @@ class Engine:
         )
         self.risk = RiskControl(self, risk)
         self.worklist = WorklistManager(self)
-        self._build_strategies()
+        build_strategies(self.slots)
 
     # ==========================================================================================
     # EngineControl: synchronous, non-blocking, callable from any thread
@@ -357,8 +356,9 @@ class Engine:
         await self.broker.connect()
         self.connected = True
         await resolve_accounts(self.broker, self.slots)
-        await self._resolve_instruments()
-        await self._load_history()
+        for slot in self.slots:
+            await resolve_slot(self, slot)
+        await load_chart_history(self, list(self.charts))
         await self.keeper.restore(self.recovered)  # snapshot + journal + broker reconciliation
         clock = self._broker_clock()
         if clock is not None:
@@ -410,79 +410,6 @@ class Engine:
             except Exception as exc:
                 log.error("saving the final status failed: %s", exc)
         log.info("engine stopped (%s)", _counters_text(self.counters))
-
-    async def _resolve_instruments(self) -> None:
-        for slot in self.slots:
-            await self._resolve_slot(slot)
-
-    async def _resolve_slot(self, slot: StrategySlot) -> None:
-        """Find the slot's instrument, create its charts and its strategy context."""
-        if slot.strategy is None or slot.state is StrategyState.FAILED:
-            return
-        try:
-            instrument = await self.broker.find_instrument(slot.spec.instrument)
-        except Exception as exc:  # a configuration problem, not an error storm
-            slot.state = StrategyState.FAILED
-            slot.error = f"unknown instrument {slot.spec.instrument!r}: {exc}"
-            log.error("strategy %s cannot start: %s", slot.id, slot.error)
-            return
-        code = instrument.code
-        self.instruments[code] = instrument
-        for alias in (code, instrument.ticker, instrument.uid, instrument.figi):
-            if alias:
-                self._aliases[alias.upper()] = code
-        charts = self.charts.get(code)
-        if charts is None:
-            charts = InstrumentCharts(code, self.options.chart_depth)
-            self.charts[code] = charts
-        for tf in slot.strategy.timeframes:
-            charts.get(tf)
-        slot.instrument = instrument
-        self.book.bind_strategy(slot.id, code, slot.spec.account)
-        slot.ctx = StrategyContext(
-            strategy_id=slot.id,
-            instrument=instrument,
-            account=slot.spec.account,
-            timeframe=slot.strategy.timeframe,
-            charts=charts,
-            book=self.book,
-            clock=lambda: self._market_ts,
-            params=slot.strategy.params,
-            logger=logging.getLogger(f"avin.strategy.{slot.id}"),
-        )
-
-    async def _load_history(self) -> None:
-        if self.options.history_days <= 0:
-            return
-        end = self._broker_clock() or datetime.now(UTC)
-        begin = _weekdays_back(end, self.options.history_days)
-        for code, charts in self.charts.items():
-            try:
-                bars = await load_history(
-                    self.broker,
-                    self.instruments[code],
-                    begin,
-                    end,
-                    use_store=self.options.history_from_store,
-                )
-            except Exception as exc:
-                log.warning("no history for %s: %s", code, exc)
-                continue
-            for bar in bars:
-                charts.update(bar, True)
-            if bars:
-                self._advance_market(bars[-1].ts + timedelta(minutes=1))
-            log.info("%s: %d bars of 1-minute history loaded", code, len(bars))
-
-    def _build_strategies(self) -> None:
-        for slot in self.slots:
-            spec = slot.spec
-            try:
-                slot.strategy = build(spec.name, spec.params, spec.timeframe)
-            except Exception as exc:
-                slot.state = StrategyState.FAILED
-                slot.error = f"cannot build: {exc}"
-                log.error("strategy %s cannot be built: %s", slot.id, exc)
 
     # ==========================================================================================
     # the loop
@@ -851,17 +778,6 @@ class Engine:
             halt_reason=self.halt_reason,
             risk=self.risk.status(),
         )
-
-
-def _weekdays_back(end: datetime, days: int) -> datetime:
-    """Midnight UTC of the ``days``-th weekday before ``end`` (so ``days`` sessions fit)."""
-    day = end.date()
-    count = 0
-    while count < days:
-        day -= timedelta(days=1)
-        if day.weekday() < 5:
-            count += 1
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _counters_text(counters: dict[str, int]) -> str:

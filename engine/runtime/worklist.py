@@ -268,48 +268,23 @@ class WorklistManager:
         """Resolve the row's instrument, load its history and subscribe, then ``on_start``."""
         from engine.model import TimeFrame
         from engine.runtime.snapshot import StrategyState
+        from engine.runtime.startup import load_chart_history, resolve_slot
 
         engine = self.engine
         known = set(engine.charts)
-        await engine._resolve_slot(slot)
+        await resolve_slot(engine, slot)
         if slot.ctx is None or slot.instrument is None:
             engine._significant()
             return
         code = slot.instrument.code
         if code not in known:
-            await self._load_history(code)
+            await load_chart_history(engine, [code])
             await engine.broker.subscribe_bars(slot.instrument, TimeFrame.M1)
             await engine.broker.subscribe_prices(slot.instrument)
         if slot.state is not StrategyState.STOPPED and engine.started:
             slot.started = True
             engine._dispatch(slot, "on_start")
         engine._significant()
-
-    async def _load_history(self, code: str) -> None:
-        from datetime import timedelta
-
-        from engine.model import TimeFrame
-        from engine.runtime.engine import _weekdays_back
-
-        engine = self.engine
-        days = engine.options.history_days
-        if days <= 0:
-            return
-        end = engine._broker_clock() or datetime.now(UTC)
-        try:
-            bars = await engine.broker.candles(
-                engine.instruments[code], TimeFrame.M1, _weekdays_back(end, days), end
-            )
-        except Exception as exc:
-            log.warning("no history for %s: %s", code, exc)
-            return
-        charts = engine.charts[code]
-        for bar in bars:
-            charts.update(bar, True)
-        if bars:
-            engine._advance_market(bars[-1].ts + timedelta(minutes=1))
-
-    # --- helpers --------------------------------------------------------------------------------
 
     def _slot(self, strategy_id: str) -> StrategySlot:
         slot = self.engine.strategy(strategy_id)

@@ -14,7 +14,8 @@ import pytest
 from engine.backtest import Backtester
 from engine.broker.sim import SIM_INSTRUMENTS, generate_bars
 from engine.model import Bar, OrderStatus, Side
-from engine.runtime.engine import Engine, _weekdays_back
+from engine.runtime.engine import Engine
+from engine.runtime.startup import weekdays_back
 from engine.runtime.worklist import StrategySpec
 from engine.strategy import StrategyContext, build
 from engine.strategy.light import LightStrategy
@@ -109,7 +110,7 @@ async def _live(name: str, params: dict[str, Any]) -> tuple[list, list]:
 
 
 def _replay(name: str, params: dict[str, Any]) -> tuple[list, list]:
-    begin = _weekdays_back(START, 3)
+    begin = weekdays_back(START, 3)
     end = START + timedelta(minutes=MINUTES)
     bars = generate_bars(SBER, begin, end, seed=7)
     result = Backtester(build(name, params), SBER).run(bars, start=START)
