@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -29,6 +30,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from avin_tui import _strip_cycles as strip_cycles
 from avin_tui.layout import UiState, load_ui_state, save_ui_state
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
 from avin_tui.risk_actions import RiskActionsMixin
@@ -83,6 +85,8 @@ def theme_path(name: str) -> Path:
 
 
 KILL_KEYS = frozenset({"ctrl+k", "K"})
+FAST_KILL_MARK = "_avin_fast_kill"  # set on a Key event once the kill switch acted on it
+FAST_KILL_WINDOW = 2.0  # seconds within which the key's binding skips the (already made) kill
 
 
 def _typing_text(app: Any) -> bool:
@@ -97,20 +101,17 @@ def with_kill_fast_path(base: type[Driver]) -> type[Driver]:
 
     The key is acted on the moment it is parsed, before it joins the UI's message queue, so a
     long frame or a flood of messages cannot delay a kill (the engine's ``kill`` is thread-safe
-    and only signals). The key then goes on as usual and its binding shows the banner.
+    and only signals). The key then goes on as usual (marked as acted on) and its binding shows
+    the banner.
     """
 
     class KillSwitchDriver(base):  # type: ignore[valid-type,misc]
         def process_message(self, message: Message) -> None:
-            if (
-                isinstance(message, events.Key)
-                and message.key in KILL_KEYS
-                and not (message.key == "K" and _typing_text(self._app))
-            ):
-                kill = getattr(self._app, "kill_from_input_thread", None)
-                if kill is not None:
+            if isinstance(message, events.Key) and message.key in KILL_KEYS:
+                fast_kill = getattr(self._app, "fast_kill", None)
+                if fast_kill is not None:
                     with contextlib.suppress(Exception):
-                        kill()
+                        fast_kill(message)
             super().process_message(message)
 
     KillSwitchDriver.__name__ = f"KillSwitch{base.__name__}"
@@ -124,6 +125,7 @@ def _ui_setting(settings: Any, name: str, default: Any) -> Any:
 class AvinApp(RiskActionsMixin, App[int]):
     TITLE = "avin"
     ENABLE_COMMAND_PALETTE = False
+    GC_SETTLE = 5.0  # seconds of trading before the settled heap is frozen (see _settle_heap)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill", "KILL", priority=True),
         Binding("K", "kill_key", "Kill", priority=True, show=False),
@@ -157,6 +159,7 @@ class AvinApp(RiskActionsMixin, App[int]):
     ) -> None:
         self.theme_name: str = _ui_setting(settings, "theme", "dark")
         super().__init__(css_path=[theme_path(self.theme_name)])
+        strip_cycles.install()  # painted lines freed when repainted, not by full collections
         self.engine = engine
         self.settings = settings
         hz = float(_ui_setting(settings, "refresh_hz", 4.0) or 4.0)
@@ -176,7 +179,10 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.persist_layout = persist_layout
         self.layout_debounce = layout_debounce
         self._layout_timer: Timer | None = None
-        self.fast_kills = 0  # kill keys acted on by the input thread, not yet seen by the binding
+        self.fast_kills = 0  # kill keys acted on before the queue, not yet seen by the binding
+        self._fast_kill_at = 0.0
+        self._heap_frozen = 0  # times the heap was frozen (see _settle_heap)
+        self._gc_mark = (0.0, -1)  # (first freeze, full collections when settled)
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
         self._rejections_seen: set[str] | None = None  # None: no snapshot applied yet
 
@@ -343,6 +349,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         """However the app ends, the engine is asked to stop and given a moment to shut down."""
         if self._layout_timer is not None:  # a change not saved yet
             self.save_layout()
+        self._restore_gc()
         with contextlib.suppress(Exception):
             self.engine.request_stop()
         thread = self._engine_thread
@@ -366,6 +373,8 @@ class AvinApp(RiskActionsMixin, App[int]):
             return
         with contextlib.suppress(NoMatches):  # NoMatches: the screen is being torn down
             self._apply(main, snap, self._log_entries())
+        if self._heap_frozen < 2 and snap is not None and snap.last_event_ts is not None:
+            self._settle_heap()  # the engine has started (history loaded) and trades
 
     def _apply(self, main: MainScreen, snap: EngineSnapshot | None, entries: list[Any]) -> None:
         with self.batch_update():
@@ -377,6 +386,35 @@ class AvinApp(RiskActionsMixin, App[int]):
                 main.query_one(LogPane).add_entries(entries)
             if changed or self._ticks % 2 == 0:
                 main.query_one(ChartPane).poll()
+
+    def _settle_heap(self) -> None:
+        """Keep the garbage collector's full passes short once the engine trades.
+
+        A full collection walks every tracked object: with the engine's history and the UI
+        built that is a few hundred thousand, 100-300 ms during which no thread runs (a key, a
+        frame and the engine all wait), every few seconds under a fast feed. What exists once
+        the engine has started, and again once the UI has settled (right after the first full
+        collection ``GC_SETTLE`` seconds later, when the heap holds little garbage), lives as long
+        as the app: it is frozen out of those passes, which then walk only what came after.
+        Undone when the app ends.
+        """
+        full = gc.get_stats()[2]["collections"]
+        started, settled_at = self._gc_mark
+        if self._heap_frozen == 0:
+            gc.freeze()
+            self._heap_frozen = 1
+            self._gc_mark = (time.monotonic(), -1)
+        elif settled_at < 0:
+            if time.monotonic() - started >= self.GC_SETTLE:
+                self._gc_mark = (started, full)  # freeze after the next full collection
+        elif full > settled_at:
+            gc.freeze()
+            self._heap_frozen = 2
+
+    def _restore_gc(self) -> None:
+        if self._heap_frozen:
+            self._heap_frozen = 0
+            gc.unfreeze()
 
     def get_screen_main(self) -> MainScreen | None:
         for screen in self.screen_stack:
@@ -459,12 +497,35 @@ class AvinApp(RiskActionsMixin, App[int]):
 
     # --- commands -----------------------------------------------------------------------------
 
-    def kill_from_input_thread(self) -> None:
-        """The kill key as parsed on the terminal's input thread (see ``with_kill_fast_path``)."""
+    def post_message(self, message: Message) -> bool:
+        """Every message for the App passes here; a kill key is acted on before it is queued.
+
+        A key reaches the App as a task on the UI loop that only queues it, so in the queue it
+        would wait behind a refresh, a poll or other messages. The terminal driver has already
+        acted on it on its input thread (``with_kill_fast_path``); this catches every other way
+        a key arrives (the headless driver, Pilot). ``fast_kill`` only signals the engine.
+        """
+        if isinstance(message, events.Key) and message.key in KILL_KEYS:
+            with contextlib.suppress(Exception):
+                self.fast_kill(message)
+        return super().post_message(message)
+
+    def fast_kill(self, key: events.Key) -> None:
+        """Halt on a kill key the moment it is seen (from any thread), once per key press.
+
+        The key then goes on to its priority binding, which shows the banner and does not call
+        the engine again. A key that a text field takes is left to the binding.
+        """
+        if getattr(key, FAST_KILL_MARK, False):
+            return  # acted on already (on the terminal's input thread)
+        if key.key == "K" and _typing_text(self):
+            return
         focused = self.focused
         if focused is not None and getattr(focused, "accepts_text", False):
             return  # a text field has the key: the binding decides
+        setattr(key, FAST_KILL_MARK, True)
         self.engine.kill("manual: keyboard")
+        self._fast_kill_at = time.monotonic()
         self.fast_kills += 1  # the same key reaches the binding next: it then skips the call
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -478,9 +539,11 @@ class AvinApp(RiskActionsMixin, App[int]):
         """The kill switch: signal the engine at once, no confirmation, then show the banner."""
         self.kill_reason = "manual: keyboard"
         try:
-            if self.fast_kills > 0:  # this key press was acted on by the input thread already
+            recent = time.monotonic() - self._fast_kill_at < FAST_KILL_WINDOW
+            if self.fast_kills > 0 and recent:  # this key press was acted on before the queue
                 self.fast_kills -= 1
             else:
+                self.fast_kills = 0  # (a stale count must never swallow a kill)
                 self.engine.kill("manual: keyboard")
         except Exception as exc:
             self.query_one(Banner).show_message(

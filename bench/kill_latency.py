@@ -5,9 +5,11 @@ polls snapshots, diffs tables, tails the log and rebuilds the chart. Each trial 
 at a random moment, records when ``engine.kill`` returned (the state is HALTED from then on),
 then re-arms the engine (ACTIVE, strategies resumed) for the next trial.
 
-Two paths are measured, alternating:
-- ``binding``: ``pilot.press("ctrl+k")``, the key goes through the UI's message queue to the
-  App-level priority binding (what a headless test driver does);
+Two paths are measured, alternating (both in this process, headless; ``bench/killswitch.py``
+measures the key typed into a real terminal, tmux, and the cancels too):
+- ``pilot``: ``pilot.press("ctrl+k")`` posts the key as a task on the UI loop; avin acts on it as
+  the App receives it (``AvinApp.post_message``), before it joins the App's queue, so it waits
+  only for UI work already running or due (the priority binding then shows the banner);
 - ``input-thread``: the key handed to the terminal driver's ``process_message`` on another
   thread, as the real driver's input thread does; avin's driver acts on it there (fast path).
 
@@ -64,7 +66,7 @@ async def run(
     engine.kill = timed_kill  # type: ignore[method-assign]
     app = AvinApp(engine, poll_interval=0.25)
     rnd = random.Random(seed)
-    latencies: dict[str, list[float]] = {"binding": [], "input-thread": []}
+    latencies: dict[str, list[float]] = {"pilot": [], "input-thread": []}
     async with app.run_test(size=size) as pilot:
         driver = with_kill_fast_path(HeadlessDriver)(app, debug=False, mouse=False, size=size)
         trigger = threading.Event()
@@ -91,7 +93,7 @@ async def run(
             halted_at.clear()
             pressed_at.clear()
             if trial % 2 == 0:
-                mode = "binding"
+                mode = "pilot"
                 pressed_at.append(time.perf_counter())
                 await pilot.press("ctrl+k")
             else:

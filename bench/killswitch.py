@@ -1,29 +1,53 @@
 """Kill switch: key press -> HALTED with every cancel request issued, under a ~2,000 events/s feed.
 
-The real Engine runs on SimBroker (its own thread, as in ``avin run``) while the TUI runs headless
-under Pilot. Each trial places ``--orders`` resting limit orders, waits until the broker accepted
-them, presses ``ctrl+k`` through Pilot and stops the clock when the engine is HALTED *and* the
-broker has received a cancel request for every one of those orders. Then it resumes and repeats.
+The real Engine runs on SimBroker (its own thread, as in ``avin run``) and the TUI runs, polls and
+repaints at 160x48. Each trial places ``--orders`` resting limit orders, waits until the broker
+accepted them, presses the kill key at a random moment and stops the clock when the engine is
+HALTED *and* the broker has received a cancel request for every one of those orders. Then it
+resumes trading and repeats. Two paths are measured:
+
+- terminal (PRIMARY, the number for the goal): avin runs in a real terminal, a detached tmux
+  session, and the key is typed into it with tmux ``send-keys`` (through a control-mode client, so
+  no process is started per press). The key's bytes go through the pty to Textual's terminal
+  driver, whose input thread parses them, as when a user presses the key. The press time is taken
+  in this process just before the key is sent; both processes read CLOCK_MONOTONIC.
+- pilot (secondary): the app runs headless in this process and ``pilot.press("ctrl+k")`` posts
+  the key event as a task on the UI's event loop, so it starts only after whatever UI work is
+  already due (a frame, a poll). There is no terminal and no input thread; this is how tests
+  drive the app, not how a key reaches it.
 
     .venv/bin/python bench/killswitch.py [--trials 100] [--speed 3000] [--orders 5]
+                                         [--path both|terminal|pilot]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import random
+import shlex
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZE = (160, 48)
+POLL = 0.25  # the app's snapshot poll (4 Hz, the default refresh rate)
+TRIAL_TIMEOUT = 10.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -32,90 +56,343 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-async def run(trials: int, speed: float, n_orders: int, seed: int) -> tuple[list[float], float]:
-    from avin_tui.app import AvinApp
-    from engine.config import RiskSettings, Settings
-    from engine.model import Order, OrderType, Side, TimeFrame
-    from engine.runtime.factory import build_engine
-    from engine.runtime.logbook import LogBook
-    from engine.runtime.snapshot import TradingState
+class BenchEngine:
+    """The engine for these trials, with its kill and its broker's cancels timed."""
 
-    book = LogBook()
-    logger = logging.getLogger("avin")
-    logger.addHandler(book)
-    logger.setLevel(logging.INFO)
-    risk = RiskSettings(orders_per_minute_account=1_000_000, orders_per_minute_strategy=1_000_000)
-    engine = build_engine(Settings(risk=risk), speed=speed, seed=seed, logbook=book, persist=False)
-    broker: Any = engine.broker
-    cancelled: dict[str, float] = {}
-    real_cancel = broker.cancel_order
+    def __init__(self, speed: float, seed: int, n_orders: int) -> None:
+        from engine.config import RiskSettings, Settings
+        from engine.runtime.factory import build_engine
+        from engine.runtime.logbook import LogBook
 
-    async def timed_cancel(account: str, order_id: str) -> Any:
-        cancelled.setdefault(order_id, time.perf_counter())
-        return await real_cancel(account, order_id)
+        book = LogBook()
+        logger = logging.getLogger("avin")
+        logger.addHandler(book)
+        logger.setLevel(logging.INFO)
+        risk = RiskSettings(
+            orders_per_minute_account=1_000_000, orders_per_minute_strategy=1_000_000
+        )
+        self.engine = build_engine(
+            Settings(risk=risk), speed=speed, seed=seed, logbook=book, persist=False
+        )
+        self.n_orders = n_orders
+        self.cancelled: dict[str, float] = {}
+        self.halted_at: list[float] = []
+        self._expected: set[str] = set()
+        self._done = threading.Event()
+        broker: Any = self.engine.broker
+        real_cancel = broker.cancel_order
+        real_kill = self.engine.kill
 
-    broker.cancel_order = timed_cancel
-    halted_at: list[float] = []
-    real_kill = engine.kill
+        async def timed_cancel(account: str, order_id: str) -> Any:
+            self.cancelled.setdefault(order_id, time.monotonic())
+            self._check_done()
+            return await real_cancel(account, order_id)
 
-    def timed_kill(reason: str = "manual") -> None:
-        real_kill(reason)
-        halted_at.append(time.perf_counter())
+        def timed_kill(reason: str = "manual") -> None:
+            real_kill(reason)
+            self.halted_at.append(time.monotonic())
+            self._check_done()
 
-    engine.kill = timed_kill  # type: ignore[method-assign]
-    app = AvinApp(engine, poll_interval=0.25, persist_layout=False)
-    rnd = random.Random(seed)
-    latencies: list[float] = []
+        broker.cancel_order = timed_cancel
+        self.engine.kill = timed_kill  # type: ignore[method-assign]
 
-    def place() -> list[Order]:
+    def _check_done(self) -> None:
+        if self.halted_at and self._expected and self._expected.issubset(self.cancelled):
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.engine.started and self.engine._loop is not None)
+
+    def place(self) -> list[Any]:
+        """Resting buy limits 10% under the market (run on the engine's loop)."""
+        from engine.model import Order, OrderType, Side, TimeFrame
+
         orders = []
-        for _ in range(n_orders):
-            bars = engine.chart("MOEX_SHARE_SBER", TimeFrame.M1, 1)
+        for _ in range(self.n_orders):
+            bars = self.engine.chart("MOEX_SHARE_SBER", TimeFrame.M1, 1)
             last = Decimal(str(bars[-1].close)) if bars else Decimal(300)
             price = (last * Decimal("0.9")).quantize(Decimal("0.01"))
             order = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.LIMIT, 1, "sim-1", price=price)
-            orders.append(engine.submit(order))
+            orders.append(self.engine.submit(order))
         return orders
 
-    async with app.run_test(size=(160, 48)) as pilot:
+    def arm(self, orders: list[Any]) -> None:
+        """The next press is timed: forget the last kill, expect these orders' cancels."""
+        self.halted_at.clear()
+        self._done.clear()
+        self._expected = {o.id for o in orders}
+
+    def wait_done(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+    def finished_at(self) -> float:
+        return max(self.halted_at[0], *(self.cancelled[k] for k in self._expected))
+
+    def check_halted(self) -> None:
+        from engine.runtime.snapshot import TradingState
+
+        assert self.engine.trading_state is TradingState.HALTED
+
+
+async def _call(fn: Any) -> Any:
+    return fn()
+
+
+PLACE_ATTEMPTS = 20
+
+
+def _state(engine: Any, orders: list[Any]) -> str:
+    """ "accepted" (all of them), "refused" (one was: the rest are cancelled) or "pending".
+
+    The engine's own checks may refuse a bench order (e.g. it would cross a strategy's resting
+    order: self-trade); the trial then places new ones.
+    """
+    if any(not o.is_open for o in orders):
+        for o in orders:
+            if o.is_open:
+                engine.cancel_order(o.id)
+        return "refused"
+    return "accepted" if all(o.status.value == "accepted" for o in orders) else "pending"
+
+
+# --- pilot: headless, in this process -----------------------------------------------------------
+
+
+async def run_pilot(
+    trials: int, speed: float, n_orders: int, seed: int
+) -> tuple[list[float], float]:
+    from avin_tui.app import AvinApp
+
+    bench = BenchEngine(speed, seed, n_orders)
+    engine = bench.engine
+    app = AvinApp(engine, poll_interval=POLL, persist_layout=False)
+    rnd = random.Random(seed)
+    latencies: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 30
-        while not (engine.started and engine._loop is not None):
+        while not bench.ready:
             if time.monotonic() > deadline:
                 raise SystemExit("the engine did not start")
             await pilot.pause(0.05)
         await pilot.pause(1.0)
         loop = engine._loop
-        events0, t0 = engine.counters["events"], time.perf_counter()
+        assert loop is not None
+        events0, t0 = engine.counters["events"], time.monotonic()
         for trial in range(trials):
-            fut = asyncio.run_coroutine_threadsafe(_call(place), loop)
-            orders = await asyncio.wrap_future(fut)
-            while any(o.status.value != "accepted" for o in orders):
-                if any(not o.is_open for o in orders):
-                    raise SystemExit(f"trial {trial}: an order was refused: {orders[0].reason}")
-                await asyncio.sleep(0.002)
+            for _attempt in range(PLACE_ATTEMPTS):
+                fut = asyncio.run_coroutine_threadsafe(_call(bench.place), loop)
+                orders = await asyncio.wrap_future(fut)
+                while (state := _state(engine, orders)) == "pending":
+                    await asyncio.sleep(0.002)
+                if state == "accepted":
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise SystemExit(f"trial {trial}: orders refused {PLACE_ATTEMPTS} times")
             await asyncio.sleep(rnd.uniform(0.01, 0.1))
-            halted_at.clear()
-            keys = [o.id for o in orders]
-            pressed = time.perf_counter()
+            bench.arm(orders)
+            pressed = time.monotonic()
             await pilot.press("ctrl+k")
-            deadline = time.monotonic() + 10
-            while not (halted_at and all(k in cancelled for k in keys)):
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"trial {trial}: no halt with every cancel within 10 s")
-                await asyncio.sleep(0.0005)
-            assert engine.trading_state is TradingState.HALTED
-            latencies.append(max(halted_at[0], *(cancelled[k] for k in keys)) - pressed)
+            done = await asyncio.to_thread(bench.wait_done, TRIAL_TIMEOUT)
+            if not done:
+                raise SystemExit(f"trial {trial}: no halt with every cancel within 10 s")
+            bench.check_halted()
+            latencies.append(bench.finished_at() - pressed)
             await pilot.pause(0.03)
             engine.resume_trading("bench: re-arm")
-        rate = (engine.counters["events"] - events0) / (time.perf_counter() - t0)
+        rate = (engine.counters["events"] - events0) / (time.monotonic() - t0)
         await pilot.press("q")
         if app.screen.__class__.__name__ == "ConfirmQuitScreen":
             await pilot.press("y")
     return latencies, rate
 
 
-async def _call(fn: Any) -> Any:
-    return fn()
+# --- terminal: avin in a tmux session, the key typed into it -------------------------------------
+
+
+def _send(conn: socket.socket, **message: Any) -> None:
+    conn.sendall((json.dumps(message) + "\n").encode())
+
+
+def _lines(conn: socket.socket) -> Any:
+    buffer = b""
+    while True:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield json.loads(line)
+
+
+def serve_terminal(address: str, trials: int, speed: float, n_orders: int, seed: int) -> int:
+    """The avin side (runs inside tmux): the app on the real terminal driver, trials on a thread."""
+    from avin_tui.app import AvinApp
+
+    bench = BenchEngine(speed, seed, n_orders)
+    engine = bench.engine
+    app = AvinApp(engine, poll_interval=POLL, persist_layout=False)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(address)
+
+    def drive() -> None:
+        try:
+            replies = _lines(conn)
+            deadline = time.monotonic() + 30
+            while not bench.ready:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the engine did not start")
+                time.sleep(0.05)
+            time.sleep(1.0)
+            loop = engine._loop
+            assert loop is not None
+            events0, t0 = engine.counters["events"], time.monotonic()
+            for trial in range(trials):
+                for _attempt in range(PLACE_ATTEMPTS):
+                    place = asyncio.run_coroutine_threadsafe(_call(bench.place), loop)
+                    orders = place.result(10)
+                    while (state := _state(engine, orders)) == "pending":
+                        time.sleep(0.002)
+                    if state == "accepted":
+                        break
+                    time.sleep(0.2)
+                else:
+                    raise SystemExit(f"trial {trial}: orders refused {PLACE_ATTEMPTS} times")
+                bench.arm(orders)
+                _send(conn, ready=trial)
+                next(replies)  # the key was sent
+                if not bench.wait_done(TRIAL_TIMEOUT):
+                    raise SystemExit(f"trial {trial}: no halt with every cancel within 10 s")
+                bench.check_halted()
+                _send(conn, done=trial, at=bench.finished_at())
+                time.sleep(0.03)
+                engine.resume_trading("bench: re-arm")
+            rate = (engine.counters["events"] - events0) / (time.monotonic() - t0)
+            _send(conn, rate=rate)
+        except BaseException as exc:
+            _send(conn, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            with contextlib.suppress(Exception):  # the app is not running (any more)
+                app.call_from_thread(app.exit, 0)
+
+    threading.Thread(target=drive, name="bench-trials", daemon=True).start()
+    app.run()
+    return 0
+
+
+class Tmux:
+    """A private tmux server (its own socket) with one detached session."""
+
+    def __init__(self, name: str) -> None:
+        tmux = shutil.which("tmux")
+        if tmux is None:
+            raise RuntimeError("tmux is not installed")
+        self.base = [tmux, "-L", name]
+        self.session = "ks"
+        self.client: subprocess.Popen[bytes] | None = None
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
+        return out.stdout
+
+    def start(self, command: str, env: dict[str, str]) -> None:
+        width, height = SIZE
+        extra = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        size = ["-x", str(width), "-y", str(height)]
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session, *size, *extra, command)
+        self.run("set-option", "-s", "escape-time", "10")
+        self.run("set-option", "-t", self.session, "remain-on-exit", "on")
+        # a control-mode client: each press is one line written to it, no process per key
+        self.client = subprocess.Popen(
+            [*self.base, "-C", "attach-session", "-t", self.session, "-f", "no-output,ignore-size"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def press(self, key: str) -> float:
+        """Type ``key`` into the session; returns the monotonic time just before it was sent."""
+        assert self.client is not None and self.client.stdin is not None
+        pressed = time.monotonic()
+        self.client.stdin.write(f"send-keys -t {self.session} {key}\n".encode())
+        self.client.stdin.flush()
+        return pressed
+
+    def screen(self) -> str:
+        try:
+            return self.run("capture-pane", "-p", "-t", self.session)
+        except Exception as exc:
+            return f"(no screen: {exc})"
+
+    def close(self) -> None:
+        if self.client is not None:
+            if self.client.stdin is not None:
+                self.client.stdin.close()
+            try:
+                self.client.wait(5)
+            except subprocess.TimeoutExpired:
+                self.client.kill()
+        subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)
+
+
+def run_terminal(trials: int, speed: float, n_orders: int, seed: int) -> tuple[list[float], float]:
+    rnd = random.Random(seed)
+    workdir = Path(tempfile.mkdtemp(prefix="avin-ks-"))
+    address = str(workdir / "bench.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1)
+    listener.settimeout(60)
+    tmux = Tmux(f"avin-ks-{os.getpid()}")
+    argv = [sys.executable, str(Path(__file__).resolve()), "--serve", address]
+    argv += ["--trials", str(trials), "--speed", str(speed), "--orders", str(n_orders)]
+    argv += ["--seed", str(seed)]
+    command = " ".join(shlex.quote(part) for part in argv)
+    env = {"AVIN_HOME": os.environ["AVIN_HOME"]}
+    latencies: list[float] = []
+    rate = float("nan")
+    try:
+        tmux.start(command, env)
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            raise SystemExit(f"avin did not start in tmux:\n{tmux.screen()}") from None
+        conn.settimeout(TRIAL_TIMEOUT + 30)
+        pressed: dict[int, float] = {}
+        for message in _lines(conn):
+            if "ready" in message:
+                time.sleep(rnd.uniform(0.01, 0.1))  # a random moment of the UI's cycle
+                pressed[message["ready"]] = tmux.press("C-k")
+                _send(conn, pressed=message["ready"])
+            elif "done" in message:
+                latencies.append(message["at"] - pressed[message["done"]])
+            elif "rate" in message:
+                rate = message["rate"]
+            elif "error" in message:
+                raise SystemExit(f"the avin side failed: {message['error']}\n{tmux.screen()}")
+        if len(latencies) < trials:
+            raise SystemExit(f"avin ended after {len(latencies)} trials\n{tmux.screen()}")
+    finally:
+        tmux.close()
+        listener.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return latencies, rate
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def _line(label: str, values: list[float], rate: float) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"  {label} n={len(ms)} p50 {statistics.median(ms):6.2f} ms  "
+        f"p99 {percentile(ms, 99):7.2f} ms  max {max(ms):7.2f} ms  "
+        f"(feed {rate:,.0f} events/s)"
+    )
 
 
 def main() -> int:
@@ -124,16 +401,29 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=3000.0, help="sets the feed rate")
     parser.add_argument("--orders", type=int, default=5, help="open orders to cancel per trial")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--path", choices=("both", "terminal", "pilot"), default="both")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # the avin side of the terminal path
     args = parser.parse_args()
     os.environ.setdefault("AVIN_HOME", tempfile.mkdtemp(prefix="avin-bench-"))
-    latencies, rate = asyncio.run(run(args.trials, args.speed, args.orders, args.seed))
-    ms = [v * 1000 for v in latencies]
-    print(f"engine feed during the run: {rate:,.0f} events/s (speed {args.speed:g}x)")
+    if args.serve:
+        return serve_terminal(args.serve, args.trials, args.speed, args.orders, args.seed)
+    results: dict[str, tuple[list[float], float]] = {}
+    if args.path in ("both", "terminal"):
+        results["terminal"] = run_terminal(args.trials, args.speed, args.orders, args.seed)
+    if args.path in ("both", "pilot"):
+        results["pilot"] = asyncio.run(run_pilot(args.trials, args.speed, args.orders, args.seed))
     print(
-        f"kill key -> HALTED + {args.orders} cancels issued: n={len(ms)} "
-        f"p50 {statistics.median(ms):.2f} ms  p99 {percentile(ms, 99):.2f} ms  "
-        f"max {max(ms):.2f} ms  (goal p99 < 50 ms)"
+        f"kill key -> HALTED + {args.orders} cancels issued, engine at speed {args.speed:g}x, "
+        f"TUI at {SIZE[0]}x{SIZE[1]} polling at {1 / POLL:g} Hz (goal: p99 < 50 ms)"
     )
+    if "terminal" in results:
+        print("PRIMARY  - real terminal: avin in tmux, the key's bytes through the pty and")
+        print("           Textual's terminal driver (what a user's key press goes through):")
+        print(_line("terminal", *results["terminal"]))
+    if "pilot" in results:
+        print("secondary - Pilot: headless app, pilot.press posts the key on the UI event loop")
+        print("           (no terminal or input thread; the key waits for UI work already due):")
+        print(_line("pilot   ", *results["pilot"]))
     return 0
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
+from textual.widget import Widget
 
 MSK = timezone(timedelta(hours=3), "MSK")
 
@@ -52,3 +54,23 @@ def signed_money(value: Decimal | float | None) -> Text:
         return right("")
     style = "green" if value > 0 else "red" if value < 0 else ""
     return right(num(value, 2), style)
+
+
+_BORDER_TEXTS: WeakKeyDictionary[Widget, dict[str, str]] = WeakKeyDictionary()
+
+
+def set_border_text(
+    widget: Widget, *, title: str | None = None, subtitle: str | None = None
+) -> None:
+    """Set a pane's border title and/or subtitle, but only when the text changed.
+
+    Textual repaints the whole widget on every assignment, even of the same text: a pane that
+    sets its subtitle on every poll would repaint all its lines several times a second.
+    """
+    last = _BORDER_TEXTS.setdefault(widget, {})
+    if title is not None and last.get("title") != title:
+        last["title"] = title
+        widget.border_title = title
+    if subtitle is not None and last.get("subtitle") != subtitle:
+        last["subtitle"] = subtitle
+        widget.border_subtitle = subtitle

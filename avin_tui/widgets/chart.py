@@ -7,6 +7,7 @@ a thread worker (ZigZag + rasterising). ``render_line`` only returns the cached 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -16,13 +17,14 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from avin_tui.widgets._format import msk, ticker
+from avin_tui.widgets._format import msk, set_border_text, ticker
 from avin_tui.widgets._zigzag import Leg, analysis_available, zigzag_legs
 from avin_tui.widgets.chart_render import ChartStyles, blank, render_chart
 from avin_tui.widgets.chart_view import ChartView
 from engine.model import Bar, TimeFrame
 
 TIMEFRAMES: tuple[TimeFrame, ...] = tuple(TimeFrame)
+MIN_REBUILD_INTERVAL = 0.5  # seconds between frames rebuilt only because new bars came
 HISTORY = 500  # bars fetched: the higher ZigZag terms need more history than the screen shows
 MAX_FETCH = 5_000  # the engine keeps about this many bars per chart
 
@@ -88,6 +90,9 @@ class ChartPane(Widget, can_focus=True):
         self.builds = 0  # frames built (tests, benchmarks)
         self.fetch_error: str | None = None
         self._rebuild_wanted = False
+        self._build_started = 0.0  # monotonic time the last build started
+        self._built_frame: tuple[tuple[Any, ...], list[Strip]] | None = None  # (from the worker)
+        self.min_rebuild_interval = MIN_REBUILD_INTERVAL
 
     def on_mount(self) -> None:
         self._update_titles()
@@ -132,7 +137,20 @@ class ChartPane(Widget, can_focus=True):
     # --- data ---------------------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Fetch the bars and start a rebuild if anything that shows changed."""
+        """Fetch the bars and start a rebuild if anything that shows changed.
+
+        New bars alone rebuild the frame at most every ``min_rebuild_interval`` seconds (a fast
+        feed changes the last bar on every poll); anything the user changes rebuilds at once.
+        """
+        width, height = self.content_size
+        view_key = self._view_key(width, height)
+        built = self._pending_key or self._built_key
+        if (
+            built is not None
+            and self._view_key_of(built) == view_key
+            and time.monotonic() - self._build_started < self.min_rebuild_interval
+        ):
+            return
         if self.source is None or self.instrument is None:
             self.bars = []
         else:
@@ -143,8 +161,6 @@ class ChartPane(Widget, can_focus=True):
             except Exception as exc:  # a chart error must not take the app down
                 self.bars = []
                 self.fetch_error = f"{type(exc).__name__}: {exc}"
-        self._update_titles()
-        width, height = self.content_size
         key = (
             self.instrument,
             self.timeframe,
@@ -156,26 +172,46 @@ class ChartPane(Widget, can_focus=True):
             self.view,
         )
         if key == self._built_key or key == self._pending_key:
+            self._update_titles()
             return
         if self._pending_key is not None:
             # a build is running: build again when it ends (never cancel it, or a feed faster
             # than a build would keep the chart from ever showing a frame)
             self._rebuild_wanted = True
             return
+        # the titles change with the frame (when the build ends): one repaint, not two
         self._pending_key = key
+        self._build_started = time.monotonic()
         styles = self._styles()
         terms = tuple(sorted(self.terms))
         view = self.view
         message = self.fetch_error or (
             "no instrument" if self.instrument is None else "waiting for bars"
         )
+        bars = list(self.bars)
+
+        def build() -> None:
+            # the frame is handed over in an attribute, not as the worker's result: a finished
+            # Worker is cyclic garbage, and its result (every segment of the frame) would wait
+            # with it for a full collection (a pause of every thread) instead of being freed
+            self._built_frame = self._build(key, bars, width, height, styles, message, terms, view)
+
         self._pending_worker = self.run_worker(
-            lambda: self._build(key, list(self.bars), width, height, styles, message, terms, view),
+            build,
             thread=True,
             group="chart",
             name="chart-build",
             exit_on_error=False,
         )
+
+    def _view_key(self, width: int, height: int) -> tuple[Any, ...]:
+        """What the frame depends on besides the bars (see ``_view_key_of``)."""
+        terms = tuple(sorted(self.terms))
+        return (self.instrument, self.timeframe, width, height, terms, self.app.theme, self.view)
+
+    @staticmethod
+    def _view_key_of(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        return key[:2] + key[3:]
 
     def _build(
         self,
@@ -197,11 +233,15 @@ class ChartPane(Widget, can_focus=True):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "chart":
             return
-        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
-            key, strips = event.worker.result
+        frame = None
+        if event.state is WorkerState.SUCCESS:
+            frame, self._built_frame = self._built_frame, None
+        if frame is not None:
+            key, strips = frame
             self._strips = strips
             self._built_key = key
             self.builds += 1
+            self._update_titles()
             self.refresh()
         elif event.state is WorkerState.ERROR:
             self.fetch_error = f"chart: {event.worker.error}"
@@ -231,16 +271,14 @@ class ChartPane(Widget, can_focus=True):
     def _update_titles(self) -> None:
         name = ticker(self.instrument) if self.instrument else "-"
         zoom = self.view.label()
-        self.border_title = f"[u]C[/u]hart {name} {self.timeframe.code}" + (
-            f" {zoom}" if zoom else ""
-        )
+        title = f"[u]C[/u]hart {name} {self.timeframe.code}" + (f" {zoom}" if zoom else "")
         parts = []
         if analysis_available():
             parts.append(" ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6)))
         if self.bars:
             b = self.bars[-1]
             parts.append(f"{msk(b.ts, '%d.%m %H:%M')} C {b.close:g}")
-        self.border_subtitle = " │ ".join(parts)
+        set_border_text(self, title=title, subtitle=" │ ".join(parts))
 
     # --- line API -----------------------------------------------------------------------------
 
@@ -263,5 +301,7 @@ class ChartPane(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         if y < len(self._strips):
-            return self._strips[y].crop_extend(0, width, None)
+            strip = self._strips[y]
+            # (a no-op crop_extend caches the strip in itself: a cycle only a full GC frees)
+            return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
         return Strip.blank(width)

@@ -27,6 +27,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from avin_tui.widgets._scroll import QuietResize
+
 Cell = str | Text
 Row = tuple[Cell, ...]
 
@@ -49,7 +51,7 @@ def _cell_segments(cell: Cell, width: int, console: Console) -> list[Segment]:
     ]
 
 
-class DiffTable(ScrollView, can_focus=True):
+class DiffTable(QuietResize, ScrollView, can_focus=True):
     """Subclasses set ``COLUMNS`` as ``(key, label, width)`` triples.
 
     The first line is the header (it stays put when the rows scroll); the cursor is a whole row.
@@ -171,7 +173,8 @@ class DiffTable(ScrollView, can_focus=True):
             old_count = len(self._keys)
             self._keys = keys
             self._index = {key: i for i, key in enumerate(keys)}
-            self.virtual_size = Size(self._width, len(keys) + 1)
+            with self.quiet_resize():
+                self.virtual_size = Size(self._width, len(keys) + 1)
             self._follow_cursor()
             self._refresh_rows(moved_from, max(old_count, len(keys)) - moved_from)
         self._shown = dict(rows)
@@ -320,4 +323,6 @@ class DiffTable(ScrollView, can_focus=True):
                 if cached is None:
                     cached = self._line_cache[key] = self._row_strip(self._shown[key], base)
                 strip = cached
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip  # (a no-op crop_extend caches the strip in itself: a reference cycle)
         return strip.crop_extend(scroll_x, scroll_x + width, base)

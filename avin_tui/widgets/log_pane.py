@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from rich.cells import cell_len
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import Log
 
-from avin_tui.widgets._format import msk
+from avin_tui.widgets._format import msk, set_border_text
+from avin_tui.widgets._scroll import QuietResize
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LEVEL_RANK = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "WARN": 30, "ERROR": 40, "CRITICAL": 50}
@@ -56,7 +58,7 @@ class LevelHighlighter(Highlighter):
         text.stylize("dim", 0, 8)  # the time
 
 
-class LogPane(Log):
+class LogPane(QuietResize, Log):
     DEFAULT_CSS = """
     LogPane {
         scrollbar-size: 1 1;
@@ -77,6 +79,7 @@ class LogPane(Log):
         self.min_rank = LEVEL_RANK["INFO"]
         self.unseen = 0
         self.last_seq = 0  # the newest entry seen (the app asks the log book for what follows)
+        self.batches = 0  # writes to the view (tests, benchmarks): one per poll at most
 
     def on_mount(self) -> None:
         self.border_title = "[u]L[/u]og"
@@ -95,7 +98,9 @@ class LogPane(Log):
         if not lines:
             return 0
         following = self.is_vertical_scroll_end
-        self.write_lines(lines)
+        with self.quiet_resize():  # a longer log: new scrollbar, not a new screen layout
+            self.write_lines(lines)
+        self.batches += 1
         if following:
             self.unseen = 0
         else:
@@ -103,10 +108,20 @@ class LogPane(Log):
         self._update_subtitle()
         return len(lines)
 
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """Measure the new lines here: Textual's Log starts a thread worker per write for this.
+
+        Our batches are bounded (one per poll, ``LOG_BATCH`` at most): measuring them costs less
+        than a thread (and its worker objects for the garbage collector) several times a second.
+        """
+        if lines:
+            width = max(cell_len(self._process_line(line)) for line in lines)
+            self._update_maximum_width(updates, width)
+
     def _update_subtitle(self) -> None:
         name = next(k for k, v in LEVEL_RANK.items() if v == self.min_rank)
         badge = f" +{self.unseen} new (end)" if self.unseen else ""
-        self.border_subtitle = f"≥{SHORT.get(name, name)}{badge}"
+        set_border_text(self, subtitle=f"≥{SHORT.get(name, name)}{badge}")
 
     @property
     def min_level(self) -> str:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested
-from avin_tui.widgets._format import msk, price, right, ticker
+from avin_tui.widgets._format import msk, price, right, set_border_text, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import OrderRow
 
@@ -83,7 +83,7 @@ class OrdersTable(DiffTable):
         self.apply_rows({r.key: order_cells(r) for r in shown})
         if added and not self.has_focus:  # follow the newest (at the bottom) unless in use
             self.scroll_end(animate=False, immediate=False)
-        self.border_subtitle = f"{len(open_rows)} open"
+        set_border_text(self, subtitle=f"{len(open_rows)} open")
 
     def action_cancel_order(self) -> None:
         key = self.selected_key()

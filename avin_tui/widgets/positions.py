@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from avin_tui.messages import InstrumentSelected
-from avin_tui.widgets._format import price, right, signed_money, ticker
+from avin_tui.widgets._format import price, right, set_border_text, signed_money, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import PositionRow
 
@@ -43,7 +43,7 @@ class PositionsTable(DiffTable):
         self._instruments = {position_key(r): r.instrument for r in rows}
         self.apply_rows({position_key(r): position_cells(r) for r in rows})
         total = sum((r.unrealized + r.realized for r in rows), start=0)
-        self.border_subtitle = f"total {total:+,.2f}".replace(",", " ")
+        set_border_text(self, subtitle=f"total {total:+,.2f}".replace(",", " "))
 
     def on_diff_table_row_highlighted(self, event: DiffTable.RowHighlighted) -> None:
         if not self.user_moved_to(event.key):

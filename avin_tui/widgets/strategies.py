@@ -14,7 +14,7 @@ from avin_tui.messages import (
     StrategyStopRequested,
     StrategyToggleRequested,
 )
-from avin_tui.widgets._format import right, signed_money, ticker
+from avin_tui.widgets._format import right, set_border_text, signed_money, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import StrategyRow
 
@@ -60,7 +60,7 @@ class StrategiesTable(DiffTable):
         self._states = {r.id: r.state for r in rows}
         self.apply_rows({r.id: strategy_cells(r) for r in rows})
         running = sum(1 for r in rows if r.state == "running")
-        self.border_subtitle = f"{running}/{len(rows)} running"
+        set_border_text(self, subtitle=f"{running}/{len(rows)} running")
 
     def action_toggle_strategy(self) -> None:
         key = self.selected_key()
