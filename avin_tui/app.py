@@ -2,8 +2,11 @@
 
 ``AvinApp(engine, settings)`` runs ``engine.run()`` in a worker (a crash is shown, never fatal),
 pulls ``engine.snapshot()`` on a timer and applies it to the panes inside ``batch_update`` only when
-its version moved. The app is the only place that sends commands to the engine; the kill switch is
-an App-level priority binding that only signals the engine and shows a banner.
+its version moved (the panes diff rows; the chart rebuilds at most twice a second for new bars
+alone). The app is the only place that sends commands to the engine. The kill key is acted on the
+moment it is seen, before any queued UI work: on the terminal driver's input thread, else as the
+App receives it (``post_message``); it only signals the engine (HALTED and the cancels handed to
+the engine's loop), and its App-level priority binding then shows the banner.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import gc
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -125,7 +129,10 @@ def _ui_setting(settings: Any, name: str, default: Any) -> Any:
 class AvinApp(RiskActionsMixin, App[int]):
     TITLE = "avin"
     ENABLE_COMMAND_PALETTE = False
-    GC_SETTLE = 5.0  # seconds of trading before the settled heap is frozen (see _settle_heap)
+    # the interpreter while the engine trades (see _settle_heap)
+    GC_SETTLE = 5.0  # seconds of trading before the heap is frozen again after each full pass
+    GC_FULL_EVERY = 100  # middle-generation passes per full one (the interpreter's: 10)
+    SWITCH_INTERVAL = 0.001  # seconds a thread may keep the interpreter from a waiting one (5 ms)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill", "KILL", priority=True),
         Binding("K", "kill_key", "Kill", priority=True, show=False),
@@ -182,7 +189,9 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.fast_kills = 0  # kill keys acted on before the queue, not yet seen by the binding
         self._fast_kill_at = 0.0
         self._heap_frozen = 0  # times the heap was frozen (see _settle_heap)
-        self._gc_mark = (0.0, -1)  # (first freeze, full collections when settled)
+        self._gc_mark = (0.0, -1)  # (first freeze, full collections at the last freeze)
+        self._gc_thresholds: tuple[int, int, int] | None = None  # the interpreter's, to restore
+        self._switch_interval: float | None = None  # the interpreter's, to restore
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
         self._rejections_seen: set[str] | None = None  # None: no snapshot applied yet
 
@@ -373,7 +382,7 @@ class AvinApp(RiskActionsMixin, App[int]):
             return
         with contextlib.suppress(NoMatches):  # NoMatches: the screen is being torn down
             self._apply(main, snap, self._log_entries())
-        if self._heap_frozen < 2 and snap is not None and snap.last_event_ts is not None:
+        if snap is not None and snap.last_event_ts is not None:
             self._settle_heap()  # the engine has started (history loaded) and trades
 
     def _apply(self, main: MainScreen, snap: EngineSnapshot | None, entries: list[Any]) -> None:
@@ -388,33 +397,50 @@ class AvinApp(RiskActionsMixin, App[int]):
                 main.query_one(ChartPane).poll()
 
     def _settle_heap(self) -> None:
-        """Keep the garbage collector's full passes short once the engine trades.
+        """Keep the interpreter's pauses short once the engine trades (undone when the app ends).
 
-        A full collection walks every tracked object: with the engine's history and the UI
-        built that is a few hundred thousand, 100-300 ms during which no thread runs (a key, a
-        frame and the engine all wait), every few seconds under a fast feed. What exists once
-        the engine has started, and again once the UI has settled (right after the first full
-        collection ``GC_SETTLE`` seconds later, when the heap holds little garbage), lives as long
-        as the app: it is frozen out of those passes, which then walk only what came after.
-        Undone when the app ends.
+        Three threads share the interpreter: the UI painting frames, the engine and the
+        terminal's input thread (where the kill key is acted on). Two things made the last two
+        wait for tens to hundreds of ms:
+
+        - A full garbage collection walks every tracked object (a few hundred thousand with the
+          engine's history and the UI built) while no thread runs: 100-300 ms, every few seconds
+          under a fast feed. What exists when the engine has started lives as long as the app:
+          it is frozen out of those passes, and so is what survived each full pass once the UI
+          has settled (``GC_SETTLE``), so that a pass walks only what came since the last one.
+          With painted lines no longer cyclic garbage (``_strip_cycles``) there is little for a
+          full pass to free: it runs after ``GC_FULL_EVERY`` middle passes instead of 10.
+        - A thread that wants the interpreter waits up to the switch interval (5 ms) for the
+          one running, at every hand-over: ``SWITCH_INTERVAL`` makes that about 1 ms.
         """
         full = gc.get_stats()[2]["collections"]
-        started, settled_at = self._gc_mark
+        started, frozen_at = self._gc_mark
         if self._heap_frozen == 0:
             gc.freeze()
             self._heap_frozen = 1
             self._gc_mark = (time.monotonic(), -1)
-        elif settled_at < 0:
+            young, middle, old = self._gc_thresholds = gc.get_threshold()
+            gc.set_threshold(young, middle, max(old, self.GC_FULL_EVERY))
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch_interval, self.SWITCH_INTERVAL))
+        elif frozen_at < 0:
             if time.monotonic() - started >= self.GC_SETTLE:
                 self._gc_mark = (started, full)  # freeze after the next full collection
-        elif full > settled_at:
+        elif full > frozen_at:  # a full collection ran since the last freeze: little garbage now
             gc.freeze()
-            self._heap_frozen = 2
+            self._heap_frozen += 1
+            self._gc_mark = (started, full)
 
     def _restore_gc(self) -> None:
         if self._heap_frozen:
             self._heap_frozen = 0
             gc.unfreeze()
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
+            self._gc_thresholds = None
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
 
     def get_screen_main(self) -> MainScreen | None:
         for screen in self.screen_stack:

@@ -292,6 +292,7 @@ class Tmux:
         self.base = [tmux, "-L", name]
         self.session = "ks"
         self.client: subprocess.Popen[bytes] | None = None
+        self.socket: Path | None = None
 
     def run(self, *args: str) -> str:
         out = subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=10)
@@ -304,6 +305,7 @@ class Tmux:
         extra = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         size = ["-x", str(width), "-y", str(height)]
         self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session, *size, *extra, command)
+        self.socket = Path(self.run("display-message", "-p", "#{socket_path}").strip())
         self.run("set-option", "-s", "escape-time", "10")
         self.run("set-option", "-t", self.session, "remain-on-exit", "on")
         # a control-mode client: each press is one line written to it, no process per key
@@ -337,6 +339,8 @@ class Tmux:
             except subprocess.TimeoutExpired:
                 self.client.kill()
         subprocess.run([*self.base, "kill-server"], capture_output=True, timeout=10)
+        if self.socket is not None:
+            self.socket.unlink(missing_ok=True)
 
 
 def run_terminal(trials: int, speed: float, n_orders: int, seed: int) -> tuple[list[float], float]:

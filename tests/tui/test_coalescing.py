@@ -223,3 +223,52 @@ async def test_clicking_a_row_moves_the_cursor_and_the_chart_follows() -> None:
         await pilot.press("end")
         assert table.cursor_row == 1
         assert chart.timeframe is TimeFrame.M1
+
+
+def test_painted_lines_are_freed_without_the_cycle_collector() -> None:
+    """A line the compositor divides at its own length must not keep itself alive (a cycle)."""
+    import gc
+
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from avin_tui import _strip_cycles
+
+    assert _strip_cycles.install()
+    strip = Strip([Segment("abc"), Segment("def")], 6)
+    assert list(strip.divide([6])) == [strip]
+    assert strip.crop_extend(0, 6, None) is strip
+    assert [s.text for s in strip.divide([2, 6])] == ["ab", "cdef"]  # real cuts still cut
+    assert strip.crop_extend(1, 8, None).text == "bcdef  "
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(100):  # lines painted, then repainted: dropped
+            line = Strip([Segment(f"line {i}"), Segment(" tail")])
+            line.divide([line.cell_length])
+            line.crop_extend(0, line.cell_length, None)
+            del line
+        assert gc.collect() == 0  # nothing was left for the cycle collector
+    finally:
+        gc.enable()
+
+
+async def test_the_heap_is_settled_once_the_engine_trades_and_restored_at_exit() -> None:
+    import gc
+    import sys
+
+    engine = FakeEngine()
+    app = app_for(engine)
+    app.GC_SETTLE = 0.0
+    thresholds, switch = gc.get_threshold(), sys.getswitchinterval()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app._heap_frozen >= 1)
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[2] >= app.GC_FULL_EVERY
+        assert sys.getswitchinterval() <= app.SWITCH_INTERVAL
+        await wait_for(pilot, lambda: app._gc_mark[1] >= 0)  # settled: waits for a full pass
+        gc.collect()  # the full collection after which the settled heap is frozen again
+        await wait_for(pilot, lambda: app._heap_frozen >= 2)
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
+    assert sys.getswitchinterval() == switch
