@@ -407,6 +407,11 @@ class Backtester:
 
     def _on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
         """``_dispatch("on_bar", ...)`` without the lookups (the hot path)."""
+        self._call_on_bar(timeframe, bar)
+        if self.ctx.pending_intents:
+            self._process_intents()
+
+    def _call_on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
         self._depth += 1
         try:
             self._on_bar_hook(self.ctx, timeframe, bar)
@@ -418,8 +423,6 @@ class Backtester:
             ) from exc
         finally:
             self._depth -= 1
-        if self.ctx.pending_intents:
-            self._process_intents()
 
     def _on_bar_verified(self, timeframe: TimeFrame, bar: Bar) -> None:
         """``_on_bar`` that fails when the strategy acts on a bar its wake mask calls quiet."""
@@ -431,15 +434,7 @@ class Backtester:
             )
         )
         before = self.strategy.persist() if quiet else None
-        self._depth += 1
-        try:
-            self._on_bar_hook(self.ctx, timeframe, bar)
-        except Exception as exc:
-            raise StrategyFailed(
-                f"{self.id} failed in on_bar at {self._now}: {type(exc).__name__}: {exc}"
-            ) from exc
-        finally:
-            self._depth -= 1
+        self._call_on_bar(timeframe, bar)
         if quiet and (self.ctx.pending_intents or self.strategy.persist() != before):
             raise StrategyFailed(
                 f"{self.id}: its wake mask calls the {timeframe.value} bar of "

@@ -810,20 +810,18 @@ class TInvestBroker:
 
     # --- lookups ----------------------------------------------------------------------------
 
+    async def _order_state(self, account: str, order_id: str, *, exchange: bool) -> Any:
+        """GetOrderState by the exchange's order id or (``exchange=False``) by our request key."""
+        kind = pb.ORDER_ID_TYPE_EXCHANGE if exchange else pb.ORDER_ID_TYPE_REQUEST
+        request = pb.GetOrderStateRequest(account_id=account, order_id=order_id, order_id_type=kind)
+        return await self._call("OrdersService", "GetOrderState", request)
+
     async def get_order(self, account: str, order_id: str) -> Order | None:
         if self._stop(order_id) is not None:
             return await self._get_stop(account, order_id)
         inst_hint = self._tracked.get(order_id)
         try:
-            state = await self._call(
-                "OrdersService",
-                "GetOrderState",
-                pb.GetOrderStateRequest(
-                    account_id=account,
-                    order_id=order_id,
-                    order_id_type=pb.ORDER_ID_TYPE_REQUEST,
-                ),
-            )
+            state = await self._order_state(account, order_id, exchange=False)
         except NotFound:
             state = None
         if state is None:
@@ -873,15 +871,7 @@ class TInvestBroker:
             return replace(model, status=OrderStatus.ACCEPTED)  # its order is not there yet
         self._link(stop, found.exchange_order_id, inst)
         try:
-            state = await self._call(
-                "OrdersService",
-                "GetOrderState",
-                pb.GetOrderStateRequest(
-                    account_id=account,
-                    order_id=found.exchange_order_id,
-                    order_id_type=pb.ORDER_ID_TYPE_EXCHANGE,
-                ),
-            )
+            state = await self._order_state(account, found.exchange_order_id, exchange=True)
         except NotFound:
             return replace(model, status=OrderStatus.ACCEPTED)
         view = self._stop_view(
@@ -1101,15 +1091,7 @@ class TInvestBroker:
         commission is prorated to the lots the message reports.
         """
         try:
-            state = await self._call(
-                "OrdersService",
-                "GetOrderState",
-                pb.GetOrderStateRequest(
-                    account_id=account,
-                    order_id=exchange_id,
-                    order_id_type=pb.ORDER_ID_TYPE_EXCHANGE,
-                ),
-            )
+            state = await self._order_state(account, exchange_id, exchange=True)
         except TInvestError as exc:
             log.warning("commission of order %s: %s", exchange_id, exc)
             return None
@@ -1134,16 +1116,9 @@ class TInvestBroker:
         """Publish the state and fills of the order under ``key`` (for a triggered stop order:
         of the order it became)."""
         stop = self._stops.get(key)
-        if stop is not None and stop.child:
-            request = pb.GetOrderStateRequest(
-                account_id=account, order_id=stop.child, order_id_type=pb.ORDER_ID_TYPE_EXCHANGE
-            )
-        else:
-            request = pb.GetOrderStateRequest(
-                account_id=account, order_id=key, order_id_type=pb.ORDER_ID_TYPE_REQUEST
-            )
+        child = stop.child if stop is not None else ""
         try:
-            state = await self._call("OrdersService", "GetOrderState", request)
+            state = await self._order_state(account, child or key, exchange=bool(child))
         except NotFound:
             return
         order = order_from_state(state, instrument=inst, account=account, key=key)
