@@ -11,7 +11,6 @@ bars a strategy reads.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,19 +46,20 @@ def frame_ends(starts: np.ndarray, timeframe: TimeFrame) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class BaseColumns:
-    """The base bars of a run as Python lists (fast scalar reads) plus their ns timestamps."""
+    """The base bars of a run as NumPy columns (read one value with ``.item(i)``: a Python
+    scalar) plus their ns timestamps."""
 
     base: TimeFrame
     ts: np.ndarray  # int64 ns, strictly increasing
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[int]
+    open: np.ndarray  # float64
+    high: np.ndarray  # float64
+    low: np.ndarray  # float64
+    close: np.ndarray  # float64
+    volume: np.ndarray  # int64
     ends: np.ndarray  # int64 ns: the end of each base bar's frame
 
     def __len__(self) -> int:
-        return len(self.open)
+        return len(self.ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +68,34 @@ class FrameLayout:
 
     timeframe: TimeFrame
     ts: np.ndarray  # int64 ns frame starts
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[int]
+    open: np.ndarray  # float64
+    high: np.ndarray  # float64
+    low: np.ndarray  # float64
+    close: np.ndarray  # float64
+    volume: np.ndarray  # int64
     first: np.ndarray  # index of each frame's first base bar
-    close_at: list[int]  # base index at which each frame closes (huge: never, the last one)
+    close_at: np.ndarray  # base index at which each frame closes (huge: never, the last one)
     group: np.ndarray  # per base bar: the index of its frame
+    is_base: bool  # the base timeframe itself: frame m is base bar m and closes with it
 
     def __len__(self) -> int:
-        return len(self.open)
+        return len(self.ts)
 
     def bar(self, m: int) -> Bar:
         return Bar(
-            ns_to_datetime(int(self.ts[m])),
-            self.open[m],
-            self.high[m],
-            self.low[m],
-            self.close[m],
-            self.volume[m],
+            ns_to_datetime(self.ts.item(m)),
+            self.open.item(m),
+            self.high.item(m),
+            self.low.item(m),
+            self.close.item(m),
+            self.volume.item(m),
         )
+
+    def closed_count(self, at: int) -> int:
+        """How many frames have closed once base bar ``at`` is in (``at`` >= 0)."""
+        if self.is_base:
+            return min(at + 1, len(self.ts))
+        return int(np.searchsorted(self.close_at, at, side="right"))
 
 
 def layout(cols: BaseColumns, timeframe: TimeFrame) -> FrameLayout:
@@ -105,8 +112,9 @@ def layout(cols: BaseColumns, timeframe: TimeFrame) -> FrameLayout:
             cols.close,
             cols.volume,
             index,
-            index.tolist(),
             index,
+            index,
+            True,
         )
     starts_ns = frame_starts(cols.ts, timeframe)
     first = np.flatnonzero(np.diff(starts_ns, prepend=starts_ns[:1] - 1) != 0) if n else starts_ns
@@ -114,26 +122,23 @@ def layout(cols: BaseColumns, timeframe: TimeFrame) -> FrameLayout:
     if n:
         last[:-1] = first[1:] - 1
         last[-1] = n - 1
-    high = np.asarray(cols.high, dtype=np.float64)
-    low = np.asarray(cols.low, dtype=np.float64)
-    volume = np.asarray(cols.volume, dtype=np.int64)
-    op = np.asarray(cols.open, dtype=np.float64)
-    cl = np.asarray(cols.close, dtype=np.float64)
     frame_ts = starts_ns[first]
     complete = cols.ends[last] == frame_ends(frame_ts, timeframe)
     close_at = np.where(complete, last, np.append(first[1:], _NEVER) if n else first)
     group = np.repeat(np.arange(len(first), dtype=np.int64), np.diff(np.append(first, n)))
+    empty = np.empty(0, dtype=np.float64)
     return FrameLayout(
         timeframe,
         frame_ts,
-        op[first].tolist(),
-        np.maximum.reduceat(high, first).tolist() if n else [],
-        np.minimum.reduceat(low, first).tolist() if n else [],
-        cl[last].tolist(),
-        np.add.reduceat(volume, first).tolist() if n else [],
+        cols.open[first],
+        np.maximum.reduceat(cols.high, first) if n else empty,
+        np.minimum.reduceat(cols.low, first) if n else empty,
+        cols.close[last],
+        np.add.reduceat(cols.volume, first) if n else np.empty(0, dtype=np.int64),
         first,
-        close_at.tolist(),
+        close_at.astype(np.int64),
         group,
+        False,
     )
 
 
@@ -188,7 +193,7 @@ class ArrayChart(Chart):
         at = self._owner.cursor
         if at != self._at:
             self._at = at
-            self._count = bisect_right(self._frames.close_at, at) if at >= 0 else 0
+            self._count = self._frames.closed_count(at) if at >= 0 else 0
         return self._count
 
     def _window(self) -> tuple[int, int]:
@@ -201,18 +206,18 @@ class ArrayChart(Chart):
         if at < 0:
             return None
         frames = self._frames
-        m = int(frames.group[at])
-        if frames.close_at[m] <= at:
+        m = frames.group.item(at)
+        if frames.close_at.item(m) <= at:
             return None
-        a = int(frames.first[m])
+        a = frames.first.item(m)
         cols = self._owner.columns
         return Bar(
-            ns_to_datetime(int(frames.ts[m])),
-            cols.open[a],
-            max(cols.high[a : at + 1]),
-            min(cols.low[a : at + 1]),
-            cols.close[at],
-            sum(cols.volume[a : at + 1]),
+            ns_to_datetime(frames.ts.item(m)),
+            cols.open.item(a),
+            max(cols.high[a : at + 1].tolist()),
+            min(cols.low[a : at + 1].tolist()),
+            cols.close.item(at),
+            sum(cols.volume[a : at + 1].tolist()),
         )
 
     @property
@@ -238,7 +243,7 @@ class ArrayChart(Chart):
             if count <= 0:
                 return []
             lo = max(lo, hi - count)
-        return self._frames.close[lo:hi]
+        return self._frames.close[lo:hi].tolist()
 
     def closed_bars(self, count: int | None = None) -> list[Bar]:
         lo, hi = self._window()
@@ -288,7 +293,7 @@ class ArrayCharts(InstrumentCharts):
     def seek(self, index: int) -> None:
         """Show the charts as they are after base bar ``index`` (-1: before the first)."""
         self.cursor = index
-        self.last_price = self.columns.close[index] if index >= 0 else None
+        self.last_price = self.columns.close.item(index) if index >= 0 else None
 
     def update(self, bar: Bar, closed: bool) -> list[tuple[TimeFrame, Bar]]:
         raise TypeError("ArrayCharts are read at a cursor (seek), not fed")

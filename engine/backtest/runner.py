@@ -38,12 +38,12 @@ from engine.broker.sim.matching import (
     DEFAULT_COMMISSION,
     MatchingEngine,
     Working,
-    bar_path,
     check_order,
+    price_path,
 )
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
-from engine.runtime.orders import FillResult, OrderManager
+from engine.runtime.orders import DuplicateOrder, FillResult, OrderManager
 from engine.strategy.base import Strategy
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 
@@ -119,15 +119,22 @@ class BacktestBook(OrderManager):
         order = self.orders.get(fill.order_id)
         if order is None or not order.strategy or fill.fill_id in self._fill_ids:
             return super().apply_fill(fill)  # the general path (logs, duplicates)
+        return FillResult(self.book_fill(fill, order))
+
+    def book_fill(self, fill: Fill, order: Order) -> Order:
+        """:meth:`apply_fill` for a new fill of a recorded strategy order (the hot path)."""
         self._fill_ids.add(fill.fill_id)
         self.fills.append(fill)
         order.apply_fill(fill)
         self.strategy_positions[order.strategy].apply_fill(fill)
         self.version += 1
-        return FillResult(order)
+        return order
 
     def record(self, order: Order) -> Order:
-        super().record(order)
+        if order.id in self.orders:
+            raise DuplicateOrder(f"order key {order.id} is already recorded")
+        self.orders[order.id] = order
+        self.version += 1
         self._open.append(order)
         return order
 
@@ -353,7 +360,7 @@ class Backtester:
                 gap = always or prev_end is None or ts != prev_end
                 if not gap:
                     self.matching.mark(code, self.instrument.round_price(prev_close))
-                self._match(bar, gap, offsets)
+                self._match(ts, price_path(bar.open, bar.high, bar.low, bar.close), gap, offsets)
             end = ts + step if step is not None else self.base.next(ts)
             self._now = end
             closed = charts.update(bar, True)
@@ -378,16 +385,20 @@ class Backtester:
             mark = self._mark_cache[close] = Decimal(repr(close))
         return mark
 
-    def _match(self, bar: Bar, gap: bool, offsets: list[timedelta]) -> None:
+    def _match(
+        self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]
+    ) -> None:
+        """Match the working orders along a bar's price ``path`` (it starts at ``ts``)."""
         instrument = self.instrument
         code = instrument.code
-        for k, value in enumerate(bar_path(bar)):
-            if not self.matching.busy:
+        matching = self.matching
+        for k, value in enumerate(path):
+            if not matching._working:
                 return
             price = instrument.round_price(value)
-            when = bar.ts + offsets[k]
+            when = ts + offsets[k]
             self._now = when
-            for fill in self.matching.on_price(code, price, when, gap=gap and k == 0):
+            for fill in matching.on_price(code, price, when, gap=gap and k == 0):
                 self._on_fill(fill)
 
     def _on_fill(self, fill: Fill) -> None:
@@ -395,12 +406,20 @@ class Backtester:
             price = fill.price + (self._slip if fill.side is Side.BUY else -self._slip)
             fill.price = price
             fill.commission = self.matching.commission(self.instrument, price, fill.lots)
-        result = self.book.apply_fill(fill)
+        book = self.book
+        order = book.orders.get(fill.order_id)
+        if order is not None and order.strategy and fill.fill_id not in book._fill_ids:
+            book.book_fill(fill, order)
+        else:
+            order = book.apply_fill(fill).order
         value = float(self.instrument.value(fill.price, fill.lots))
-        self._flows.append((self._bar, -fill.side.sign * value - float(fill.commission)))
-        order = result.order
-        self._dispatch("on_fill", fill)
-        if order is not None:
+        if fill.side is Side.BUY:
+            value = -value
+        self._flows.append((self._bar, value - float(fill.commission)))
+        hooks = self._hooks
+        if "on_fill" in hooks:
+            self._dispatch("on_fill", fill)
+        if order is not None and "on_order" in hooks:
             self._dispatch("on_order", order)
 
     # --- strategy hooks and orders -------------------------------------------------------------
@@ -479,11 +498,11 @@ class Backtester:
         reason = check_order(order, self.instrument)
         if reason is not None:
             order.transition(OrderStatus.REJECTED, now, reason)
+        else:
+            order.transition(OrderStatus.ACCEPTED, now)
+            self.matching.add(order.clone(), self.instrument)
+        if "on_order" in self._hooks:
             self._dispatch("on_order", order)
-            return
-        order.transition(OrderStatus.ACCEPTED, now)
-        self.matching.add(order.clone(), self.instrument)
-        self._dispatch("on_order", order)
 
     def _cancel(self, key: str) -> None:
         order = self.book.get(key)

@@ -34,8 +34,9 @@ from engine.backtest.array_charts import (
     frame_ends,
     ns_to_datetime,
 )
+from engine.broker.sim.matching import price_path
 from engine.data.timeframes import frame_starts
-from engine.model import Bar, OrderType, Side, TimeFrame
+from engine.model import OrderType, Side, TimeFrame
 
 if TYPE_CHECKING:
     from engine.backtest.runner import Backtester, Progress
@@ -54,13 +55,18 @@ def base_columns(frame: pl.DataFrame, base: TimeFrame) -> BaseColumns:
     return BaseColumns(
         base,
         ts,
-        frame["open"].cast(pl.Float64).to_list(),
-        frame["high"].cast(pl.Float64).to_list(),
-        frame["low"].cast(pl.Float64).to_list(),
-        frame["close"].cast(pl.Float64).to_list(),
-        frame["volume"].cast(pl.Int64).to_list(),
+        _column(frame, "open", pl.Float64),
+        _column(frame, "high", pl.Float64),
+        _column(frame, "low", pl.Float64),
+        _column(frame, "close", pl.Float64),
+        _column(frame, "volume", pl.Int64),
         ends,
     )
+
+
+def _column(frame: pl.DataFrame, name: str, dtype: type[pl.DataType]) -> np.ndarray:
+    """A column as a contiguous NumPy array of ``dtype`` (nulls are rejected earlier)."""
+    return np.ascontiguousarray(frame[name].cast(dtype).to_numpy())
 
 
 def layout_frame(frames: FrameLayout) -> pl.DataFrame:
@@ -86,18 +92,12 @@ class SparseRun:
         self.cols = charts.columns
         main = charts.layout(tester.strategy.timeframe)
         self.main = main
-        close_at = np.asarray(main.close_at, dtype=np.int64)
+        close_at = main.close_at
         woken = np.flatnonzero(wake & (close_at < len(self.cols)))
         self.wake_at = close_at[woken].tolist()  # base index of each wake, in order
         self.wake_bar = woken.tolist()  # the main-timeframe bar of each wake
-        self.high = np.asarray(self.cols.high, dtype=np.float64)
-        self.low = np.asarray(self.cols.low, dtype=np.float64)
-
-    def bar(self, i: int) -> Bar:
-        c = self.cols
-        return Bar(
-            ns_to_datetime(int(c.ts[i])), c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i]
-        )
+        self.high = self.cols.high
+        self.low = self.cols.low
 
     def run(self, first: int, progress: Progress | None) -> np.ndarray:
         """Visit the bars from ``first`` on; the position (lots) at each bar's close."""
@@ -120,36 +120,38 @@ class SparseRun:
         marks = t._marks
         every = max(1, total // 200)
         report = 0
-        ts_ns: list[int] = cols.ts.tolist()
-        ends: list[int] = cols.ends.tolist()
-        closes = cols.close
+        ts_ns = cols.ts.item  # one Python int / float at a time: no list of every bar
+        ends = cols.ends.item
+        closes = cols.close.item
+        opens, highs, lows = cols.open.item, cols.high.item, cols.low.item
         main_bar = self.main.bar
         on_bar = t._on_bar
         match = t._match
-        bar = self.bar
         charts.seek(first - 1)
-        t._now = ns_to_datetime(ts_ns[first]) if first < n else None
+        t._now = ns_to_datetime(ts_ns(first)) if first < n else None
         t._dispatch("on_start")
         changes[0] = (0, position.lots)
         i = first
         while i < n:
             next_wake = wake_at[w] if w < len(wake_at) else n
-            j = self.next_touch(i, next_wake) if matching.busy else next_wake
+            busy = matching.busy
+            j, priced = self.next_touch(i, next_wake) if busy else (next_wake, False)
             if j >= n:
                 break
             t._bar = j - first
-            if matching.busy:
+            if busy:
                 if position.lots and j - 1 >= first:
-                    position.last_price = marks(closes[j - 1])
+                    position.last_price = marks(closes(j - 1))
                 charts.seek(j - 1)
-                gap = always or j == 0 or ends[j - 1] != ts_ns[j]
-                if not gap:
-                    matching.mark(code, round_price(closes[j - 1]))
-                match(bar(j), gap, offsets)
-            t._now = ns_to_datetime(ends[j])
+                gap = always or j == 0 or ends(j - 1) != ts_ns(j)
+                if priced and not gap:  # a market order's fill does not depend on the last price
+                    matching.mark(code, round_price(closes(j - 1)))
+                path = price_path(opens(j), highs(j), lows(j), closes(j))
+                match(ns_to_datetime(ts_ns(j)), path, gap, offsets)
+            t._now = ns_to_datetime(ends(j))
             charts.seek(j)
             if position.lots:
-                position.last_price = marks(closes[j])
+                position.last_price = marks(closes(j))
             while w < len(wake_at) and wake_at[w] == j:
                 on_bar(timeframe, main_bar(wake_bar[w]))
                 w += 1
@@ -160,22 +162,25 @@ class SparseRun:
                 report = j - first + every
             i = j + 1
         if n > first:
-            t._now = ns_to_datetime(ends[n - 1])
+            t._now = ns_to_datetime(ends(n - 1))
             charts.seek(n - 1)
             if position.lots:
-                position.last_price = marks(closes[n - 1])
+                position.last_price = marks(closes(n - 1))
         return _expand(changes, total)
 
-    def next_touch(self, start: int, stop: int) -> int:
-        """The first bar in ``start..stop-1`` that may fill a working order, else ``stop``."""
+    def next_touch(self, start: int, stop: int) -> tuple[int, bool]:
+        """The first bar in ``start..stop-1`` that may fill a working order, else ``stop``; and
+        whether some working order has a price level (is not a market order)."""
         levels: list[tuple[float, bool]] = []  # (level, True: the low reaches down to it)
         step = float(self.t.instrument.step)
+        market = False
         for working in self.t.matching.working():
             order = working.order
             kind = order.type
             buy = order.side is Side.BUY
             if kind is OrderType.MARKET:
-                return start
+                market = True
+                continue
             if kind is OrderType.LIMIT or (kind is OrderType.STOP_LIMIT and working.triggered):
                 assert order.price is not None
                 levels.append((float(order.price), buy))
@@ -185,6 +190,8 @@ class SparseRun:
             else:  # STOP, or a STOP_LIMIT not triggered yet
                 assert order.stop_price is not None
                 levels.append((float(order.stop_price), not buy))
+        if market:
+            return start, bool(levels)
         size = _FIRST_CHUNK
         pos = start
         while pos < stop:
@@ -197,10 +204,10 @@ class SparseRun:
                     hit |= self.high[pos:end] >= level - step
             found = np.flatnonzero(hit)
             if found.size:
-                return pos + int(found[0])
+                return pos + int(found[0]), True
             pos = end
             size *= 4
-        return stop
+        return stop, True
 
 
 def _offsets(tester: Backtester) -> list[timedelta]:

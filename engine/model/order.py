@@ -134,12 +134,13 @@ class Order:
     def __post_init__(self) -> None:
         if self.lots <= 0:
             raise ValueError(f"order lots must be positive, got {self.lots}")
-        needs_price = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        if needs_price and self.price is None:
-            raise ValueError(f"a {self.type.value} order needs a price")
-        needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT)
-        if needs_stop and self.stop_price is None:
-            raise ValueError(f"a {self.type.value} order needs a stop price")
+        if self.type is not OrderType.MARKET:
+            needs_price = self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+            if needs_price and self.price is None:
+                raise ValueError(f"a {self.type.value} order needs a price")
+            needs_stop = self.type in (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT)
+            if needs_stop and self.stop_price is None:
+                raise ValueError(f"a {self.type.value} order needs a stop price")
         if not self.history:
             self.history.append((self.created_ts, self.status))
 
@@ -198,8 +199,10 @@ class Order:
             raise FillError(f"order {self.id}: {fill.side.value} fill on a {self.side.value} order")
         done = self.filled_lots
         total = done + fill.lots
-        previous = self.avg_fill_price or Decimal(0)
-        self.avg_fill_price = (previous * done + fill.price * fill.lots) / total
+        if done and self.avg_fill_price is not None:
+            self.avg_fill_price = (self.avg_fill_price * done + fill.price * fill.lots) / total
+        else:  # the first fill: its price is the average (the same Decimal the sum gives)
+            self.avg_fill_price = fill.price
         self.filled_lots = total
         self.commission += fill.commission
         status = OrderStatus.FILLED if total == self.lots else OrderStatus.PARTIALLY_FILLED

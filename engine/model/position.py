@@ -104,14 +104,18 @@ class Position:
             self._open(fill, rest, fill.commission - share)
 
     def _open(self, fill: Fill, lots: int, commission: Decimal) -> None:
-        signed = fill.side.sign * lots
-        new_lots = self.lots + signed
-        self.avg_price = (self.avg_price * abs(self.lots) + fill.price * lots) / abs(new_lots)
+        held = self.lots
+        new_lots = held + lots if fill.side is Side.BUY else held - lots
+        if held:
+            self.avg_price = (self.avg_price * abs(held) + fill.price * lots) / abs(new_lots)
+        else:  # from flat the fill's price is the average (the Decimal the sum above gives)
+            self.avg_price = fill.price
         self.lots = new_lots
-        trade = self.open_trade
+        trades = self.trades
+        trade = trades[-1] if trades and trades[-1].exit_ts is None else None
         if trade is None:
             trade = Trade(self.instrument, fill.side, fill.ts)
-            self.trades.append(trade)
+            trades.append(trade)
         trade._entered_lots += lots
         trade.entry_price = self.avg_price
         trade.lots = max(trade.lots, abs(new_lots))

@@ -97,15 +97,21 @@ class StrategyContext:
     @property
     def orders(self) -> list[Order]:
         """This strategy's open orders, including those queued in this hook and not yet sent."""
-        cancelled = {i.order_key for i in self._intents if isinstance(i, CancelIntent)}
         sent = self._book.open_orders(strategy=self.strategy_id)
+        if not self._intents:
+            return sent
+        cancelled = {i.order_key for i in self._intents if isinstance(i, CancelIntent)}
         queued = [i.order for i in self._intents if isinstance(i, PostIntent)]
         return [o for o in [*sent, *queued] if o.id not in cancelled]
 
     @property
     def pending(self) -> int:
         """Signed lots still to fill on this strategy's open orders (buy > 0)."""
-        return sum(o.side.sign * o.remaining_lots for o in self.orders)
+        total = 0
+        for o in self.orders:
+            left = o.lots - o.filled_lots
+            total += left if o.side is Side.BUY else -left
+        return total
 
     # --- acting -------------------------------------------------------------------------------
 

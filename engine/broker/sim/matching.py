@@ -42,6 +42,8 @@ def check_order(order: Order, instrument: Instrument, *, market_open: bool = Tru
     """Why the order cannot be accepted (plain words), or None if it can."""
     if order.lots <= 0:
         return f"lots must be positive, got {order.lots}"
+    if order.type is OrderType.MARKET and order.price is None and order.stop_price is None:
+        return None if market_open else "market closed"
     for label, price in (("price", order.price), ("stop price", order.stop_price)):
         if price is None:
             continue
@@ -67,9 +69,14 @@ def bar_path(bar: Bar) -> list[float]:
 
     A rising bar goes open, low, high, close; a falling (or flat) one open, high, low, close.
     """
-    if bar.close > bar.open:
-        return [bar.open, bar.low, bar.high, bar.close]
-    return [bar.open, bar.high, bar.low, bar.close]
+    return price_path(bar.open, bar.high, bar.low, bar.close)
+
+
+def price_path(open_: float, high: float, low: float, close: float) -> list[float]:
+    """:func:`bar_path` of a bar given by its prices."""
+    if close > open_:
+        return [open_, low, high, close]
+    return [open_, high, low, close]
 
 
 def _touch(price: Decimal, level: Decimal, ref: Decimal | None, *, below: bool) -> Decimal | None:

@@ -9,6 +9,7 @@ mirror. After the first cross it is always in the market.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -87,7 +88,7 @@ class SmaCross(Strategy):
             return
         lots = self.params["lots"]
         order = ctx.order_target(direction * lots)
-        if order is not None:
+        if order is not None and ctx.log.isEnabledFor(logging.INFO):
             ctx.log.info(
                 "%s cross at %s close %s: %s %d lots",
                 "up" if direction > 0 else "down",
