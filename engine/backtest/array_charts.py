@@ -29,7 +29,7 @@ _NEVER = np.iinfo(np.int64).max
 
 @lru_cache(maxsize=4096)  # a visited bar's end is the next bar's start: asked for twice
 def ns_to_datetime(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
+    return _EPOCH + timedelta(0, ns // 1_000_000_000, ns // 1000 % 1_000_000)  # positional: fast
 
 
 def frame_ends(starts: np.ndarray, timeframe: TimeFrame) -> np.ndarray:

@@ -42,6 +42,7 @@ from engine.broker.sim.matching import (
     price_path,
 )
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
+from engine.model.order import TERMINAL
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.orders import DuplicateOrder, FillResult, OrderManager
 from engine.strategy.base import Strategy
@@ -50,6 +51,7 @@ from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 log = logging.getLogger("avin.backtest")
 
 _MAX_DEPTH = 8
+_CACHE_SIZE = 65_536  # Decimal prices kept per run (then the cache starts again)
 Progress = Callable[[int, int], None]
 
 
@@ -141,7 +143,9 @@ class BacktestBook(OrderManager):
     def open_orders(
         self, *, account: str | None = None, strategy: str | None = None
     ) -> list[Order]:
-        self._open = [o for o in self._open if o.is_open]
+        if not self._open:
+            return []
+        self._open = [o for o in self._open if o.status not in TERMINAL]
         return [
             o
             for o in self._open
@@ -205,6 +209,7 @@ class Backtester:
         self._bar = 0
         self._flows: list[tuple[int, float]] = []  # (bar index, cash change incl. commission)
         self._mark_cache: dict[float, Decimal] = {}
+        self._round_cache: dict[float, Decimal] = {}
         self._keys = 0
         self._hooks = {  # the hooks the strategy overrides (the others do nothing)
             hook
@@ -231,7 +236,7 @@ class Backtester:
     def _next_key(self) -> str:
         """Order keys numbered in order (a backtest is deterministic down to its keys)."""
         self._keys += 1
-        return f"bt-{self._keys:08d}"
+        return "bt-" + str(self._keys).zfill(8)
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -359,7 +364,7 @@ class Backtester:
             if self.matching.busy:
                 gap = always or prev_end is None or ts != prev_end
                 if not gap:
-                    self.matching.mark(code, self.instrument.round_price(prev_close))
+                    self.matching.mark(code, self._rounded(prev_close))
                 self._match(ts, price_path(bar.open, bar.high, bar.low, bar.close), gap, offsets)
             end = ts + step if step is not None else self.base.next(ts)
             self._now = end
@@ -380,22 +385,29 @@ class Backtester:
         """The position mark of a close: ``Decimal(repr(close))``, cached."""
         mark = self._mark_cache.get(close)
         if mark is None:
-            if len(self._mark_cache) > 65_536:
+            if len(self._mark_cache) > _CACHE_SIZE:
                 self._mark_cache.clear()
             mark = self._mark_cache[close] = Decimal(repr(close))
         return mark
 
-    def _match(
-        self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]
-    ) -> None:
+    def _rounded(self, price: float) -> Decimal:
+        """``instrument.round_price(price)``, cached (bars repeat their prices)."""
+        rounded = self._round_cache.get(price)
+        if rounded is None:
+            if len(self._round_cache) > _CACHE_SIZE:
+                self._round_cache.clear()
+            rounded = self._round_cache[price] = self.instrument.round_price(price)
+        return rounded
+
+    def _match(self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]) -> None:
         """Match the working orders along a bar's price ``path`` (it starts at ``ts``)."""
-        instrument = self.instrument
-        code = instrument.code
+        code = self.instrument.code
         matching = self.matching
+        rounded = self._rounded
         for k, value in enumerate(path):
             if not matching._working:
                 return
-            price = instrument.round_price(value)
+            price = rounded(value)
             when = ts + offsets[k]
             self._now = when
             for fill in matching.on_price(code, price, when, gap=gap and k == 0):
@@ -412,7 +424,7 @@ class Backtester:
             book.book_fill(fill, order)
         else:
             order = book.apply_fill(fill).order
-        value = float(self.instrument.value(fill.price, fill.lots))
+        value = float(fill.price * fill.lots * self.instrument.lot)
         if fill.side is Side.BUY:
             value = -value
         self._flows.append((self._bar, value - float(fill.commission)))

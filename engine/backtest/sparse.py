@@ -98,6 +98,7 @@ class SparseRun:
         self.wake_bar = woken.tolist()  # the main-timeframe bar of each wake
         self.high = self.cols.high
         self.low = self.cols.low
+        self.step = float(tester.instrument.step)
 
     def run(self, first: int, progress: Progress | None) -> np.ndarray:
         """Visit the bars from ``first`` on; the position (lots) at each bar's close."""
@@ -107,7 +108,7 @@ class SparseRun:
         position = t._position
         matching = t.matching
         code = t.instrument.code
-        round_price = t.instrument.round_price
+        round_price = t._rounded
         step = t.base.step
         always = t.options.gaps == "always" or step is None or step.days >= 1
         offsets = _offsets(t)
@@ -172,7 +173,6 @@ class SparseRun:
         """The first bar in ``start..stop-1`` that may fill a working order, else ``stop``; and
         whether some working order has a price level (is not a market order)."""
         levels: list[tuple[float, bool]] = []  # (level, True: the low reaches down to it)
-        step = float(self.t.instrument.step)
         market = False
         for working in self.t.matching.working():
             order = working.order
@@ -192,6 +192,7 @@ class SparseRun:
                 levels.append((float(order.stop_price), not buy))
         if market:
             return start, bool(levels)
+        step = self.step
         size = _FIRST_CHUNK
         pos = start
         while pos < stop:
@@ -218,8 +219,6 @@ def _offsets(tester: Backtester) -> list[timedelta]:
 
 def _expand(changes: list[tuple[int, int]], total: int) -> np.ndarray:
     """Lots at each bar from (first bar, lots) change points."""
-    held = np.empty(total, dtype=np.int64)
-    for k, (start, lots) in enumerate(changes):
-        end = changes[k + 1][0] if k + 1 < len(changes) else total
-        held[start:end] = lots
-    return held
+    starts = np.array([start for start, _ in changes] + [total], dtype=np.int64)
+    lots = np.array([lots for _, lots in changes], dtype=np.int64)
+    return np.repeat(lots, np.diff(starts))

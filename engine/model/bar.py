@@ -15,6 +15,18 @@ class Bar:
     close: float
     volume: int  # lots
 
+    def __init__(
+        self, ts: datetime, open: float, high: float, low: float, close: float, volume: int
+    ) -> None:
+        # What the generated frozen __init__ does, through the slots directly: twice as fast,
+        # and bars are made by the million (charts, aggregation, backtests).
+        _SET_TS(self, ts)
+        _SET_OPEN(self, open)
+        _SET_HIGH(self, high)
+        _SET_LOW(self, low)
+        _SET_CLOSE(self, close)
+        _SET_VOLUME(self, volume)
+
     @property
     def is_bull(self) -> bool:
         return self.open < self.close
@@ -43,3 +55,8 @@ class Bar:
         if self.volume < 0:
             return f"negative volume {self.volume}"
         return None
+
+
+_SET_TS, _SET_OPEN, _SET_HIGH, _SET_LOW, _SET_CLOSE, _SET_VOLUME = (
+    vars(Bar)[name].__set__ for name in ("ts", "open", "high", "low", "close", "volume")
+)

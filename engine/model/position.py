@@ -88,20 +88,22 @@ class Position:
         return mark * self.lots * self.lot_size
 
     def apply_fill(self, fill: Fill) -> None:
-        if fill.lots <= 0:
-            raise ValueError(f"fill of {fill.lots} lots")
-        signed = fill.side.sign * fill.lots
-        self.commission += fill.commission
-        self.last_price = fill.price if self.last_price is None else self.last_price
-        if self.lots == 0 or (self.lots > 0) == (signed > 0):
-            self._open(fill, fill.lots, fill.commission)
+        lots = fill.lots
+        if lots <= 0:
+            raise ValueError(f"fill of {lots} lots")
+        commission = fill.commission
+        self.commission += commission
+        if self.last_price is None:
+            self.last_price = fill.price
+        held = self.lots
+        if held == 0 or (held > 0) is (fill.side is Side.BUY):
+            self._open(fill, lots, commission)
             return
-        closing = min(abs(signed), abs(self.lots))
-        share = fill.commission * closing / fill.lots
+        closing = min(lots, abs(held))
+        share = commission * closing / lots
         self._close(fill, closing, share)
-        rest = fill.lots - closing
-        if rest:
-            self._open(fill, rest, fill.commission - share)
+        if lots > closing:
+            self._open(fill, lots - closing, commission - share)
 
     def _open(self, fill: Fill, lots: int, commission: Decimal) -> None:
         held = self.lots
@@ -119,26 +121,33 @@ class Position:
         trade._entered_lots += lots
         trade.entry_price = self.avg_price
         trade.lots = max(trade.lots, abs(new_lots))
-        self._book(trade, fill, lots, commission)
+        _book(trade, fill, fill.price * lots * self.lot_size, commission)
 
     def _close(self, fill: Fill, lots: int, commission: Decimal) -> None:
-        direction = 1 if self.lots > 0 else -1
-        self.realized += (fill.price - self.avg_price) * lots * self.lot_size * direction
-        self.lots -= direction * lots
-        trade = self.open_trade
+        price = fill.price
+        held = self.lots
+        if held > 0:
+            self.realized += (price - self.avg_price) * lots * self.lot_size
+            self.lots = held - lots
+        else:
+            self.realized -= (price - self.avg_price) * lots * self.lot_size
+            self.lots = held + lots
+        trades = self.trades
+        trade = trades[-1] if trades and trades[-1].exit_ts is None else None
         assert trade is not None, "a reducing fill always has an open trade"
         trade._exited_lots += lots
-        trade._exit_value += fill.price * lots
-        self._book(trade, fill, lots, commission)
+        trade._exit_value += price * lots
+        _book(trade, fill, price * lots * self.lot_size, commission)
         if self.lots == 0:
             self.avg_price = ZERO
             trade.exit_ts = fill.ts
             trade.exit_price = trade._exit_value / trade._exited_lots
 
-    def _book(self, trade: Trade, fill: Fill, lots: int, commission: Decimal) -> None:
-        value = fill.price * lots * self.lot_size
-        if fill.side is Side.BUY:
-            trade.buy_value += value
-        else:
-            trade.sell_value += value
-        trade.commission += commission
+
+def _book(trade: Trade, fill: Fill, value: Decimal, commission: Decimal) -> None:
+    """Add a fill's money ``value`` (and its commission share) to the round trip."""
+    if fill.side is Side.BUY:
+        trade.buy_value += value
+    else:
+        trade.sell_value += value
+    trade.commission += commission

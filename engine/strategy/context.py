@@ -31,7 +31,7 @@ class StrategyBook(Protocol):
     ) -> list[Order]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PostIntent:
     order: Order
 
@@ -124,7 +124,7 @@ class StrategyContext:
 
     def order_target(self, target_lots: int) -> Order | None:
         """A market order that brings position plus pending orders to ``target_lots``."""
-        delta = target_lots - (self.position + self.pending)
+        delta = target_lots - self._book.strategy_position(self.strategy_id).lots - self.pending
         if delta > 0:
             return self.buy(delta)
         if delta < 0:

@@ -134,19 +134,25 @@ class MatchingEngine:
         code = code.upper()
         ref = None if gap else self._last.get(code)
         fills: list[Fill] = []
+        rate = self.commission_rate
         for working in [w for w in self._working.values() if w.instrument.code == code]:
-            fill_price = self._match(working, price, ref)
-            if fill_price is None:
-                continue
             order = working.order
-            instrument = working.instrument
+            if order.type is OrderType.MARKET:
+                fill_price = price
+            else:
+                matched = self._match(working, price, ref)
+                if matched is None:
+                    continue
+                fill_price = matched
+            lots = order.lots - order.filled_lots
+            value = fill_price * lots * working.instrument.lot
             fill = Fill(
                 order_id=order.id,
                 instrument=code,
                 side=order.side,
-                lots=order.remaining_lots,
+                lots=lots,
                 price=fill_price,
-                commission=self.commission(instrument, fill_price, order.remaining_lots),
+                commission=(value * rate).quantize(_CENT, rounding=ROUND_HALF_UP),
                 ts=ts,
                 fill_id=f"sim-fill-{next(self._fill_ids)}",
                 account=order.account,

@@ -20,12 +20,8 @@ from engine.strategy.base import Strategy, StrategyParamError
 from engine.strategy.context import StrategyContext
 
 
-def sma(values: list[float], length: int) -> float:
-    return sum(values[-length:]) / length
-
-
 def _means(values: np.ndarray, length: int) -> np.ndarray:
-    """Window means (NaN before the first full window), summed left to right like :func:`sma`."""
+    """Window means (NaN before the first full window), summed left to right like ``signal``."""
     n = values.shape[0]
     out = np.full(n, np.nan)
     if n >= length:
@@ -57,11 +53,12 @@ class SmaCross(Strategy):
     def signal(self, closes: list[float]) -> int:
         """+1 on a cross up at the last close, -1 on a cross down, else 0."""
         fast, slow = self.params["fast"], self.params["slow"]
-        if len(closes) < slow + 1:
+        n = len(closes)
+        if n < slow + 1:
             return 0
-        prev = closes[:-1]
-        before = sma(prev, fast) - sma(prev, slow)
-        now = sma(closes, fast) - sma(closes, slow)
+        # sma(closes[:-1], k) and sma(closes, k) without copying the list first
+        before = sum(closes[n - 1 - fast : n - 1]) / fast - sum(closes[n - 1 - slow : n - 1]) / slow
+        now = sum(closes[n - fast :]) / fast - sum(closes[n - slow :]) / slow
         if before < 0 < now:
             return 1
         if before > 0 > now:
