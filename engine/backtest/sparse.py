@@ -36,7 +36,7 @@ from engine.backtest.array_charts import (
 )
 from engine.broker.sim.matching import price_path
 from engine.data.timeframes import frame_starts
-from engine.model import OrderType, Side, TimeFrame
+from engine.model import Bar, OrderType, Side, TimeFrame
 
 if TYPE_CHECKING:
     from engine.backtest.runner import Backtester, Progress
@@ -107,15 +107,17 @@ class SparseRun:
         total = n - first
         position = t._position
         matching = t.matching
+        working = matching._working
         code = t.instrument.code
         round_price = t._rounded
-        step = t.base.step
+        step = t.base.step  # None: calendar frames, whose ends are looked up
         always = t.options.gaps == "always" or step is None or step.days >= 1
         offsets = _offsets(t)
         timeframe = t.strategy.timeframe
         wake_at, wake_bar = self.wake_at, self.wake_bar
+        wakes = len(wake_at)
         w = 0
-        while w < len(wake_at) and wake_at[w] < first:
+        while w < wakes and wake_at[w] < first:
             w += 1
         changes: list[tuple[int, int]] = [(0, position.lots)]
         marks = t._marks
@@ -124,37 +126,54 @@ class SparseRun:
         ts_ns = cols.ts.item  # one Python int / float at a time: no list of every bar
         ends = cols.ends.item
         closes = cols.close.item
-        opens, highs, lows = cols.open.item, cols.high.item, cols.low.item
-        main_bar = self.main.bar
+        opens, highs, lows, volumes = (
+            cols.open.item,
+            cols.high.item,
+            cols.low.item,
+            cols.volume.item,
+        )
+        main_bar = None if self.main.is_base else self.main.bar
         on_bar = t._on_bar
         match = t._match
+        next_touch = self.next_touch
         charts.seek(first - 1)
+        seen = first - 1  # the base bar the charts (and the position's mark) are at
         t._now = ns_to_datetime(ts_ns(first)) if first < n else None
         t._dispatch("on_start")
         changes[0] = (0, position.lots)
+        end_ns, end = -1, None  # the end of the last visited bar (often the next one's start)
         i = first
         while i < n:
-            next_wake = wake_at[w] if w < len(wake_at) else n
-            busy = matching.busy
-            j, priced = self.next_touch(i, next_wake) if busy else (next_wake, False)
+            next_wake = wake_at[w] if w < wakes else n
+            busy = bool(working)
+            j, priced = next_touch(i, next_wake) if busy else (next_wake, False)
             if j >= n:
                 break
             t._bar = j - first
+            start_ns = ts_ns(j)
+            start = end if start_ns == end_ns else ns_to_datetime(start_ns)
             if busy:
-                if position.lots and j - 1 >= first:
-                    position.last_price = marks(closes(j - 1))
-                charts.seek(j - 1)
-                gap = always or j == 0 or ends(j - 1) != ts_ns(j)
+                if seen != j - 1:
+                    if position.lots and j - 1 >= first:
+                        position.last_price = marks(closes(j - 1))
+                    charts.seek(j - 1)
+                gap = always or j == 0 or ends(j - 1) != start_ns
                 if priced and not gap:  # a market order's fill does not depend on the last price
                     matching.mark(code, round_price(closes(j - 1)))
-                path = price_path(opens(j), highs(j), lows(j), closes(j))
-                match(ns_to_datetime(ts_ns(j)), path, gap, offsets)
-            t._now = ns_to_datetime(ends(j))
+                match(start, price_path(opens(j), highs(j), lows(j), closes(j)), gap, offsets)
+            end_ns = ends(j)
+            end = ns_to_datetime(end_ns) if step is None else start + step
+            t._now = end
             charts.seek(j)
+            seen = j
             if position.lots:
                 position.last_price = marks(closes(j))
-            while w < len(wake_at) and wake_at[w] == j:
-                on_bar(timeframe, main_bar(wake_bar[w]))
+            while w < wakes and wake_at[w] == j:
+                if main_bar is None:  # the main timeframe is the base: its bar is bar j
+                    bar = Bar(start, opens(j), highs(j), lows(j), closes(j), volumes(j))
+                else:
+                    bar = main_bar(wake_bar[w])
+                on_bar(timeframe, bar)
                 w += 1
             if position.lots != changes[-1][1]:
                 changes.append((j - first, position.lots))
@@ -174,7 +193,7 @@ class SparseRun:
         whether some working order has a price level (is not a market order)."""
         levels: list[tuple[float, bool]] = []  # (level, True: the low reaches down to it)
         market = False
-        for working in self.t.matching.working():
+        for working in self.t.matching._working.values():
             order = working.order
             kind = order.type
             buy = order.side is Side.BUY
