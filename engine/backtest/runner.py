@@ -88,7 +88,14 @@ class BacktestOptions:
 
 
 class BarMatching(MatchingEngine):
-    """The engine's matching, plus setting the last price without matching anything."""
+    """The engine's matching, plus setting the last price without matching anything.
+
+    It works the book's own order objects (a broker keeps copies; here nothing else can touch
+    them), so a fill is applied to its order once, by the matching.
+    """
+
+    def add(self, order: Order, instrument: Instrument) -> None:
+        self._working[order.id] = Working(order, instrument)
 
     def mark(self, code: str, price: Decimal) -> None:
         self._last[code.upper()] = price
@@ -121,13 +128,14 @@ class BacktestBook(OrderManager):
         order = self.orders.get(fill.order_id)
         if order is None or not order.strategy or fill.fill_id in self._fill_ids:
             return super().apply_fill(fill)  # the general path (logs, duplicates)
+        order.apply_fill(fill)
         return FillResult(self.book_fill(fill, order))
 
     def book_fill(self, fill: Fill, order: Order) -> Order:
-        """:meth:`apply_fill` for a new fill of a recorded strategy order (the hot path)."""
+        """Book a new fill of a recorded strategy order that the matching has already applied
+        to ``order`` (the hot path): the fill, and the strategy's position."""
         self._fill_ids.add(fill.fill_id)
         self.fills.append(fill)
-        order.apply_fill(fill)
         self.strategy_positions[order.strategy].apply_fill(fill)
         self.version += 1
         return order
@@ -196,7 +204,9 @@ class Backtester:
         self.id = strategy_id or f"{strategy.name or type(strategy).__name__}:{instrument.ticker}"
         self.book = BacktestBook(lambda _code: instrument.lot)
         self.book.bind_strategy(self.id, code, self.options.account)
-        self.matching = BarMatching(self.options.commission)
+        self.matching = BarMatching(
+            self.options.commission, slippage_ticks=self.options.slippage_ticks
+        )
         self.charts = make_charts(code, base, self.options.chart_depth)
         for tf in strategy.timeframes:
             self.charts.get(tf)
@@ -204,7 +214,6 @@ class Backtester:
         self.ctx = self._make_context(self.charts)
         self._position = self.book.strategy_position(self.id)
         self._on_bar_hook = strategy.on_bar
-        self._slip = instrument.step * self.options.slippage_ticks
         self._depth = 0
         self._bar = 0
         self._flows: list[tuple[int, float]] = []  # (bar index, cash change incl. commission)
@@ -414,17 +423,13 @@ class Backtester:
                 self._on_fill(fill)
 
     def _on_fill(self, fill: Fill) -> None:
-        if self._slip:
-            price = fill.price + (self._slip if fill.side is Side.BUY else -self._slip)
-            fill.price = price
-            fill.commission = self.matching.commission(self.instrument, price, fill.lots)
         book = self.book
         order = book.orders.get(fill.order_id)
         if order is not None and order.strategy and fill.fill_id not in book._fill_ids:
             book.book_fill(fill, order)
         else:
             order = book.apply_fill(fill).order
-        value = float(fill.price * fill.lots * self.instrument.lot)
+        value = float(fill.price * (fill.lots * self.instrument.lot))
         if fill.side is Side.BUY:
             value = -value
         self._flows.append((self._bar, value - float(fill.commission)))
@@ -512,7 +517,7 @@ class Backtester:
             order.transition(OrderStatus.REJECTED, now, reason)
         else:
             order.transition(OrderStatus.ACCEPTED, now)
-            self.matching.add(order.clone(), self.instrument)
+            self.matching.add(order, self.instrument)
         if "on_order" in self._hooks:
             self._dispatch("on_order", order)
 

@@ -141,7 +141,8 @@ class SparseRun:
         t._now = ns_to_datetime(ts_ns(first)) if first < n else None
         t._dispatch("on_start")
         changes[0] = (0, position.lots)
-        end_ns, end = -1, None  # the end of the last visited bar (often the next one's start)
+        end_ns = -1  # the end of the last visited bar (often the next one's start)...
+        end = ns_to_datetime(0)  # ... and as a datetime
         i = first
         while i < n:
             next_wake = wake_at[w] if w < wakes else n

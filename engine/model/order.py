@@ -148,29 +148,6 @@ class Order:
     def remaining_lots(self) -> int:
         return self.lots - self.filled_lots
 
-    def clone(self) -> Order:
-        """An independent copy (its own history list): what a broker keeps of a sent order."""
-        other = object.__new__(Order)
-        other.instrument = self.instrument
-        other.side = self.side
-        other.type = self.type
-        other.lots = self.lots
-        other.account = self.account
-        other.price = self.price
-        other.stop_price = self.stop_price
-        other.strategy = self.strategy
-        other.id = self.id
-        other.status = self.status
-        other.filled_lots = self.filled_lots
-        other.avg_fill_price = self.avg_fill_price
-        other.commission = self.commission
-        other.broker_id = self.broker_id
-        other.reason = self.reason
-        other.created_ts = self.created_ts
-        other.updated_ts = self.updated_ts
-        other.history = list(self.history)
-        return other
-
     @property
     def is_open(self) -> bool:
         return self.status.is_open

@@ -121,23 +121,23 @@ class Position:
         trade._entered_lots += lots
         trade.entry_price = self.avg_price
         trade.lots = max(trade.lots, abs(new_lots))
-        _book(trade, fill, fill.price * lots * self.lot_size, commission)
+        _book(trade, fill, fill.price * (lots * self.lot_size), commission)
 
     def _close(self, fill: Fill, lots: int, commission: Decimal) -> None:
         price = fill.price
         held = self.lots
         if held > 0:
-            self.realized += (price - self.avg_price) * lots * self.lot_size
+            self.realized += (price - self.avg_price) * (lots * self.lot_size)
             self.lots = held - lots
         else:
-            self.realized -= (price - self.avg_price) * lots * self.lot_size
+            self.realized -= (price - self.avg_price) * (lots * self.lot_size)
             self.lots = held + lots
         trades = self.trades
         trade = trades[-1] if trades and trades[-1].exit_ts is None else None
         assert trade is not None, "a reducing fill always has an open trade"
         trade._exited_lots += lots
         trade._exit_value += price * lots
-        _book(trade, fill, price * lots * self.lot_size, commission)
+        _book(trade, fill, price * (lots * self.lot_size), commission)
         if self.lots == 0:
             self.avg_price = ZERO
             trade.exit_ts = fill.ts

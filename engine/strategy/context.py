@@ -193,15 +193,16 @@ class StrategyContext:
         if lots <= 0:
             raise ValueError(f"order lots must be positive, got {lots}")
         limit = None if price is None else self.instrument.round_price(price)
-        order = Order(
-            instrument=self.instrument.code,
-            side=side,
-            type=OrderType.MARKET if limit is None else OrderType.LIMIT,
-            lots=lots,
-            account=self.account,
-            price=limit,
-            strategy=self.strategy_id,
-            id=self._new_key(),
+        order = Order(  # positional up to the key (twice as fast as keywords): Order's fields
+            self.instrument.code,
+            side,
+            OrderType.MARKET if limit is None else OrderType.LIMIT,
+            lots,
+            self.account,
+            limit,  # price
+            None,  # stop_price
+            self.strategy_id,
+            self._new_key(),
             created_ts=self._clock(),
         )
         self._intents.append(PostIntent(order))

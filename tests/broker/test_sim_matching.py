@@ -177,6 +177,21 @@ def test_commission_is_five_hundredths_of_a_percent_rounded_half_up() -> None:
     assert fill.commission == D("2.50") and fill.lots == 2 and fill.ts == TS
 
 
+def test_slippage_makes_every_fill_worse_by_whole_steps_and_is_charged_on() -> None:
+    sber = by_ticker("SBER")  # price step 0.01
+    engine = MatchingEngine(D("0.0005"), slippage_ticks=3)
+    buy = _order(Side.BUY, OrderType.MARKET, lots=10)
+    limit = _order(Side.SELL, OrderType.LIMIT, price="250.10")
+    engine.add(buy, sber)
+    engine.add(limit, sber)
+    buy_fill, sell_fill = engine.on_price(sber.code, D("250.10"), TS)
+    assert buy_fill.price == D("250.13") and buy.avg_fill_price == D("250.13")
+    assert sell_fill.price == D("250.07")  # a limit sell too: the slippage is on every fill
+    assert buy_fill.commission == D("12.51")  # 250.13 x 10 lots x 10 shares x 0.0005 = 12.5065
+    with pytest.raises(ValueError, match="slippage"):
+        MatchingEngine(slippage_ticks=-1)
+
+
 def test_on_bar_backtest_semantics() -> None:
     sber = by_ticker("SBER")
     engine = MatchingEngine()

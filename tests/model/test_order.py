@@ -78,29 +78,3 @@ def test_order_validation() -> None:
     with pytest.raises(ValueError, match="needs a stop price"):
         Order("X", Side.BUY, OrderType.STOP, 1, "a")
     assert len(order().id) == 36
-
-
-def test_clone_copies_every_field_and_owns_its_history() -> None:
-    from dataclasses import fields
-
-    from engine.model import Order, OrderStatus, OrderType, Side
-
-    order = Order(
-        "X",
-        Side.SELL,
-        OrderType.STOP_LIMIT,
-        3,
-        "acc",
-        price=Decimal("9.5"),
-        stop_price=Decimal("9.6"),
-        strategy="s",
-        broker_id="b",
-        reason="r",
-    )
-    order.transition(OrderStatus.SUBMITTED)
-    copy = order.clone()
-    assert [getattr(copy, f.name) for f in fields(Order)] == [
-        getattr(order, f.name) for f in fields(Order)
-    ]
-    copy.transition(OrderStatus.ACCEPTED)
-    assert order.status is OrderStatus.SUBMITTED and len(order.history) == 2
