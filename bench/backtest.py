@@ -18,6 +18,10 @@ commission): bars per second of
   next bar's open (``trade_on_close=False``), commission 0. Without it the comparison is skipped
   with a note.
 
+Every engine is timed ``--runs`` times (3) and reported by its median run -- backtesting.py
+too, inside its subprocess -- so one run that lands on a burst of other work on the machine does
+not decide the ratio; the bar-by-bar run (about 10 s) is timed once.
+
 Trade lists (entry bar, exit bar, side, entry and exit price) of every path are compared.
 """
 
@@ -30,9 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -49,6 +55,7 @@ FAST, SLOW = 10, 20
 INSTRUMENT = Instrument("BENCH", "BARS", "RW", "bench", "", "", 1, Decimal("0.01"))
 BT_PYTHON_DEFAULT = "/tmp/avin-bt-venv/bin/python"
 Trades = list[tuple[int, int, int, float, float]]  # entry bar, exit bar, side, entry, exit
+T = TypeVar("T")
 
 BT_SCRIPT = r"""
 import json, sys, time, warnings
@@ -78,9 +85,12 @@ class SmaCross(Strategy):
 
 bt = Backtest(df, SmaCross, cash=1e12, commission=0.0, trade_on_close=False,
               exclusive_orders=False, finalize_trades=False)
-t0 = time.perf_counter()
-stats = bt.run()
-elapsed = time.perf_counter() - t0
+times = []
+for _ in range(int(sys.argv[3])):
+    t0 = time.perf_counter()
+    stats = bt.run()
+    times.append(time.perf_counter() - t0)
+elapsed = sorted(times)[len(times) // 2]
 tr = stats._trades
 out = [[int(r.EntryBar), int(r.ExitBar), 1 if r.Size > 0 else -1, float(r.EntryPrice),
         float(r.ExitPrice)] for r in tr.itertuples()]
@@ -128,6 +138,17 @@ def reference_loop(opens: list[float], closes: list[float]) -> Trades:
     return out
 
 
+def median_of(runs: int, timed: Callable[[], tuple[float, T]]) -> tuple[float, T]:
+    """The median time of ``runs`` runs of ``timed`` (a short run on a noisy machine can land
+    on a burst of other work; every engine is measured this way) and the last run's result."""
+    times, result = [], None
+    for _ in range(runs):
+        elapsed, result = timed()
+        times.append(elapsed)
+    assert result is not None
+    return sorted(times)[len(times) // 2], result
+
+
 def event_driven(frame: pl.DataFrame, mode: str = "auto") -> tuple[float, Trades]:
     strategy = build("sma_cross", {"fast": FAST, "slow": SLOW, "lots": 1})
     tester = Backtester(strategy, INSTRUMENT, BacktestOptions(commission=Decimal(0), mode=mode))
@@ -168,7 +189,7 @@ def vectorised(frame: pl.DataFrame) -> tuple[float, Trades]:
     return elapsed, trades
 
 
-def backtesting_py(frame: pl.DataFrame) -> tuple[float, Trades] | str:
+def backtesting_py(frame: pl.DataFrame, runs: int) -> tuple[float, Trades] | str:
     python = os.environ.get("AVIN_BENCH_BT_PYTHON", BT_PYTHON_DEFAULT)
     if not Path(python).exists():
         return f"backtesting.py skipped: no interpreter at {python} (see the module doc)"
@@ -188,7 +209,7 @@ def backtesting_py(frame: pl.DataFrame) -> tuple[float, Trades] | str:
         )
         script.write_text(BT_SCRIPT)
         proc = subprocess.run(
-            [python, str(script), str(data), str(out)], capture_output=True, text=True
+            [python, str(script), str(data), str(out), str(runs)], capture_output=True, text=True
         )
         if proc.returncode != 0:
             return f"backtesting.py failed: {proc.stderr.strip()[-400:]}"
@@ -213,21 +234,29 @@ def compare(name: str, trades: Trades, reference: Trades) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per engine (median)")
     args = parser.parse_args()
-    n = args.bars
+    n, runs = args.bars, args.runs
     frame = make_bars(n)
-    print(f"SMA cross {FAST}/{SLOW} on {n:,} synthetic 1-minute bars, no commission")
+    print(
+        f"SMA cross {FAST}/{SLOW} on {n:,} synthetic 1-minute bars, no commission; "
+        f"median of {runs} runs (every bar: 1 run)"
+    )
+    opens, closes = frame["open"].to_list(), frame["close"].to_list()
 
-    t0 = time.perf_counter()
-    ref = reference_loop(frame["open"].to_list(), frame["close"].to_list())
-    t_ref = time.perf_counter() - t0
-    t_vec, vec = vectorised(frame)
-    t_evt, evt = event_driven(frame)
+    def timed_reference() -> tuple[float, Trades]:
+        t0 = time.perf_counter()
+        trades = reference_loop(opens, closes)
+        return time.perf_counter() - t0, trades
+
+    t_ref, ref = median_of(runs, timed_reference)
+    t_vec, vec = median_of(runs, lambda: vectorised(frame))
+    t_evt, evt = median_of(runs, lambda: event_driven(frame))
     t_bars, bars_trades = event_driven(frame, "bars")
     rows = [("plain-Python reference loop", t_ref), ("avin vectorised", t_vec)]
     rows.append(("avin event-driven (sparse)", t_evt))
     rows.append(("avin event-driven, every bar", t_bars))
-    bt = backtesting_py(frame)
+    bt = backtesting_py(frame, runs)
     note = bt if isinstance(bt, str) else ""
     if not isinstance(bt, str):
         rows.append(("backtesting.py", bt[0]))
