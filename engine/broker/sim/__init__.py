@@ -11,8 +11,9 @@ This is what avin runs on when no token is configured. Public API (kept stable):
   clock. ``now``, ``is_open``, ``step()``, ``advance(minutes)``, ``advance_to(ts)`` (no sleeping)
   and ``async run()`` (real time). ``DEFAULT_SPEED`` = 240 simulated seconds per real second: one
   simulated minute (6 price ticks and a close) every 0.25 s.
-- ``MatchingEngine(commission_rate)``: synchronous matching on prices (``on_price``) or bars
-  (``on_bar``), reusable by the backtester; ``check_order`` gives rejection reasons.
+- ``MatchingEngine(commission_rate, *, slippage_ticks=0)``: synchronous matching on prices
+  (``on_price``) or bars (``on_bar``), reusable by the backtester; ``check_order`` gives
+  rejection reasons.
 - ``SimBroker(*, seed=, speed=, start=, instruments=, commission=Decimal("0.0005"),
   cash=Decimal(1_000_000), realtime=True)``: the Broker. ``connect()`` starts the real-time
   replay when ``realtime``; with ``realtime=False`` drive it with ``step()`` / ``advance()`` and
