@@ -133,7 +133,7 @@ class Position:
             self.realized -= (price - self.avg_price) * (lots * self.lot_size)
             self.lots = held + lots
         trades = self.trades
-        trade = trades[-1] if trades and trades[-1].exit_ts is None else None
+        trade = trades[-1] if trades and trades[-1].exit_ts is None else None  # open_trade
         assert trade is not None, "a reducing fill always has an open trade"
         trade._exited_lots += lots
         trade._exit_value += price * lots

@@ -15,6 +15,8 @@ _MONDAY_EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # the first Monday after the e
 
 
 class TimeFrame(Enum):
+    __hash__ = object.__hash__  # members are singletons: hash by identity (C, fast)
+
     M1 = "1M"
     M5 = "5M"
     M10 = "10M"
