@@ -18,9 +18,11 @@ commission): bars per second of
   next bar's open (``trade_on_close=False``), commission 0. Without it the comparison is skipped
   with a note.
 
-Every engine is timed ``--runs`` times (3) and reported by its median run -- backtesting.py
-too, inside its subprocess -- so one run that lands on a burst of other work on the machine does
-not decide the ratio; the bar-by-bar run (about 10 s) is timed once.
+Every engine is timed ``--runs`` times (3) and reported by its median run, so one run that lands
+on a burst of other work on the machine does not decide the figure; the bar-by-bar run (about
+10 s) is timed once. backtesting.py stays up in its subprocess and its runs alternate with the
+event-driven ones; the event-driven ratio is the median of those back-to-back pairs, each pair
+timed under the same load.
 
 Trade lists (entry bar, exit bar, side, entry and exit price) of every path are compared.
 """
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from statistics import median
 from typing import TypeVar
 
 import numpy as np
@@ -85,16 +88,17 @@ class SmaCross(Strategy):
 
 bt = Backtest(df, SmaCross, cash=1e12, commission=0.0, trade_on_close=False,
               exclusive_orders=False, finalize_trades=False)
-times = []
-for _ in range(int(sys.argv[3])):
-    t0 = time.perf_counter()
-    stats = bt.run()
-    times.append(time.perf_counter() - t0)
-elapsed = sorted(times)[len(times) // 2]
-tr = stats._trades
-out = [[int(r.EntryBar), int(r.ExitBar), 1 if r.Size > 0 else -1, float(r.EntryPrice),
-        float(r.ExitPrice)] for r in tr.itertuples()]
-json.dump({"elapsed": elapsed, "trades": out}, open(sys.argv[2], "w"))
+stats = None
+print("ready", flush=True)
+for line in sys.stdin:  # "run": one timed backtest, its seconds; "trades": the last run's trades
+    if line.strip() == "run":
+        t0 = time.perf_counter()
+        stats = bt.run()
+        print(time.perf_counter() - t0, flush=True)
+    elif line.strip() == "trades":
+        out = [[int(r.EntryBar), int(r.ExitBar), 1 if r.Size > 0 else -1, float(r.EntryPrice),
+                float(r.ExitPrice)] for r in stats._trades.itertuples()]
+        print(json.dumps(out), flush=True)
 """
 
 
@@ -189,13 +193,14 @@ def vectorised(frame: pl.DataFrame) -> tuple[float, Trades]:
     return elapsed, trades
 
 
-def backtesting_py(frame: pl.DataFrame, runs: int) -> tuple[float, Trades] | str:
-    python = os.environ.get("AVIN_BENCH_BT_PYTHON", BT_PYTHON_DEFAULT)
-    if not Path(python).exists():
-        return f"backtesting.py skipped: no interpreter at {python} (see the module doc)"
-    closes = frame["close"].to_numpy()
-    with tempfile.TemporaryDirectory() as tmp:
-        data, out, script = Path(tmp, "bars.npz"), Path(tmp, "out.json"), Path(tmp, "bt.py")
+class BacktestingPy:
+    """backtesting.py in a subprocess that runs the backtest whenever asked, so that its runs
+    alternate with avin's and both are timed under the same load on the machine."""
+
+    def __init__(self, python: str, frame: pl.DataFrame) -> None:
+        self._tmp = tempfile.TemporaryDirectory()
+        data, script = Path(self._tmp.name, "bars.npz"), Path(self._tmp.name, "bt.py")
+        closes = frame["close"].to_numpy()
         np.savez(
             data,
             ts=frame["ts"].cast(pl.Int64).to_numpy(),
@@ -208,14 +213,53 @@ def backtesting_py(frame: pl.DataFrame, runs: int) -> tuple[float, Trades] | str
             slow=window_mean(closes, SLOW),
         )
         script.write_text(BT_SCRIPT)
-        proc = subprocess.run(
-            [python, str(script), str(data), str(out), str(runs)], capture_output=True, text=True
+        self._proc = subprocess.Popen(
+            [python, str(script), str(data)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        if proc.returncode != 0:
-            return f"backtesting.py failed: {proc.stderr.strip()[-400:]}"
-        doc = json.loads(out.read_text())
-    trades = [(int(a), int(b), int(c), float(d), float(e)) for a, b, c, d, e in doc["trades"]]
-    return float(doc["elapsed"]), trades
+        self._answer()  # "ready"
+
+    def _answer(self) -> str:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            assert self._proc.stderr is not None
+            raise RuntimeError(f"backtesting.py failed: {self._proc.stderr.read().strip()[-400:]}")
+        return line
+
+    def _ask(self, command: str) -> str:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(command + "\n")
+        self._proc.stdin.flush()
+        return self._answer()
+
+    def run(self) -> float:
+        return float(self._ask("run"))
+
+    def trades(self) -> Trades:
+        return [
+            (int(a), int(b), int(c), float(d), float(e))
+            for a, b, c, d, e in json.loads(self._ask("trades"))
+        ]
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=60)
+        self._tmp.cleanup()
+
+
+def start_backtesting_py(frame: pl.DataFrame) -> BacktestingPy | str:
+    python = os.environ.get("AVIN_BENCH_BT_PYTHON", BT_PYTHON_DEFAULT)
+    if not Path(python).exists():
+        return f"backtesting.py skipped: no interpreter at {python} (see the module doc)"
+    try:
+        return BacktestingPy(python, frame)
+    except RuntimeError as exc:
+        return str(exc)
 
 
 def compare(name: str, trades: Trades, reference: Trades) -> str:
@@ -251,33 +295,47 @@ def main() -> None:
 
     t_ref, ref = median_of(runs, timed_reference)
     t_vec, vec = median_of(runs, lambda: vectorised(frame))
-    t_evt, evt = median_of(runs, lambda: event_driven(frame))
     t_bars, bars_trades = event_driven(frame, "bars")
+    bt = start_backtesting_py(frame)
+    evt_times, bt_times = [], []
+    for _ in range(runs):  # avin and backtesting.py in turn: each pair sees the same machine
+        elapsed, evt = event_driven(frame)
+        evt_times.append(elapsed)
+        if not isinstance(bt, str):
+            bt_times.append(bt.run())
+    t_evt = median(evt_times)
     rows = [("plain-Python reference loop", t_ref), ("avin vectorised", t_vec)]
     rows.append(("avin event-driven (sparse)", t_evt))
     rows.append(("avin event-driven, every bar", t_bars))
-    bt = backtesting_py(frame, runs)
-    note = bt if isinstance(bt, str) else ""
     if not isinstance(bt, str):
-        rows.append(("backtesting.py", bt[0]))
+        rows.append(("backtesting.py", median(bt_times)))
     for name, elapsed in rows:
         print(f"  {name:<30} {elapsed:8.2f} s  {n / elapsed:>14,.0f} bars/s")
     print(compare("event-driven vs reference", evt, ref))
     print(compare("every bar vs sparse", bars_trades, evt))
     print(compare("vectorised vs event-driven", vec, evt))
     if isinstance(bt, str):
-        print(note)
+        print(bt)
         print(
             f"ratios vs the reference loop: event-driven {t_ref / t_evt:.2f}x "
             f"(every bar {t_ref / t_bars:.2f}x), vectorised {t_ref / t_vec:.1f}x"
         )
         return
-    t_bt, bt_trades = bt
+    bt_trades = bt.trades()
+    bt.close()
+    t_bt = median(bt_times)
     print(compare("backtesting.py vs event-driven", bt_trades, evt))
     print(
-        f"ratios vs backtesting.py: event-driven {t_bt / t_evt:.2f}x (goal 5x; every bar "
-        f"{t_bt / t_bars:.2f}x), "
-        f"vectorised {t_bt / t_vec:.1f}x (goal 100x); reference loop {t_bt / t_ref:.2f}x"
+        "runs in turn (s): event-driven "
+        + " ".join(f"{t:.2f}" for t in evt_times)
+        + " | backtesting.py "
+        + " ".join(f"{t:.2f}" for t in bt_times)
+    )
+    pairs = median([b / e for e, b in zip(evt_times, bt_times, strict=True)])
+    print(
+        f"ratios vs backtesting.py: event-driven {pairs:.2f}x (median of the pairs; goal 5x; "
+        f"every bar {t_bt / t_bars:.2f}x), vectorised {t_bt / t_vec:.1f}x (goal 100x); "
+        f"reference loop {t_bt / t_ref:.2f}x"
     )
 
 
