@@ -216,7 +216,8 @@ class Backtester:
         self._on_bar_hook = strategy.on_bar
         self._depth = 0
         self._bar = 0
-        self._flows: list[tuple[int, float]] = []  # (bar index, cash change incl. commission)
+        self._flow_bars: list[int] = []  # per fill: the bar index (from the first traded bar)...
+        self._flow_cash: list[float] = []  # ... and the cash change, commission included
         self._mark_cache: dict[float, Decimal] = {}
         self._round_cache: dict[float, Decimal] = {}
         self._keys = 0
@@ -432,7 +433,8 @@ class Backtester:
         value = float(fill.price * (fill.lots * self.instrument.lot))
         if fill.side is Side.BUY:
             value = -value
-        self._flows.append((self._bar, value - float(fill.commission)))
+        self._flow_bars.append(self._bar)
+        self._flow_cash.append(value - float(fill.commission))
         hooks = self._hooks
         if "on_fill" in hooks:
             self._dispatch("on_fill", fill)
@@ -539,8 +541,7 @@ class Backtester:
     def _result(self, frame: pl.DataFrame, lots: np.ndarray) -> RunResult:
         n = frame.height
         flows = np.zeros(n, dtype=np.float64)
-        for index, amount in self._flows:
-            flows[index] += amount
+        np.add.at(flows, np.array(self._flow_bars, dtype=np.int64), self._flow_cash)  # in order
         close = frame["close"].to_numpy().astype(np.float64)
         capital = self.options.capital
         equity = float(capital) + np.cumsum(flows) + lots * self.instrument.lot * close
