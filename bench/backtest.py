@@ -18,7 +18,7 @@ commission): bars per second of
   next bar's open (``trade_on_close=False``), commission 0. Without it the comparison is skipped
   with a note.
 
-Every engine is timed ``--runs`` times (3) and reported by its median run, so one run that lands
+Every engine is timed ``--runs`` times (5) and reported by its median run, so one run that lands
 on a burst of other work on the machine does not decide the figure; the bar-by-bar run (about
 10 s) is timed once. backtesting.py stays up in its subprocess and its runs alternate with the
 event-driven ones; the event-driven ratio is the median of those back-to-back pairs, each pair
@@ -278,7 +278,7 @@ def compare(name: str, trades: Trades, reference: Trades) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per engine (median)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per engine (median)")
     args = parser.parse_args()
     n, runs = args.bars, args.runs
     frame = make_bars(n)
