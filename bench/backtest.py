@@ -7,7 +7,7 @@ commission): bars per second of
   its default (sparse) mode, where the strategy's wake mask lets it visit only the bars where it
   may act or an order may fill, and bar by bar (``mode="bars"``), every bar through the engine,
 - the vectorised rule path (``engine.backtest.vector.run_rule`` + ``sma_cross_rule``),
-- a plain-Python reference loop (same rules, incremental sums) run in the same process,
+- a plain-Python reference loop (same rules, window sums) run in the same process,
 - backtesting.py, when a Python with it is available (never a project dependency): set
   ``AVIN_BENCH_BT_PYTHON`` or create ``/tmp/avin-bt-venv``::
 
