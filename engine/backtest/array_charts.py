@@ -238,9 +238,7 @@ class ArrayChart(Chart):
         return hi - lo
 
     def closes(self, count: int | None = None) -> list[float]:
-        at = self._owner.cursor
-        hi = self._count if at == self._at else self._closed_count()
-        lo = max(0, hi - self._depth)
+        lo, hi = self._window()
         if count is not None:
             if count <= 0:
                 return []

@@ -38,8 +38,8 @@ from engine.broker.sim.matching import (
     DEFAULT_COMMISSION,
     MatchingEngine,
     Working,
+    bar_path,
     check_order,
-    price_path,
 )
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
 from engine.model.order import TERMINAL
@@ -51,7 +51,6 @@ from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 log = logging.getLogger("avin.backtest")
 
 _MAX_DEPTH = 8
-_CACHE_SIZE = 65_536  # Decimal prices kept per run (then the cache starts again)
 Progress = Callable[[int, int], None]
 
 
@@ -105,9 +104,6 @@ class BarMatching(MatchingEngine):
         """True while some order is working."""
         return bool(self._working)
 
-    def working(self) -> list[Working]:
-        return list(self._working.values())
-
 
 class BacktestBook(OrderManager):
     """The engine's order book for one strategy on one account (as a backtest has).
@@ -125,15 +121,28 @@ class BacktestBook(OrderManager):
         self.positions[(account, instrument)] = self.strategy_positions[strategy_id]
 
     def apply_fill(self, fill: Fill) -> FillResult:
-        order = self.orders.get(fill.order_id)
-        if order is None or not order.strategy or fill.fill_id in self._fill_ids:
+        order = self._strategy_order(fill)
+        if order is None:
             return super().apply_fill(fill)  # the general path (logs, duplicates)
         order.apply_fill(fill)
-        return FillResult(self.book_fill(fill, order))
+        return FillResult(self._book_fill(fill, order))
 
-    def book_fill(self, fill: Fill, order: Order) -> Order:
-        """Book a new fill of a recorded strategy order that the matching has already applied
-        to ``order`` (the hot path): the fill, and the strategy's position."""
+    def apply_matched(self, fill: Fill) -> Order | None:
+        """:meth:`apply_fill` for a fill the backtest's matching has already applied to its
+        order (it works the book's own orders): the fill and the strategy's position only."""
+        order = self._strategy_order(fill)
+        if order is None:
+            return super().apply_fill(fill).order
+        return self._book_fill(fill, order)
+
+    def _strategy_order(self, fill: Fill) -> Order | None:
+        """The recorded strategy order of a new fill (None: unknown order or a repeated fill)."""
+        order = self.orders.get(fill.order_id)
+        if order is None or not order.strategy or fill.fill_id in self._fill_ids:
+            return None
+        return order
+
+    def _book_fill(self, fill: Fill, order: Order) -> Order:
         self._fill_ids.add(fill.fill_id)
         self.fills.append(fill)
         self.strategy_positions[order.strategy].apply_fill(fill)
@@ -218,8 +227,9 @@ class Backtester:
         self._bar = 0
         self._flow_bars: list[int] = []  # per fill: the bar index (from the first traded bar)...
         self._flow_cash: list[float] = []  # ... and the cash change, commission included
-        self._mark_cache: dict[float, Decimal] = {}
-        self._round_cache: dict[float, Decimal] = {}
+        # the position mark of a close, Decimal(repr(close)), and the rounded path prices
+        self._marks = PriceCache(lambda close: Decimal(repr(close))).get
+        self._rounded = PriceCache(instrument.round_price).get
         self._keys = 0
         self._hooks = {  # the hooks the strategy overrides (the others do nothing)
             hook
@@ -375,7 +385,7 @@ class Backtester:
                 gap = always or prev_end is None or ts != prev_end
                 if not gap:
                     self.matching.mark(code, self._rounded(prev_close))
-                self._match(ts, price_path(bar.open, bar.high, bar.low, bar.close), gap, offsets)
+                self._match(ts, bar_path(bar), gap, offsets)
             end = ts + step if step is not None else self.base.next(ts)
             self._now = end
             closed = charts.update(bar, True)
@@ -390,24 +400,6 @@ class Backtester:
             if progress is not None and j % every == 0:
                 progress(j, n - first)
         return np.array(held, dtype=np.int64)
-
-    def _marks(self, close: float) -> Decimal:
-        """The position mark of a close: ``Decimal(repr(close))``, cached."""
-        mark = self._mark_cache.get(close)
-        if mark is None:
-            if len(self._mark_cache) > _CACHE_SIZE:
-                self._mark_cache.clear()
-            mark = self._mark_cache[close] = Decimal(repr(close))
-        return mark
-
-    def _rounded(self, price: float) -> Decimal:
-        """``instrument.round_price(price)``, cached (bars repeat their prices)."""
-        rounded = self._round_cache.get(price)
-        if rounded is None:
-            if len(self._round_cache) > _CACHE_SIZE:
-                self._round_cache.clear()
-            rounded = self._round_cache[price] = self.instrument.round_price(price)
-        return rounded
 
     def _match(self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]) -> None:
         """Match the working orders along a bar's price ``path`` (it starts at ``ts``)."""
@@ -424,12 +416,7 @@ class Backtester:
                 self._on_fill(fill)
 
     def _on_fill(self, fill: Fill) -> None:
-        book = self.book
-        order = book.orders.get(fill.order_id)
-        if order is not None and order.strategy and fill.fill_id not in book._fill_ids:
-            book.book_fill(fill, order)
-        else:
-            order = book.apply_fill(fill).order
+        order = self.book.apply_matched(fill)
         value = float(fill.price * (fill.lots * self.instrument.lot))
         if fill.side is Side.BUY:
             value = -value
@@ -560,6 +547,24 @@ class Backtester:
             equity=equity,
             capital=capital,
         )
+
+
+class PriceCache:
+    """Decimal prices of float bar prices, made once each (bars repeat their prices)."""
+
+    _SIZE = 65_536  # prices kept (then the cache starts again)
+
+    def __init__(self, make: Callable[[float], Decimal]) -> None:
+        self._make = make
+        self._prices: dict[float, Decimal] = {}
+
+    def get(self, value: float) -> Decimal:
+        price = self._prices.get(value)
+        if price is None:
+            if len(self._prices) > self._SIZE:
+                self._prices.clear()
+            price = self._prices[value] = self._make(value)
+        return price
 
 
 def _path_offsets(step: timedelta | None) -> list[timedelta]:

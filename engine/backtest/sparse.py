@@ -120,7 +120,7 @@ class SparseRun:
         while w < wakes and wake_at[w] < first:
             w += 1
         changes: list[tuple[int, int]] = [(0, position.lots)]
-        marks, marked = t._marks, t._mark_cache.get  # marked: the cached marks, a fast look-up
+        marks = t._marks
         every = max(1, total // 200)
         report = 0
         ts_ns = cols.ts.item  # one Python int / float at a time: no list of every bar
@@ -168,8 +168,7 @@ class SparseRun:
             charts.seek(j)
             seen = j
             if position.lots:
-                close = closes(j)
-                position.last_price = marked(close) or marks(close)  # (a 0 mark: asked twice)
+                position.last_price = marks(closes(j))
             while w < wakes and wake_at[w] == j:
                 if main_bar is None:  # the main timeframe is the base: its bar is bar j
                     bar = Bar(start, opens(j), highs(j), lows(j), closes(j), volumes(j))

@@ -168,7 +168,7 @@ class Order:
         """Account a fill: filled lots, average price, commission and the status that follows."""
         if fill.lots <= 0:
             raise FillError(f"order {self.id}: fill of {fill.lots} lots")
-        if fill.lots > self.lots - self.filled_lots:
+        if fill.lots > self.remaining_lots:
             raise FillError(
                 f"order {self.id}: fill of {fill.lots} lots exceeds the {self.remaining_lots} left"
             )
@@ -183,8 +183,4 @@ class Order:
         self.filled_lots = total
         self.commission += fill.commission
         status = OrderStatus.FILLED if total == self.lots else OrderStatus.PARTIALLY_FILLED
-        if status not in TRANSITIONS[self.status]:  # transition(), inlined: fills are hot
-            raise InvalidTransition(self.id, self.status, status)
-        self.status = status
-        self.updated_ts = fill.ts
-        self.history.append((fill.ts, status))
+        self.transition(status, fill.ts)

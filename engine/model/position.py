@@ -113,11 +113,10 @@ class Position:
         else:  # from flat the fill's price is the average (the Decimal the sum above gives)
             self.avg_price = fill.price
         self.lots = new_lots
-        trades = self.trades
-        trade = trades[-1] if trades and trades[-1].exit_ts is None else None
+        trade = self.open_trade
         if trade is None:
             trade = Trade(self.instrument, fill.side, fill.ts)
-            trades.append(trade)
+            self.trades.append(trade)
         trade._entered_lots += lots
         trade.entry_price = self.avg_price
         trade.lots = max(trade.lots, abs(new_lots))
@@ -132,8 +131,7 @@ class Position:
         else:
             self.realized -= (price - self.avg_price) * (lots * self.lot_size)
             self.lots = held + lots
-        trades = self.trades
-        trade = trades[-1] if trades and trades[-1].exit_ts is None else None  # open_trade
+        trade = self.open_trade
         assert trade is not None, "a reducing fill always has an open trade"
         trade._exited_lots += lots
         trade._exit_value += price * lots

@@ -154,15 +154,14 @@ class MatchingEngine:
             if self.slippage_ticks:
                 slip = working.instrument.step * self.slippage_ticks
                 fill_price = fill_price + slip if order.side is Side.BUY else fill_price - slip
-            lots = order.lots - order.filled_lots
-            value = fill_price * (lots * working.instrument.lot)
+            lots = order.remaining_lots
             fill = Fill(  # positional (twice as fast as keywords): Fill's field order
                 order.id,
                 code,
                 order.side,
                 lots,
                 fill_price,
-                (value * rate).quantize(_CENT, rounding=ROUND_HALF_UP),  # commission
+                commission_for(fill_price * (lots * working.instrument.lot), rate),
                 ts,
                 f"sim-fill-{next(self._fill_ids)}",
                 order.account,
