@@ -751,6 +751,8 @@ MESSAGES: dict[str, list[tuple[int, str, str, str]]] = {
     ],
     "OpenSandboxAccountRequest": [(1, "name", "string", "optional")],
     "OpenSandboxAccountResponse": [(1, "account_id", "string", "")],
+    "CloseSandboxAccountRequest": [(1, "account_id", "string", "")],
+    "CloseSandboxAccountResponse": [],
     "SandboxPayInRequest": [(1, "account_id", "string", ""), (2, "amount", "MoneyValue", "")],
     "SandboxPayInResponse": [(1, "balance", "MoneyValue", "")],
 }
@@ -1087,6 +1089,8 @@ SERVICES: dict[str, list[tuple[str, str, str, str]]] = {
     ],
     "SandboxService": [
         ("OpenSandboxAccount", "OpenSandboxAccountRequest", "OpenSandboxAccountResponse", ""),
+        ("GetSandboxAccounts", "GetAccountsRequest", "GetAccountsResponse", ""),
+        ("CloseSandboxAccount", "CloseSandboxAccountRequest", "CloseSandboxAccountResponse", ""),
         ("SandboxPayIn", "SandboxPayInRequest", "SandboxPayInResponse", ""),
     ],
 }

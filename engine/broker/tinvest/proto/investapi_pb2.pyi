@@ -2133,6 +2133,16 @@ class OpenSandboxAccountResponse(_message.Message):
     account_id: str
     def __init__(self, account_id: _Optional[str] = ...) -> None: ...
 
+class CloseSandboxAccountRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+
+class CloseSandboxAccountResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SandboxPayInRequest(_message.Message):
     __slots__ = ("account_id", "amount")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]

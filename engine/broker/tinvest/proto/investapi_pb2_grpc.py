@@ -1174,6 +1174,16 @@ class SandboxServiceStub:
                 request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountRequest.SerializeToString,
                 response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountResponse.FromString,
                 _registered_method=True)
+        self.GetSandboxAccounts = channel.unary_unary(
+                '/tinkoff.public.invest.api.contract.v1.SandboxService/GetSandboxAccounts',
+                request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsRequest.SerializeToString,
+                response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsResponse.FromString,
+                _registered_method=True)
+        self.CloseSandboxAccount = channel.unary_unary(
+                '/tinkoff.public.invest.api.contract.v1.SandboxService/CloseSandboxAccount',
+                request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountRequest.SerializeToString,
+                response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountResponse.FromString,
+                _registered_method=True)
         self.SandboxPayIn = channel.unary_unary(
                 '/tinkoff.public.invest.api.contract.v1.SandboxService/SandboxPayIn',
                 request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.SandboxPayInRequest.SerializeToString,
@@ -1185,6 +1195,18 @@ class SandboxServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def OpenSandboxAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSandboxAccounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseSandboxAccount(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1203,6 +1225,16 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     servicer.OpenSandboxAccount,
                     request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountRequest.FromString,
                     response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountResponse.SerializeToString,
+            ),
+            'GetSandboxAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSandboxAccounts,
+                    request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsRequest.FromString,
+                    response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsResponse.SerializeToString,
+            ),
+            'CloseSandboxAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseSandboxAccount,
+                    request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountRequest.FromString,
+                    response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountResponse.SerializeToString,
             ),
             'SandboxPayIn': grpc.unary_unary_rpc_method_handler(
                     servicer.SandboxPayIn,
@@ -1237,6 +1269,60 @@ class SandboxService:
             '/tinkoff.public.invest.api.contract.v1.SandboxService/OpenSandboxAccount',
             engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountRequest.SerializeToString,
             engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.OpenSandboxAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSandboxAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinkoff.public.invest.api.contract.v1.SandboxService/GetSandboxAccounts',
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsRequest.SerializeToString,
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseSandboxAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinkoff.public.invest.api.contract.v1.SandboxService/CloseSandboxAccount',
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountRequest.SerializeToString,
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.CloseSandboxAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,
