@@ -1,21 +1,158 @@
-"""Building T-Invest messages from the fake exchange's state."""
+"""Building T-Invest messages from the fake exchange's state.
+
+The fake keeps its own wire tables and number codecs, written out from the wire facts
+(``shared/reference/tinvest-wire.md``, contract 1.43), and never imports the adapter's: a wrong
+code in the adapter (say STOP_LOSS sent as TAKE_PROFIT) then reaches a fake that reads the code
+as the real service does, and a test notices.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from engine.broker.fake_tinvest.exchange import ServerOrder, Trade
-from engine.broker.tinvest.convert import (
-    DIRECTION,
-    ORDER_TYPE,
-    STATUS_CODE,
-    STOP_DIRECTION,
-    STOP_TYPE,
-)
-from engine.broker.tinvest.numbers import money, quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import Bar, Instrument, OrderStatus, OrderType
+from engine.model import Bar, Instrument, OrderStatus, OrderType, Side, TimeFrame
+
+# --- enum codes, as the wire facts number them --------------------------------------------------
+
+# OrderDirection: ORDER_DIRECTION_BUY=1, ORDER_DIRECTION_SELL=2
+DIRECTION: dict[Side, int] = {Side.BUY: 1, Side.SELL: 2}
+SIDE: dict[int, Side] = {1: Side.BUY, 2: Side.SELL}
+# OrderType: ORDER_TYPE_LIMIT=1, ORDER_TYPE_MARKET=2, ORDER_TYPE_BESTPRICE=3
+ORDER_TYPE: dict[OrderType, int] = {OrderType.LIMIT: 1, OrderType.MARKET: 2}
+ORDER_KIND: dict[int, OrderType] = {1: OrderType.LIMIT, 2: OrderType.MARKET, 3: OrderType.MARKET}
+# OrderExecutionReportStatus: FILL=1, REJECTED=2, CANCELLED=3, NEW=4, PARTIALLYFILL=5
+STATUS_CODE: dict[OrderStatus, int] = {
+    OrderStatus.NEW: 4,
+    OrderStatus.SUBMITTED: 4,
+    OrderStatus.ACCEPTED: 4,
+    OrderStatus.PARTIALLY_FILLED: 5,
+    OrderStatus.FILLED: 1,
+    OrderStatus.REJECTED: 2,
+    OrderStatus.CANCELLED: 3,
+    OrderStatus.EXPIRED: 3,
+}
+# TimeInForceType: TIME_IN_FORCE_DAY=1, FILL_AND_KILL=2, FILL_OR_KILL=3
+TIME_IN_FORCE_DAY = 1
+# StopOrderDirection: STOP_ORDER_DIRECTION_BUY=1, STOP_ORDER_DIRECTION_SELL=2
+STOP_DIRECTION: dict[Side, int] = {Side.BUY: 1, Side.SELL: 2}
+STOP_SIDE: dict[int, Side] = {1: Side.BUY, 2: Side.SELL}
+# StopOrderType: STOP_ORDER_TYPE_TAKE_PROFIT=1, STOP_ORDER_TYPE_STOP_LOSS=2, STOP_LIMIT=3
+STOP_TYPE: dict[OrderType, int] = {
+    OrderType.TAKE_PROFIT: 1,
+    OrderType.STOP: 2,
+    OrderType.STOP_LIMIT: 3,
+}
+STOP_KIND: dict[int, OrderType] = {
+    1: OrderType.TAKE_PROFIT,
+    2: OrderType.STOP,
+    3: OrderType.STOP_LIMIT,
+}
+# StopOrderStatusOption: ALL=1, ACTIVE=2, EXECUTED=3, CANCELED=4, EXPIRED=5
+STOP_STATUS_CODE: dict[OrderStatus, int] = {
+    OrderStatus.ACCEPTED: 2,
+    OrderStatus.FILLED: 3,
+    OrderStatus.CANCELLED: 4,
+    OrderStatus.EXPIRED: 5,
+}
+# ExchangeOrderType: EXCHANGE_ORDER_TYPE_MARKET=1, EXCHANGE_ORDER_TYPE_LIMIT=2
+EXCHANGE_MARKET, EXCHANGE_LIMIT = 1, 2
+# CandleInterval: 1_MIN=1, 5_MIN=2, 15_MIN=3, HOUR=4, DAY=5, 10_MIN=8, 4_HOUR=11, WEEK=12, MONTH=13
+INTERVAL_TIMEFRAME: dict[int, TimeFrame] = {
+    1: TimeFrame.M1,
+    2: TimeFrame.M5,
+    8: TimeFrame.M10,
+    3: TimeFrame.M15,
+    4: TimeFrame.H1,
+    11: TimeFrame.H4,
+    5: TimeFrame.D,
+    12: TimeFrame.W,
+    13: TimeFrame.MONTH,
+}
+# The longest GetCandles window (30014 beyond it): 1 day for minutes, 1 week for 5/10 minutes,
+# 3 weeks for 15 minutes, 3 months for hours, 6 years for days (the rest as the next shorter one).
+CANDLE_WINDOW: dict[TimeFrame, timedelta] = {
+    TimeFrame.M1: timedelta(days=1),
+    TimeFrame.M5: timedelta(weeks=1),
+    TimeFrame.M10: timedelta(weeks=1),
+    TimeFrame.M15: timedelta(weeks=3),
+    TimeFrame.H1: timedelta(days=90),
+    TimeFrame.H4: timedelta(days=90),
+    TimeFrame.D: timedelta(days=6 * 365),
+    TimeFrame.W: timedelta(days=6 * 365),
+    TimeFrame.MONTH: timedelta(days=6 * 365),
+}
+
+# --- rate limits per user and minute (the facts) ------------------------------------------------
+
+SERVICE_LIMITS: dict[str, int] = {
+    "UsersService": 100,
+    "InstrumentsService": 200,
+    "MarketDataService": 600,
+    "OperationsService": 200,
+    "StopOrdersService": 50,
+    "SandboxService": 200,
+    "OrdersService": 100,
+}
+METHOD_LIMITS: dict[tuple[str, str], int] = {
+    ("OrdersService", "PostOrder"): 300,
+    ("OrdersService", "CancelOrder"): 100,
+    ("OrdersService", "GetOrders"): 200,
+}
+
+# --- numbers: value = units + nano * 1e-9, nano carries the sign of the value -------------------
+
+_BILLION = 10**9
+
+
+def _parts(value: Decimal | int | str) -> tuple[int, int]:
+    with localcontext() as ctx:
+        ctx.prec = 60
+        billionths = int((Decimal(value) * _BILLION).to_integral_value(rounding=ROUND_HALF_EVEN))
+    whole = abs(billionths) // _BILLION
+    frac = abs(billionths) % _BILLION
+    return (-whole, -frac) if billionths < 0 else (whole, frac)
+
+
+def quotation(value: Decimal | int | str) -> pb.Quotation:
+    units, nano = _parts(value)
+    return pb.Quotation(units=units, nano=nano)
+
+
+def money(value: Decimal | int | str, currency: str = "rub") -> pb.MoneyValue:
+    units, nano = _parts(value)
+    return pb.MoneyValue(currency=currency, units=units, nano=nano)
+
+
+def _value(units: int, nano: int) -> Decimal:
+    if nano == 0:
+        return Decimal(units)
+    return (Decimal(units * _BILLION + nano).scaleb(-9)).normalize()
+
+
+def from_quotation(q: Any) -> Decimal:
+    return _value(q.units, q.nano)
+
+
+def from_money(m: Any) -> Decimal:
+    return _value(m.units, m.nano)
+
+
+def timestamp(ts: datetime) -> Timestamp:
+    if ts.tzinfo is None:
+        raise ValueError(f"naive timestamp {ts!r}")
+    out = Timestamp()
+    out.FromDatetime(ts.astimezone(UTC))
+    return out
+
+
+def from_timestamp(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
 
 
 def share(inst: Instrument) -> pb.Share:
@@ -138,7 +275,7 @@ def order_state(record: ServerOrder, initial_commission: Decimal = Decimal(0)) -
         ],
         service_commission=money(0),
         currency=inst.currency,
-        order_type=ORDER_TYPE.get(o.type, pb.ORDER_TYPE_MARKET),
+        order_type=ORDER_TYPE.get(o.type, ORDER_TYPE[OrderType.MARKET]),
         order_date=timestamp(record.created),
         instrument_uid=inst.uid,
         order_request_id=record.key,
@@ -169,7 +306,7 @@ def post_response(
         figi=inst.figi,
         direction=DIRECTION[o.side],
         initial_security_price=money(price),
-        order_type=ORDER_TYPE.get(o.type, pb.ORDER_TYPE_MARKET),
+        order_type=ORDER_TYPE.get(o.type, ORDER_TYPE[OrderType.MARKET]),
         instrument_uid=inst.uid,
         ticker=inst.ticker,
         class_code=inst.class_code,
@@ -196,8 +333,8 @@ def stream_state(
         class_code=inst.class_code,
         lot_size=inst.lot,
         direction=DIRECTION[o.side],
-        time_in_force=pb.TIME_IN_FORCE_DAY,
-        order_type=ORDER_TYPE.get(o.type, pb.ORDER_TYPE_MARKET),
+        time_in_force=TIME_IN_FORCE_DAY,
+        order_type=ORDER_TYPE.get(o.type, ORDER_TYPE[OrderType.MARKET]),
         account_id=record.account,
         initial_order_price=money(price * o.lots * inst.lot),
         order_price=money(price * o.lots * inst.lot),
@@ -244,14 +381,6 @@ def order_trades(record: ServerOrder, trades: list[Trade]) -> pb.OrderTrades:
     )
 
 
-_STOP_STATUS = {
-    OrderStatus.ACCEPTED: pb.STOP_ORDER_STATUS_ACTIVE,
-    OrderStatus.FILLED: pb.STOP_ORDER_STATUS_EXECUTED,
-    OrderStatus.CANCELLED: pb.STOP_ORDER_STATUS_CANCELED,
-    OrderStatus.EXPIRED: pb.STOP_ORDER_STATUS_EXPIRED,
-}
-
-
 def stop_order(record: ServerOrder) -> pb.StopOrder:
     """A stop order; once triggered (EXECUTED) ``exchange_order_id`` names the order it became."""
     o = record.order
@@ -262,17 +391,13 @@ def stop_order(record: ServerOrder) -> pb.StopOrder:
         figi=inst.figi,
         direction=STOP_DIRECTION[o.side],
         currency=inst.currency,
-        order_type=STOP_TYPE.get(o.type, pb.STOP_ORDER_TYPE_STOP_LOSS),
+        order_type=STOP_TYPE.get(o.type, STOP_TYPE[OrderType.STOP]),
         create_date=timestamp(record.created),
         price=money(o.price or Decimal(0)),
         stop_price=money(o.stop_price or Decimal(0)),
         instrument_uid=inst.uid,
-        status=_STOP_STATUS.get(o.status, pb.STOP_ORDER_STATUS_ACTIVE),
-        exchange_order_type=(
-            pb.EXCHANGE_ORDER_TYPE_LIMIT
-            if o.type is OrderType.STOP_LIMIT
-            else pb.EXCHANGE_ORDER_TYPE_MARKET
-        ),
+        status=STOP_STATUS_CODE.get(o.status, STOP_STATUS_CODE[OrderStatus.ACCEPTED]),
+        exchange_order_type=EXCHANGE_LIMIT if o.type is OrderType.STOP_LIMIT else EXCHANGE_MARKET,
         ticker=inst.ticker,
         class_code=inst.class_code,
     )

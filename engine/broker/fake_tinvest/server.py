@@ -29,16 +29,25 @@ import grpc.aio
 from engine.broker.fake_tinvest import messages as msg
 from engine.broker.fake_tinvest.exchange import ExchangeError, FakeExchange
 from engine.broker.fake_tinvest.faults import Faults
+from engine.broker.fake_tinvest.messages import (
+    CANDLE_WINDOW,
+    INTERVAL_TIMEFRAME,
+    METHOD_LIMITS,
+    SERVICE_LIMITS,
+    SIDE,
+    STOP_KIND,
+    from_money,
+    from_quotation,
+    from_timestamp,
+    money,
+)
+from engine.broker.fake_tinvest.messages import timestamp as ts_pb
 from engine.broker.fake_tinvest.streams import (
     MarketDataStreamServicer,
     OrdersStreamServicer,
     trading_status_code,
 )
 from engine.broker.tinvest.channel import is_loopback
-from engine.broker.tinvest.convert import CANDLE_WINDOW, INTERVAL_TIMEFRAME, SIDE, STOP_KIND
-from engine.broker.tinvest.limiter import METHOD_LIMITS, SERVICE_LIMITS
-from engine.broker.tinvest.numbers import from_money, from_quotation, from_timestamp, money
-from engine.broker.tinvest.numbers import timestamp as ts_pb
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
 from engine.model import Instrument, OrderStatus, OrderType, Side

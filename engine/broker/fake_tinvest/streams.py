@@ -19,7 +19,7 @@ import grpc.aio
 
 from engine.broker.fake_tinvest import messages as msg
 from engine.broker.fake_tinvest.exchange import ExchangeError, ServerOrder, Trade
-from engine.broker.tinvest.numbers import timestamp as ts_pb
+from engine.broker.fake_tinvest.messages import timestamp as ts_pb
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
 from engine.model import Instrument
