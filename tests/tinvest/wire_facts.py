@@ -393,6 +393,40 @@ MESSAGES: dict[str, list[tuple[int, str, str, str]]] = {
         (1, "figi", "string", "optional"),
         (2, "instrument_id", "string", "optional"),
     ],
+    "GetOrderBookRequest": [
+        (1, "figi", "string", "optional"),
+        (2, "depth", "int32", ""),
+        (3, "instrument_id", "string", "optional"),
+    ],
+    "GetOrderBookResponse": [
+        (1, "figi", "string", ""),
+        (2, "depth", "int32", ""),
+        (3, "bids", "Order", "repeated"),
+        (4, "asks", "Order", "repeated"),
+        (5, "last_price", "Quotation", ""),
+        (6, "close_price", "Quotation", ""),
+        (7, "limit_up", "Quotation", ""),
+        (8, "limit_down", "Quotation", ""),
+        (9, "instrument_uid", "string", ""),
+        (10, "ticker", "string", ""),
+        (11, "class_code", "string", ""),
+        (21, "last_price_ts", "Timestamp", ""),
+        (22, "close_price_ts", "Timestamp", ""),
+        (23, "orderbook_ts", "Timestamp", ""),
+    ],
+    "GetTradingStatusesRequest": [(1, "instrument_id", "string", "repeated")],
+    "GetTradingStatusesResponse": [
+        (1, "trading_statuses", "GetTradingStatusResponse", "repeated"),
+    ],
+    # GetLastTrades is not in the 1.43 facts sheet; numbers from the public contract (marketdata).
+    "GetLastTradesRequest": [
+        (1, "figi", "string", "optional"),
+        (2, "from", "Timestamp", ""),
+        (3, "to", "Timestamp", ""),
+        (4, "instrument_id", "string", "optional"),
+        (5, "trade_source", "TradeSourceType", ""),
+    ],
+    "GetLastTradesResponse": [(1, "trades", "Trade", "repeated")],
     "GetTradingStatusResponse": [
         (1, "figi", "string", ""),
         (2, "trading_status", "SecurityTradingStatus", ""),
@@ -1053,7 +1087,10 @@ SERVICES: dict[str, list[tuple[str, str, str, str]]] = {
     "MarketDataService": [
         ("GetCandles", "GetCandlesRequest", "GetCandlesResponse", ""),
         ("GetLastPrices", "GetLastPricesRequest", "GetLastPricesResponse", ""),
+        ("GetOrderBook", "GetOrderBookRequest", "GetOrderBookResponse", ""),
         ("GetTradingStatus", "GetTradingStatusRequest", "GetTradingStatusResponse", ""),
+        ("GetTradingStatuses", "GetTradingStatusesRequest", "GetTradingStatusesResponse", ""),
+        ("GetLastTrades", "GetLastTradesRequest", "GetLastTradesResponse", ""),
     ],
     "MarketDataStreamService": [
         (

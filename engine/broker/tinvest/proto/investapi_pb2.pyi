@@ -1359,6 +1359,79 @@ class GetTradingStatusResponse(_message.Message):
     class_code: str
     def __init__(self, figi: _Optional[str] = ..., trading_status: _Optional[_Union[SecurityTradingStatus, str]] = ..., limit_order_available_flag: _Optional[bool] = ..., market_order_available_flag: _Optional[bool] = ..., api_trade_available_flag: _Optional[bool] = ..., instrument_uid: _Optional[str] = ..., bestprice_order_available_flag: _Optional[bool] = ..., only_best_price: _Optional[bool] = ..., ticker: _Optional[str] = ..., class_code: _Optional[str] = ...) -> None: ...
 
+class GetOrderBookRequest(_message.Message):
+    __slots__ = ("figi", "depth", "instrument_id")
+    FIGI_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    figi: str
+    depth: int
+    instrument_id: str
+    def __init__(self, figi: _Optional[str] = ..., depth: _Optional[int] = ..., instrument_id: _Optional[str] = ...) -> None: ...
+
+class GetOrderBookResponse(_message.Message):
+    __slots__ = ("figi", "depth", "bids", "asks", "last_price", "close_price", "limit_up", "limit_down", "instrument_uid", "ticker", "class_code", "last_price_ts", "close_price_ts", "orderbook_ts")
+    FIGI_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    BIDS_FIELD_NUMBER: _ClassVar[int]
+    ASKS_FIELD_NUMBER: _ClassVar[int]
+    LAST_PRICE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_PRICE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_UP_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_DOWN_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_UID_FIELD_NUMBER: _ClassVar[int]
+    TICKER_FIELD_NUMBER: _ClassVar[int]
+    CLASS_CODE_FIELD_NUMBER: _ClassVar[int]
+    LAST_PRICE_TS_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_PRICE_TS_FIELD_NUMBER: _ClassVar[int]
+    ORDERBOOK_TS_FIELD_NUMBER: _ClassVar[int]
+    figi: str
+    depth: int
+    bids: _containers.RepeatedCompositeFieldContainer[Order]
+    asks: _containers.RepeatedCompositeFieldContainer[Order]
+    last_price: Quotation
+    close_price: Quotation
+    limit_up: Quotation
+    limit_down: Quotation
+    instrument_uid: str
+    ticker: str
+    class_code: str
+    last_price_ts: _timestamp_pb2.Timestamp
+    close_price_ts: _timestamp_pb2.Timestamp
+    orderbook_ts: _timestamp_pb2.Timestamp
+    def __init__(self, figi: _Optional[str] = ..., depth: _Optional[int] = ..., bids: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., asks: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., last_price: _Optional[_Union[Quotation, _Mapping]] = ..., close_price: _Optional[_Union[Quotation, _Mapping]] = ..., limit_up: _Optional[_Union[Quotation, _Mapping]] = ..., limit_down: _Optional[_Union[Quotation, _Mapping]] = ..., instrument_uid: _Optional[str] = ..., ticker: _Optional[str] = ..., class_code: _Optional[str] = ..., last_price_ts: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_price_ts: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., orderbook_ts: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetTradingStatusesRequest(_message.Message):
+    __slots__ = ("instrument_id",)
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    instrument_id: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, instrument_id: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetTradingStatusesResponse(_message.Message):
+    __slots__ = ("trading_statuses",)
+    TRADING_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    trading_statuses: _containers.RepeatedCompositeFieldContainer[GetTradingStatusResponse]
+    def __init__(self, trading_statuses: _Optional[_Iterable[_Union[GetTradingStatusResponse, _Mapping]]] = ...) -> None: ...
+
+class GetLastTradesRequest(_message.Message):
+    __slots__ = ("figi", "to", "instrument_id", "trade_source")
+    FIGI_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRADE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    figi: str
+    to: _timestamp_pb2.Timestamp
+    instrument_id: str
+    trade_source: TradeSourceType
+    def __init__(self, figi: _Optional[str] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., instrument_id: _Optional[str] = ..., trade_source: _Optional[_Union[TradeSourceType, str]] = ..., **kwargs) -> None: ...
+
+class GetLastTradesResponse(_message.Message):
+    __slots__ = ("trades",)
+    TRADES_FIELD_NUMBER: _ClassVar[int]
+    trades: _containers.RepeatedCompositeFieldContainer[Trade]
+    def __init__(self, trades: _Optional[_Iterable[_Union[Trade, _Mapping]]] = ...) -> None: ...
+
 class GetMySubscriptions(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

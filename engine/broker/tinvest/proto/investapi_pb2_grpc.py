@@ -360,10 +360,25 @@ class MarketDataServiceStub:
                 request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastPricesRequest.SerializeToString,
                 response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastPricesResponse.FromString,
                 _registered_method=True)
+        self.GetOrderBook = channel.unary_unary(
+                '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetOrderBook',
+                request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookRequest.SerializeToString,
+                response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookResponse.FromString,
+                _registered_method=True)
         self.GetTradingStatus = channel.unary_unary(
                 '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatus',
                 request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusRequest.SerializeToString,
                 response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusResponse.FromString,
+                _registered_method=True)
+        self.GetTradingStatuses = channel.unary_unary(
+                '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatuses',
+                request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesRequest.SerializeToString,
+                response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesResponse.FromString,
+                _registered_method=True)
+        self.GetLastTrades = channel.unary_unary(
+                '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetLastTrades',
+                request_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesRequest.SerializeToString,
+                response_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesResponse.FromString,
                 _registered_method=True)
 
 
@@ -382,7 +397,25 @@ class MarketDataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOrderBook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTradingStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTradingStatuses(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLastTrades(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -401,10 +434,25 @@ def add_MarketDataServiceServicer_to_server(servicer, server):
                     request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastPricesRequest.FromString,
                     response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastPricesResponse.SerializeToString,
             ),
+            'GetOrderBook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderBook,
+                    request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookRequest.FromString,
+                    response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookResponse.SerializeToString,
+            ),
             'GetTradingStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTradingStatus,
                     request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusRequest.FromString,
                     response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusResponse.SerializeToString,
+            ),
+            'GetTradingStatuses': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTradingStatuses,
+                    request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesRequest.FromString,
+                    response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesResponse.SerializeToString,
+            ),
+            'GetLastTrades': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLastTrades,
+                    request_deserializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesRequest.FromString,
+                    response_serializer=engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -472,6 +520,33 @@ class MarketDataService:
             _registered_method=True)
 
     @staticmethod
+    def GetOrderBook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetOrderBook',
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookRequest.SerializeToString,
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetOrderBookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetTradingStatus(request,
             target,
             options=(),
@@ -488,6 +563,60 @@ class MarketDataService:
             '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatus',
             engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusRequest.SerializeToString,
             engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTradingStatuses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetTradingStatuses',
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesRequest.SerializeToString,
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetTradingStatusesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLastTrades(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinkoff.public.invest.api.contract.v1.MarketDataService/GetLastTrades',
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesRequest.SerializeToString,
+            engine_dot_broker_dot_tinvest_dot_proto_dot_investapi__pb2.GetLastTradesResponse.FromString,
             options,
             channel_credentials,
             insecure,
