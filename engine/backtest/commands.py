@@ -113,6 +113,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from engine.backtest.runner import BacktestOptions, StrategyFailed
     from engine.backtest.session import run_backtest
     from engine.backtest.storage import save_report
+    from engine.data.errors import DataError
     from engine.strategy import StrategyParamError, UnknownStrategy
 
     try:
@@ -124,12 +125,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         options = BacktestOptions(
             gaps=args.gaps, mode=args.mode, verify_wake=args.verify_wake, **kwargs
         )
-    except (ValueError, LookupError, OSError) as exc:
+    except (DataError, ValueError, LookupError, OSError) as exc:  # no data stored: say so
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
     try:
         report = _run(args, markets, params, main_tf, options, run_backtest)
-    except (UnknownStrategy, StrategyParamError, ValueError) as exc:
+    except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
     except StrategyFailed as exc:

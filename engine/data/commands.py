@@ -35,9 +35,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_help(parser))
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
 
-    p = sub.add_parser("import", help="import T-Invest history ZIPs, folders of them or CSVs")
+    from engine.data.headered import FORMATS_HELP
+
+    p = sub.add_parser(
+        "import",
+        help="import T-Invest history ZIPs, folders of them, or CSVs (headered ones too)",
+        description="Import 1-minute bars into the store. " + FORMATS_HELP,
+        epilog="Invalid lines go to a quarantine report; a run that stores no row exits 1.",
+    )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--ticker", help="store everything under this instrument (skip uid lookup)")
+    p.add_argument(
+        "--tz",
+        default="Europe/Moscow",
+        metavar="ZONE",
+        help="zone of headered CSVs' times that carry none (default: Europe/Moscow; e.g. UTC)",
+    )
     p.set_defaults(func=_guard(cmd_import))
 
     p = sub.add_parser("download", help="download yearly history archives and import them")
@@ -203,9 +216,15 @@ def _when(ts: datetime | None) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from engine.data.importer import import_paths
 
-    report = import_paths(args.paths, ticker=args.ticker)
+    try:
+        zone = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"--tz {args.tz!r} is not a time zone (e.g. Europe/Moscow, UTC)") from None
+    report = import_paths(args.paths, ticker=args.ticker, zone=zone)
     out = _out()
     table = _table("imported", show_lines=False)
     for column in ("instrument", "valid rows"):
@@ -220,7 +239,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     _show_bad_lines(report.bad, report.quarantine)
     for error in report.errors:
         _fail("import", f"{error.file}: {error.message}")
+    if report.rows == 0:
+        _fail("import", _nothing_imported(report))
+        return 1
     return 1 if report.errors else 0
+
+
+def _nothing_imported(report: Any) -> str:
+    """Why a run stored no row, and what to do."""
+    if report.files == 0 and not report.errors:
+        return "nothing imported: no .zip or .csv file found"
+    if report.bad:
+        reasons: dict[str, int] = {}
+        for line in report.bad:
+            reasons[line.reason] = reasons.get(line.reason, 0) + 1
+        top, count = max(reasons.items(), key=lambda item: item[1])
+        return (
+            f"nothing imported: all {len(report.bad):,} lines were invalid (mostly: {top}, "
+            f"{count:,} lines). See the formats in `avin data import --help`"
+        )
+    if report.errors:
+        return "nothing imported (see the errors above)"
+    return "nothing imported: the files hold no bars"
 
 
 def _show_bad_lines(bad: list[Any], quarantine: Path | None) -> None:

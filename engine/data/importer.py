@@ -3,7 +3,9 @@
 Each ZIP is parsed in one batch, loose CSV files in batches of up to ``CSV_BATCH`` files. Valid
 rows are grouped by instrument (the uid column resolved through the instrument cache, or the
 ``--ticker`` override) and merged into the store; invalid lines go to the quarantine report;
-a corrupt ZIP or an unknown instrument is an error for that file only.
+a corrupt ZIP or an unknown instrument is an error for that file only. CSVs with a header row
+(Finam and similar exports, ``engine.data.headered``) are rewritten into the archive's lines
+first and then take the same path; their rows go to the ticker they name (or ``--ticker``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +21,7 @@ import polars as pl
 from engine.data.archive import BadLine, Member, ParsedBatch, parse, read_archive, read_csv_file
 from engine.data.atomic import write_atomic
 from engine.data.errors import ArchiveError, DataError
+from engine.data.headered import MOSCOW, convert, detect
 from engine.data.instruments import InstrumentCache
 from engine.data.schema import COLUMNS, SOURCE_ARCHIVE
 from engine.data.store import BarStore
@@ -94,7 +97,9 @@ class Importer:
         ticker: str | Instrument | None = None,
         source: str = SOURCE_ARCHIVE,
         flush_rows: int = FLUSH_ROWS,
+        zone: tzinfo = MOSCOW,
     ) -> None:
+        self.zone = zone  # of headered CSVs' times without a zone
         self.store = store if store is not None else BarStore()
         self.cache = cache if cache is not None else InstrumentCache()
         self.source = source
@@ -139,7 +144,9 @@ class Importer:
     def import_zip(self, path: Path) -> None:
         self.report.files += 1
         try:
-            members = read_archive(path)
+            members = self._headered(read_archive(path))
+            if not members:
+                return
             batch = parse(members)
         except ArchiveError as exc:
             self.report.errors.append(FileError(str(path), exc.describe()))
@@ -154,6 +161,7 @@ class Importer:
                 members.append(read_csv_file(path))
             except ArchiveError as exc:
                 self.report.errors.append(FileError(str(path), exc.describe()))
+        members = self._headered(members)
         if not members:
             return
         try:
@@ -165,16 +173,47 @@ class Importer:
                 except ArchiveError as exc:
                     self.report.errors.append(FileError(member.name, exc.describe()))
 
+    def _headered(self, members: list[Member]) -> list[Member]:
+        """Imports the members with a header row (each on its own); returns the others."""
+        plain: list[Member] = []
+        for member in members:
+            header = detect(member.data)
+            if header is None:
+                plain.append(member)
+                continue
+            ticker = self._override[0] if self._override is not None else ""
+            try:
+                lines = convert(member.name, member.data, header, ticker=ticker, zone=self.zone)
+                batch = parse([Member(member.name, lines)])
+            except ArchiveError as exc:
+                self.report.errors.append(FileError(member.name, exc.describe()))
+                continue
+            original = member.data.split(b"\n")
+            batch.bad = [
+                BadLine(
+                    b.file,
+                    b.line,
+                    b.reason,
+                    original[b.line - 1].decode("utf-8", "replace").rstrip("\r")[:200]
+                    if b.line - 1 < len(original)
+                    else b.text,
+                )
+                for b in batch.bad
+            ]
+            self._accept(batch, by_ticker=True)
+        return plain
+
     # --- routing ----------------------------------------------------------------------------
 
-    def _accept(self, batch: ParsedBatch) -> None:
+    def _accept(self, batch: ParsedBatch, *, by_ticker: bool = False) -> None:
         self.report.bad.extend(batch.bad)
         bars = batch.bars
         if bars.is_empty():
             return
         if self._override is not None:
             code, uid = self._override
-            self._add(code, uid or str(bars["uid"][0]), bars, batch)
+            # a headered CSV's uid column holds a ticker, not a uid
+            self._add(code, uid if by_ticker else uid or str(bars["uid"][0]), bars, batch)
         else:
             if bars["uid"].n_unique() == 1:
                 groups = {str(bars["uid"][0]): bars}
@@ -184,6 +223,15 @@ class Importer:
                     for key, part in bars.partition_by("uid", as_dict=True).items()
                 }
             for uid, part in groups.items():
+                if by_ticker:  # a headered CSV's ticker column: known or taken as a MOEX share
+                    try:
+                        target = self._resolve_override(uid)
+                    except ValueError as exc:
+                        self.report.errors.append(FileError(batch.members[0].name, str(exc)))
+                        continue
+                    if target is not None:
+                        self._add(target[0], target[1], part, batch)
+                    continue
                 instrument = self.cache.get(uid)
                 if instrument is None:
                     for name in batch.member_of_rows(part["_row"]):
@@ -243,9 +291,10 @@ def import_paths(
     source: str = SOURCE_ARCHIVE,
     on_file: Callable[[Path], None] | None = None,
     quarantine_dir: Path | None = None,
+    zone: tzinfo = MOSCOW,
 ) -> ImportReport:
     """Import archives, folders of them or their CSVs; see the module doc."""
-    importer = Importer(store=store, cache=cache, ticker=ticker, source=source)
+    importer = Importer(store=store, cache=cache, ticker=ticker, source=source, zone=zone)
     importer.import_paths([Path(p) for p in paths], on_file)
     return importer.finish(quarantine_dir=quarantine_dir)
 
