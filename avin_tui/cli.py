@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from engine import __version__
 
+EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
+
 COMMAND_MODULES: tuple[str, ...] = (
     "avin_tui.commands",
     "engine.data.commands",
@@ -53,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a crash is never a clean exit: traceback, a plain line, non-zero
+        import traceback
+
+        traceback.print_exc()
+        print(f"avin {args.command or 'run'}: crashed (see the traceback above)", file=sys.stderr)
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -234,6 +234,19 @@ def _run_app(engine: Engine, settings: Settings, duration: float | None) -> int:
     finally:
         if timer is not None:
             timer.cancel()
+    return app_exit_code(app)
+
+
+def app_exit_code(app: Any) -> int:
+    """The app's own exit code: Textual sets 1 when the app crashed (it printed the traceback
+    and returned from ``run``); a crash must never look like a clean quit to a script."""
+    code = app.return_code
+    if code:
+        print(
+            f"avin: the terminal app stopped on an error (exit {code}); the engine was stopped",
+            file=sys.stderr,
+        )
+        return int(code)
     return EXIT_OK
 
 

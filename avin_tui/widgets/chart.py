@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from rich.style import Style
@@ -19,7 +20,13 @@ from textual.worker import Worker, WorkerState
 
 from avin_tui.widgets._format import msk, set_border_text, ticker
 from avin_tui.widgets._zigzag import Leg, analysis_available, zigzag_legs
-from avin_tui.widgets.chart_render import ChartStyles, blank, render_chart
+from avin_tui.widgets.chart_render import (
+    PLAIN,
+    ChartStyles,
+    blank,
+    quoted_decimals,
+    render_chart,
+)
 from avin_tui.widgets.chart_view import ChartView
 from engine.model import Bar, TimeFrame
 
@@ -185,6 +192,7 @@ class ChartPane(Widget, can_focus=True):
         styles = self._styles()
         terms = tuple(sorted(self.terms))
         view = self.view
+        decimals = self.price_decimals()
         message = self.fetch_error or (
             "no instrument" if self.instrument is None else "waiting for bars"
         )
@@ -194,7 +202,9 @@ class ChartPane(Widget, can_focus=True):
             # the frame is handed over in an attribute, not as the worker's result: a finished
             # Worker is cyclic garbage, and its result (every segment of the frame) would wait
             # with it for a full collection (a pause of every thread) instead of being freed
-            self._built_frame = self._build(key, bars, width, height, styles, message, terms, view)
+            self._built_frame = self._build(
+                key, bars, width, height, styles, message, terms, view, decimals
+            )
 
         self._pending_worker = self.run_worker(
             build,
@@ -223,12 +233,25 @@ class ChartPane(Widget, can_focus=True):
         message: str,
         terms: tuple[int, ...],
         view: ChartView,
+        decimals: int | None = None,
     ) -> tuple[tuple[Any, ...], list[Strip]]:
         if not bars:
             return key, blank(width, height, message, styles.axis)
         legs: list[Leg] = zigzag_legs(bars, terms) if terms else []
         shown, shown_legs = view.apply(bars, legs)
-        return key, render_chart(shown, width, height, styles, shown_legs)
+        return key, render_chart(shown, width, height, styles, shown_legs, decimals)
+
+    def price_decimals(self) -> int | None:
+        """The decimals of the instrument's price step (``engine.instruments``), None when the
+        source does not say (the rasteriser then reads them off the prices)."""
+        instruments = getattr(self.source, "instruments", None)
+        if not isinstance(instruments, dict) or self.instrument is None:
+            return None
+        step = getattr(instruments.get(self.instrument), "step", None)
+        if step is None:
+            return None
+        exponent = Decimal(step).normalize().as_tuple().exponent
+        return max(0, -exponent) if isinstance(exponent, int) else None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "chart":
@@ -266,6 +289,7 @@ class ChartPane(Widget, can_focus=True):
             axis=get("chart--axis"),
             last=get("chart--last"),
             terms=tuple(get(f"chart--t{t}") for t in range(1, 6)),
+            marks=bool(getattr(self.app, "no_color", False)),
         )
 
     def _update_titles(self) -> None:
@@ -277,7 +301,10 @@ class ChartPane(Widget, can_focus=True):
             parts.append(" ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6)))
         if self.bars:
             b = self.bars[-1]
-            parts.append(f"{msk(b.ts, '%d.%m %H:%M')} C {b.close:g}")
+            decimals = self.price_decimals()
+            if decimals is None:
+                decimals = quoted_decimals([b.close for b in self.bars[-200:]])
+            parts.append(f"{msk(b.ts, '%d.%m %H:%M')} C {b.close:.{decimals}f}")
         set_border_text(self, title=title, subtitle=" │ ".join(parts))
 
     # --- line API -----------------------------------------------------------------------------
@@ -303,5 +330,5 @@ class ChartPane(Widget, can_focus=True):
         if y < len(self._strips):
             strip = self._strips[y]
             # (a no-op crop_extend caches the strip in itself: a cycle only a full GC frees)
-            return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
-        return Strip.blank(width)
+            return strip if strip.cell_length == width else strip.crop_extend(0, width, PLAIN)
+        return Strip.blank(width, PLAIN)

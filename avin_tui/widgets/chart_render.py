@@ -22,6 +22,11 @@ _BRAILLE = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
 _NONE, _WICK, _BODY = 0, 1, 2
 
 
+PLAIN = Style()  # every segment has a style: Textual's NO_COLOR filter cannot take ``None``
+MAX_DECIMALS = 6
+TERM_MARKS = "12345"  # the term's digit on its pivots when colours cannot tell terms apart
+
+
 @dataclass(frozen=True, slots=True)
 class ChartStyles:
     bull: Style
@@ -29,20 +34,41 @@ class ChartStyles:
     axis: Style
     last: Style
     terms: tuple[Style, ...]  # T1..T5
+    base: Style = PLAIN  # empty cells
+    marks: bool = False  # monochrome: pivots marked with their term's digit
 
 
-def price_format(lo: float, hi: float) -> str:
-    span = max(abs(hi), abs(lo))
-    if span >= 10_000:
-        return "{:.0f}"
-    if span >= 100:
-        return "{:.2f}" if hi - lo < 5 else "{:.1f}"
-    if span >= 1:
-        return "{:.2f}"
-    return "{:.4f}"
+def price_decimals(prices: Sequence[float]) -> int:
+    """The decimals the prices are quoted with (when the instrument's step is not known): the
+    most any of them needs, so ``8646.9`` and ``300.12`` stay whole."""
+    most = 0
+    for p in prices:
+        text = repr(float(p))
+        if "e" in text or "E" in text:
+            return MAX_DECIMALS
+        _, _, frac = text.partition(".")
+        frac = frac.rstrip("0")
+        most = max(most, len(frac))
+    return min(most, MAX_DECIMALS)
+
+
+def quoted_decimals(prices: Sequence[float]) -> int:
+    """Decimals to show prices of an instrument whose step is not known: what they need, and at
+    least two below 10,000 (kopecks), where a whole-rouble step is unlikely."""
+    floor = 2 if prices and max(abs(p) for p in prices) < 10_000 else 0
+    return max(floor, price_decimals(prices))
+
+
+def price_format(lo: float, hi: float, decimals: int | None = None) -> str:
+    """Prices in full: with the instrument's decimals when known, else at least two (four under
+    one rouble); never rounded to fewer decimals than the instrument quotes."""
+    if decimals is not None:
+        return f"{{:.{max(0, min(MAX_DECIMALS, decimals))}f}}"
+    return "{:.4f}" if max(abs(hi), abs(lo)) < 1 else "{:.2f}"
 
 
 def blank(width: int, height: int, message: str = "", style: Style | None = None) -> list[Strip]:
+    style = style or PLAIN
     lines = [Strip.blank(width, style) for _ in range(height)]
     if message and height > 0 and width > 0:
         text = message[:width].center(width)
@@ -56,15 +82,21 @@ def render_chart(
     height: int,
     styles: ChartStyles,
     legs: Sequence[Leg] = (),
+    decimals: int | None = None,
 ) -> list[Strip]:
-    """``height`` strips of ``width`` cells: the newest bars that fit, right-aligned."""
+    """``height`` strips of ``width`` cells: the newest bars that fit, right-aligned.
+
+    ``decimals``: the instrument's price precision (from its step); None derives it from the
+    bars' own prices."""
     if width <= 0 or height <= 0:
         return []
     if not bars:
         return blank(width, height, "no bars", styles.axis)
     lo_all = min(b.low for b in bars[-width:])
     hi_all = max(b.high for b in bars[-width:])
-    fmt = price_format(lo_all, hi_all)
+    if decimals is None:
+        decimals = quoted_decimals([b.close for b in bars[-width:]])
+    fmt = price_format(lo_all, hi_all, decimals)
     axis_w = max(len(fmt.format(lo_all)), len(fmt.format(hi_all))) + 1
     plot_w = width - axis_w
     if plot_w < 4 or height < 2:
@@ -84,7 +116,7 @@ def render_chart(
         return min(ph - 1, max(0, round((hi - p) / span * (ph - 1))))
 
     glyph = [[" "] * plot_w for _ in range(height)]
-    style: list[list[Style | None]] = [[None] * plot_w for _ in range(height)]
+    style: list[list[Style]] = [[styles.base] * plot_w for _ in range(height)]
     body_color: list[list[Style | None]] = [[None] * plot_w for _ in range(height)]
 
     for n, bar in enumerate(visible):
@@ -137,7 +169,7 @@ def render_chart(
     for row in range(height):
         segments: list[Segment] = []
         run_text = ""
-        run_style: Style | None = None
+        run_style: Style = styles.base
         for col in range(plot_w):
             cell_style = style[row][col]
             if cell_style is not run_style and run_text:
@@ -149,10 +181,10 @@ def render_chart(
             segments.append(Segment(run_text, run_style))
         label = labels.get(row)
         if label is None:
-            segments.append(Segment(" " * axis_w))
+            segments.append(Segment(" " * axis_w, styles.base))
         else:
             text, label_style = label
-            segments.append(Segment(" "))
+            segments.append(Segment(" ", styles.base))
             segments.append(Segment(text.rjust(axis_w - 1)[: axis_w - 1], label_style))
         strips.append(Strip(segments, width))
     return strips
@@ -168,7 +200,7 @@ def _overlay(
     span: float,
     styles: ChartStyles,
     glyph: list[list[str]],
-    style: list[list[Style | None]],
+    style: list[list[Style]],
     body_color: list[list[Style | None]],
 ) -> None:
     dw, dh = 2 * plot_w, 4 * height
@@ -208,6 +240,16 @@ def _overlay(
             st = st + Style(bgcolor=under.color)
         glyph[row][col] = chr(0x2800 + bits)
         style[row][col] = st
+    if styles.marks:  # without colour a term is told by the digit on its pivots
+        for leg in sorted(legs, key=lambda g: g.term):
+            for index, p, confirmed in (
+                (leg.i1, leg.p1, True),
+                (leg.i2, leg.p2, not leg.tentative),
+            ):
+                x, y = dot_x(index), dot_y(p)
+                if confirmed and 0 <= x < dw and 0 <= y < dh:
+                    glyph[y // 4][x // 2] = TERM_MARKS[min(leg.term, 5) - 1]
+                    style[y // 4][x // 2] = styles.terms[min(leg.term, len(styles.terms)) - 1]
 
 
 def _line(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:

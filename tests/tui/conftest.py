@@ -101,14 +101,14 @@ def make_bars(n: int = 300, start: float = 300.0) -> list[Bar]:
     bars, price = [], start
     for i in range(n):
         o = price
-        price = max(1.0, price + rnd.gauss(0, 1.5))
+        price = round(max(1.0, price + rnd.gauss(0, 1.5)), 2)  # quoted in kopecks, as on MOEX
         c = price
         bars.append(
             Bar(
                 T0 + timedelta(minutes=i),
                 o,
-                max(o, c) + rnd.random(),
-                min(o, c) - rnd.random(),
+                round(max(o, c) + rnd.random(), 2),
+                round(min(o, c) - rnd.random(), 2),
                 c,
                 100 + i,
             )

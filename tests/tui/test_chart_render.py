@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.style import Style
 
 from avin_tui.widgets._zigzag import Leg, zigzag_legs
-from avin_tui.widgets.chart_render import ChartStyles, render_chart
+from avin_tui.widgets.chart_render import (
+    ChartStyles,
+    price_decimals,
+    quoted_decimals,
+    render_chart,
+)
 
 from .conftest import make_bars
 
@@ -90,3 +97,29 @@ def test_degenerate_inputs_do_not_raise() -> None:
         bars, 50, 10, STYLES, [Leg(1, 0, bars[0].low, 399, bars[399].high, False)]
     )
     assert len(strips) == 10
+
+
+def test_price_labels_keep_the_instruments_precision() -> None:
+    # LKOH around 8,600 with a 0.5 step: the old axis cut these to "8647" / "8646.9"
+    bars = [b.__class__(b.ts, 8646.5, 8650.0, 8640.0, 8646.5, 1) for b in make_bars(30)]
+    text = "".join(s.text for s in render_chart(bars, 60, 12, STYLES, decimals=1))
+    assert "8646.5" in text  # the last close, whole
+    assert all(len(tok.split(".")[1]) == 1 for tok in text.split() if tok[:1].isdigit())
+    # no step known: the decimals the prices are quoted with (here three), never fewer
+    bars = [b.__class__(b.ts, 12.345, 12.5, 12.1, 12.345, 1) for b in make_bars(30)]
+    text = "".join(s.text for s in render_chart(bars, 60, 12, STYLES))
+    assert "12.345" in text
+    assert price_decimals([8565.0, 8646.9, 300.12]) == 2
+    assert quoted_decimals([8565.0]) == 2 and quoted_decimals([12345.0]) == 0
+
+
+def test_without_colour_pivots_carry_their_terms_digit() -> None:
+    bars = make_bars(200)
+    legs = zigzag_legs(bars, [1, 2])
+    plain = render_chart(bars, 80, 20, STYLES, legs)
+    marked = render_chart(bars, 80, 20, replace(STYLES, marks=True), legs)
+    plot = "".join(s.text[:60] for s in marked)
+    assert "1" in plot and "2" in plot
+    assert not {"1", "2"} & set("".join(s.text[:60] for s in plain))
+    # every segment has a style: Textual's monochrome filter cannot take None
+    assert all(seg.style is not None for s in marked + plain for seg in s)
