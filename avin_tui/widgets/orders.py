@@ -1,4 +1,5 @@
-"""Orders pane: open orders first, then the latest finished ones; x or delete cancels."""
+"""Orders pane: open orders pinned on top (newest first), then the latest finished ones (newest
+first); ``f`` shows open orders only or all; x or delete cancels."""
 
 from __future__ import annotations
 
@@ -56,20 +57,26 @@ class OrdersTable(DiffTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "cancel_order", "Cancel"),
         Binding("delete", "cancel_order", "Cancel", show=False),
+        Binding("f", "toggle_filter", "Open/all"),
     ]
 
     def on_mount(self) -> None:
         self.border_title = "[u]O[/u]rders"
         self._rows: dict[str, OrderRow] = {}
+        self._last: tuple[OrderRow, ...] = ()
+        self.open_only = False
 
     def update_rows(self, rows: tuple[OrderRow, ...]) -> None:
-        """Rows stay in the order they first appeared (new ones at the bottom).
+        """Open orders on top, newest first, then finished ones, newest first.
 
-        Finished orders beyond ``MAX_FINISHED`` are dropped in batches: removing a row makes the
-        table lay out again, so it should not happen on every new order.
+        The snapshot lists orders oldest first. Finished orders beyond ``MAX_FINISHED`` are
+        dropped in batches: removing a row makes the table lay out again, so it should not
+        happen on every new order. An order that opens or finishes moves, so an open order is
+        never below the fold behind finished ones.
         """
+        self._last = rows
         open_rows = [r for r in rows if r.status in OPEN_STATES]
-        finished = [r for r in rows if r.status not in OPEN_STATES]
+        finished = [] if self.open_only else [r for r in rows if r.status not in OPEN_STATES]
         # keep from the oldest finished order on screen, unless that makes too many
         start = next(
             (i for i, r in enumerate(finished) if r.key in self._rows),
@@ -77,13 +84,19 @@ class OrdersTable(DiffTable):
         )
         if len(finished) - start > MAX_FINISHED + PRUNE_SLACK:
             start = len(finished) - MAX_FINISHED
-        shown = open_rows + finished[start:]
+        shown = open_rows[::-1] + finished[start:][::-1]
         self._rows = {r.key: r for r in shown}
         added = any(r.key not in self.shown_rows for r in shown)
         self.apply_rows({r.key: order_cells(r) for r in shown})
-        if added and not self.has_focus:  # follow the newest (at the bottom) unless in use
-            self.scroll_end(animate=False, immediate=False)
-        set_border_text(self, subtitle=f"{len(open_rows)} open")
+        if added and not self.has_focus:  # follow the newest (at the top) unless in use
+            self.scroll_home(animate=False, immediate=False)
+        view = "open only (f: all)" if self.open_only else "all"
+        set_border_text(self, subtitle=f"{len(open_rows)} open · {view}")
+
+    def action_toggle_filter(self) -> None:
+        """Open orders only, or all of them."""
+        self.open_only = not self.open_only
+        self.update_rows(self._last)
 
     def action_cancel_order(self) -> None:
         key = self.selected_key()
