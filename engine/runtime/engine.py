@@ -54,7 +54,12 @@ from engine.runtime.snapshot import (
     StrategyState,
     TradingState,
 )
-from engine.runtime.startup import build_strategies, load_chart_history, resolve_slot
+from engine.runtime.startup import (
+    build_strategies,
+    continue_replay,
+    load_chart_history,
+    resolve_slot,
+)
 from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec, WorklistManager
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
@@ -352,6 +357,7 @@ class Engine:
                         if slot.state is StrategyState.RUNNING:
                             slot.state = StrategyState.PAUSED
             self._persisted_state = (self.trading_state, self.halt_reason)
+        await continue_replay(self)  # the simulated market goes on from the last run's time
         log.info("connecting to %s (%s)", self.broker.name, self.options.mode.value)
         await self.broker.connect()
         self.connected = True

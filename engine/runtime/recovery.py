@@ -151,7 +151,7 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
             slot.state = StrategyState.FAILED
             slot.error = str(saved.get("error", "")) or "failed before the restart"
     market = data.get("market_ts")
-    if market:
+    if market and engine._market_clock() is None:  # a market with its own clock tells it
         engine._advance_market(datetime.fromisoformat(market))
     # the daily-loss and drawdown baselines; fired triggers only while the switch is latched
     engine.risk.restore(data.get("risk"), latched=engine.trading_state is not TradingState.ACTIVE)

@@ -6,6 +6,7 @@ later gets exactly what a row configured at start gets.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -70,6 +71,25 @@ async def resolve_slot(engine: Engine, slot: StrategySlot) -> None:
         params=slot.strategy.params,
         logger=logging.getLogger(f"avin.strategy.{slot.id}"),
     )
+
+
+async def continue_replay(engine: Engine) -> None:
+    """A market replayed on its own clock (the simulated one: ``resume_at``) carries on from the
+    previous run's market time, so a restart goes on trading where it stopped instead of replaying
+    the same session again behind the state it restored (before ``connect``)."""
+    resume = getattr(engine.broker, "resume_at", None)
+    if engine.store is None or not callable(resume):
+        return
+    try:
+        saved = await asyncio.to_thread(engine.store.load_snapshot) or {}
+        text = saved.get("market_ts")
+        if not text or saved.get("mode") != engine.options.mode.value:
+            return
+        ts = datetime.fromisoformat(str(text))
+        if resume(ts):
+            log.info("the simulated market carries on from %s", ts.isoformat())
+    except Exception as exc:  # a damaged status: the market starts where it would anyway
+        log.warning("cannot carry on the previous run's market time: %s", exc)
 
 
 async def load_chart_history(engine: Engine, codes: list[str]) -> None:

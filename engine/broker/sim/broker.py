@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -115,7 +116,9 @@ class SimBroker:
         self.market = SimMarket(instruments, seed=seed, speed=speed, start=start)
         self.server_clock = server_clock  # the "server's" wall clock (tests); None: cannot tell
         self._server_time: ServerTime | None = None
-        self.matching = MatchingEngine(Decimal(commission))
+        # ids are unique across instances (runs), like an exchange's: never a fill id seen before
+        self.run_id = uuid.uuid4().hex[:8]
+        self.matching = MatchingEngine(Decimal(commission), fill_prefix=f"sim-fill-{self.run_id}-")
         self.realtime = realtime
         self.account_id = account_id
         self.subscriptions = Subscriptions()
@@ -170,6 +173,14 @@ class SimBroker:
         if downtime > 0:
             await asyncio.sleep(downtime)
         self._emit(ConnectionEvent(True, self.market.now))
+
+    def resume_at(self, ts: datetime) -> bool:
+        """Carry on a previous run's replay at ``ts`` (its last market time) instead of replaying
+        from ``start`` again: the engine calls this on a restart, before ``connect``. Only a
+        market that has not started (no connection, no order) moves, and only forward."""
+        if self.connected or self._task is not None or self._orders:
+            return False
+        return self.market.seek(ts)
 
     # --- reference data --------------------------------------------------------------------
 
@@ -281,7 +292,7 @@ class SimBroker:
         own.avg_fill_price = None
         own.commission = Decimal(0)
         own.reason = ""
-        own.broker_id = f"sim-order-{self._broker_ids}"
+        own.broker_id = f"sim-order-{self.run_id}-{self._broker_ids}"
         own.created_ts = now
         own.updated_ts = now
         own.history = [(now, OrderStatus.NEW)]

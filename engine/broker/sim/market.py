@@ -12,6 +12,8 @@ Driving it:
 
 - :meth:`SimMarket.step` emits the next slot (ticks for every instrument) synchronously;
   :meth:`advance` and :meth:`advance_to` repeat it. Tests use these: no sleeping.
+- :meth:`SimMarket.seek` jumps forward without emitting: a restarted robot carries on the replay
+  from where the previous run stopped.
 - :meth:`SimMarket.run` is the real-time loop: ``speed`` simulated seconds per real second, paced
   with ``asyncio.sleep``; it calls the same :meth:`step`.
 
@@ -140,6 +142,18 @@ class SimMarket:
         minute = self._minute if self._slot == 0 else self._minute + session.MINUTE
         minute = session.next_session_minute(minute)
         return instrument.round_price(self.minute_bar(instrument, minute).open)
+
+    def seek(self, ts: datetime) -> bool:
+        """Carry on the replay from the session minute holding ``ts`` (a previous run's clock),
+        without emitting anything; never backwards. True when the clock moved."""
+        minute = session.next_session_minute(as_utc(ts).replace(second=0, microsecond=0))
+        if minute <= self.next_time:
+            return False
+        self._now = self._minute = minute
+        self._slot = 0
+        self._first = True
+        self._paths = {}
+        return True
 
     # --- replay ----------------------------------------------------------------------------
 

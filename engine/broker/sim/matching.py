@@ -21,6 +21,9 @@ Rules (no look-ahead: an order only sees prices that arrive after it was added):
 - Slippage (``slippage_ticks``, 0 by default) makes every fill that many price steps worse for
   the order (higher for a buy, lower for a sell) than the rules above give.
 - Commission is ``commission_rate`` of the fill value, rounded half-up to 0.01.
+
+Fill ids are ``{fill_prefix}{n}``; a market that outlives one engine run (the simulated broker)
+gives each instance its own prefix, so no id is ever reused: the engine deduplicates fills by id.
 """
 
 from __future__ import annotations
@@ -103,7 +106,11 @@ class MatchingEngine:
     """Working orders per instrument code, matched against incoming prices."""
 
     def __init__(
-        self, commission_rate: Decimal = DEFAULT_COMMISSION, *, slippage_ticks: int = 0
+        self,
+        commission_rate: Decimal = DEFAULT_COMMISSION,
+        *,
+        slippage_ticks: int = 0,
+        fill_prefix: str = "sim-fill-",
     ) -> None:
         if slippage_ticks < 0:
             raise ValueError(f"slippage must not be negative, got {slippage_ticks}")
@@ -112,6 +119,7 @@ class MatchingEngine:
         self._working: dict[str, Working] = {}
         self._last: dict[str, Decimal] = {}
         self._fill_ids = itertools.count(1)
+        self._fill_prefix = fill_prefix
 
     def commission(self, instrument: Instrument, price: Decimal, lots: int) -> Decimal:
         return commission_for(instrument.value(price, lots), self.commission_rate)
@@ -163,7 +171,7 @@ class MatchingEngine:
                 fill_price,
                 commission_for(fill_price * (lots * working.instrument.lot), rate),
                 ts,
-                f"sim-fill-{next(self._fill_ids)}",
+                f"{self._fill_prefix}{next(self._fill_ids)}",
                 order.account,
             )
             order.apply_fill(fill)
