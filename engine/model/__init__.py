@@ -3,6 +3,7 @@
 from engine.model.account import Account, Mode
 from engine.model.bar import Bar
 from engine.model.instrument import Instrument, parse_code
+from engine.model.market_data import BOOK_DEPTHS, BookLevel, MarketTrade, OrderBook
 from engine.model.order import (
     TERMINAL,
     TRANSITIONS,
@@ -19,16 +20,20 @@ from engine.model.position import Position, Trade
 from engine.model.timeframe import TimeFrame, as_utc
 
 __all__ = [
+    "BOOK_DEPTHS",
     "TERMINAL",
     "TRANSITIONS",
     "Account",
     "Bar",
+    "BookLevel",
     "Fill",
     "FillError",
     "Instrument",
     "InvalidTransition",
+    "MarketTrade",
     "Mode",
     "Order",
+    "OrderBook",
     "OrderStatus",
     "OrderType",
     "Position",

@@ -26,9 +26,11 @@ from typing import Any, TypeAlias
 import grpc
 import grpc.aio
 
+from engine.broker.fake_tinvest import market_data as md
 from engine.broker.fake_tinvest import messages as msg
 from engine.broker.fake_tinvest.exchange import ExchangeError, FakeExchange
 from engine.broker.fake_tinvest.faults import Faults
+from engine.broker.fake_tinvest.market_data import MarketDataFeed
 from engine.broker.fake_tinvest.messages import (
     CANDLE_WINDOW,
     INTERVAL_TIMEFRAME,
@@ -112,6 +114,7 @@ class FakeTInvestServer:
         self.host = host
         self.port = port
         self.exchange = exchange or FakeExchange()
+        self.market_data = MarketDataFeed(self.exchange)  # the tape and books (before streams)
         self.faults = faults or Faults()
         self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
         self.stream_epoch = 0  # market-data streams opened in an older epoch are dropped
@@ -405,6 +408,9 @@ class _MarketData(_Base, pb_grpc.MarketDataServiceServicer):
         except ExchangeError as exc:
             await self.s.fail(context, exc)
             raise
+        return self._status(inst)
+
+    def _status(self, inst: Instrument) -> pb.GetTradingStatusResponse:
         trading = self.s.exchange.is_trading(inst)
         return pb.GetTradingStatusResponse(
             figi=inst.figi,
@@ -416,6 +422,37 @@ class _MarketData(_Base, pb_grpc.MarketDataServiceServicer):
             ticker=inst.ticker,
             class_code=inst.class_code,
         )
+
+    async def GetTradingStatuses(self, request: pb.GetTradingStatusesRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetTradingStatuses")
+        try:
+            found = [self.s.exchange.instrument(ident) for ident in request.instrument_id]
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return pb.GetTradingStatusesResponse(trading_statuses=[self._status(i) for i in found])
+
+    async def GetOrderBook(self, request: pb.GetOrderBookRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetOrderBook")
+        try:
+            inst = self.s.instrument(request.instrument_id, request.figi)
+            md.check_depth(request.depth)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        book = self.s.market_data.book(inst, request.depth)
+        return md.order_book_response(self.s.market_data, book, inst)
+
+    async def GetLastTrades(self, request: pb.GetLastTradesRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetLastTrades")
+        try:
+            inst = self.s.instrument(request.instrument_id, request.figi)
+            begin, end = md.check_window(request)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        trades = self.s.market_data.last_trades(inst, begin, end)
+        return pb.GetLastTradesResponse(trades=[md.trade(t, inst) for t in trades])
 
 
 class _Orders(_Base, pb_grpc.OrdersServiceServicer):

@@ -17,17 +17,24 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import grpc
 import grpc.aio
 
+from engine.broker.fake_tinvest import market_data as md
 from engine.broker.fake_tinvest import messages as msg
 from engine.broker.fake_tinvest.exchange import ExchangeError, ServerOrder, Trade
 from engine.broker.fake_tinvest.messages import timestamp as ts_pb
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
-from engine.model import Instrument
+from engine.model import BOOK_DEPTHS, Instrument
 
 if TYPE_CHECKING:
     from engine.broker.fake_tinvest.server import FakeTInvestServer
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+# SubscriptionAction: SUBSCRIBE=1, UNSUBSCRIBE=2
+SUBSCRIBE, UNSUBSCRIBE = 1, 2
+# SubscriptionStatus: SUCCESS=1, INSTRUMENT_NOT_FOUND=2, SUBSCRIPTION_ACTION_IS_INVALID=3,
+# DEPTH_IS_INVALID=4
+SUCCESS, INSTRUMENT_NOT_FOUND, ACTION_IS_INVALID, DEPTH_IS_INVALID = 1, 2, 3, 4
 
 
 def trading_status_code(trading: bool) -> Any:
@@ -58,10 +65,13 @@ class _MarketSession:
         self.candles: dict[str, bool] = {}  # code -> waiting_close
         self.prices: set[str] = set()
         self.info: set[str] = set()
+        self.books: dict[str, int] = {}  # code -> depth
+        self.trades: set[str] = set()
         self.ping_interval = 120.0
         self.stream_id = uuid.uuid4().hex
 
     def on_ticks(self, ticks: list[Any]) -> None:
+        self._market_data(ticks)
         for tick in ticks:
             inst = tick.instrument
             code = inst.code
@@ -198,12 +208,117 @@ class _MarketSession:
             )
             for status_msg in statuses:
                 self.queue.put_nowait(pb.MarketDataResponse(trading_status=status_msg))
+        elif kind == "subscribe_order_book_request":
+            self._subscribe_books(request.subscribe_order_book_request)
+        elif kind == "subscribe_trades_request":
+            self._subscribe_trades(request.subscribe_trades_request)
         elif kind == "ping_settings":
             delay = request.ping_settings.ping_delay_ms
             if delay > 0:
                 self.ping_interval = max(0.05, delay / 1000)
         elif kind == "ping":
             self.queue.put_nowait(self.ping())
+
+    # --- order books and trades (engine/broker/fake_tinvest/market_data.py) -------------------
+
+    def _market_data(self, ticks: list[Any]) -> None:
+        """The batch's trades, then the books they moved (a book after the trade that made it)."""
+        feed = self.s.market_data
+        if self.trades:
+            for t in feed.batch:
+                if t.instrument in self.trades:
+                    inst = self.s.exchange.instrument(t.instrument)
+                    self.queue.put_nowait(pb.MarketDataResponse(trade=md.trade(t, inst)))
+        if self.books:
+            for tick in ticks:
+                inst = tick.instrument
+                depth = self.books.get(inst.code)
+                if depth is not None and not tick.closed:
+                    book = feed.book(inst, depth)
+                    self.queue.put_nowait(
+                        pb.MarketDataResponse(orderbook=md.order_book(book, inst))
+                    )
+
+    def _subscribe_books(self, req: pb.SubscribeOrderBookRequest) -> None:
+        subscribe = req.subscription_action == SUBSCRIBE
+        subs = []
+        snapshots = []
+        for item in req.instruments:
+            inst = self._find(item.instrument_id or item.figi)
+            status = SUCCESS
+            if inst is None:
+                status = INSTRUMENT_NOT_FOUND
+            elif req.subscription_action not in (SUBSCRIBE, UNSUBSCRIBE):
+                status = ACTION_IS_INVALID
+            elif item.depth not in BOOK_DEPTHS:
+                status = DEPTH_IS_INVALID
+            elif subscribe:
+                self.books[inst.code] = item.depth
+                book = self.s.market_data.book(inst, item.depth)
+                if book.bids or book.asks:
+                    snapshots.append(md.order_book(book, inst))
+            else:
+                self.books.pop(inst.code, None)
+            subs.append(
+                pb.OrderBookSubscription(
+                    figi=inst.figi if inst else item.figi,
+                    depth=item.depth,
+                    subscription_status=status,  # type: ignore[arg-type]
+                    instrument_uid=inst.uid if inst else "",
+                    stream_id=self.stream_id,
+                    subscription_id=uuid.uuid4().hex,
+                    order_book_type=md.ORDERBOOK_TYPE_EXCHANGE,  # type: ignore[arg-type]
+                    subscription_action=req.subscription_action,
+                    ticker=inst.ticker if inst else "",
+                    class_code=inst.class_code if inst else "",
+                )
+            )
+        self.queue.put_nowait(
+            pb.MarketDataResponse(
+                subscribe_order_book_response=pb.SubscribeOrderBookResponse(
+                    tracking_id=uuid.uuid4().hex, order_book_subscriptions=subs
+                )
+            )
+        )
+        for snapshot in snapshots:
+            self.queue.put_nowait(pb.MarketDataResponse(orderbook=snapshot))
+
+    def _subscribe_trades(self, req: pb.SubscribeTradesRequest) -> None:
+        subscribe = req.subscription_action == SUBSCRIBE
+        subs = []
+        for item in req.instruments:
+            inst = self._find(item.instrument_id or item.figi)
+            status = SUCCESS
+            if inst is None:
+                status = INSTRUMENT_NOT_FOUND
+            elif req.subscription_action not in (SUBSCRIBE, UNSUBSCRIBE):
+                status = ACTION_IS_INVALID
+            elif subscribe:
+                self.trades.add(inst.code)
+            else:
+                self.trades.discard(inst.code)
+            subs.append(
+                pb.TradeSubscription(
+                    figi=inst.figi if inst else item.figi,
+                    subscription_status=status,  # type: ignore[arg-type]
+                    instrument_uid=inst.uid if inst else "",
+                    stream_id=self.stream_id,
+                    subscription_id=uuid.uuid4().hex,
+                    with_open_interest=req.with_open_interest,
+                    subscription_action=req.subscription_action,
+                    ticker=inst.ticker if inst else "",
+                    class_code=inst.class_code if inst else "",
+                )
+            )
+        self.queue.put_nowait(
+            pb.MarketDataResponse(
+                subscribe_trades_response=pb.SubscribeTradesResponse(
+                    tracking_id=uuid.uuid4().hex,
+                    trade_subscriptions=subs,
+                    trade_source=req.trade_source or md.TRADE_SOURCE_ALL,  # type: ignore[arg-type]
+                )
+            )
+        )
 
     def ping(self) -> pb.MarketDataResponse:
         return pb.MarketDataResponse(
@@ -213,7 +328,13 @@ class _MarketSession:
 
 _DATA = frozenset({"candle", "last_price", "trading_status", "trade", "orderbook"})
 _SUBSCRIPTION_ANSWERS = frozenset(
-    {"subscribe_candles_response", "subscribe_last_price_response", "subscribe_info_response"}
+    {
+        "subscribe_candles_response",
+        "subscribe_last_price_response",
+        "subscribe_info_response",
+        "subscribe_order_book_response",
+        "subscribe_trades_response",
+    }
 )
 
 
