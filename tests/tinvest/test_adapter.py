@@ -63,6 +63,7 @@ async def test_candles_are_chunked_and_complete(
 async def test_market_order_fills_through_the_order_stream(
     broker: TInvestBroker, server: FakeTInvestServer, sink: EventSink
 ) -> None:
+    server.exchange.fill_market_on_post = False  # NEW in the answer, the fill comes later
     order = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.MARKET, 2, ACCOUNT)
     placed = await broker.post_order(order)
     assert placed.id == order.id and placed.broker_id and placed.status is OrderStatus.ACCEPTED

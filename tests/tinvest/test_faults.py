@@ -44,7 +44,7 @@ async def test_unavailable_on_connect_resends_the_same_key_only(
     server.faults.only_methods = {"PostOrder"}
     order = market_buy()
     placed = await broker.post_order(order)
-    assert placed.status is OrderStatus.ACCEPTED
+    assert placed.status is OrderStatus.FILLED and placed.filled_lots == order.lots
     assert server.post_order_keys == [order.id]
     assert len(server.exchange.orders) == 1
 

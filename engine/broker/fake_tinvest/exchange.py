@@ -15,7 +15,11 @@ Like the real exchange:
 - ``max_fill_lots`` limits the lots one trade may take (0: whole orders), so an order can fill in
   parts over several ticks; each trade carries the matching engine's commission;
 - ``set_trading(instrument, False)`` switches trading off for one instrument (trading-status
-  stream, GetTradingStatus, and PostOrder answers 30098).
+  stream, GetTradingStatus, and PostOrder answers 30098);
+- a market order trades at once at the last price while the instrument trades, so the PostOrder
+  answer is already FILL with the executed lots, price and commission, as the real service
+  answers most market orders (``fill_market_on_post=False`` keeps the older "NEW, the fill comes
+  with the next price" behaviour for tests that need an order to rest).
 """
 
 from __future__ import annotations
@@ -96,8 +100,10 @@ class FakeExchange:
         speed: float = 60.0,
         cash: Decimal = Decimal(1_000_000),
         commission: Decimal = Decimal("0.0005"),
+        fill_market_on_post: bool = True,
     ) -> None:
         self.instruments = instruments
+        self.fill_market_on_post = fill_market_on_post
         self.market = SimMarket(instruments, seed=seed, speed=speed, start=start)
         self.engine = MatchingEngine(commission)
         self.accounts: dict[str, AccountState] = {}
@@ -394,14 +400,36 @@ class FakeExchange:
         record = ServerOrder(exchange_id, key, account_id, inst, order, now, stop=stop)
         self.orders[exchange_id] = record
         self.by_key[(account_id, key)] = exchange_id
+        self._notify(record, [])
         if stop:
             pass  # waits for its stop price (see _check_stops)
         elif self.fill_delay_ticks > 0:
             record.pending_ticks = self.fill_delay_ticks
+        elif kind is OrderType.MARKET and self.fill_market_on_post and self.is_trading(inst):
+            self._fill_now(record, last)
         else:
             self._work(record)
-        self._notify(record, [])
         return record, True
+
+    def _fill_now(self, record: ServerOrder, price: Decimal) -> None:
+        """A market order trades at once at the last price (``max_fill_lots`` at most: the rest
+        trades from the next price on)."""
+        o = record.order
+        lots = o.remaining_lots
+        if self.max_fill_lots > 0:
+            lots = min(lots, self.max_fill_lots)
+        fill = Fill(
+            order_id=record.exchange_id,
+            instrument=o.instrument,
+            side=o.side,
+            lots=lots,
+            price=price,
+            commission=self.engine.commission(record.instrument, price, lots),
+            ts=self.market.now,
+            fill_id=f"post-{record.exchange_id}",
+            account=o.account,
+        )
+        self._book(fill)
 
     def find(
         self, account_id: str, order_id: str, *, by_key: bool, stop: bool = False

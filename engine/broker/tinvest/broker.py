@@ -171,6 +171,9 @@ class TInvestBroker:
         self._exchange_key: dict[str, str] = {}  # exchange order id -> client key
         self._seen: dict[str, tuple[OrderStatus, int]] = {}
         self._trade_ids: set[str] = set()
+        # key -> (lots, value) of the fills emitted: answers without trade ids (PostOrder,
+        # GetOrderState without stages) are deduplicated against the stream by executed lots
+        self._booked: dict[str, tuple[int, Decimal]] = {}
         self._commissions: dict[str, Decimal] = {}  # key -> commission of the fills emitted
         # key -> (initial_commission, lots requested) from the PostOrder answer: the estimate
         self._estimates: dict[str, tuple[Decimal, int]] = {}
@@ -556,6 +559,9 @@ class TInvestBroker:
         return self._accepted(result, order)
 
     def _accepted(self, result: Order, sent: Order) -> Order:
+        """The broker's answer to a post (or a lookup of its key): journalled, and the lots it
+        says were executed are booked now (the order stream may be down; the stream's trades
+        for the same lots are not booked again)."""
         # what the broker says, with what only the engine knows (the journal replays it)
         result = replace(
             result, strategy=sent.strategy, created_ts=result.created_ts or sent.created_ts
@@ -563,8 +569,7 @@ class TInvestBroker:
         self.journal.resolve(result.id, result)
         if result.broker_id:
             self._exchange_key[result.broker_id] = result.id
-        if not result.is_open:
-            self._tracked.pop(result.id, None)
+        self._publish(result, [], result.commission, complete=True)
         return result
 
     async def _resolve(
@@ -994,30 +999,73 @@ class TInvestBroker:
 
     # --- order events -----------------------------------------------------------------------
 
-    def _publish(self, order: Order, fills: list[Fill], commission: Decimal | None) -> None:
-        """Emit the fills not emitted yet (by trade id), then the order if it changed.
+    def _publish(
+        self,
+        order: Order,
+        fills: list[Fill],
+        commission: Decimal | None,
+        *,
+        complete: bool = False,
+    ) -> None:
+        """Emit the fills not emitted yet, then the order if it changed.
+
+        Fills are deduplicated by trade id and by executed lots: ``order.filled_lots`` is what
+        the broker says has traded, and only lots beyond those already booked are emitted (a
+        PostOrder answer books its lots before the stream brings the same trades). With
+        ``complete`` (a PostOrder or GetOrderState answer: the broker's word on the whole
+        order) lots the trades given do not cover are booked as one fill at the average price.
 
         ``commission``: the order's cumulative executed commission at the broker (None: not
         known); each new fill carries its share of what the fills emitted before do not have
         (the delta of the executed commission, split by value over the new fills).
         """
+        key = order.id
         new = [f for f in fills if f.fill_id not in self._trade_ids]
+        self._trade_ids.update(f.fill_id for f in new)
+        lots, value = self._booked.get(key, (0, Decimal(0)))
+        executed = order.filled_lots
+        room = executed - lots if executed > 0 else sum(f.lots for f in new)
+        new = _newest_lots(new, max(0, room))
+        missing = room - sum(f.lots for f in new)
+        if complete and missing > 0 and order.avg_fill_price:
+            total = order.avg_fill_price * executed - value - sum(f.price * f.lots for f in new)
+            price = total / missing if total > 0 else order.avg_fill_price
+            new.append(
+                Fill(
+                    order_id=key,
+                    instrument=order.instrument,
+                    side=order.side,
+                    lots=missing,
+                    price=price,
+                    commission=Decimal(0),
+                    ts=order.updated_ts or datetime.now(UTC),
+                    fill_id=f"{key}:executed:{executed}",
+                    account=order.account,
+                )
+            )
         if new and commission is not None:
-            booked = self._commissions.get(order.id, Decimal(0))
-            delta = max(commission - booked, Decimal(0))
+            done = self._commissions.get(key, Decimal(0))
+            delta = max(commission - done, Decimal(0))
             for fill, share in zip(new, _split(delta, new), strict=True):
                 fill.commission = share
-            self._commissions[order.id] = booked + delta
+            self._commissions[key] = done + delta
         for fill in new:
-            self._trade_ids.add(fill.fill_id)
+            lots += fill.lots
+            value += fill.price * fill.lots
             self._emit(FillEvent(fill))
+        self._booked[key] = (lots, value)
         seen = (order.status, order.filled_lots)
-        if self._seen.get(order.id) != seen:
-            self._seen[order.id] = seen
+        before = self._seen.get(key)
+        stale = before is not None and (
+            order.filled_lots < before[1] or (order.is_open and not before[0].is_open)
+        )
+        if before != seen and not stale:
+            self._seen[key] = seen
             self._emit(OrderUpdate(order, order.updated_ts or datetime.now(UTC)))
-        if not order.is_open:
-            self._tracked.pop(order.id, None)
-            stop = self._stops.get(order.id)
+        if not order.is_open and lots >= order.filled_lots:
+            # final, and every executed lot booked: nothing left to poll for
+            self._tracked.pop(key, None)
+            stop = self._stops.get(key)
             if stop is not None and stop.child:
                 stop.finished = True
 
@@ -1138,7 +1186,21 @@ class TInvestBroker:
             )
             for stage in state.stages
         ]
-        self._publish(order, fills, from_money(state.executed_commission))
+        self._publish(order, fills, from_money(state.executed_commission), complete=True)
+
+
+def _newest_lots(fills: list[Fill], room: int) -> list[Fill]:
+    """The newest ``room`` lots of ``fills`` (the oldest are already booked), in order."""
+    out: list[Fill] = []
+    for fill in reversed(fills):
+        if room <= 0:
+            break
+        if fill.lots > room:
+            fill = replace(fill, lots=room)
+        out.append(fill)
+        room -= fill.lots
+    out.reverse()
+    return out
 
 
 def _split(total: Decimal, fills: list[Fill]) -> list[Decimal]:
