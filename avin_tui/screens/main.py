@@ -25,11 +25,6 @@ PANES = {
 
 
 class MainScreen(Screen[None]):
-    DEFAULT_CSS = """
-    MainScreen {
-        layers: default banner;  /* the banner lies over the panes' top edge */
-    }
-    """
     AUTO_FOCUS = None  # the app focuses the saved pane itself
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (declared as an instance variable upstream)
         (0, "-narrow"),

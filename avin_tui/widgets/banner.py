@@ -1,22 +1,26 @@
-"""A one-line banner under the status bar: shown for a halt or an engine crash, hidden otherwise.
+"""A banner under the status bar: shown for a halt or an engine crash, hidden otherwise.
 
-It lies over the top edge of the panes (an absolutely placed overlay on the ``banner`` layer)
-instead of pushing them down: showing or hiding it then repaints its own line, not every pane
-resized by a line (which also rebuilt the chart) just as trading halts.
+It takes its own line(s) between the status bar and the panes (a long reason wraps), so it never
+covers a pane's title or column headers. Showing it lays the screen out anew, which costs a frame
+and resizes every pane (the chart rebuilds): on the kill path that work would compete with the
+engine sending the cancels. So a banner that appears is revealed ``reveal_delay`` seconds after it
+is asked for, when the kill has long been acted on; meanwhile the status bar's state field (which
+changes without a layout) already says HALTED. A new text on as many lines as the old one is only
+a repaint of the banner's own lines.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
+
+REVEAL_DELAY = 0.3  # seconds: the cancels of a kill are out within a few ms
 
 
 class Banner(Static):
     DEFAULT_CSS = """
     Banner {
-        layer: banner;
-        position: absolute;
-        offset: 0 1;
         width: 100%;
         height: auto;
         padding: 0 1;
@@ -26,16 +30,30 @@ class Banner(Static):
     """
 
     text = ""
+    reveal_delay = REVEAL_DELAY
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._wanted = False
+        self._reveal_timer: Timer | None = None
 
     def show_message(self, text: str, *, info: bool = False) -> None:
         if self.text != text:
-            # a new text on as many lines as the old one needs no new layout (a layout costs a
-            # frame): the banner's text changes a few times while a kill completes
-            same_height = self.shown and self._height_of(text) == self._height_of(self.text)
+            same_height = self.revealed and self._height_of(text) == self._height_of(self.text)
             self.text = text
             self.update(text, layout=not same_height)
         self.set_class(info, "-info")
-        self.add_class("-shown")
+        self._wanted = True
+        if not self.revealed and self._reveal_timer is None:
+            self._reveal_timer = self.set_timer(self.reveal_delay, self.reveal, name="banner")
+
+    def reveal(self) -> None:
+        """Lay the banner out now (the timer does this ``reveal_delay`` after a show)."""
+        if self._reveal_timer is not None:
+            self._reveal_timer.stop()
+            self._reveal_timer = None
+        if self._wanted:
+            self.add_class("-shown")
 
     def _height_of(self, text: str) -> int:
         width = self.content_size.width
@@ -47,8 +65,18 @@ class Banner(Static):
             return -1
 
     def hide(self) -> None:
+        self._wanted = False
+        if self._reveal_timer is not None:
+            self._reveal_timer.stop()
+            self._reveal_timer = None
         self.remove_class("-shown")
 
     @property
     def shown(self) -> bool:
+        """Asked to show (it may still be waiting for its reveal)."""
+        return self._wanted
+
+    @property
+    def revealed(self) -> bool:
+        """Laid out on screen."""
         return self.has_class("-shown")

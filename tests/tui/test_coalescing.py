@@ -161,19 +161,33 @@ async def test_new_bars_rebuild_the_chart_at_a_bounded_rate() -> None:
         assert chart.bars[-1] == bars[-1]
 
 
-async def test_the_kill_switch_does_not_move_the_panes() -> None:
+async def test_the_kill_switch_does_not_move_the_panes_then_the_banner_covers_nothing() -> None:
     engine = FakeEngine()
     app = app_for(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        panes = [app.screen.query_one(w).region for w in (StrategiesTable, ChartPane, LogPane)]
+        kinds = (StrategiesTable, ChartPane, LogPane)
+        panes = [app.screen.query_one(w).region for w in kinds]
         banner = app.screen.query_one(Banner)
+        banner.reveal_delay = 60.0  # the kill path, held open: no layout while it runs
         await pilot.press("ctrl+k")
-        await wait_for(pilot, lambda: banner.shown and banner.region.height > 0)
-        # the banner lies over the panes' top edge: no pane is resized (or its chart rebuilt)
-        after = [app.screen.query_one(w).region for w in (StrategiesTable, ChartPane, LogPane)]
-        assert after == panes
-        assert banner.region.y == 1
+        await wait_for(pilot, lambda: banner.shown and "HALTED" in banner.text)
+        await pilot.pause(0.1)
+        assert [app.screen.query_one(w).region for w in kinds] == panes
+        assert not banner.revealed
+        # then the banner takes its own line(s): every pane's top border (title, timeframe)
+        # and its column headers stay in view
+        long = "TRADING HALTED (" + "a very long reason that wraps " * 5 + ")"
+        banner.show_message(long)
+        banner.reveal()
+        await wait_for(pilot, lambda: banner.region.height > 1)
+        after = [app.screen.query_one(w).region for w in kinds]
+        for region in after:
+            assert not region.overlaps(banner.region)
+        assert after[0].y == banner.region.bottom  # the panes start right under it
+        chart = app.screen.query_one(ChartPane)
+        top = chart.region.y  # the border row with the instrument and the timeframe
+        assert app.screen.get_widget_at(chart.region.x + 3, top)[0] is chart
 
 
 async def test_the_kill_key_acts_before_ui_work_already_queued() -> None:
