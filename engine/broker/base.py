@@ -18,7 +18,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from engine.model import Account, Bar, Fill, Instrument, Mode, Order, Position, TimeFrame
+from engine.model import (
+    Account,
+    Bar,
+    Fill,
+    Instrument,
+    MarketTrade,
+    Mode,
+    Order,
+    OrderBook,
+    Position,
+    TimeFrame,
+)
 
 
 class BrokerError(Exception):
@@ -113,7 +124,23 @@ class ConnectionEvent:
     reason: str = ""
 
 
-BrokerEvent = OrderUpdate | FillEvent | BarEvent | PriceEvent | ConnectionEvent
+@dataclass(frozen=True, slots=True)
+class BookEvent:
+    """A new order-book snapshot of a subscribed instrument (:class:`MarketDepthFeed`)."""
+
+    book: OrderBook
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEvent:
+    """An anonymous trade on the tape of a subscribed instrument (:class:`MarketDepthFeed`)."""
+
+    trade: MarketTrade
+
+
+BrokerEvent = (
+    OrderUpdate | FillEvent | BarEvent | PriceEvent | ConnectionEvent | BookEvent | TradeEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +170,8 @@ class Subscriptions:
 
     bars: set[tuple[str, TimeFrame]] = field(default_factory=set)
     prices: set[str] = field(default_factory=set)
+    books: dict[str, int] = field(default_factory=dict)  # code -> depth
+    trades: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +211,37 @@ def server_time(broker: object) -> ServerTime | None:
     except Exception:  # a broker that cannot tell must never break the engine
         return None
     return value if isinstance(value, ServerTime) else None
+
+
+@runtime_checkable
+class MarketDepthFeed(Protocol):
+    """The optional part of a :class:`Broker` that streams order books and the tape.
+
+    Subscribed instruments produce :class:`BookEvent` and :class:`TradeEvent` on ``events()``;
+    a reconnecting broker resubscribes them like bars and prices. ``depth`` is one of
+    :data:`engine.model.BOOK_DEPTHS`.
+    """
+
+    async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None: ...
+
+    async def unsubscribe_order_book(self, instrument: Instrument) -> None: ...
+
+    async def subscribe_trades(self, instrument: Instrument) -> None: ...
+
+    async def order_book(self, instrument: Instrument, depth: int) -> OrderBook:
+        """The book now (one request)."""
+        ...
+
+    async def last_trades(
+        self, instrument: Instrument, begin: datetime, end: datetime
+    ) -> list[MarketTrade]:
+        """Trades with ``begin <= ts < end`` that the broker still has (T-Invest: the last hour)."""
+        ...
+
+
+def depth_feed(broker: object) -> MarketDepthFeed | None:
+    """``broker`` when it streams order books and trades, else None."""
+    return broker if isinstance(broker, MarketDepthFeed) else None
 
 
 @runtime_checkable

@@ -10,6 +10,11 @@ the ticks of :class:`SimMarket`. Events (``events()``), in order:
   (``closed`` False) for a new price, closed ``BarEvent``s when a minute (or a coarser frame)
   closes. Then, for every fill at that price: ``FillEvent``, then ``OrderUpdate`` (FILLED).
 - ``cancel_order``: ``OrderUpdate`` CANCELLED.
+- Order books and the tape (the optional :class:`engine.broker.base.MarketDepthFeed`): after a
+  slot's price and fill events, ``TradeEvent`` for each trade of a ``subscribe_trades``
+  instrument and ``BookEvent`` for a ``subscribe_order_book`` one; both come from
+  :mod:`engine.broker.sim.tape` (the trades of a minute rebuild its bar; the book's touch is the
+  last trade's price, with this broker's resting limit orders at their levels).
 
 Orders and positions handed out are copies (snapshots); the broker's own objects never leak.
 Short selling is allowed (no margin check); a buy needs cash for its value plus commission
@@ -37,6 +42,7 @@ import numpy as np
 
 from engine.broker.base import (
     BarEvent,
+    BookEvent,
     BrokerError,
     BrokerEvent,
     ConnectionEvent,
@@ -46,6 +52,7 @@ from engine.broker.base import (
     PriceEvent,
     ServerTime,
     Subscriptions,
+    TradeEvent,
     TradingStatus,
     UnknownInstrument,
 )
@@ -54,13 +61,17 @@ from engine.broker.sim.catalog import SIM_INSTRUMENTS
 from engine.broker.sim.generator import DEFAULT_SEED, DayBars
 from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
 from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, check_order
+from engine.broker.sim.tape import Tape, make_book
 from engine.model import (
+    BOOK_DEPTHS,
     Account,
     Bar,
     Fill,
     Instrument,
+    MarketTrade,
     Mode,
     Order,
+    OrderBook,
     OrderStatus,
     OrderType,
     Position,
@@ -134,6 +145,8 @@ class SimBroker:
         self._broker_ids = 0
         self.connected = False
         self.market.add_listener(self._on_ticks)
+        self.tape = Tape()  # the anonymous trades and the book (engine/broker/sim/tape.py)
+        self.market.add_listener(self._on_tape)
 
     # --- connection ------------------------------------------------------------------------
 
@@ -263,10 +276,70 @@ class SimBroker:
     async def unsubscribe(self, instrument: Instrument) -> None:
         code = instrument.code
         self.subscriptions.prices.discard(code)
+        self.subscriptions.books.pop(code, None)
+        self.subscriptions.trades.discard(code)
         for key in [k for k in self.subscriptions.bars if k[0] == code]:
             self.subscriptions.bars.discard(key)
             self._aggregators.pop(key, None)
             self._closed_frames.pop(key, None)
+
+    # --- order books and the tape (MarketDepthFeed) -----------------------------------------
+
+    async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None:
+        instrument = self._known(instrument)
+        self.subscriptions.books[instrument.code] = _valid_depth(depth)
+        book = self.book_now(instrument, depth)
+        if book.bids or book.asks:
+            self._emit(BookEvent(book))
+
+    async def unsubscribe_order_book(self, instrument: Instrument) -> None:
+        self.subscriptions.books.pop(instrument.code, None)
+
+    async def subscribe_trades(self, instrument: Instrument) -> None:
+        self.subscriptions.trades.add(self._known(instrument).code)
+
+    async def order_book(self, instrument: Instrument, depth: int) -> OrderBook:
+        return self.book_now(self._known(instrument), _valid_depth(depth))
+
+    async def last_trades(
+        self, instrument: Instrument, begin: datetime, end: datetime
+    ) -> list[MarketTrade]:
+        return self.tape.trades(self._known(instrument).code, as_utc(begin), as_utc(end))
+
+    def book_now(self, instrument: Instrument, depth: int) -> OrderBook:
+        """The book of ``instrument`` now (empty while the session is closed or before a trade)."""
+        code = instrument.code
+        last = self.tape.last_price(code)
+        now = self.market.now
+        if last is None or not self.market.is_open:
+            return OrderBook(code, now, (), (), depth)
+        resting = [
+            (o.side, o.price, o.remaining_lots)
+            for o in self._orders.values()
+            if o.instrument == code and o.is_open and o.type is OrderType.LIMIT and o.price
+        ]
+        return make_book(
+            instrument,
+            last,
+            now,
+            depth,
+            side=self.tape.last_side(code),
+            volume=self.tape.minute_volume(code),
+            resting=resting,
+        )
+
+    def _on_tape(self, ticks: list[MarketTick]) -> None:
+        trades = self.tape.on_ticks(ticks)
+        subs = self.subscriptions
+        if subs.trades:
+            for trade in trades:
+                if trade.instrument in subs.trades:
+                    self._emit(TradeEvent(trade))
+        if subs.books:
+            for tick in ticks:
+                depth = subs.books.get(tick.instrument.code)
+                if depth is not None and not tick.closed:
+                    self._emit(BookEvent(self.book_now(tick.instrument, depth)))
 
     def market_status(self, instrument: str) -> TradingStatus:
         """The simulated session: every instrument trades while it is open."""
@@ -467,6 +540,15 @@ class SimBroker:
 
     def advance(self, minutes: int = 1) -> list[MarketTick]:
         return self.market.advance(minutes)
+
+
+def _valid_depth(depth: int) -> int:
+    if depth not in BOOK_DEPTHS:
+        raise BrokerError(
+            f"order book depth {depth} is not offered",
+            hint=f"Use one of {', '.join(map(str, BOOK_DEPTHS))}.",
+        )
+    return depth
 
 
 def _derive(minutes: DayBars, timeframe: TimeFrame) -> list[Bar]:
