@@ -373,23 +373,30 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _strategy_problems(path: Path) -> list[Any]:
-    """The configured strategies that cannot be built (unknown name, bad parameters)."""
+    """The configured strategies that cannot be built (unknown name, bad parameters) and rows
+    that repeat another one (the engine's own row checks, engine.runtime.worklist)."""
     from engine.config import ConfigProblem, load_settings
-    from engine.strategy.registry import build
+    from engine.runtime.slots import slot_ids
+    from engine.runtime.worklist import duplicate_problems, spec_problems, worklist_from_rows
 
     problems: list[Any] = []
     settings = load_settings(path)
-    for i, row in enumerate(settings.strategies):
-        try:
-            build(row.name, row.params, row.timeframe)
-        except Exception as exc:
+    specs = worklist_from_rows(settings.strategies) if settings.strategies else []
+    ids = slot_ids(specs)
+    for i, spec in enumerate(specs):
+        for message in spec_problems(spec):
             problems.append(
                 ConfigProblem(
                     str(path),
                     f"strategies.{i}",
-                    str(exc),
+                    message,
                     "fix the strategy name or its params (see `avin config check` docs)",
                 )
+            )
+        earlier = [(ids[j], specs[j], "") for j in range(i)]
+        for message in duplicate_problems(spec, earlier)[0]:
+            problems.append(
+                ConfigProblem(str(path), f"strategies.{i}", message, "remove one of the rows")
             )
     return problems
 

@@ -61,7 +61,7 @@ from engine.runtime.startup import (
     resolve_slot,
 )
 from engine.runtime.status_store import StatusStore
-from engine.runtime.worklist import StrategySpec, WorklistManager
+from engine.runtime.worklist import SpecCheck, StrategySpec, WorklistManager
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 
 CONSUME_SLICE = 0.002  # seconds of event handling before the loop runs other work
@@ -269,6 +269,14 @@ class Engine:
 
     def start_strategy(self, strategy_id: str) -> None:
         self.worklist.start(strategy_id)
+
+    def check_strategy(self, spec: StrategySpec) -> SpecCheck:
+        """Whether ``spec`` may be added (errors, warnings); asks the broker (thread-safe)."""
+        return self.worklist.check(spec)
+
+    def close_strategy_position(self, strategy_id: str) -> int:
+        """Pause the row and close its position at market; returns the lots being closed."""
+        return self.worklist.close_position(strategy_id)
 
     def resume_trading(self, reason: str = "") -> None:
         """Leave HALTED deliberately: trading ACTIVE and every paused strategy running again."""

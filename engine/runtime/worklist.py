@@ -6,14 +6,22 @@ and stops rows (the Engine's ``add_strategy`` / ``remove_strategy`` / ``start_st
 ``stop_strategy``; pause and resume are the engine's own) and saves the worklist with each row's
 state in the status store. The next run brings the saved worklist back (paused and stopped rows
 stay so) unless the configured rows changed since it was saved: then the configuration wins.
+
+A row is checked before it is added (:meth:`WorklistManager.check`): the strategy builds with its
+parameters, the broker knows the instrument and the account, and no row with the same strategy,
+instrument, account, timeframe and parameters exists (it would double the position). The offline
+part (:func:`spec_problems`, :func:`duplicate_problems`) also checks the configured rows
+(``avin config check``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -111,6 +119,97 @@ def initial_worklist(rows: Iterable[_Row], store: StatusStore | None) -> list[St
         return configured
 
 
+CHECK_TIMEOUT = 10.0  # seconds the broker gets to answer the checks of a new row
+
+
+@dataclass(frozen=True, slots=True)
+class SpecCheck:
+    """What :meth:`WorklistManager.check` found: errors refuse the row; warnings need a yes."""
+
+    spec: StrategySpec
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def instrument_key(text: str) -> str:
+    """``SBER`` and ``MOEX_SHARE_SBER`` alike (a uid or figi stays as it is, upper-cased)."""
+    from engine.model import parse_code
+
+    try:
+        return "_".join(parse_code(text))
+    except ValueError:
+        return text.strip().upper()
+
+
+def _same_row_key(spec: StrategySpec, code: str = "") -> tuple[str, str, str]:
+    return (spec.name.strip().lower(), code or instrument_key(spec.instrument), spec.account)
+
+
+def _params_key(spec: StrategySpec) -> str:
+    return json.dumps(
+        {"tf": spec.timeframe.strip().upper(), "params": spec.params}, sort_keys=True, default=str
+    )
+
+
+def spec_problems(spec: StrategySpec) -> list[str]:
+    """What is wrong with a row on its own (no broker needed): names, parameters, budget."""
+    from engine.strategy.registry import build
+
+    problems: list[str] = []
+    if not spec.name.strip():
+        problems.append("strategy: required (e.g. sma_cross)")
+    if not spec.instrument.strip():
+        problems.append("instrument: required (a ticker like SBER or a code like MOEX_SHARE_SBER)")
+    if not spec.account.strip():
+        problems.append("account: required (e.g. sim-1)")
+    if spec.budget is not None and spec.budget <= 0:
+        problems.append("budget: must be positive (or empty for none)")
+    if spec.name.strip():
+        try:
+            build(spec.name, spec.params, spec.timeframe)
+        except Exception as exc:
+            problems.append(f"strategy {spec.name!r}: {exc}")
+    return problems
+
+
+def duplicate_problems(
+    spec: StrategySpec,
+    existing: Sequence[tuple[str, StrategySpec, str]],
+    code: str = "",
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of ``spec`` against ``existing`` rows ``(id, spec, instrument code)``.
+
+    The same strategy, instrument, account, timeframe and parameters is an error (two rows
+    would trade the same signals twice and double the position); the same strategy on the same
+    instrument and account with other parameters is a warning (allowed, but easy to do by
+    mistake).
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    key = _same_row_key(spec, code)
+    for sid, other, other_code in existing:
+        if _same_row_key(other, other_code) != key:
+            continue
+        where = f"{spec.name} on {spec.instrument.upper()} ({spec.account})"
+        if _params_key(other) == _params_key(spec):
+            errors.append(
+                f"duplicate: {sid} already runs {where} with the same timeframe and parameters "
+                "(a second row would double the position); change the parameters or the "
+                "account, or start the existing row"
+            )
+        else:
+            warnings.append(
+                f"{sid} already runs {where} (timeframe {other.timeframe}, params "
+                f"{json.dumps(other.params, sort_keys=True, default=str)}): both rows trade "
+                "their own position on the same account"
+            )
+    return errors, warnings
+
+
 def unique_id(base: str, taken: Iterable[str]) -> str:
     used = set(taken)
     if base not in used:
@@ -129,6 +228,15 @@ class WorklistManager:
         # the fingerprint of the *configured* rows the saved worklist derives from
         self.config_fingerprint = _fingerprint(s.spec for s in engine.slots)
         self._restore_states()
+        self._warn_duplicates()
+
+    def _warn_duplicates(self) -> None:
+        """Repeated rows from the configuration run (they always did), but say so loudly."""
+        slots = list(self.engine.slots)
+        for i, slot in enumerate(slots):
+            earlier = [(s.id, s.spec, "") for s in slots[:i]]
+            for message in duplicate_problems(slot.spec, earlier)[0]:
+                log.error("worklist row %s: %s (`avin config check`)", slot.id, message)
 
     # --- persistence ----------------------------------------------------------------------------
 
@@ -170,16 +278,106 @@ class WorklistManager:
         except Exception as exc:  # a full disk must not take the engine down
             log.error("saving the worklist failed: %s", exc)
 
+    # --- checks ---------------------------------------------------------------------------------
+
+    def check(self, spec: StrategySpec, *, timeout: float = CHECK_TIMEOUT) -> SpecCheck:
+        """Whether ``spec`` may be added: the row itself, the broker's word on its instrument
+        and account (while the engine runs), and the rows already there. Thread-safe; from a
+        thread other than the engine's it waits up to ``timeout`` for the broker."""
+        errors = spec_problems(spec)
+        code = ""
+        if not errors and spec.instrument.strip():
+            found, broker_errors = self._ask_broker(spec, timeout)
+            errors.extend(broker_errors)
+            if found is not None:
+                code, account = found
+                spec = self._with_account(spec, account)
+        existing = [(s.id, s.spec, s.instrument.code if s.instrument else "") for s in self._rows()]
+        dup_errors, warnings = duplicate_problems(spec, existing, code)
+        return SpecCheck(spec, tuple(errors + dup_errors), tuple(warnings))
+
+    def _rows(self) -> list[StrategySlot]:
+        from engine.runtime.snapshot import StrategyState
+
+        return [s for s in self.engine.slots if s.state is not StrategyState.FAILED]
+
+    @staticmethod
+    def _with_account(spec: StrategySpec, account: str) -> StrategySpec:
+        import dataclasses
+
+        return spec if account == spec.account else dataclasses.replace(spec, account=account)
+
+    def _ask_broker(
+        self, spec: StrategySpec, timeout: float
+    ) -> tuple[tuple[str, str] | None, list[str]]:
+        """((instrument code, account id) or None, errors) from the broker; (None, []) when it
+        cannot be asked now (the engine is not connected): the row is then resolved on start."""
+        engine = self.engine
+        loop = engine._loop
+        if not (engine.running and engine.connected) or loop is None or loop.is_closed():
+            return None, []
+        if threading.get_ident() == engine._loop_thread:
+            lookup = getattr(engine.broker, "lookup", None)  # a broker that can answer at once
+            if not callable(lookup):
+                return None, []
+            try:
+                instrument = lookup(spec.instrument)
+            except Exception as exc:
+                return None, [self._instrument_error(spec, exc)]
+            return (instrument.code, spec.account), []
+        future = asyncio.run_coroutine_threadsafe(self._broker_facts(spec), loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            return None, [f"the broker did not answer within {timeout:.0f} s: try again"]
+        except Exception as exc:
+            return None, [f"cannot check the row at the broker: {exc}"]
+
+    async def _broker_facts(self, spec: StrategySpec) -> tuple[tuple[str, str] | None, list[str]]:
+        from engine.runtime.accounts import DEFAULT_ACCOUNTS
+
+        broker = self.engine.broker
+        try:
+            instrument = await broker.find_instrument(spec.instrument)
+        except Exception as exc:
+            return None, [self._instrument_error(spec, exc)]
+        try:
+            accounts = [a.id for a in await broker.accounts()]
+        except Exception as exc:
+            return None, [f"cannot list the broker's accounts: {exc}"]
+        account = spec.account
+        if account not in accounts:
+            if account in DEFAULT_ACCOUNTS and accounts:
+                account = accounts[0]
+            else:
+                known = ", ".join(accounts) or "none"
+                return None, [f"account {spec.account!r} is not at the broker (accounts: {known})"]
+        return (instrument.code, account), []
+
+    @staticmethod
+    def _instrument_error(spec: StrategySpec, exc: Exception) -> str:
+        from engine.broker.base import UnknownInstrument
+
+        if isinstance(exc, UnknownInstrument):
+            return f"instrument {spec.instrument!r} is not known to the broker: {exc}"
+        return f"cannot look up instrument {spec.instrument!r} at the broker: {exc}"
+
     # --- changes --------------------------------------------------------------------------------
 
     def add(self, spec: StrategySpec) -> str:
-        """Add a row; it starts at once when the engine runs (paused while HALTED)."""
+        """Add a row after :meth:`check` (a ValueError says what is wrong); it starts at once
+        when the engine runs (paused while HALTED). Warnings do not refuse it."""
         from engine.runtime.slots import StrategySlot
         from engine.runtime.snapshot import StrategyState
         from engine.strategy.registry import build
 
         engine = self.engine
         base = f"{spec.name}:{spec.instrument.upper()}:{spec.account}"
+        checked = self.check(spec)
+        if checked.errors:
+            raise ValueError(f"cannot add {base}: " + "; ".join(checked.errors))
+        spec = checked.spec
         slot = StrategySlot(unique_id(base, (s.id for s in engine.slots)), spec)
         try:
             slot.strategy = build(spec.name, spec.params, spec.timeframe)
@@ -236,6 +434,15 @@ class WorklistManager:
         slot = self._slot(strategy_id)
         if slot.state in (StrategyState.RUNNING, StrategyState.PAUSED):
             return
+        others = [
+            (s.id, s.spec, s.instrument.code if s.instrument else "")
+            for s in self._rows()
+            if s.id != slot.id and s.state is not StrategyState.STOPPED
+        ]
+        code = slot.instrument.code if slot.instrument else ""
+        duplicates, _ = duplicate_problems(slot.spec, others, code)
+        if duplicates:
+            raise ValueError(f"cannot start {slot.id}: {duplicates[0]}")
         try:
             slot.strategy = build(slot.spec.name, slot.spec.params, slot.spec.timeframe)
         except Exception as exc:
@@ -250,7 +457,76 @@ class WorklistManager:
         self.persist()
         engine._significant()
 
+    def close_position(self, strategy_id: str) -> int:
+        """Close one row's position at market: the row is paused first (so it does not open
+        again), its open orders are cancelled, then a market order for its lots is sent on its
+        behalf. Returns the lots being closed (signed); a ValueError says why not."""
+        from engine.runtime.snapshot import StrategyState, TradingState
+
+        engine = self.engine
+        slot = self._slot(strategy_id)
+        position = engine.book.strategy_positions.get(slot.id)
+        lots = position.lots if position is not None else 0
+        if not lots:
+            raise ValueError(f"{slot.id} holds no position: nothing to close")
+        if engine.trading_state is TradingState.HALTED:
+            raise ValueError(
+                f"trading is HALTED: nothing can be sent; R resumes trading (or F flattens "
+                f"everything), then close {slot.id}"
+            )
+        if not engine.running:
+            raise ValueError("the engine is not running")
+        if slot.state is StrategyState.RUNNING:
+            slot.state = StrategyState.PAUSED
+            self.persist()
+        keys = [o.id for o in engine.book.open_orders(strategy=slot.id)]
+        log.warning(
+            "close position: %s holds %+d lot(s); paused, cancelling %d open order(s), then "
+            "closing at market",
+            slot.id,
+            lots,
+            len(keys),
+        )
+        engine._in_loop(lambda: self._start_close(slot, keys))
+        engine._significant()
+        return lots
+
     # --- on the engine loop ---------------------------------------------------------------------
+
+    def _start_close(self, slot: StrategySlot, keys: list[str]) -> None:
+        self.engine.router.cancel_all(keys)
+        self.engine._spawn(self._close(slot), "close-position")
+
+    async def _close(self, slot: StrategySlot) -> None:
+        from engine.model import Order, OrderType, Side
+
+        engine = self.engine
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + engine.risk.settings.flatten_cancel_timeout
+        while engine.book.open_orders(strategy=slot.id) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        position = engine.book.strategy_positions.get(slot.id)
+        if position is None or not position.lots:
+            log.warning("close position: %s is flat already", slot.id)
+            return
+        order = Order(
+            instrument=position.instrument,
+            side=Side.SELL if position.lots > 0 else Side.BUY,
+            type=OrderType.MARKET,
+            lots=abs(position.lots),
+            account=position.account or slot.spec.account,
+            strategy=slot.id,
+        )
+        result = engine.submit(order)
+        log.warning(
+            "close position: %s %s %d lot(s) of %s: %s%s",
+            slot.id,
+            order.side.value,
+            order.lots,
+            order.instrument,
+            result.status.value,
+            f" ({result.reason})" if result.reason else "",
+        )
 
     def _stopped(self, slot: StrategySlot, keys: list[str], was: Any) -> None:
         from engine.runtime.snapshot import StrategyState
