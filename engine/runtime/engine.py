@@ -45,7 +45,7 @@ from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.orders import OrderManager
-from engine.runtime.recovery import settle_open_orders
+from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
 from engine.runtime.rows import order_rows, position_rows, strategy_row
 from engine.runtime.slots import StrategySlot, slot_ids
@@ -158,6 +158,7 @@ class Engine:
             counters=self.counters,
             blocked=lambda order: self.risk.post_check(order),
             journal=self.keeper.journal,
+            settle=lambda order, view: book_missed_fill(self, self.keeper, order, view),
         )
         self.risk = RiskControl(self, risk)
         self.worklist = WorklistManager(self)
@@ -211,7 +212,10 @@ class Engine:
             self._significant()
 
     def cancel_order(self, order_key: str) -> None:
-        self._in_loop(lambda: self.router.cancel(order_key))
+        """The user's cancel (``x``): acted on, or the log says why not."""
+        if not self.running:
+            log.warning("cancel of order %s: the engine is not running", order_key[:8])
+        self._in_loop(lambda: self.router.cancel(order_key, asked=True))
 
     def kill(self, reason: str = "manual") -> None:
         """Halt now: HALTED, every strategy paused, every open order's cancel scheduled."""

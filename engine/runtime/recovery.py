@@ -274,36 +274,54 @@ def _finish(
         keeper.journal.order(order)
 
 
-def _catch_up_fills(
-    engine: Engine, keeper: StateKeeper, order: Order, view: Order, report: RecoveryReport
-) -> None:
+def missed_fill(order: Order, view: Order, now: datetime | None) -> Fill | None:
+    """The fill the broker's view of ``order`` has and ours lacks (lots, average price and
+    commission of the difference), or None when nothing is missing."""
     missing = view.filled_lots - order.filled_lots
-    if missing < 0:
-        report.problems.append(
-            f"order {order.id}: the journal has {order.filled_lots} lot(s) filled, the broker "
-            f"{view.filled_lots}"
-        )
-        return
-    if missing == 0:
-        return
+    if missing <= 0:
+        return None
     total = (view.avg_fill_price or Decimal(0)) * view.filled_lots
     ours = (order.avg_fill_price or Decimal(0)) * order.filled_lots
     price = (total - ours) / missing if total else (view.price or Decimal(0))
-    commission = max(view.commission - order.commission, Decimal(0))
-    fill = Fill(
+    return Fill(
         order_id=order.id,
         instrument=order.instrument,
         side=order.side,
         lots=missing,
         price=price,
-        commission=commission,
-        ts=view.updated_ts or engine._market_ts or datetime.now(UTC),
+        commission=max(view.commission - order.commission, Decimal(0)),
+        ts=view.updated_ts or now or datetime.now(UTC),
         fill_id=f"recovered:{order.id}:{view.filled_lots}",
         account=order.account,
     )
+
+
+def book_missed_fill(engine: Engine, keeper: StateKeeper, order: Order, view: Order) -> None:
+    """While trading: the broker finished ``order`` with fills the engine never received (the
+    answer to a cancel says so). Book them the usual way (journal, strategy ``on_fill``, log); the
+    broker's own fill events, should they still come, are then absorbed by the credit."""
+    fill = missed_fill(order, view, engine._market_ts)
+    if fill is None:
+        return
+    engine._on_fill(fill)
+    keeper.credits[order.id] = keeper.credits.get(order.id, 0) + fill.lots
+
+
+def _catch_up_fills(
+    engine: Engine, keeper: StateKeeper, order: Order, view: Order, report: RecoveryReport
+) -> None:
+    if view.filled_lots < order.filled_lots:
+        report.problems.append(
+            f"order {order.id}: the journal has {order.filled_lots} lot(s) filled, the broker "
+            f"{view.filled_lots}"
+        )
+        return
+    fill = missed_fill(order, view, engine._market_ts)
+    if fill is None:
+        return
     engine.book.apply_fill(fill)
     engine.counters["fills"] = engine.counters.get("fills", 0) + 1
-    keeper.credits[order.id] = keeper.credits.get(order.id, 0) + missing
+    keeper.credits[order.id] = keeper.credits.get(order.id, 0) + fill.lots
     if keeper.journal is not None:
         keeper.journal.fill(fill)
     report.synthesized_fills.append(fill.fill_id)

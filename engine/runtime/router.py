@@ -4,6 +4,11 @@ The order is journalled in the :class:`~engine.runtime.orders.OrderManager` befo
 called. A post that fails without a verdict (timeout, disconnect) is never sent again with a new
 key: the router asks the broker for that key and takes its answer. A cancel asked for while the
 post is still in flight is sent at once and again when the post returns.
+
+A broker that can cancel synchronously (the simulated market's ``cancel_now``) is asked at the
+moment of the cancel, so no market event gets in between. When the answer to a cancel says the
+order was filled meanwhile, the fills the engine has not seen are booked (``settle``) and the log
+says so: an order never stays open at the engine once the broker has finished it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class OrderRouter:
         counters: dict[str, int],
         blocked: Callable[[Order], str] | None = None,
         journal: IntentJournal | None = None,
+        settle: Callable[[Order, Order], None] | None = None,
     ) -> None:
         self.broker = broker
         self.book = book
@@ -55,15 +61,23 @@ class OrderRouter:
         self._blocked = blocked  # the last check before sending (reason, empty to go)
         self._cancel_after_ack: set[str] = set()
         self._journal = journal  # the intent is written here before the order is sent
+        self._settle = settle  # books fills the broker reports and the engine never saw
 
     def post(self, order: Order) -> None:
         """Schedule the post of a recorded NEW order."""
         self._spawn(self._post(order), f"{REQUEST}post {order.id[:8]}")
 
-    def cancel(self, key: str) -> None:
+    def cancel(self, key: str, *, asked: bool = False) -> None:
+        """Cancel an open order; ``asked`` (the user's ``x``): the log says what happens."""
         order = self.book.get(key)
         if order is None or not order.is_open:
+            if asked and order is None:
+                log.warning("cancel: no order %s is known", key)
+            elif asked and order is not None:
+                log.info("order %s is %s: nothing to cancel", key[:8], order.status.value)
             return
+        if asked:
+            log.info("cancelling order %s (%s)", key[:8], order.status.value)
         if order.status is OrderStatus.NEW:  # queued, not sent yet: it never leaves
             order.transition(OrderStatus.CANCELLED, self._clock(), "cancelled before sending")
             self.book.version += 1
@@ -71,7 +85,22 @@ class OrderRouter:
             return
         if order.status is OrderStatus.SUBMITTED and not order.broker_id:
             self._cancel_after_ack.add(key)  # the post is in flight: cancel again when it returns
+        elif self._cancel_now(order):
+            return
         self._spawn(self._send_cancel(order), f"{REQUEST}cancel {key[:8]}")
+
+    def _cancel_now(self, order: Order) -> bool:
+        """A broker that cancels synchronously does it now, before any further market event."""
+        now = getattr(self.broker, "cancel_now", None)
+        if not callable(now):
+            return False
+        try:
+            view = now(order.account, order.id)
+        except Exception as exc:
+            log.warning("cancel of order %s failed: %s", order.id[:8], exc)
+            return True
+        self._answer(order, view)
+        return True
 
     def cancel_all(self, keys: list[str]) -> None:
         for key in keys:
@@ -140,6 +169,20 @@ class OrderRouter:
                 log.warning("cancel of order %s failed: %s", order.id[:8], exc)
             return
         self._cancel_after_ack.discard(order.id)
+        self._answer(order, view)
+
+    def _answer(self, order: Order, view: Order) -> None:
+        """The broker's answer to a cancel: cancelled, or finished otherwise (said and booked)."""
+        if order.is_open and view.status.is_terminal and view.status is not OrderStatus.CANCELLED:
+            log.warning(
+                "cancel of order %s came too late: the broker has it %s (%d/%d lot(s))",
+                order.id[:8],
+                view.status.value,
+                view.filled_lots,
+                view.lots,
+            )
+        if self._settle is not None and order.is_open and view.filled_lots > order.filled_lots:
+            self._settle(order, view)
         self._apply(view)
 
     def _apply(self, view: Order) -> None:

@@ -113,10 +113,10 @@ async def test_kill_cancels_open_orders_and_blocks_new_ones() -> None:
         assert order.status is OrderStatus.ACCEPTED and order.type is OrderType.LIMIT
         version = d.engine.snapshot().version
         d.engine.kill("test")
-        # synchronous: halted, paused and the cancel already scheduled in the same call
+        # synchronous: halted, paused and (on the simulated market) cancelled in the same call
         assert d.engine.trading_state is TradingState.HALTED
         assert d.engine.slots[0].state is StrategyState.PAUSED
-        assert d.engine.pending_requests == 1
+        assert order.status is OrderStatus.CANCELLED and d.engine.pending_requests == 0
         assert d.engine.snapshot().version > version
         await d.settle()
         assert order.status is OrderStatus.CANCELLED

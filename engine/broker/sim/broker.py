@@ -9,7 +9,7 @@ the ticks of :class:`SimMarket`. Events (``events()``), in order:
 - On each slot, for subscribed instruments: ``PriceEvent`` and provisional ``BarEvent``s
   (``closed`` False) for a new price, closed ``BarEvent``s when a minute (or a coarser frame)
   closes. Then, for every fill at that price: ``FillEvent``, then ``OrderUpdate`` (FILLED).
-- ``cancel_order``: ``OrderUpdate`` CANCELLED.
+- ``cancel_order`` (or the synchronous ``cancel_now``): ``OrderUpdate`` CANCELLED.
 - Order books and the tape (the optional :class:`engine.broker.base.MarketDepthFeed`): after a
   slot's price and fill events, ``TradeEvent`` for each trade of a ``subscribe_trades``
   instrument and ``BookEvent`` for a ``subscribe_order_book`` one; both come from
@@ -421,6 +421,12 @@ class SimBroker:
         return instrument.value(price, lots) + self.matching.commission(instrument, price, lots)
 
     async def cancel_order(self, account: str, order_id: str) -> Order:
+        return self.cancel_now(account, order_id)
+
+    def cancel_now(self, account: str, order_id: str) -> Order:
+        """Synchronous :meth:`cancel_order`. The engine calls it the moment a cancel is asked
+        for, so on the simulated market a cancel asked for before the next price always wins
+        (the request cannot be overtaken by a tick on its way); a filled order stays filled."""
         order = self._orders.get(order_id)
         if order is None or order.account != account:
             raise BrokerError(f"order {order_id} not found", code="not_found")
