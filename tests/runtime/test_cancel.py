@@ -12,6 +12,7 @@ from engine.runtime.worklist import StrategySpec
 
 from .simkit import Driver
 
+
 @pytest.fixture(autouse=True)
 def _avin_logs_reach_caplog(monkeypatch: pytest.MonkeyPatch) -> None:
     """``setup_logging`` (run by other tests in this process) stops ``avin`` propagating."""
