@@ -151,6 +151,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]"),
         Binding("n", "next_instrument", "Next"),
         Binding("b", "backtests", "Backtests", show=False),
+        Binding("L", "log_viewer", "Log viewer", show=False),
         *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),
     ]
 
@@ -578,6 +579,20 @@ class AvinApp(RiskActionsMixin, App[int]):
             return
         self.query_one(Banner).show_message("KILL SWITCH: trading HALTED, cancelling open orders")
         self.call_later(self.poll)
+
+    def action_log_viewer(self) -> None:
+        """``L``: avin.log full screen, with the Log pane's filters and search."""
+        from avin_tui.screens.log_viewer import LogViewerScreen
+
+        main = self.get_screen_main()
+        if main is None or isinstance(self.screen, LogViewerScreen):
+            return
+        pane = main.query_one(LogPane)
+        path = pane.logs_dir() / "avin.log"
+        if not path.is_file():
+            self.notify(f"{path} does not exist (yet)", title="log", severity="warning")
+            return
+        self.push_screen(LogViewerScreen(path, state=pane.get_state()))
 
     def action_backtests(self) -> None:
         from avin_tui.screens.backtests import BacktestsScreen

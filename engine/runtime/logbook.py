@@ -2,6 +2,10 @@
 
 ``setup_logging`` configures the ``avin`` logger tree once per process. The Log pane pulls new
 records with :meth:`LogBook.entries_since`; it never receives one message per record.
+
+Every time written is UTC with a ``Z`` (``2026-12-04T14:33:54.123Z``, :func:`utc_stamp`), in
+``avin.log``, ``incidents.log`` and on the console; the Log pane shows the same stamp, so a line
+on screen can be found in the file. Each run begins with a ``--- avin started`` line.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -20,7 +25,21 @@ from engine.runtime.redact import redact
 
 LOGGER = "avin"
 INCIDENTS = "avin.incidents"
-_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+RUN_START = "--- avin started"  # the first line of a run (the log viewer draws a separator)
+
+
+def utc_stamp(ts: datetime) -> str:
+    """``2026-12-04T14:33:54.123Z``: the time of a log line, in the file and on screen."""
+    ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+class UtcFormatter(logging.Formatter):
+    """``LOG_FORMAT`` lines stamped in UTC (:func:`utc_stamp`), whatever the machine's zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return utc_stamp(datetime.fromtimestamp(record.created, UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +49,7 @@ class LogEntry:
     level: str
     source: str
     message: str
+    detail: str = ""  # the traceback of a record logged with exc_info, if any
 
 
 class LogBook(logging.Handler):
@@ -41,6 +61,8 @@ class LogBook(logging.Handler):
         self._seq = 0
         self._lock_ring = threading.Lock()
         self.counts: dict[str, int] = {}
+        self.log_path: Path | None = None  # avin.log, when setup_logging made this book
+        self.start_offset = 0  # the size of avin.log when this run began writing to it
 
     @property
     def last_seq(self) -> int:
@@ -51,6 +73,12 @@ class LogBook(logging.Handler):
             message = redact(record.getMessage())
         except Exception:  # a bad format string must not break logging
             message = redact(str(record.msg))
+        detail = ""
+        if record.exc_info and record.exc_info[0] is not None:
+            try:
+                detail = redact(_TRACEBACK.formatException(record.exc_info))
+            except Exception:
+                detail = ""
         with self._lock_ring:
             self._seq += 1
             self.counts[record.levelname] = self.counts.get(record.levelname, 0) + 1
@@ -61,6 +89,7 @@ class LogBook(logging.Handler):
                     record.levelname,
                     record.name.removeprefix(LOGGER + ".") or LOGGER,
                     message,
+                    detail,
                 )
             )
 
@@ -74,7 +103,10 @@ class LogBook(logging.Handler):
         return items[-limit:] if limit else items
 
 
-class _RedactingFormatter(logging.Formatter):
+_TRACEBACK = logging.Formatter()
+
+
+class _RedactingFormatter(UtcFormatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
@@ -108,19 +140,31 @@ def setup_logging(logs_dir: Path, level: str = "info", capacity: int = 50_000) -
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     root.propagate = False
 
+    log_path = logs_dir / "avin.log"
+    try:
+        start_offset = log_path.stat().st_size
+    except OSError:
+        start_offset = 0
     file_handler = logging.handlers.RotatingFileHandler(
-        logs_dir / "avin.log", maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+        log_path, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
-    file_handler.setFormatter(_RedactingFormatter(_FORMAT))
+    file_handler.setFormatter(_RedactingFormatter(LOG_FORMAT))
     incident_handler = logging.handlers.RotatingFileHandler(
         logs_dir / "incidents.log", maxBytes=5_000_000, backupCount=10, encoding="utf-8"
     )
     incident_handler.setFormatter(_IncidentFormatter())
     book = LogBook(capacity)
+    book.log_path, book.start_offset = log_path, start_offset
     root.addHandler(file_handler)
     root.addHandler(book)
     logging.getLogger(INCIDENTS).addHandler(incident_handler)
     _installed.extend([file_handler, book, incident_handler])
+    # whatever the level: the log viewer separates runs at this line
+    start = root.makeRecord(
+        LOGGER, logging.INFO, __file__, 0, "%s (pid %d) ---", (RUN_START, os.getpid()), None
+    )
+    file_handler.handle(start)
+    book.handle(start)
     return book
 
 

@@ -1,0 +1,142 @@
+"""Search and filters over a line index, block by block, yielding line numbers as they are found.
+
+A :class:`Query` is plain text or a regular expression; it ignores case unless it has a capital
+letter ("smart case"). Scans run in a worker thread and stop when ``cancel`` is set; the UI shows
+each batch as it arrives.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from avin_tui.logview.index import LineIndex
+from avin_tui.logview.parse import LEVEL_RANK, parse_line
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class QueryError(ValueError):
+    """A search or filter the user typed cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    regex: bool = False
+
+    def compile(self) -> re.Pattern[str]:
+        flags = re.MULTILINE | (0 if any(c.isupper() for c in self.text) else re.IGNORECASE)
+        if not self.regex:
+            return re.compile(re.escape(self.text), flags)
+        try:
+            return re.compile(self.text, flags)
+        except re.error as exc:
+            raise QueryError(f"not a valid regular expression: {exc}") from None
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def _breaks(text: str, start: int, stop: int) -> int:
+    n = text.count("\n", start, stop) + text.count("\r", start, stop)
+    n -= text.count("\r\n", start, stop)
+    if 0 < stop < len(text) and text[stop - 1] == "\r" and text[stop] == "\n":
+        n -= 1  # stop between the two halves of one "\r\n"
+    return n
+
+
+def lines_matching_text(text: str, pattern: re.Pattern[str], first: int = 0) -> list[int]:
+    """Numbers of the lines of ``text`` (line 0 is ``first``) where ``pattern`` matches."""
+    out: list[int] = []
+    pos = counted = 0
+    line = first
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            return out
+        p = m.start()
+        line += _breaks(text, counted, p)
+        out.append(line)
+        end = _BREAK.search(text, p)
+        if end is None:
+            return out
+        pos = counted = end.end()
+        line += 1
+
+
+def _decoded_blocks(
+    index: LineIndex, first: int, cancel: threading.Event | None
+) -> Iterator[tuple[int, int, str]]:
+    for start, count, raw in index.blocks(first):
+        if cancel is not None and cancel.is_set():
+            return
+        yield start, count, raw.decode("utf-8", "replace")
+
+
+def search_file(
+    index: LineIndex, query: Query, first: int = 0, cancel: threading.Event | None = None
+) -> Iterator[array[int]]:
+    """Batches of the numbers of the lines that match, in order, from line ``first`` on."""
+    pattern = query.compile()
+    for start, count, text in _decoded_blocks(index, first, cancel):
+        found = [n for n in lines_matching_text(text, pattern, start) if n < start + count]
+        if found:
+            yield array("q", found)
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Show only lines at or above ``level``, from a source containing ``source``, with ``text``.
+
+    A line that continues an entry (a traceback) has the level and source of the entry.
+    """
+
+    level: str = "DEBUG"
+    source: str = ""
+    text: Query = Query("")
+
+    @property
+    def active(self) -> bool:
+        return LEVEL_RANK.get(self.level, 0) > LEVEL_RANK["DEBUG"] or bool(self.source or self.text)
+
+    def matcher(self) -> Callable[[Sequence[str], int], list[int]]:
+        """A function ``(lines, first number) -> numbers that pass``, carrying the entry state."""
+        min_rank = LEVEL_RANK.get(self.level.upper(), 0)
+        source = self.source.lower()
+        pattern = self.text.compile() if self.text else None
+        state = {"rank": LEVEL_RANK["INFO"], "source": ""}
+
+        def run(lines: Sequence[str], first: int) -> list[int]:
+            out: list[int] = []
+            rank, src = state["rank"], state["source"]
+            for n, line in enumerate(lines, first):
+                head = parse_line(line) if line[:1].isdigit() or line[:1] == "{" else None
+                if head is not None and head.level is not None:
+                    rank, src = head.rank, head.source.lower()
+                if rank < min_rank:  # type: ignore[operator]
+                    continue
+                if source and source not in src:  # type: ignore[operator]
+                    continue
+                if pattern is not None and pattern.search(line) is None:
+                    continue
+                out.append(n)
+            state["rank"], state["source"] = rank, src
+            return out
+
+        return run
+
+
+def filter_file(
+    index: LineIndex, flt: LogFilter, first: int = 0, cancel: threading.Event | None = None
+) -> Iterator[array[int]]:
+    """Batches of the numbers of the lines the filter lets through, in order."""
+    run = flt.matcher()
+    for start, count, text in _decoded_blocks(index, first, cancel):
+        lines = _BREAK.split(text)[:count]
+        found = run(lines, start)
+        if found:
+            yield array("q", found)

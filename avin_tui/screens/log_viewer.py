@@ -1,0 +1,238 @@
+"""The full-screen log viewer (``L``) and its dialogs: search/filter prompt, entry, file picker.
+
+The viewer shows one file of any size (``avin.log`` by default, ``i`` incidents.log, ``r`` older
+runs) with the keys of the Log pane (``avin_tui.widgets.log_view``); ``escape`` or ``L`` closes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from avin_tui.logview.files import LogFile
+from avin_tui.logview.parse import Entry
+from avin_tui.logview.sources import FileSource
+from avin_tui.widgets.log_view import LogView
+
+
+class PromptScreen(ModalScreen[tuple[str, bool] | None]):
+    """One line of text (and, for a search or a text filter, whether it is a regex)."""
+
+    DEFAULT_CSS = """
+    PromptScreen {
+        align: center bottom;
+    }
+    PromptScreen > Vertical {
+        width: 100%;
+        height: auto;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    PromptScreen Input {
+        border: none;
+        height: 1;
+        padding: 0;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+r", "toggle_regex", "Regex"),
+    ]
+
+    def __init__(self, title: str, value: str = "", regex: bool | None = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.regex = regex  # None: a field without the regex choice
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._label(), id="prompt-label")
+            yield Input(self.value, id="prompt-input", select_on_focus=True)
+
+    def _label(self) -> str:
+        if self.regex is None:
+            return f"{self.title_text} (enter: apply, empty: none, esc: cancel)"
+        kind = "regular expression" if self.regex else "plain text"
+        return (
+            f"{self.title_text} [{kind}; ctrl+r switches] (enter: apply, empty: none, esc: cancel)"
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_toggle_regex(self) -> None:
+        if self.regex is not None:
+            self.regex = not self.regex
+            self.query_one("#prompt-label", Label).update(self._label())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss((event.value, bool(self.regex)))
+
+
+class EntryScreen(ModalScreen[None]):
+    """One log entry in full: time, level, source, what it names, message and traceback."""
+
+    DEFAULT_CSS = """
+    EntryScreen {
+        align: center middle;
+    }
+    EntryScreen > VerticalScroll {
+        width: 90%;
+        max-width: 120;
+        height: auto;
+        max-height: 90%;
+        border: round $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("enter", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def describe(self) -> str:
+        head = self.entry.head
+        rows = [
+            ("time", head.ts or "-"),
+            ("level", head.level or "-"),
+            ("source", head.source or "-"),
+            *self.entry.fields().items(),
+            *((k, str(v)) for k, v in head.extra.items() if k not in ("order", "instrument")),
+            ("line", str(self.entry.line + 1)),
+        ]
+        width = max(len(k) for k, _ in rows)
+        out = [f"[b]{k:<{width}}[/b]  {escape(v)}" for k, v in rows]
+        out += ["", escape(self.entry.text)]
+        return "\n".join(out)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "Log entry (esc closes)"
+            yield Static(self.describe(), id="entry-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class PickerScreen(ModalScreen[Path | None]):
+    """The log files: this run's, the rotated ones of earlier runs, the incidents."""
+
+    DEFAULT_CSS = """
+    PickerScreen {
+        align: center middle;
+    }
+    PickerScreen > OptionList {
+        width: auto;
+        min-width: 50;
+        max-width: 90%;
+        height: auto;
+        max-height: 80%;
+        border: round $accent;
+        background: $surface;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, files: list[LogFile]) -> None:
+        super().__init__()
+        self.files = files
+
+    def compose(self) -> ComposeResult:
+        options = OptionList(*(Option(f.label, id=str(f.path)) for f in self.files))
+        options.border_title = "Open a log (enter)"
+        yield options
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(Path(str(event.option.id)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LogViewerScreen(Screen[None]):
+    """A log file full screen, read a screen at a time (see ``avin_tui.widgets.log_view``)."""
+
+    DEFAULT_CSS = """
+    LogViewerScreen LogView {
+        border: round $primary;
+        height: 1fr;
+    }
+    LogViewerScreen LogView:focus {
+        border: round $accent;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("L", "close", "Close", show=False),
+    ]
+
+    def __init__(self, path: Path, state: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.initial_state = state or {}
+
+    def compose(self) -> ComposeResult:
+        yield self._view(self.path)
+        yield Footer(compact=True)
+
+    def _view(self, path: Path) -> LogView:
+        view = LogView(FileSource(path), follow=True, id="logviewer")
+        view.border_title = f"{path.name} — {path.parent}"
+        return view
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def on_mount(self) -> None:
+        self._start(self.view)
+
+    def _start(self, view: LogView) -> None:
+        source = view.source
+        assert isinstance(source, FileSource)
+        source.index.scan(8 << 20)  # the first screen at once; the rest in a worker
+        view.restore_state(self.initial_state)
+        view.focus()
+        source.scanning = True  # (before the worker starts: the view must not scan meanwhile)
+        view.run_worker(source.index_all, thread=True, group="index", exit_on_error=False)
+
+    def open(self, path: Path) -> None:
+        """Show another file here, with the same filters and search."""
+        old = self.view
+        self.initial_state = old.get_state()
+        self.path = path
+        self.mount(view := self._view(path), before=old)
+        old.remove()
+        self._start(view)
+
+    def on_unmount(self) -> None:
+        for view in self.query(LogView):
+            if isinstance(view.source, FileSource):
+                view.source.close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
