@@ -2,7 +2,7 @@
 
 Each price tick of :class:`~engine.broker.sim.market.SimMarket` trades the part of the minute's
 volume the tick adds (``bar.volume * (slot + 1) // 6`` so far), at the tick's price, in one to three
-anonymous trades a second apart (the split and the aggressor of a flat tick are a stable hash of
+anonymous trades a microsecond apart (the split and the aggressor of a flat tick are a stable hash of
 instrument and time, so a replay gives the same tape). Hence the trades of a minute rebuild its
 bar exactly: open, high, low, close and volume (every tick of a minute with at least six lots of
 volume trades; the catalog's minutes have far more).
@@ -39,7 +39,8 @@ def _hash(*parts: object) -> int:
 def tick_trades(
     instrument: Instrument, ts: datetime, price: Decimal, lots: int, previous: Decimal | None
 ) -> list[MarketTrade]:
-    """The anonymous trades of one tick: ``lots`` at ``price`` in 1-3 trades a second apart."""
+    """The anonymous trades of one tick: ``lots`` at ``price`` in 1-3 trades a microsecond apart
+    (distinct times: the tape has no trade ids, the time tells trades apart)."""
     if lots <= 0:
         return []
     h = _hash(instrument.code, ts.isoformat())
@@ -52,7 +53,7 @@ def tick_trades(
     return [
         MarketTrade(
             instrument.code,
-            ts + timedelta(seconds=i),
+            ts + timedelta(microseconds=i),
             price,
             base + (1 if i < extra else 0),
             side,

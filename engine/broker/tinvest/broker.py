@@ -38,6 +38,7 @@ from engine.broker.base import (
     TradingStatus,
     UnknownInstrument,
 )
+from engine.broker.tinvest import market_depth
 from engine.broker.tinvest.channel import (
     PROD_TARGET,
     SANDBOX_TARGET,
@@ -81,8 +82,10 @@ from engine.model import (
     Bar,
     Fill,
     Instrument,
+    MarketTrade,
     Mode,
     Order,
+    OrderBook,
     OrderStatus,
     OrderType,
     Position,
@@ -432,6 +435,28 @@ class TInvestBroker:
 
     async def unsubscribe(self, instrument: Instrument) -> None:
         await self.market.unsubscribe(instrument)
+
+    # --- order books and the tape (MarketDepthFeed; engine/broker/tinvest/market_depth.py) ---
+
+    async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None:
+        self._remember(instrument)
+        await self.market.subscribe_order_book(instrument, market_depth.check_depth(depth))
+
+    async def unsubscribe_order_book(self, instrument: Instrument) -> None:
+        await self.market.unsubscribe_order_book(instrument)
+
+    async def subscribe_trades(self, instrument: Instrument) -> None:
+        self._remember(instrument)
+        await self.market.subscribe_trades(instrument)
+
+    async def order_book(self, instrument: Instrument, depth: int) -> OrderBook:
+        return await market_depth.order_book(self._call, instrument, depth)
+
+    async def last_trades(
+        self, instrument: Instrument, begin: datetime, end: datetime
+    ) -> list[MarketTrade]:
+        """GetLastTrades: what the service still has of ``begin <= ts < end`` (the last hour)."""
+        return await market_depth.last_trades(self._call, instrument, begin, end)
 
     async def last_prices(self, instruments: list[Instrument]) -> dict[str, Decimal]:
         resp = await self._call(

@@ -1,7 +1,7 @@
 """Long-lived T-Invest streams that survive drops and stalls.
 
 :class:`MarketStream` keeps one ``MarketDataStream`` open for 1-minute (and other) candles, last
-prices and trading statuses. Subscriptions live in its own registry, so after every reconnect it
+prices, trading statuses, order books and the tape (anonymous trades). Subscriptions live in its own registry, so after every reconnect it
 resubscribes everything, then fills the gap with ``GetCandles`` (the ``backfill`` callback) before
 reading the stream again: the engine sees every closed bar exactly once, in order. Candles are
 provisional (``BarEvent(closed=False)``) until a candle with a newer time arrives, which closes the
@@ -28,7 +28,15 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from engine.broker.base import BarEvent, BrokerEvent, ConnectionEvent, PriceEvent, ServerTime
+from engine.broker.base import (
+    BarEvent,
+    BookEvent,
+    BrokerEvent,
+    ConnectionEvent,
+    PriceEvent,
+    ServerTime,
+    TradeEvent,
+)
 from engine.broker.tinvest.channel import Transport, backoff_delay
 from engine.broker.tinvest.convert import (
     SUBSCRIPTION_INTERVAL,
@@ -36,6 +44,7 @@ from engine.broker.tinvest.convert import (
     candle_to_bar,
 )
 from engine.broker.tinvest.errors import AuthenticationError, TInvestError, from_rpc_error
+from engine.broker.tinvest.market_depth import book_from_stream, trade_from_pb
 from engine.broker.tinvest.numbers import from_quotation, from_timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Bar, Instrument, TimeFrame
@@ -98,10 +107,13 @@ class MarketStream:
         self.policy = policy or StreamPolicy()
         self.bars: dict[tuple[str, TimeFrame], _BarState] = {}
         self.prices: dict[str, Instrument] = {}
+        self.books: dict[str, tuple[Instrument, int]] = {}  # uid -> (instrument, depth)
+        self.trades: dict[str, Instrument] = {}  # uid -> instrument
         self.trading_status: dict[str, int] = {}
         # uid -> (status, limit orders accepted, market orders accepted), from the stream
         self.trading_flags: dict[str, tuple[int, bool, bool]] = {}
         self.server_time: ServerTime | None = None  # the newest ping's server clock
+        self.refused: list[tuple[str, str]] = []  # (kind, uid) subscriptions the server refused
         self.connected = asyncio.Event()
         self.stats = StreamStats()
         self._by_uid: dict[str, Instrument] = {}
@@ -131,7 +143,41 @@ class MarketStream:
         await self._send(self._info_request([instrument.uid], subscribe=True))
         self._ensure_running()
 
+    async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None:
+        if self.books.get(instrument.uid, (None, 0))[1] == depth:
+            return
+        self.books[instrument.uid] = (instrument, depth)
+        self._by_uid[instrument.uid] = instrument
+        await self._send(self._books_request([(instrument.uid, depth)], subscribe=True))
+        self._ensure_running()
+
+    async def unsubscribe_order_book(self, instrument: Instrument) -> None:
+        entry = self.books.pop(instrument.uid, None)
+        if entry is not None:
+            await self._send(self._books_request([(instrument.uid, entry[1])], subscribe=False))
+        await self._close_if_empty()
+
+    async def subscribe_trades(self, instrument: Instrument) -> None:
+        if instrument.uid in self.trades:
+            return
+        self.trades[instrument.uid] = instrument
+        self._by_uid[instrument.uid] = instrument
+        await self._send(self._trades_request([instrument.uid], subscribe=True))
+        self._ensure_running()
+
+    def _subscribed(self) -> bool:
+        return bool(self.bars or self.prices or self.books or self.trades)
+
+    async def _close_if_empty(self) -> None:
+        if not self._subscribed():
+            await self.close()  # the server would close an empty stream (80004)
+
     async def unsubscribe(self, instrument: Instrument) -> None:
+        entry = self.books.pop(instrument.uid, None)
+        if entry is not None:
+            await self._send(self._books_request([(instrument.uid, entry[1])], subscribe=False))
+        if self.trades.pop(instrument.uid, None) is not None:
+            await self._send(self._trades_request([instrument.uid], subscribe=False))
         keys = [k for k in self.bars if k[0] == instrument.uid]
         for key in keys:
             del self.bars[key]
@@ -140,8 +186,31 @@ class MarketStream:
         if self.prices.pop(instrument.uid, None) is not None:
             await self._send(self._prices_request([instrument.uid], subscribe=False))
             await self._send(self._info_request([instrument.uid], subscribe=False))
-        if not self.bars and not self.prices:
-            await self.close()  # the server would close an empty stream (80004)
+        await self._close_if_empty()
+
+    def _books_request(
+        self, items: list[tuple[str, int]], *, subscribe: bool
+    ) -> pb.MarketDataRequest:
+        return pb.MarketDataRequest(
+            subscribe_order_book_request=pb.SubscribeOrderBookRequest(
+                subscription_action=_action(subscribe),
+                instruments=[
+                    pb.OrderBookInstrument(
+                        instrument_id=uid, depth=depth, order_book_type=pb.ORDERBOOK_TYPE_EXCHANGE
+                    )
+                    for uid, depth in items
+                ],
+            )
+        )
+
+    def _trades_request(self, uids: list[str], *, subscribe: bool) -> pb.MarketDataRequest:
+        return pb.MarketDataRequest(
+            subscribe_trades_request=pb.SubscribeTradesRequest(
+                subscription_action=_action(subscribe),
+                instruments=[pb.TradeInstrument(instrument_id=uid) for uid in uids],
+                trade_source=pb.TRADE_SOURCE_EXCHANGE,
+            )
+        )
 
     def _candles_request(
         self, keys: list[tuple[str, TimeFrame]], *, subscribe: bool
@@ -208,7 +277,7 @@ class MarketStream:
 
     async def _run(self) -> None:
         attempt = 0
-        while (self.bars or self.prices) and not self._closing:  # empty streams get 80004
+        while self._subscribed() and not self._closing:  # empty streams get 80004
             try:
                 await self._session()
                 reason = "stream ended"
@@ -256,6 +325,11 @@ class MarketStream:
             if self.prices:
                 await call.write(self._prices_request(list(self.prices), subscribe=True))
                 await call.write(self._info_request(list(self.prices), subscribe=True))
+            if self.books:
+                items = [(uid, depth) for uid, (_, depth) in self.books.items()]
+                await call.write(self._books_request(items, subscribe=True))
+            if self.trades:
+                await call.write(self._trades_request(list(self.trades), subscribe=True))
         # The first answer proves the stream is up (and authorised).
         first = await self._read(call)
         if first is None:
@@ -315,6 +389,16 @@ class MarketStream:
             inst = self._by_uid.get(lp.instrument_uid)
             if inst is not None and inst.uid in self.prices:
                 self.emit(PriceEvent(inst.code, from_quotation(lp.price), from_timestamp(lp.time)))
+        elif kind == "orderbook":
+            book = response.orderbook
+            entry = self.books.get(book.instrument_uid)
+            if entry is not None:
+                self.emit(BookEvent(book_from_stream(book, entry[0].code)))
+        elif kind == "trade":
+            trade = response.trade
+            inst = self.trades.get(trade.instrument_uid)
+            if inst is not None:
+                self.emit(TradeEvent(trade_from_pb(trade, inst.code)))
         elif kind == "ping":
             if response.ping.HasField("time"):  # the server's clock, for clock-skew detection
                 self.server_time = ServerTime(from_timestamp(response.ping.time), _now())
@@ -333,6 +417,25 @@ class MarketStream:
                         "candle subscription %s: %s",
                         sub.instrument_uid or sub.figi,
                         pb.SubscriptionStatus.Name(sub.subscription_status),
+                    )
+        elif kind == "subscribe_order_book_response":
+            for bsub in response.subscribe_order_book_response.order_book_subscriptions:
+                if bsub.subscription_status != pb.SUBSCRIPTION_STATUS_SUCCESS:
+                    self.refused.append(("orderbook", bsub.instrument_uid or bsub.figi))
+                    log.warning(
+                        "order book subscription %s (depth %d): %s",
+                        bsub.instrument_uid or bsub.figi,
+                        bsub.depth,
+                        pb.SubscriptionStatus.Name(bsub.subscription_status),
+                    )
+        elif kind == "subscribe_trades_response":
+            for tsub in response.subscribe_trades_response.trade_subscriptions:
+                if tsub.subscription_status != pb.SUBSCRIPTION_STATUS_SUCCESS:
+                    self.refused.append(("trades", tsub.instrument_uid or tsub.figi))
+                    log.warning(
+                        "trades subscription %s: %s",
+                        tsub.instrument_uid or tsub.figi,
+                        pb.SubscriptionStatus.Name(tsub.subscription_status),
                     )
 
     def _on_candle(self, candle: pb.Candle) -> None:
