@@ -49,3 +49,11 @@ class StrategyStopRequested(Message):
     def __init__(self, strategy_id: str) -> None:
         super().__init__()
         self.strategy_id = strategy_id
+
+
+class StrategyCloseRequested(Message):
+    """Close one worklist row's position at market (after a confirmation)."""
+
+    def __init__(self, strategy_id: str) -> None:
+        super().__init__()
+        self.strategy_id = strategy_id

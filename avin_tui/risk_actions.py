@@ -1,9 +1,11 @@
 """The app's kill-switch and worklist commands beyond the halt key (mixed into ``AvinApp``).
 
-``F`` flattens (cancel everything, close every position at market, trading REDUCING after);
-``R`` resets the kill switch to ACTIVE after an explicit ``y`` in a confirmation screen. In the
-Strategies pane ``a`` adds a row (a form), ``d`` removes one (confirmed), ``S`` stops one and
-space starts a stopped one. Each action only signals the engine and never waits on it.
+``F`` flattens (cancel everything, close every position at market, trading REDUCING after)
+after an explicit ``y``; ``R`` resets the kill switch to ACTIVE after an explicit ``y``. The kill
+keys (``ctrl+k``, ``K``) never ask. In the Strategies pane ``a`` adds a row (a form that checks
+it with the engine first), ``d`` removes one (refused at once while it holds a position, else
+confirmed), ``C`` closes one row's position at market (confirmed), ``S`` stops one and space
+starts a stopped one. Each action only signals the engine and never waits on it.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from avin_tui.messages import StrategyAddRequested, StrategyRemoveRequested, StrategyStopRequested
+from avin_tui.messages import (
+    StrategyAddRequested,
+    StrategyCloseRequested,
+    StrategyRemoveRequested,
+    StrategyStopRequested,
+)
 from avin_tui.screens.add_strategy import AddStrategyScreen
 from avin_tui.screens.confirm import ConfirmScreen
 from avin_tui.widgets.banner import Banner
-from engine.runtime.snapshot import TradingState
-from engine.runtime.worklist import StrategySpec
+from engine.runtime.snapshot import StrategyRow, TradingState
 
 
 class RiskActionsMixin:
@@ -45,7 +51,31 @@ class RiskActionsMixin:
     # --- kill switch ----------------------------------------------------------------------------
 
     def action_flatten(self) -> None:
-        if self._engine_call("flatten", "manual: keyboard"):
+        """Ask first: flattening sends market orders for every position (not a kill key)."""
+        if isinstance(getattr(self, "screen", None), ConfirmScreen):
+            return
+        try:
+            snap = self.engine.snapshot()
+            positions = sum(1 for p in snap.positions if getattr(p, "lots", 0))
+            orders = len(snap.open_orders)
+        except Exception:
+            positions = orders = -1
+        what = (
+            f"{orders} open order(s) are cancelled and {positions} position(s) closed"
+            if positions >= 0
+            else "every open order is cancelled and every position closed"
+        )
+        self.push_screen(
+            ConfirmScreen(
+                f"[b]Flatten everything?[/b] {what} at market; trading goes REDUCING and the "
+                "strategies pause. (The kill switch, ctrl+k, halts without asking.)",
+                yes="Flatten",
+            ),
+            self._flatten_answer,
+        )
+
+    def _flatten_answer(self, yes: bool | None) -> None:
+        if yes and self._engine_call("flatten", "manual: keyboard (confirmed)"):
             self.query_one(Banner).show_message(
                 "FLATTEN: cancelling every order, then closing every position at market (REDUCING)"
             )
@@ -78,14 +108,32 @@ class RiskActionsMixin:
     # --- worklist -------------------------------------------------------------------------------
 
     def on_strategy_add_requested(self, message: StrategyAddRequested) -> None:
-        self.push_screen(AddStrategyScreen(), self._add_answer)
+        self.push_screen(AddStrategyScreen(self.engine), self._add_answer)
 
-    def _add_answer(self, spec: StrategySpec | None) -> None:
-        if spec is not None and self._engine_call("add_strategy", spec):
-            self.notify(f"{spec.name} on {spec.instrument} added")
+    def _add_answer(self, new_id: str | None) -> None:
+        if new_id:
+            self.notify(f"{new_id} added")
+            self.call_later(self.poll)
+
+    def _strategy_row(self, sid: str) -> StrategyRow | None:
+        try:
+            rows = self.engine.snapshot().strategies
+        except Exception:
+            return None
+        return next((r for r in rows if r.id == sid), None)
 
     def on_strategy_remove_requested(self, message: StrategyRemoveRequested) -> None:
         sid = message.strategy_id
+        row = self._strategy_row(sid)
+        if row is not None and row.position:
+            self.notify(
+                f"{sid} holds {row.position:+d} lot(s): close its position first (C closes "
+                "this row's position at market, F flattens everything), then remove it",
+                title="cannot remove",
+                severity="warning",
+                timeout=8,
+            )
+            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -93,6 +141,30 @@ class RiskActionsMixin:
 
         self.push_screen(
             ConfirmScreen(f"Remove [b]{sid}[/b] from the worklist?", yes="Remove"), answer
+        )
+
+    def on_strategy_close_requested(self, message: StrategyCloseRequested) -> None:
+        sid = message.strategy_id
+        row = self._strategy_row(sid)
+        if row is None or not row.position:
+            self.notify(f"{sid} holds no position: nothing to close", timeout=4)
+            return
+        if isinstance(getattr(self, "screen", None), ConfirmScreen):
+            return
+        side = "sell" if row.position > 0 else "buy"
+
+        def answer(yes: bool | None) -> None:
+            if yes and self._engine_call("close_strategy_position", sid):
+                self.notify(f"closing {sid}: {side} {abs(row.position)} lot(s) at market")
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Close the position of [b]{sid}[/b]? It holds {row.position:+d} lot(s): the "
+                f"strategy is paused, its open orders cancelled, then {side} "
+                f"{abs(row.position)} lot(s) at market.",
+                yes="Close position",
+            ),
+            answer,
         )
 
     def on_strategy_stop_requested(self, message: StrategyStopRequested) -> None:

@@ -1,18 +1,28 @@
-"""A small form for a new worklist row: strategy, instrument, account, parameters, budget."""
+"""A small form for a new worklist row: strategy, instrument, account, parameters, budget.
+
+On Add the row is checked by the engine (``check_strategy``: the strategy builds with its
+parameters, the broker knows the instrument and the account, no identical row exists) in a
+worker thread, so a slow broker never freezes the screen; then the engine adds it
+(``add_strategy``). Every problem shows in the form itself; a warning (the same strategy already
+runs on that instrument and account with other parameters) needs a second Add to go ahead. The
+form closes with the added row's id.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from engine.runtime.worklist import StrategySpec
+from engine.runtime.worklist import SpecCheck, StrategySpec
 
 FIELDS = (
     ("name", "Strategy", "sma_cross"),
@@ -54,7 +64,9 @@ def parse_spec(values: dict[str, str]) -> StrategySpec:
     )
 
 
-class AddStrategyScreen(ModalScreen[StrategySpec | None]):
+class AddStrategyScreen(ModalScreen[str | None]):
+    """Dismissed with the new row's id, or None when cancelled."""
+
     DEFAULT_CSS = """
     AddStrategyScreen {
         align: center middle;
@@ -62,6 +74,7 @@ class AddStrategyScreen(ModalScreen[StrategySpec | None]):
             width: 72;
             max-width: 100%;
             height: auto;
+            max-height: 100%;
             border: thick $accent;
             background: $surface;
             padding: 0 1;
@@ -70,9 +83,19 @@ class AddStrategyScreen(ModalScreen[StrategySpec | None]):
         & Label { width: 26; padding: 1 0 0 0; }
         & Horizontal { height: auto; }
         & #add-error { color: $error; }
+        & #add-warning { color: $warning; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, engine: Any = None) -> None:
+        super().__init__()
+        self.check: Callable[[StrategySpec], SpecCheck] | None = getattr(
+            engine, "check_strategy", None
+        )
+        self.add: Callable[[StrategySpec], str] | None = getattr(engine, "add_strategy", None)
+        self.busy = False
+        self._confirmed: StrategySpec | None = None  # warned about and Add pressed again
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -82,6 +105,7 @@ class AddStrategyScreen(ModalScreen[StrategySpec | None]):
                     yield Label(label)
                     yield Input(value=default, id=f"add-{key}")
             yield Static("", id="add-error")
+            yield Static("", id="add-warning")
             with Horizontal():
                 yield Button("Add", id="add", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -89,13 +113,61 @@ class AddStrategyScreen(ModalScreen[StrategySpec | None]):
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#add-{key}", Input).value for key, _, _ in FIELDS}
 
+    def show(self, error: str = "", warning: str = "") -> None:
+        self.query_one("#add-error", Static).update(error)
+        self.query_one("#add-warning", Static).update(warning)
+
     def submit(self) -> None:
+        if self.busy:
+            return
         try:
             spec = parse_spec(self.values())
         except ValueError as exc:
-            self.query_one("#add-error", Static).update(str(exc))
+            self.show(str(exc))
             return
-        self.dismiss(spec)
+        if self.add is None:
+            self.show("the engine cannot add strategies")
+            return
+        self.busy = True
+        self.query_one("#add", Button).disabled = True
+        self.show("", "checking with the broker...")
+        self.check_and_add(spec, confirmed=spec == self._confirmed)
+
+    @work(thread=True, exclusive=True, group="add-strategy", exit_on_error=False)
+    def check_and_add(self, spec: StrategySpec, confirmed: bool) -> None:
+        """Off the UI thread: the engine's check (it may ask the broker), then the add."""
+        try:
+            checked = self.check(spec) if self.check is not None else SpecCheck(spec)
+            if checked.errors:
+                self.app.call_from_thread(self._refused, checked.errors, checked.warnings)
+                return
+            if checked.warnings and not confirmed:
+                self.app.call_from_thread(self._warned, spec, checked.warnings)
+                return
+            assert self.add is not None
+            new_id = self.add(spec)
+        except Exception as exc:  # the engine refused it after all (a race): say why here
+            self.app.call_from_thread(self._refused, (str(exc),), ())
+            return
+        self.app.call_from_thread(self.dismiss, new_id)
+
+    def _ready(self) -> None:
+        self.busy = False
+        self.query_one("#add", Button).disabled = False
+
+    def _refused(self, errors: tuple[str, ...], warnings: tuple[str, ...]) -> None:
+        self._ready()
+        self._confirmed = None
+        self.show("\n".join(f"✗ {e}" for e in errors), "\n".join(f"! {w}" for w in warnings))
+
+    def _warned(self, spec: StrategySpec, warnings: tuple[str, ...]) -> None:
+        self._ready()
+        self._confirmed = spec
+        text = "\n".join(f"! {w}" for w in warnings)
+        self.show("", f"{text}\n[b]Add again[/b] to add it anyway, or change the row.")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._confirmed = None  # a changed row is checked (and warned about) afresh
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.submit()

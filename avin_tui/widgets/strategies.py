@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from avin_tui.messages import (
     InstrumentSelected,
     StrategyAddRequested,
+    StrategyCloseRequested,
     StrategyRemoveRequested,
     StrategyStopRequested,
     StrategyToggleRequested,
@@ -48,6 +49,7 @@ class StrategiesTable(DiffTable):
         Binding("a", "add_strategy", "Add"),
         Binding("d", "remove_strategy", "Remove"),
         Binding("S", "stop_strategy", "Stop"),
+        Binding("C", "close_position", "Close pos"),
     ]
 
     def on_mount(self) -> None:
@@ -74,6 +76,11 @@ class StrategiesTable(DiffTable):
         key = self.selected_key()
         if key is not None:
             self.post_message(StrategyRemoveRequested(key))
+
+    def action_close_position(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self.post_message(StrategyCloseRequested(key))
 
     def action_stop_strategy(self) -> None:
         key = self.selected_key()

@@ -105,5 +105,5 @@ async def test_close_position_while_halted_says_what_to_do() -> None:
     async with Driver([StrategySpec("test_script", "SBER", params={"plan": {"1": 1}})]) as d:
         await d.minutes(2)
         d.engine.kill("test")
-        with pytest.raises(ValueError, match="HALTED.*R resumes"):
+        with pytest.raises(ValueError, match=r"HALTED.*R resumes"):
             d.engine.close_strategy_position("test_script:SBER:sim-1")
