@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from engine.broker.base import BrokerError
+from engine.broker.tinvest.journal import STOP_TYPES
 from engine.model import Fill, Mode, Order, OrderStatus, Position
 from engine.runtime.logbook import incident
 from engine.runtime.snapshot import StrategyState, TradingState
@@ -145,7 +147,7 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
         saved = keeper.strategy_states.get(slot.id)
         if saved is None or slot.state is StrategyState.FAILED:
             continue
-        if saved.get("state") == StrategyState.PAUSED.value:
+        if saved.get("state") == StrategyState.PAUSED.value:  # by hand: it stays paused
             slot.state = StrategyState.PAUSED
         elif saved.get("state") == StrategyState.FAILED.value:
             slot.state = StrategyState.FAILED
@@ -200,7 +202,17 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
             report.cancelled.append(order.id)
         return
     for order in open_orders:
-        view = await broker.get_order(order.account, order.id)
+        try:
+            view = await broker.get_order(order.account, order.id)
+        except BrokerError as exc:
+            if order.type not in STOP_TYPES:
+                raise
+            # a stop order the broker cannot tell us about: it may have triggered unseen
+            report.problems.append(
+                f"stop order {order.id} cannot be verified at the broker ({exc}); check it in "
+                "the broker's app, cancel it there if it is not wanted, then `avin resume`"
+            )
+            continue
         if view is None:
             if order.status in _IN_FLIGHT:
                 _finish(engine, keeper, order, OrderStatus.REJECTED, "never reached the broker")
@@ -218,7 +230,7 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
         if order.status not in _IN_FLIGHT:
             report.resolved.append(order.id)
     for account in accounts:
-        for view in await broker.open_orders(account):
+        for view in await _open_orders(broker, account):
             if view.id not in book.orders:
                 adopted = Order(
                     instrument=view.instrument,
@@ -243,6 +255,26 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
                 incident("external order adopted", order=adopted.id, account=account)
         _compare_positions(book.positions, await broker.positions(account), account, report)
     book.version += 1
+
+
+async def _open_orders(broker: Any, account: str) -> list[Order]:
+    """The broker's open orders of ``account``. A broker whose stop-order listing fails gives
+    the regular orders it could list (``BrokerError.orders``): that is an incident, not a halt;
+    the stop orders the journal holds were verified one by one above."""
+    try:
+        return list(await broker.open_orders(account))
+    except BrokerError as exc:
+        partial = getattr(exc, "orders", None)
+        if partial is None:
+            raise
+        log.error("recovery: %s. %s", exc.message, exc.hint)
+        incident(
+            "stop orders cannot be listed at the broker",
+            account=account,
+            error=str(exc),
+            hint=exc.hint,
+        )
+        return list(partial)
 
 
 async def _fresh_simulated(engine: Engine, open_orders: list[Order], accounts: list[str]) -> bool:
@@ -348,9 +380,7 @@ def _halt(engine: Engine, report: RecoveryReport) -> None:
     reason = "recovery: " + "; ".join(report.problems[:3])
     engine.trading_state = TradingState.HALTED
     engine.halt_reason = reason
-    for slot in engine.slots:
-        if slot.state is StrategyState.RUNNING:
-            slot.state = StrategyState.PAUSED
+    engine.hold_strategies()
     how = report.hint or (
         "check the orders and positions at the broker; when they are right, `avin resume` "
         "trades again"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from engine.broker.local_stops import is_local_stop
 from engine.model import Order, Position
 from engine.runtime.orders import OrderManager
 from engine.runtime.slots import StrategySlot
-from engine.runtime.snapshot import OrderRow, PositionRow, StrategyRow
+from engine.runtime.snapshot import OrderRow, PositionRow, StrategyRow, StrategyState
 
 FINISHED_ROWS = 200  # finished orders kept in a snapshot (all stay in the order manager)
 
@@ -18,7 +19,7 @@ def order_row(o: Order) -> OrderRow:
         key=o.id,
         instrument=o.instrument,
         side=o.side.value,
-        type=o.type.value,
+        type=f"{o.type.value} (local)" if is_local_stop(o) else o.type.value,
         lots=o.lots,
         filled=o.filled_lots,
         price=o.avg_fill_price if o.avg_fill_price is not None else o.price,
@@ -40,11 +41,14 @@ def position_row(p: Position) -> PositionRow:
         unrealized=p.unrealized(),
         realized=p.realized,
         commission=p.commission,
+        pnl=p.total_pnl(),
     )
 
 
-def strategy_row(slot: StrategySlot, book: OrderManager) -> StrategyRow:
+def strategy_row(slot: StrategySlot, book: OrderManager, trading: str = "") -> StrategyRow:
+    """``trading``: the trading state in words ("halted"), what holds a HELD strategy."""
     pos = book.strategy_positions.get(slot.id)
+    held = slot.state is StrategyState.HELD and trading != "active"
     return StrategyRow(
         id=slot.id,
         name=slot.spec.name,
@@ -54,6 +58,8 @@ def strategy_row(slot: StrategySlot, book: OrderManager) -> StrategyRow:
         position=pos.lots if pos else 0,
         pnl=pos.total_pnl() if pos else Decimal(0),
         error=slot.error,
+        held_by=trading if held else "",
+        commission=pos.commission if pos else Decimal(0),
     )
 
 

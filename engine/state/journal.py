@@ -26,6 +26,7 @@ class OrderJournal:
         self._recorded: set[str] = set()
         self._unresolved: dict[str, Order] = {}
         self._stops: dict[str, tuple[str, str]] = {}  # key -> (account, stop order id)
+        self._stop_orders: dict[str, Order] = {}  # key -> the stop order as last journalled
         self.last_seq = store.last_seq()
 
     # --- IntentJournal ------------------------------------------------------------------------
@@ -54,10 +55,15 @@ class OrderJournal:
         with self._lock:
             return dict(self._stops)
 
+    def stop_order(self, key: str) -> Order | None:
+        with self._lock:
+            return self._stop_orders.get(key)
+
     def _link(self, key: str, order: Order | None) -> None:
         link = stop_link(order)
-        if link is not None:
+        if link is not None and order is not None:
             self._stops[key] = link
+            self._stop_orders[key] = order
 
     # --- events -------------------------------------------------------------------------------
 

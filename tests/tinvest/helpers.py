@@ -61,6 +61,9 @@ def make_broker(target: str, token: str = DEFAULT_TOKEN, **kw: object) -> TInves
         "backoff_base": 0.02,
         "limiter": RateLimiter(scale=100),
         "stop_poll_interval": 0.1,
+        # the fake's default profile is the production service, which has stop orders; the
+        # sandbox tests (no stop-order service) pass local_stops=None or True
+        "local_stops": False,
     }
     options.update(kw)
     return TInvestBroker(token, **options)

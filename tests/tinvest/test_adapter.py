@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from engine.broker.base import Broker, FillEvent, OrderUpdate, UnknownInstrument
-from engine.broker.fake_tinvest import FakeTInvestServer
+from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.tinvest.broker import TInvestBroker
-from engine.broker.tinvest.errors import TInvestOrderRejected
+from engine.broker.tinvest.errors import TInvestError, TInvestOrderRejected
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
-from tests.tinvest.helpers import START, EventSink
+from tests.tinvest.helpers import START, EventSink, make_broker
 
 ACCOUNT = "fake-account-1"
 
@@ -131,7 +131,22 @@ async def test_rejections_name_the_reason(broker: TInvestBroker, server: FakeTIn
     assert server.exchange.orders == {}
 
 
-async def test_sandbox_helpers(broker: TInvestBroker) -> None:
-    account = await broker.open_sandbox_account("second")
-    assert await broker.sandbox_pay_in(account, Decimal("1234.56")) == Decimal("1234.56")
-    assert account in {a.id for a in await broker.accounts()}
+async def test_sandbox_helpers() -> None:
+    async with FakeTInvestServer(exchange=FakeExchange(start=START), profile="sandbox") as server:
+        broker = make_broker(server.target, local_stops=None)
+        try:
+            account = await broker.open_sandbox_account("second")
+            assert await broker.sandbox_pay_in(account, Decimal("1234.56")) == Decimal("1234.56")
+            assert account in {a.id for a in await broker.accounts()}
+            assert account in await broker.sandbox_accounts()
+            await broker.close_sandbox_account(account)
+            assert account not in await broker.sandbox_accounts()
+            assert account not in {a.id for a in await broker.accounts()}
+        finally:
+            await broker.close()
+
+
+async def test_the_production_profile_has_no_sandbox_service(broker: TInvestBroker) -> None:
+    with pytest.raises(TInvestError) as caught:
+        await broker.open_sandbox_account("second")
+    assert caught.value.status == "UNIMPLEMENTED"

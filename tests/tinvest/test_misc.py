@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from engine.broker.base import BarEvent, BrokerEvent, FillEvent
-from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeTInvestServer, Faults
+from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeExchange, FakeTInvestServer, Faults
 from engine.broker.tinvest import commands
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.channel import ChannelConfig, Transport
@@ -20,7 +20,7 @@ from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.safety import LiveTradingRefused, resolve_mode
 from engine.broker.tinvest.streams import MarketStream
 from engine.model import Instrument, Mode, Order, OrderType, Side, TimeFrame
-from tests.tinvest.helpers import EventSink, make_broker
+from tests.tinvest.helpers import START, EventSink, make_broker
 
 
 @pytest.mark.parametrize(
@@ -123,8 +123,11 @@ async def test_the_key_is_journalled_before_it_is_sent(server: FakeTInvestServer
     assert journal.entries[order.id].result is not None
 
 
-async def test_orders_of_a_new_account_reach_the_stream(server: FakeTInvestServer) -> None:
-    broker = make_broker(server.target)
+async def test_orders_of_a_new_account_reach_the_stream() -> None:
+    # sandbox accounts exist in the sandbox; the fill comes later, through the stream
+    exchange = FakeExchange(start=START, fill_market_on_post=False)
+    server = await FakeTInvestServer(exchange=exchange, profile="sandbox").start()
+    broker = make_broker(server.target, local_stops=None)
     sink = EventSink(broker)
     try:
         await broker.connect()
@@ -142,6 +145,7 @@ async def test_orders_of_a_new_account_reach_the_stream(server: FakeTInvestServe
     finally:
         await sink.stop()
         await broker.close()
+        await server.stop()
 
 
 # --- candle dedupe, without a server ---------------------------------------------------------

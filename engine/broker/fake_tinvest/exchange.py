@@ -144,6 +144,14 @@ class FakeExchange:
         self.accounts[account_id] = AccountState(account_id, name or account_id, cash)
         return account_id
 
+    def close_account(self, account_id: str) -> None:
+        """Close a (sandbox) account: its orders go with it; later calls answer 50004."""
+        self.account(account_id)
+        for record in [o for o in self.orders.values() if o.account == account_id]:
+            if record.order.is_open:
+                self.cancel(account_id, record.exchange_id, stop=record.stop)
+        del self.accounts[account_id]
+
     def last_price(self, inst: Instrument) -> Decimal:
         price = self.last.get(inst.code)
         return price if price is not None else self.market.reference_price(inst)

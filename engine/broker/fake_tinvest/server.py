@@ -57,6 +57,7 @@ from engine.model import Instrument, OrderStatus, OrderType, Side
 log = logging.getLogger("avin.fake_tinvest")
 
 DEFAULT_TOKEN = "t.fake-sandbox-token-for-tests-only"
+PROFILES = ("real", "sandbox")  # which service the fake behaves like
 _STATUS_BY_FAMILY = {
     "3": grpc.StatusCode.INVALID_ARGUMENT,
     "4": grpc.StatusCode.PERMISSION_DENIED,
@@ -107,9 +108,13 @@ class FakeTInvestServer:
         port: int = 0,
         exchange: FakeExchange | None = None,
         faults: Faults | None = None,
+        profile: str = "real",
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"the fake server listens on loopback hosts only, not {host!r}")
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+        self.profile = profile  # "real": the production service; "sandbox": the sandbox
         self.token = token
         self.host = host
         self.port = port
@@ -141,8 +146,11 @@ class FakeTInvestServer:
         pb_grpc.add_OrdersServiceServicer_to_server(_Orders(self), server)
         pb_grpc.add_OrdersStreamServiceServicer_to_server(OrdersStreamServicer(self), server)
         pb_grpc.add_OperationsServiceServicer_to_server(_Operations(self), server)
-        pb_grpc.add_StopOrdersServiceServicer_to_server(_StopOrders(self), server)
-        pb_grpc.add_SandboxServiceServicer_to_server(_Sandbox(self), server)
+        if self.profile == "sandbox":
+            # the sandbox has no stop orders: StopOrdersService answers UNIMPLEMENTED
+            pb_grpc.add_SandboxServiceServicer_to_server(_Sandbox(self), server)
+        else:
+            pb_grpc.add_StopOrdersServiceServicer_to_server(_StopOrders(self), server)
         self.port = server.add_insecure_port(f"{self.host}:{self.port}")
         await server.start()
         self._server = server
@@ -290,22 +298,26 @@ class _Base:
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
+def _accounts_response(server: FakeTInvestServer) -> pb.GetAccountsResponse:
+    return pb.GetAccountsResponse(
+        accounts=[
+            pb.Account(
+                id=a.id,
+                type=pb.ACCOUNT_TYPE_TINKOFF,
+                name=a.name,
+                status=pb.ACCOUNT_STATUS_OPEN,
+                opened_date=ts_pb(datetime(2024, 1, 1, tzinfo=UTC)),
+                access_level=pb.ACCOUNT_ACCESS_LEVEL_FULL_ACCESS,
+            )
+            for a in server.exchange.accounts.values()
+        ]
+    )
+
+
 class _Users(_Base, pb_grpc.UsersServiceServicer):
     async def GetAccounts(self, request: pb.GetAccountsRequest, context: Ctx) -> Any:
         await self.s.guard(context, "GetAccounts")
-        return pb.GetAccountsResponse(
-            accounts=[
-                pb.Account(
-                    id=a.id,
-                    type=pb.ACCOUNT_TYPE_TINKOFF,
-                    name=a.name,
-                    status=pb.ACCOUNT_STATUS_OPEN,
-                    opened_date=ts_pb(datetime(2024, 1, 1, tzinfo=UTC)),
-                    access_level=pb.ACCOUNT_ACCESS_LEVEL_FULL_ACCESS,
-                )
-                for a in self.s.exchange.accounts.values()
-            ]
-        )
+        return _accounts_response(self.s)
 
     async def GetInfo(self, request: pb.GetInfoRequest, context: Ctx) -> Any:
         await self.s.guard(context, "GetInfo")
@@ -658,6 +670,21 @@ class _Sandbox(_Base, pb_grpc.SandboxServiceServicer):
         await self.s.guard(context, "OpenSandboxAccount")
         name = request.name if request.HasField("name") else ""
         return pb.OpenSandboxAccountResponse(account_id=self.s.exchange.open_account(name=name))
+
+    async def GetSandboxAccounts(self, request: pb.GetAccountsRequest, context: Ctx) -> Any:
+        await self.s.guard(context, "GetSandboxAccounts")
+        return _accounts_response(self.s)
+
+    async def CloseSandboxAccount(
+        self, request: pb.CloseSandboxAccountRequest, context: Ctx
+    ) -> Any:
+        await self.s.guard(context, "CloseSandboxAccount")
+        try:
+            self.s.exchange.close_account(request.account_id)
+        except ExchangeError as exc:
+            await self.s.fail(context, exc)
+            raise
+        return pb.CloseSandboxAccountResponse()
 
     async def SandboxPayIn(self, request: pb.SandboxPayInRequest, context: Ctx) -> Any:
         await self.s.guard(context, "SandboxPayIn")

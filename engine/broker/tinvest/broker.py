@@ -28,12 +28,14 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from engine.broker import local_stops
 from engine.broker.base import (
     UNKNOWN_STATUS,
     BrokerError,
     BrokerEvent,
     FillEvent,
     OrderUpdate,
+    PriceEvent,
     ServerTime,
     TradingStatus,
     UnknownInstrument,
@@ -112,6 +114,24 @@ class _Stop:
     order: Order | None = None  # as accepted (type, prices, strategy); None: not read yet
     child: str = ""  # the exchange order it became when its stop price was crossed
     finished: bool = False  # cancelled, expired, or the order it became is finished
+    trigger: asyncio.Task[None] | None = None  # a local stop: the post of the order it becomes
+    armed: bool = False  # a local stop: watched for its price in this run
+
+    @property
+    def local(self) -> bool:
+        return self.stop_id == local_stops.LOCAL_STOP_ID
+
+    @property
+    def waiting(self) -> bool:
+        return not self.child and not self.finished and self.trigger is None
+
+
+class StopOrdersUnavailable(BrokerError):
+    """The broker's stop-order listing failed; ``orders`` holds the regular orders it did list."""
+
+    def __init__(self, message: str, orders: list[Order], **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.orders = orders
 
 
 class OrderOutcomeUnknown(TInvestError):
@@ -145,6 +165,7 @@ class TInvestBroker:
         max_attempts: int = 4,
         resolve_attempts: int = 5,
         stop_poll_interval: float = 5.0,
+        local_stops: bool | None = None,
     ) -> None:
         if not token:
             raise BrokerError(
@@ -165,6 +186,9 @@ class TInvestBroker:
         self.policy = stream_policy or StreamPolicy()
         self.resolve_attempts = resolve_attempts
         self.stop_poll_interval = stop_poll_interval  # GetStopOrders while a stop order waits
+        # The sandbox has no stop orders: avin keeps them itself (engine.broker.local_stops)
+        self.local_stops = mode is Mode.SANDBOX if local_stops is None else local_stops
+        self._alias: dict[str, str] = {}  # key of the order a local stop became -> stop key
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
         self._by_uid: dict[str, Instrument] = {}
         self._by_figi: dict[str, Instrument] = {}
@@ -212,7 +236,10 @@ class TInvestBroker:
         self.journal = journal
 
     async def close(self) -> None:
-        tasks = [t for t in (self._stop_watch, *self._status_tasks.values()) if t is not None]
+        triggers = [s.trigger for s in self._stops.values()]
+        tasks = [
+            t for t in (self._stop_watch, *self._status_tasks.values(), *triggers) if t is not None
+        ]
         self._stop_watch = None
         self._status_tasks.clear()
         for task in tasks:
@@ -225,6 +252,8 @@ class TInvestBroker:
 
     def _emit(self, event: BrokerEvent) -> None:
         self._queue.put_nowait(event)
+        if isinstance(event, PriceEvent):
+            self._check_local_stops(event.instrument, event.price)
 
     def server_time(self) -> ServerTime | None:
         """The server clock of the newest market-data stream ping (None before the first)."""
@@ -270,6 +299,18 @@ class TInvestBroker:
             retry=Retry.WRITE,
         )
         return str(resp.account_id)
+
+    async def sandbox_accounts(self) -> list[str]:
+        resp = await self._call("SandboxService", "GetSandboxAccounts", pb.GetAccountsRequest())
+        return [a.id for a in resp.accounts]
+
+    async def close_sandbox_account(self, account: str) -> None:
+        await self._call(
+            "SandboxService",
+            "CloseSandboxAccount",
+            pb.CloseSandboxAccountRequest(account_id=account),
+            retry=Retry.WRITE,
+        )
 
     async def sandbox_pay_in(self, account: str, amount: Decimal) -> Decimal:
         resp = await self._call(
@@ -435,6 +476,11 @@ class TInvestBroker:
 
     async def unsubscribe(self, instrument: Instrument) -> None:
         await self.market.unsubscribe(instrument)
+        if any(
+            s.waiting and s.local and self._stop_code(s) == instrument.code
+            for s in self._stops.values()
+        ):
+            await self.market.subscribe_prices(instrument)  # a local stop still watches it
 
     # --- order books and the tape (MarketDepthFeed; engine/broker/tinvest/market_depth.py) ---
 
@@ -648,6 +694,8 @@ class TInvestBroker:
 
     async def _post_stop(self, order: Order, inst: Instrument) -> Order:
         assert order.stop_price is not None
+        if self.local_stops:
+            return await self._arm_local(local_stops.accepted(order), inst)
         request = pb.PostStopOrderRequest(
             quantity=order.lots,
             stop_price=quotation(order.stop_price),
@@ -751,10 +799,13 @@ class TInvestBroker:
             )
 
     async def _stop_watch_loop(self) -> None:
-        while any(not s.child and not s.finished for s in self._stops.values()):
+        while any(s.waiting for s in self._stops.values()):
             await asyncio.sleep(self.stop_poll_interval)
             try:
-                await self._poll_stops()
+                if any(s.waiting and not s.local for s in self._stops.values()):
+                    await self._poll_stops()
+                if not self.market.connected.is_set():
+                    await self._poll_local_prices()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep watching whatever one round did
@@ -766,7 +817,10 @@ class TInvestBroker:
         waiting = [
             s
             for s in list(self._stops.values())
-            if not s.child and not s.finished and (account is None or s.account == account)
+            if not s.child
+            and not s.finished
+            and not s.local
+            and (account is None or s.account == account)
         ]
         for acc in sorted({s.account for s in waiting}):
             resp = await self._call(
@@ -827,7 +881,8 @@ class TInvestBroker:
     async def _stop_for_child(self, account: str, order_id: str) -> _Stop | None:
         """An order state without a key: the order a stop order of ``account`` became?"""
         if not any(
-            s.account == account and not s.child and not s.finished for s in self._stops.values()
+            s.account == account and not s.child and not s.finished and not s.local
+            for s in self._stops.values()
         ):
             return None
         try:
@@ -837,6 +892,146 @@ class TInvestBroker:
             return None
         key = self._exchange_key.get(order_id)
         return self._stops.get(key) if key else None
+
+    # --- local stops: kept by avin where the broker has none (the sandbox) -------------------
+
+    async def _arm_local(
+        self, stop_order: Order, inst: Instrument, *, journal: bool = True
+    ) -> Order:
+        """Keep a stop order locally (journalled with the local marker) and watch its prices."""
+        stop = self._stops.get(stop_order.id)
+        if stop is None:
+            stop = _Stop(stop_order.id, stop_order.account, local_stops.LOCAL_STOP_ID)
+            self._stops[stop_order.id] = stop
+        stop.order = stop_order
+        stop.armed = True
+        if journal:
+            self.journal.resolve(stop_order.id, stop_order)
+        self._tracked.pop(stop_order.id, None)  # nothing to poll at the broker until it triggers
+        self._remember(inst)
+        await self.market.subscribe_prices(inst)
+        self._watch_stops()
+        log.info(
+            "stop order %s kept locally: %s %d lot(s) of %s at %s",
+            stop_order.id[:8],
+            stop_order.side.value,
+            stop_order.lots,
+            stop_order.instrument,
+            stop_order.stop_price,
+        )
+        return stop_order
+
+    @staticmethod
+    def _stop_code(stop: _Stop) -> str:
+        return stop.order.instrument if stop.order is not None else ""
+
+    def _check_local_stops(self, code: str, price: Decimal) -> None:
+        """A last price: trigger every waiting local stop of ``code`` that it reaches."""
+        for stop in list(self._stops.values()):
+            order = stop.order
+            if not (stop.local and stop.waiting and order is not None and order.instrument == code):
+                continue
+            if local_stops.reached(order, price):
+                log.info("local stop %s reached at %s", stop.key[:8], price)
+                stop.trigger = asyncio.get_running_loop().create_task(
+                    self._trigger_local(stop, price), name="tinvest-local-stop"
+                )
+
+    async def _trigger_local(self, stop: _Stop, price: Decimal) -> None:
+        """Send the order the local stop becomes (its key derived from the stop's, so a lookup
+        after an ambiguous answer or a restart finds it) and follow it under the stop's key."""
+        assert stop.order is not None
+        child = local_stops.triggered_order(stop.order)
+        self._alias[child.id] = stop.key
+        try:
+            inst = await self._instrument_by_code(child.instrument)
+            request = self._post_request(child, inst)
+            resp: Any = None
+            for attempt in range(max(1, self.resolve_attempts)):
+                try:
+                    resp = await self._call(
+                        "OrdersService", "PostOrder", request, retry=Retry.WRITE
+                    )
+                    break
+                except Unavailable as exc:
+                    log.warning("local stop %s: %s; looking its order up", stop.key[:8], exc)
+                    with contextlib.suppress(NotFound):
+                        resp = await self._order_state(stop.account, child.id, exchange=False)
+                        break
+                    await asyncio.sleep(backoff_delay(attempt, self.config.backoff_base, 2.0))
+            if resp is None:
+                raise Unavailable(f"local stop {stop.key}: its order could not be sent")
+        except TInvestError as exc:
+            if isinstance(exc, Unavailable | RateLimited):
+                log.error("local stop %s: %s; it waits for the next price", stop.key[:8], exc)
+                self._alias.pop(child.id, None)
+                stop.trigger = None
+                return
+            log.error("local stop %s: the order it became was refused: %s", stop.key[:8], exc)
+            stop.finished = True
+            reason = f"triggered, but its order was refused: {exc}"
+            cancelled = replace(stop.order, status=OrderStatus.CANCELLED, reason=reason)
+            stop.order = cancelled
+            self.journal.resolve(stop.key, cancelled)
+            self._publish(cancelled, [], None)
+            return
+        state = order_from_state(resp, instrument=inst, account=stop.account, key=stop.key)
+        self._link(stop, str(resp.order_id), inst)
+        estimate = from_money(resp.initial_commission)
+        if estimate > 0 and resp.lots_requested > 0:
+            self._estimates[stop.key] = (estimate, int(resp.lots_requested))
+        self._publish(self._stop_view(stop, state), [], state.commission, complete=True)
+
+    async def _poll_local_prices(self) -> None:
+        """The market-data stream is down: local stops are checked against GetLastPrices."""
+        codes = {self._stop_code(s) for s in self._stops.values() if s.local and s.waiting}
+        instruments = [self._by_code[c] for c in sorted(codes) if c in self._by_code]
+        if not instruments:
+            return
+        for code, price in (await self.last_prices(instruments)).items():
+            self._check_local_stops(code, price)
+
+    async def _local_stop_state(self, stop: _Stop, account: str) -> Order | None:
+        """A local stop by its key: waiting (re-armed after a restart), or the state of the order
+        it became under the stop's key."""
+        if stop.order is None:
+            stop.order = self._journal_stop_order(stop.key)
+        if stop.order is None:
+            return None
+        inst = await self._instrument_by_code(stop.order.instrument)
+        if stop.trigger is not None and not stop.trigger.done():
+            await asyncio.shield(stop.trigger)
+        try:
+            if stop.child:
+                state = await self._order_state(account, stop.child, exchange=True)
+            else:
+                key = local_stops.triggered_key(stop.key)
+                state = await self._order_state(account, key, exchange=False)
+                self._alias[key] = stop.key
+                self._link(stop, str(state.order_id), inst)
+        except NotFound:
+            if stop.child:
+                return None
+            if stop.order.is_open and not stop.finished and not stop.armed:
+                await self._arm_local(stop.order, inst, journal=False)  # after a restart
+            return stop.order
+        view = self._stop_view(
+            stop, order_from_state(state, instrument=inst, account=account, key=stop.key)
+        )
+        if not view.is_open:
+            stop.finished = True
+        return view
+
+    def _journal_stop_order(self, key: str) -> Order | None:
+        find = getattr(self.journal, "stop_order", None)
+        if find is None:
+            return None
+        try:
+            found = find(key)
+        except Exception as exc:  # a journal that cannot answer must not stop trading
+            log.warning("the journal cannot give stop order %s: %s", key, exc)
+            return None
+        return found if isinstance(found, Order) else None
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -874,6 +1069,8 @@ class TInvestBroker:
         fills, average price, commission) under the stop order's key, type and prices."""
         stop = self._stop(key)
         assert stop is not None
+        if stop.local:
+            return await self._local_stop_state(stop, account)
         resp = await self._call(
             "StopOrdersService",
             "GetStopOrders",
@@ -937,6 +1134,20 @@ class TInvestBroker:
 
     async def _cancel_stop(self, account: str, stop: _Stop) -> None:
         """Cancel a waiting stop order, or the order it became if it triggered meanwhile."""
+        if stop.local:
+            if stop.trigger is not None and not stop.trigger.done():
+                await asyncio.shield(stop.trigger)  # it is being sent: cancel what it became
+            if stop.waiting:
+                stop.finished = True
+                if stop.order is None:
+                    stop.order = self._journal_stop_order(stop.key)
+                if stop.order is not None:
+                    cancelled = replace(
+                        stop.order, status=OrderStatus.CANCELLED, reason="cancelled (local stop)"
+                    )
+                    stop.order = cancelled
+                    self.journal.resolve(stop.key, cancelled)
+                return
         if not stop.child:
             try:
                 await self._call(
@@ -974,14 +1185,37 @@ class TInvestBroker:
             if inst is None:
                 continue
             key = state.order_request_id or self._exchange_key.get(state.order_id, state.order_id)
+            key = self._alias.get(key, key)
             order = order_from_state(state, instrument=inst, account=account, key=key)
             stop = self._stops.get(key)
             out.append(self._stop_view(stop, order) if stop is not None else order)
-        stops = await self._call(
-            "StopOrdersService",
-            "GetStopOrders",
-            pb.GetStopOrdersRequest(account_id=account, status=pb.STOP_ORDER_STATUS_ACTIVE),
+        for key, (acc, _) in self._journal_stops().items():
+            stop = self._stop(key)
+            if stop is not None and stop.local and acc == account and stop.order is None:
+                stop.order = self._journal_stop_order(key)
+        out.extend(
+            s.order
+            for s in self._stops.values()
+            if s.local and s.waiting and s.account == account and s.order is not None
         )
+        if self.local_stops:
+            return out  # no stop-order service to ask (the sandbox)
+        try:
+            stops = await self._call(
+                "StopOrdersService",
+                "GetStopOrders",
+                pb.GetStopOrdersRequest(account_id=account, status=pb.STOP_ORDER_STATUS_ACTIVE),
+            )
+        except TInvestError as exc:
+            raise StopOrdersUnavailable(
+                f"the stop orders of account {account} cannot be listed: {exc}",
+                out,
+                code=exc.api_code or exc.status,
+                tracking_id=exc.tracking_id,
+                hint="the regular orders were listed; stop orders avin placed are checked one by "
+                "one, and any it cannot verify halts trading. Check the stop orders in the "
+                "T-Invest app; if the service stays down, cancel them there and place them again",
+            ) from exc
         keys = {stop_id: key for key, (_, stop_id) in self._journal_stops().items()}
         keys.update({s.stop_id: key for key, s in self._stops.items()})
         for stop_state in stops.stop_orders:
@@ -1103,6 +1337,11 @@ class TInvestBroker:
             return
         key = state.order_request_id or self._exchange_key.get(state.order_id, "")
         stop: _Stop | None = None
+        if key in self._alias:  # the order a local stop became (maybe before its answer)
+            key = self._alias[key]
+            known = self._stops.get(key)
+            if known is not None and not known.child:
+                self._link(known, state.order_id, inst)
         if key:
             known = self._stops.get(key)
             stop = known if known is not None and known.child == state.order_id else None
@@ -1261,4 +1500,4 @@ def _with_hint(error: TInvestError, hint: str) -> TInvestError:
     return error
 
 
-__all__ = ["OrderOutcomeUnknown", "TInvestBroker", "default_target"]
+__all__ = ["OrderOutcomeUnknown", "StopOrdersUnavailable", "TInvestBroker", "default_target"]

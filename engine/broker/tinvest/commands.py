@@ -67,6 +67,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     server.add_argument("--seed", type=int, default=42, help="seed of the simulated market")
     server.add_argument("--start", default=None, help="simulated start time (ISO, UTC)")
     server.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    server.add_argument(
+        "--profile",
+        choices=("real", "sandbox"),
+        default="real",
+        help="behave like the production service (default) or the sandbox (no stop orders: "
+        "StopOrdersService answers UNIMPLEMENTED; SandboxService opens, lists, funds and closes "
+        "accounts)",
+    )
+    server.add_argument(
+        "--fill-later",
+        action="store_true",
+        help="answer PostOrder for a market order with NEW and fill it on the next price "
+        "(default: FILL in the answer, as the real service does for most market orders)",
+    )
     server.set_defaults(func=cmd_sim_server)
 
 
@@ -151,13 +165,19 @@ def cmd_sim_server(args: argparse.Namespace) -> int:
     try:
         faults = Faults.parse(args.faults)
         start = datetime.fromisoformat(args.start) if args.start else None
-        exchange = FakeExchange(seed=args.seed, start=start, speed=args.speed)
+        exchange = FakeExchange(
+            seed=args.seed,
+            start=start,
+            speed=args.speed,
+            fill_market_on_post=not args.fill_later,
+        )
         server = FakeTInvestServer(
             token=args.token or DEFAULT_TOKEN,
             host=args.host,
             port=args.port,
             exchange=exchange,
             faults=faults,
+            profile=args.profile,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -166,7 +186,10 @@ def cmd_sim_server(args: argparse.Namespace) -> int:
     async def serve() -> None:
         await server.start()
         server.run_market()
-        _print(f"fake T-Invest server on {server.target} (simulated market, speed {args.speed})")
+        _print(
+            f"fake T-Invest server on {server.target} ({server.profile} profile, simulated "
+            f"market, speed {args.speed})"
+        )
         _print(f"token: {server.token}")
         _print(f"try:  AVIN_TOKEN={server.token} avin broker check --target {server.target}")
         _print("Ctrl+C stops it.")

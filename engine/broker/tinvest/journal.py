@@ -50,6 +50,11 @@ class IntentJournal(Protocol):
         """Client key -> (account, stop order id) of every stop order the journal knows."""
         ...
 
+    def stop_order(self, key: str) -> Order | None:
+        """The stop order under ``key`` as last journalled (its type, prices, lots), else None:
+        a stop avin keeps itself (``engine.broker.local_stops``) is re-armed from it."""
+        ...
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -85,3 +90,8 @@ class InMemoryJournal:
             if link is not None:
                 out[key] = link
         return out
+
+    def stop_order(self, key: str) -> Order | None:
+        entry = self.entries.get(key)
+        result = entry.result if entry is not None else None
+        return result if stop_link(result) is not None else None
