@@ -150,9 +150,17 @@ def _same_row_key(spec: StrategySpec, code: str = "") -> tuple[str, str, str]:
 
 
 def _params_key(spec: StrategySpec) -> str:
-    return json.dumps(
-        {"tf": spec.timeframe.strip().upper(), "params": spec.params}, sort_keys=True, default=str
-    )
+    """The timeframe and the effective parameters (defaults filled in, when it builds)."""
+    from engine.strategy.registry import build
+
+    params: Any = spec.params
+    timeframe = spec.timeframe.strip().upper()
+    try:
+        strategy = build(spec.name, spec.params, spec.timeframe)
+        params, timeframe = strategy.params, strategy.timeframe.code
+    except Exception:
+        pass  # a row that does not build is reported as such; compare what it says
+    return json.dumps({"tf": timeframe, "params": params}, sort_keys=True, default=str)
 
 
 def spec_problems(spec: StrategySpec) -> list[str]:
@@ -383,7 +391,7 @@ class WorklistManager:
             slot.strategy = build(spec.name, spec.params, spec.timeframe)
         except Exception as exc:
             raise ValueError(f"cannot add {base}: {exc}") from exc
-        slot.state = StrategyState.PAUSED if self._halted() else StrategyState.RUNNING
+        slot.state = StrategyState.HELD if self._halted() else StrategyState.RUNNING
         engine.slots = [*engine.slots, slot]  # a new list: readers in other threads stay safe
         engine._slots_by_id[slot.id] = slot
         log.warning("worklist: %s added", slot.id)
@@ -432,7 +440,7 @@ class WorklistManager:
 
         engine = self.engine
         slot = self._slot(strategy_id)
-        if slot.state in (StrategyState.RUNNING, StrategyState.PAUSED):
+        if slot.state in (StrategyState.RUNNING, StrategyState.PAUSED, StrategyState.HELD):
             return
         others = [
             (s.id, s.spec, s.instrument.code if s.instrument else "")
@@ -450,7 +458,7 @@ class WorklistManager:
         slot.error = ""
         slot.ctx = None
         slot.started = False
-        slot.state = StrategyState.PAUSED if self._halted() else StrategyState.RUNNING
+        slot.state = StrategyState.HELD if self._halted() else StrategyState.RUNNING
         if engine.running:
             engine._in_loop(lambda: self._spawn_activate(slot))
         log.warning("worklist: %s started", slot.id)
