@@ -37,13 +37,24 @@ from engine.broker.base import (
     PriceEvent,
 )
 from engine.config import RiskSettings
-from engine.model import Bar, Fill, Instrument, Mode, Order, OrderStatus, TimeFrame
+from engine.model import (
+    Bar,
+    Fill,
+    Instrument,
+    MarketTrade,
+    Mode,
+    Order,
+    OrderBook,
+    OrderStatus,
+    TimeFrame,
+)
 from engine.risk.control import RiskControl
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
+from engine.runtime.market_feed import MarketFeed
 from engine.runtime.orders import OrderManager
 from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
@@ -79,6 +90,7 @@ class EngineOptions:
     error_storm: int = 5  # strategy errors within ``error_window`` seconds that halt trading
     error_window: float = 60.0
     chart_depth: int = DEFAULT_DEPTH
+    record_ticks: bool = False  # the tape of every charted instrument into the tick store
     persist_min_gap: float = 0.2  # at most this often on bursts of significant changes
     heartbeat_interval: float = 1.0
     stop_grace: float = 2.0  # seconds order requests get to finish at shutdown
@@ -143,6 +155,7 @@ class Engine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._depth = 0
         self.keeper = StateKeeper(self)  # journal, state snapshots, recovery (engine.state)
+        self.market_feed = MarketFeed(broker, record=self.options.record_ticks)  # books, tape
         use_journal = getattr(broker, "use_journal", None)
         if self.keeper.journal is not None and callable(use_journal):
             # the broker records keys (and stop order ids) in the persistent journal too
@@ -188,6 +201,27 @@ class Engine:
         if charts is None or count <= 0:
             return []
         return charts.read(timeframe, count)
+
+    def order_book(self, instrument: str) -> OrderBook | None:
+        """The newest order book of ``instrument`` (after :meth:`watch_book`), or None."""
+        code = self._aliases.get(instrument.strip().upper())
+        return self.market_feed.book(code) if code else None
+
+    def tape(self, instrument: str, count: int) -> list[MarketTrade]:
+        """The newest ``count`` trades on the tape of ``instrument``, newest first."""
+        code = self._aliases.get(instrument.strip().upper())
+        return self.market_feed.tape(code, count) if code else []
+
+    def watch_book(self, instrument: str, depth: int = 10) -> None:
+        """Keep the order book of ``instrument`` streaming (depth 0: stop); thread-safe."""
+        code = self._aliases.get(instrument.strip().upper())
+        if code is not None:
+            feed = self.market_feed
+
+            def start() -> None:
+                self._spawn(feed.watch(code, depth), "book")
+
+            self._in_loop(start)
 
     def pause_strategy(self, strategy_id: str) -> None:
         slot = self._slots_by_id.get(strategy_id)
@@ -386,6 +420,8 @@ class Engine:
             instrument = self.instruments[code]
             await self.broker.subscribe_bars(instrument, TimeFrame.M1)
             await self.broker.subscribe_prices(instrument)
+        await self.market_feed.start([self.instruments[code] for code in self.charts])
+        self._spawn(self.market_feed.run(), "ticks")
         for slot in self.slots:
             if slot.ctx is not None and slot.state is not StrategyState.FAILED:
                 slot.started = True
@@ -416,6 +452,7 @@ class Engine:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.running = False
         self.started = False
+        await self.market_feed.flush()  # the last trades into the tick store
         try:
             await self.broker.close()
         except Exception as exc:
@@ -521,6 +558,8 @@ class Engine:
                 event.reason,
             )
             self._significant()
+        else:
+            self.market_feed.on_event(event)  # order books and the tape
 
     def _on_bar_event(self, event: BarEvent) -> None:
         if event.timeframe is not TimeFrame.M1:

@@ -72,10 +72,12 @@ def build_engine(
     if broker is None:
         broker = build_broker(settings, live=live, speed=speed, seed=seed)
     store = open_store(settings, homes().ensure().state) if persist else None  # [state]
+    options = engine_options(settings, live)
+    options.record_ticks = persist  # the tape into the tick store (docs/data.md, "Ticks")
     return Engine(
         broker,
         initial_worklist(settings.strategies, store),
-        engine_options(settings, live),
+        options,
         store=store,
         logbook=logbook,
         risk=settings.risk,
