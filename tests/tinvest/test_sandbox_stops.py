@@ -1,0 +1,199 @@
+"""The sandbox has no stop orders (StopOrdersService answers UNIMPLEMENTED): avin keeps stop-loss,
+take-profit and stop-limit orders itself, from the price stream, journalled across restarts.
+
+Before, recovery asked GetStopOrders at every start and the sandbox's UNIMPLEMENTED ended it with
+"trading HALTED after recovery: reconciliation with the broker failed". In live, a failing
+stop-order listing is an incident; only stop keys in the journal that cannot be verified halt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from engine.broker.base import FillEvent, OrderUpdate
+from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
+from engine.broker.local_stops import LOCAL_STOP_ID, triggered_key
+from engine.model import Order, OrderStatus, OrderType, Side
+from engine.runtime.engine import Engine
+from engine.runtime.snapshot import TradingState
+from engine.runtime.worklist import StrategySpec
+from engine.state.embedded import DiskcacheStore
+from tests.tinvest.helpers import START, EventSink, crossing_level, make_broker
+from tests.tinvest.test_stop_engine import OPTIONS, until
+
+ACCOUNT = "fake-account-1"
+GAZP = "MOEX_SHARE_GAZP"
+STOP_RPCS = {"PostStopOrder", "GetStopOrders", "CancelStopOrder"}
+
+
+def sandbox() -> FakeTInvestServer:
+    return FakeTInvestServer(exchange=FakeExchange(start=START), profile="sandbox")
+
+
+async def test_a_local_stop_triggers_from_prices_and_is_booked_under_its_key() -> None:
+    server = await sandbox().start()
+    broker = make_broker(server.target, local_stops=None)  # the sandbox default
+    assert broker.local_stops
+    await broker.connect()
+    sink = EventSink(broker)
+    try:
+        gazp = server.exchange.instrument("GAZP")
+        await broker.post_order(Order(GAZP, Side.BUY, OrderType.MARKET, 1, ACCOUNT))
+        level = crossing_level(server, gazp, rising=False)
+        stop = Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        placed = await broker.post_order(stop)
+        assert placed.status is OrderStatus.ACCEPTED and placed.broker_id == LOCAL_STOP_ID
+        assert [o.id for o in await broker.open_orders(ACCOUNT)] == [stop.id]
+        assert (await broker.get_order(ACCOUNT, stop.id)) == placed
+        for _ in range(240):
+            if triggered_key(stop.id) in server.post_order_keys:
+                break
+            server.step()
+            await asyncio.sleep(0)
+        await sink.wait(
+            lambda ev: any(
+                isinstance(e, OrderUpdate)
+                and e.order.id == stop.id
+                and e.order.status is OrderStatus.FILLED
+                for e in ev
+            )
+        )
+        [fill] = [e.fill for e in sink.of(FillEvent) if e.fill.order_id == stop.id]
+        [record] = [o for o in server.exchange.orders.values() if o.key == triggered_key(stop.id)]
+        assert record.order.type is OrderType.MARKET and record.order.side is Side.SELL
+        [trade] = record.trades
+        assert (fill.side, fill.lots, fill.price) == (Side.SELL, 1, trade.price)
+        assert fill.commission == record.commission > 0
+        final = await broker.get_order(ACCOUNT, stop.id)
+        assert final is not None and final.status is OrderStatus.FILLED
+        assert final.type is OrderType.STOP and final.stop_price == level
+        assert {p.instrument: p.lots for p in await broker.positions(ACCOUNT)} == {}
+        assert not STOP_RPCS & set(server.calls)  # never asked the missing service
+        assert not [e for e in server.errors if e[0] != "50005"]
+    finally:
+        await sink.stop()
+        await broker.close()
+        await server.stop()
+
+
+async def test_a_cancelled_local_stop_never_triggers() -> None:
+    server = await sandbox().start()
+    broker = make_broker(server.target, local_stops=None)
+    await broker.connect()
+    try:
+        gazp = server.exchange.instrument("GAZP")
+        level = crossing_level(server, gazp, rising=True)
+        stop = Order(GAZP, Side.BUY, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        await broker.post_order(stop)
+        cancelled = await broker.cancel_order(ACCOUNT, stop.id)
+        assert cancelled.status is OrderStatus.CANCELLED
+        server.advance(240)
+        await asyncio.sleep(0)
+        assert triggered_key(stop.id) not in server.post_order_keys
+        assert await broker.open_orders(ACCOUNT) == []
+    finally:
+        await broker.close()
+        await server.stop()
+
+
+async def test_sandbox_engine_starts_active_and_keeps_its_stop_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    server = await sandbox().start()
+    gazp = server.exchange.instrument("GAZP")
+    level = crossing_level(server, gazp, rising=False, skip_ticks=6)
+    spec = StrategySpec("test_stop_loss_once", "GAZP", params={"lots": 1, "stop": str(level)})
+    try:
+        store = DiskcacheStore(tmp_path / "state")
+        engine = Engine(make_broker(server.target, local_stops=None), [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the engine to start")
+            assert engine.snapshot().trading_state is TradingState.ACTIVE, engine.halt_reason
+            server.advance(1)
+            server.step()
+            await until(lambda: len(server.post_order_keys) == 1, what="the entry")
+            stops = lambda: [o for o in engine.book.orders.values() if o.type is OrderType.STOP]  # noqa: E731
+            await until(lambda: len(stops()) == 1, what="the stop")
+            [stop] = stops()
+            await until(lambda: stop.status is OrderStatus.ACCEPTED, what="the stop accepted")
+            assert stop.broker_id == LOCAL_STOP_ID
+            assert any(r.type == "stop (local)" for r in engine.snapshot().open_orders)
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+
+        # a new process: the stop comes back from the journal, still waiting, trading ACTIVE
+        store = DiskcacheStore(tmp_path / "state")
+        broker = make_broker(server.target, local_stops=None)
+        engine = Engine(broker, [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the restart")
+            snap = engine.snapshot()
+            assert snap.trading_state is TradingState.ACTIVE, engine.halt_reason
+            order = engine.book.orders[stop.id]
+            assert order.status is OrderStatus.ACCEPTED and order.is_open
+            position = engine.book.positions[(ACCOUNT, GAZP)]
+            assert position.lots == 1
+            for _ in range(240):  # the market falls through the stop
+                if triggered_key(stop.id) in server.post_order_keys:
+                    break
+                server.advance(1)
+                await asyncio.sleep(0.01)
+            await until(lambda: position.lots == 0, what="the position to close")
+            assert order.status is OrderStatus.FILLED and order.type is OrderType.STOP
+            assert len([f for f in engine.book.fills if f.order_id == stop.id]) == 1
+            assert engine.snapshot().trading_state is TradingState.ACTIVE
+            assert not STOP_RPCS & set(server.calls)
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+    finally:
+        await server.stop()
+
+
+async def test_live_stop_listing_failure_is_an_incident_unless_a_stop_is_unverifiable(
+    tmp_path: Path,
+) -> None:
+    """A broker used as live (stop orders at the broker) whose stop-order service fails."""
+    server = await sandbox().start()  # StopOrdersService: UNIMPLEMENTED
+    spec = StrategySpec("test_stop_loss_once", "GAZP", params={"lots": 1, "stop": "1"})
+    try:
+        store = DiskcacheStore(tmp_path / "state")
+        engine = Engine(make_broker(server.target), [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the engine to start")
+            # no stop key in the journal: an incident, trading goes on
+            assert engine.snapshot().trading_state is TradingState.ACTIVE, engine.halt_reason
+            # a stop order in the journal that the broker cannot tell about
+            stop = Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=Decimal("1"))
+            stop.transition(OrderStatus.SUBMITTED)
+            stop.transition(OrderStatus.ACCEPTED)
+            stop.broker_id = "stop-123"
+            engine.book.orders[stop.id] = stop
+            assert engine.keeper.journal is not None
+            engine.keeper.journal.order(stop)
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+        store = DiskcacheStore(tmp_path / "state")
+        engine = Engine(make_broker(server.target), [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the restart")
+            assert engine.snapshot().trading_state is TradingState.HALTED
+            assert f"stop order {stop.id} cannot be verified" in engine.halt_reason
+            assert "avin resume" in engine.halt_reason
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+    finally:
+        await server.stop()
