@@ -1,10 +1,28 @@
-"""Every test runs with its own temporary AVIN_HOME and no token."""
+"""Every test runs with its own temporary AVIN_HOME and no token. Under CI (``CI`` set and not
+"0"/"false") a skipped test is a failed one: a skip there means something was not tested."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and in_ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, which refuses skips: {reason}"
 
 
 @pytest.fixture(autouse=True)

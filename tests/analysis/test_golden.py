@@ -1,8 +1,8 @@
 """Golden pivots on a fixed deterministic series (tests/analysis/golden/).
 
 The series is built from a tiny LCG so it never depends on a library's random generator.
-Regenerate with ``AVIN_REGEN_GOLDEN=1 pytest tests/analysis/test_golden.py`` only after checking
-the differences by hand. Hand-checked points are asserted explicitly below.
+Regenerate with ``AVIN_REGEN_GOLDEN=1 pytest tests/analysis/test_golden.py`` (refused under CI;
+the regenerating run fails on purpose), then check the differences by hand. Hand-checked points are asserted explicitly below.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 from analysis_helpers import frame
 
 from engine.analysis import zigzag_terms, zigzag_threshold
@@ -40,7 +41,13 @@ def _check(name: str, got: pl.DataFrame) -> pl.DataFrame:
         pl.col("confirmed_ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     if os.environ.get("AVIN_REGEN_GOLDEN"):
+        # the code under test must never write the answer it is checked against unseen
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail("AVIN_REGEN_GOLDEN is refused under CI: regenerate locally, check by hand")
         table.write_csv(path)
+        pytest.fail(
+            f"{name} regenerated: check the diff by hand, then run without AVIN_REGEN_GOLDEN"
+        )
     expected = pl.read_csv(path, schema=table.schema)
     assert table.equals(expected), f"{name} differs from the golden file"
     return table

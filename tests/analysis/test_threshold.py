@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.analysis import ThresholdZigZag, zigzag_threshold
+from engine.analysis._jit import HAVE_NUMBA
 from engine.analysis.frames import pivots_from_frame
 
 
@@ -108,11 +109,12 @@ def test_incremental_equals_batch_every_prefix(rows: list[tuple], mode: str, sou
             assert zz.pivots() == batch
 
 
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: nothing to compare")
 @settings(max_examples=100, deadline=None)
 @given(ohlc_rows(2, 60), st.sampled_from(["close", "hl"]))
 def test_alternation_and_numba_equals_pure(rows: list[tuple], source: str) -> None:
     df = frame(rows)
-    fast = zigzag_threshold(df, 0.02, source=source)  # type: ignore[arg-type]
+    fast = zigzag_threshold(df, 0.02, source=source, use_numba=True)  # type: ignore[arg-type]
     pure = zigzag_threshold(df, 0.02, source=source, use_numba=False)  # type: ignore[arg-type]
     assert fast.equals(pure)
     kinds = fast["kind"].to_list()

@@ -183,6 +183,7 @@ def test_numba_equals_pure_python(rows: list[tuple]) -> None:
     assert zigzag_terms(df, use_numba=True).equals(zigzag_terms(df, use_numba=False))
 
 
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed: nothing to compare")
 def test_numba_equals_pure_python_on_a_long_walk() -> None:
     rng = np.random.default_rng(7)
     c = 100 + np.cumsum(rng.normal(0, 1, 20_000))

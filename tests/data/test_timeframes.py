@@ -135,6 +135,7 @@ def test_batch_derivation_agrees_with_live_aggregation(
     frame = frame_of(finals)
     assert bars_of(derive(frame, timeframe)) == live
     assert bars_of(derive_with(frame, timeframe, use_jit=False)) == live  # numpy
-    if has_jit():
-        assert bars_of(derive_with(frame, timeframe, use_jit=True)) == live  # numba
     assert bars_of(derive_all(frame, [timeframe])[timeframe]) == live
+    if not has_jit():  # a skip, not a silent pass: CI refuses skips
+        pytest.skip("numba is not installed: the numba backend was not compared")
+    assert bars_of(derive_with(frame, timeframe, use_jit=True)) == live  # numba
