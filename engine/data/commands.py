@@ -53,9 +53,18 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(func=_guard(cmd_import))
 
-    p = sub.add_parser("download", help="download yearly history archives and import them")
+    p = sub.add_parser(
+        "download",
+        help="download yearly history archives and import them (--trades: the last hour's tape)",
+    )
     p.add_argument("tickers", nargs="+", metavar="TICKER")
-    p.add_argument("--from-year", type=int, required=True, metavar="YYYY")
+    p.add_argument("--from-year", type=int, metavar="YYYY", help="first year of 1-minute bars")
+    p.add_argument(
+        "--trades",
+        action="store_true",
+        help="instead: the anonymous trades the broker still has (T-Invest: the last hour) "
+        "into the tick store",
+    )
     p.add_argument("--to-year", type=int, metavar="YYYY", help="last year (default: this year)")
     p.add_argument(
         "--base-url", help="history service URL (default: $AVIN_HISTORY_URL or T-Invest)"
@@ -280,6 +289,13 @@ def cmd_download(args: argparse.Namespace) -> int:
     from engine.data.download import download
     from engine.data.history_client import HistoryClient, configured_token
 
+    if args.trades:
+        return _download_trades(args.tickers)
+    if args.from_year is None:
+        raise DataError(
+            "`avin data download` needs --from-year YYYY (or --trades for the last hour's tape)",
+            "For example: avin data download SBER --from-year 2023",
+        )
     this_year = datetime.now(UTC).year
     if not 1990 <= args.from_year <= this_year:
         raise DataError(
@@ -312,6 +328,32 @@ def cmd_download(args: argparse.Namespace) -> int:
         if item.status == "failed":
             _fail("download", f"{item.code} {item.year}: {item.message}")
     return 0 if report.ok else 1
+
+
+def _download_trades(tickers: list[str]) -> int:
+    from engine.data.brokers import open_broker, with_broker
+    from engine.data.trades_download import download_trades
+
+    results = _run_async(
+        with_broker(open_broker(), lambda broker: download_trades(tickers, broker))
+    )
+    table = _table("download --trades")
+    for column in ("instrument", "from", "to", "trades", "new rows", "note"):
+        table.add_column(column)
+    for item in results:
+        table.add_row(
+            item.code,
+            _when(item.begin),
+            _when(item.end),
+            f"{item.trades:,}",
+            f"{item.added:,}",
+            _redact(item.error),
+        )
+    _out().print(table)
+    failed = [item for item in results if item.error]
+    for item in failed:
+        _fail("download", f"{item.code}: {item.error}")
+    return 1 if failed else 0
 
 
 def _resolver(tickers: list[str], base_url: str) -> Callable[[str], Any]:
