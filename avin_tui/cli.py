@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
+from engine.disclaimer import DISCLAIMER
 
 EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
 
@@ -26,13 +27,30 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version, commit and build date (git is asked only when it is given)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, help="show the version, commit and build date"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from avin_tui.build_info import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="avin",
         description="avin: a trading robot for MOEX shares with a terminal UI. "
         "Without a subcommand it opens the terminal app.",
+        epilog=f"DISCLAIMER: {DISCLAIMER}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"avin {__version__}")
+    parser.add_argument("--version", action=_VersionAction, version=f"avin {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)

@@ -55,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help='trade real money: needs mode = "live" in the config as well (docs/brokers.md)',
     )
+    run.add_argument(
+        "--accept-risk",
+        action="store_true",
+        help="accept the risk disclaimer (avin --help) for a run against a broker without a "
+        "terminal; stored, asked once otherwise",
+    )
     run.set_defaults(func=cmd_run)
 
     status = subparsers.add_parser(
@@ -154,6 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         print("avin: --speed must be positive", file=sys.stderr)
         return EXIT_CONFIG
+    if not _risk_accepted(settings, args):
+        return EXIT_CONFIG
     try:
         engine = build_engine(
             settings, live=args.live, speed=args.speed, seed=args.seed, logbook=logbook
@@ -168,6 +176,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if engine.store is not None:
             engine.store.close()
+
+
+def _risk_accepted(settings: Settings, args: argparse.Namespace) -> bool:
+    """The risk disclaimer, accepted once before a run against a broker (engine/disclaimer.py)."""
+    from engine.broker.tinvest.safety import LiveTradingRefused
+    from engine.disclaimer import prompt_on_terminal, require_acceptance
+    from engine.model import Mode
+    from engine.paths import homes
+
+    try:
+        against_broker = settings.resolved_mode(args.live) is not Mode.SIM
+    except (LiveTradingRefused, ValueError):  # build_engine reports it with its own message
+        return True
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    outcome = require_acceptance(
+        homes().config,
+        against_broker=against_broker,
+        flag=bool(getattr(args, "accept_risk", False)),
+        config_key=settings.accept_risk,
+        ask=prompt_on_terminal if interactive else None,
+    )
+    if not outcome.accepted:
+        print(f"avin: {outcome.message}", file=sys.stderr)
+    return outcome.accepted
 
 
 def _run_headless(engine: Engine, duration: float | None) -> int:

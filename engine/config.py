@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     mode: Literal["auto", "sim", "sandbox", "live"] = "auto"
     token: SecretStr | None = None
     app_name: str = "avin"
+    accept_risk: bool = False  # the risk disclaimer, for runs with no terminal (docs/risk.md)
     tinvest_target: str | None = None  # host:port of the API; empty: the sandbox/production host
     sim: SimSettings = Field(default_factory=SimSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)

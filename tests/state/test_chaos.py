@@ -126,6 +126,7 @@ def _env(home: Path, server: FakeTInvestServer) -> dict[str, str]:
     env["AVIN_HOME"] = str(home)
     env["AVIN_TOKEN"] = server.token
     env["AVIN_TINVEST_TARGET"] = server.target
+    env["AVIN_ACCEPT_RISK"] = "true"  # the risk disclaimer (no terminal to ask at)
     return env
 
 
