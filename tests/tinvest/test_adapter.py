@@ -150,3 +150,43 @@ async def test_the_production_profile_has_no_sandbox_service(broker: TInvestBrok
     with pytest.raises(TInvestError) as caught:
         await broker.open_sandbox_account("second")
     assert caught.value.status == "UNIMPLEMENTED"
+
+
+async def test_a_window_the_server_calls_too_long_is_split(
+    broker: TInvestBroker, server: FakeTInvestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server whose window is shorter than the client's table answers 30014: the client asks
+    again for halves until the server takes them, and the bars are the same."""
+    from engine.broker.fake_tinvest import server as fake_server
+
+    sber = await broker.find_instrument("SBER")
+    begin, end = START - timedelta(days=3), START - timedelta(days=2)
+    expected = await broker.candles(sber, TimeFrame.M1, begin, end)
+    monkeypatch.setitem(fake_server.CANDLE_WINDOW, TimeFrame.M1, timedelta(hours=6))
+    errors = len(server.errors)
+    bars = await broker.candles(sber, TimeFrame.M1, begin, end)
+    assert [e[0] for e in server.errors[errors:]] == ["30014", "30014", "30014"]
+    assert bars == expected and bars
+
+
+async def test_weekly_candles_fit_the_contract_window(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    """Weeks: up to 5 years a request (the contract); 6 years is refused with 30014."""
+    from engine.broker.tinvest.convert import CANDLE_WINDOW
+    from engine.broker.tinvest.errors import RequestRejected
+
+    assert CANDLE_WINDOW[TimeFrame.W] <= timedelta(days=5 * 365)
+    sber = await broker.find_instrument("SBER")
+    from engine.broker.tinvest.numbers import timestamp
+    from engine.broker.tinvest.proto import investapi_pb2 as pb
+
+    request = pb.GetCandlesRequest(
+        instrument_id=sber.uid,
+        interval=pb.CANDLE_INTERVAL_WEEK,
+        to=timestamp(START),
+        **{"from": timestamp(START - timedelta(days=6 * 365))},
+    )
+    with pytest.raises(RequestRejected) as caught:
+        await broker.transport.call("MarketDataService", "GetCandles", request)
+    assert caught.value.api_code == "30014"

@@ -75,7 +75,8 @@ INTERVAL_TIMEFRAME: dict[int, TimeFrame] = {
     13: TimeFrame.MONTH,
 }
 # The longest GetCandles window (30014 beyond it): 1 day for minutes, 1 week for 5/10 minutes,
-# 3 weeks for 15 minutes, 3 months for hours, 6 years for days (the rest as the next shorter one).
+# 3 weeks for 15 minutes, 3 months for hours, 6 years for days, 5 years for weeks and 10 for
+# months (the contract's comments); 4 hours as hours.
 CANDLE_WINDOW: dict[TimeFrame, timedelta] = {
     TimeFrame.M1: timedelta(days=1),
     TimeFrame.M5: timedelta(weeks=1),
@@ -84,8 +85,8 @@ CANDLE_WINDOW: dict[TimeFrame, timedelta] = {
     TimeFrame.H1: timedelta(days=90),
     TimeFrame.H4: timedelta(days=90),
     TimeFrame.D: timedelta(days=6 * 365),
-    TimeFrame.W: timedelta(days=6 * 365),
-    TimeFrame.MONTH: timedelta(days=6 * 365),
+    TimeFrame.W: timedelta(days=5 * 365),  # the contract: a week's candles up to 5 years
+    TimeFrame.MONTH: timedelta(days=10 * 365),  # a month's up to 10 years
 }
 
 # --- rate limits per user and minute (the facts) ------------------------------------------------

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -423,7 +423,18 @@ class TInvestBroker:
             to=timestamp(end),
             **{"from": timestamp(begin)},
         )
-        resp = await self._call("MarketDataService", "GetCandles", request)
+        try:
+            resp = await self._call("MarketDataService", "GetCandles", request)
+        except RequestRejected as exc:
+            span = end - begin
+            if exc.api_code != "30014" or span <= (tf.step or timedelta(days=31)) * 2:
+                raise
+            # the server's window is shorter than ours: ask for the two halves
+            log.info("GetCandles %s %s: window too long (30014); splitting", inst.code, tf.value)
+            middle = begin + span / 2
+            first, partial_first = await self._candle_chunk(inst, tf, begin, middle)
+            second, partial_second = await self._candle_chunk(inst, tf, middle, end)
+            return first + second, partial_first or partial_second
         bars = [historic_to_bar(c) for c in resp.candles if c.is_complete]
         partial = any(not c.is_complete for c in resp.candles)
         return bars, partial

@@ -38,8 +38,8 @@ SUBSCRIPTION_TIMEFRAME: dict[int, TimeFrame] = {v: k for k, v in SUBSCRIPTION_IN
 
 # The longest GetCandles window per interval (a larger one is refused with 30014). The facts give
 # 1 day for 1 minute, 1 week for 5/10 minutes, 3 weeks for 15/30 minutes, 3 months for hours and
-# 6 years for days; 4 hours, weeks and months are not documented there: the hourly and daily
-# windows are used for them (conservative).
+# 6 years for days; the contract's comments 5 years for weeks and 10 for months; 4 hours uses
+# the hourly window (conservative). A server that still says 30014 gets the window split in two.
 CANDLE_WINDOW: dict[TimeFrame, timedelta] = {
     TimeFrame.M1: timedelta(days=1),
     TimeFrame.M5: timedelta(weeks=1),
@@ -48,8 +48,8 @@ CANDLE_WINDOW: dict[TimeFrame, timedelta] = {
     TimeFrame.H1: timedelta(days=90),
     TimeFrame.H4: timedelta(days=90),
     TimeFrame.D: timedelta(days=6 * 365),
-    TimeFrame.W: timedelta(days=6 * 365),
-    TimeFrame.MONTH: timedelta(days=6 * 365),
+    TimeFrame.W: timedelta(days=5 * 365),  # the contract: a week's candles up to 5 years
+    TimeFrame.MONTH: timedelta(days=10 * 365),  # a month's up to 10 years
 }
 
 STATUS: dict[int, OrderStatus] = {
