@@ -9,8 +9,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from engine.config import RiskSettings, StrategyRiskSettings
 from engine.model import Order, OrderStatus, OrderType, Side
 from engine.risk.checks import first_rejection
@@ -72,6 +70,26 @@ async def market_until(d: Driver, predicate: Callable[[], bool], minutes: int = 
     assert predicate(), f"not reached in {minutes} simulated minutes"
 
 
+class Records(logging.Handler):
+    """Records of one logger, attached to it directly (another test's logging setup may have
+    turned propagation to the root logger, and so pytest's caplog, off)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logging.getLogger(name)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> Records:
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+
+
 class SlowCancels:
     """The SimBroker, but a cancel is answered only once ``release`` is set (as a remote broker
     answers later); no synchronous ``cancel_now``."""
@@ -110,9 +128,7 @@ async def test_trigger_action_flatten_closes_the_position() -> None:
         assert not d.engine.risk.flattening
 
 
-async def test_a_kill_while_flatten_waits_for_its_cancels_leaves_positions_open(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_a_kill_while_flatten_waits_for_its_cancels_leaves_positions_open() -> None:
     settings = RiskSettings(**{**QUIET, "flatten_cancel_timeout": 30.0})
     async with Driver([BUY_EARLY], EngineOptions(**OPTIONS), risk=settings) as d:  # type: ignore[arg-type]
         await market_until(d, lambda: _lots(d) == 3)
@@ -124,16 +140,14 @@ async def test_a_kill_while_flatten_waits_for_its_cancels_leaves_positions_open(
         slow = SlowCancels(d.broker)
         d.engine.router.broker = slow  # type: ignore[assignment]
         orders_before = set(d.engine.book.orders)
-        with caplog.at_level(logging.WARNING):
+        with Records("avin.risk") as log:
             d.engine.flatten("test")
             await asyncio.wait_for(slow.entered.wait(), 5)  # the cancel is out, flatten waits on it
             assert d.engine.trading_state is TradingState.REDUCING and d.engine.risk.flattening
             d.engine.kill("manual stop during flatten")
             slow.release.set()
             await until(d, lambda: resting.status is OrderStatus.CANCELLED)
-            await until(
-                d, lambda: any("positions are left open" in r.getMessage() for r in caplog.records)
-            )
+            await until(d, lambda: any("positions are left open" in m for m in log.messages))
         assert d.engine.trading_state is TradingState.HALTED
         assert set(d.engine.book.orders) == orders_before  # no closing order was sent
         assert _lots(d) == 3

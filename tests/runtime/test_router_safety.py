@@ -15,8 +15,6 @@ from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from engine.broker.base import OrderRejected
 from engine.model import Order, OrderStatus, OrderType, Side
 from engine.runtime.orders import OrderManager
@@ -63,6 +61,26 @@ class GateBroker:
         if view is None:
             raise OrderRejected(key, "order not found", code="50005")
         return replace(view, status=OrderStatus.CANCELLED)
+
+
+class Records(logging.Handler):
+    """Records of one logger, attached to it directly (another test's logging setup may have
+    turned propagation to the root logger, and so pytest's caplog, off)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logging.getLogger(name)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> Records:
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
 
 
 class RaisingJournal:
@@ -145,20 +163,18 @@ async def test_the_last_check_before_sending_can_veto() -> None:
     assert rig.counters["orders_sent"] == 0
 
 
-async def test_a_journal_that_cannot_be_written_means_the_order_is_never_sent(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_a_journal_that_cannot_be_written_means_the_order_is_never_sent() -> None:
     broker = GateBroker()
     journal = RaisingJournal()
     rig = Rig(broker, journal=journal)  # type: ignore[arg-type]
     order = rig.new()
-    with caplog.at_level(logging.CRITICAL, "avin.engine"):
+    with Records("avin.engine") as log:
         rig.router.post(order)
         await rig.done()
     assert journal.calls == 1 and broker.posts == []
     assert order.status is OrderStatus.REJECTED and "journal cannot be written" in order.reason
     assert "disk full" in order.reason and rig.counters["orders_sent"] == 0
-    assert any("not sent" in r.getMessage() for r in caplog.records)
+    assert any("not sent" in m for m in log.messages)
 
 
 async def test_an_ambiguous_post_found_at_the_broker_by_its_key() -> None:
@@ -185,20 +201,18 @@ async def test_an_ambiguous_post_unknown_to_the_broker_is_rejected() -> None:
     assert order.reason == "not received by the broker: connection reset"
 
 
-async def test_an_ambiguous_post_whose_lookup_fails_stays_in_flight(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+async def test_an_ambiguous_post_whose_lookup_fails_stays_in_flight() -> None:
     broker = GateBroker()
     broker.post_error = TimeoutError("deadline exceeded")
     broker.lookup = ConnectionError("still down")
     rig = Rig(broker)
     order = rig.new()
-    with caplog.at_level(logging.CRITICAL):
+    with Records("avin.engine") as log:
         rig.router.post(order)
         await rig.done()
     assert order.status is OrderStatus.SUBMITTED  # neither rejected nor sent again
     assert len(broker.posts) == 1
-    assert any("unresolved" in r.getMessage() for r in caplog.records)
+    assert any("unresolved" in m for m in log.messages)
 
 
 async def test_a_broker_rejection_keeps_its_detail() -> None:
