@@ -68,7 +68,7 @@ class LineIndex:
         with self._io:
             if self._fd < 0:
                 raise ValueError(f"{self.path} is closed")
-            return self._pread(n, offset)
+            return os.pread(self._fd, n, offset)
 
     def _file_size(self) -> int:
         with self._io:

@@ -18,7 +18,7 @@ RUN_MARK = "--- avin started"  # the first line of each run (engine.runtime.logb
 
 HEADER = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?Z?)\s+"
-    r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\s+(?P<source>[^\s:]+):\s?(?P<message>.*)",
+    r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\s+(?P<source>\S+?):(?:\s|$)(?P<message>.*)",
     re.DOTALL,
 )
 ORDER = re.compile(r"\border(?:\s+key)?\s+([0-9a-fA-F][0-9a-fA-F-]{5,})")

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from avin_tui.logview.index import LineIndex
 from avin_tui.logview.parse import Entry, entry_at, parse_line
-from avin_tui.logview.search import _BREAK, LogFilter, Query, lines_matching_text
+from avin_tui.logview.search import LogFilter, Query, lines_matching_text, split_lines
 
 Block = tuple[int, int, str]  # (first line, line count, the lines joined by line breaks)
 
@@ -170,7 +170,7 @@ class Scan:
 
     @classmethod
     def search(cls, source: LineSource, query: Query) -> Scan:
-        pattern = query.compile()  # a bad regex fails here, in the UI, with its message
+        pattern = query.finder()  # a bad regex fails here, in the UI, with its message
 
         def test(text: str, start: int, count: int) -> list[int]:
             return [n for n in lines_matching_text(text, pattern, start) if n < start + count]
@@ -182,7 +182,7 @@ class Scan:
         run = flt.matcher()
 
         def test(text: str, start: int, count: int) -> list[int]:
-            return run(_BREAK.split(text)[:count], start)
+            return run(split_lines(text)[:count], start)
 
         return cls(source, test)
 

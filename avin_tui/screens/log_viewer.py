@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -110,7 +110,8 @@ class EntryScreen(ModalScreen[None]):
         super().__init__()
         self.entry = entry
 
-    def describe(self) -> str:
+    def describe(self) -> Text:
+        """The fields (names in bold) and the whole message with its traceback, unwrapped."""
         head = self.entry.head
         rows = [
             ("time", head.ts or "-"),
@@ -121,9 +122,12 @@ class EntryScreen(ModalScreen[None]):
             ("line", str(self.entry.line + 1)),
         ]
         width = max(len(k) for k, _ in rows)
-        out = [f"[b]{k:<{width}}[/b]  {escape(v)}" for k, v in rows]
-        out += ["", escape(self.entry.text)]
-        return "\n".join(out)
+        text = Text()
+        for key, value in rows:
+            text.append(f"{key:<{width}}", style="bold")
+            text.append(f"  {value}\n")
+        text.append("\n" + self.entry.text)
+        return text
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
@@ -200,16 +204,20 @@ class LogViewerScreen(Screen[None]):
         yield Footer(compact=True)
 
     def _view(self, path: Path) -> LogView:
-        view = LogView(FileSource(path), follow=True, id="logviewer")
+        view = LogView(FileSource(path), follow=True)
         view.border_title = f"{path.name} — {path.parent}"
+        self._current = view
         return view
 
     @property
     def view(self) -> LogView:
-        return self.query_one(LogView)
+        """The view of the file shown now."""
+        return self._current
 
     def on_mount(self) -> None:
         self._start(self.view)
+
+    _current: LogView
 
     def _start(self, view: LogView) -> None:
         source = view.source
@@ -227,7 +235,9 @@ class LogViewerScreen(Screen[None]):
         self.path = path
         self.mount(view := self._view(path), before=old)
         old.remove()
-        self._start(view)
+        if isinstance(old.source, FileSource):
+            old.source.close()
+        self.call_after_refresh(self._start, view)
 
     def on_unmount(self) -> None:
         for view in self.query(LogView):

@@ -5,7 +5,7 @@ size, ``LogViewerScreen``), with the same keys:
 
 ``/`` search (plain, or a regular expression with ctrl+r in the prompt; highlighted), ``n``/``N``
 next/previous match, ``v`` minimum level, ``S`` source filter, ``f`` text filter (only matching
-lines), ``x`` clears search and filters, ``enter`` the entry in full, ``w`` wrap, ``e``/``E``
+lines), ``x`` clears search and those two filters, ``enter`` the entry in full, ``w`` wrap, ``e``/``E``
 next/previous warning or error, ``i`` incidents.log, ``r`` older runs' logs, ``end`` follows the
 tail. Search and filters over a file run in a worker thread, block by block, and the view shows
 what they found so far (``avin_tui.logview``).
@@ -28,7 +28,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from avin_tui.logview.parse import LEVEL_RANK, LEVELS, Entry, LogLine, parse_line
+from avin_tui.logview.parse import LEVEL_RANK, LEVELS, RUN_MARK, Entry, LogLine, parse_line
 from avin_tui.logview.search import LogFilter, Query, QueryError, lines_matching_text
 from avin_tui.logview.sources import FileSource, LineSource, MemorySource, Scan
 from avin_tui.widgets._format import set_border_text
@@ -374,7 +374,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         shown, head = self._head(line)
         if head.is_run_start:
             label = f" run started {compact(head, '')[:9] if self.compact else head.ts} "
-            label += head.message.removeprefix("--- avin started").strip(" -") + " "
+            label += head.message.removeprefix(RUN_MARK).strip(" -") + " "
             width = max(self.scrollable_content_region.width, len(label) + 4)
             text = Text(("──" + label).ljust(width, "─"), no_wrap=True)
             text.stylize(self.get_component_rich_style("logview--separator"))
@@ -385,11 +385,14 @@ class LogView(QuietResize, ScrollView, can_focus=True):
                 text.stylize(style)
             if self.compact and head.level is not None:
                 text.stylize(Style(dim=True), 0, 9)
+            if row == self._cursor_shown():
+                text.stylize(self.get_component_rich_style("logview--cursor"))
             if self._pattern is not None and self.query.text:
                 match_style = self.get_component_rich_style("logview--match")
                 for m in self._pattern.finditer(shown):
                     if m.end() > m.start():
                         text.stylize(match_style, m.start(), m.end())
+            return text
         if row == self._cursor_shown():
             text.stylize(self.get_component_rich_style("logview--cursor"))
         return text
@@ -587,8 +590,9 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         )
 
     def action_clear(self) -> None:
+        """Drop the search and the source and text filters (the level stays: ``v`` sets it)."""
         self.set_search(Query(""))
-        self.set_filters(source="", text=Query(""), level="DEBUG" if self.level else None)
+        self.set_filters(source="", text=Query(""))
 
     def action_cycle_level(self) -> None:
         self.level = LEVELS[(LEVELS.index(self.level) + 1) % len(LEVELS)]
