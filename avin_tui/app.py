@@ -37,6 +37,7 @@ from textual.worker import Worker, WorkerState
 from avin_tui import _strip_cycles as strip_cycles
 from avin_tui.layout import UiState, load_ui_state, save_ui_state
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
+from avin_tui.notices import DETAILS_KEY, EventNotices, engine_started, recovery_report
 from avin_tui.risk_actions import RiskActionsMixin
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
@@ -152,6 +153,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         Binding("n", "next_instrument", "Next"),
         Binding("b", "backtests", "Backtests", show=False),
         Binding("L", "log_viewer", "Log viewer", show=False),
+        Binding(DETAILS_KEY, "recovery_details", "Recovery", show=False),
         *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),
     ]
 
@@ -194,7 +196,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         self._gc_thresholds: tuple[int, int, int] | None = None  # the interpreter's, to restore
         self._switch_interval: float | None = None  # the interpreter's, to restore
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
-        self._rejections_seen: set[str] | None = None  # None: no snapshot applied yet
+        self.notices = EventNotices()  # which rejections are new; the one recovery notice
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -489,15 +491,16 @@ class AvinApp(RiskActionsMixin, App[int]):
     def _announce_rejections(self, snap: EngineSnapshot) -> None:
         """A notification for each order refused since the last snapshot, with its reason: for
         a broker rejection the numeric code, the broker's message, the tracking id and what to
-        do (the log pane has the same line). Orders already refused at start are not repeated."""
-        rejected = [r for r in snap.orders if r.status == "rejected"]
-        if self._rejections_seen is None:
-            self._rejections_seen = {r.key for r in rejected}
-            return
-        new = [r for r in rejected if r.key not in self._rejections_seen]
+        do (the log pane has the same line). Only this run's: orders refused before start-up
+        (recovery) was over are not repeated (avin_tui.notices). After an unclean stop, one
+        notice of what was recovered, with the key to the details."""
+        recovered = self.notices.recovery_notice(snap, self.engine)
+        if recovered is not None:
+            text, severity = recovered
+            self.notify(text, title="recovered after a crash", severity=severity, timeout=20)
+        new = self.notices.new_rejections(snap, engine_started(self.engine))
         if not new:
             return
-        self._rejections_seen.update(r.key for r in new)
         for row in new[-REJECTION_TOASTS:]:
             what = f"{ticker(row.instrument)} {row.side} {row.lots} lot(s)"
             self.notify(
@@ -599,6 +602,15 @@ class AvinApp(RiskActionsMixin, App[int]):
 
         if not isinstance(self.screen, BacktestsScreen):
             self.push_screen(BacktestsScreen())
+
+    def action_recovery_details(self) -> None:
+        """What start-up recovery restored and booked after an unclean stop."""
+        from avin_tui.screens.recovery import RecoveryScreen, recovery_details
+
+        if isinstance(self.screen, RecoveryScreen):
+            return
+        text = recovery_details(self.snapshot, recovery_report(self.engine))
+        self.push_screen(RecoveryScreen(text))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

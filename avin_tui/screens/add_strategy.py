@@ -95,7 +95,8 @@ class AddStrategyScreen(ModalScreen[str | None]):
         )
         self.add: Callable[[StrategySpec], str] | None = getattr(engine, "add_strategy", None)
         self.busy = False
-        self._confirmed: StrategySpec | None = None  # warned about and Add pressed again
+        # the row last warned about: Add again on the very same row goes ahead
+        self._confirmed: StrategySpec | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -165,9 +166,6 @@ class AddStrategyScreen(ModalScreen[str | None]):
         self._confirmed = spec
         text = "\n".join(f"! {w}" for w in warnings)
         self.show("", f"{text}\n[b]Add again[/b] to add it anyway, or change the row.")
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self._confirmed = None  # a changed row is checked (and warned about) afresh
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.submit()
