@@ -29,6 +29,7 @@ HELP = """\
   [b]1[/b]..[b]5[/b]         show / hide ZigZag term T1..T5 (dimmed leg = real-time, may move)
   [b]left[/b] / [b]right[/b]  scroll back / forward   [b]home[/b] oldest   [b]end[/b] follow the live edge
   [b]-[/b] / [b]+[/b]        zoom out / in (1, 2, 4 or 8 bars per column)
+  [b]t[/b]            order book and tape of the instrument instead of candles (again: back)
 
 [b]Strategies[/b]   [b]space[/b]  pause / resume (start a stopped one)   [b]S[/b]  stop
              [b]a[/b]  add a row (form)   [b]d[/b]  remove the selected row (asks first)

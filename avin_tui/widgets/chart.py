@@ -28,6 +28,7 @@ from avin_tui.widgets.chart_render import (
     render_chart,
 )
 from avin_tui.widgets.chart_view import ChartView
+from avin_tui.widgets.depth import DepthStyles, DepthView
 from engine.model import Bar, TimeFrame
 
 TIMEFRAMES: tuple[TimeFrame, ...] = tuple(TimeFrame)
@@ -100,6 +101,8 @@ class ChartPane(Widget, can_focus=True):
         self._build_started = 0.0  # monotonic time the last build started
         self._built_frame: tuple[tuple[Any, ...], list[Strip]] | None = None  # (from the worker)
         self.min_rebuild_interval = MIN_REBUILD_INTERVAL
+        self.depth = DepthView()  # the order book and the tape instead of candles (key t)
+        self._depth_size = (0, 0)
 
     def on_mount(self) -> None:
         self._update_titles()
@@ -111,8 +114,55 @@ class ChartPane(Widget, can_focus=True):
 
     def set_instrument(self, instrument: str | None) -> None:
         if instrument != self.instrument:
+            if self.depth.enabled:
+                self._watch_book(self.instrument, 0)
+                self._watch_book(instrument, self.depth.depth)
             self.instrument = instrument
             self.poll()
+
+    # --- the depth view (avin_tui/widgets/depth.py) -------------------------------------------
+
+    def toggle_depth(self) -> None:
+        """Candles <-> the order book and the tape of the instrument."""
+        self.depth.enabled = not self.depth.enabled
+        self._watch_book(self.instrument, self.depth.depth if self.depth.enabled else 0)
+        self._built_key = None  # back on candles: build the frame again
+        self.poll()
+
+    def get_state(self) -> dict[str, Any]:
+        """The pane's view as JSON: ``{"mode": "chart" | "depth", "depth": 10}``."""
+        return self.depth.get_state()
+
+    def restore_state(self, state: Any) -> None:
+        was = self.depth.enabled
+        self.depth.restore_state(state)
+        if self.depth.enabled != was:
+            self.depth.enabled = was
+            self.toggle_depth()
+
+    def _watch_book(self, instrument: str | None, depth: int) -> None:
+        watch = getattr(self.source, "watch_book", None)
+        if instrument is None or not callable(watch):
+            return
+        try:
+            watch(instrument, depth)
+        except Exception as exc:  # the depth view must never take the app down
+            self.depth.fetch_error = f"{type(exc).__name__}: {exc}"
+
+    def _poll_depth(self) -> None:
+        width, height = self.content_size
+        rows = max(1, height - 1) if width >= 60 else max(1, height - (height * 3) // 5 - 1)
+        changed = self.depth.fetch(self.source, self.instrument, rows)
+        if changed or len(self._strips) != height or self._depth_size != (width, height):
+            self._depth_size = (width, height)
+            styles = DepthStyles(
+                bid=self.get_component_rich_style("chart--bull", partial=True),
+                ask=self.get_component_rich_style("chart--bear", partial=True),
+                muted=self.get_component_rich_style("chart--axis", partial=True),
+            )
+            self._strips = self.depth.render(width, height, styles)
+            self._update_titles()
+            self.refresh()
 
     def shift_timeframe(self, step: int) -> None:
         i = TIMEFRAMES.index(self.timeframe)
@@ -149,6 +199,9 @@ class ChartPane(Widget, can_focus=True):
         New bars alone rebuild the frame at most every ``min_rebuild_interval`` seconds (a fast
         feed changes the last bar on every poll); anything the user changes rebuilds at once.
         """
+        if self.depth.enabled:
+            self._poll_depth()
+            return
         width, height = self.content_size
         view_key = self._view_key(width, height)
         built = self._pending_key or self._built_key
@@ -259,7 +312,9 @@ class ChartPane(Widget, can_focus=True):
         frame = None
         if event.state is WorkerState.SUCCESS:
             frame, self._built_frame = self._built_frame, None
-        if frame is not None:
+        if frame is not None and self.depth.enabled:
+            pass  # a candle frame finished after the switch to the depth view: not shown
+        elif frame is not None:
             key, strips = frame
             self._strips = strips
             self._built_key = key
@@ -294,6 +349,9 @@ class ChartPane(Widget, can_focus=True):
 
     def _update_titles(self) -> None:
         name = ticker(self.instrument) if self.instrument else "-"
+        if self.depth.enabled:
+            set_border_text(self, title=self.depth.title(name), subtitle=self.depth.subtitle())
+            return
         zoom = self.view.label()
         title = f"[u]C[/u]hart {name} {self.timeframe.code}" + (f" {zoom}" if zoom else "")
         parts = []
