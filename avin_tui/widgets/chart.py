@@ -56,6 +56,7 @@ class ChartPane(Widget, can_focus=True):
         Binding("end", "follow", "Live edge", show=False),
         Binding("minus", "zoom(1)", "Zoom out", show=False),
         Binding("plus,equals_sign", "zoom(-1)", "Zoom in", show=False),
+        Binding("t", "toggle_depth", "Depth", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "chart--bull",
@@ -128,6 +129,14 @@ class ChartPane(Widget, can_focus=True):
         self._watch_book(self.instrument, self.depth.depth if self.depth.enabled else 0)
         self._built_key = None  # back on candles: build the frame again
         self.poll()
+
+    def action_toggle_depth(self) -> None:
+        """``t`` on the focused pane (the app binds ``t`` everywhere too): toggle, then let the
+        workspace save it."""
+        self.toggle_depth()
+        changed = getattr(self.app, "layout_changed", None)
+        if callable(changed):
+            changed()
 
     def get_state(self) -> dict[str, Any]:
         """The pane's view as JSON: ``{"mode": "chart" | "depth", "depth": 10}``."""

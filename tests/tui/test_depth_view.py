@@ -32,7 +32,7 @@ async def test_t_toggles_the_depth_view_and_back(sim_engine: Engine, size: tuple
         await wait_for(pilot, lambda: sim_engine.started and chart.instrument is not None, 20)
         assert chart.get_state() == {"mode": "chart", "depth": 10}
 
-        await pilot.press("t")
+        await pilot.press("c", "t")  # the chart pane's key (the app binds it everywhere too)
         assert chart.get_state()["mode"] == "depth"
         code = chart.instrument
         assert code is not None
