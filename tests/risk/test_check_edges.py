@@ -97,3 +97,27 @@ def test_session_open_from_the_brokers_trading_status() -> None:
     assert _control(one_open, charts).session_open() is True
     assert _control(broken, charts).market_status("A") == TradingStatus(None, None)
     assert _control(one_open, charts).market_status("B") == TradingStatus(True, False)
+
+
+def test_small_helpers_at_their_edges() -> None:
+    from datetime import date, datetime
+
+    import pytest
+
+    from engine.risk.clock import trading_day
+    from engine.risk.limits import _pick
+    from engine.risk.triggers import Baseline, Triggers
+
+    assert trading_day(datetime(2024, 3, 4, 22, 30)) == date(2024, 3, 5)  # naive: UTC; MSK +3
+    assert _pick(None, 3, 4) == 3
+    with pytest.raises(ValueError, match="no value"):
+        _pick(None, None)
+    assert Baseline.from_json("garbage") is None
+    assert Baseline.from_json({"trading_day": "2024-03-04"}) is None  # numbers missing
+    assert Baseline.from_json({"daily_baseline": "x", "equity_peak": "1"}) is None
+    triggers = Triggers(RiskSettings())
+    triggers.restore("not a dict")
+    triggers.restore(
+        {"baselines": {"acc": "bad", "ok": {"daily_baseline": "1", "equity_peak": "2"}}}
+    )
+    assert set(triggers.baselines) == {"ok"}

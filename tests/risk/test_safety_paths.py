@@ -90,6 +90,15 @@ class Records(logging.Handler):
         self.logger.removeHandler(self)
 
 
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` (without settling the engine: a request is held open), bounded."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 class SlowCancels:
     """The SimBroker, but a cancel is answered only once ``release`` is set (as a remote broker
     answers later); no synchronous ``cancel_now``."""
@@ -151,3 +160,24 @@ async def test_a_kill_while_flatten_waits_for_its_cancels_leaves_positions_open(
         assert d.engine.trading_state is TradingState.HALTED
         assert set(d.engine.book.orders) == orders_before  # no closing order was sent
         assert _lots(d) == 3
+
+
+async def test_flatten_closes_anyway_when_the_cancels_time_out() -> None:
+    settings = RiskSettings(**{**QUIET, "flatten_cancel_timeout": 0.05})
+    async with Driver([BUY_EARLY], EngineOptions(**OPTIONS), risk=settings) as d:  # type: ignore[arg-type]
+        await market_until(d, lambda: _lots(d) == 3)
+        last = d.engine.risk.gate.last_prices[SBER]
+        price = d.broker.lookup(SBER).round_price(last * 95 / 100)
+        resting = d.engine.submit(Order(SBER, Side.BUY, OrderType.LIMIT, 1, "sim-1", price=price))
+        await d.settle()
+        slow = SlowCancels(d.broker)  # the cancel never comes back in time
+        d.engine.router.broker = slow  # type: ignore[assignment]
+        with Records("avin.risk") as log:
+            d.engine.flatten("test")
+            await wait_for(lambda: any("closing anyway" in m for m in log.messages))
+            await wait_for(lambda: not d.engine.risk.flattening)
+        assert resting.is_open  # still waiting for its cancel
+        sells = [o for o in d.engine.book.orders.values() if o.side is Side.SELL]
+        assert [o.lots for o in sells] == [3]  # the position is closed all the same
+        slow.release.set()
+        await until(d, lambda: resting.status is OrderStatus.CANCELLED)
