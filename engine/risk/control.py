@@ -31,7 +31,7 @@ from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
 from engine.risk.triggers import Triggers, Trip
 from engine.runtime.logbook import incident
-from engine.runtime.snapshot import StrategyState, TradingState
+from engine.runtime.snapshot import TradingState
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -240,9 +240,7 @@ class RiskControl:
         incident("flatten", reason=reason, open_orders=len(engine.book.open_orders()))
         self.flattening = True
         engine.set_trading_state(TradingState.REDUCING, f"flatten: {reason}")
-        for slot in engine.slots:
-            if slot.state is StrategyState.RUNNING:
-                slot.state = StrategyState.PAUSED
+        engine.hold_strategies()  # until trading resumes; those paused by hand stay paused
         keys = [o.id for o in engine.book.open_orders()]
         engine._in_loop(lambda: self._start_flatten(keys))
 
@@ -272,6 +270,15 @@ class RiskControl:
         ]
         for order in closing_orders(accounts, strategies):
             order.created_ts = engine._market_ts
+            if not order.strategy:  # one net order: it closes the strategies' rows as well
+                book.allocate(
+                    order.id,
+                    [
+                        h.strategy
+                        for h in strategies
+                        if h.lots and (h.account, h.instrument) == (order.account, order.instrument)
+                    ],
+                )
             result = engine.submit(order)
             log.warning(
                 "flatten: %s %d %s on %s: %s%s",

@@ -4,8 +4,9 @@ Netting rule: each strategy's position is a virtual sub-position; the account po
 instrument is the sum of its strategies' sub-positions (plus any fills of orders no strategy
 placed). When every sub-position of an (account, instrument) has the sign of the account
 position and they add up to it, each strategy gets its own closing order (all on the same side,
-so they never cross). Otherwise one net order, owned by no strategy, closes the account position
-(the sub-positions then stay as virtual records).
+so they never cross). Otherwise one net order, owned by no strategy, closes the account position;
+once it is filled, the strategies' sub-positions are closed at its price (``OrderManager.allocate``),
+so no strategy shows a position the account no longer holds.
 """
 
 from __future__ import annotations

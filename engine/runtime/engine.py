@@ -224,15 +224,19 @@ class Engine:
             self._in_loop(start)
 
     def pause_strategy(self, strategy_id: str) -> None:
+        """Pause by hand: it stays paused until resumed by hand (a resume of trading and a
+        restart leave it paused)."""
         slot = self._slots_by_id.get(strategy_id)
-        if slot is not None and slot.state is StrategyState.RUNNING:
+        if slot is not None and slot.state in (StrategyState.RUNNING, StrategyState.HELD):
             slot.state = StrategyState.PAUSED
             log.info("strategy %s paused", slot.id)
             self.worklist.persist()
             self._significant()
 
     def resume_strategy(self, strategy_id: str) -> None:
-        """Resume a paused strategy, or restart a failed one (its error is cleared)."""
+        """Resume a paused strategy, or restart a failed one (its error is cleared). While
+        trading is HALTED (or a flatten holds every strategy) it is HELD: it runs when trading
+        resumes."""
         slot = self._slots_by_id.get(strategy_id)
         if slot is None or slot.strategy is None or slot.ctx is None:
             return
@@ -240,8 +244,16 @@ class Engine:
             if slot.state is StrategyState.FAILED:
                 log.warning("strategy %s restarted after: %s", slot.id, slot.error)
                 slot.error = ""
-            slot.state = StrategyState.RUNNING
-            log.info("strategy %s resumed", slot.id)
+            held_by = self.holds_strategies()
+            slot.state = StrategyState.HELD if held_by else StrategyState.RUNNING
+            if held_by:
+                log.warning(
+                    "strategy %s held: trading is %s; it runs when trading resumes (R)",
+                    slot.id,
+                    held_by,
+                )
+            else:
+                log.info("strategy %s resumed", slot.id)
             self.worklist.persist()
             self._significant()
 
@@ -256,9 +268,7 @@ class Engine:
         first = self.trading_state is not TradingState.HALTED
         self.trading_state = TradingState.HALTED
         self.halt_reason = reason
-        for slot in self.slots:
-            if slot.state is StrategyState.RUNNING:
-                slot.state = StrategyState.PAUSED
+        self.hold_strategies()
         keys = [o.id for o in self.book.open_orders()]
         self._in_loop(lambda: self.router.cancel_all(keys))
         if first:
@@ -317,12 +327,34 @@ class Engine:
         return self.worklist.close_position(strategy_id)
 
     def resume_trading(self, reason: str = "") -> None:
-        """Leave HALTED deliberately: trading ACTIVE and every paused strategy running again."""
+        """Leave HALTED deliberately: trading ACTIVE and every held strategy running again; a
+        strategy paused by hand stays paused."""
         self.set_trading_state(TradingState.ACTIVE, reason or "resumed")
         self.risk.on_resume()
         for slot in self.slots:
-            if slot.state is StrategyState.PAUSED:
-                self.resume_strategy(slot.id)
+            if slot.state is StrategyState.HELD:
+                slot.state = StrategyState.RUNNING
+                log.info("strategy %s resumed", slot.id)
+        paused = [s.id for s in self.slots if s.state is StrategyState.PAUSED]
+        if paused:
+            log.info("paused by hand, staying paused: %s", ", ".join(paused))
+        self.worklist.persist()
+        self._significant()
+
+    def hold_strategies(self) -> None:
+        """Every running strategy HELD by the trading state (a kill, a flatten, a latched halt);
+        those paused by hand stay paused."""
+        for slot in self.slots:
+            if slot.state is StrategyState.RUNNING:
+                slot.state = StrategyState.HELD
+
+    def holds_strategies(self) -> str:
+        """What holds the strategies now: "halted", "flattening", or "" when nothing does."""
+        if self.trading_state is TradingState.HALTED:
+            return "halted"
+        if self.risk.flattening:
+            return "flattening"
+        return ""
 
     def save_workspace(self, data: dict[str, Any]) -> None:
         """Keep the UI's workspace (opaque, JSON-able); it comes back after a restart."""
@@ -399,9 +431,7 @@ class Engine:
                     start.halt_reason,
                 )
                 if start.trading_state is TradingState.HALTED:
-                    for slot in self.slots:
-                        if slot.state is StrategyState.RUNNING:
-                            slot.state = StrategyState.PAUSED
+                    self.hold_strategies()
             self._persisted_state = (self.trading_state, self.halt_reason)
         await continue_replay(self)  # the simulated market goes on from the last run's time
         log.info("connecting to %s (%s)", self.broker.name, self.options.mode.value)
@@ -827,7 +857,10 @@ class Engine:
             heartbeat_ts=self._heartbeat,
             market_ts=self._market_ts,
             last_event_ts=self._last_event_ts,
-            strategies=tuple(strategy_row(slot, self.book) for slot in self.slots),
+            strategies=tuple(
+                strategy_row(slot, self.book, self.trading_state.value.lower())
+                for slot in self.slots
+            ),
             orders=order_rows(self.book),
             positions=position_rows(self.book.positions.values()),
             instruments=tuple(self.charts),

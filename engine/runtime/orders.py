@@ -5,6 +5,11 @@ Broker updates move them through the :class:`~engine.model.Order` state machine;
 filled quantity and the PARTIALLY_FILLED / FILLED states, so a status report that runs ahead of its
 fill never double-counts. Positions are :class:`~engine.model.Position` objects (Decimal PnL), one
 per (account, instrument) and one per strategy.
+
+An order owned by no strategy may close strategies' positions on their behalf (a flatten's net
+order, :meth:`OrderManager.allocate`): once it is filled, each of those strategy positions is
+closed at its average price, with a share of its commission, so the Strategies rows and their
+P&L follow the account.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from engine.model import Fill, FillError, InvalidTransition, Order, OrderStatus, Position
+from engine.model import Fill, FillError, InvalidTransition, Order, OrderStatus, Position, Side
 
 log = logging.getLogger("avin.orders")
 
@@ -26,6 +31,9 @@ _RANK = {
     OrderStatus.PARTIALLY_FILLED: 3,
 }
 _FILL_STATES = frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED})
+
+
+_CENT = Decimal("0.01")
 
 
 class DuplicateOrder(ValueError):
@@ -47,6 +55,7 @@ class OrderManager:
         self._strategy_instrument: dict[str, str] = {}
         self._fill_ids: set[str] = set()
         self.fills: list[Fill] = []
+        self._allocations: dict[str, list[str]] = {}  # order key -> strategies it closes
         self.version = 0
 
     # --- orders -------------------------------------------------------------------------------
@@ -143,8 +152,45 @@ class OrderManager:
         self.position(account, fill.instrument).apply_fill(fill)
         if order is not None and order.strategy:
             self.strategy_position(order.strategy, fill.instrument).apply_fill(fill)
+        if order is not None and order.id in self._allocations and not order.is_open:
+            self._close_allocated(order, self._allocations.pop(order.id))
         self._touch()
         return FillResult(order)
+
+    def allocate(self, key: str, strategies: list[str]) -> None:
+        """The order ``key`` (owned by no strategy) closes these strategies' positions."""
+        self._allocations[key] = list(strategies)
+
+    def _close_allocated(self, order: Order, strategies: list[str]) -> None:
+        price = order.avg_fill_price
+        if order.status is not OrderStatus.FILLED or price is None:
+            return  # not (wholly) filled: the strategies' positions stay as they are
+        positions = [
+            p
+            for sid in strategies
+            if (p := self.strategy_positions.get(sid)) is not None
+            and p.lots
+            and p.instrument == order.instrument
+        ]
+        total = sum(abs(p.lots) for p in positions)
+        left = order.commission
+        for i, pos in enumerate(positions):
+            last = i == len(positions) - 1
+            share = left if last else (order.commission * abs(pos.lots) / total).quantize(_CENT)
+            left -= share
+            pos.apply_fill(
+                Fill(
+                    order_id=order.id,
+                    instrument=order.instrument,
+                    side=Side.SELL if pos.lots > 0 else Side.BUY,
+                    lots=abs(pos.lots),
+                    price=price,
+                    commission=share,
+                    ts=order.updated_ts or order.created_ts or datetime.now(UTC),
+                    fill_id=f"{order.id}:closes:{i}",
+                    account=order.account,
+                )
+            )
 
     # --- positions ----------------------------------------------------------------------------
 

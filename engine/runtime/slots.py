@@ -30,7 +30,10 @@ class StrategySlot:
     @property
     def active(self) -> bool:
         """Receives order and fill notifications (running or paused)."""
-        return self.ctx is not None and self.state in (StrategyState.RUNNING, StrategyState.PAUSED)
+        return self.ctx is not None and self.state in _ACTIVE
+
+
+_ACTIVE = (StrategyState.RUNNING, StrategyState.PAUSED, StrategyState.HELD)
 
 
 def slot_ids(specs: list[StrategySpec]) -> list[str]:

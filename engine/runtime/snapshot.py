@@ -24,7 +24,8 @@ class TradingState(Enum):
 
 class StrategyState(Enum):
     RUNNING = "running"
-    PAUSED = "paused"
+    PAUSED = "paused"  # by hand: stays paused until resumed by hand (also across restarts)
+    HELD = "held"  # would run; held by the trading state (HALTED, a flatten) until trading resumes
     STOPPED = "stopped"
     FAILED = "failed"
 
@@ -37,8 +38,15 @@ class StrategyRow:
     account: str
     state: str
     position: int  # signed lots
-    pnl: Decimal
+    pnl: Decimal  # net: realised + unrealised - commission
     error: str = ""
+    held_by: str = ""  # state "held": what holds it ("halted", "reducing")
+    commission: Decimal = Decimal(0)
+
+    @property
+    def state_text(self) -> str:
+        """The state as shown: ``held (halted)`` names what holds the strategy."""
+        return f"{self.state} ({self.held_by})" if self.held_by else self.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +72,10 @@ class PositionRow:
     lots: int
     avg_price: Decimal
     last_price: Decimal | None
-    unrealized: Decimal
-    realized: Decimal
+    unrealized: Decimal  # before commission
+    realized: Decimal  # before commission
     commission: Decimal
+    pnl: Decimal = Decimal(0)  # the P&L: realised + unrealised - commission (as strategies')
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,16 @@ class EngineSnapshot:
     risk: dict[str, Any] = field(default_factory=dict)  # RiskControl.status(): baselines, clock
 
     @property
+    def pnl(self) -> Decimal:
+        """The P&L of every position, net of commission (the strategies' P&L adds up to it
+        when every fill is a strategy's)."""
+        return sum((p.pnl for p in self.positions), Decimal(0))
+
+    @property
+    def commission(self) -> Decimal:
+        return sum((p.commission for p in self.positions), Decimal(0))
+
+    @property
     def open_orders(self) -> tuple[OrderRow, ...]:
         open_states = {"new", "submitted", "accepted", "partially_filled"}
         return tuple(o for o in self.orders if o.status in open_states)
@@ -109,6 +128,8 @@ class EngineSnapshot:
             "last_event_ts": _iso(self.last_event_ts),
             "strategies": [_plain(asdict(s)) for s in self.strategies],
             "positions": [_plain(asdict(p)) for p in self.positions],
+            "pnl": str(self.pnl),
+            "commission": str(self.commission),
             "open_orders": [_plain(asdict(o)) for o in self.open_orders],
             "orders": [_plain(asdict(o)) for o in self.orders],
             "counters": dict(self.counters),

@@ -335,7 +335,7 @@ async def test_trigger_fires_on_the_fake_tinvest_server_and_latches_across_a_res
             assert engine.trading_state is case.state, engine.halt_reason
             assert engine.halt_reason.startswith(f"{case.trigger}: ")
             assert engine.risk.triggers.fired == {case.trigger}  # quiet: one incident
-            running = StrategyState.RUNNING if action == "reduce" else StrategyState.PAUSED
+            running = StrategyState.RUNNING if action == "reduce" else StrategyState.HELD
             assert [s.state for s in engine.slots] == [running]
             earlier = set(engine.book.orders)  # the first run's orders, restored
             for _ in range(3):  # bars close; a paused strategy places nothing

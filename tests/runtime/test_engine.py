@@ -100,7 +100,7 @@ async def test_an_error_storm_halts_trading(tmp_path: Path) -> None:
         assert d.engine.trading_state is TradingState.HALTED
         assert "error storm" in d.engine.halt_reason
         states = {s.id: s.state for s in d.engine.slots}
-        assert states["sma_cross:SBER:sim-1"] is StrategyState.PAUSED
+        assert states["sma_cross:SBER:sim-1"] is StrategyState.HELD  # by the halt
         await d.minutes(30)
         assert d.engine.book.orders == {}  # nothing was ever sent
     assert "error storm" in (tmp_path / "incidents.log").read_text()
@@ -115,7 +115,7 @@ async def test_kill_cancels_open_orders_and_blocks_new_ones() -> None:
         d.engine.kill("test")
         # synchronous: halted, paused and (on the simulated market) cancelled in the same call
         assert d.engine.trading_state is TradingState.HALTED
-        assert d.engine.slots[0].state is StrategyState.PAUSED
+        assert d.engine.slots[0].state is StrategyState.HELD
         assert order.status is OrderStatus.CANCELLED and d.engine.pending_requests == 0
         assert d.engine.snapshot().version > version
         await d.settle()

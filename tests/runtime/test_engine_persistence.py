@@ -46,7 +46,7 @@ async def test_halted_comes_back_after_a_restart(tmp_path: Path) -> None:
     async with Driver([StrategySpec("sma_cross", "SBER")], store=store) as d:
         assert d.engine.trading_state is TradingState.HALTED
         assert d.engine.halt_reason == "latched test"
-        assert d.engine.slots[0].state is StrategyState.PAUSED
+        assert d.engine.slots[0].state is StrategyState.HELD
         assert d.engine.snapshot().recovered is False  # it stopped cleanly
         d.engine.set_trading_state(TradingState.ACTIVE, "reset by the operator")
     assert store.trading_state() == (TradingState.ACTIVE, "")
