@@ -31,10 +31,27 @@ async def test_accounts_and_instruments(broker: TInvestBroker) -> None:
     assert sber.code == "MOEX_SHARE_SBER" and sber.lot == 10 and sber.step == Decimal("0.01")
 
 
-@pytest.mark.parametrize("query", ["MOEX_SHARE_SBER", "sber", "sim-sber-0001"])
+SBER_UID = "6970c872-767d-596d-acb8-ab6739b781a1"  # the fake's, derived from the code
+
+
+@pytest.mark.parametrize("query", ["MOEX_SHARE_SBER", "sber", SBER_UID, "BBG21RCG3ZX9"])
 async def test_find_instrument(broker: TInvestBroker, query: str) -> None:
     inst = await broker.find_instrument(query)
-    assert inst.code == "MOEX_SHARE_SBER" and inst.uid == "sim-sber-0001"
+    assert inst.code == "MOEX_SHARE_SBER" and inst.uid == SBER_UID
+
+
+async def test_instrument_ids_are_shaped_like_the_real_ones(server: FakeTInvestServer) -> None:
+    """A uid is a UUID; a FIGI is BBG, eight consonants or digits and a valid check digit."""
+    import re
+    import uuid
+
+    from engine.broker.fake_tinvest.exchange import figi_check_digit
+
+    for inst in server.exchange.instruments:
+        assert str(uuid.UUID(inst.uid)) == inst.uid
+        assert re.fullmatch(r"BBG[B-DF-HJ-NP-TV-Z0-9]{8}[0-9]", inst.figi), inst.figi
+        assert figi_check_digit(inst.figi[:11]) == inst.figi[11]
+    assert figi_check_digit("BBG004730N8") == "8"  # SBER's real FIGI is BBG004730N88
 
 
 async def test_unknown_instrument(broker: TInvestBroker) -> None:
