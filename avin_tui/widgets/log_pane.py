@@ -43,6 +43,7 @@ class LogPane(LogView):
     DEFAULT_CSS = """
     LogPane {
         scrollbar-size: 1 1;
+        overflow-x: hidden;  /* a long line: w wraps, enter shows it whole */
     }
     """
 

@@ -284,3 +284,33 @@ async def test_viewer_keeps_the_panes_state_and_follows_a_growing_file(logs: Pat
         assert "later boom" in view.rows_text()[-1]
         await pilot.press("escape")
         assert not isinstance(app.screen, LogViewerScreen)
+
+
+async def test_L_opens_avin_log_full_screen_with_the_panes_filters(book: Any) -> None:
+    from avin_tui.app import AvinApp
+    from avin_tui.widgets.chart import ChartPane
+
+    from .conftest import FakeEngine
+
+    engine = FakeEngine()
+    engine.logbook = book
+    app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.screen.query_one(LogPane)
+        await wait_for(pilot, lambda: log.row_count > 5)
+        chart = app.screen.query_one(ChartPane)
+        await wait_for(pilot, lambda: chart.instrument is not None)
+        await pilot.press("l")
+        before = chart.instrument
+        await pilot.press("n")  # nothing searched: n is still the next instrument
+        assert chart.instrument != before
+        await pilot.press("v")  # >= WARNING
+        await pilot.press("L")
+        assert isinstance(app.screen, LogViewerScreen)
+        view = viewer(app)
+        assert view.source.name == "avin.log" and view.level == "WARNING"
+        await wait_for(pilot, lambda: view.row_count > 0)
+        assert any("no history for" in row for row in view.rows_text())
+        await pilot.press("L")
+        assert not isinstance(app.screen, LogViewerScreen)
+        assert app.focused is log
