@@ -261,6 +261,7 @@ class RiskControl:
             )
         if engine.trading_state is TradingState.HALTED:
             log.warning("flatten: trading went HALTED meanwhile; positions are left open")
+            self.flattening = False
             return
         book = engine.book
         accounts = [Holding(acc, code, p.lots) for (acc, code), p in list(book.positions.items())]

@@ -160,6 +160,7 @@ async def test_a_kill_while_flatten_waits_for_its_cancels_leaves_positions_open(
         assert d.engine.trading_state is TradingState.HALTED
         assert set(d.engine.book.orders) == orders_before  # no closing order was sent
         assert _lots(d) == 3
+        assert not d.engine.risk.flattening  # the flatten is over (status must not say otherwise)
 
 
 async def test_flatten_closes_anyway_when_the_cancels_time_out() -> None:
