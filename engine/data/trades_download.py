@@ -1,7 +1,8 @@
 """``avin data download TICKER --trades``: the broker's recent tape into the tick store.
 
 T-Invest's GetLastTrades gives the anonymous trades of the last hour only, so this fetches that
-hour (the broker's ``last_trades``) and merges it into ``ticks/<CODE>/<day>.parquet`` like the
+hour (the broker's ``last_trades``; while the market is closed, the hour before its last trade)
+and merges it into ``ticks/<CODE>/<day>.parquet`` like the
 recorder does (idempotent: a second run adds only trades the first did not have). Older trades
 exist only if the robot recorded them while it ran (docs/data.md, "Ticks").
 """
@@ -34,6 +35,18 @@ class TradesResult:
     error: str = ""
 
 
+async def _window(broker: Any, inst: Any, now: datetime) -> tuple[datetime, datetime]:
+    """The last hour before ``now``; when the market is closed (the last trade is older than
+    that), the hour before the last trade (the service may have nothing of it)."""
+    end = now
+    last_trade = getattr(broker, "last_trade_time", None)
+    if callable(last_trade):
+        when = await last_trade(inst)
+        if when is not None and when < now - REACH:
+            end = when + timedelta(seconds=1)
+    return end - REACH, end
+
+
 async def download_trades(
     tickers: Sequence[str],
     broker: Any,
@@ -59,7 +72,8 @@ async def download_trades(
         try:
             inst = await broker.find_instrument(ticker)
             result.code = inst.code
-            trades = await broker.last_trades(inst, begin, end)
+            result.begin, result.end = await _window(broker, inst, end)
+            trades = await broker.last_trades(inst, result.begin, result.end)
             result.trades = len(trades)
             result.added = store.merge(inst.code, inst.uid, trades, source).added
         except Exception as exc:  # one instrument's failure must not lose the others

@@ -117,17 +117,24 @@ def test_download_trades_through_the_cli(
     monkeypatch.setenv("AVIN_MODE", "sandbox")
     monkeypatch.setenv("AVIN_TOKEN", DEFAULT_TOKEN)
     monkeypatch.setenv("AVIN_TINVEST_TARGET", fake_server.target)
-    now = fake_server.exchange.market.now  # the fake's clock stands in for the wall clock
-    monkeypatch.setattr(trades_download, "wall_clock", lambda: now)
+    now = fake_server.exchange.market.now  # the fake's clock: long before the wall clock
+    kept = fake_server.market_data.tape.trades(CODE)
 
+    # the wall clock's last hour has no trade: the hour before the last one is fetched
     result = run_cli("data", "download", "SBER", "--trades")
     assert result.code == 0, result.err
     assert "MOEX_SHARE_SBER" in strip_ansi(result.out)
     stored = TickStore().trades(CODE)
-    kept = fake_server.market_data.tape.trades(CODE)
-    assert stored and stored == [t for t in kept if now - timedelta(hours=1) <= t.ts < now]
+    assert stored and stored == [
+        t for t in kept if t.ts >= now + timedelta(seconds=1) - timedelta(hours=1)
+    ]
+
+    # while the market trades (the wall clock at the fake's), the last hour: nothing new
+    monkeypatch.setattr(trades_download, "wall_clock", lambda: now + timedelta(seconds=1))
     again = run_cli("data", "download", "SBER", "--trades")
-    assert again.code == 0 and TickStore().trades(CODE) == stored
+    assert again.code == 0, again.err
+    assert TickStore().trades(CODE) == stored
+    assert " 0 " in strip_ansi(again.out)  # new rows
 
 
 def test_download_needs_a_year_or_trades(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -515,6 +515,10 @@ class TInvestBroker:
         """GetLastTrades: what the service still has of ``begin <= ts < end`` (the last hour)."""
         return await market_depth.last_trades(self._call, instrument, begin, end)
 
+    async def last_trade_time(self, instrument: Instrument) -> datetime | None:
+        """When ``instrument`` last traded (GetLastPrices), None when the service has no price."""
+        return await market_depth.last_trade_time(self._call, instrument)
+
     async def last_prices(self, instruments: list[Instrument]) -> dict[str, Decimal]:
         resp = await self._call(
             "MarketDataService",

@@ -85,6 +85,16 @@ async def order_book(call: Call, instrument: Instrument, depth: int) -> OrderBoo
     return book_from_response(answer, instrument.code)
 
 
+async def last_trade_time(call: Call, instrument: Instrument) -> datetime | None:
+    """The time of the instrument's last trade (GetLastPrices), None when the service has none."""
+    request = pb.GetLastPricesRequest(instrument_id=[instrument.uid])
+    answer = await call("MarketDataService", "GetLastPrices", request)
+    for price in answer.last_prices:
+        if price.instrument_uid == instrument.uid and price.HasField("time"):
+            return from_timestamp(price.time)
+    return None
+
+
 async def last_trades(
     call: Call, instrument: Instrument, begin: datetime, end: datetime
 ) -> list[MarketTrade]:
