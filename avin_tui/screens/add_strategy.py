@@ -80,8 +80,10 @@ class AddStrategyScreen(ModalScreen[str | None]):
             padding: 0 1;
         }
         & Input { width: 1fr; }
-        & Label { width: 26; padding: 1 0 0 0; }
+        & Label { width: 26; }
         & Horizontal { height: auto; }
+        & #add-buttons { margin: 1 0 0 0; }
+        & Button { min-width: 10; margin: 0 1 0 0; }
         & #add-error { color: $error; }
         & #add-warning { color: $warning; }
     }
@@ -104,12 +106,12 @@ class AddStrategyScreen(ModalScreen[str | None]):
             for key, label, default in FIELDS:
                 with Horizontal():
                     yield Label(label)
-                    yield Input(value=default, id=f"add-{key}")
+                    yield Input(value=default, id=f"add-{key}", compact=True)
             yield Static("", id="add-error")
             yield Static("", id="add-warning")
-            with Horizontal():
-                yield Button("Add", id="add", variant="primary")
-                yield Button("Cancel", id="cancel")
+            with Horizontal(id="add-buttons"):
+                yield Button("Add", id="add", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def values(self) -> dict[str, str]:
         return {key: self.query_one(f"#add-{key}", Input).value for key, _, _ in FIELDS}

@@ -189,3 +189,24 @@ async def test_add_form_shows_the_engines_refusal_and_asks_again_on_a_warning() 
         await wait_for(pilot, lambda: "add" in names(engine))
         await wait_for(pilot, lambda: app.screen is not form)
         await wait_for(pilot, lambda: "x added" in _toasts(app))
+
+
+async def test_f_r_k_typed_into_the_add_form_are_letters() -> None:
+    engine = RiskEngine()
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(StrategiesTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        table.focus()
+        engine.set(trading_state=TradingState.REDUCING)  # R would ask to resume
+        await pilot.pause(0.2)
+        await pilot.press("a")
+        form = app.screen
+        assert isinstance(form, AddStrategyScreen)
+        field = form.query_one("#add-instrument")
+        field.value = ""  # type: ignore[attr-defined]
+        field.focus()
+        await pilot.press("F", "R", "K", "E")
+        assert field.value == "FRKE"  # type: ignore[attr-defined]
+        assert app.screen is form
+        assert not {"flatten", "resume_trading", "kill"} & set(names(engine))
