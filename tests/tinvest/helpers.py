@@ -94,3 +94,36 @@ def crossing_level(
     crossed = [p for p in prices[quiet_ticks:] if (p >= level if rising else p <= level)]
     assert crossed, "the market never gets there: pick another instrument or horizon"
     return level
+
+
+class Polls:
+    """Counts the adapter's finished order polls (the stream's catch-up after a (re)connect and
+    every polling round). ``await polls.next(after)`` waits, bounded, for a poll that finished
+    after ``after`` polls and for the events it emitted to be taken off the broker's queue: a
+    "nothing was repeated" assertion after it has seen the poll run, never a sleep."""
+
+    def __init__(self, broker: TInvestBroker) -> None:
+        self.broker = broker
+        self.done = 0
+        real = broker.orders.poll
+
+        async def counted() -> None:
+            try:
+                await real()
+            finally:
+                self.done += 1
+
+        broker.orders.poll = counted  # type: ignore[method-assign]
+
+    async def run(self) -> None:
+        """Poll now and wait until what it emitted is taken."""
+        await self.broker.orders.poll()
+        await self.next(after=self.done - 1)
+
+    async def next(self, after: int | None = None, timeout: float = 5.0) -> None:
+        target = (self.done if after is None else after) + 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.done < target or not self.broker._queue.empty():
+            assert loop.time() < deadline, f"no order poll finished ({self.done} < {target})"
+            await asyncio.sleep(0.01)

@@ -15,7 +15,7 @@ from engine.broker.tinvest.broker import OrderOutcomeUnknown, TInvestBroker
 from engine.broker.tinvest.errors import AuthenticationError, TInvestOrderRejected
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
-from tests.tinvest.helpers import START, EventSink, make_broker
+from tests.tinvest.helpers import START, EventSink, Polls, make_broker
 
 ACCOUNT = "fake-account-1"
 
@@ -213,6 +213,7 @@ async def test_stalled_pings_reconnect(
 async def test_order_stream_down_falls_back_to_polling(server: FakeTInvestServer) -> None:
     server.faults.drop_order_streams = 1_000_000
     broker = make_broker(server.target)
+    polls = Polls(broker)
     sink = EventSink(broker)
     try:
         await broker.connect()
@@ -226,9 +227,10 @@ async def test_order_stream_down_falls_back_to_polling(server: FakeTInvestServer
             )
         )
         assert broker.orders.polls >= 1 and not broker.orders.connected.is_set()
+        done = polls.done
         server.faults.drop_order_streams = 0  # the stream comes back; no duplicate fills
         await asyncio.wait_for(broker.orders.connected.wait(), 5)
-        await asyncio.sleep(0.2)
+        await polls.next(after=done)  # its catch-up poll ran (and repeated nothing)
         fills = sink.of(FillEvent)
         assert len(fills) == 1 and fills[0].fill.lots == 3 and fills[0].fill.order_id == order.id
     finally:
@@ -240,17 +242,19 @@ async def test_delayed_fills_arrive_once(
     broker: TInvestBroker, server: FakeTInvestServer, sink: EventSink
 ) -> None:
     server.faults.fill_delay_ticks = 4
+    polls = Polls(broker)
     await broker.orders.connected.wait()
     order = market_buy(2)
-    await broker.post_order(order)
+    placed = await broker.post_order(order)
     for _ in range(3):
         server.step()
-    await asyncio.sleep(0.2)
+    await polls.run()  # look now: nothing has filled at the server, nothing is reported
+    assert server.exchange.orders[placed.broker_id].trades == []
     assert sink.of(FillEvent) == []
     for _ in range(3):
         server.step()
     await sink.wait(lambda ev: any(isinstance(e, FillEvent) for e in ev))
-    await asyncio.sleep(0.2)
+    await polls.run()  # a poll after the stream's fill repeats nothing
     assert len(sink.of(FillEvent)) == 1
     got = await broker.get_order(ACCOUNT, order.id)
     assert got is not None and got.status is OrderStatus.FILLED

@@ -135,8 +135,10 @@ async def test_orders_of_a_new_account_reach_the_stream() -> None:
         account = await broker.open_sandbox_account("second")
         await broker.sandbox_pay_in(account, Decimal(100_000))
         order = Order("MOEX_SHARE_SBER", Side.BUY, OrderType.MARKET, 1, account)
+        connects = broker.orders.stats.connects
         await broker.post_order(order)
-        await asyncio.sleep(0.1)  # the order stream reopens with the new account
+        # the order stream reopens with the new account (a new subscription answer)
+        await sink.wait(lambda ev: broker.orders.stats.connects > connects)
         server.step()
         await sink.wait(lambda ev: any(isinstance(e, FillEvent) for e in ev))
         assert account in broker.orders.accounts

@@ -19,7 +19,7 @@ from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from engine.strategy import Strategy, StrategyContext, register
-from tests.tinvest.helpers import START, crossing_level, make_broker
+from tests.tinvest.helpers import START, Polls, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"
 GAZP = "MOEX_SHARE_GAZP"  # its path falls through the stop about ten minutes in
@@ -84,6 +84,7 @@ async def test_a_stop_loss_closes_the_position_and_is_booked_once() -> None:
     server = FakeTInvestServer(exchange=FakeExchange(start=START))
     await server.start()
     broker = make_broker(server.target, stop_poll_interval=0.05)  # the stream and the poll race
+    polls = Polls(broker)
     gazp = server.exchange.instrument("GAZP")
     stop = crossing_level(server, gazp, rising=False, skip_ticks=6)  # quiet in the 2nd minute
     spec = StrategySpec("test_stop_loss_once", "GAZP", params={"lots": 1, "stop": str(stop)})
@@ -111,11 +112,12 @@ async def test_a_stop_loss_closes_the_position_and_is_booked_once() -> None:
         strategy_position = next(iter(engine.book.strategy_positions.values()))
         assert strategy_position.lots == 0 and strategy_position.realized != 0
 
-        connects = broker.orders.stats.connects
+        connects, done = broker.orders.stats.connects, polls.done
         server.drop_order_streams_now()  # the order stream drops and comes back ...
         await until(lambda: broker.orders.stats.connects > connects, what="the reconnect")
         server.advance(2)
-        await asyncio.sleep(0.3)  # ... its catch-up poll and the stop poll repeat nothing
+        await polls.next(after=done)  # ... its catch-up poll ran and repeated nothing
+        await polls.run()  # and so does one more poll after the market moved
         assert len([f for f in engine.book.fills if f.order_id == key]) == 1
         assert engine.counters["fills"] == 2 and position.lots == 0
         assert [f.order_id for f in StopLossOnce.seen].count(key) == 1
@@ -150,6 +152,7 @@ async def test_a_stop_that_filled_while_the_robot_was_down_is_recovered(tmp_path
 
         store = DiskcacheStore(tmp_path / "state")
         broker = make_broker(server.target)  # a new process: it knows no stop order
+        polls = Polls(broker)
         engine = Engine(broker, [spec], OPTIONS, store=store)
         run = asyncio.create_task(engine.run())
         try:
@@ -162,7 +165,7 @@ async def test_a_stop_that_filled_while_the_robot_was_down_is_recovered(tmp_path
             assert engine.book.positions[(ACCOUNT, GAZP)].lots == 0
             assert record.exchange_id not in engine.book.orders  # not adopted as external
             assert set(engine.book.orders) == set(server.post_order_keys) | {record.key}
-            await asyncio.sleep(0.3)  # the adapter, following the stop again, adds no fill
+            await polls.run()  # the adapter, following the stop again, adds no fill
             assert len([f for f in engine.book.fills if f.order_id == record.key]) == 1
         finally:
             engine.request_stop()

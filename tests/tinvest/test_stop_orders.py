@@ -21,7 +21,7 @@ from engine.broker.fake_tinvest.exchange import ServerOrder
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.journal import InMemoryJournal
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
-from tests.tinvest.helpers import EventSink, crossing_level, make_broker
+from tests.tinvest.helpers import EventSink, Polls, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"
 SBER = "MOEX_SHARE_SBER"
@@ -60,6 +60,7 @@ async def start(broker: TInvestBroker) -> EventSink:
 
 async def test_stop_loss_fills_through_the_order_stream(server: FakeTInvestServer) -> None:
     broker = make_broker(server.target, stop_poll_interval=3600)  # the stream alone finds it
+    polls = Polls(broker)
     sink = await start(broker)
     try:
         sber = await broker.find_instrument("SBER")
@@ -68,7 +69,7 @@ async def test_stop_loss_fills_through_the_order_stream(server: FakeTInvestServe
         placed = await broker.post_order(order)
         record: ServerOrder = server.exchange.orders[placed.broker_id]
         server.advance(1)  # the price stays above the stop: nothing happens
-        await asyncio.sleep(0.1)
+        await polls.run()  # (an order poll would see what the stream might have missed)
         assert record.order.is_open and sink.of(FillEvent) == []
         await drive_until(server, lambda: record.child_id != "")
         await sink.wait(filled(sink, order.id))
@@ -102,6 +103,7 @@ async def test_stop_triggered_while_the_order_stream_is_down_is_found_by_polling
 ) -> None:
     server.faults.drop_order_streams = 1_000_000
     broker = make_broker(server.target)
+    polls = Polls(broker)
     sink = EventSink(broker)
     try:
         await broker.connect()
@@ -119,9 +121,10 @@ async def test_stop_triggered_while_the_order_stream_is_down_is_found_by_polling
         ]
         server.faults.drop_order_streams = 0  # the stream is back: its catch-up repeats nothing
         await asyncio.wait_for(broker.orders.connected.wait(), 5)
+        done = polls.done
         server.drop_order_streams_now()  # and drops again, and comes back again
         await sink.wait(lambda ev: broker.orders.stats.connects >= 2)
-        await asyncio.sleep(0.3)
+        await polls.next(after=done)  # the catch-up poll ran
         assert len(fills(sink, order.id)) == 1
         assert len(sink.of(FillEvent)) == 1
     finally:
