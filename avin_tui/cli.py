@@ -58,7 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _safe_console() -> None:
+    """Text the console cannot encode (a Windows code page, a non-UTF-8 locale) is replaced, never
+    an exception."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _safe_console()
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     options_only = bool(args_list) and args_list[0].startswith("-")

@@ -7,6 +7,13 @@ import signal
 import sys
 
 
+def avin_command() -> list[str]:
+    """How to start avin again: the binary itself when frozen (PyInstaller), else this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "avin_tui.cli"]
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sup = subparsers.add_parser(
         "supervise",
@@ -47,7 +54,7 @@ def cmd_supervise(args: argparse.Namespace) -> int:
     console = logging.StreamHandler(sys.stderr)
     logging.getLogger("avin").addHandler(console)
     policy = SupervisorPolicy(args.max_crashes, args.window, args.backoff, args.max_backoff)
-    sup = Supervisor([sys.executable, "-m", "avin_tui.cli", *rest], policy)
+    sup = Supervisor([*avin_command(), *rest], policy)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, sup.stop)
     try:
