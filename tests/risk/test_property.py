@@ -104,6 +104,16 @@ async def settle(engine: Engine, broker: SimBroker) -> None:
         await asyncio.sleep(0)
         if broker._queue.empty() and engine.pending_requests == 0:
             return
+    raise AssertionError("the engine did not settle: the step's checks would prove nothing")
+
+
+async def until_flattened(engine: Engine, timeout: float = 5.0) -> None:
+    """Wait, bounded, for the flatten to finish (its cancels answered or timed out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while engine.risk.flattening:
+        assert loop.time() < deadline, "the flatten did not finish"
+        await asyncio.sleep(0.01)
 
 
 async def scenario(actions: list[tuple[Any, ...]]) -> Recording:
@@ -141,7 +151,7 @@ async def scenario(actions: list[tuple[Any, ...]]) -> Recording:
             engine.resume_trading("property")
         elif kind == "flatten":
             engine.flatten("property")
-            await asyncio.sleep(0.06)
+            await until_flattened(engine)
         await settle(engine, broker)
         lots, _, _ = broker.truth()
         if abs(lots) > RISK.max_position_lots:
