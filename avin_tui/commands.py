@@ -204,7 +204,9 @@ def _risk_accepted(settings: Settings, args: argparse.Namespace) -> bool:
 
 def _run_headless(engine: Engine, duration: float | None) -> int:
     console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    from engine.runtime.logbook import LOG_FORMAT, UtcFormatter
+
+    console.setFormatter(UtcFormatter(LOG_FORMAT))  # the stamps of avin.log (docs/logs.md)
     root = logging.getLogger("avin")
     root.addHandler(console)
     try:

@@ -1,8 +1,11 @@
 import json
 import logging
+import re
 from pathlib import Path
 
-from engine.runtime.logbook import incident, setup_logging
+import pytest
+
+from engine.runtime.logbook import RUN_START, incident, setup_logging, utc_stamp
 from engine.runtime.redact import redact, register_secret
 
 
@@ -38,3 +41,40 @@ def test_secrets_are_redacted(tmp_path: Path) -> None:
     assert token not in book.entries_since(0)[-1].message
     text = (tmp_path / "avin.log").read_text()
     assert token not in text and "my-plain-secret" not in text
+
+
+def test_file_times_are_utc_with_z_whatever_the_machines_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defect 16: avin.log was written in the machine's zone without saying so."""
+    import time
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TZ", "Europe/Moscow")
+    time.tzset()
+    try:
+        book = setup_logging(tmp_path, "info")
+        logging.getLogger("avin.engine").warning("a warning")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    entry = book.entries_since(0)[-1]
+    line = (tmp_path / "avin.log").read_text().splitlines()[-1]
+    assert line == f"{utc_stamp(entry.ts)} WARNING avin.engine: a warning"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line.split()[0])
+    assert abs(datetime.fromisoformat(line.split()[0]) - datetime.now(UTC)).total_seconds() < 3600
+
+
+def test_each_run_starts_with_a_line_and_the_book_knows_where(tmp_path: Path) -> None:
+    setup_logging(tmp_path, "error")
+    size = (tmp_path / "avin.log").stat().st_size
+    book = setup_logging(tmp_path, "error")  # the next run, at a level that hides INFO
+    assert (book.log_path, book.start_offset) == (tmp_path / "avin.log", size)
+    text = (tmp_path / "avin.log").read_text()
+    assert text.count(RUN_START) == 2
+    assert text[size:].startswith(text.splitlines()[-1]) and RUN_START in text[size:]
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logging.getLogger("avin.x").error("failed", exc_info=True)
+    assert book.entries_since(0)[-1].detail.endswith("ValueError: bad")
