@@ -32,3 +32,13 @@ def avin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     for key in ("AVIN_TOKEN", "AVIN_TINVEST_TOKEN", "AVIN_MODE"):
         monkeypatch.delenv(key, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def fake_tinvest_ping_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process fake T-Invest server pings 50 times faster than asked: test clients ask
+    for the shortest interval the service allows (5 s) and hear a ping every 0.1 s, the interval
+    their watchdog expects (``tests/tinvest/helpers.make_broker``)."""
+    from engine.broker.fake_tinvest import FakeTInvestServer
+
+    monkeypatch.setattr(FakeTInvestServer, "ping_scale", 0.02)

@@ -58,6 +58,7 @@ log = logging.getLogger("avin.fake_tinvest")
 
 DEFAULT_TOKEN = "t.fake-sandbox-token-for-tests-only"
 PROFILES = ("real", "sandbox")  # which service the fake behaves like
+PING_DELAY_MS = (5000, 180000)  # the ping interval a stream may ask for (120 s by default)
 _STATUS_BY_FAMILY = {
     "3": grpc.StatusCode.INVALID_ARGUMENT,
     "4": grpc.StatusCode.PERMISSION_DENIED,
@@ -99,6 +100,10 @@ def _service_of(method: str) -> str:
 
 class FakeTInvestServer:
     """The server, its exchange and its faults. Use ``async with`` or start()/stop()."""
+
+    # Stream pings come every requested interval times this: the tests' virtual clock (their
+    # client asks for 5 s, the shortest the service allows, and hears a ping every 0.1 s).
+    ping_scale: float = 1.0
 
     def __init__(
         self,
@@ -279,6 +284,18 @@ class FakeTInvestServer:
 
     async def fail(self, context: grpc.aio.ServicerContext[Any, Any], error: ExchangeError) -> None:
         await self.abort(context, _status_for(error.code), error.code, error.message)
+
+    @staticmethod
+    def ping_delay_problem(delay_ms: int) -> str:
+        """Why a requested ping interval is refused ("" when it is in range)."""
+        low, high = PING_DELAY_MS
+        if low <= delay_ms <= high:
+            return ""
+        return f"ping_delay_ms must be between {low} and {high}, got {delay_ms}"
+
+    def ping_seconds(self, delay_ms: int) -> float:
+        """Seconds between pings for a requested interval (in ms), on this server's clock."""
+        return max(0.01, delay_ms / 1000 * self.ping_scale)
 
     def instrument(self, *ids: str) -> Instrument:
         for ident in ids:

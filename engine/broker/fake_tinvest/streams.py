@@ -67,8 +67,9 @@ class _MarketSession:
         self.info: set[str] = set()
         self.books: dict[str, int] = {}  # code -> depth
         self.trades: set[str] = set()
-        self.ping_interval = 120.0
+        self.ping_interval = 120.0 * server.ping_scale
         self.stream_id = uuid.uuid4().hex
+        self.problem = ""  # a request the stream refuses (ping_delay_ms out of range)
 
     def on_ticks(self, ticks: list[Any]) -> None:
         self._market_data(ticks)
@@ -215,7 +216,7 @@ class _MarketSession:
         elif kind == "ping_settings":
             delay = request.ping_settings.ping_delay_ms
             if delay > 0:
-                self.ping_interval = max(0.05, delay / 1000)
+                self.ping_interval = self.s.ping_seconds(delay)
         elif kind == "ping":
             self.queue.put_nowait(self.ping())
 
@@ -368,6 +369,12 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
 
         async def read() -> None:
             async for request in request_iterator:
+                if request.WhichOneof("payload") == "ping_settings":
+                    problem = self.s.ping_delay_problem(request.ping_settings.ping_delay_ms)
+                    if problem:
+                        session.problem = problem
+                        session.queue.put_nowait(_INVALID)
+                        return
                 session.handle(request)
 
         reader = asyncio.create_task(read())
@@ -378,6 +385,10 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
         try:
             while True:
                 response = await session.queue.get()
+                if response is _INVALID:  # ping_delay_ms outside 5000..180000
+                    await self.s.abort(
+                        context, grpc.StatusCode.INVALID_ARGUMENT, "30001", session.problem
+                    )
                 kind = response.WhichOneof("payload")
                 if stall and kind not in _SUBSCRIPTION_ANSWERS:
                     continue
@@ -394,6 +405,9 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
             pinger.cancel()
 
 
+_INVALID = pb.MarketDataResponse()  # put in a session's queue: the stream ends INVALID_ARGUMENT
+
+
 class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
     def __init__(self, server: FakeTInvestServer) -> None:
         self.s = server
@@ -402,6 +416,9 @@ class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
         self, context: Ctx, method: str, accounts: list[str], ping_ms: int, kind: str
     ) -> AsyncIterator[Any]:
         await self.s.guard(context, method, unary=False)
+        problem = self.s.ping_delay_problem(ping_ms) if ping_ms else ""
+        if problem:
+            await self.s.abort(context, grpc.StatusCode.INVALID_ARGUMENT, "30001", problem)
         if self.s.faults.take("drop_order_streams"):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "RST_STREAM")
         wanted = set(accounts)
@@ -427,7 +444,7 @@ class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
         def ping() -> Any:
             return resp_cls(ping=pb.Ping(time=ts_pb(datetime.now(UTC)), stream_id=stream_id))
 
-        interval = max(0.05, ping_ms / 1000) if ping_ms > 0 else 120.0
+        interval = self.s.ping_seconds(ping_ms if ping_ms > 0 else 120_000)
         self.s.exchange.add_order_listener(listener)
         pinger = asyncio.create_task(_pinger(queue, ping, lambda: interval))
         try:

@@ -70,6 +70,11 @@ class StreamPolicy:
     def stall_after(self) -> float:
         return self.ping_interval * self.stall_factor
 
+    @property
+    def ping_delay_ms(self) -> int:
+        """The interval asked of the server: the service takes 5 s to 180 s (clamped to that)."""
+        return min(180_000, max(5_000, int(self.ping_interval * 1000)))
+
 
 @dataclass(slots=True)
 class _BarState:
@@ -312,7 +317,7 @@ class MarketStream:
 
     async def _session(self) -> None:
         call = self.transport.open_stream("MarketDataStreamService", "MarketDataStream")
-        ping_ms = max(1, int(self.policy.ping_interval * 1000))
+        ping_ms = self.policy.ping_delay_ms
         async with self._write_lock:
             # Registered under the lock: a concurrent subscribe either is in this registry
             # snapshot or is written after it, on this call.
@@ -578,7 +583,7 @@ class OrderStream:
     async def _session(self) -> None:
         request = pb.OrderStateStreamRequest(
             accounts=sorted(self.accounts),
-            ping_delay_millis=max(1, int(self.policy.ping_interval * 1000)),
+            ping_delay_millis=self.policy.ping_delay_ms,
         )
         call = self.transport.open_stream("OrdersStreamService", "OrderStateStream", request)
         self._call = call

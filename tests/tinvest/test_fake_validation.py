@@ -1,0 +1,75 @@
+"""The fake server refuses what the real service refuses: a ping interval outside 5..180 s on
+every stream (INVALID_ARGUMENT), and the client never asks for one."""
+
+from __future__ import annotations
+
+import grpc
+import grpc.aio
+import pytest
+
+from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeTInvestServer
+from engine.broker.tinvest.proto import investapi_pb2 as pb
+from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
+from engine.broker.tinvest.streams import StreamPolicy
+
+AUTH = (("authorization", f"Bearer {DEFAULT_TOKEN}"),)
+
+
+def test_the_client_asks_for_pings_the_service_allows() -> None:
+    assert StreamPolicy(ping_interval=0.1).ping_delay_ms == 5_000
+    assert StreamPolicy(ping_interval=30).ping_delay_ms == 30_000
+    assert StreamPolicy(ping_interval=600).ping_delay_ms == 180_000
+
+
+@pytest.mark.parametrize("delay", [100, 4_999, 180_001])
+async def test_order_streams_refuse_a_ping_delay_out_of_range(
+    server: FakeTInvestServer, delay: int
+) -> None:
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.OrdersStreamServiceStub(channel)
+        call = stub.OrderStateStream(
+            pb.OrderStateStreamRequest(accounts=["fake-account-1"], ping_delay_millis=delay),
+            metadata=AUTH,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call.read()
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        trades = stub.TradesStream(
+            pb.TradesStreamRequest(accounts=["fake-account-1"], ping_delay_ms=delay),
+            metadata=AUTH,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await trades.read()
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "5000 and 180000" in server.errors[-1][1]
+
+
+async def test_an_order_stream_in_range_opens(server: FakeTInvestServer) -> None:
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.OrdersStreamServiceStub(channel)
+        call = stub.OrderStateStream(
+            pb.OrderStateStreamRequest(accounts=["fake-account-1"], ping_delay_millis=5_000),
+            metadata=AUTH,
+        )
+        first = await call.read()
+        assert first.WhichOneof("payload") == "subscription"
+        call.cancel()
+
+
+async def test_the_market_data_stream_refuses_a_ping_delay_out_of_range(
+    server: FakeTInvestServer,
+) -> None:
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.MarketDataStreamServiceStub(channel)
+        call = stub.MarketDataStream(metadata=AUTH)
+        await call.write(
+            pb.MarketDataRequest(ping_settings=pb.PingDelaySettings(ping_delay_ms=1_000))
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call.read()
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert (
+            dict(caught.value.trailing_metadata() or ())
+            .get("message", "")
+            .startswith("ping_delay_ms must be between 5000 and 180000")
+        )
