@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -362,11 +362,11 @@ async def test_candles_agree_with_the_live_bar_aggregator(timeframe: TimeFrame) 
     assert got == expected
 
 
-async def test_a_year_of_daily_candles_is_quick(broker: SimBroker, sber: Instrument) -> None:
-    began = time.perf_counter()
+async def test_a_year_of_daily_candles(broker: SimBroker, sber: Instrument) -> None:
+    # its speed is measured in bench/sim_candles.py, not asserted here
     days = await broker.candles(sber, TimeFrame.D, TUESDAY_OPEN - timedelta(days=365), TUESDAY_OPEN)
     assert 255 <= len(days) <= 262
-    assert time.perf_counter() - began < 1.0
+    assert all(a.ts < b.ts for a, b in itertools.pairwise(days))
 
 
 async def test_a_market_failure_is_reported_as_a_disconnect(broker: SimBroker) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import types
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from engine.broker.sim import (
     SIM_INSTRUMENTS,
@@ -98,18 +100,50 @@ def test_the_same_seed_replays_the_same_ticks() -> None:
     assert [(t.ts, t.price, t.closed) for t in a] == [(t.ts, t.price, t.closed) for t in b]
 
 
-async def test_real_time_run_paces_ticks() -> None:
+class VirtualClock:
+    """The event loop's clock and sleep as :meth:`SimMarket.run` sees them: time moves only when
+    the market sleeps, by exactly what it asked for (no wall clock in the test)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(0.0, seconds)
+        await _real_sleep(0)
+
+
+_real_sleep = asyncio.sleep
+
+
+async def test_real_time_run_paces_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.broker.sim.market as market_module
+
     speed = 1200.0  # 20 simulated minutes per real second
     sber = by_ticker("SBER")
     market = SimMarket([sber], start=TUESDAY_OPEN, speed=speed)
+    clock = VirtualClock()
+    shim = types.SimpleNamespace(get_running_loop=lambda: clock, sleep=clock.sleep)
+    monkeypatch.setattr(market_module, "asyncio", shim)
     seen: list[MarketTick] = []
     market.add_listener(seen.extend)
-    began = time.monotonic()
-    task = asyncio.create_task(market.run())
-    await asyncio.sleep(0.4)
+    task = _real_create_task(market.run())
+    for _ in range(10_000):  # until 0.4 s of (virtual) real time have passed
+        if clock.now >= 0.4:
+            break
+        await _real_sleep(0)
     task.cancel()
-    elapsed = time.monotonic() - began
-    assert seen, "no ticks arrived within 0.4 s"
+    assert clock.now >= 0.4, "the market stopped asking for time"
     simulated = (market.now - TUESDAY_OPEN).total_seconds()
-    assert 0.25 * 0.4 * speed <= simulated <= elapsed * speed + 10
-    assert any(t.closed for t in seen)
+    # paced: every simulated second took 1/speed of a real one, no burst, no drift (the
+    # market sleeps before each step: cancelled mid-sleep, the last step has not happened)
+    stepped = {round(clock.now * speed, 6), round((clock.now - clock.sleeps[-1]) * speed, 6)}
+    assert round(simulated, 6) in stepped
+    assert seen and any(t.closed for t in seen)
+
+
+_real_create_task = asyncio.create_task
