@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerState
 from avin_tui import _strip_cycles as strip_cycles
 from avin_tui.layout import UiState, load_ui_state, save_ui_state
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
-from avin_tui.notices import DETAILS_KEY, EventNotices, engine_started, recovery_report
+from avin_tui.notices import DETAILS_KEY, EventNotices, recovery_report, restored_orders
 from avin_tui.risk_actions import RiskActionsMixin
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
@@ -498,7 +498,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         if recovered is not None:
             text, severity = recovered
             self.notify(text, title="recovered after a crash", severity=severity, timeout=20)
-        new = self.notices.new_rejections(snap, engine_started(self.engine))
+        new = self.notices.new_rejections(snap, restored_orders(self.engine))
         if not new:
             return
         for row in new[-REJECTION_TOASTS:]:

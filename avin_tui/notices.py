@@ -1,10 +1,11 @@
 """Which engine events become notifications: only those of this run, and one recovery notice.
 
 Rejected orders the engine brings back from the state store (start-up recovery) were announced
-by the run that saw them: every rejection present before the engine reports ``started`` is taken
-as known, and only later ones become notifications. After an unclean stop (``snapshot.recovered``)
-the app shows one notice of what start-up recovery restored and booked, with the key to the
-details (:class:`avin_tui.screens.recovery.RecoveryScreen`).
+by the run that saw them. The engine names the orders recovery restored (``restored_orders``,
+None until recovery is over): until then every rejection is taken as known, afterwards every
+rejection not restored is new. After an unclean stop (``snapshot.recovered``) the app shows one
+notice of what start-up recovery restored and booked, with the key to the details
+(:class:`avin_tui.screens.recovery.RecoveryScreen`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 from engine.runtime.snapshot import EngineSnapshot, OrderRow
 
 DETAILS_KEY = "I"  # the app's key for the recovery details
+NOTHING: frozenset[str] = frozenset()
 
 
-def engine_started(engine: Any) -> bool:
-    """Whether start-up (recovery included) is over; an engine that does not say counts as
-    started."""
-    return bool(getattr(engine, "started", True))
+def restored_orders(engine: Any) -> frozenset[str] | None:
+    """The order keys start-up recovery restored, or None while it is not over (an engine that
+    does not say restored nothing)."""
+    return getattr(engine, "restored_orders", NOTHING)
 
 
 def recovery_report(engine: Any) -> Any:
@@ -33,22 +35,22 @@ class EventNotices:
     """Remembers what was announced; :meth:`new_rejections` returns only this run's new ones."""
 
     seen: set[str] = field(default_factory=set)
-    live: bool = False  # True once the engine has started: later rejections are new
     recovery_shown: bool = False
 
-    def new_rejections(self, snap: EngineSnapshot, started: bool) -> list[OrderRow]:
+    def new_rejections(
+        self, snap: EngineSnapshot, restored: frozenset[str] | None
+    ) -> list[OrderRow]:
         rejected = [r for r in snap.orders if r.status == "rejected"]
-        if not self.live:
-            self.seen.update(r.key for r in rejected)  # restored from earlier runs: known
-            self.live = started
+        if restored is None:  # recovery is still bringing earlier runs' orders back
+            self.seen.update(r.key for r in rejected)
             return []
-        new = [r for r in rejected if r.key not in self.seen]
-        self.seen.update(r.key for r in new)
+        new = [r for r in rejected if r.key not in self.seen and r.key not in restored]
+        self.seen.update(r.key for r in rejected)
         return new
 
     def recovery_notice(self, snap: EngineSnapshot, engine: Any) -> tuple[str, str] | None:
-        """(text, severity) of the one notice after an unclean stop, once start-up is over."""
-        if self.recovery_shown or not snap.recovered or not engine_started(engine):
+        """(text, severity) of the one notice after an unclean stop, once recovery is over."""
+        if self.recovery_shown or not snap.recovered or restored_orders(engine) is None:
             return None
         self.recovery_shown = True
         return recovery_text(snap, recovery_report(engine))

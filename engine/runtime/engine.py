@@ -125,6 +125,9 @@ class Engine:
         self.trading_state = TradingState.ACTIVE
         self.halt_reason = ""
         self.recovered = False
+        # the order keys start-up recovery brought back (None until it is over): the UI
+        # announces only the rejections of this run
+        self.restored_orders: frozenset[str] | None = None
         self.running = False
         self.started = False  # history loaded, subscribed, strategies started
         self.connected = False
@@ -442,6 +445,7 @@ class Engine:
             await resolve_slot(self, slot)
         await load_chart_history(self, list(self.charts))
         await self.keeper.restore(self.recovered)  # snapshot + journal + broker reconciliation
+        self.restored_orders = frozenset(self.book.orders)
         clock = self._broker_clock()
         if clock is not None:
             self._advance_market(clock)

@@ -21,11 +21,11 @@ def _rejected(key: str) -> OrderRow:
 
 
 class StartingEngine(FakeEngine):
-    """Starts (recovery included) only when the test says so, like the real engine."""
+    """Recovers (restores earlier runs' orders) only when the test says so, like the engine."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(make_snapshot(orders=()), **kw)
-        self.started = False
+        self.restored_orders: frozenset[str] | None = None
         self.keeper = SimpleNamespace(report=None)
 
 
@@ -38,10 +38,10 @@ async def test_rejections_restored_at_start_are_not_announced_again() -> None:
     app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.applied_count >= 1)
-        # recovery brings back what earlier runs rejected, then start-up ends
+        # recovery brings back what earlier runs rejected (the app sees it only when it is over)
+        engine.restored_orders = frozenset({"old-1", "old-2"})
         engine.set(orders=(_rejected("old-1"), _rejected("old-2")))
         await wait_for(pilot, lambda: len(app.snapshot.orders) == 2)  # type: ignore[union-attr]
-        engine.started = True
         engine.set()
         await pilot.pause(0.3)
         assert not [m for m in _messages(app) if "self_trade" in m]
@@ -67,8 +67,8 @@ async def test_one_recovery_notice_after_a_crash_and_i_shows_the_details() -> No
     async with app.run_test(size=(80, 24)) as pilot:
         engine.set(recovered=True, orders=(open_order, _rejected("old-1")))
         await pilot.pause(0.3)
-        assert not [m for m in _messages(app) if "Recovered" in m]  # start-up not over yet
-        engine.started = True
+        assert not [m for m in _messages(app) if "Recovered" in m]  # recovery not over yet
+        engine.restored_orders = frozenset({open_order.key, "old-1"})
         engine.set(positions=make_snapshot().positions)
         await wait_for(pilot, lambda: any("Recovered" in m for m in _messages(app)))
         for _ in range(3):
@@ -90,7 +90,7 @@ async def test_one_recovery_notice_after_a_crash_and_i_shows_the_details() -> No
 
 async def test_no_recovery_notice_after_a_clean_stop() -> None:
     engine = StartingEngine()
-    engine.started = True
+    engine.restored_orders = frozenset()
     app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.applied_count >= 1)
