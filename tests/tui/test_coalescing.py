@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import types
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from avin_tui.app import AvinApp
 from avin_tui.widgets.banner import Banner
@@ -68,9 +71,9 @@ async def test_a_fast_feed_is_applied_per_poll_and_the_pane_shows_the_latest() -
             last = Decimal(300) + Decimal(i) / 100
             engine.set(positions=(replace(base, last_price=last),))
 
-        started = time.monotonic()
+        ticks = app._ticks
         await until_done(pilot, run_feed(changes, change))
-        polls = (time.monotonic() - started) / POLL
+        polls = app._ticks - ticks  # the polls that really ran (counted, not timed)
         applied_now = app.applied_count - applied
         # one application per poll that saw a new version, never one per change
         assert 1 <= applied_now <= polls + 2
@@ -125,16 +128,22 @@ async def test_log_lines_are_written_in_batches_and_the_view_is_bounded() -> Non
                 )
                 engine.logbook.emit(record)
 
-        started = time.monotonic()
+        ticks = app._ticks
         await until_done(pilot, run_feed(800, emit))  # 8,000 records
-        polls = (time.monotonic() - started) / POLL
+        polls = app._ticks - ticks  # the polls that really ran (counted, not timed)
         written = log.batches - batches
         assert 1 <= written <= polls + 2  # one write per poll, never one per record
         assert log.line_count <= log.max_lines  # type: ignore[operator]
         assert log.lines[-1].endswith("record 800.9")  # the newest is shown
 
 
-async def test_new_bars_rebuild_the_chart_at_a_bounded_rate() -> None:
+async def test_new_bars_rebuild_the_chart_at_a_bounded_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import avin_tui.widgets.chart as chart_module
+
+    now = [1000.0]  # the chart's clock, moved by the test only
+    monkeypatch.setattr(chart_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     engine = FakeEngine()
     bars = engine.bars["MOEX_SHARE_SBER"]
     app = AvinApp(engine, poll_interval=0.02, persist_layout=False)  # the chart polled often
@@ -142,6 +151,7 @@ async def test_new_bars_rebuild_the_chart_at_a_bounded_rate() -> None:
         chart = app.screen.query_one(ChartPane)
         await wait_for(pilot, lambda: chart.showing_bars)
         builds = chart.builds
+        ticks = app._ticks
 
         def tick(i: int) -> None:  # the last bar changes on every event, a new one now and then
             last = bars[-1]
@@ -151,12 +161,14 @@ async def test_new_bars_rebuild_the_chart_at_a_bounded_rate() -> None:
                 ts = last.ts + timedelta(minutes=1)
                 bars.append(Bar(ts, close, close + 0.5, close - 0.5, close, 10))
 
-        started = time.monotonic()
         await until_done(pilot, run_feed(1_500, tick))
-        await pilot.pause(chart.min_rebuild_interval + 0.2)
-        seconds = time.monotonic() - started
+        # the chart's clock stood still: new bars alone never rebuilt it, however many polls
+        assert app._ticks - ticks > 10 and chart.builds == builds
+        now[0] += chart.min_rebuild_interval  # one interval later: one rebuild, of the newest
+        await wait_for(pilot, lambda: chart.builds > builds)
+        await pilot.pause(0.2)
         rebuilt = chart.builds - builds
-        assert 1 <= rebuilt <= seconds / chart.min_rebuild_interval + 2
+        assert rebuilt == 1
         await wait_for(pilot, lambda: chart.showing_bars)  # the frame is of the newest bars
         assert chart.bars[-1] == bars[-1]
 
