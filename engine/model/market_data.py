@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from engine.model.order import Side
 
 BOOK_DEPTHS = (1, 10, 20, 30, 40, 50)  # the depths an order book can be asked for
 
 
-@dataclass(frozen=True, slots=True)
-class BookLevel:
+class BookLevel(NamedTuple):  # a tuple: books are built after every price tick
     price: Decimal
     lots: int
 

@@ -36,6 +36,13 @@ def _hash(*parts: object) -> int:
     return zlib.crc32("|".join(str(p) for p in parts).encode())
 
 
+def _mix(seed: int, k: int) -> int:
+    """A stable pseudo-random 32-bit number from ``seed`` and ``k`` (an integer hash mix)."""
+    x = (seed ^ (k * 0x9E3779B1)) & 0xFFFFFFFF
+    x = ((x ^ (x >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
 def tick_trades(
     instrument: Instrument, ts: datetime, price: Decimal, lots: int, previous: Decimal | None
 ) -> list[MarketTrade]:
@@ -156,27 +163,33 @@ def make_book(
     best_bid = best_ask - step
     asks: dict[Decimal, int] = {}
     bids: dict[Decimal, int] = {}
+    seed = _hash(instrument.code, ts.isoformat())
     for i in range(depth):
         ask = best_ask + step * i
         bid = best_bid - step * i
-        factor = 50 + _hash(instrument.code, ts.isoformat(), i) % 100  # 0.5 .. 1.49
+        size = base * (10 + 2 * i)  # deeper levels hold more
         if ask <= up:
-            asks[ask] = max(1, base * (10 + 2 * i) * factor // 1000)
+            asks[ask] = max(1, size * (50 + _mix(seed, 2 * i) % 100) // 1000)  # x 0.5 .. 1.49
         if bid >= down:
-            factor = 50 + _hash(instrument.code, ts.isoformat(), -1 - i) % 100
-            bids[bid] = max(1, base * (10 + 2 * i) * factor // 1000)
+            bids[bid] = max(1, size * (50 + _mix(seed, 2 * i + 1) % 100) // 1000)
+    added = False
     for order_side, limit, lots in resting:
         if lots <= 0:
             continue
         if order_side is Side.BUY and down <= limit <= best_bid:
             bids[limit] = bids.get(limit, 0) + lots
+            added = True
         elif order_side is Side.SELL and best_ask <= limit <= up:
             asks[limit] = asks.get(limit, 0) + lots
+            added = True
+    if added:  # a resting order may open a level of its own: the sides in price order again
+        bids = {p: bids[p] for p in sorted(bids, reverse=True)[:depth]}
+        asks = {p: asks[p] for p in sorted(asks)[:depth]}
     return OrderBook(
         instrument=instrument.code,
         ts=ts,
-        bids=tuple(BookLevel(p, bids[p]) for p in sorted(bids, reverse=True)[:depth]),
-        asks=tuple(BookLevel(p, asks[p]) for p in sorted(asks)[:depth]),
+        bids=tuple(map(BookLevel, bids.keys(), bids.values())),
+        asks=tuple(map(BookLevel, asks.keys(), asks.values())),
         depth=depth,
         limit_up=up,
         limit_down=down,
