@@ -45,8 +45,12 @@ def position_row(p: Position) -> PositionRow:
     )
 
 
+_HELD_BY = {"halted": "halt", "reducing": "reduce"}
+
+
 def strategy_row(slot: StrategySlot, book: OrderManager, trading: str = "") -> StrategyRow:
-    """``trading``: the trading state in words ("halted"), what holds a HELD strategy."""
+    """``trading``: the trading state in words ("halted"); it names what holds a HELD strategy
+    (short, for an 80-column pane: ``held (halt)``, ``held (reduce)``)."""
     pos = book.strategy_positions.get(slot.id)
     held = slot.state is StrategyState.HELD and trading != "active"
     return StrategyRow(
@@ -58,7 +62,7 @@ def strategy_row(slot: StrategySlot, book: OrderManager, trading: str = "") -> S
         position=pos.lots if pos else 0,
         pnl=pos.total_pnl() if pos else Decimal(0),
         error=slot.error,
-        held_by=trading if held else "",
+        held_by=_HELD_BY.get(trading, trading) if held else "",
         commission=pos.commission if pos else Decimal(0),
     )
 

@@ -40,12 +40,12 @@ class StrategyRow:
     position: int  # signed lots
     pnl: Decimal  # net: realised + unrealised - commission
     error: str = ""
-    held_by: str = ""  # state "held": what holds it ("halted", "reducing")
+    held_by: str = ""  # state "held": what holds it ("halt", "reduce")
     commission: Decimal = Decimal(0)
 
     @property
     def state_text(self) -> str:
-        """The state as shown: ``held (halted)`` names what holds the strategy."""
+        """The state as shown: ``held (halt)`` names what holds the strategy."""
         return f"{self.state} ({self.held_by})" if self.held_by else self.state
 
 

@@ -27,7 +27,7 @@ async def test_resume_after_a_kill_leaves_a_strategy_paused_by_hand_paused() -> 
     async with Driver([SBER, GAZP]) as d:
         d.engine.pause_strategy(SBER_ID)
         d.engine.kill("test")
-        assert states(d) == {SBER_ID: "paused", GAZP_ID: "held (halted)"}
+        assert states(d) == {SBER_ID: "paused", GAZP_ID: "held (halt)"}
         d.engine.resume_trading("test")
         assert d.engine.trading_state is TradingState.ACTIVE
         assert states(d) == {SBER_ID: "paused", GAZP_ID: "running"}
@@ -40,7 +40,7 @@ async def test_a_pause_by_hand_stays_across_a_restart_and_the_resume(tmp_path: P
         d.engine.kill("test")
     async with Driver([SBER, GAZP], OPTIONS, store=store) as d:
         assert d.engine.trading_state is TradingState.HALTED  # latched
-        assert states(d) == {SBER_ID: "paused", GAZP_ID: "held (halted)"}
+        assert states(d) == {SBER_ID: "paused", GAZP_ID: "held (halt)"}
         d.engine.resume_trading("R")
         assert states(d) == {SBER_ID: "paused", GAZP_ID: "running"}
     async with Driver([SBER, GAZP], OPTIONS, store=store) as d:
@@ -69,9 +69,9 @@ async def test_space_while_halted_shows_held_and_the_strategy_runs_after_the_res
         slot = d.engine.strategy(SBER_ID)
         assert slot is not None and slot.state is StrategyState.HELD
         (row,) = d.engine.snapshot().strategies
-        assert row.state == "held" and row.held_by == "halted"
-        assert row.state_text == "held (halted)"
-        assert d.engine.snapshot().to_json()["strategies"][0]["held_by"] == "halted"
+        assert row.state == "held" and row.held_by == "halt"
+        assert row.state_text == "held (halt)"
+        assert d.engine.snapshot().to_json()["strategies"][0]["held_by"] == "halt"
         await d.minutes(30)  # held: no signal, so no order (every one would be rejected)
         assert d.engine.book.orders == {}
         d.engine.pause_strategy(SBER_ID)  # space on the held row pauses it by hand
