@@ -191,6 +191,7 @@ class Scan:
         return not self.running and self.next >= self.source.count
 
     def run(self) -> None:
+        """Look at the lines from ``next`` to the end (as it is now); ``running`` meanwhile."""
         self.running = True
         try:
             for start, count, text in self.source.blocks(self.next):

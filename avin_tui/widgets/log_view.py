@@ -47,7 +47,7 @@ ALERT = re.compile(
     r"^(?:\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\s+(?:WARNING|WARN|ERROR|CRITICAL)\s|\{\"ts\")",
     re.MULTILINE,
 )
-SCAN_SYNC_LINES = 200_000  # a source this small is searched on the UI thread, at once
+SCAN_SYNC_LINES = 200_000  # a file this small is looked through for e/E on the UI thread
 MAX_HOPS = 100_000  # matches looked at for one n/N (those hidden by a filter are skipped)
 
 
@@ -135,6 +135,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         self._filter: Scan | None = None
         self._search: Scan | None = None
         self._rows_known = 0
+        self._jump_to_first = False  # go to the first match as soon as the search finds one
         self._max_width = 0
         self._heads: OrderedDict[int, tuple[str, LogLine]] = OrderedDict()
         self._parts: OrderedDict[tuple[Any, ...], list[Strip]] = OrderedDict()
@@ -284,10 +285,13 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         return True
 
     def _run_scan(self, scan: Scan) -> None:
-        if self.source.count - scan.next <= SCAN_SYNC_LINES or not self.is_mounted:
+        """Memory (bounded, small): at once. A file: in a worker, the view shows what it finds
+        as it goes (started by the next tick when the view is not mounted yet)."""
+        if isinstance(self.source, MemorySource):
             scan.run()
-        else:
-            self.run_worker(scan.run, thread=True, group=f"scan-{id(scan)}", exit_on_error=False)
+        elif self.is_mounted and not scan.running:
+            scan.running = True  # (before the thread starts: the next tick must not start another)
+            self.run_worker(scan.run, thread=True, group="scan", exit_on_error=False)
 
     @property
     def match_count(self) -> int:
@@ -311,6 +315,11 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         for scan in (self._filter, self._search):
             if scan is not None and not scan.running and scan.next < self.source.count:
                 self._run_scan(scan)
+        if self._jump_to_first and self.match_count:  # a search over a file found its first
+            self._jump_to_first = not self._goto_match(1, from_current=True)
+        elif self._jump_to_first and self._search is not None and self._search.done:
+            self._jump_to_first = False
+            self.note = "no match"
         key = (self.source.count, self.source.first, self.row_count, self.match_count)
         if key != getattr(self, "_tick_key", None):
             self._tick_key = key
@@ -555,7 +564,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
 
         def done(answer: tuple[str, bool] | None) -> None:
             if answer is not None and self.set_search(Query(*answer)) and answer[0]:
-                self._goto_match(1, from_current=True)
+                self._jump_to_first = not self._goto_match(1, from_current=True)
 
         self.app.push_screen(
             PromptScreen("Search", self.query.text, self.query.regex or False), done
@@ -632,7 +641,8 @@ class LogView(QuietResize, ScrollView, can_focus=True):
                 self.note = "search wrapped" if wrapped else ""
                 self._update_subtitle()
                 return True
-        self.note = "no match shown (filtered out)"
+        filtering = self._filter is not None and not self._filter.done
+        self.note = "filtering…" if filtering else "the matches are filtered out"
         self._update_subtitle()
         return False
 

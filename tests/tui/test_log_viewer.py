@@ -277,7 +277,7 @@ async def test_viewer_keeps_the_panes_state_and_follows_a_growing_file(logs: Pat
             "regex": False,
             "wrap": True,
         }
-        assert view.row_count == 4 and view.match_count == 2
+        await wait_for(pilot, lambda: view.row_count == 4 and view.match_count == 2)
         with (logs / "avin.log").open("a") as f:
             f.write("2026-12-03T10:00:06.000Z ERROR   avin.engine: later boom\n")
         await wait_for(pilot, lambda: view.row_count == 5 and view.match_count == 3)
