@@ -35,9 +35,10 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from avin_tui import _strip_cycles as strip_cycles
-from avin_tui.layout import UiState, load_ui_state, save_ui_state
+from avin_tui.layout import TABLES, TableState, UiState, Workspace
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested, StrategyToggleRequested
 from avin_tui.notices import DETAILS_KEY, EventNotices, recovery_report, restored_orders
+from avin_tui.pane_sizes import PaneSizes
 from avin_tui.risk_actions import RiskActionsMixin
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
@@ -46,6 +47,8 @@ from avin_tui.screens.main import PANES, MainScreen
 from avin_tui.widgets._format import ticker
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.chart import ChartPane
+from avin_tui.widgets.chart_view import ChartView
+from avin_tui.widgets.diff_table import DiffTable
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.positions import PositionsTable
@@ -89,6 +92,9 @@ def theme_path(name: str) -> Path:
     raise FileNotFoundError(f"theme {name!r} not found in {', '.join(map(str, candidates))}")
 
 
+PANE_KEYS = Binding.Group("Panes", compact=True)  # s o p l c: one footer entry
+RESTORED_SCREENS = {"backtests": "backtests", "log": "log_viewer"}  # saved screen -> app action
+OPEN_SCREENS = {"BacktestsScreen": "backtests", "LogViewerScreen": "log"}  # screen class -> name
 KILL_KEYS = frozenset({"ctrl+k", "K"})
 FAST_KILL_MARK = "_avin_fast_kill"  # set on a Key event once the kill switch acted on it
 FAST_KILL_WINDOW = 2.0  # seconds within which the key's binding skips the (already made) kill
@@ -138,23 +144,35 @@ class AvinApp(RiskActionsMixin, App[int]):
         Binding("ctrl+k", "kill", "KILL", priority=True),
         Binding("K", "kill_key", "Kill", priority=True, show=False),
         Binding("F", "flatten", "Flatten", priority=True),
-        Binding("R", "resume_trading", "Resume", priority=True, show=False),
+        Binding("R", "resume_trading", "Resume", priority=True),  # shown while not ACTIVE
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f1", "help", "Help", show=False),
-        Binding("s", "focus_pane('strategies')", "Strat", show=False),
-        Binding("o", "focus_pane('orders')", "Orders", show=False),
-        Binding("p", "focus_pane('positions')", "Pos", show=False),
-        Binding("l", "focus_pane('log')", "Log", show=False),
-        Binding("c", "focus_pane('chart')", "Chart", show=False),
-        Binding("left_square_bracket", "timeframe(-1)", "TF-", key_display="["),
-        Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]"),
-        Binding("n", "next_instrument", "Next"),
-        Binding("b", "backtests", "Backtests", show=False),
+        *(
+            Binding(key, f"focus_pane('{pane}')", pane.title(), group=PANE_KEYS)
+            for key, pane in (
+                ("s", "strategies"),
+                ("o", "orders"),
+                ("p", "positions"),
+                ("l", "log"),
+                ("c", "chart"),
+            )
+        ),
+        # the chart's keys work everywhere; the footer shows them with the chart (ChartPane)
+        Binding("left_square_bracket", "timeframe(-1)", "TF-", key_display="[", show=False),
+        Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]", show=False),
+        Binding("n", "next_instrument", "Next", show=False),
+        Binding("b", "backtests", "Backtests"),
         Binding("L", "log_viewer", "Log viewer", show=False),
         Binding(DETAILS_KEY, "recovery_details", "Recovery", show=False),
         *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),
+        Binding("greater_than_sign", "resize_pane(1)", "Grow", key_display=">", show=False),
+        Binding("less_than_sign", "resize_pane(-1)", "Shrink", key_display="<", show=False),
+        Binding("z", "maximize_pane", "Max", show=False),
+        Binding("Z", "reset_panes", "Sizes", show=False),
+        Binding("T", "toggle_theme", "Theme", show=False),
+        Binding("t", "toggle_depth", "Depth", show=False),
     ]
 
     def __init__(
@@ -189,6 +207,10 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.persist_layout = persist_layout
         self.layout_debounce = layout_debounce
         self._layout_timer: Timer | None = None
+        self.workspace = Workspace.of(engine)  # the workspace record in the engine's store
+        self.pane_sizes = PaneSizes()
+        self._focused_pane = "strategies"
+        self._footer_state: TradingState | None = None
         self.fast_kills = 0  # kill keys acted on before the queue, not yet seen by the binding
         self._fast_kill_at = 0.0
         self._heap_frozen = 0  # times the heap was frozen (see _settle_heap)
@@ -251,49 +273,99 @@ class AvinApp(RiskActionsMixin, App[int]):
     # --- layout persistence -------------------------------------------------------------------
 
     def _restore_layout(self, main: MainScreen) -> None:
-        state, problem = load_ui_state()
+        """Apply the saved workspace; a bad record: the defaults, one notice, and the defaults
+        saved over it (so the notice is not repeated at every start)."""
+        state, problem = self.workspace.load()
         if problem:
-            self.notify(problem, title="layout", severity="warning", timeout=8)
+            self.notify(problem, title="workspace", severity="warning", timeout=10)
+        if state.theme is not None and state.theme != self.theme_name:
+            self.set_theme(state.theme, save=False)
         chart = main.query_one(ChartPane)
         chart.instrument = state.instrument
         chart.timeframe = TimeFrame.from_code(state.timeframe)
         chart.terms = set(state.terms)
-        main.query_one(LogPane).set_min_level(state.log_level)
+        chart.view = ChartView(state.scroll, state.zoom)
+        for name, table_state in state.tables.items():
+            table = main.query_one(f"#{name}", DiffTable)
+            table.set_sort(table_state.sort, table_state.descending)
+            table.restore_cursor(table_state.cursor)
+        log = main.query_one(LogPane)
+        restore = getattr(log, "restore_state", None)
+        if callable(restore):
+            restore(dict(state.log))
+        else:
+            log.set_min_level(state.log_level)
+        self.pane_sizes = PaneSizes(list(state.columns), list(state.rows))
+        self.pane_sizes.apply(main)
+        self._focused_pane = state.focused
         main.query_one(f"#{state.focused}").focus()
+        if state.maximized is not None:
+            main.maximize(main.query_one(f"#{state.maximized}"), container=False)
+        action = RESTORED_SCREENS.get(state.screen)
+        if action is not None:
+            self.call_after_refresh(self.run_action, action)
+        if problem:
+            self.save_layout()
 
     def current_layout(self) -> UiState:
         main = self.get_screen_main()
         if main is None:
             raise NoMatches("no main screen")
         chart = main.query_one(ChartPane)
-        focused = self.focused
-        pane = next((w.id for w in main.query(".pane") if focused is w), None)
+        log = main.query_one(LogPane)
+        get_state = getattr(log, "get_state", None)
+        log_state = dict(get_state()) if callable(get_state) else {"level": log.min_level}
+        maximized = main.maximized
+        tables = {
+            name: TableState(table.selected_key(), table.sort_column, table.sort_descending)
+            for name in TABLES
+            for table in [main.query_one(f"#{name}", DiffTable)]
+        }
         return UiState(
-            focused=pane or "strategies",
+            screen=self._open_screen_name(),
+            focused=self._focused_pane,
+            maximized=maximized.id if maximized is not None and maximized.id in PANES else None,
+            theme=self.theme_name,
+            columns=list(self.pane_sizes.columns),
+            rows=list(self.pane_sizes.rows),
             instrument=chart.instrument,
             timeframe=chart.timeframe.code,
             terms=sorted(chart.terms),
-            log_level=main.query_one(LogPane).min_level,
+            zoom=chart.view.per_column,
+            scroll=chart.view.offset,
+            tables=tables,
+            log=log_state,
         )
 
+    def _open_screen_name(self) -> str:
+        for screen in reversed(self.screen_stack):
+            name = OPEN_SCREENS.get(type(screen).__name__)
+            if name is not None:
+                return name
+        return "main"
+
     def layout_changed(self) -> None:
-        """Save the layout about a second after the last change (debounced)."""
-        if not self.persist_layout:
+        """Save the workspace about a second after the last change (debounced)."""
+        if not self.persist_layout or not self._panes_ready:
             return
         if self._layout_timer is not None:
             self._layout_timer.stop()
         self._layout_timer = self.set_timer(self.layout_debounce, self.save_layout)
 
     def save_layout(self) -> None:
+        """Write the workspace now (the debounce timer, quit, and after a bad record)."""
         if self._layout_timer is not None:
             self._layout_timer.stop()
             self._layout_timer = None
         try:
-            save_ui_state(self.current_layout())
+            self.workspace.save(self.current_layout())
         except Exception as exc:  # a full disk or a torn-down screen must not break the UI
-            self.log.warning(f"could not save the layout: {exc}")
+            self.log.warning(f"could not save the workspace: {exc}")
 
-    def on_descendant_focus(self) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        widget = event.widget
+        if widget.id in PANES and widget.screen is self.get_screen_main():
+            self._focused_pane = widget.id
         if self._panes_ready:
             self.layout_changed()
 
@@ -476,6 +548,9 @@ class AvinApp(RiskActionsMixin, App[int]):
         instruments = self.instruments()
         if instruments and chart.instrument not in instruments:  # none yet, or a stale saved one
             chart.set_instrument(instruments[0])
+        if snap.trading_state is not self._footer_state:  # R appears or goes
+            self._footer_state = snap.trading_state
+            self.refresh_bindings()
         banner = main.query_one(Banner)
         if snap.trading_state is TradingState.HALTED:
             open_count = len(snap.open_orders)
@@ -559,6 +634,11 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.fast_kills += 1  # the same key reaches the binding next: it then skips the call
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume_trading":  # in the footer only when there is something to resume
+            try:
+                return self.engine.snapshot().trading_state is not TradingState.ACTIVE
+            except Exception:
+                return True
         # a K typed into a form is a letter; ctrl+k still kills
         return not (action == "kill_key" and _typing_text(self))
 
@@ -597,6 +677,65 @@ class AvinApp(RiskActionsMixin, App[int]):
             return
         self.push_screen(LogViewerScreen(path, state=pane.get_state()))
 
+    # --- the workspace: pane sizes, maximise, theme ----------------------------------------------
+
+    def _pane_to_size(self) -> tuple[MainScreen, str] | None:
+        main = self.get_screen_main()
+        if main is None or self.screen is not main:
+            return None
+        return main, self._focused_pane
+
+    def action_resize_pane(self, step: int) -> None:
+        """``>``/``<``: the focused pane grows or shrinks (its column and row(s))."""
+        target = self._pane_to_size()
+        if target is None:
+            return
+        main, pane = target
+        if main.maximized is not None:
+            main.minimize()
+        if self.pane_sizes.resize(pane, step, narrow=main.has_class("-narrow")):
+            self.pane_sizes.apply(main)
+            self.layout_changed()
+
+    def action_reset_panes(self) -> None:
+        target = self._pane_to_size()
+        if target is not None:
+            self.pane_sizes.reset()
+            self.pane_sizes.apply(target[0])
+            self.layout_changed()
+
+    def action_maximize_pane(self) -> None:
+        """``z``: the focused pane fills the screen; again (or Escape) restores the layout."""
+        target = self._pane_to_size()
+        if target is None:
+            return
+        main, pane = target
+        if main.maximized is not None:
+            main.minimize()
+        else:
+            main.maximize(main.query_one(f"#{pane}"), container=False)
+        self.layout_changed()
+
+    def action_toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme_name == "dark" else "dark")
+
+    def set_theme(self, name: str, save: bool = True) -> None:
+        """Dark or light (the stylesheets carry both modes' colours)."""
+        self.theme_name = "light" if name == "light" else "dark"
+        self.theme = "textual-light" if self.theme_name == "light" else "textual-dark"
+        if save:
+            self.layout_changed()
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().push_screen(*args, **kwargs)
+        self.layout_changed()  # the open screen is part of the workspace
+        return result
+
+    def pop_screen(self) -> Any:
+        result = super().pop_screen()
+        self.layout_changed()
+        return result
+
     def action_backtests(self) -> None:
         from avin_tui.screens.backtests import BacktestsScreen
 
@@ -628,6 +767,14 @@ class AvinApp(RiskActionsMixin, App[int]):
         chart = self._chart()
         if chart is not None:
             chart.shift_timeframe(step)
+            self.layout_changed()
+
+    def action_toggle_depth(self) -> None:
+        """``t``: the chart pane shows the order book and the tape of its instrument (again:
+        candles); the pane's ``get_state()`` carries it into the workspace."""
+        chart = self._chart()
+        if chart is not None:
+            chart.toggle_depth()
             self.layout_changed()
 
     def action_next_instrument(self) -> None:
@@ -678,15 +825,18 @@ class AvinApp(RiskActionsMixin, App[int]):
     # --- quitting -----------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        """Quit is not kill: with live orders it asks first; then the engine stops cleanly."""
+        """Quit is not kill: with live orders or open positions it asks first; then the engine
+        stops cleanly."""
         if isinstance(self.screen, ConfirmQuitScreen):
             return
         try:
-            open_orders = len(self.engine.snapshot().open_orders)
+            snap = self.engine.snapshot()
+            open_orders = len(snap.open_orders)
+            open_positions = sum(1 for p in snap.positions if p.lots)
         except Exception:
-            open_orders = 0
-        if open_orders and self.engine_error is None:
-            self.push_screen(ConfirmQuitScreen(open_orders), self._quit_choice)
+            open_orders = open_positions = 0
+        if (open_orders or open_positions) and self.engine_error is None:
+            self.push_screen(ConfirmQuitScreen(open_orders, open_positions), self._quit_choice)
             return
         await self.stop_and_exit()
 

@@ -1,87 +1,206 @@
-"""UI state that survives a restart: focused pane, chart instrument/timeframe/terms, log level.
+"""The workspace: what the user set up in the TUI, and it comes back after a quit, a crash or an
+upgrade.
 
-A small versioned JSON record in the state home (``ui.json``), written atomically (temp file +
-rename) and debounced by the app. A missing file means defaults; an unreadable or foreign one also
-means defaults, and :func:`load_ui_state` says why so the app can tell the user.
+It is one versioned record in the state store (:mod:`engine.state.workspace`: diskcache by
+default, PostgreSQL when configured), written by the app about a second after each change and at
+quit. :class:`UiState` is the layout (version ``VERSION``): the open screen, the focused pane,
+the maximised pane and the pane sizes, the theme, the chart (instrument, timeframe, ZigZag terms,
+zoom and scroll), each table's cursor row and sort, and the log view's state (level, filters,
+search: the widget's own ``get_state()``).
+
+Reading never fails: a missing record means the defaults silently; a damaged, foreign or unknown
+version means the defaults and *one* notice (``problem``). Values of the right shape are kept
+one by one, so a record from an older avin keeps what still makes sense (version 1, the old
+``ui.json`` file in the state home, is read once and then removed: the record replaces it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.model import TimeFrame
 from engine.paths import homes
+from engine.state.workspace import LoadedWorkspace, ValueStore, read_workspace, save_workspace
 
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # 1: the layout of ``ui.json`` (focused, instrument, timeframe, terms, level)
 PANES = ("strategies", "orders", "positions", "log", "chart")
+TABLES = ("strategies", "orders", "positions")
+SCREENS = ("main", "backtests", "log")  # "log": the full-screen log viewer
+THEMES = ("dark", "light")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ZOOM_LEVELS = (1, 2, 4, 8)  # bars per column (avin_tui.widgets.chart_view)
+COLUMN_WEIGHTS = (1, 1)  # left (tables) and right (chart, log) columns
+ROW_WEIGHTS = (1, 1, 1)
+MAX_WEIGHT = 8
+
+
+@dataclass(slots=True)
+class TableState:
+    cursor: str | None = None  # the key of the row under the cursor
+    sort: str | None = None  # a column key
+    descending: bool = False
 
 
 @dataclass(slots=True)
 class UiState:
     version: int = VERSION
+    screen: str = "main"
     focused: str = "strategies"
+    maximized: str | None = None
+    theme: str | None = None  # None: the config's ``[ui] theme``
+    columns: list[int] = field(default_factory=lambda: list(COLUMN_WEIGHTS))
+    rows: list[int] = field(default_factory=lambda: list(ROW_WEIGHTS))
     instrument: str | None = None
     timeframe: str = TimeFrame.M1.code
     terms: list[int] = field(default_factory=lambda: [2, 3])
-    log_level: str = "INFO"
+    zoom: int = 1
+    scroll: int = 0  # bars scrolled back from the live edge
+    tables: dict[str, TableState] = field(default_factory=dict)
+    log: dict[str, Any] = field(default_factory=lambda: {"level": "INFO"})
+
+    @property
+    def log_level(self) -> str:
+        level = self.log.get("level")
+        return level if isinstance(level, str) and level in LOG_LEVELS else "INFO"
+
+    @property
+    def resized(self) -> bool:
+        return self.columns != list(COLUMN_WEIGHTS) or self.rows != list(ROW_WEIGHTS)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def ui_state_path() -> Path:
+def legacy_path() -> Path:
+    """Where avin before the workspace record kept the layout."""
     return homes().state / "ui.json"
 
 
-def load_ui_state(path: Path | None = None) -> tuple[UiState, str | None]:
-    """The saved state, or defaults and the reason they are used (None when nothing was saved)."""
-    path = path or ui_state_path()
+class Workspace:
+    """The workspace record of one store (None: kept in memory only, e.g. a test engine)."""
+
+    def __init__(self, store: ValueStore | None) -> None:
+        self.store = store if _is_value_store(store) else None
+        self._memory: dict[str, Any] | None = None
+        self.saves = 0
+
+    @classmethod
+    def of(cls, engine: Any) -> Workspace:
+        return cls(getattr(engine, "store", None))
+
+    def load(self) -> tuple[UiState, str | None]:
+        """The saved layout, or the defaults and the reason they are used (None: nothing saved,
+        or all was well)."""
+        if self.store is None:
+            loaded = (
+                LoadedWorkspace(self._memory, VERSION) if self._memory else LoadedWorkspace(None)
+            )
+        else:
+            loaded = read_workspace(self.store, READABLE)
+            if loaded.data is None and loaded.problem is None:
+                loaded = _read_legacy()
+        if loaded.data is None:
+            return UiState(), _with_defaults(loaded.problem)
+        try:
+            return parse(loaded.data, loaded.version or VERSION), None
+        except (TypeError, ValueError, KeyError) as exc:
+            return UiState(), _with_defaults(f"the saved workspace is damaged ({exc})")
+
+    def save(self, state: UiState) -> None:
+        data = state.to_json()
+        if self.store is None:
+            self._memory = data
+        else:
+            save_workspace(self.store, data, VERSION)
+            legacy = legacy_path()
+            if legacy.exists():  # the record replaces the old file: one place
+                legacy.unlink(missing_ok=True)
+        self.saves += 1
+
+
+def _is_value_store(store: Any) -> bool:
+    return callable(getattr(store, "get_text", None)) and callable(getattr(store, "put", None))
+
+
+def _with_defaults(problem: str | None) -> str | None:
+    return None if problem is None else f"{problem}; using the default layout"
+
+
+def _read_legacy() -> LoadedWorkspace:
+    path = legacy_path()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return UiState(), None
+        return LoadedWorkspace(None)
     except (OSError, ValueError) as exc:
-        return UiState(), f"could not read {path} ({exc}); using the default layout"
-    try:
-        return _parse(raw), None
-    except (TypeError, ValueError, KeyError) as exc:
-        return UiState(), f"ignored {path}: {exc}; using the default layout"
+        return LoadedWorkspace(None, problem=f"could not read {path} ({exc})")
+    if not isinstance(raw, dict) or raw.get("version") != 1:
+        return LoadedWorkspace(None, problem=f"ignored {path} (not a layout this avin knows)")
+    return LoadedWorkspace(raw, 1)
 
 
-def _parse(raw: Any) -> UiState:
+def parse(raw: Any, version: int = VERSION) -> UiState:
+    """A layout from its JSON. Wrong types of whole record raise; a single value that makes no
+    sense any more (a pane or term that does not exist) is replaced by its default."""
     if not isinstance(raw, dict):
         raise ValueError("not a JSON object")
-    if raw.get("version") != VERSION:
-        raise ValueError(f"version {raw.get('version')!r}, expected {VERSION}")
     state = UiState()
-    focused = raw.get("focused", state.focused)
-    if focused not in PANES:
-        raise ValueError(f"unknown pane {focused!r}")
+    focused = raw.get("focused")
+    if focused in PANES:
+        state.focused = focused
     instrument = raw.get("instrument")
-    if instrument is not None and not isinstance(instrument, str):
-        raise ValueError("instrument must be a string")
-    timeframe = TimeFrame.from_code(str(raw.get("timeframe", state.timeframe))).code
-    terms = [int(t) for t in raw.get("terms", state.terms)]
-    if any(not 1 <= t <= 5 for t in terms):
-        raise ValueError(f"terms must be 1..5, got {terms}")
-    level = str(raw.get("log_level", state.log_level)).upper()
-    if level not in LOG_LEVELS:
-        raise ValueError(f"unknown log level {level!r}")
-    return UiState(VERSION, focused, instrument, timeframe, sorted(set(terms)), level)
+    if isinstance(instrument, str) and instrument:
+        state.instrument = instrument
+    with contextlib.suppress(ValueError):
+        state.timeframe = TimeFrame.from_code(str(raw.get("timeframe", state.timeframe))).code
+    terms = raw.get("terms")
+    if isinstance(terms, list) and all(isinstance(t, int) for t in terms):
+        state.terms = sorted({t for t in terms if 1 <= t <= 5})
+    if version == 1:
+        level = str(raw.get("log_level", "INFO")).upper()
+        state.log = {"level": level if level in LOG_LEVELS else "INFO"}
+        return state
+    if raw.get("screen") in SCREENS:
+        state.screen = raw["screen"]
+    if raw.get("maximized") in PANES:
+        state.maximized = raw["maximized"]
+    if raw.get("theme") in THEMES:
+        state.theme = raw["theme"]
+    state.columns = _weights(raw.get("columns"), COLUMN_WEIGHTS)
+    state.rows = _weights(raw.get("rows"), ROW_WEIGHTS)
+    if raw.get("zoom") in ZOOM_LEVELS:
+        state.zoom = raw["zoom"]
+    scroll = raw.get("scroll")
+    if isinstance(scroll, int) and scroll >= 0:
+        state.scroll = scroll
+    tables = raw.get("tables")
+    if isinstance(tables, dict):
+        for name, value in tables.items():
+            if name in TABLES and isinstance(value, dict):
+                cursor, sort = value.get("cursor"), value.get("sort")
+                state.tables[name] = TableState(
+                    cursor if isinstance(cursor, str) else None,
+                    sort if isinstance(sort, str) else None,
+                    bool(value.get("descending", False)),
+                )
+    log = raw.get("log")
+    if isinstance(log, dict):
+        state.log = dict(log)
+        level = str(log.get("level", "INFO")).upper()
+        state.log["level"] = level if level in LOG_LEVELS else "INFO"
+    return state
 
 
-def save_ui_state(state: UiState, path: Path | None = None) -> None:
-    """Write atomically: a reader (or a crash) sees the old record or the new one, never half."""
-    path = path or ui_state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".ui.", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(state), f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _weights(value: Any, default: tuple[int, ...]) -> list[int]:
+    if (
+        isinstance(value, list)
+        and len(value) == len(default)
+        and all(isinstance(v, int) and 1 <= v <= MAX_WEIGHT for v in value)
+    ):
+        return list(value)
+    return list(default)

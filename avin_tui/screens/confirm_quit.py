@@ -1,4 +1,4 @@
-"""Quit confirmation, shown when orders are still open."""
+"""Quit confirmation, shown when orders or positions are still open."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class ConfirmQuitScreen(ModalScreen[QuitChoice]):
     ConfirmQuitScreen {
         align: center middle;
         & > Vertical {
-            width: 64;
+            width: 74;
             max-width: 100%;
             height: auto;
             border: thick $warning;
@@ -36,21 +36,34 @@ class ConfirmQuitScreen(ModalScreen[QuitChoice]):
         Binding("escape", "choose('stay')", "Stay", show=False),
     ]
 
-    def __init__(self, open_orders: int) -> None:
+    def __init__(self, open_orders: int, open_positions: int = 0) -> None:
         super().__init__()
         self.open_orders = open_orders
+        self.open_positions = open_positions
+
+    def question(self) -> str:
+        what = []
+        if self.open_orders:
+            what.append(f"{self.open_orders} open order(s)")
+        if self.open_positions:
+            what.append(f"{self.open_positions} open position(s)")
+        lines = [f"[b]{' and '.join(what)}.[/b] Quit anyway?"]
+        if self.open_positions:
+            lines.append("Positions stay open at the broker; the strategies take them up again")
+            lines.append("at the next start (F flattens them first).")
+        keys = "[b]y[/b] quit" + (", orders keep working" if self.open_orders else "")
+        if self.open_orders:
+            keys += "   [b]k[/b] cancel all (kill) and quit"
+        lines.append(f"{keys}   [b]n[/b] stay")
+        return "\n".join(lines)
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(
-                f"[b]{self.open_orders} open order(s).[/b] Quit anyway?\n"
-                "[b]y[/b] quit and leave them working   [b]k[/b] cancel all (kill) and quit   "
-                "[b]n[/b] stay",
-                id="quit-question",
-            )
+            yield Static(self.question(), id="quit-question")
             with Horizontal():
                 yield Button("Quit (y)", id="quit", variant="warning")
-                yield Button("Kill+quit (k)", id="kill", variant="error")
+                if self.open_orders:
+                    yield Button("Kill+quit (k)", id="kill", variant="error")
                 yield Button("Stay (n)", id="stay", variant="primary")
 
     def on_mount(self) -> None:
@@ -62,4 +75,6 @@ class ConfirmQuitScreen(ModalScreen[QuitChoice]):
             self.dismiss(choice)  # type: ignore[arg-type]
 
     def action_choose(self, choice: QuitChoice) -> None:
+        if choice == "kill" and not self.open_orders:
+            return  # no orders to cancel: k does nothing here
         self.dismiss(choice)

@@ -11,34 +11,47 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 HELP = """\
-[b]avin keys[/b]
+[b]avin keys[/b]   (up/down, page up/down scroll this help; escape closes it)
 
 [b]Anywhere[/b]
-  [b]ctrl+k[/b] or [b]K[/b]   KILL SWITCH: halt trading, pause strategies, cancel open orders
-  [b]F[/b]            FLATTEN: cancel every order, close every position at market (REDUCING)
-  [b]R[/b]            reset the kill switch to ACTIVE (asks for an explicit y)
-  [b]q[/b]            quit (asks first when orders are open; the engine stops cleanly)
-  [b]?[/b] or [b]F1[/b]       this help          [b]escape[/b]  close a dialog
-  [b]s o p l c[/b]    focus Strategies / Orders / Positions / Log / Chart
-  [b]tab[/b]          next pane              [b]shift+tab[/b]  previous pane
-  [b]b[/b]            saved backtests: summaries, equity and drawdown
+  [b]ctrl+k[/b] [b]K[/b]    KILL SWITCH: halt, pause strategies, cancel open orders
+  [b]F[/b]           FLATTEN: cancel orders, close positions at market (asks)
+  [b]R[/b]           back to ACTIVE after a kill or a flatten (asks for y)
+  [b]q[/b]           quit (asks when orders or positions are open)
+  [b]?[/b] [b]F1[/b]        this help           [b]escape[/b]  close a dialog
+  [b]s o p l c[/b]   focus Strategies / Orders / Positions / Log / Chart
+  [b]tab[/b]         next pane           [b]shift+tab[/b]  previous pane
+  [b]> <[/b]         grow / shrink the focused pane   [b]Z[/b]  sizes back
+  [b]z[/b]           maximise the focused pane / restore (also escape)
+  [b]T[/b]           dark / light theme
+  [b]b[/b]           saved backtests: summaries, equity and drawdown
+  [b]L[/b]           the log file full screen (the Log pane's keys)
 
 [b]Chart[/b]
-  [b]\\[[/b] / [b]][/b]        previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
-  [b]n[/b]            next instrument (highlighting a row also selects its instrument)
-  [b]1[/b]..[b]5[/b]         show / hide ZigZag term T1..T5 (dimmed leg = real-time, may move)
-  [b]left[/b] / [b]right[/b]  scroll back / forward   [b]home[/b] oldest   [b]end[/b] follow the live edge
-  [b]-[/b] / [b]+[/b]        zoom out / in (1, 2, 4 or 8 bars per column)
-  [b]t[/b]            order book and tape of the instrument instead of candles (again: back)
+  [b]\\[[/b] [b]][/b]         previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
+  [b]n[/b]           next instrument (a table row also selects its instrument)
+  [b]1[/b]..[b]5[/b]        ZigZag term T1..T5 on / off; dimmed leg: real-time, may
+              move; without colour (NO_COLOR) pivots show the term's digit
+  [b]left right[/b]  scroll back / forward   [b]home[/b] oldest   [b]end[/b] live edge
+  [b]- +[/b]         zoom out / in (1, 2, 4 or 8 bars per column)
+  [b]t[/b]           order book and tape instead of candles (again: back)
 
-[b]Strategies[/b]   [b]space[/b]  pause / resume (start a stopped one)   [b]S[/b]  stop
-             [b]a[/b]  add a row (form)   [b]d[/b]  remove the selected row (asks first)
-[b]Orders[/b]       [b]x[/b] or [b]delete[/b]  cancel the selected order
-[b]Log[/b]          [b]v[/b]  cycle minimum level     [b]end[/b] or [b]f[/b]  follow the tail again
-Tables          arrows, page up/down, home/end move the cursor
+[b]Tables[/b]      arrows, page up/down, home/end move the cursor;
+              [b],[/b] sorts by the next column (again: descending, then off);
+              narrow panes show their most important columns ([b]z[/b]: all)
+[b]Strategies[/b]  [b]space[/b] pause / resume (start a stopped one)   [b]S[/b] stop
+              [b]a[/b] add a row (form)   [b]d[/b] remove the row (asks first)
+              [b]C[/b] close the row's position
+[b]Orders[/b]      [b]x[/b] [b]delete[/b]  cancel the selected order
+[b]Log[/b]         [b]v[/b] minimum level   [b]/[/b] search, [b]n N[/b] next / previous
+              [b]end[/b] follow the tail again
 
-Times are Moscow time (UTC+3). Over SSH in tmux set [b]escape-time 10[/b]; on a slow link try
-TEXTUAL_FPS=15 and TEXTUAL_COLOR_SYSTEM=256. `avin kill` from another shell halts a frozen UI.
+Times: the clock, chart and orders in Moscow time (MSK, UTC+3); the log
+in UTC (Z), as avin.log has them. The layout (panes, sizes, chart, sorts,
+log filters, theme) is saved and comes back at the next start.
+Over SSH in tmux set [b]escape-time 10[/b]; on a slow link try TEXTUAL_FPS=15
+and TEXTUAL_COLOR_SYSTEM=256. `avin kill` from another shell halts a
+frozen UI.
 """
 
 
@@ -58,6 +71,7 @@ class HelpScreen(ModalScreen[None]):
         & Static { width: auto; }
     }
     """
+    AUTO_FOCUS = "VerticalScroll"  # the arrows scroll the help at 80x24
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("question_mark", "dismiss", "Close", show=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -22,10 +23,12 @@ PANES = {
     "log": LogPane,
     "chart": ChartPane,
 }
+FOOTER_FIRST = frozenset({"kill", "resume_trading"})
 
 
 class MainScreen(Screen[None]):
     AUTO_FOCUS = None  # the app focuses the saved pane itself
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusBar, Banner, Footer"  # a maximised pane (z) keeps these
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (declared as an instance variable upstream)
         (0, "-narrow"),
         (100, "-medium"),
@@ -43,3 +46,16 @@ class MainScreen(Screen[None]):
             yield PositionsTable(id="positions", classes="pane")
             yield LogPane(id="log", classes="pane")
         yield Footer(compact=True)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """As Textual's, with the kill switch keys first: the footer shows them even when the
+        focused pane's keys fill the line."""
+        bindings = super().active_bindings
+        first = {k: b for k, b in bindings.items() if b.binding.action in FOOTER_FIRST}
+        return {**first, **{k: b for k, b in bindings.items() if k not in first}}
+
+    def watch_maximized(self) -> None:
+        changed = getattr(self.app, "layout_changed", None)
+        if changed is not None:  # z, or Escape restoring: saved with the workspace
+            changed()

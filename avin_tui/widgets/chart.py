@@ -48,6 +48,10 @@ def bars_fingerprint(bars: Sequence[Bar]) -> tuple[Any, ...]:
     return (len(bars), bars[0].ts, last.ts, last.open, last.high, last.low, last.close)
 
 
+_TF = Binding.Group("TF", compact=True)
+_TERMS = Binding.Group("ZigZag", compact=True)
+
+
 class ChartPane(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "scroll_bars(1)", "Back", show=False),
@@ -57,6 +61,11 @@ class ChartPane(Widget, can_focus=True):
         Binding("minus", "zoom(1)", "Zoom out", show=False),
         Binding("plus,equals_sign", "zoom(-1)", "Zoom in", show=False),
         Binding("t", "toggle_depth", "Depth", show=False),
+        # the app's chart keys (they work from any pane), in the footer while the chart has focus
+        Binding("left_square_bracket", "app.timeframe(-1)", "TF-", key_display="[", group=_TF),
+        Binding("right_square_bracket", "app.timeframe(1)", "TF+", key_display="]", group=_TF),
+        Binding("n", "app.next_instrument", "Next"),
+        *(Binding(str(t), f"app.toggle_term({t})", f"T{t}", group=_TERMS) for t in range(1, 6)),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "chart--bull",
@@ -364,14 +373,25 @@ class ChartPane(Widget, can_focus=True):
         zoom = self.view.label()
         title = f"[u]C[/u]hart {name} {self.timeframe.code}" + (f" {zoom}" if zoom else "")
         parts = []
+        # the last close comes first when the pane is narrow: the date, then the unset terms go
+        room = self.size.width - 6
+        terms = ""
         if analysis_available():
-            parts.append(" ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6)))
+            terms = " ".join(f"T{t}" if t in self.terms else "··" for t in range(1, 6))
         if self.bars:
             b = self.bars[-1]
             decimals = self.price_decimals()
             if decimals is None:
                 decimals = quoted_decimals([b.close for b in self.bars[-200:]])
-            parts.append(f"{msk(b.ts, '%d.%m %H:%M')} C {b.close:.{decimals}f}")
+            close = f"C {b.close:.{decimals}f}"
+            last = f"{msk(b.ts, '%d.%m %H:%M')} {close}"
+            if len(last) + len(terms) + 3 > room:
+                terms = " ".join(f"T{t}" for t in sorted(self.terms))
+            if len(last) + len(terms) + 3 > room:
+                last = f"{msk(b.ts, '%H:%M')} {close}"
+            parts.append(last)
+        if terms:
+            parts.insert(0, terms)
         set_border_text(self, title=title, subtitle=" │ ".join(parts))
 
     # --- line API -----------------------------------------------------------------------------

@@ -9,12 +9,22 @@ invalidates the render caches of the whole table, so a PnL cell ticking re-rende
 cell (tens of ms a frame under a fast feed) and leaves thousands of stale cache entries for the
 garbage collector. Here each row's line is rendered once and kept until that row's cells change,
 and a change repaints that row's line only.
+
+Columns by priority: a column may carry a priority (``(key, label, width, priority)``; 0 is the
+most important, a column without one ranks by its place). When the pane is narrower than all
+columns, the least important ones are left out (the most important that still fit are shown, in
+their order); the room left over widens the ``FLEX`` column (a name that would be cut). A row
+keeps all its cells: which are drawn is decided per width, so the panes never deal with it.
+
+Sort: ``,`` cycles the sort through the shown columns (ascending, descending, then the pane's own
+order); numbers sort as numbers. The cursor stays on its row through sorts and updates.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.segment import Segment
@@ -33,6 +43,42 @@ Cell = str | Text
 Row = tuple[Cell, ...]
 
 CELL_PADDING = 1  # spaces either side of a cell, as DataTable draws them
+Column = tuple[str, str, int] | tuple[str, str, int, int]  # key, label, width[, priority]
+_NUMBER = re.compile(r"^[+-]?[\d\s]*\.?\d+")
+
+
+def column_priority(index: int, column: Sequence[Any]) -> int:
+    return int(column[3]) if len(column) > 3 else 100 + index
+
+
+def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) -> list[int]:
+    """Widths of the columns to draw in ``width`` cells (0: left out). The most important come
+    first; one that does not fit is skipped and a less important narrower one may still fit."""
+    order = sorted(range(len(columns)), key=lambda i: column_priority(i, columns[i]))
+    widths = [0] * len(columns)
+    used = 0
+    for i in order:
+        need = columns[i][2] + 2 * CELL_PADDING
+        if used + need <= width or used == 0:
+            widths[i] = columns[i][2]
+            used += need
+    if flex is not None:
+        for i, column in enumerate(columns):
+            if column[0] == flex and widths[i] and width > used:
+                widths[i] += width - used
+    return widths
+
+
+def sort_value(cell: Cell) -> tuple[int, Any]:
+    """How a cell sorts: numbers (``1 234.50``, ``+2``, ``2/3``) as numbers, before text."""
+    text = (cell.plain if isinstance(cell, Text) else str(cell)).strip()
+    match = _NUMBER.match(text.replace("\u2009", ""))
+    if match and match.group(0).strip("+- "):
+        try:
+            return (0, float(match.group(0).replace(" ", "")))
+        except ValueError:
+            pass
+    return (1, text.lower())
 
 
 def _cell_segments(cell: Cell, width: int, console: Console) -> list[Segment]:
@@ -52,12 +98,14 @@ def _cell_segments(cell: Cell, width: int, console: Console) -> list[Segment]:
 
 
 class DiffTable(QuietResize, ScrollView, can_focus=True):
-    """Subclasses set ``COLUMNS`` as ``(key, label, width)`` triples.
+    """Subclasses set ``COLUMNS`` as ``(key, label, width[, priority])`` and may name a ``FLEX``
+    column that takes the room left over.
 
     The first line is the header (it stays put when the rows scroll); the cursor is a whole row.
     """
 
-    COLUMNS: ClassVar[Sequence[tuple[str, str, int]]] = ()
+    COLUMNS: ClassVar[Sequence[Column]] = ()
+    FLEX: ClassVar[str | None] = None
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Cursor up", show=False),
@@ -68,6 +116,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         Binding("end,ctrl+end", "last_row", "Last row", show=False),
         Binding("left", "scroll_left", "Scroll left", show=False),
         Binding("right", "scroll_right", "Scroll right", show=False),
+        Binding("comma", "cycle_sort", "Sort", key_display=",", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"difftable--header", "difftable--cursor"}
     DEFAULT_CSS = """
@@ -121,8 +170,13 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         self._line_cache: dict[str, Strip] = {}  # key -> the row's line (not under the cursor)
         self._header: Strip | None = None
         self._styles_key: tuple[Style, Style, Style] | None = None
-        self._width = sum(width + 2 * CELL_PADDING for _key, _label, width in self.COLUMNS)
+        self._widths = [column[2] for column in self.COLUMNS]  # 0: left out at this width
+        self._fitted_for = -1
+        self._width = sum(w + 2 * CELL_PADDING for w in self._widths)
         self.virtual_size = Size(self._width, 1)
+        self._given: dict[str, Row] = {}  # the rows as the pane gave them (its own order)
+        self.sort_column: str | None = None
+        self.sort_descending = False
         self.cell_updates = 0  # for tests and benchmarks: cells touched since start
         self.rows_rendered = 0  # row lines rendered (tests and benchmarks: the cost of updates)
 
@@ -149,7 +203,9 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         Only rows whose cells changed are re-rendered, and only their lines are repainted (all
         lines from the first row that moved, when rows were added or removed in between).
         """
-        if rows == self._shown:
+        self._given = dict(rows)
+        rows = self._sorted(rows)
+        if rows == self._shown and list(rows) == self._keys:
             return False
         dirty: list[str] = []
         for key, cells in rows.items():
@@ -183,6 +239,55 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
             if moved_from is None or index < moved_from:
                 self._refresh_rows(index)
         return True
+
+    def _sorted(self, rows: Mapping[str, Row]) -> Mapping[str, Row]:
+        index = self._column_index(self.sort_column)
+        if index is None:
+            return rows
+        keys = sorted(
+            rows,
+            key=lambda k: sort_value(rows[k][index]) if index < len(rows[k]) else (2, ""),
+            reverse=self.sort_descending,
+        )
+        return {k: rows[k] for k in keys}
+
+    def _column_index(self, key: str | None) -> int | None:
+        for i, column in enumerate(self.COLUMNS):
+            if column[0] == key:
+                return i
+        return None
+
+    def set_sort(self, column: str | None, descending: bool = False) -> None:
+        """Sort by a column (None: the pane's own order) and show the rows in that order."""
+        if column is not None and self._column_index(column) is None:
+            column = None
+        self.sort_column, self.sort_descending = column, bool(descending) and column is not None
+        self._header = None
+        self.apply_rows(self._given)
+        self.refresh()
+
+    def action_cycle_sort(self) -> None:
+        shown = [c[0] for c, w in zip(self.COLUMNS, self._widths, strict=True) if w]
+        if self.sort_column is None or self.sort_column not in shown:
+            self.set_sort(shown[0] if shown else None)
+        elif not self.sort_descending:
+            self.set_sort(self.sort_column, True)
+        else:
+            i = shown.index(self.sort_column) + 1
+            self.set_sort(shown[i] if i < len(shown) else None)
+        changed = getattr(self.app, "layout_changed", None)
+        if changed is not None:
+            changed()
+
+    def restore_cursor(self, key: str | None) -> None:
+        """Put the cursor on the row ``key`` now or, when the rows have not come yet, when it
+        arrives (a saved workspace)."""
+        if key is None:
+            return
+        if key in self._index:
+            self._set_cursor(self._index[key])
+        else:
+            self._cursor_key = key
 
     def _follow_cursor(self) -> None:
         """After rows came or went: the cursor stays on its row (or the nearest, if it went)."""
@@ -283,6 +388,12 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
 
     # --- rendering ------------------------------------------------------------------------------
 
+    def _label(self, column: Sequence[Any]) -> str:
+        if column[0] != self.sort_column:
+            return str(column[1])
+        label, width = str(column[1]), int(column[2])
+        return f"{label[: max(1, width - 1)]}{'▼' if self.sort_descending else '▲'}"
+
     def _styles(self) -> tuple[Style, Style, Style]:
         base = self.rich_style
         header = self.get_component_rich_style("difftable--header")
@@ -294,11 +405,36 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
             self._header = None
         return styles
 
+    def _fit(self) -> None:
+        """Choose the columns for the width the table has (on a resize)."""
+        width = self.size.width
+        if width <= 0 or width == self._fitted_for:
+            return
+        self._fitted_for = width
+        widths = fit_columns(self.COLUMNS, width - 1, self.FLEX)  # (room for a scrollbar)
+        if widths != self._widths:
+            self._widths = widths
+            self._width = sum(w + 2 * CELL_PADDING for w in widths if w)
+            self._line_cache.clear()
+            self._header = None
+            with self.quiet_resize():
+                self.virtual_size = Size(self._width, len(self._keys) + 1)
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn at the current width."""
+        return [c[0] for c, w in zip(self.COLUMNS, self._widths, strict=True) if w]
+
     def _row_strip(self, cells: Row, base: Style, post: Style | None = None) -> Strip:
         console = self.app.console
         segments: list[Segment] = []
-        for (_key, _label, width), cell in zip(self.COLUMNS, cells, strict=False):
-            segments.extend(_cell_segments(cell, width, console))
+        for width, cell in zip(self._widths, cells, strict=False):
+            if width:
+                segments.extend(_cell_segments(cell, width, console))
         self.rows_rendered += 1
         return Strip(Segment.apply_style(segments, base, post), self._width)
 
@@ -308,7 +444,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         base, header_style, cursor_style = self._styles()
         if y == 0:
             if self._header is None:
-                labels = tuple(Text(label) for _key, label, _width in self.COLUMNS)
+                labels = tuple(Text(self._label(column)) for column in self.COLUMNS)
                 self._header = self._row_strip(labels, base + header_style)
             strip = self._header
         else:

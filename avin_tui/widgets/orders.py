@@ -45,14 +45,14 @@ def order_cells(row: OrderRow) -> Row:
 
 class OrdersTable(DiffTable):
     COLUMNS = (
-        ("instrument", "Instr", 5),
-        ("side", "Side", 4),
-        ("lots", "Lots", 5),
-        ("price", "Price", 9),
-        ("status", "Status", 9),
-        ("time", "MSK", 8),
-        ("type", "Type", 6),
-        ("key", "Key", 8),
+        ("instrument", "Instr", 5, 0),  # (the last number: priority, 0 kept longest)
+        ("side", "Side", 4, 1),
+        ("lots", "Lots", 5, 3),
+        ("price", "Price", 9, 4),
+        ("status", "Status", 9, 2),
+        ("time", "MSK", 8, 5),
+        ("type", "Type", 6, 7),
+        ("key", "Key", 8, 6),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "cancel_order", "Cancel"),

@@ -1,9 +1,22 @@
-"""Positions pane: one row per (account, instrument)."""
+"""Positions pane: one row per (account, instrument).
+
+P&L is net of commission (realised + unrealised - fees), the same number the Strategies pane shows
+per strategy; Comm is the commission paid, Unreal and Real the parts before it."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from avin_tui.messages import InstrumentSelected
-from avin_tui.widgets._format import price, right, set_border_text, signed_money, ticker
+from avin_tui.widgets._format import (
+    num,
+    pnl_summary,
+    price,
+    right,
+    set_border_text,
+    signed_money,
+    ticker,
+)
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import PositionRow
 
@@ -16,6 +29,8 @@ def position_cells(row: PositionRow) -> Row:
     return (
         ticker(row.instrument),
         right(f"{row.lots:+d}" if row.lots else "0"),
+        signed_money(row.pnl),
+        right(num(row.commission)),
         signed_money(row.unrealized),
         signed_money(row.realized),
         right(price(row.avg_price) if row.lots else ""),
@@ -26,13 +41,15 @@ def position_cells(row: PositionRow) -> Row:
 
 class PositionsTable(DiffTable):
     COLUMNS = (
-        ("instrument", "Instr", 5),
-        ("lots", "Lots", 4),
-        ("unrealized", "Unreal", 10),
-        ("realized", "Real", 10),
-        ("avg", "Avg", 9),
-        ("last", "Last", 9),
-        ("account", "Account", 8),
+        ("instrument", "Instr", 5, 0),  # (the last number: priority, 0 kept longest)
+        ("lots", "Lots", 4, 1),
+        ("pnl", "P&L", 10, 2),  # net of commission
+        ("commission", "Comm", 8, 5),
+        ("unrealized", "Unreal", 10, 6),
+        ("realized", "Real", 10, 7),
+        ("avg", "Avg", 9, 4),
+        ("last", "Last", 9, 3),
+        ("account", "Account", 8, 8),
     )
 
     def on_mount(self) -> None:
@@ -42,8 +59,9 @@ class PositionsTable(DiffTable):
     def update_rows(self, rows: tuple[PositionRow, ...]) -> None:
         self._instruments = {position_key(r): r.instrument for r in rows}
         self.apply_rows({position_key(r): position_cells(r) for r in rows})
-        total = sum((r.unrealized + r.realized for r in rows), start=0)
-        set_border_text(self, subtitle=f"total {total:+,.2f}".replace(",", " "))
+        pnl = sum((r.pnl for r in rows), Decimal(0))
+        commission = sum((r.commission for r in rows), Decimal(0))
+        set_border_text(self, subtitle=pnl_summary(pnl, commission))
 
     def on_diff_table_row_highlighted(self, event: DiffTable.RowHighlighted) -> None:
         if not self.user_moved_to(event.key):

@@ -22,6 +22,7 @@ STALE_AFTER = 3.0  # seconds without an engine heartbeat before it is shown as s
 class StatusBar(Horizontal):
     DEFAULT_CSS = """
     StatusBar {
+        dock: top;  /* on top in a maximised view too */
         height: 1;
         & > Label { padding: 0 1; }
         & > #st-spacer { width: 1fr; padding: 0; }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,20 +16,34 @@ from avin_tui.messages import (
     StrategyStopRequested,
     StrategyToggleRequested,
 )
-from avin_tui.widgets._format import right, set_border_text, signed_money, ticker
+from avin_tui.widgets._format import (
+    num,
+    pnl_summary,
+    right,
+    set_border_text,
+    signed_money,
+    ticker,
+)
 from avin_tui.widgets.diff_table import DiffTable, Row
 from engine.runtime.snapshot import StrategyRow
 
-STATE_STYLE = {"running": "green", "paused": "yellow", "failed": "bold red", "stopped": "dim"}
+STATE_STYLE = {
+    "running": "green",
+    "paused": "yellow",
+    "held": "bold yellow",  # held by the trading state: ``held (halt)``
+    "failed": "bold red",
+    "stopped": "dim",
+}
 
 
 def strategy_cells(row: StrategyRow) -> Row:
-    state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
+    state = Text(row.state_text, style=STATE_STYLE.get(row.state, ""))
     return (
         ticker(row.instrument),
         state,
         right(f"{row.position:+d}" if row.position else "0"),
-        signed_money(row.pnl),
+        signed_money(row.pnl),  # net of commission, as the Positions pane's P&L
+        right(num(row.commission)),
         row.name,
         row.account,
     )
@@ -37,13 +52,15 @@ def strategy_cells(row: StrategyRow) -> Row:
 class StrategiesTable(DiffTable):
     # the columns that matter first: at 80 columns the rest is a horizontal scroll away
     COLUMNS = (
-        ("instrument", "Instr", 5),
-        ("state", "State", 7),
-        ("position", "Pos", 4),
-        ("pnl", "PnL", 10),
-        ("name", "Strategy", 12),
-        ("account", "Account", 8),
+        ("instrument", "Instr", 5, 0),  # (the last number: priority, 0 kept longest)
+        ("state", "State", 11, 1),  # wide enough for "held (halt)"
+        ("position", "Pos", 4, 3),
+        ("pnl", "P&L", 10, 2),
+        ("commission", "Comm", 8, 6),
+        ("name", "Strategy", 12, 4),
+        ("account", "Account", 8, 5),
     )
+    FLEX = "name"  # the room left over goes to the strategy's name
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_strategy", "Pause/Resume"),
         Binding("a", "add_strategy", "Add"),
@@ -62,7 +79,8 @@ class StrategiesTable(DiffTable):
         self._states = {r.id: r.state for r in rows}
         self.apply_rows({r.id: strategy_cells(r) for r in rows})
         running = sum(1 for r in rows if r.state == "running")
-        set_border_text(self, subtitle=f"{running}/{len(rows)} running")
+        pnl = pnl_summary(sum((r.pnl for r in rows), Decimal(0)))  # fees: the Positions pane
+        set_border_text(self, subtitle=f"{running}/{len(rows)} running · {pnl}")
 
     def action_toggle_strategy(self) -> None:
         key = self.selected_key()

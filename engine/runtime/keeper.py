@@ -18,6 +18,7 @@ from engine.runtime.snapshot import StrategyState
 from engine.state.base import BaseStore
 from engine.state.codec import encode_order, encode_position
 from engine.state.journal import OrderJournal
+from engine.state.workspace import read_workspace, save_workspace
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
@@ -30,7 +31,6 @@ FORMAT = 1
 FINISHED_KEPT = 200  # finished orders kept in a state snapshot (all stay in the journal)
 FILL_IDS_KEPT = 5000
 COMPACT_EVERY = 100  # state saves between journal compactions
-WORKSPACE = "workspace"
 REARM = "risk_rearm"  # ``avin resume`` while no engine ran: re-arm the triggers at the next start
 
 
@@ -109,10 +109,15 @@ class StateKeeper:
     # --- workspace ------------------------------------------------------------------------------
 
     def save_workspace(self, data: dict[str, Any]) -> None:
+        """The UI's workspace record (:mod:`engine.state.workspace`; its layout version is
+        ``data["version"]``, 1 when absent)."""
         self._workspace = dict(data)
         if self.store is not None:
             try:
-                self.store.put(WORKSPACE, self._workspace)
+                version = data.get("version", 1)
+                save_workspace(
+                    self.store, self._workspace, version if isinstance(version, int) else 1
+                )
             except Exception as exc:
                 log.error("saving the workspace failed: %s", exc)
 
@@ -135,7 +140,9 @@ class StateKeeper:
         return True
 
     def load_workspace(self, fallback: Any) -> None:
-        data = self.store.get(WORKSPACE) if self.store is not None else None
+        """The workspace record in the store; ``fallback``: a state snapshot's copy (written by
+        versions before the record had its own place)."""
+        data = read_workspace(self.store).data if self.store is not None else None
         if not isinstance(data, dict):
             data = fallback if isinstance(fallback, dict) else {}
         self._workspace = dict(data)
@@ -206,7 +213,6 @@ class StateKeeper:
             },
             "fill_ids": [f.fill_id for f in book.fills[-FILL_IDS_KEPT:]],
             "strategies": strategies,
-            "workspace": dict(self._workspace),
             "credits": dict(self.credits),
             "risk": engine.risk.to_json(),  # trigger baselines (trading day, peak), fired ones
         }

@@ -8,9 +8,9 @@ A store keeps, for one robot:
   every change of an order, ``fill``, ``external`` for adopted broker orders, ``note``), each with a
   sequence number, durable when :meth:`BaseStore.append` returns;
 - *state snapshots*: the full engine state (positions, open orders, strategy states, trading
-  state, session, workspace) with the journal sequence number they include, checksummed; the
+  state, session) with the journal sequence number they include, checksummed; the
   newest few are kept so that a damaged one falls back to an older one plus the journal;
-- small named values (``put``/``get``): the TUI workspace.
+- small named values (``put``/``get``): the UI workspace (:mod:`engine.state.workspace`).
 
 The status part is :class:`~engine.runtime.status_store.StatusStore`'s own code working on
 ``self._cache`` (a diskcache, or :class:`~engine.state.postgres.PgCache` with the same methods), so
@@ -134,6 +134,11 @@ class BaseStore(StatusStore):
 
     def put(self, name: str, value: Any) -> None:
         self._cache.set(f"value:{name}", dumps(value))
+
+    def get_text(self, name: str) -> str | None:
+        """The stored JSON text of a named value, unparsed (None when there is none)."""
+        raw = self._cache.get(f"value:{name}")
+        return raw if isinstance(raw, str) else None
 
     def get(self, name: str) -> Any:
         raw = self._cache.get(f"value:{name}")

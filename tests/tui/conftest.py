@@ -178,7 +178,10 @@ def make_snapshot(version: int = 1, **kw: Any) -> EngineSnapshot:
 class FakeEngine:
     """A test double of the engine: fixed data, records every command."""
 
-    def __init__(self, snapshot: EngineSnapshot | None = None, fail: bool = False) -> None:
+    def __init__(
+        self, snapshot: EngineSnapshot | None = None, fail: bool = False, store: Any = None
+    ) -> None:
+        self.store = store  # a state store: the app keeps its workspace there
         self.snap = snapshot or make_snapshot()
         self.calls: list[tuple[str, Any]] = []
         self.bars = {

@@ -141,8 +141,28 @@ async def test_quit_asks_when_orders_are_open(fake_engine: FakeEngine) -> None:
     assert app.return_code == 0
 
 
-async def test_quit_without_open_orders_exits_at_once() -> None:
-    engine = FakeEngine(make_snapshot(orders=()))
+async def test_quit_with_open_positions_asks_too() -> None:
+    engine = FakeEngine(make_snapshot(orders=()))  # no orders; SBER +2 lots held
+    app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmQuitScreen)
+        question = str(app.screen.query_one("#quit-question").render())
+        assert "1 open position(s)" in question and "order" not in question.split(".")[0]
+        assert not app.screen.query("#kill")  # nothing to cancel: no kill+quit
+        await pilot.press("k")  # does nothing here
+        assert isinstance(app.screen, ConfirmQuitScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmQuitScreen)
+        assert ("stop", None) not in engine.calls
+        await pilot.press("q", "y")
+        await wait_for(pilot, lambda: ("stop", None) in engine.calls)
+    assert app.return_code == 0
+
+
+async def test_quit_without_open_orders_or_positions_exits_at_once() -> None:
+    engine = FakeEngine(make_snapshot(orders=(), positions=()))
     app = AvinApp(engine, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
