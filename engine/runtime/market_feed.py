@@ -124,7 +124,8 @@ class MarketFeed:
         return self.feed is not None
 
     async def start(self, instruments: list[Instrument]) -> None:
-        """Subscribe the tape of ``instruments`` (and the books already watched)."""
+        """Subscribe the tape of ``instruments`` (and their books when watched already); the
+        engine calls it at start and for an instrument a worklist row brings later."""
         if self.feed is None:
             return
         for inst in instruments:
@@ -133,8 +134,9 @@ class MarketFeed:
                 await self.feed.subscribe_trades(inst)
             except Exception as exc:
                 log.warning("trades of %s not subscribed: %s", inst.code, exc)
-        for code, depth in list(self.watched.items()):
-            await self._subscribe_book(code, depth)
+            depth = self.watched.get(inst.code)
+            if depth is not None:
+                await self._subscribe_book(inst.code, depth)
 
     def on_event(self, event: object) -> bool:
         """Take a BookEvent or TradeEvent; False for any other event."""

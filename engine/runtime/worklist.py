@@ -565,6 +565,7 @@ class WorklistManager:
             await load_chart_history(engine, [code])
             await engine.broker.subscribe_bars(slot.instrument, TimeFrame.M1)
             await engine.broker.subscribe_prices(slot.instrument)
+            await engine.market_feed.start([slot.instrument])  # its tape (and book if watched)
         if slot.state is not StrategyState.STOPPED and engine.started:
             slot.started = True
             engine._dispatch(slot, "on_start")
