@@ -56,6 +56,12 @@ def signed_money(value: Decimal | float | None) -> Text:
     return right(num(value, 2), style)
 
 
+def pnl_summary(pnl: Decimal, commission: Decimal | None = None) -> str:
+    """The one P&L (net of commission) and the commission in it, as the panes' borders say it."""
+    text = f"P&L {num(pnl, 2) if pnl < 0 else '+' + num(pnl, 2)}"
+    return text if commission is None else f"{text} · fees {num(commission, 2)}"
+
+
 _BORDER_TEXTS: WeakKeyDictionary[Widget, dict[str, str]] = WeakKeyDictionary()
 
 

@@ -82,7 +82,7 @@ async def test_a_fast_feed_is_applied_per_poll_and_the_pane_shows_the_latest() -
         assert positions.rows_rendered - rendered <= 3 * applied_now + 3
         # and the pane shows the latest state, on screen
         key = position_key(base)
-        assert positions.shown_rows[key][5].plain.strip() == "310.00"
+        assert positions.shown_rows[key][7].plain.strip() == "310.00"
         assert "310.00" in positions.render_line(1).text
 
 
