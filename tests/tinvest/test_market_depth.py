@@ -86,3 +86,28 @@ async def test_a_refused_subscription_is_logged_not_fatal(
     assert broker.market.refused == [("orderbook", sber.uid)]
     with pytest.raises(BrokerError, match="30032"):
         await broker.subscribe_order_book(sber, 7)
+
+
+async def test_another_depth_replaces_the_subscription(
+    server: FakeTInvestServer, broker: TInvestBroker, sink: EventSink
+) -> None:
+    server.advance(1)
+    server.step()
+    sber = await broker.find_instrument("SBER")
+    await broker.subscribe_order_book(sber, 10)
+    await sink.wait(lambda ev: any(isinstance(e, BookEvent) for e in ev))
+    await broker.subscribe_order_book(sber, 20)
+    await sink.wait(lambda ev: any(isinstance(e, BookEvent) and e.book.depth == 20 for e in ev))
+    seen = len(sink.of(BookEvent))
+    for _ in range(3):
+        server.step()
+    await sink.wait(lambda ev: len(sink.of(BookEvent)) >= seen + 2)
+    assert {e.book.depth for e in sink.of(BookEvent)[seen:]} == {20}
+    await broker.unsubscribe_order_book(sber)  # nothing left: the stream is closed (80004)
+    seen = len(sink.of(BookEvent))
+    connects = broker.market.stats.connects
+    await broker.subscribe_trades(sber)  # a new stream with the trades only
+    await sink.wait(lambda ev: broker.market.stats.connects > connects)
+    server.step()
+    await sink.wait(lambda ev: any(isinstance(e, TradeEvent) for e in ev))
+    assert len(sink.of(BookEvent)) == seen

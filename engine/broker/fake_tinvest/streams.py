@@ -65,7 +65,7 @@ class _MarketSession:
         self.candles: dict[str, bool] = {}  # code -> waiting_close
         self.prices: set[str] = set()
         self.info: set[str] = set()
-        self.books: dict[str, int] = {}  # code -> depth
+        self.books: dict[str, set[int]] = {}  # code -> depths (each depth its own subscription)
         self.trades: set[str] = set()
         self.ping_interval = 120.0 * server.ping_scale
         self.stream_id = uuid.uuid4().hex
@@ -233,8 +233,9 @@ class _MarketSession:
         if self.books:
             for tick in ticks:
                 inst = tick.instrument
-                depth = self.books.get(inst.code)
-                if depth is not None and not tick.closed:
+                if tick.closed:
+                    continue
+                for depth in sorted(self.books.get(inst.code, ())):
                     book = feed.book(inst, depth)
                     self.queue.put_nowait(
                         pb.MarketDataResponse(orderbook=md.order_book(book, inst))
@@ -254,12 +255,15 @@ class _MarketSession:
             elif item.depth not in BOOK_DEPTHS:
                 status = DEPTH_IS_INVALID
             elif subscribe:
-                self.books[inst.code] = item.depth
+                self.books.setdefault(inst.code, set()).add(item.depth)
                 book = self.s.market_data.book(inst, item.depth)
                 if book.bids or book.asks:
                     snapshots.append(md.order_book(book, inst))
             else:
-                self.books.pop(inst.code, None)
+                depths = self.books.get(inst.code, set())
+                depths.discard(item.depth)
+                if not depths:
+                    self.books.pop(inst.code, None)
             subs.append(
                 pb.OrderBookSubscription(
                     figi=inst.figi if inst else item.figi,

@@ -149,8 +149,11 @@ class MarketStream:
         self._ensure_running()
 
     async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None:
-        if self.books.get(instrument.uid, (None, 0))[1] == depth:
+        old = self.books.get(instrument.uid)
+        if old is not None and old[1] == depth:
             return
+        if old is not None:  # another depth: the service would stream both
+            await self._send(self._books_request([(instrument.uid, old[1])], subscribe=False))
         self.books[instrument.uid] = (instrument, depth)
         self._by_uid[instrument.uid] = instrument
         await self._send(self._books_request([(instrument.uid, depth)], subscribe=True))
@@ -397,7 +400,7 @@ class MarketStream:
         elif kind == "orderbook":
             book = response.orderbook
             entry = self.books.get(book.instrument_uid)
-            if entry is not None:
+            if entry is not None and book.depth == entry[1]:  # not a late one of an old depth
                 self.emit(BookEvent(book_from_stream(book, entry[0].code)))
         elif kind == "trade":
             trade = response.trade
