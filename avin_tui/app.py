@@ -462,7 +462,7 @@ class AvinApp(RiskActionsMixin, App[int]):
 
     def _apply(self, main: MainScreen, snap: EngineSnapshot | None, entries: list[Any]) -> None:
         with self.batch_update():
-            main.query_one(StatusBar).show(snap, datetime.now(UTC), self.engine_note)
+            main.query_one(StatusBar).show(snap, self.now(), self.engine_note)
             changed = snap is not None and snap.version != self.applied_version
             if changed and snap is not None:
                 self.apply_snapshot(main, snap)
@@ -470,6 +470,10 @@ class AvinApp(RiskActionsMixin, App[int]):
                 main.query_one(LogPane).add_entries(entries)
             if changed or self._ticks % 2 == 0:
                 main.query_one(ChartPane).poll()
+
+    def now(self) -> datetime:
+        """The wall clock the status bar shows (snapshot tests freeze it)."""
+        return datetime.now(UTC)
 
     def _settle_heap(self) -> None:
         """Keep the interpreter's pauses short once the engine trades (undone when the app ends).
