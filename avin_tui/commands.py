@@ -341,15 +341,21 @@ def _print_status(data: dict[str, Any]) -> None:
         + ("  [yellow]recovered after a crash[/]" if data.get("recovered") else "")
     )
     strategies = Table(title="Strategies", title_justify="left")
-    for col in ("id", "state", "position", "pnl", "error"):
+    for col in ("id", "state", "position", "pnl", "commission", "error"):
         strategies.add_column(col)
     for row in data.get("strategies", []):
+        held = f" ({row['held_by']})" if row.get("held_by") else ""
         strategies.add_row(
-            row["id"], row["state"], str(row["position"]), str(row["pnl"]), row.get("error", "")
+            row["id"],
+            row["state"] + held,
+            str(row["position"]),
+            str(row["pnl"]),
+            str(row.get("commission", "")),
+            row.get("error", ""),
         )
     console.print(strategies)
     positions = Table(title="Positions", title_justify="left")
-    for col in ("account", "instrument", "lots", "avg price", "last", "unrealized", "realized"):
+    for col in ("account", "instrument", "lots", "avg price", "last", "pnl", "commission"):
         positions.add_column(col)
     for row in data.get("positions", []):
         positions.add_row(
@@ -358,10 +364,12 @@ def _print_status(data: dict[str, Any]) -> None:
             str(row["lots"]),
             str(row["avg_price"]),
             str(row["last_price"]),
-            str(row["unrealized"]),
-            str(row["realized"]),
+            str(row.get("pnl", "")),  # net of commission, as the strategies' pnl
+            str(row["commission"]),
         )
     console.print(positions)
+    if "pnl" in data:
+        console.print(f"P&L {data['pnl']} (net of {data.get('commission', '?')} commission)")
     open_orders = data.get("open_orders", [])
     console.print(f"open orders: {len(open_orders)}")
     for row in open_orders:
