@@ -138,3 +138,58 @@ async def test_a_journal_that_fails_while_trading_trips_the_kill_switch(tmp_path
         engine.cancel_order(key)
         await d.settle()
         assert engine.halt_reason == halted_once  # tripped once, not again per write
+
+
+async def test_an_order_placed_outside_the_robot_is_adopted_as_external(tmp_path: Path) -> None:
+    broker, store, _working, near = await first_run(tmp_path)
+    outside = far_buy(broker, near)
+    await broker.post_order(outside)  # placed by hand in the broker's terminal: no journal
+    async with driver(broker, store, SPEC) as d2:
+        engine = d2.engine
+        report = engine.keeper.report
+        assert report is not None and report.adopted == [outside.id] and report.problems == []
+        adopted = engine.book.orders[outside.id]
+        assert adopted.status is OrderStatus.ACCEPTED and adopted.reason.startswith("external")
+        assert engine.trading_state is TradingState.ACTIVE
+    assert [e.kind for e in store.history(outside.id)] == ["external"]
+
+
+async def test_a_working_order_the_broker_does_not_know_halts(tmp_path: Path) -> None:
+    broker, store, _working, near = await first_run(tmp_path)
+    journal = OrderJournal(store)
+    ghost = far_buy(broker, near)
+    journal.record(ghost.id, ghost)
+    ghost_view = replace(ghost, status=OrderStatus.ACCEPTED, broker_id="sim-order-ghost")
+    journal.resolve(ghost.id, ghost_view)  # the journal says the broker took it; it did not
+    async with driver(broker, store, SPEC) as d2:
+        report = d2.engine.keeper.report
+        assert report is not None
+        assert f"order {ghost.id} is accepted in the journal but unknown to the broker" in (
+            report.problems
+        )
+        assert d2.engine.trading_state is TradingState.HALTED
+        assert d2.engine.book.orders[ghost.id].status is OrderStatus.ACCEPTED  # never guessed
+
+
+async def test_replaying_events_the_snapshot_already_holds_changes_nothing(tmp_path: Path) -> None:
+    store = DiskcacheStore(tmp_path / "state")
+    broker = SimBroker(seed=7, start=START, realtime=False)
+    spec = StrategySpec("test_once", "SBER", params={"offset": 1.01, "lots": 1})  # fills at once
+    async with driver(broker, store, spec) as d1:
+        await d1.minutes(2)
+        (key,) = d1.engine.book.orders
+        (fill,) = d1.engine.book.fills
+        await crash(d1, store)
+    journal = OrderJournal(store)
+    order = d1.engine.book.orders[key]
+    journal.record(key, replace(order, status=OrderStatus.NEW))  # an intent for a known key
+    journal.fill(fill)  # a fill the snapshot already booked (same id)
+    journal.fill(fill)
+    async with driver(broker, store, spec) as d2:
+        engine = d2.engine
+        report = engine.keeper.report
+        assert report is not None and report.replayed >= 3 and report.problems == []
+        assert engine.book.orders[key].status is OrderStatus.FILLED
+        assert engine.book.positions[("sim-1", SBER)].lots == 1  # not 2, not 3
+        assert fill.fill_id in engine.book._fill_ids  # known from the snapshot ...
+        assert not [f for f in engine.book.fills if f.fill_id == fill.fill_id]  # ... not re-booked
