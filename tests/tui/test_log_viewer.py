@@ -112,8 +112,8 @@ async def test_pane_starts_with_the_previous_runs_end_and_a_separator(book: Any)
         assert any("previous run stopped" in row for row in rows)
         start = next(i for i, row in enumerate(rows) if "previous run stopped" in row) + 1
         assert RUN_START in rows[start]  # this run's first line
-        text = "\n".join(screen_text(app))
-        assert text.count("run started") == 2  # drawn as separators, not as log lines
+        await wait_for(pilot, lambda: "\n".join(screen_text(app)).count("run started") == 2)
+        text = "\n".join(screen_text(app))  # drawn as separators, not as log lines
         assert "─ run started 10:00:00Z (pid 1)" in text
 
 
@@ -217,8 +217,9 @@ async def test_wrap_shows_a_long_line_on_several_screen_lines(book: Any) -> None
         await pilot.press("w")
         assert log.wrap
         await pilot.press("slash", *"signal", "enter")
-        await pilot.pause()
-        assert any(line.rstrip(" │").endswith("end") for line in screen_text(app))
+        await wait_for(
+            pilot, lambda: any(line.rstrip(" │").endswith("end") for line in screen_text(app))
+        )
         await pilot.press("w")
         assert not log.wrap
 
@@ -306,11 +307,11 @@ async def test_L_opens_avin_log_full_screen_with_the_panes_filters(book: Any) ->
         assert chart.instrument != before
         await pilot.press("v")  # >= WARNING
         await pilot.press("L")
-        assert isinstance(app.screen, LogViewerScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, LogViewerScreen))
         view = viewer(app)
         assert view.source.name == "avin.log" and view.level == "WARNING"
         await wait_for(pilot, lambda: view.row_count > 0)
         assert any("no history for" in row for row in view.rows_text())
         await pilot.press("L")
         assert not isinstance(app.screen, LogViewerScreen)
-        assert app.focused is log
+        await wait_for(pilot, lambda: app.focused is log)
