@@ -44,9 +44,16 @@ def strategy_cells(row: StrategyRow) -> Row:
         right(f"{row.position:+d}" if row.position else "0"),
         signed_money(row.pnl),  # net of commission, as the Positions pane's P&L
         right(num(row.commission)),
-        row.name,
+        strategy_label(row),
         row.account,
     )
+
+
+def strategy_label(row: StrategyRow) -> str:
+    """The strategy's name, plus ``#2`` etc. for a second row of it on the same instrument and
+    account (other parameters), so the rows can be told apart."""
+    _, sep, repeat = row.id.rpartition("#")
+    return f"{row.name} #{repeat}" if sep and repeat.isdigit() else row.name
 
 
 class StrategiesTable(DiffTable):

@@ -44,3 +44,18 @@ async def test_add_form_refuses_unknown_instrument_and_duplicate_in_the_form(
         form.submit()
         await wait_for(pilot, lambda: app.screen is not form)
         await wait_for(pilot, lambda: "sma_cross:ROSN:sim-1" in table.shown_rows)
+
+
+def test_a_second_row_of_the_same_strategy_is_told_apart() -> None:
+    from decimal import Decimal
+
+    from avin_tui.widgets.strategies import strategy_cells
+    from engine.runtime.snapshot import StrategyRow
+
+    def row(sid: str) -> StrategyRow:
+        return StrategyRow(sid, "sma_cross", "MOEX_SHARE_SBER", "sim-1", "running", 0, Decimal(0))
+
+    first = strategy_cells(row("sma_cross:SBER:sim-1"))
+    second = strategy_cells(row("sma_cross:SBER:sim-1#2"))
+    assert "sma_cross" in first and "sma_cross #2" in second
+    assert first != second
