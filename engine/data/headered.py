@@ -3,8 +3,8 @@
 T-Invest archives have no header (``engine.data.archive``). A CSV whose first line names the
 columns is recognised by those names (``open``, ``high``, ``low``, ``close``; Finam's
 ``<OPEN>`` style too), with ``;``, ``,`` or tab between them. The time is either one column
-(``datetime``, ``timestamp``, ``begin``: ISO text, with or without a zone) or ``date`` plus
-``time``. Dates: ``2024-03-01``, ``20240301``, ``01.03.2024``, ``01/03/24`` (day first); times:
+(``datetime``, ``timestamp``, ``begin``, or a lone ``time`` or ``date``: ISO text, with or
+without a zone) or ``date`` plus ``time``. Dates: ``2024-03-01``, ``20240301``, ``01.03.2024``, ``01/03/24`` (day first); times:
 ``10:00:00``, ``10:00``, ``100000``. Times without a zone are exchange time (Moscow) unless told
 otherwise. The instrument comes from a ``ticker`` (``<TICKER>``, ``symbol``, ``secid``) column
 or from ``--ticker``.
@@ -97,7 +97,10 @@ def convert(
     (no time column, no ticker, bars that are not 1-minute ones).
     """
     cols = header.columns
-    if "datetime" not in cols and not ("date" in cols and "time" in cols):
+    moment = cols.get("datetime")
+    if moment is None and not ("date" in cols and "time" in cols):
+        moment = cols.get("time", cols.get("date"))  # one column with date and time in it
+    if moment is None and not ("date" in cols and "time" in cols):
         raise ArchiveError(
             f"{name}: the header names no time columns (date and time, or datetime)",
             "Name the columns date;time or datetime (see `avin data import --help`).",
@@ -133,8 +136,8 @@ def convert(
                 "Export 1-minute bars (Finam: period '1 min') and import those.",
             )
         uid = ticker or fields[cols["ticker"]].upper()
-        if "datetime" in cols:
-            when = parser.one(fields[cols["datetime"]])
+        if moment is not None:
+            when = parser.one(fields[moment])
         else:
             when = parser.pair(fields[cols["date"]], fields[cols["time"]])
         volume = fields[cols["volume"]] if "volume" in cols else "0"

@@ -166,3 +166,11 @@ def test_backtest_without_stored_data_is_a_message_not_a_traceback(
     assert "Traceback" not in result.stderr
     assert "avin backtest: no 1M bars of MOEX_SHARE_GAZP" in result.stderr
     assert "avin data download GAZP" in result.stderr
+
+
+def test_a_lone_time_column_with_date_and_time_in_it(tmp_path: Path, run_cli: Run) -> None:
+    csv = tmp_path / "t.csv"
+    csv.write_text("time,open,high,low,close,volume\n2024-03-01 10:00:00,10,11,9,10.5,5\n")
+    result = run_cli("data", "import", "--ticker", "SBER", str(csv))
+    assert result.code == 0, result.err
+    assert BarStore().read("MOEX_SHARE_SBER")["ts"][0] == datetime(2024, 3, 1, 7, tzinfo=UTC)
