@@ -43,6 +43,7 @@ class StateKeeper:
         self.report: RecoveryReport | None = None
         self.strategy_states: dict[str, dict[str, Any]] = {}  # restored, by strategy id
         self.credits: dict[str, int] = {}  # lots of synthesized fills not yet seen from the broker
+        self.restored_fill_ids: list[str] = []  # booked before the restart (kept in snapshots)
         self._workspace: dict[str, Any] = {}
         self._failed = False
         self._saves = 0
@@ -211,7 +212,12 @@ class StateKeeper:
             "strategy_positions": {
                 sid: encode_position(p) for sid, p in list(book.strategy_positions.items())
             },
-            "fill_ids": [f.fill_id for f in book.fills[-FILL_IDS_KEPT:]],
+            # the ids booked before the last restart too, or a third run forgets them
+            "fill_ids": list(
+                dict.fromkeys(
+                    [*self.restored_fill_ids, *(f.fill_id for f in book.fills[-FILL_IDS_KEPT:])]
+                )
+            )[-FILL_IDS_KEPT:],
             "strategies": strategies,
             "credits": dict(self.credits),
             "risk": engine.risk.to_json(),  # trigger baselines (trading day, peak), fired ones

@@ -136,7 +136,8 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
         book.positions[(pos.account, pos.instrument)] = pos
     for sid, raw in dict(data.get("strategy_positions", {})).items():
         book.strategy_positions[sid] = decode_position(raw)
-    book._fill_ids.update(str(x) for x in data.get("fill_ids", []))
+    keeper.restored_fill_ids = [str(x) for x in data.get("fill_ids", [])]
+    book._fill_ids.update(keeper.restored_fill_ids)
     for name, value in dict(data.get("counters", {})).items():
         if isinstance(value, int):
             engine.counters[name] = value

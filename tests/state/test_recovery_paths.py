@@ -193,3 +193,23 @@ async def test_replaying_events_the_snapshot_already_holds_changes_nothing(tmp_p
         assert engine.book.positions[("sim-1", SBER)].lots == 1  # not 2, not 3
         assert fill.fill_id in engine.book._fill_ids  # known from the snapshot ...
         assert not [f for f in engine.book.fills if f.fill_id == fill.fill_id]  # ... not re-booked
+
+
+async def test_fill_ids_survive_two_restarts(tmp_path: Path) -> None:
+    """The ids of booked fills stay known across restarts, so a fill the broker reports again
+    after the second restart is not booked twice."""
+    store = DiskcacheStore(tmp_path / "state")
+    broker = SimBroker(seed=7, start=START, realtime=False)
+    spec = StrategySpec("test_once", "SBER", params={"offset": 1.01, "lots": 1})  # fills at once
+    async with driver(broker, store, spec) as d1:
+        await d1.minutes(2)
+        (fill,) = d1.engine.book.fills
+        await crash(d1, store)
+    async with driver(broker, store, spec) as d2:
+        assert fill.fill_id in d2.engine.book._fill_ids
+        await crash(d2, store)  # its state snapshot must still carry the id
+    async with driver(broker, store, spec) as d3:
+        book = d3.engine.book
+        assert fill.fill_id in book._fill_ids
+        again = book.apply_fill(fill)  # the broker reports it once more
+        assert again.duplicate and book.positions[("sim-1", SBER)].lots == 1
