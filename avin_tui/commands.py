@@ -425,7 +425,17 @@ def _strategy_problems(path: Path) -> list[Any]:
     settings = load_settings(path)
     specs = worklist_from_rows(settings.strategies) if settings.strategies else []
     ids = slot_ids(specs)
+    sim_known = _sim_instruments(settings)
     for i, spec in enumerate(specs):
+        if sim_known and spec.instrument.strip().upper() not in sim_known:
+            problems.append(
+                ConfigProblem(
+                    str(path),
+                    f"strategies.{i}.instrument",
+                    f"{spec.instrument!r} is not traded on the simulated market",
+                    "use one of " + ", ".join(sorted(k for k in sim_known if k.isalpha())),
+                )
+            )
         for message in spec_problems(spec):
             problems.append(
                 ConfigProblem(
@@ -441,6 +451,22 @@ def _strategy_problems(path: Path) -> list[Any]:
                 ConfigProblem(str(path), f"strategies.{i}", message, "remove one of the rows")
             )
     return problems
+
+
+def _sim_instruments(settings: Any) -> set[str]:
+    """Tickers, codes, uids and figis of the simulated market when the config trades there
+    (no token), else empty: a broker's instruments are checked when a row starts."""
+    from engine.broker.sim import SIM_INSTRUMENTS
+    from engine.model import Mode
+
+    try:
+        if settings.resolved_mode() is not Mode.SIM:
+            return set()
+    except Exception:
+        return set()
+    return {
+        key.upper() for i in SIM_INSTRUMENTS for key in (i.ticker, i.code, i.uid, i.figi) if key
+    }
 
 
 def _print_problems(problems: list[Any]) -> None:

@@ -107,3 +107,16 @@ async def test_close_position_while_halted_says_what_to_do() -> None:
         d.engine.kill("test")
         with pytest.raises(ValueError, match=r"HALTED.*R resumes"):
             d.engine.close_strategy_position("test_script:SBER:sim-1")
+
+
+def test_config_check_refuses_an_instrument_the_simulated_market_lacks(
+    avin_home: Path, capsys: pytest.CaptureFixture
+) -> None:
+    config = avin_home / "bad.toml"
+    config.write_text('[[strategies]]\nname = "sma_cross"\ninstrument = "XXXXSBER"\n')
+    assert main(["config", "check", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "strategies.0.instrument" in err and "'XXXXSBER' is not traded" in err
+    assert "use one of GAZP, GMKN, LKOH, ROSN, SBER, YDEX" in err
+    config.write_text('[[strategies]]\nname = "sma_cross"\ninstrument = "MOEX_SHARE_GAZP"\n')
+    assert main(["config", "check", "--config", str(config)]) == 0
