@@ -18,6 +18,7 @@ class Faults:
     drop_after: int = 3  # ... after this many data messages (UNAVAILABLE "GOAWAY received")
     stall_streams: int = 0  # the next N market-data streams go silent (no data, no pings)
     drop_order_streams: int = 0  # the next N order-state / trades streams fail right away
+    stop_orders_unavailable: bool = False  # StopOrders RPCs: UNIMPLEMENTED, as in the sandbox
     internal_after_place: int = 0  # the next N PostOrder / PostStopOrder place, then 70002
     reject_next: list[str] = field(default_factory=list)  # codes for the next PostOrder calls
     fill_delay_ticks: int = 0  # new orders start matching only after this many price ticks

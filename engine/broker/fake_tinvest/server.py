@@ -58,6 +58,7 @@ log = logging.getLogger("avin.fake_tinvest")
 
 DEFAULT_TOKEN = "t.fake-sandbox-token-for-tests-only"
 PROFILES = ("real", "sandbox")  # which service the fake behaves like
+_STOP_ORDER_RPCS = frozenset({"PostStopOrder", "GetStopOrders", "CancelStopOrder"})
 PING_DELAY_MS = (5000, 180000)  # the ping interval a stream may ask for (120 s by default)
 _STATUS_BY_FAMILY = {
     "3": grpc.StatusCode.INVALID_ARGUMENT,
@@ -243,6 +244,8 @@ class FakeTInvestServer:
         if f.applies(method) and f.take("unavailable_calls"):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses")
         self.calls.append(method)
+        if f.stop_orders_unavailable and method in _STOP_ORDER_RPCS:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
         if order_key is not None:
             self.post_order_keys.append(order_key)
         if f.unauthenticated or not self._authorized(context):
