@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from avin_tui.logview.index import LineIndex
+from avin_tui.logview.index import BLOCK, LineIndex
 from avin_tui.logview.parse import Entry, entry_at, parse_line
 from avin_tui.logview.search import LogFilter, Query, lines_matching_text, split_lines
 
@@ -47,11 +47,14 @@ class FileSource:
 
     first = 0
 
-    def index_all(self) -> None:
-        """Index the whole file (in a worker thread; the view shows lines as they are found)."""
+    def index_all(self, stop: Callable[[], bool] | None = None) -> None:
+        """Index the whole file (in a worker thread; the view shows lines as they are found),
+        asking ``stop()`` between blocks (the app is closing)."""
         self.scanning = True
         try:
-            self.index.scan()
+            while not self.index.scan(BLOCK):
+                if stop is not None and stop():
+                    return
         except ValueError:  # closed while indexing: the view went away
             pass
         finally:
@@ -190,12 +193,13 @@ class Scan:
     def done(self) -> bool:
         return not self.running and self.next >= self.source.count
 
-    def run(self) -> None:
-        """Look at the lines from ``next`` to the end (as it is now); ``running`` meanwhile."""
+    def run(self, stop: Callable[[], bool] | None = None) -> None:
+        """Look at the lines from ``next`` to the end (as it is now); ``running`` meanwhile.
+        Ends early when ``cancel`` is set or ``stop()`` says so (asked between blocks)."""
         self.running = True
         try:
             for start, count, text in self.source.blocks(self.next):
-                if self.cancel.is_set():
+                if self.cancel.is_set() or (stop is not None and stop()):
                     return
                 found = self.test(text, start, count)
                 with self.lock:

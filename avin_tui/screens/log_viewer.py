@@ -226,7 +226,7 @@ class LogViewerScreen(Screen[None]):
         view.restore_state(self.initial_state)
         view.focus()
         source.scanning = True  # (before the worker starts: the view must not scan meanwhile)
-        view.run_worker(source.index_all, thread=True, group="index", exit_on_error=False)
+        view.in_thread(source.index_all, "index")
 
     def open(self, path: Path) -> None:
         """Show another file here, with the same filters and search."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import get_current_worker
 
 from avin_tui.logview.parse import LEVEL_RANK, LEVELS, RUN_MARK, Entry, LogLine, parse_line
 from avin_tui.logview.search import LogFilter, Query, QueryError, lines_matching_text
@@ -291,7 +293,22 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             scan.run()
         elif self.is_mounted and not scan.running:
             scan.running = True  # (before the thread starts: the next tick must not start another)
-            self.run_worker(scan.run, thread=True, group="scan", exit_on_error=False)
+            self.in_thread(scan.run, "scan")
+
+    def in_thread(self, work: Callable[[Callable[[], bool]], None], group: str) -> None:
+        """Run ``work(stop)`` in a thread worker; ``stop()`` turns True when the worker is
+        cancelled (this view goes away, the app quits), so the app never waits on a long scan."""
+
+        def run() -> None:
+            worker = get_current_worker()
+            work(lambda: worker.is_cancelled)
+
+        self.run_worker(run, thread=True, group=group, exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        for scan in (self._filter, self._search):
+            if scan is not None:
+                scan.cancel.set()
 
     @property
     def match_count(self) -> int:
@@ -653,30 +670,24 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         if isinstance(self.source, FileSource) and self.source.count > SCAN_SYNC_LINES:
             self.note = "looking for warnings…"
             self._update_subtitle()
-            self.run_worker(
-                lambda: self._seek_alert(current, step, threaded=True),
-                thread=True,
-                exclusive=True,
-                group="seek",
-                exit_on_error=False,
-            )
+            self.workers.cancel_group(self, "seek")
+            self.in_thread(lambda stop: self._seek_alert(current, step, stop), "seek")
         else:
-            self._seek_alert(current, step, threaded=False)
+            self._seek_alert(current, step, None)
 
-    def _seek_alert(self, current: int, step: int, threaded: bool) -> None:
+    def _seek_alert(self, current: int, step: int, stop: Callable[[], bool] | None) -> None:
         found: int | None = None
-        if step > 0:
-            for start, count, text in self.source.blocks(current + 1):
-                hits = [n for n in lines_matching_text(text, ALERT, start) if n < start + count]
-                found = next((n for n in hits if self.row_of_line(n) is not None), None)
-                if found is not None:
-                    break
-        else:
-            for start, count, text in self.source.blocks_before(current):
-                hits = [n for n in lines_matching_text(text, ALERT, start) if n < start + count]
-                found = next((n for n in reversed(hits) if self.row_of_line(n) is not None), None)
-                if found is not None:
-                    break
+        threaded = stop is not None
+        blocks = self.source.blocks(current + 1) if step > 0 else self.source.blocks_before(current)
+        for start, count, text in blocks:
+            if stop is not None and stop():
+                return
+            hits = [n for n in lines_matching_text(text, ALERT, start) if n < start + count]
+            if step < 0:
+                hits.reverse()
+            found = next((n for n in hits if self.row_of_line(n) is not None), None)
+            if found is not None:
+                break
         if threaded:
             with contextlib.suppress(RuntimeError):  # the app is closing
                 self.app.call_from_thread(self._seek_done, found, step)

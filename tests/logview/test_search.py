@@ -173,3 +173,17 @@ def test_log_files_previous_run_and_tail(tmp_path: Path) -> None:
     many = "".join(f"line {i}\n" for i in range(50_000))
     (tmp_path / "big.log").write_text(many)
     assert tail_lines(tmp_path / "big.log", None, 3) == ["line 49997", "line 49998", "line 49999"]
+
+
+def test_scans_and_indexing_stop_when_asked(log_file: Path) -> None:
+    """The app quitting cancels the workers: they stop at the next block, not at the end."""
+    source = FileSource(log_file)
+    source.index_all(stop=lambda: True)
+    assert not source.scanning
+    source.index.scan()
+    scan = Scan.search(source, Query("boom"))
+    scan.run(stop=lambda: True)
+    assert list(scan.found) == [] and scan.next == 0 and not scan.running
+    scan.run()
+    assert list(scan.found) == [3, 6] and scan.done
+    source.close()
