@@ -151,6 +151,19 @@ class RiskActionsMixin:
             return
         if isinstance(getattr(self, "screen", None), ConfirmScreen):
             return
+        try:
+            halted = self.engine.snapshot().trading_state is TradingState.HALTED
+        except Exception:
+            halted = False
+        if halted:  # nothing can be sent: say so before asking
+            self.notify(
+                f"trading is HALTED: no order can go out. R resumes trading (or F flattens "
+                f"everything), then C closes {sid}",
+                title="cannot close",
+                severity="warning",
+                timeout=8,
+            )
+            return
         side = "sell" if row.position > 0 else "buy"
 
         def answer(yes: bool | None) -> None:

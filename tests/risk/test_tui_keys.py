@@ -162,6 +162,14 @@ async def test_remove_with_a_position_is_refused_before_asking_and_c_closes_it()
         assert not isinstance(app.screen, ConfirmScreen)
         assert "s2 holds no position" in _toasts(app)
         assert names(engine).count("close") == 1
+        # while HALTED nothing can go out: refused before asking, with what to do
+        await pilot.press("up")
+        await pilot.press("ctrl+k")
+        await pilot.press("C")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "trading is HALTED: no order can go out. R resumes" in _toasts(app)
+        assert names(engine).count("close") == 1
 
 
 async def test_add_form_shows_the_engines_refusal_and_asks_again_on_a_warning() -> None:
