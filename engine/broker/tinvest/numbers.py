@@ -24,16 +24,16 @@ def units_nano(value: Decimal | int | str) -> tuple[int, int]:
     """``(units, nano)`` of ``value``, rounded half-even to nine decimals; same signs."""
     with localcontext() as ctx:
         ctx.prec = 40
-        exact = Decimal(value).quantize(_NANO_EXP, rounding=ROUND_HALF_EVEN)
-        if not exact.is_finite():
+        number = Decimal(value)
+        if not number.is_finite():  # quantize would raise a bare InvalidOperation on infinity
             raise ValueError(f"not a finite number: {value!r}")
+        if abs(number) > INT64_MAX:  # (and beyond the precision quantize could give)
+            raise ValueError(f"{value} does not fit a Quotation")
+        exact = number.quantize(_NANO_EXP, rounding=ROUND_HALF_EVEN)
         scaled = int(exact.scaleb(9))
     sign = -1 if scaled < 0 else 1
     units, nano = divmod(abs(scaled), NANO)
-    units, nano = sign * units, sign * nano
-    if abs(units) > INT64_MAX:
-        raise ValueError(f"{value} does not fit a Quotation")
-    return units, nano
+    return sign * units, sign * nano
 
 
 def to_decimal(units: int, nano: int) -> Decimal:
