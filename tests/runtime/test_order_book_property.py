@@ -70,14 +70,15 @@ def histories(draw: st.DrawFn) -> tuple[int, Side, list[tuple[str, object]]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(histories())
+@given(histories(), st.booleans())
 def test_order_book_invariants_under_shuffled_duplicated_and_stale_events(
-    history: tuple[int, Side, list[tuple[str, object]]],
+    history: tuple[int, Side, list[tuple[str, object]]], sent: bool
 ) -> None:
     lots, side, events = history
     book = OrderManager(lot_size=lambda code: 10)
     order = book.record(Order(SBER, side, OrderType.MARKET, lots, "acc", id="key"))
-    book.mark_submitted("key", T0)
+    if sent:  # else the broker's answer races the router's own SUBMITTED
+        book.mark_submitted("key", T0)
     unique: dict[str, int] = {}
     saw_terminal_report = False
     for kind, item in events:
@@ -107,4 +108,16 @@ def test_order_book_invariants_under_shuffled_duplicated_and_stale_events(
         elif total:
             assert order.status is OrderStatus.PARTIALLY_FILLED
         else:
-            assert order.status in (OrderStatus.SUBMITTED, OrderStatus.ACCEPTED)
+            assert order.status in (OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.ACCEPTED)
+
+
+def test_updates_and_fills_of_unknown_orders() -> None:
+    book = OrderManager(lot_size=lambda code: 10)
+    stranger = Order(SBER, Side.BUY, OrderType.MARKET, 2, "acc", id="not-ours")
+    assert book.apply_update(replace(stranger, status=OrderStatus.ACCEPTED), T0) is None
+    assert book.orders == {}
+    fill = Fill("not-ours", SBER, Side.BUY, 2, Decimal(250), Decimal(1), T0, "f-1", "acc")
+    result = book.apply_fill(fill)
+    assert result.order is None and not result.duplicate
+    assert book.positions[("acc", SBER)].lots == 2  # money moved: the position is booked anyway
+    assert book.apply_fill(fill).duplicate and book.positions[("acc", SBER)].lots == 2
