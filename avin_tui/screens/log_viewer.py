@@ -106,9 +106,10 @@ class EntryScreen(ModalScreen[None]):
         Binding("q", "close", "Close", show=False),
     ]
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, file: str | None = None) -> None:
         super().__init__()
         self.entry = entry
+        self.file = file  # the file the entry is in (None: the live pane, no line number)
 
     def describe(self) -> Text:
         """The fields (names in bold) and the whole message with its traceback, unwrapped."""
@@ -119,8 +120,9 @@ class EntryScreen(ModalScreen[None]):
             ("source", head.source or "-"),
             *self.entry.fields().items(),
             *((k, str(v)) for k, v in head.extra.items() if k not in ("order", "instrument")),
-            ("line", str(self.entry.line + 1)),
         ]
+        if self.file is not None:
+            rows.append(("line", f"{self.entry.line + 1} of {self.file}"))
         width = max(len(k) for k, _ in rows)
         text = Text()
         for key, value in rows:

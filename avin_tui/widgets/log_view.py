@@ -476,6 +476,11 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         layout = self._compute_layout()
         base = self.rich_style
         if y >= len(layout):
+            if y == 0 and self.row_count == 0:
+                empty = "no line matches the filters (x clears them)" if self.filtered else ""
+                empty = empty or ("(empty)" if self.source.count == 0 else "")
+                text = Text(empty[:width].ljust(width), style=Style(dim=True))
+                return Strip(text.render(self.app.console), width).apply_style(base)
             return Strip([Segment(" " * width, base)], width)
         row, part = layout[y]
         strips = self._row_strips(row, width)
@@ -707,7 +712,8 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         line = self.current_line
         if line is None:
             return
-        self.app.push_screen(EntryScreen(self.entry(line)))
+        file = self.source.name if isinstance(self.source, FileSource) else None
+        self.app.push_screen(EntryScreen(self.entry(line), file))
 
     def entry(self, line: int) -> Entry:
         return self.source.entry(line)

@@ -181,6 +181,8 @@ async def test_filters_by_level_source_and_text_and_clear(book: Any) -> None:
         await pilot.press("x")
         await pilot.press("f", *"boom", "enter")
         assert log.rows_text() and all("boom" in r for r in log.rows_text())
+        await pilot.press("f", *"no such text", "enter")
+        await wait_for(pilot, lambda: "no line matches" in "\n".join(screen_text(app)))
         await pilot.press("x")  # the search and the source and text filters go, the level stays
         assert log.level == "WARNING" and log.row_count == warnings
         assert not log.source_filter and not log.text_filter
@@ -251,6 +253,12 @@ async def test_i_opens_incidents_and_r_picks_an_older_run(book: Any, logs: Path)
         assert view.source.name == "incidents.log"
         await wait_for(pilot, lambda: view.row_count == 1)
         assert "engine crashed" in view.rows_text()[0]
+        await pilot.press("enter")
+        text = app.screen.describe().plain  # type: ignore[attr-defined]
+        assert re.search(r"order\s+1a2b3c4d", text) and re.search(
+            r"line\s+1 of incidents.log", text
+        )
+        await pilot.press("escape")
         await pilot.press("r")
         assert isinstance(app.screen, PickerScreen)
         names = [f.path.name for f in app.screen.files]
