@@ -285,6 +285,10 @@ class AvinApp(RiskActionsMixin, App[int]):
         chart.timeframe = TimeFrame.from_code(state.timeframe)
         chart.terms = set(state.terms)
         chart.view = ChartView(state.scroll, state.zoom)
+        for name, pane_state in state.panes.items():
+            restore_pane = getattr(main.query_one(f"#{name}"), "restore_state", None)
+            if callable(restore_pane) and name != "log":
+                restore_pane(dict(pane_state))
         for name, table_state in state.tables.items():
             table = main.query_one(f"#{name}", DiffTable)
             table.set_sort(table_state.sort, table_state.descending)
@@ -321,6 +325,11 @@ class AvinApp(RiskActionsMixin, App[int]):
             for name in TABLES
             for table in [main.query_one(f"#{name}", DiffTable)]
         }
+        panes = {
+            name: dict(get())
+            for name in ("chart",)
+            if callable(get := getattr(main.query_one(f"#{name}"), "get_state", None))
+        }
         return UiState(
             screen=self._open_screen_name(),
             focused=self._focused_pane,
@@ -335,6 +344,7 @@ class AvinApp(RiskActionsMixin, App[int]):
             scroll=chart.view.offset,
             tables=tables,
             log=log_state,
+            panes=panes,
         )
 
     def _open_screen_name(self) -> str:

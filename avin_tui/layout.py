@@ -6,7 +6,8 @@ default, PostgreSQL when configured), written by the app about a second after ea
 quit. :class:`UiState` is the layout (version ``VERSION``): the open screen, the focused pane,
 the maximised pane and the pane sizes, the theme, the chart (instrument, timeframe, ZigZag terms,
 zoom and scroll), each table's cursor row and sort, and the log view's state (level, filters,
-search: the widget's own ``get_state()``).
+search: the widget's own ``get_state()``), and what other panes keep with their ``get_state()``
+(the chart's depth view).
 
 Reading never fails: a missing record means the defaults silently; a damaged, foreign or unknown
 version means the defaults and *one* notice (``problem``). Values of the right shape are kept
@@ -62,6 +63,7 @@ class UiState:
     scroll: int = 0  # bars scrolled back from the live edge
     tables: dict[str, TableState] = field(default_factory=dict)
     log: dict[str, Any] = field(default_factory=lambda: {"level": "INFO"})
+    panes: dict[str, dict[str, Any]] = field(default_factory=dict)  # a pane's own get_state()
 
     @property
     def log_level(self) -> str:
@@ -188,6 +190,9 @@ def parse(raw: Any, version: int = VERSION) -> UiState:
                     sort if isinstance(sort, str) else None,
                     bool(value.get("descending", False)),
                 )
+    panes = raw.get("panes")
+    if isinstance(panes, dict):
+        state.panes = {k: dict(v) for k, v in panes.items() if k in PANES and isinstance(v, dict)}
     log = raw.get("log")
     if isinstance(log, dict):
         state.log = dict(log)

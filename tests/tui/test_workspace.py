@@ -118,6 +118,7 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
         await pilot.press("c", "minus", "left")  # chart: zoomed out, scrolled back
         await pilot.press("o", "down", "comma", "comma")  # orders: cursor, sort descending
         await pilot.press("c", "greater_than_sign", "T")  # chart grown, light theme
+        await pilot.press("t")  # chart: the order book instead of candles
         await pilot.press("l", "v")  # log: focused, level WARNING
         await pilot.press("z")  # log maximised
         saved = app.current_layout()
@@ -129,6 +130,7 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
     assert saved.focused == "log" and saved.maximized == "log" and saved.theme == "light"
     assert saved.columns == [1, 2] and saved.rows == [2, 2, 1]
     assert saved.log_level == "WARNING"
+    assert saved.panes["chart"]["mode"] == "depth"
     state, problem = Workspace(store()).load()
     assert problem is None and state == saved
 
@@ -136,7 +138,7 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         chart = app.screen.query_one(ChartPane)
         orders = app.screen.query_one(OrdersTable)
-        await wait_for(pilot, lambda: chart.showing_bars and orders.row_count > 0)
+        await wait_for(pilot, lambda: chart.depth.enabled and orders.row_count > 0)
         assert chart.instrument == "MOEX_SHARE_GAZP" and chart.timeframe is TimeFrame.M10
         assert 4 in chart.terms and chart.view == ChartView(saved.scroll, 2)
         assert (orders.sort_column, orders.sort_descending) == ("instrument", True)
@@ -146,25 +148,43 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
         assert app.theme == "textual-light"
         assert app.pane_sizes.columns == [1, 2] and app.pane_sizes.rows == [2, 2, 1]
         assert app.screen.query_one(LogPane).get_state()["level"] == "WARNING"
+        assert chart.depth.enabled
         assert app.current_layout() == saved
         assert not app._notifications  # all was well: no notice
+
+
+async def test_the_open_screen_comes_back() -> None:
+    app = AvinApp(FakeEngine(store=store()), poll_interval=0.05, layout_debounce=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app._panes_ready)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "BacktestsScreen")
+        await wait_for(pilot, lambda: Workspace(store()).load()[0].screen == "backtests")
+    app = AvinApp(FakeEngine(store=store()), poll_interval=0.05, layout_debounce=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "BacktestsScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: Workspace(store()).load()[0].screen == "main")
 
 
 async def test_writes_are_debounced_and_a_bad_record_gives_one_notice_once() -> None:
     s = store()
     s._cache.set("value:workspace", "{damaged")
-    app = AvinApp(FakeEngine(store=s), poll_interval=0.05, layout_debounce=0.2)
+    app = AvinApp(FakeEngine(store=s), poll_interval=0.05, layout_debounce=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app._panes_ready)
         notices = [n for n in app._notifications if n.title == "workspace"]
         assert len(notices) == 1 and "default layout" in notices[0].message
         assert app.screen.query_one(ChartPane).timeframe is TimeFrame.M1
-        saves = app.workspace.saves  # the defaults were written over the bad record
-        assert saves == 1
+        assert app.workspace.saves == 1  # the defaults were written over the bad record
+        await wait_for(pilot, lambda: app._layout_timer is None, timeout=15)  # (focus: one more)
+        saves = app.workspace.saves
         for _ in range(5):  # a burst of changes: one write, after the last one
             await pilot.press("right_square_bracket")
-        assert app.workspace.saves == saves
-        await wait_for(pilot, lambda: app.workspace.saves == saves + 1)
+        assert app.workspace.saves == saves and app._layout_timer is not None
+        await wait_for(pilot, lambda: app.workspace.saves > saves, timeout=15)
+        assert app.workspace.saves == saves + 1 and app._layout_timer is None
+        assert Workspace(s).load()[0].timeframe == app.current_layout().timeframe
     app = AvinApp(FakeEngine(store=store()), poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app._panes_ready)
