@@ -1,9 +1,10 @@
 """Order books and the tape while the robot runs: for the UI's depth view and the tick recorder.
 
-:class:`MarketFeed` subscribes the tape (anonymous trades) of every instrument on the engine's
-charts when the broker offers it (:class:`engine.broker.base.MarketDepthFeed`), keeps the last
-``tape_size`` trades and the newest order book of each instrument, and subscribes an order book
-only while someone looks at it (:meth:`watch`). With a :class:`TickRecorder` every trade goes to
+:class:`MarketFeed` keeps the last ``tape_size`` trades (the tape) and the newest order book of
+each instrument when the broker offers them (:class:`engine.broker.base.MarketDepthFeed`). It
+subscribes the tape of every instrument on the engine's charts when it records (below), else the
+tape of an instrument once someone looks at it; an order book only while someone looks at it
+(:meth:`watch`). With a :class:`TickRecorder` every trade goes to
 the tick store (``engine.data.ticks``): buffered, written every ``flush_every`` seconds and at
 shutdown, off the event loop. A failed write is logged and retried with the next flush; nothing
 is dropped unless the buffer passes ``max_buffer`` trades (then the oldest go, with a warning).
@@ -113,6 +114,7 @@ class MarketFeed:
         self.tapes: dict[str, deque[MarketTrade]] = {}
         self.watched: dict[str, int] = {}  # code -> depth of the subscribed book
         self.instruments: dict[str, Instrument] = {}
+        self.taped: set[str] = set()  # codes whose tape is subscribed
         self.version = 0  # bumped on every book or trade (the UI redraws on a change)
 
     def _uid(self, code: str) -> str:
@@ -124,19 +126,27 @@ class MarketFeed:
         return self.feed is not None
 
     async def start(self, instruments: list[Instrument]) -> None:
-        """Subscribe the tape of ``instruments`` (and their books when watched already); the
-        engine calls it at start and for an instrument a worklist row brings later."""
+        """Know ``instruments``; subscribe their tape when recording, their book (and tape) when
+        watched already. The engine calls it at start and for an instrument a worklist row
+        brings later."""
         if self.feed is None:
             return
         for inst in instruments:
             self.instruments[inst.code] = inst
-            try:
-                await self.feed.subscribe_trades(inst)
-            except Exception as exc:
-                log.warning("trades of %s not subscribed: %s", inst.code, exc)
             depth = self.watched.get(inst.code)
+            if self.recorder is not None or depth is not None:
+                await self._subscribe_tape(inst)
             if depth is not None:
                 await self._subscribe_book(inst.code, depth)
+
+    async def _subscribe_tape(self, inst: Instrument) -> None:
+        if self.feed is None or inst.code in self.taped:
+            return
+        try:
+            await self.feed.subscribe_trades(inst)
+            self.taped.add(inst.code)
+        except Exception as exc:
+            log.warning("trades of %s not subscribed: %s", inst.code, exc)
 
     def on_event(self, event: object) -> bool:
         """Take a BookEvent or TradeEvent; False for any other event."""
@@ -186,6 +196,7 @@ class MarketFeed:
         inst = self.instruments.get(code)
         if self.feed is None or inst is None:
             return
+        await self._subscribe_tape(inst)  # the depth view shows the tape too
         try:
             await self.feed.subscribe_order_book(inst, depth)
         except Exception as exc:
