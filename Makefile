@@ -4,15 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# Every pinned version with its hashes (make lock refreshes it): the venv, CI, Docker and the
+# binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller).
+LOCK   := requirements/lock.txt
+EXTRAS := dev,fast,postgres,binary
+comma  := ,
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 
-.PHONY: run test lint fmt bench build release clean e2e
+.PHONY: run test lint fmt bench build release clean e2e lock lock-upgrade binary smoke hooks
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@# numba speeds up the ZigZag batch; the pure-Python path gives identical results without it
-	-$(BIN)/python -m pip install --quiet 'numba>=0.59'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	@# the project itself; a dependency added to pyproject.toml after the last `make lock` is
+	@# installed unpinned here, and lock_check names it
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	-@$(BIN)/python packaging/lock_check.py
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -36,8 +43,35 @@ bench: $(STAMP)
 build: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 
-release: lint test build
-	@echo "release artefacts in dist/: $$(ls dist)"
+# The lock from pyproject.toml; versions already pinned stay (lock-upgrade takes the newest).
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip compile pyproject.toml $(foreach e,$(subst $(comma), ,$(EXTRAS)),--extra $(e)) \
+	  --universal --python-version 3.11 --generate-hashes --no-header --quiet $(UV_ARGS) -o $(LOCK)
+	$(BIN)/python packaging/lock_check.py
+
+lock-upgrade:
+	$(MAKE) lock UV_ARGS=--upgrade
+
+# dist/avin-<version>-linux-x86_64.tar.gz, built inside a Debian 11 root (glibc 2.31); needs root.
+binary:
+	bash packaging/build-linux-binary.sh
+
+# The extracted binary in a clean environment: --version, a headless run, status, TUI, kill/resume.
+smoke:
+	bash packaging/smoke.sh dist/avin-$(VERSION)-linux-x86_64.tar.gz
+
+hooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet pre-commit
+	$(BIN)/pre-commit install
+
+release: lint test build binary smoke
+	$(BIN)/python packaging/changelog_section.py $(VERSION) > dist/RELEASE_NOTES-$(VERSION).md
+	cd dist && sha256sum avin-$(VERSION).tar.gz avin-$(VERSION)-py3-none-any.whl \
+	  > SHA256SUMS.sdist-wheel && grep -v -e ' avin-$(VERSION).tar.gz$$' -e '\.whl$$' SHA256SUMS \
+	  >> SHA256SUMS.sdist-wheel; mv SHA256SUMS.sdist-wheel SHA256SUMS
+	@echo "release $(VERSION) in dist/:"; ls -l dist; cat dist/SHA256SUMS
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache
