@@ -290,6 +290,12 @@ def cmd_download(args: argparse.Namespace) -> int:
     from engine.data.history_client import HistoryClient, configured_token
 
     if args.trades:
+        if args.from_year is not None or args.to_year is not None:
+            raise DataError(
+                "--trades fetches the last hour's tape; it takes no --from-year / --to-year",
+                "Run the two separately: `avin data download SBER --trades`, "
+                "`avin data download SBER --from-year 2023`",
+            )
         return _download_trades(args.tickers)
     if args.from_year is None:
         raise DataError(

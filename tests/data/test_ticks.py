@@ -141,6 +141,8 @@ def test_download_needs_a_year_or_trades(run_cli: Any, monkeypatch: pytest.Monke
     monkeypatch.setenv("AVIN_MODE", "sim")
     result = run_cli("data", "download", "SBER")
     assert result.code == 2 and "--from-year" in result.err and "--trades" in result.err
+    both = run_cli("data", "download", "SBER", "--trades", "--from-year", "2023")
+    assert both.code == 2 and "takes no --from-year" in both.err
     sim = run_cli("data", "download", "SBER", "--trades")
     assert sim.code == 2 and "recorded while avin runs" in sim.err
     assert "Traceback" not in sim.err
