@@ -12,7 +12,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from engine.broker.base import FillEvent, OrderUpdate
+from engine.broker.base import FillEvent, OrderUpdate, PriceEvent
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.local_stops import LOCAL_STOP_ID, triggered_key
 from engine.model import Order, OrderStatus, OrderType, Side
@@ -20,7 +20,7 @@ from engine.runtime.engine import Engine
 from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
-from tests.tinvest.helpers import START, EventSink, crossing_level, make_broker
+from tests.tinvest.helpers import START, EventSink, crossing_level, future_prices, make_broker
 from tests.tinvest.test_stop_engine import OPTIONS, until
 
 ACCOUNT = "fake-account-1"
@@ -95,6 +95,56 @@ async def test_a_cancelled_local_stop_never_triggers() -> None:
         assert await broker.open_orders(ACCOUNT) == []
     finally:
         await broker.close()
+        await server.stop()
+
+
+async def test_finished_local_stops_stay_finished_after_a_restart() -> None:
+    """A new process with the same journal: a filled and a cancelled local stop never trigger
+    again (the journal knows every stop key, only open ones are re-armed)."""
+    server = await sandbox().start()
+    first = make_broker(server.target, local_stops=None)
+    await first.connect()
+    try:
+        gazp = server.exchange.instrument("GAZP")
+        await first.post_order(Order(GAZP, Side.BUY, OrderType.MARKET, 1, ACCOUNT))
+        level = crossing_level(server, gazp, rising=False)
+        filled = Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        cancelled = Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        await first.post_order(filled)
+        await first.post_order(cancelled)
+        await first.cancel_order(ACCOUNT, cancelled.id)
+        for _ in range(240):
+            if triggered_key(filled.id) in server.post_order_keys:
+                break
+            server.step()
+            await asyncio.sleep(0)
+        await until(lambda: filled.id not in first._tracked, what="the stop's fill booked")
+    finally:
+        await first.close()
+    sent = list(server.post_order_keys)
+    second = make_broker(server.target, local_stops=None, journal=first.journal)
+    await second.connect()
+    sink = EventSink(second)
+    try:
+        assert await second.open_orders(ACCOUNT) == []
+        await second.subscribe_prices(gazp)
+        await until(lambda: second.market.connected.is_set(), what="the market stream")
+        prices = [p for p in future_prices(server, gazp)[:60]]
+        assert min(prices) <= level  # the next prices reach both stop levels again
+        stamps = [
+            t.ts
+            for _ in range(60)
+            for t in server.exchange.step()
+            if t.instrument.code == GAZP and not t.closed
+        ]
+        await sink.wait(  # the adapter heard the prices up to the last one
+            lambda ev: any(isinstance(e, PriceEvent) and e.ts == stamps[-1] for e in ev)
+        )
+        assert len([e for e in sink.of(PriceEvent) if e.instrument == GAZP]) > 10
+        assert server.post_order_keys == sent  # nothing triggered, nothing sent again
+    finally:
+        await sink.stop()
+        await second.close()
         await server.stop()
 
 

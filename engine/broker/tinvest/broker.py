@@ -814,7 +814,7 @@ class TInvestBroker:
             )
 
     async def _stop_watch_loop(self) -> None:
-        while any(s.waiting for s in self._stops.values()):
+        while any((s.armed if s.local else True) and s.waiting for s in self._stops.values()):
             await asyncio.sleep(self.stop_poll_interval)
             try:
                 if any(s.waiting and not s.local for s in self._stops.values()):
@@ -944,7 +944,9 @@ class TInvestBroker:
         """A last price: trigger every waiting local stop of ``code`` that it reaches."""
         for stop in list(self._stops.values()):
             order = stop.order
-            if not (stop.local and stop.waiting and order is not None and order.instrument == code):
+            if not (stop.local and stop.armed and stop.waiting and order is not None):
+                continue  # only stops armed in this run (open ones: placed, or re-armed)
+            if order.instrument != code or not order.is_open:
                 continue
             if local_stops.reached(order, price):
                 log.info("local stop %s reached at %s", stop.key[:8], price)
@@ -999,7 +1001,9 @@ class TInvestBroker:
 
     async def _poll_local_prices(self) -> None:
         """The market-data stream is down: local stops are checked against GetLastPrices."""
-        codes = {self._stop_code(s) for s in self._stops.values() if s.local and s.waiting}
+        codes = {
+            self._stop_code(s) for s in self._stops.values() if s.local and s.armed and s.waiting
+        }
         instruments = [self._by_code[c] for c in sorted(codes) if c in self._by_code]
         if not instruments:
             return
@@ -1211,7 +1215,12 @@ class TInvestBroker:
         out.extend(
             s.order
             for s in self._stops.values()
-            if s.local and s.waiting and s.account == account and s.order is not None
+            if s.local
+            and s.armed
+            and s.waiting
+            and s.account == account
+            and s.order is not None
+            and s.order.is_open
         )
         if self.local_stops:
             return out  # no stop-order service to ask (the sandbox)
