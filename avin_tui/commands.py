@@ -87,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kill.set_defaults(func=cmd_kill)
     resume = subparsers.add_parser(
         "resume",
-        help="leave HALTED: trading ACTIVE, paused strategies running",
+        help="leave HALTED: trading ACTIVE, held strategies running (paused by hand stay paused)",
         description="Deliberately reset the latched kill switch (running engine or the next run).",
     )
     resume.add_argument("--reason", default="avin resume", help="recorded in the log")

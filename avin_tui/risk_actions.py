@@ -94,7 +94,7 @@ class RiskActionsMixin:
         self.push_screen(
             ConfirmScreen(
                 f"[b]Reset the kill switch?[/b] Trading is {label}. Resuming makes it ACTIVE "
-                "and restarts every paused strategy.",
+                "and runs the held strategies again (those paused by hand stay paused).",
                 yes="Resume trading",
             ),
             self._resume_answer,
