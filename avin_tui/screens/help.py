@@ -43,8 +43,8 @@ HELP = """\
               [b]a[/b] add a row (form)   [b]d[/b] remove the row (asks first)
               [b]C[/b] close the row's position
 [b]Orders[/b]      [b]x[/b] [b]delete[/b]  cancel the selected order
-[b]Log[/b]         [b]v[/b] minimum level   [b]/[/b] search, [b]n N[/b] next / previous
-              [b]end[/b] follow the tail again
+[b]Log[/b]         [b]v[/b] level [b]S[/b] source [b]f[/b] text [b]x[/b] clear [b]/[/b] search [b]n N[/b] [b]end[/b] follow
+              [b]enter[/b] entry [b]w[/b] wrap [b]e E[/b] warn/err [b]i[/b] incidents [b]r[/b] older runs
 
 Times: the clock, chart and orders in Moscow time (MSK, UTC+3); the log
 in UTC (Z), as avin.log has them. The layout (panes, sizes, chart, sorts,
