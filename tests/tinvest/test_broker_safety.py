@@ -226,3 +226,18 @@ def test_commission_split_worked_example() -> None:
         Decimal("0.00"),
         Decimal("0.01"),
     ]
+
+
+@pytest.mark.parametrize("code", ["30034", "30052", "40002", "90003"])
+async def test_each_stop_order_refusal_code_is_a_rejection(
+    broker: TInvestBroker, server: FakeTInvestServer, code: str
+) -> None:
+    server.faults.reject_stop_next = [code]
+    sber = await broker.find_instrument("SBER")
+    stop = sber.round_price(server.exchange.last_price(sber) * Decimal("0.9"))
+    order = Order(SBER, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=stop)
+    with pytest.raises(TInvestOrderRejected) as info:
+        await broker.post_order(order)
+    assert info.value.api_code == code
+    assert server.calls.count("PostStopOrder") == 1  # a definite answer: never sent again
+    assert broker.journal.unresolved() == []

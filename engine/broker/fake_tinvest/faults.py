@@ -21,6 +21,7 @@ class Faults:
     stop_orders_unavailable: bool = False  # StopOrders RPCs: UNIMPLEMENTED, as in the sandbox
     internal_after_place: int = 0  # the next N PostOrder / PostStopOrder place, then 70002
     reject_next: list[str] = field(default_factory=list)  # codes for the next PostOrder calls
+    reject_stop_next: list[str] = field(default_factory=list)  # ... the next PostStopOrder calls
     fill_delay_ticks: int = 0  # new orders start matching only after this many price ticks
     max_fill_lots: int = 0  # one trade takes at most this many lots (partial fills); 0: all
     slow_calls: int = 0  # the next N unary calls (see only_methods) answer after slow_seconds

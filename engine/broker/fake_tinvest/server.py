@@ -626,6 +626,11 @@ class _Operations(_Base, pb_grpc.OperationsServiceServicer):
 class _StopOrders(_Base, pb_grpc.StopOrdersServiceServicer):
     async def PostStopOrder(self, request: pb.PostStopOrderRequest, context: Ctx) -> Any:
         await self.s.guard(context, "PostStopOrder")
+        if self.s.faults.reject_stop_next:
+            code = self.s.faults.reject_stop_next.pop(0)
+            await self.s.abort(
+                context, _status_for(code), code, REJECT_TEXT.get(code, "Order rejected")
+            )
         kind = STOP_KIND.get(request.stop_order_type, OrderType.STOP)
         side = Side.BUY if request.direction == pb.STOP_ORDER_DIRECTION_BUY else Side.SELL
         price = from_quotation(request.price) if kind is OrderType.STOP_LIMIT else None
