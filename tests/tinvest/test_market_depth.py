@@ -111,3 +111,29 @@ async def test_another_depth_replaces_the_subscription(
     server.step()
     await sink.wait(lambda ev: any(isinstance(e, TradeEvent) for e in ev))
     assert len(sink.of(BookEvent)) == seen
+
+
+async def test_the_tape_has_no_gap_and_no_duplicate_across_a_drop(
+    server: FakeTInvestServer, broker: TInvestBroker, sink: EventSink
+) -> None:
+    server.advance(1)
+    sber = await broker.find_instrument("SBER")
+    await broker.subscribe_trades(sber)
+    await sink.wait(lambda ev: broker.market.stats.connects > 0)  # subscribed
+    first_ts = server.exchange.market.next_time
+    server.step()
+    await sink.wait(lambda ev: any(isinstance(e, TradeEvent) for e in ev))
+
+    server.faults.only_methods = {"MarketDataStream"}
+    server.faults.unavailable_calls = 3  # the stream cannot reopen at once ...
+    server.drop_open_streams()  # ... after it drops at the next trade
+    for _ in range(14):  # two minutes of trading while it is down
+        server.step()
+    await sink.wait(lambda ev: broker.market.stats.trades_backfilled > 0, timeout=10)
+    server.step()  # and the stream carries on
+    end = server.exchange.market.now + timedelta(seconds=1)
+    expected = server.market_data.tape.trades(sber.code, first_ts, end)
+    await sink.wait(lambda ev: len(sink.of(TradeEvent)) >= len(expected), timeout=10)
+    got = [e.trade for e in sink.of(TradeEvent)]
+    assert got == expected  # every trade once, in order
+    assert server.faults.unavailable_calls == 0 and broker.market.stats.drops >= 1

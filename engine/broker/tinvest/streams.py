@@ -44,10 +44,15 @@ from engine.broker.tinvest.convert import (
     candle_to_bar,
 )
 from engine.broker.tinvest.errors import AuthenticationError, TInvestError, from_rpc_error
-from engine.broker.tinvest.market_depth import book_from_stream, trade_from_pb
+from engine.broker.tinvest.market_depth import (
+    LAST_TRADES_REACH,
+    book_from_stream,
+    last_trades,
+    trade_from_pb,
+)
 from engine.broker.tinvest.numbers import from_quotation, from_timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import Bar, Instrument, TimeFrame
+from engine.model import Bar, Instrument, MarketTrade, TimeFrame
 
 log = logging.getLogger("avin.tinvest.streams")
 
@@ -90,6 +95,7 @@ class StreamStats:
     drops: int = 0
     stalls: int = 0
     backfilled: int = 0
+    trades_backfilled: int = 0  # trades of the tape recovered with GetLastTrades after a drop
     last_error: str = ""
     reasons: list[str] = field(default_factory=list)
 
@@ -114,6 +120,8 @@ class MarketStream:
         self.prices: dict[str, Instrument] = {}
         self.books: dict[str, tuple[Instrument, int]] = {}  # uid -> (instrument, depth)
         self.trades: dict[str, Instrument] = {}  # uid -> instrument
+        # uid -> (time of the newest trade seen, the trades seen at that very time)
+        self._last_trade: dict[str, tuple[datetime, set[tuple[Any, ...]]]] = {}
         self.trading_status: dict[str, int] = {}
         # uid -> (status, limit orders accepted, market orders accepted), from the stream
         self.trading_flags: dict[str, tuple[int, bool, bool]] = {}
@@ -343,6 +351,7 @@ class MarketStream:
         if first is None:
             return
         await self._backfill()
+        await self._backfill_trades()
         self.connected.set()
         self.stats.connects += 1
         self.emit(ConnectionEvent(True, _now(), "market data stream"))
@@ -382,6 +391,35 @@ class MarketStream:
                 self._close(state, bar)
                 self.stats.backfilled += 1
 
+    def _emit_trade(self, inst: Instrument, trade: MarketTrade) -> None:
+        key = (trade.price, trade.lots, trade.side)
+        last = self._last_trade.get(inst.uid)
+        if last is None or trade.ts > last[0]:
+            self._last_trade[inst.uid] = (trade.ts, {key})
+        elif trade.ts == last[0]:
+            last[1].add(key)
+        self.emit(TradeEvent(trade))
+
+    async def _backfill_trades(self) -> None:
+        """Trades of the tape missed while the stream was down, from GetLastTrades (which
+        reaches back an hour: a longer outage leaves a gap, logged)."""
+        for uid, inst in list(self.trades.items()):
+            last = self._last_trade.get(uid)
+            if last is None:
+                continue
+            since, seen = last
+            end = min(_now(), since + LAST_TRADES_REACH)
+            try:
+                missed = await last_trades(self.transport.call, inst, since, end)
+            except (TInvestError, grpc.RpcError) as exc:
+                log.warning("tape of %s: the gap after the drop stays open (%s)", inst.code, exc)
+                continue
+            for trade in missed:
+                if trade.ts == since and (trade.price, trade.lots, trade.side) in seen:
+                    continue
+                self._emit_trade(inst, trade)
+                self.stats.trades_backfilled += 1
+
     def _close(self, state: _BarState, bar: Bar) -> None:
         state.last_closed = bar.ts
         if state.current is not None and state.current.ts <= bar.ts:
@@ -406,7 +444,7 @@ class MarketStream:
             trade = response.trade
             inst = self.trades.get(trade.instrument_uid)
             if inst is not None:
-                self.emit(TradeEvent(trade_from_pb(trade, inst.code)))
+                self._emit_trade(inst, trade_from_pb(trade, inst.code))
         elif kind == "ping":
             if response.ping.HasField("time"):  # the server's clock, for clock-skew detection
                 self.server_time = ServerTime(from_timestamp(response.ping.time), _now())
