@@ -1,7 +1,11 @@
 """Chaos: the headless robot trades through the T-Invest adapter against the fake server and is
 killed with SIGKILL at random moments, again and again, then runs once more and stops cleanly.
-Every fourth cycle the connection drops (GOAWAY) and an order answer is lost (70002 after the
-order was placed) just before the kill: connection drops -> crash -> recovery.
+Faults rotate over the cycles before the kill: the order stream is down, so fills come only in
+the PostOrder answers (cycle 4n+1); the stop-order service answers UNIMPLEMENTED, as in the
+sandbox (4n+2: the robot trades in the sandbox, so it keeps its stops itself and must never ask
+for them); the connection drops (GOAWAY) and an order answer is lost (70002 after the order was
+placed) (4n+3): connection drops -> crash -> recovery. The worklist has sma_cross on two shares
+and zigzag_breakout (every entry protected by a local stop-loss and take-profit) on a third.
 
 The fake server lives in this process (an asyncio loop in a background thread), so it outlives
 every robot and the test reads what really reached it. After every restart: no order key reached
@@ -36,6 +40,7 @@ from typing import Any, TypeVar
 import pytest
 
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
+from engine.broker.local_stops import triggered_key
 from engine.model import Position
 from engine.state.codec import decode_fill
 from engine.state.embedded import DiskcacheStore
@@ -49,6 +54,21 @@ STARTED = "engine started"
 # How fast a restart trades is measured and printed here, not asserted (a loaded machine would
 # fail a correct robot): bench/startup.py and bench/kill_latency.py hold the timings.
 T = TypeVar("T")
+STOP_RPCS = {"PostStopOrder", "GetStopOrders", "CancelStopOrder"}
+WORKLIST = """
+[[strategies]]
+name = "sma_cross"
+instrument = "SBER"
+
+[[strategies]]
+name = "sma_cross"
+instrument = "GAZP"
+
+[[strategies]]
+name = "zigzag_breakout"
+instrument = "LKOH"
+params = { lots = 1, term = 1, stop_p = 0.2, rr = 1.0 }
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +182,15 @@ def _journal_fills(home: Path) -> list[dict[str, Any]]:
     return [json.loads(data) for _, data in rows]
 
 
+def _server_keys(journal: dict[str, int], server: ServerView) -> dict[str, int]:
+    """Journal lots under the keys the server knows: a local stop's fills are journalled under
+    the stop's key, the server has them under the key of the order it became."""
+    return {
+        triggered_key(k) if triggered_key(k) in server.filled else k: lots
+        for k, lots in journal.items()
+    }
+
+
 def _lots_by_key(fills: list[dict[str, Any]]) -> dict[str, int]:
     lots: dict[str, int] = defaultdict(int)
     seen: set[str] = set()
@@ -177,6 +206,8 @@ def _missing_fills(
     journal: dict[str, int], server: ServerView, keys: frozenset[str] | set[str]
 ) -> dict[str, tuple[int, int]]:
     """key -> (journal lots, server lots) where they differ, for finished orders among ``keys``."""
+    journal = _server_keys(journal, server)
+    keys = {triggered_key(k) if triggered_key(k) in server.filled else k for k in keys}
     return {
         key: (journal.get(key, 0), server.filled.get(key, 0))
         for key in keys
@@ -242,9 +273,15 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     recoveries: list[float] = []
     kills = 0
     drops = 0
+    streams_down = 0
+    no_stop_service = 0
+    (tmp_path / "config").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "config" / "avin.toml").write_text(WORKLIST)
     proc: subprocess.Popen[bytes] | None = None
     try:
         for cycle in range(KILLS):
+            server.faults.drop_order_streams = 0  # the faults of the previous cycle end
+            server.faults.stop_orders_unavailable = False
             before = fake_server.view()  # every order of the previous runs is known here
             offset = _log_size(log)
             stderr = tmp_path / f"stderr-{cycle}.txt"
@@ -264,6 +301,13 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
                     break
                 time.sleep(0.1)
             assert not missing, f"cycle {cycle}: fills lost (journal, server lots): {missing}"
+            if cycle % 4 == 1:  # the order stream is down: fills only in the PostOrder answers
+                server.faults.drop_order_streams = 10**6
+                fake_server.loop.call_soon_threadsafe(server.drop_order_streams_now)
+                streams_down += 1
+            if cycle % 4 == 2:  # no stop-order service, as in the sandbox
+                server.faults.stop_orders_unavailable = True
+                no_stop_service += 1
             if cycle % 4 == 3:  # the connection drops and an order answer is lost, then the crash
                 fake_server.loop.call_soon_threadsafe(fake_server.server.drop_open_streams)
                 fake_server.server.faults.internal_after_place = 1
@@ -331,7 +375,10 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     assert not missing, f"journal and server disagree (journal, server lots): {missing}"
     # the robot's positions are the server's
     assert status["trading_state"] == "ACTIVE" and not status["recovery"]["problems"]
-    assert {o["key"] for o in status["open_orders"]} == set(final.open_keys)
+    # the robot's open orders are the server's, besides the stops it keeps itself
+    at_broker = {o["key"] for o in status["open_orders"] if not o["type"].endswith("(local)")}
+    assert at_broker == set(final.open_keys)
+    assert not STOP_RPCS & set(server.calls), "the sandbox robot asked for stop orders"
     ours = {p["instrument"]: p["lots"] for p in status["positions"] if p["lots"]}
     assert ours == final.positions
     # realised PnL recomputed from the journalled fills is what the robot reports
@@ -354,7 +401,9 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     assert all(p.is_flat and not p.realized for k, p in positions.items() if k not in reported)
     # the chaos really happened under order flow, quickly enough
     assert kills == KILLS
-    assert drops == KILLS // 4
+    assert drops == KILLS // 4 and streams_down == KILLS // 4 and no_stop_service == KILLS // 4
+    stops = [f for f in fills if triggered_key(f.order_id) in final.filled]
+    assert stops, "no local stop triggered"
     assert len(final.keys) >= 2 * KILLS, f"only {len(final.keys)} orders reached the server"
     slowest = max(startups)
     assert len(startups) == kills and min(recoveries) >= 0
