@@ -9,6 +9,7 @@ again once the post is acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 from collections.abc import Coroutine
@@ -253,3 +254,91 @@ async def test_a_cancel_of_a_queued_order_never_sends_it() -> None:
     rig.router.post(order)
     await rig.done()
     assert order.status is OrderStatus.CANCELLED and broker.posts == [] and broker.cancels == []
+
+
+class Held(GateBroker):
+    """Every call waits on ``release`` (post, lookup and cancel alike)."""
+
+    async def get_order(self, account: str, key: str) -> Order | None:
+        self.entered.set()
+        await self.release.wait()
+        return await super().get_order(account, key)
+
+    async def cancel_order(self, account: str, key: str) -> Order:
+        self.entered.set()
+        await self.release.wait()
+        return await super().cancel_order(account, key)
+
+
+async def _cancel_task(rig: Rig, broker: GateBroker) -> asyncio.Task[Any]:
+    await asyncio.wait_for(broker.entered.wait(), 5)
+    (task,) = [t for t in rig.tasks if not t.done()]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return task
+
+
+async def test_a_shutdown_cancels_a_post_in_flight_without_a_verdict() -> None:
+    broker = Held(hold=True)
+    rig = Rig(broker)
+    order = rig.new()
+    rig.router.post(order)
+    task = await _cancel_task(rig, broker)
+    assert task.cancelled() and order.status is OrderStatus.SUBMITTED  # in flight, not rejected
+
+
+async def test_a_shutdown_cancels_a_lookup_in_flight() -> None:
+    broker = Held()  # the post answers at once (released), with a timeout
+    broker.post_error = TimeoutError("deadline exceeded")
+    lookup_release = asyncio.Event()
+    looking = asyncio.Event()
+
+    async def held_lookup(account: str, key: str) -> Order | None:
+        looking.set()
+        await lookup_release.wait()
+        return None
+
+    broker.get_order = held_lookup  # type: ignore[method-assign]
+    rig = Rig(broker)
+    order = rig.new()
+    rig.router.post(order)
+    await asyncio.wait_for(looking.wait(), 5)  # the post failed; the key is being looked up
+    (task,) = [t for t in rig.tasks if not t.done()]
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert task.cancelled() and order.status is OrderStatus.SUBMITTED  # neither sent nor rejected
+    assert len(broker.posts) == 1
+
+
+async def test_a_shutdown_cancels_a_cancel_in_flight() -> None:
+    broker = Held()
+    rig = Rig(broker)
+    order = rig.new()
+    rig.router.post(order)
+    await rig.done()
+    assert order.status is OrderStatus.ACCEPTED
+    broker.release.clear()
+    broker.entered.clear()
+    rig.router.cancel(order.id)
+    task = await _cancel_task(rig, broker)
+    assert task.cancelled() and order.status is OrderStatus.ACCEPTED
+
+
+async def test_a_synchronous_cancel_that_fails_is_said_and_not_sent_again() -> None:
+    class SyncCancels(GateBroker):
+        def cancel_now(self, account: str, key: str) -> Order:
+            raise RuntimeError("the market is closed")
+
+    broker = SyncCancels()
+    rig = Rig(broker)
+    order = rig.new()
+    rig.router.post(order)
+    await rig.done()
+    with Records("avin.engine") as log:
+        rig.router.cancel(order.id)
+    await rig.done()
+    assert broker.cancels == []  # no asynchronous cancel after the synchronous one failed
+    assert order.status is OrderStatus.ACCEPTED
+    assert any("the market is closed" in m for m in log.messages)
