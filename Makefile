@@ -58,9 +58,11 @@ lock-upgrade:
 binary:
 	bash packaging/build-linux-binary.sh
 
-# The extracted binary in a clean environment: --version, a headless run, status, TUI, kill/resume.
+# The extracted binary in a clean environment: --version, a headless run, status, TUI, kill/resume;
+# here, then inside a minimal Debian 11 root without Python (glibc 2.31; needs root).
 smoke:
 	bash packaging/smoke.sh dist/avin-$(VERSION)-linux-x86_64.tar.gz
+	bash packaging/smoke-bullseye.sh dist/avin-$(VERSION)-linux-x86_64.tar.gz
 
 hooks: $(STAMP)
 	$(BIN)/python -m pip install --quiet pre-commit
