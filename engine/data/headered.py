@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
+import polars as pl
+
 from engine.data.errors import ArchiveError
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -110,6 +112,10 @@ def convert(
             f"{name}: no ticker column in the header",
             "Import it with --ticker TICKER, or add a <TICKER> column.",
         )
+    if moment is None:
+        fast = _convert_vectorised(name, data, header, ticker=ticker, zone=zone)
+        if fast is not None:
+            return fast
     parser = _TimeParser(zone)
     lines = data.split(b"\n")
     out: list[str] = []
@@ -157,6 +163,104 @@ def convert(
             )
         )
     return "\n".join(out).encode()
+
+
+# two-digit years first: polars' %Y also reads "24" (as the year 24), a tie goes to the first
+DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d.%m.%y", "%d/%m/%y", "%d.%m.%Y", "%d/%m/%Y")
+TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%H%M%S", "%H%M")
+
+
+def _convert_vectorised(
+    name: str, data: bytes, header: Header, *, ticker: str, zone: tzinfo
+) -> bytes | None:
+    """:func:`convert` for the date + time layouts with polars (tens of times faster than line
+    by line), or None when polars' rows do not map one to one to the file's lines (blank or
+    quoted lines, a zone without a name): the caller then goes line by line."""
+    zone_name = getattr(zone, "key", None)
+    if not zone_name or data.startswith((b"\n", b"\r")):
+        return None
+    line_count = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=False,
+            separator=header.separator,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            quote_char=None,
+            encoding="utf8-lossy",
+        )
+    except Exception:
+        return None
+    if frame.height != line_count or frame.width <= max(header.columns.values()):
+        return None
+    names = {key: frame.columns[i] for key, i in header.columns.items()}
+    body = frame.slice(1).select(  # row 0 is the header
+        pl.col(column).str.strip_chars().alias(key) for key, column in names.items()
+    )
+    cols = {key: pl.col(key) for key in names}
+    if "per" in cols:
+        periods = body.get_column("per").str.to_lowercase()
+        odd = periods.filter(~periods.is_in(list(ONE_MINUTE)))
+        if odd.len():
+            raise ArchiveError(
+                f"{name}: bars of period {odd[0]!r}; the store keeps 1-minute bars",
+                "Export 1-minute bars (Finam: period '1 min') and import those.",
+            )
+    text = cols["time"]
+    short = text.str.len_bytes()
+    digits = (
+        pl.when(text.str.contains(r"^(\d{5}|\d{3})$"))
+        .then(text.str.zfill(short + 1))
+        .otherwise(text)
+    )
+    body = body.with_columns(digits.alias("time"))
+    sample = body.head(200)
+    # a file keeps one format: the one that reads most of its first lines (the rest: null)
+    date_format = _best_format(sample, cols["date"], DATE_FORMATS, "date")
+    time_format = _best_format(sample, cols["time"], TIME_FORMATS, "time")
+    if date_format is None or time_format is None:
+        return None
+    utc = (
+        cols["date"]
+        .str.to_date(date_format, strict=False)
+        .dt.combine(cols["time"].str.to_time(time_format, strict=False))
+        .dt.replace_time_zone(zone_name, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+        .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    shown = pl.concat_str([cols["date"], cols["time"]], separator=" ", ignore_nulls=True)
+    volume = cols["volume"].str.replace(r"\.0+$", "") if "volume" in cols else pl.lit("0")
+    uid = pl.lit(ticker.upper()) if ticker else cols["ticker"].str.to_uppercase()
+    out = body.select(
+        uid.alias("uid"),
+        utc.fill_null(shown).alias("time"),
+        cols["open"],
+        cols["close"],
+        cols["high"],
+        cols["low"],
+        volume.alias("volume"),
+    )
+    # the header's line stays, empty (blank lines are skipped): line numbers stay the file's
+    return b"\n" + out.write_csv(separator=";", include_header=False, quote_style="never").encode()
+
+
+def _best_format(
+    sample: pl.DataFrame, values: pl.Expr, formats: tuple[str, ...], kind: str
+) -> str | None:
+    counts = sample.select(
+        (
+            values.str.to_date(f, strict=False)
+            if kind == "date"
+            else values.str.to_time(f, strict=False)
+        )
+        .is_not_null()
+        .sum()
+        .alias(f)
+        for f in formats
+    ).row(0)
+    best = max(range(len(formats)), key=lambda i: counts[i])
+    return formats[best] if counts[best] else None
 
 
 class _TimeParser:

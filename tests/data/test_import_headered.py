@@ -174,3 +174,31 @@ def test_a_lone_time_column_with_date_and_time_in_it(tmp_path: Path, run_cli: Ru
     result = run_cli("data", "import", "--ticker", "SBER", str(csv))
     assert result.code == 0, result.err
     assert BarStore().read("MOEX_SHARE_SBER")["ts"][0] == datetime(2024, 3, 1, 7, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "UTC"])
+def test_the_fast_path_reads_what_the_line_by_line_path_reads(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from engine.data import headered
+    from engine.data.archive import Member, parse
+
+    lines = ["<TICKER>;<PER>;<DATE>;<TIME>;<OPEN>;<HIGH>;<LOW>;<CLOSE>;<VOL>"]
+    for i, t in enumerate(_minutes(300)):
+        lines.append(f"gazp;1;{t:%d/%m/%y};{t:%H%M%S};10;11;9;10.5;{i}.0")
+    lines[5] = "GAZP;1;31/02/24;100400;10;11;9;10.5;1"  # no such date
+    lines[9] = "GAZP;1;01/03/24;25:00:00;10;11;9;10.5;1"  # no such time
+    lines[12] = "GAZP;1;01/03/24;101100;10;9;9;10.5;1"  # high below open
+    data = ("\n".join(lines) + "\n").encode()
+    header = headered.detect(data)
+    assert header is not None
+    fast = headered._convert_vectorised("f", data, header, ticker="", zone=ZoneInfo(zone))
+    assert fast is not None  # this layout takes the fast path
+    monkeypatch.setattr(headered, "_convert_vectorised", lambda *a, **k: None)
+    slow = headered.convert("f", data, header, zone=ZoneInfo(zone))
+    a, b = parse([Member("f", fast)]), parse([Member("f", slow)])
+    assert a.bars.height == 297 and a.bars.equals(b.bars)
+    assert [(x.line, x.reason) for x in a.bad] == [(x.line, x.reason) for x in b.bad]
+    assert [x.line for x in a.bad] == [6, 10, 13]
