@@ -555,7 +555,11 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.applied_version = snap.version
         self.applied_count += 1
         main.query_one(StrategiesTable).update_rows(snap.strategies)
-        main.query_one(OrdersTable).update_rows(snap.orders)
+        orders = main.query_one(OrdersTable)
+        orders.update_rows(snap.orders)
+        # order times are on the market's clock: the simulated market's own time on SIM (the
+        # status bar shows it next to the wall clock), Moscow time otherwise
+        orders.set_label("time", "Sim MSK" if snap.mode is Mode.SIM else "MSK")
         main.query_one(PositionsTable).update_rows(snap.positions)
         self._announce_rejections(snap)
         chart = main.query_one(ChartPane)

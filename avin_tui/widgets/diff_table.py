@@ -175,6 +175,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         self._width = sum(w + 2 * CELL_PADDING for w in self._widths)
         self.virtual_size = Size(self._width, 1)
         self._given: dict[str, Row] = {}  # the rows as the pane gave them (its own order)
+        self._labels: dict[str, str] = {}  # column key -> a label set at run time
         self.sort_column: str | None = None
         self.sort_descending = False
         self.cell_updates = 0  # for tests and benchmarks: cells touched since start
@@ -388,10 +389,17 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
 
     # --- rendering ------------------------------------------------------------------------------
 
+    def set_label(self, column: str, label: str) -> None:
+        """Show ``label`` over a column instead of its own (e.g. which clock a time is on)."""
+        if self._labels.get(column) != label:
+            self._labels[column] = label
+            self._header = None
+            self.refresh(Region(0, 0, self.size.width, 1))
+
     def _label(self, column: Sequence[Any]) -> str:
         if column[0] != self.sort_column:
-            return str(column[1])
-        label, width = str(column[1]), int(column[2])
+            return self._labels.get(column[0], str(column[1]))
+        label, width = self._labels.get(column[0], str(column[1])), int(column[2])
         return f"{label[: max(1, width - 1)]}{'▼' if self.sort_descending else '▲'}"
 
     def _styles(self) -> tuple[Style, Style, Style]:

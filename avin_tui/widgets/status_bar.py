@@ -1,4 +1,5 @@
-"""Status bar: mode, broker connection, engine heartbeat age, trading state, Moscow time.
+"""Status bar: mode, broker connection, engine heartbeat age, trading state, the simulated
+market's time (SIM), Moscow time.
 
 Each field is a Label whose look is set by CSS classes (``-live``, ``-halted``, ``-bad``...).
 """
@@ -32,6 +33,8 @@ class StatusBar(Horizontal):
         & > #st-hb { width: 11; }
         & > #st-state { width: 10; }
         & > #st-clock { width: 14; }
+        & > #st-market { width: 14; display: none; }
+        & > #st-market.-sim { display: block; }
     }
     """
 
@@ -43,6 +46,7 @@ class StatusBar(Horizontal):
         yield Label("-", id="st-state")
         yield Label("", id="st-engine")
         yield Label("", id="st-spacer")
+        yield Label("", id="st-market")
         yield Label("--:--:-- MSK", id="st-clock")
 
     def __init__(self) -> None:
@@ -72,6 +76,9 @@ class StatusBar(Horizontal):
         if snap is None:
             return
         mode = snap.mode.value.upper()
+        # the simulated market keeps its own time: shown, labelled, next to the wall clock
+        sim_time = mode == "SIM" and snap.market_ts is not None
+        self._set("st-market", f"sim {msk(snap.market_ts)}" if sim_time else "", {"-sim": sim_time})
         self._set("st-mode", mode, {"-live": mode == "LIVE", "-sandbox": mode == "SANDBOX"})
         self._set(
             "st-conn",
