@@ -112,7 +112,8 @@ def require_acceptance(
 
 def prompt_on_terminal(text: str) -> bool:
     """Shows ``text`` and asks for ``yes`` on standard input (EOF or anything else: no)."""
-    print(text, flush=True)
+    print("avin: this is the first run against a broker (sandbox or live). Please read:\n")
+    print(text + "\n", flush=True)
     try:
         answer = input("Type yes to accept and go on: ")
     except EOFError:
