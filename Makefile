@@ -11,7 +11,7 @@ EXTRAS := dev,fast,postgres,binary
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 
-.PHONY: run test lint fmt bench build release clean e2e lock lock-upgrade binary smoke hooks
+.PHONY: run test lint fmt bench build release release-files clean e2e lock lock-upgrade binary smoke hooks
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,10 +69,14 @@ hooks: $(STAMP)
 	$(BIN)/pre-commit install
 
 release: lint test build binary smoke
-	$(BIN)/python packaging/changelog_section.py $(VERSION) > dist/RELEASE_NOTES-$(VERSION).md
-	cd dist && sha256sum avin-$(VERSION).tar.gz avin-$(VERSION)-py3-none-any.whl \
-	  > SHA256SUMS.sdist-wheel && grep -v -e ' avin-$(VERSION).tar.gz$$' -e '\.whl$$' SHA256SUMS \
-	  >> SHA256SUMS.sdist-wheel; mv SHA256SUMS.sdist-wheel SHA256SUMS
+	$(MAKE) release-files
+
+# this version's CHANGELOG section and the checksums of the wheel and sdist next to the binary's
+release-files:
+	$(PYTHON) packaging/changelog_section.py $(VERSION) > dist/RELEASE_NOTES-$(VERSION).md
+	cd dist && for f in avin-$(VERSION).tar.gz avin-$(VERSION)-py3-none-any.whl; do \
+	  { grep -v "  $$f$$" SHA256SUMS || true; } > SHA256SUMS.new && sha256sum "$$f" >> SHA256SUMS.new \
+	  && mv SHA256SUMS.new SHA256SUMS || exit 1; done
 	@echo "release $(VERSION) in dist/:"; ls -l dist; cat dist/SHA256SUMS
 
 clean:
