@@ -26,6 +26,7 @@ HELP = """\
   [b]T[/b]           dark / light theme
   [b]b[/b]           saved backtests: summaries, equity and drawdown
   [b]L[/b]           the log file full screen (the Log pane's keys)
+  [b]I[/b]           after a crash: what start-up recovery restored
 
 [b]Chart[/b]
   [b]\\[[/b] [b]][/b]         previous / next timeframe (1M 5M 10M 15M 1H 4H D W M)
@@ -41,8 +42,8 @@ HELP = """\
               narrow panes show their most important columns ([b]z[/b]: all)
 [b]Strategies[/b]  [b]space[/b] pause / resume (start a stopped one)   [b]S[/b] stop
               [b]a[/b] add a row (form)   [b]d[/b] remove the row (asks first)
-              [b]C[/b] close the row's position
-[b]Orders[/b]      [b]x[/b] [b]delete[/b]  cancel the selected order
+              [b]C[/b] close the row's position (asks; the row pauses)
+[b]Orders[/b]      [b]x[/b] [b]delete[/b]  cancel the selected order   [b]f[/b] open only / all
 [b]Log[/b]         [b]v[/b] level [b]S[/b] source [b]f[/b] text [b]x[/b] clear [b]/[/b] search [b]n N[/b] [b]end[/b] follow
               [b]enter[/b] entry [b]w[/b] wrap [b]e E[/b] warn/err [b]i[/b] incidents [b]r[/b] older runs
 
