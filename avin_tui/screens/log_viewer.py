@@ -166,6 +166,7 @@ class PickerScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         options = OptionList(*(Option(f.label, id=str(f.path)) for f in self.files))
         options.border_title = "Open a log (enter)"
+        options.border_subtitle = str(self.files[0].path.parent) if self.files else ""
         yield options
 
     def on_mount(self) -> None:
@@ -207,7 +208,7 @@ class LogViewerScreen(Screen[None]):
 
     def _view(self, path: Path) -> LogView:
         view = LogView(FileSource(path), follow=True)
-        view.border_title = f"{path.name} — {path.parent}"
+        view.border_title = path.name  # the folder: in the picker (r)
         self._current = view
         return view
 

@@ -44,6 +44,11 @@ LEVEL_STYLE = {
     "CRITICAL": Style(color="white", bgcolor="red", bold=True),
 }
 SHORT_LEVEL = {"WARNING": "WARN", "CRITICAL": "CRIT"}
+NO_COLOR_STYLES = {
+    "logview--cursor": Style(reverse=True),
+    "logview--match": Style(bold=True, underline=True),
+    "logview--separator": Style(bold=True),
+}
 # a warning or an error in avin.log (either time format), or any incident
 ALERT = re.compile(
     r"^(?:\d{4}-\d\d-\d\d[T ][\d:.,]+Z?\s+(?:WARNING|WARN|ERROR|CRITICAL)\s|\{\"ts\")",
@@ -403,7 +408,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             label += head.message.removeprefix(RUN_MARK).strip(" -") + " "
             width = max(self.scrollable_content_region.width, len(label) + 4)
             text = Text(("──" + label).ljust(width, "─"), no_wrap=True)
-            text.stylize(self.get_component_rich_style("logview--separator"))
+            text.stylize(self._style("logview--separator"))
         else:
             text = Text(shown, no_wrap=not self.wrap)
             style = LEVEL_STYLE.get(head.level or "")
@@ -412,16 +417,23 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             if self.compact and head.level is not None:
                 text.stylize(Style(dim=True), 0, 9)
             if row == self._cursor_shown():
-                text.stylize(self.get_component_rich_style("logview--cursor"))
+                text.stylize(self._style("logview--cursor"))
             if self._pattern is not None and self.query.text:
-                match_style = self.get_component_rich_style("logview--match")
+                match_style = self._style("logview--match")
                 for m in self._pattern.finditer(shown):
                     if m.end() > m.start():
                         text.stylize(match_style, m.start(), m.end())
             return text
         if row == self._cursor_shown():
-            text.stylize(self.get_component_rich_style("logview--cursor"))
+            text.stylize(self._style("logview--cursor"))
         return text
+
+    def _style(self, component: str) -> Style:
+        """A component's style; without colour (NO_COLOR) the cursor is reversed and matches
+        underlined, since a background alone would not show."""
+        if getattr(self.app, "no_color", False):
+            return NO_COLOR_STYLES.get(component, Style())
+        return self.get_component_rich_style(component)
 
     def _cursor_shown(self) -> int:
         if not self.has_focus:
@@ -659,7 +671,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         for hop in range(min(found, MAX_HOPS)):
             i = (k + hop * step) % found
             if self.move_to_line(scan.get(i)):
-                wrapped = (step > 0 and i < k) or (step < 0 and i > k)
+                wrapped = not from_current and ((step > 0 and i < k) or (step < 0 and i > k))
                 self.note = "search wrapped" if wrapped else ""
                 self._update_subtitle()
                 return True
