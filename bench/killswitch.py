@@ -94,6 +94,15 @@ class BenchEngine:
             self._check_done()
 
         broker.cancel_order = timed_cancel
+        real_cancel_now = getattr(broker, "cancel_now", None)
+        if real_cancel_now is not None:  # the simulated market cancels synchronously too
+
+            def timed_cancel_now(account: str, order_id: str) -> Any:
+                self.cancelled.setdefault(order_id, time.monotonic())
+                self._check_done()
+                return real_cancel_now(account, order_id)
+
+            broker.cancel_now = timed_cancel_now
         self.engine.kill = timed_kill  # type: ignore[method-assign]
 
     def _check_done(self) -> None:
