@@ -213,3 +213,21 @@ def test_supervisor_restarts_the_binary_itself_when_frozen(monkeypatch: pytest.M
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", "/opt/avin/avin")
     assert avin_command() == ["/opt/avin/avin"]
+
+
+def test_a_console_that_cannot_encode_the_text_gets_replacements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Windows code page (cp1252) or a C locale: printing a Cyrillic ticker must not crash."""
+    import io
+
+    from avin_tui.cli import _safe_console
+
+    raw = io.BytesIO()
+    console = io.TextIOWrapper(raw, encoding="cp1252")
+    monkeypatch.setattr(sys, "stdout", console)
+    monkeypatch.setattr(sys, "stderr", console)
+    _safe_console()
+    print("Сбербанк — SBER")
+    console.flush()
+    assert raw.getvalue() == "???????? — SBER\n".encode("cp1252")
