@@ -42,3 +42,5 @@ def fake_tinvest_ping_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.broker.fake_tinvest import FakeTInvestServer
 
     monkeypatch.setattr(FakeTInvestServer, "ping_scale", 0.02)
+    # and its per-minute request limits are those of the tests' RateLimiter(scale=100)
+    monkeypatch.setattr(FakeTInvestServer, "limit_scale", 100.0)

@@ -73,3 +73,28 @@ async def test_the_market_data_stream_refuses_a_ping_delay_out_of_range(
             .get("message", "")
             .startswith("ping_delay_ms must be between 5000 and 180000")
         )
+
+
+async def test_request_limits_per_method_and_service(server: FakeTInvestServer) -> None:
+    """OrdersService: 100 a minute shared by its methods, except PostOrder (300), CancelOrder
+    (100) and GetOrders (200), which count on their own; beyond a limit: 80002 with the reset."""
+    server.limit_scale = 0.02  # this server: Orders 2, GetOrders 4, PostOrder 6 a minute
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = pb_grpc.OrdersServiceStub(channel)
+        state = pb.GetOrderStateRequest(account_id="fake-account-1", order_id="x")
+        for _ in range(2):  # within the service's limit (50005: the order is unknown)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.GetOrderState(state, metadata=AUTH)
+            assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetOrderState(state, metadata=AUTH)
+        assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert caught.value.details() == "80002"
+        trailing = dict(caught.value.trailing_metadata() or ())
+        assert trailing["x-ratelimit-remaining"] == "0" and int(trailing["x-ratelimit-reset"]) > 0
+        orders = pb.GetOrdersRequest(account_id="fake-account-1")
+        for _ in range(4):  # GetOrders has a limit of its own
+            await stub.GetOrders(orders, metadata=AUTH)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetOrders(orders, metadata=AUTH)
+        assert caught.value.details() == "80002"

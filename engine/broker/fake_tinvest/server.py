@@ -105,6 +105,9 @@ class FakeTInvestServer:
     # Stream pings come every requested interval times this: the tests' virtual clock (their
     # client asks for 5 s, the shortest the service allows, and hears a ping every 0.1 s).
     ping_scale: float = 1.0
+    # Requests a minute allowed per method or service, times this (the tests' clients run their
+    # rate limiter 100 times faster, and so does the server they talk to).
+    limit_scale: float = 1.0
 
     def __init__(
         self,
@@ -267,23 +270,39 @@ class FakeTInvestServer:
         if unary and f.applies(method) and f.take("slow_calls"):
             await asyncio.sleep(f.slow_seconds)  # the client's deadline may pass meanwhile
         if unary:
-            await context.send_initial_metadata(self._limit_headers(method))
+            headers, over = self._limit_headers(method)
+            if over:  # the method's (or its service's) limit for this minute is used up
+                await self.abort(
+                    context,
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    "80002",
+                    "Request limit exceeded",
+                    headers[1:3],
+                )
+            await context.send_initial_metadata(headers)
 
-    def _limit_headers(self, method: str) -> tuple[tuple[str, str], ...]:
+    def _limit_headers(self, method: str) -> tuple[tuple[tuple[str, str], ...], bool]:
+        """The x-ratelimit-* headers of a call and whether it is over the limit. A method with a
+        limit of its own (PostOrder 300, CancelOrder 100, GetOrders 200 a minute) counts in its
+        own window; the others share their service's (Orders 100, MarketData 600, ...)."""
         service = _service_of(method)
+        own = (service, method) in METHOD_LIMITS
         limit = METHOD_LIMITS.get((service, method), SERVICE_LIMITS.get(service, 100))
+        limit = max(1, int(limit * self.limit_scale))
+        bucket = f"{service}/{method}" if own else service
         now = time.monotonic()
-        start, count = self._windows.get(service, (now, 0))
+        start, count = self._windows.get(bucket, (now, 0))
         if now - start >= 60:
             start, count = now, 0
         count += 1
-        self._windows[service] = (start, count)
-        return (
+        self._windows[bucket] = (start, count)
+        headers = (
             ("x-ratelimit-limit", f"{limit}, {limit};w=60"),
             ("x-ratelimit-remaining", str(max(0, limit - count))),
             ("x-ratelimit-reset", str(max(0, int(60 - (now - start))))),
             ("x-tracking-id", uuid.uuid4().hex),
         )
+        return headers, count > limit
 
     async def fail(self, context: grpc.aio.ServicerContext[Any, Any], error: ExchangeError) -> None:
         await self.abort(context, _status_for(error.code), error.code, error.message)
