@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +34,25 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+WINDOWS_REPLACE_TRIES = 20  # x 50 ms: how long a reader (or a virus scanner) may hold the target
+
+
+def replace_file(source: Path, target: Path) -> None:
+    """``os.replace``; on Windows, where a file open in another process cannot be replaced
+    (PermissionError), tried again for about a second before the error is raised."""
+    if sys.platform != "win32":
+        os.replace(source, target)
+        return
+    for attempt in range(WINDOWS_REPLACE_TRIES):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == WINDOWS_REPLACE_TRIES - 1:
+                raise
+            time.sleep(0.05)
+
+
 def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(temp)`` to produce the content, then move it over ``target`` atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +61,7 @@ def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
         write(temp)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(temp, target)
+        replace_file(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()

@@ -10,6 +10,7 @@ ALLOWED with the reason it is safe. A new unguarded use fails this test.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -231,3 +232,43 @@ def test_a_console_that_cannot_encode_the_text_gets_replacements(
     print("Сбербанк — SBER")
     console.flush()
     assert raw.getvalue() == "???????? — SBER\n".encode("cp1252")
+
+
+def test_replacing_a_file_held_open_on_windows_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Windows refuses to replace a file another process has open; a reader lets go soon."""
+    from engine.data import atomic
+
+    real_replace = os.replace
+    refusals = iter([PermissionError("in use"), PermissionError("in use")])
+
+    def replace(src: object, dst: object) -> None:
+        error = next(refusals, None)
+        if error is not None:
+            raise error
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    pauses: list[float] = []
+    monkeypatch.setattr(atomic.sys, "platform", "win32")
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    monkeypatch.setattr(atomic.time, "sleep", pauses.append)
+    target = tmp_path / "bars.parquet"
+    atomic.write_atomic(target, lambda temp: temp.write_bytes(b"new"))
+    assert target.read_bytes() == b"new" and len(pauses) == 2
+
+
+def test_a_file_held_open_for_good_still_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from engine.data import atomic
+
+    def replace(src: object, dst: object) -> None:
+        raise PermissionError("in use")
+
+    monkeypatch.setattr(atomic.sys, "platform", "win32")
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    monkeypatch.setattr(atomic.time, "sleep", lambda _: None)
+    with pytest.raises(PermissionError):
+        atomic.write_atomic(tmp_path / "x", lambda temp: temp.write_bytes(b"x"))
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone
