@@ -28,7 +28,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,6 +39,7 @@ from avin_tui.logview.index import LineIndex  # noqa: E402
 from avin_tui.logview.search import LogFilter, Query  # noqa: E402
 from avin_tui.logview.sources import FileSource, Scan  # noqa: E402
 
+T = TypeVar("T")
 RARE = "order deadbeef rejected"  # once, near the end
 COMMON = "filled"  # in about one line in ten
 
@@ -87,7 +90,7 @@ def generate(path: Path, lines: int) -> int:
     return path.stat().st_size
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     gc.collect()
     started = time.perf_counter()
     result = fn()

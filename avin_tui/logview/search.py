@@ -110,10 +110,10 @@ def lines_matching_text(text: str, pattern: re.Pattern[str] | Literal, first: in
             return out
         line += _breaks(text, counted, p)
         out.append(line)
-        end = _BREAK.search(text, p)
-        if end is None:
+        brk = _BREAK.search(text, p)
+        if brk is None:
             return out
-        pos = counted = end.end()
+        pos = counted = brk.end()
         line += 1
 
 
@@ -162,11 +162,12 @@ class LogFilter:
         min_rank = LEVEL_RANK.get(self.level.upper(), 0)
         source = self.source.lower()
         pattern = self.text.compile() if self.text else None
-        state = {"rank": LEVEL_RANK["INFO"], "source": ""}
+        last_rank, last_source = LEVEL_RANK["INFO"], ""  # of the entry the next line continues
 
         def run(lines: Sequence[str], first: int) -> list[int]:
+            nonlocal last_rank, last_source
             out: list[int] = []
-            rank, src = state["rank"], state["source"]
+            rank, src = last_rank, last_source
             head = _HEAD.match
             ranks = _RANK
             for n, line in enumerate(lines, first):
@@ -184,14 +185,14 @@ class LogFilter:
                     parsed = parse_line(line)
                     if parsed.level is not None:
                         rank, src = parsed.rank, parsed.source
-                if rank < min_rank:  # type: ignore[operator]
+                if rank < min_rank:
                     continue
-                if source and source not in src.lower():  # type: ignore[union-attr]
+                if source and source not in src.lower():
                     continue
                 if pattern is not None and pattern.search(line) is None:
                     continue
                 out.append(n)
-            state["rank"], state["source"] = rank, src
+            last_rank, last_source = rank, src
             return out
 
         return run

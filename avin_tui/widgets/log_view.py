@@ -134,7 +134,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         self.level = "DEBUG"  # the minimum level shown
         self.source_filter = ""
         self.text_filter = Query("")
-        self.query = Query("")
+        self.search_query = Query("")
         self.cursor_row = -1  # -1: no line chosen yet (the cursor then sits on the last line)
         self.unseen = 0  # rows that arrived while the view did not follow
         self.note = ""  # a short message for the subtitle (an error, "no match")
@@ -198,8 +198,8 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             "source": self.source_filter,
             "text": self.text_filter.text,
             "text_regex": self.text_filter.regex,
-            "search": self.query.text,
-            "regex": self.query.regex,
+            "search": self.search_query.text,
+            "regex": self.search_query.regex,
             "wrap": self.wrap,
         }
 
@@ -275,7 +275,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         if self._search is not None:
             self._search.cancel.set()
         self._search, self._pattern = None, None
-        self.query = Query("")
+        self.search_query = Query("")
         if query:
             try:
                 scan = Scan.search(self.source, query)
@@ -283,7 +283,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
                 self.note = str(exc)
                 self._changed()
                 return False
-            self.query, self._search = query, scan
+            self.search_query, self._search = query, scan
             self._pattern = query.compile()
             self._run_scan(scan)
         self.note = ""
@@ -418,7 +418,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
                 text.stylize(Style(dim=True), 0, 9)
             if row == self._cursor_shown():
                 text.stylize(self._style("logview--cursor"))
-            if self._pattern is not None and self.query.text:
+            if self._pattern is not None and self.search_query.text:
                 match_style = self._style("logview--match")
                 for m in self._pattern.finditer(shown):
                     if m.end() > m.start():
@@ -601,7 +601,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
                 self._jump_to_first = not self._goto_match(1, from_current=True)
 
         self.app.push_screen(
-            PromptScreen("Search", self.query.text, self.query.regex or False), done
+            PromptScreen("Search", self.search_query.text, self.search_query.regex or False), done
         )
 
     def action_filter_text(self) -> None:
@@ -782,10 +782,10 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             parts.append(f"only:{self.text_filter.text}")
         if self._filter is not None and not self._filter.done:
             parts.append("filtering…")
-        if self.query:
-            mark = "re" if self.query.regex else ""
+        if self.search_query:
+            mark = "re" if self.search_query.regex else ""
             count = f"{self.match_count}{'…' if self.searching else ''}"
-            parts.append(f"/{self.query.text}/{mark} {count}")
+            parts.append(f"/{self.search_query.text}/{mark} {count}")
         if self.wrap:
             parts.append("wrap")
         if self.unseen:

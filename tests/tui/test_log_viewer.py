@@ -140,7 +140,7 @@ async def test_search_highlights_and_n_N_move_between_matches(book: Any) -> None
         await pilot.press("slash")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"sim", "enter")
-        assert log.query.text == "sim"
+        assert log.search_query.text == "sim"
         assert log.match_count == sum("sim" in r for r in log.rows_text()) == 4
         assert "sim" in log.rows_text()[log.cursor_row]
         first = log.cursor_row
@@ -160,7 +160,7 @@ async def test_search_highlights_and_n_N_move_between_matches(book: Any) -> None
         )
         # a regex: ctrl+r in the prompt
         await pilot.press("slash", "ctrl+a", "ctrl+k", "ctrl+r", *r"order [0-9a-f]{8}", "enter")
-        assert log.query.regex and log.match_count == 2
+        assert log.search_query.regex and log.match_count == 2
         await pilot.press("slash", *"(", "enter")  # the prompt remembers: still a regex
         assert "regular expression" in log.note and log.match_count == 0
 
