@@ -343,3 +343,27 @@ async def test_a_stop_order_reaches_the_exchange_as_its_kind(
     assert record.order.stop_price == stop
     [back] = [o for o in await broker.open_orders(ACCOUNT) if o.id == order.id]
     assert back.type is kind and back.side is Side.SELL and back.stop_price == stop
+
+
+def test_the_fake_never_imports_the_adapters_tables_or_codecs() -> None:
+    """A fake that decodes with the adapter's own tables agrees with any mistake in them."""
+    import ast
+    from pathlib import Path
+
+    import engine.broker.fake_tinvest as fake_package
+
+    forbidden = {
+        "engine.broker.tinvest.convert",
+        "engine.broker.tinvest.numbers",
+        "engine.broker.tinvest.limiter",
+    }
+    found = []
+    for path in Path(fake_package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in forbidden:
+                found.append(f"{path.name}: from {node.module} import ...")
+            if isinstance(node, ast.Import):
+                found += [
+                    f"{path.name}: import {a.name}" for a in node.names if a.name in forbidden
+                ]
+    assert found == []
