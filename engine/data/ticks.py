@@ -154,6 +154,14 @@ class TickStore:
     ) -> list[MarketTrade]:
         return frame_trades(code.upper(), self.read(code, begin, end))
 
+    def last_ts(self, code: str) -> datetime | None:
+        """The time of the newest stored trade of ``code`` (None when nothing is stored)."""
+        days = self.days(code)
+        if not days:
+            return None
+        last = self.read_day(code, days[-1])["ts"].max()
+        return last if isinstance(last, datetime) else None
+
     # --- writing ----------------------------------------------------------------------------
 
     def merge(

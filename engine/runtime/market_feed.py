@@ -6,7 +6,9 @@ subscribes the tape of every instrument on the engine's charts when it records (
 tape of an instrument once someone looks at it; an order book only while someone looks at it
 (:meth:`watch`). With a :class:`TickRecorder` every trade goes to
 the tick store (``engine.data.ticks``): buffered, written every ``flush_every`` seconds and at
-shutdown, off the event loop. A failed write is logged and retried with the next flush; nothing
+shutdown, off the event loop; after a restart it first asks the broker for the trades since the
+newest stored one (``last_trades``: T-Invest reaches back an hour), so a crash or a restart within
+the hour leaves no gap in the store. A failed write is logged and retried with the next flush; nothing
 is dropped unless the buffer passes ``max_buffer`` trades (then the oldest go, with a warning).
 Nothing here can stop the engine: every error is caught and logged.
 """
@@ -19,6 +21,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from engine.broker.base import BookEvent, MarketDepthFeed, TradeEvent, depth_feed
 from engine.data.ticks import TickStore
@@ -29,6 +32,7 @@ log = logging.getLogger("avin.market_feed")
 TAPE_SIZE = 200
 FLUSH_EVERY = 10.0
 MAX_BUFFER = 1_000_000
+CATCH_UP_REACH = timedelta(hours=1)  # GetLastTrades' reach
 
 
 class TickRecorder:
@@ -205,15 +209,43 @@ class MarketFeed:
     # --- recording ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Flush the recorder every ``flush_every`` seconds until cancelled."""
+        """Catch up with what the last run missed, then flush the recorder every
+        ``flush_every`` seconds until cancelled."""
         if self.recorder is None:
             return
+        await self.catch_up(list(self.instruments.values()))
         while True:
             await asyncio.sleep(self.flush_every)
             await self.flush()
 
+    async def catch_up(self, instruments: list[Instrument]) -> int:
+        """Record the trades since the newest stored one that the broker still has."""
+        recorder, feed = self.recorder, self.feed
+        if recorder is None or feed is None:
+            return 0
+        found = 0
+        for inst in instruments:
+            try:
+                since = await asyncio.to_thread(recorder.store.last_ts, inst.code)
+                if since is None:
+                    continue
+                end = min(datetime.now(UTC), since + CATCH_UP_REACH)
+                trades = await feed.last_trades(inst, since, end)
+            except Exception as exc:  # a gap in the store, never a stopped engine
+                log.warning("tape of %s: the gap since the last run stays open: %s", inst.code, exc)
+                continue
+            for trade in trades:  # the one at ``since`` again: the store keeps it once
+                recorder.add(trade)
+            found += len(trades)
+        if found:
+            log.info("tick recorder: %d trades since the last run recovered from the broker", found)
+            await self.flush()
+        return found
+
     async def flush(self) -> None:
-        if self.recorder is None or not self.recorder.pending:
+        """Write what is buffered (after a flush already under way: the last one at shutdown
+        must not return while the one before it still writes)."""
+        if self.recorder is None:
             return
         try:
             await asyncio.to_thread(self.recorder.flush)
