@@ -66,6 +66,9 @@ class LineIndex:
                 os.close(self._fd)
                 self._fd = -1
 
+    def fileno(self) -> int:
+        return self._fd
+
     def _pread(self, n: int, offset: int) -> bytes:
         with self._io:
             if self._fd < 0:

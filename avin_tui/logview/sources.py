@@ -8,6 +8,7 @@ search and filters, and the whole entry a line belongs to.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from array import array
 from bisect import bisect_left
@@ -44,6 +45,8 @@ class FileSource:
         self.path = self.index.path
         self.name = self.path.name
         self.scanning = False  # a worker indexes the file
+        st = os.fstat(self.index.fileno())
+        self.identity = (st.st_dev, st.st_ino)
 
     first = 0
 
@@ -59,6 +62,15 @@ class FileSource:
             pass
         finally:
             self.scanning = False
+
+    def replaced(self) -> bool:
+        """Whether ``path`` now names another file (rotated: ``avin.log`` became ``avin.log.1``
+        and a new ``avin.log`` was started); a path that is gone for now is not a new file."""
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return False
+        return (now.st_dev, now.st_ino) != self.identity
 
     def refresh(self) -> None:
         """Index what was appended since (a little at a time: this runs on the UI thread)."""

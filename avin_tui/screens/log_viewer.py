@@ -232,7 +232,7 @@ class LogViewerScreen(Screen[None]):
         view.in_thread(source.index_all, "index")
 
     def open(self, path: Path) -> None:
-        """Show another file here, with the same filters and search."""
+        """Show another file here (or the same path again), with the same filters and search."""
         old = self.view
         self.initial_state = old.get_state()
         self.path = path

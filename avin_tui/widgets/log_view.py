@@ -143,6 +143,7 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         self._search: Scan | None = None
         self._rows_known = 0
         self._jump_to_first = False  # go to the first match as soon as the search finds one
+        self._generation = 0  # of the file's index: it changes when the file was truncated
         self._max_width = 0
         self._heads: OrderedDict[int, tuple[str, LogLine]] = OrderedDict()
         self._parts: OrderedDict[tuple[Any, ...], list[Strip]] = OrderedDict()
@@ -331,9 +332,16 @@ class LogView(QuietResize, ScrollView, can_focus=True):
 
     def tick(self) -> None:
         """Go on with scans the source outgrew, and show what arrived or was found."""
-        refresh = getattr(self.source, "refresh", None)
-        if refresh is not None:
-            refresh()
+        if isinstance(self.source, FileSource):
+            if self.source.replaced():  # avin.log rotated: the new file takes its place
+                self.file_replaced()
+                return
+            self.source.refresh()
+            if self.source.index.generation != self._generation:  # truncated: read again
+                self._generation = self.source.index.generation
+                self._heads.clear()
+                self._apply_filter()
+                self.set_search(self.search_query)
         for scan in (self._filter, self._search):
             if scan is not None and not scan.running and scan.next < self.source.count:
                 self._run_scan(scan)
@@ -348,6 +356,13 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             self._changed(scroll_to_cursor=self.follow)
         else:
             self._update_subtitle()
+
+    def file_replaced(self) -> None:
+        """The file shown was rotated away (the viewer opens the new one in its place)."""
+        screen = self.screen
+        reopen = getattr(screen, "open", None)
+        if isinstance(self.source, FileSource) and callable(reopen):
+            reopen(self.source.path)
 
     def _changed(self, scroll_to_cursor: bool = False) -> None:
         rows = self.row_count

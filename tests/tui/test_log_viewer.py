@@ -323,3 +323,31 @@ async def test_L_opens_avin_log_full_screen_with_the_panes_filters(book: Any) ->
         await pilot.press("L")
         assert not isinstance(app.screen, LogViewerScreen)
         await wait_for(pilot, lambda: app.focused is log)
+
+
+async def test_viewer_follows_avin_log_through_rotation_and_truncation(logs: Path) -> None:
+    path = logs / "avin.log"
+    app = ViewerApp(path)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_for(pilot, lambda: viewer(app).row_count == 9)
+        viewer(app).restore_state({"search": "after"})
+        path.rename(logs / "avin.log.1")  # what RotatingFileHandler does at 10 MB
+        path.write_text("2026-12-03T11:00:00.000Z INFO    avin.engine: after the rotation\n")
+        await wait_for(
+            pilot,
+            lambda: (
+                viewer(app).rows_text()
+                == ["2026-12-03T11:00:00.000Z INFO    avin.engine: after the rotation"]
+            ),
+        )
+        assert viewer(app).search_query.text == "after"  # the new file, the same search
+        await wait_for(pilot, lambda: viewer(app).match_count == 1)
+        with path.open("w") as f:  # truncated in place, then written again
+            f.write("2026-12-03T12:00:00.000Z INFO    avin.engine: new\n")
+        await wait_for(
+            pilot,
+            lambda: (
+                viewer(app).rows_text() == ["2026-12-03T12:00:00.000Z INFO    avin.engine: new"]
+            ),
+        )
+        await wait_for(pilot, lambda: viewer(app).match_count == 0)
