@@ -31,6 +31,8 @@ def order_cells(row: OrderRow) -> Row:
     side = Text(row.side.upper(), style="green" if row.side.lower() == "buy" else "red")
     lots = f"{row.filled}/{row.lots}" if row.filled else str(row.lots)
     status = STATUS_SHORT.get(row.status, row.status)
+    if row.type.endswith("(local)") and row.status == "accepted":
+        status = "local"  # a stop avin keeps itself (the sandbox has none): waiting for its price
     return (
         ticker(row.instrument),
         side,

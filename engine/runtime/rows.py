@@ -22,7 +22,8 @@ def order_row(o: Order) -> OrderRow:
         type=f"{o.type.value} (local)" if is_local_stop(o) else o.type.value,
         lots=o.lots,
         filled=o.filled_lots,
-        price=o.avg_fill_price if o.avg_fill_price is not None else o.price,
+        # the fill price; else the limit price; else (a stop waiting) its stop price
+        price=o.avg_fill_price if o.avg_fill_price is not None else (o.price or o.stop_price),
         status=o.status.value,
         ts=o.updated_ts or o.created_ts,
         strategy=o.strategy,

@@ -247,3 +247,15 @@ async def test_live_stop_listing_failure_is_an_incident_unless_a_stop_is_unverif
             store.close()
     finally:
         await server.stop()
+
+
+def test_a_waiting_local_stop_is_shown_as_local_with_its_stop_price() -> None:
+    from avin_tui.widgets.orders import order_cells
+    from engine.broker.local_stops import accepted
+    from engine.runtime.rows import order_row
+
+    stop = accepted(Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=Decimal("129.5")))
+    row = order_row(stop)
+    assert (row.type, row.status, row.price) == ("stop (local)", "accepted", Decimal("129.5"))
+    cells = order_cells(row)
+    assert str(cells[4]) == "local" and "129.5" in str(cells[3])
