@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("avin.recovery")
 
 _IN_FLIGHT = (OrderStatus.NEW, OrderStatus.SUBMITTED)
+# An in-flight key the broker does not know yet is asked for again after these pauses (seconds):
+# the dead process's request may still be in the broker's hands and placed a moment later.
+IN_FLIGHT_LOOKUP_PAUSES = (0.2, 0.5, 1.0)
 
 
 @dataclass(slots=True)
@@ -214,6 +217,8 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
                 "the broker's app, cancel it there if it is not wanted, then `avin resume`"
             )
             continue
+        if view is None and order.status in _IN_FLIGHT:
+            view = await _look_again(broker, order)
         if view is None:
             if order.status in _IN_FLIGHT:
                 _finish(engine, keeper, order, OrderStatus.REJECTED, "never reached the broker")
@@ -256,6 +261,21 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
                 incident("external order adopted", order=adopted.id, account=account)
         _compare_positions(book.positions, await broker.positions(account), account, report)
     book.version += 1
+
+
+async def _look_again(broker: Any, order: Order) -> Order | None:
+    """Ask for an in-flight key again before calling it never sent (None: still unknown)."""
+    for pause in IN_FLIGHT_LOOKUP_PAUSES:
+        await asyncio.sleep(pause)
+        try:
+            view = await broker.get_order(order.account, order.id)
+        except BrokerError as exc:  # no better answer than the first one: unknown
+            log.warning("order %s: asking again failed: %s", order.id, exc)
+            return None
+        if view is not None:
+            log.info("order %s reached the broker after all", order.id)
+            return view
+    return None
 
 
 async def _open_orders(broker: Any, account: str) -> list[Order]:

@@ -213,3 +213,36 @@ async def test_fill_ids_survive_two_restarts(tmp_path: Path) -> None:
         assert fill.fill_id in book._fill_ids
         again = book.apply_fill(fill)  # the broker reports it once more
         assert again.duplicate and book.positions[("sim-1", SBER)].lots == 1
+
+
+async def test_an_in_flight_key_that_reaches_the_broker_late_is_not_rejected(
+    tmp_path: Path,
+) -> None:
+    """The dead process's PostOrder can still be in the broker's hands when the new process
+    asks for its key (the broker answers "not found", then places it): recovery asks again
+    before it calls the order never sent; the order it finds is taken, not REJECTED."""
+    broker, store, _working, near = await first_run(tmp_path)
+    journal = OrderJournal(store)
+    late = far_buy(broker, near)
+    journal.record(late.id, late)  # the intent; the process died before the answer
+    real_get = broker.get_order
+    asked: list[str] = []
+
+    async def get_order(account: str, key: str) -> Order | None:
+        if key == late.id:
+            asked.append(key)
+            if len(asked) == 1:  # the first lookup comes before the order is placed ...
+                return None
+            if key not in broker._orders:
+                await broker.post_order(late)  # ... which happens right after it
+        return await real_get(account, key)
+
+    broker.get_order = get_order  # type: ignore[method-assign]
+    async with driver(broker, store, SPEC) as d2:
+        engine = d2.engine
+        report = engine.keeper.report
+        assert report is not None and report.problems == []
+        assert len(asked) >= 2  # asked again
+        assert engine.book.orders[late.id].status is OrderStatus.ACCEPTED
+        assert engine.book.orders[late.id].broker_id == broker._orders[late.id].broker_id
+        assert engine.trading_state is TradingState.ACTIVE
