@@ -100,7 +100,8 @@ fi
 # --- 4. PyInstaller on the tracked files of the work tree --------------------------------------
 log "PyInstaller"
 rm -rf "$ROOT/src" && mkdir -p "$ROOT/src"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$ROOT/src"
+git ls-files -z --cached --others --exclude-standard \
+  | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$ROOT/src"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit+dirty"
 printf '{"version": "%s", "commit": "%s", "built": "%s"}\n' "$VERSION" "$commit" \
