@@ -13,6 +13,8 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from avin_tui.logview.index import LineIndex
 from avin_tui.logview.parse import LEVEL_RANK, parse_line
 
@@ -157,34 +159,43 @@ class LogFilter:
     def active(self) -> bool:
         return LEVEL_RANK.get(self.level, 0) > LEVEL_RANK["DEBUG"] or bool(self.source or self.text)
 
-    def matcher(self) -> Callable[[Sequence[str], int], list[int]]:
-        """A function ``(lines, first number) -> numbers that pass``, carrying the entry state."""
+    def matcher(self, per_line: bool = False) -> Callable[[Sequence[str], int], list[int]]:
+        """A function ``(lines, first number) -> numbers that pass``, carrying the entry state
+        from one call to the next (a traceback at the top of a block is the entry's above).
+        A level alone is checked a block at a time; ``per_line`` forces the line loop (tests)."""
         min_rank = LEVEL_RANK.get(self.level.upper(), 0)
         source = self.source.lower()
         pattern = self.text.compile() if self.text else None
         last_rank, last_source = LEVEL_RANK["INFO"], ""  # of the entry the next line continues
 
-        def run(lines: Sequence[str], first: int) -> list[int]:
+        def by_level(lines: Sequence[str], first: int) -> list[int]:
+            """The level alone: the ranks of a block at once (numpy), each line looked at once."""
+            nonlocal last_rank
+            if not lines:
+                return []
+            tidy = _TIDY.get
+            ranks = np.array(
+                [tidy(line[23:33], -1) if line[10:11] == "T" else -1 for line in lines],
+                dtype=np.int16,
+            )
+            for i in np.flatnonzero(ranks < 0).tolist():  # not in avin.log's own layout
+                head = classify(lines[i])
+                ranks[i] = -1 if head is None else head[0]
+            # a continuation line (-1) takes the rank of the header above it
+            where = np.where(ranks >= 0, np.arange(len(ranks)), -1)
+            np.maximum.accumulate(where, out=where)
+            filled = np.where(where >= 0, ranks[np.maximum(where, 0)], last_rank)
+            last_rank = int(filled[-1])
+            return (np.flatnonzero(filled >= min_rank) + first).tolist()
+
+        def by_line(lines: Sequence[str], first: int) -> list[int]:
             nonlocal last_rank, last_source
             out: list[int] = []
             rank, src = last_rank, last_source
-            head = _HEAD.match
-            ranks = _RANK
             for n, line in enumerate(lines, first):
-                # avin.log's own layout first ("2026-12-04T14:33:54.123Z LEVEL   source: ..."),
-                # without a regular expression: this loop runs once per line of the file
-                tidy = line[23:25] == "Z " and line[10:11] == "T"
-                level = line[25:33].split(" ", 1)[0] if tidy else ""
-                if level in ranks:
-                    rank = ranks[level]
-                    if source:
-                        src = line[25 + len(level) :].lstrip(" ").split(": ", 1)[0]
-                elif (m := head(line)) is not None:
-                    rank, src = ranks.get(m[1], 0), m[2]
-                elif line[:1] == "{":
-                    parsed = parse_line(line)
-                    if parsed.level is not None:
-                        rank, src = parsed.rank, parsed.source
+                head = classify(line)
+                if head is not None:
+                    rank, src = head
                 if rank < min_rank:
                     continue
                 if source and source not in src.lower():
@@ -195,7 +206,28 @@ class LogFilter:
             last_rank, last_source = rank, src
             return out
 
-        return run
+        return by_line if per_line or source or pattern is not None else by_level
+
+
+# avin.log's own layout ("2026-12-04T14:33:54.123Z LEVEL   source: ..."): the level at a fixed
+# place, found without a regular expression (filters look at every line of a file)
+_TIDY = {f"Z {name:<7} "[:10]: rank for name, rank in LEVEL_RANK.items() if name != "WARN"}
+
+
+def classify(line: str) -> tuple[int, str] | None:
+    """``(level rank, source)`` of a line that starts an entry; None for one that continues."""
+    if line[10:11] == "T":
+        rank = _TIDY.get(line[23:33])
+        if rank is not None:
+            return rank, line[33:].lstrip(" ").split(": ", 1)[0]
+    m = _HEAD.match(line)
+    if m is not None:
+        return _RANK.get(m[1], 0), m[2]
+    if line[:1] == "{":
+        parsed = parse_line(line)
+        if parsed.level is not None:
+            return parsed.rank, parsed.source
+    return None
 
 
 def filter_file(

@@ -27,7 +27,9 @@ def all_lines(ix: LineIndex) -> list[bytes]:
     return [ix.line_bytes(i) for i in range(ix.line_count)]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=CONTENT, block=st.integers(1, 7), step=st.one_of(st.none(), st.integers(1, 9)))
 def test_index_finds_exactly_splitlines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, block: int, step: int | None
@@ -51,7 +53,9 @@ def test_index_finds_exactly_splitlines(
         assert [x for lines in reversed(back) for x in lines] == data.splitlines()
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(parts=st.lists(CONTENT, min_size=1, max_size=5))
 def test_a_growing_file_is_indexed_as_if_read_at_once(tmp_path: Path, parts: list[bytes]) -> None:
     """Appends may split a "\\r\\n" or a line: the index ends up the same as a fresh one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def log_file(tmp_path: Path) -> Path:
 WORDS = st.sampled_from(["ab", "AB", "x", " ", "\n", "\r", "\r\n", "é", "b a"])
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.lists(WORDS, max_size=30).map("".join), needle=st.sampled_from(["a", "b a", "x"]))
 def test_search_finds_the_lines_a_line_by_line_search_finds(
     tmp_path: Path, text: str, needle: str
@@ -187,3 +190,42 @@ def test_scans_and_indexing_stop_when_asked(log_file: Path) -> None:
     scan.run()
     assert list(scan.found) == [3, 6] and scan.done
     source.close()
+
+
+LINE_KINDS = st.sampled_from(
+    [
+        "2026-12-04T10:00:00.000Z DEBUG   avin.engine: d",
+        "2026-12-04T10:00:00.000Z INFO    avin.orders: i",
+        "2026-12-04T10:00:00.000Z WARNING avin.risk: w",
+        "2026-12-04T10:00:00.000Z ERROR   avin.strategy.a:B:c: e",
+        "2026-12-04T10:00:00.000Z CRITICAL avin.incidents: c",
+        "2026-12-04 10:00:00,000 ERROR   avin.engine: old format",
+        '{"ts": "2026-12-04T10:00:00Z", "what": "kill"}',
+        "Traceback (most recent call last):",
+        "  File x",
+        "",
+        "2026-12-04T10:00:00.000Z INFO    no colon",
+        "2026-12-04T10:00:00.000Z",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(LINE_KINDS, max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+    level=st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR"]),
+)
+def test_level_filter_by_block_agrees_with_the_line_loop(
+    lines: list[str], cuts: list[int], level: str
+) -> None:
+    """The numpy path (a level alone) and the per-line loop let the same lines through,
+    however the lines are cut into blocks."""
+    bounds = sorted({0, len(lines), *(c for c in cuts if c <= len(lines))})
+    fast, slow = LogFilter(level).matcher(), LogFilter(level).matcher(per_line=True)
+    got_fast: list[int] = []
+    got_slow: list[int] = []
+    for a, b in itertools.pairwise(bounds):
+        got_fast += fast(lines[a:b], a)
+        got_slow += slow(lines[a:b], a)
+    assert got_fast == got_slow
