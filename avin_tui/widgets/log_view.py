@@ -599,8 +599,16 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         self.unseen = 0
         self._changed()
 
-    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self.follow = False
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.follow = False  # (the scroll itself is the base class's)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the line under the mouse."""
+        offset = event.get_content_offset(self)
+        layout = self._compute_layout()
+        if offset is not None and 0 <= offset.y < len(layout):
+            self.follow = False
+            self.move_to_row(layout[offset.y][0])
 
     # --- keys ---------------------------------------------------------------------------------
 

@@ -242,6 +242,8 @@ async def test_e_and_E_jump_to_warnings_and_errors(book: Any) -> None:
         await pilot.press("end")
         await pilot.press("e")
         assert "no later warning" in log.note
+        await pilot.click(LogPane, offset=(5, 1))  # the second line on screen
+        assert log.cursor_row == int(log.scroll_offset.y) + 1 and not log.follow
 
 
 async def test_i_opens_incidents_and_r_picks_an_older_run(book: Any, logs: Path) -> None:
