@@ -21,13 +21,13 @@ from engine.model import Bar, Instrument, OrderStatus, OrderType, Side, TimeFram
 # --- enum codes, as the wire facts number them --------------------------------------------------
 
 # OrderDirection: ORDER_DIRECTION_BUY=1, ORDER_DIRECTION_SELL=2
-DIRECTION: dict[Side, int] = {Side.BUY: 1, Side.SELL: 2}
+DIRECTION: dict[Side, Any] = {Side.BUY: 1, Side.SELL: 2}
 SIDE: dict[int, Side] = {1: Side.BUY, 2: Side.SELL}
 # OrderType: ORDER_TYPE_LIMIT=1, ORDER_TYPE_MARKET=2, ORDER_TYPE_BESTPRICE=3
-ORDER_TYPE: dict[OrderType, int] = {OrderType.LIMIT: 1, OrderType.MARKET: 2}
+ORDER_TYPE: dict[OrderType, Any] = {OrderType.LIMIT: 1, OrderType.MARKET: 2}
 ORDER_KIND: dict[int, OrderType] = {1: OrderType.LIMIT, 2: OrderType.MARKET, 3: OrderType.MARKET}
 # OrderExecutionReportStatus: FILL=1, REJECTED=2, CANCELLED=3, NEW=4, PARTIALLYFILL=5
-STATUS_CODE: dict[OrderStatus, int] = {
+STATUS_CODE: dict[OrderStatus, Any] = {
     OrderStatus.NEW: 4,
     OrderStatus.SUBMITTED: 4,
     OrderStatus.ACCEPTED: 4,
@@ -38,12 +38,12 @@ STATUS_CODE: dict[OrderStatus, int] = {
     OrderStatus.EXPIRED: 3,
 }
 # TimeInForceType: TIME_IN_FORCE_DAY=1, FILL_AND_KILL=2, FILL_OR_KILL=3
-TIME_IN_FORCE_DAY = 1
+TIME_IN_FORCE_DAY: Any = 1
 # StopOrderDirection: STOP_ORDER_DIRECTION_BUY=1, STOP_ORDER_DIRECTION_SELL=2
-STOP_DIRECTION: dict[Side, int] = {Side.BUY: 1, Side.SELL: 2}
+STOP_DIRECTION: dict[Side, Any] = {Side.BUY: 1, Side.SELL: 2}
 STOP_SIDE: dict[int, Side] = {1: Side.BUY, 2: Side.SELL}
 # StopOrderType: STOP_ORDER_TYPE_TAKE_PROFIT=1, STOP_ORDER_TYPE_STOP_LOSS=2, STOP_LIMIT=3
-STOP_TYPE: dict[OrderType, int] = {
+STOP_TYPE: dict[OrderType, Any] = {
     OrderType.TAKE_PROFIT: 1,
     OrderType.STOP: 2,
     OrderType.STOP_LIMIT: 3,
@@ -54,14 +54,15 @@ STOP_KIND: dict[int, OrderType] = {
     3: OrderType.STOP_LIMIT,
 }
 # StopOrderStatusOption: ALL=1, ACTIVE=2, EXECUTED=3, CANCELED=4, EXPIRED=5
-STOP_STATUS_CODE: dict[OrderStatus, int] = {
+STOP_STATUS_CODE: dict[OrderStatus, Any] = {
     OrderStatus.ACCEPTED: 2,
     OrderStatus.FILLED: 3,
     OrderStatus.CANCELLED: 4,
     OrderStatus.EXPIRED: 5,
 }
 # ExchangeOrderType: EXCHANGE_ORDER_TYPE_MARKET=1, EXCHANGE_ORDER_TYPE_LIMIT=2
-EXCHANGE_MARKET, EXCHANGE_LIMIT = 1, 2
+EXCHANGE_MARKET: Any = 1
+EXCHANGE_LIMIT: Any = 2
 # CandleInterval: 1_MIN=1, 5_MIN=2, 15_MIN=3, HOUR=4, DAY=5, 10_MIN=8, 4_HOUR=11, WEEK=12, MONTH=13
 INTERVAL_TIMEFRAME: dict[int, TimeFrame] = {
     1: TimeFrame.M1,
