@@ -504,8 +504,10 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         base = self.rich_style
         if y >= len(layout):
             if y == 0 and self.row_count == 0:
-                empty = "no line matches the filters (x clears them)" if self.filtered else ""
-                empty = empty or ("(empty)" if self.source.count == 0 else "")
+                if self.source.count == 0:
+                    empty = "(empty)"
+                else:
+                    empty = "no line matches the filters (x clears them)" if self.filtered else ""
                 text = Text(empty[:width].ljust(width), style=Style(dim=True))
                 return Strip(text.render(self.app.console), width).apply_style(base)
             return Strip([Segment(" " * width, base)], width)

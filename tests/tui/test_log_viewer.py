@@ -269,6 +269,10 @@ async def test_i_opens_incidents_and_r_picks_an_older_run(book: Any, logs: Path)
         await wait_for(pilot, lambda: viewer(app).source.name == "avin.log.1")
         await wait_for(pilot, lambda: viewer(app).row_count == 1)
         assert "older run" in viewer(app).rows_text()[0]
+        (logs / "incidents.log").write_text("")
+        await pilot.press("i")  # an empty file says so (not "no line matches")
+        await wait_for(pilot, lambda: viewer(app).source.name == "incidents.log")
+        await wait_for(pilot, lambda: "(empty)" in "\n".join(screen_text(app)))
         await pilot.press("escape")
         assert isinstance(app.screen.query_one(LogPane), LogPane)
 
