@@ -475,6 +475,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     store = BarStore()
     items = summaries(store, args.min_gap)
+    _list_ticks()
     if not items:
         _out().print(f"the store {store.root} is empty: `avin data import` or `avin data download`")
         return 0
@@ -493,6 +494,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     _out().print(table)
     return 0
+
+
+def _list_ticks() -> None:
+    """The tick store's instruments (recorded or downloaded trades), when there are any."""
+    from engine.data.ticks import TickStore
+
+    ticks = TickStore()
+    codes = ticks.codes()
+    if not codes:
+        return
+    table = _table("stored trades (ticks, UTC)")
+    for column in ("instrument", "first day", "last day", "days", "last trade"):
+        table.add_column(column, justify="right" if column == "days" else "left")
+    for code in codes:
+        days = ticks.days(code)
+        table.add_row(code, str(days[0]), str(days[-1]), str(len(days)), _when(ticks.last_ts(code)))
+    _out().print(table)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

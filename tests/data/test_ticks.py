@@ -135,6 +135,8 @@ def test_download_trades_through_the_cli(
     assert again.code == 0, again.err
     assert TickStore().trades(CODE) == stored
     assert " 0 " in strip_ansi(again.out)  # new rows
+    listing = strip_ansi(run_cli("data", "list").out)
+    assert "stored trades" in listing and CODE in listing and "2025-03-03" in listing
 
 
 def test_download_needs_a_year_or_trades(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
