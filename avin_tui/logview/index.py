@@ -148,6 +148,12 @@ class LineIndex:
                 n -= 1  # a terminator at the end of the file starts no line
             return n
 
+    @property
+    def tail_open(self) -> bool:
+        """Whether the last line has no terminator yet (a writer may still be adding to it)."""
+        with self._lock:
+            return bool(self._starts) and self._starts[-1] < self._size and self._size > 0
+
     def span(self, i: int) -> tuple[int, int]:
         """Byte range of line ``i`` with its terminator."""
         with self._lock:

@@ -63,6 +63,10 @@ class FileSource:
         finally:
             self.scanning = False
 
+    @property
+    def tail_open(self) -> bool:
+        return self.index.tail_open
+
     def replaced(self) -> bool:
         """Whether ``path`` now names another file (rotated: ``avin.log`` became ``avin.log.1``
         and a new ``avin.log`` was started); a path that is gone for now is not a new file."""
@@ -105,6 +109,7 @@ class MemorySource:
     kept aside for the details), after the end of the previous run read from the file."""
 
     name = "live"
+    tail_open = False  # every line comes whole
 
     def __init__(self, capacity: int = 50_000) -> None:
         self._lines: deque[str] = deque(maxlen=capacity)
@@ -203,7 +208,8 @@ class Scan:
 
     @property
     def done(self) -> bool:
-        return not self.running and self.next >= self.source.count
+        open_tail = 1 if getattr(self.source, "tail_open", False) else 0
+        return not self.running and self.next >= self.source.count - open_tail
 
     def run(self, stop: Callable[[], bool] | None = None) -> None:
         """Look at the lines from ``next`` to the end (as it is now); ``running`` meanwhile.
@@ -214,10 +220,15 @@ class Scan:
                 if self.cancel.is_set() or (stop is not None and stop()):
                     return
                 found = self.test(text, start, count)
+                end = start + count
+                if end >= self.source.count and getattr(self.source, "tail_open", False):
+                    end -= 1  # a line still being written: looked at again when it grew
                 with self.lock:
+                    if found and self.found and found[0] <= self.found[-1]:
+                        found = [n for n in found if n > self.found[-1]]  # (seen before)
                     if found:
                         self.found.extend(found)
-                    self.next = start + count
+                    self.next = end
         finally:
             self.running = False
 

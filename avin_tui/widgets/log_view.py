@@ -410,6 +410,8 @@ class LogView(QuietResize, ScrollView, can_focus=True):
         raw = texts[0] if texts else ""
         head = parse_line(raw)
         shown = compact(head, raw) if self.compact else raw
+        if getattr(self.source, "tail_open", False) and line == self.source.count - 1:
+            return shown, head  # still being written: read again next time
         self._heads[key] = (shown, head)
         if len(self._heads) > 4_000:
             self._heads.popitem(last=False)

@@ -229,3 +229,25 @@ def test_level_filter_by_block_agrees_with_the_line_loop(
         got_fast += fast(lines[a:b], a)
         got_slow += slow(lines[a:b], a)
     assert got_fast == got_slow
+
+
+def test_a_line_still_being_written_is_searched_again_once_whole(tmp_path: Path) -> None:
+    path = tmp_path / "avin.log"
+    path.write_bytes(b"first\nboo")  # the writer is in the middle of a line
+    source = FileSource(path)
+    source.index.scan()
+    assert source.index.tail_open
+    scan = Scan.search(source, Query("boom"))
+    scan.run()
+    assert list(scan.found) == [] and scan.next == 1 and scan.done
+    with path.open("ab") as f:
+        f.write(b"m")  # still no newline: found, and looked at again later
+    source.index.scan()
+    scan.run()
+    assert list(scan.found) == [1] and scan.next == 1
+    with path.open("ab") as f:
+        f.write(b" boom\nlast\n")
+    source.index.scan()
+    assert not source.index.tail_open and not scan.done
+    scan.run()
+    assert list(scan.found) == [1] and scan.done  # once
