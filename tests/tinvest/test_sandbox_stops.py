@@ -259,3 +259,19 @@ def test_a_waiting_local_stop_is_shown_as_local_with_its_stop_price() -> None:
     assert (row.type, row.status, row.price) == ("stop (local)", "accepted", Decimal("129.5"))
     cells = order_cells(row)
     assert str(cells[4]) == "local" and "129.5" in str(cells[3])
+
+
+async def test_a_new_sandbox_user_gets_an_account_to_trade_on() -> None:
+    """A sandbox token without any account: connecting opens one and pays in play money."""
+    server = await sandbox().start()
+    server.exchange.close_account(ACCOUNT)
+    broker = make_broker(server.target, local_stops=None)
+    try:
+        await broker.connect()
+        [account] = await broker.accounts()
+        assert account.cash == Decimal(1_000_000)
+        assert server.calls[:3] == ["GetAccounts", "OpenSandboxAccount", "SandboxPayIn"]
+        assert account.id in broker.orders.accounts
+    finally:
+        await broker.close()
+        await server.stop()

@@ -102,6 +102,7 @@ _DEFINITE_REJECTIONS = (RequestRejected, AccessDenied, PreconditionFailed, NotFo
 _CENT = Decimal("0.01")
 COMMISSION_LOOKUPS_PER_MINUTE = 20  # of OrdersService's 100: orders and recovery keep the rest
 STATUS_TTL = 30.0  # seconds a GetTradingStatus answer is used without asking again
+SANDBOX_FUNDS = Decimal(1_000_000)  # RUB paid into a sandbox account avin opens
 
 
 @dataclass(slots=True)
@@ -226,8 +227,19 @@ class TInvestBroker:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Check the token (GetAccounts) and start the order-state stream."""
+        """Check the token (GetAccounts) and start the order-state stream. A sandbox token
+        without an account gets one (OpenSandboxAccount, funded with SandboxPayIn): a new
+        sandbox user has none, and nothing could trade."""
         accounts = await self._accounts_raw()
+        if not accounts and self.mode is Mode.SANDBOX:
+            account = await self.open_sandbox_account("avin")
+            balance = await self.sandbox_pay_in(account, SANDBOX_FUNDS)
+            log.warning(
+                "the sandbox had no account: opened %s and paid in %s RUB (play money)",
+                account,
+                balance,
+            )
+            accounts = await self._accounts_raw()
         self.orders.start({a.id for a in accounts})
 
     def use_journal(self, journal: IntentJournal) -> None:

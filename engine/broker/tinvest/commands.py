@@ -140,7 +140,10 @@ async def _check(token: str, mode: Any, target: str | None, app_name: str) -> in
         for acc in accounts:
             _print(f"  account {acc.id}  {acc.name}  cash {acc.cash} {acc.currency}")
         if not accounts:
-            _print("  no accounts (in the sandbox, avin opens one on the first run)")
+            _print(
+                "  no accounts (in the sandbox, avin opens one and pays in 1 000 000 RUB of "
+                "play money on the first run)"
+            )
         shares = await broker.instruments()
         _print(f"{len(shares)} shares available")
         sample = [i for i in shares if i.ticker in ("SBER", "GAZP")][:2]
