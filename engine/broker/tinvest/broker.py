@@ -836,7 +836,11 @@ class TInvestBroker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep watching whatever one round did
-                log.warning("stop order polling failed: %s", exc)
+                log.error(
+                    "stop orders cannot be checked at the broker (%s); avin keeps asking and the "
+                    "order stream still reports what they become. Check them in the T-Invest app",
+                    exc,
+                )
 
     async def _poll_stops(self, account: str | None = None, *, follow: bool = True) -> None:
         """Ask for the stop orders still waiting; a triggered one is linked to its order (and,
