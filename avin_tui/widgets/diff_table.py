@@ -42,7 +42,8 @@ from avin_tui.widgets._scroll import QuietResize
 Cell = str | Text
 Row = tuple[Cell, ...]
 
-CELL_PADDING = 1  # spaces either side of a cell, as DataTable draws them
+CELL_PADDING = 1  # a space before each cell: one between columns (80 columns fit one more)
+CELL_SPACE = CELL_PADDING  # cells per column besides its width
 Column = tuple[str, str, int] | tuple[str, str, int, int]  # key, label, width[, priority]
 _NUMBER = re.compile(r"^[+-]?[\d\s]*\.?\d+")
 
@@ -58,7 +59,7 @@ def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) 
     widths = [0] * len(columns)
     used = 0
     for i in order:
-        need = columns[i][2] + 2 * CELL_PADDING
+        need = columns[i][2] + CELL_SPACE
         if used + need <= width or used == 0:
             widths[i] = columns[i][2]
             used += need
@@ -93,7 +94,7 @@ def _cell_segments(cell: Cell, width: int, console: Console) -> list[Segment]:
     return [
         Segment(" " * (CELL_PADDING + left)),
         *text.render(console),
-        Segment(" " * (CELL_PADDING + pad - left)),
+        Segment(" " * (pad - left)),
     ]
 
 
@@ -172,7 +173,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         self._styles_key: tuple[Style, Style, Style] | None = None
         self._widths = [column[2] for column in self.COLUMNS]  # 0: left out at this width
         self._fitted_for = -1
-        self._width = sum(w + 2 * CELL_PADDING for w in self._widths)
+        self._width = sum(w + CELL_SPACE for w in self._widths)
         self.virtual_size = Size(self._width, 1)
         self._given: dict[str, Row] = {}  # the rows as the pane gave them (its own order)
         self._labels: dict[str, str] = {}  # column key -> a label set at run time
@@ -419,10 +420,10 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         if width <= 0 or width == self._fitted_for:
             return
         self._fitted_for = width
-        widths = fit_columns(self.COLUMNS, width - 1, self.FLEX)  # (room for a scrollbar)
+        widths = fit_columns(self.COLUMNS, width, self.FLEX)  # (a scrollbar: a resize, again)
         if widths != self._widths:
             self._widths = widths
-            self._width = sum(w + 2 * CELL_PADDING for w in widths if w)
+            self._width = sum(w + CELL_SPACE for w in widths if w)
             self._line_cache.clear()
             self._header = None
             with self.quiet_resize():

@@ -20,13 +20,14 @@ from .conftest import FakeEngine, make_snapshot, wait_for
 def test_columns_are_dropped_least_important_first() -> None:
     columns = [("a", "A", 5, 0), ("b", "B", 10, 3), ("c", "C", 6, 1), ("d", "D", 4, 2)]
     assert fit_columns(columns, 100) == [5, 10, 6, 4]
-    assert fit_columns(columns, 7 + 8 + 6) == [5, 0, 6, 4]  # b, the least important, goes
-    assert fit_columns(columns, 7 + 8) == [5, 0, 6, 0]
+    # each column takes its width and one space before it
+    assert fit_columns(columns, 6 + 7 + 5) == [5, 0, 6, 4]  # b, the least important, goes
+    assert fit_columns(columns, 6 + 7) == [5, 0, 6, 0]
     assert fit_columns(columns, 3) == [5, 0, 0, 0]  # the most important always stays
     # without priorities: by place, the rightmost go first; the FLEX column takes what is left
     plain = [("a", "A", 5), ("b", "B", 10), ("c", "C", 6)]
-    assert fit_columns(plain, 7 + 12 + 3) == [5, 10, 0]
-    assert fit_columns(plain, 40, flex="b") == [5, 10 + 40 - 27, 6]
+    assert fit_columns(plain, 6 + 11 + 3) == [5, 10, 0]
+    assert fit_columns(plain, 40, flex="b") == [5, 10 + 40 - 24, 6]
 
 
 def test_numbers_sort_as_numbers() -> None:
@@ -59,7 +60,7 @@ async def test_at_80x24_each_pane_shows_its_main_columns_whole() -> None:
         strategies = app.screen.query_one(StrategiesTable)
         assert {"instrument", "state", "pnl"} <= set(strategies.shown_columns)
         orders = app.screen.query_one(OrdersTable)
-        assert {"instrument", "side", "status"} <= set(orders.shown_columns)
+        assert {"instrument", "side", "lots", "price", "status"} <= set(orders.shown_columns)
         for table in (positions, strategies, orders):
             # what is drawn fits: no cell cut with an ellipsis, no horizontal scrolling
             lines = [table.render_line(y).text for y in range(table.row_count + 1)]
