@@ -38,7 +38,7 @@ def utc_stamp(ts: datetime) -> str:
 class UtcFormatter(logging.Formatter):
     """``LOG_FORMAT`` lines stamped in UTC (:func:`utc_stamp`), whatever the machine's zone."""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return utc_stamp(datetime.fromtimestamp(record.created, UTC))
 
 
