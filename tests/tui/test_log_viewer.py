@@ -357,3 +357,31 @@ async def test_viewer_follows_avin_log_through_rotation_and_truncation(logs: Pat
             ),
         )
         await wait_for(pilot, lambda: viewer(app).match_count == 0)
+
+
+async def test_viewer_keys_on_a_file_run_in_workers(
+    logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """e/E over a big file look in a worker thread; n skips matches a filter hides."""
+    import avin_tui.widgets.log_view as log_view
+
+    monkeypatch.setattr(log_view, "SCAN_SYNC_LINES", 0)  # every file counts as big
+    app = ViewerApp(logs / "avin.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = viewer(app)
+        await wait_for(pilot, lambda: view.row_count == 9)
+        await pilot.press("home", "e")
+        await wait_for(pilot, lambda: view.cursor_row == 2)  # the WARNING
+        await pilot.press("e")
+        await wait_for(pilot, lambda: view.cursor_row == 3)  # the ERROR
+        await pilot.press("E")
+        await wait_for(pilot, lambda: view.cursor_row == 2)
+        await pilot.press("end", "E")
+        await wait_for(pilot, lambda: view.cursor_row == 3)
+        # "engine" matches lines 1, 3 and 8; with >= WARNING shown, only line 3 is reachable
+        view.restore_state({"level": "WARNING", "search": "engine"})
+        await wait_for(pilot, lambda: view.match_count == 3 and view.row_count == 5)
+        await pilot.press("home", "n")
+        assert view.rows_text()[view.cursor_row].endswith("BarEvent: boom")
+        await pilot.press("n")  # the others are filtered out: back to the same one
+        assert view.rows_text()[view.cursor_row].endswith("BarEvent: boom")
