@@ -420,7 +420,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         if width <= 0 or width == self._fitted_for:
             return
         self._fitted_for = width
-        widths = fit_columns(self.COLUMNS, width, self.FLEX)  # (a scrollbar: a resize, again)
+        widths = fit_columns(self.COLUMNS, width - 1, self.FLEX)  # (room for a scrollbar)
         if widths != self._widths:
             self._widths = widths
             self._width = sum(w + CELL_SPACE for w in widths if w)

@@ -3,6 +3,8 @@ cell), the log spans the width, the help fits; tables sort by a column and keep 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.containers import VerticalScroll
 
@@ -85,6 +87,17 @@ async def test_at_80x24_each_pane_shows_its_main_columns_whole() -> None:
         await wait_for(pilot, lambda: positions.row_count > 0)
         await pilot.press("p", "z")  # maximised: every column
         await wait_for(pilot, lambda: len(positions.shown_columns) == len(PositionsTable.COLUMNS))
+
+
+async def test_with_a_scrollbar_nothing_scrolls_sideways() -> None:
+    order = make_snapshot().orders[0]
+    orders = tuple(replace(order, key=f"k{i:03d}-xxxx") for i in range(12))
+    app = AvinApp(FakeEngine(make_snapshot(orders=orders)), poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(OrdersTable)
+        await wait_for(pilot, lambda: table.row_count == 12)
+        await pilot.pause(0.1)
+        assert table.show_vertical_scrollbar and table.max_scroll_x == 0
 
 
 async def test_a_table_sorts_by_a_column_and_the_cursor_stays_on_its_row() -> None:
