@@ -655,9 +655,19 @@ class LogView(QuietResize, ScrollView, can_focus=True):
             if answer is not None:
                 self.set_filters(source=answer[0])
 
-        self.app.push_screen(
-            PromptScreen("Source (e.g. engine, orders, strategy)", self.source_filter, None), done
-        )
+        seen = self.sources_on_screen()
+        hint = ", ".join(seen[:4]) if seen else "engine, orders, strategy"
+        self.app.push_screen(PromptScreen(f"Source (e.g. {hint})", self.source_filter, None), done)
+
+    def sources_on_screen(self) -> list[str]:
+        """The sources of the lines on screen, most frequent first (a hint for ``S``)."""
+        counts: dict[str, int] = {}
+        for row, _ in self._compute_layout():
+            head = self._head(self.line_of_row(row))[1]
+            if head.level is not None and head.source:
+                name = head.source.removeprefix("avin.")
+                counts[name] = counts.get(name, 0) + 1
+        return sorted(counts, key=lambda name: -counts[name])
 
     def action_clear(self) -> None:
         """Drop the search and the source and text filters (the level stays: ``v`` sets it)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import Label
 
 from avin_tui.screens.log_viewer import EntryScreen, LogViewerScreen, PickerScreen, PromptScreen
 from avin_tui.widgets.log_pane import LogPane
@@ -176,7 +177,9 @@ async def test_filters_by_level_source_and_text_and_clear(book: Any) -> None:
         assert 0 < warnings < everything
         assert all(("WARN" in r or "ERROR" in r or not r[:1].isdigit()) for r in log.rows_text())
         assert any("Traceback" in r for r in log.rows_text())  # the previous run's traceback
-        await pilot.press("S", *"orders", "enter")
+        await pilot.press("S")
+        assert "orders" in app.screen.query_one("#prompt-label", Label).content  # a hint
+        await pilot.press(*"orders", "enter")
         assert [r.split()[2] for r in log.rows_text()] == ["orders:"]
         await pilot.press("x")
         await pilot.press("f", *"boom", "enter")
