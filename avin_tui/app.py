@@ -321,7 +321,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         log_state = dict(get_state()) if callable(get_state) else {"level": log.min_level}
         maximized = main.maximized
         tables = {
-            name: TableState(table.selected_key(), table.sort_column, table.sort_descending)
+            name: TableState(table.cursor_to_save, table.sort_column, table.sort_descending)
             for name in TABLES
             for table in [main.query_one(f"#{name}", DiffTable)]
         }

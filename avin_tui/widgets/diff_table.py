@@ -168,6 +168,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cursor = 0
         self._cursor_key: str | None = None
+        self._wanted_key: str | None = None  # a restored cursor row that has not come yet
         self._line_cache: dict[str, Strip] = {}  # key -> the row's line (not under the cursor)
         self._header: Strip | None = None
         self._styles_key: tuple[Style, Style, Style] | None = None
@@ -281,6 +282,11 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         if changed is not None:
             changed()
 
+    @property
+    def cursor_to_save(self) -> str | None:
+        """The cursor's row for the workspace: a restored one still to come, else the current."""
+        return self._wanted_key or self.selected_key()
+
     def restore_cursor(self, key: str | None) -> None:
         """Put the cursor on the row ``key`` now or, when the rows have not come yet, when it
         arrives (a saved workspace)."""
@@ -289,11 +295,16 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         if key in self._index:
             self._set_cursor(self._index[key])
         else:
-            self._cursor_key = key
+            self._wanted_key = key  # kept until the row comes or the user moves the cursor
 
     def _follow_cursor(self) -> None:
         """After rows came or went: the cursor stays on its row (or the nearest, if it went)."""
         old = self._cursor
+        wanted = self._wanted_key
+        if wanted is not None and wanted in self._index:
+            self._wanted_key = None
+            self._cursor_key = wanted
+            self.call_after_refresh(self._scroll_to_cursor)
         if self._cursor_key is not None and self._cursor_key in self._index:
             self._cursor = self._index[self._cursor_key]
         else:
@@ -327,6 +338,7 @@ class DiffTable(QuietResize, ScrollView, can_focus=True):
         if not self._keys:
             return
         index = max(0, min(index, len(self._keys) - 1))
+        self._wanted_key = None
         old, old_key = self._cursor, self._cursor_key
         self._cursor = index
         self._cursor_key = self._keys[index]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 from avin_tui.app import AvinApp
@@ -22,7 +23,7 @@ from engine.paths import homes
 from engine.state.embedded import DiskcacheStore
 from engine.state.workspace import KIND, read_workspace
 
-from .conftest import FakeEngine, wait_for
+from .conftest import FakeEngine, make_snapshot, wait_for
 
 
 def store() -> DiskcacheStore:
@@ -151,6 +152,23 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
         assert chart.depth.enabled
         assert app.current_layout() == saved
         assert not app._notifications  # all was well: no notice
+
+
+async def test_a_restored_cursor_waits_for_its_row() -> None:
+    """Orders known only after recovery: the saved cursor row is kept (and saved again as it is)
+    until the row comes, then the cursor is on it."""
+    Workspace(store()).save(UiState(tables={"orders": TableState("late-0001", None, False)}))
+    engine = FakeEngine(make_snapshot(), store=store())
+    app = AvinApp(engine, poll_interval=0.05, layout_debounce=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        orders = app.screen.query_one(OrdersTable)
+        await wait_for(pilot, lambda: orders.row_count == 2)
+        assert orders.selected_key() != "late-0001"
+        assert app.current_layout().tables["orders"].cursor == "late-0001"
+        late = replace(engine.snap.orders[0], key="late-0001")
+        engine.set(orders=(*engine.snap.orders, late))
+        await wait_for(pilot, lambda: orders.row_count == 3)
+        assert orders.selected_key() == "late-0001"
 
 
 async def test_the_open_screen_comes_back() -> None:
