@@ -568,7 +568,8 @@ class AvinApp(RiskActionsMixin, App[int]):
             chart.set_instrument(instruments[0])
         if snap.trading_state is not self._footer_state:  # R appears or goes
             self._footer_state = snap.trading_state
-            self.refresh_bindings()
+            # (the footer is rebuilt off the kill path, with the banner)
+            self.set_timer(Banner.reveal_delay, self.refresh_bindings, name="footer")
         banner = main.query_one(Banner)
         if snap.trading_state is TradingState.HALTED:
             open_count = len(snap.open_orders)
