@@ -49,7 +49,7 @@ def first_frame(command: list[str], timeout: float = 60.0) -> float:
     tmux = shutil.which("tmux")
     if tmux is None:
         raise SystemExit("bench/startup.py needs tmux (a real terminal)")
-    with tempfile.TemporaryDirectory(prefix="avin-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="avin-bench-", ignore_cleanup_errors=True) as tmp:
         stamp = Path(tmp) / "first_frame"
         socket = f"avin-bench-{os.getpid()}-{next(_RUNS)}"  # a fresh tmux server per run
         env = {"AVIN_HOME": tmp, "AVIN_FIRST_FRAME_FILE": str(stamp), "TERM": "xterm-256color"}
