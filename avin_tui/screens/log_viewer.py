@@ -61,11 +61,9 @@ class PromptScreen(ModalScreen[tuple[str, bool] | None]):
 
     def _label(self) -> str:
         if self.regex is None:
-            return f"{self.title_text} (enter: apply, empty: none, esc: cancel)"
-        kind = "regular expression" if self.regex else "plain text"
-        return (
-            f"{self.title_text} [{kind}; ctrl+r switches] (enter: apply, empty: none, esc: cancel)"
-        )
+            return f"{self.title_text}; esc cancels"
+        kind = "regex" if self.regex else "plain text"
+        return f"{self.title_text} ({kind}, ctrl+r switches; esc cancels)"
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
