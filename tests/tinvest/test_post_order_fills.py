@@ -69,6 +69,11 @@ async def test_the_adapter_books_the_answer_fill_once(server: FakeTInvestServer)
         assert fill.commission == record.commission > 0
         assert {p.instrument: p.lots for p in await broker.positions(ACCOUNT)} == {SBER: 3}
         assert order.id not in broker._tracked  # final and fully booked: nothing to poll
+        # the journal learns the key is at the broker; the lots go to the journal as a fill
+        # (a replay that took them from the resolved order found no room for the fill)
+        resolved = broker.journal.entries[order.id].result  # type: ignore[attr-defined]
+        assert resolved.broker_id == placed.broker_id
+        assert (resolved.status, resolved.filled_lots) == (OrderStatus.ACCEPTED, 0)
 
         server.faults.drop_order_streams = 0  # the stream comes back
         connects = broker.orders.stats.connects

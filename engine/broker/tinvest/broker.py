@@ -100,6 +100,7 @@ log = logging.getLogger("avin.tinvest")
 
 _DEFINITE_REJECTIONS = (RequestRejected, AccessDenied, PreconditionFailed, NotFound)
 _CENT = Decimal("0.01")
+_FILL_STATES = frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED})
 COMMISSION_LOOKUPS_PER_MINUTE = 20  # of OrdersService's 100: orders and recovery keep the rest
 STATUS_TTL = 30.0  # seconds a GetTradingStatus answer is used without asking again
 SANDBOX_FUNDS = Decimal(1_000_000)  # RUB paid into a sandbox account avin opens
@@ -664,7 +665,9 @@ class TInvestBroker:
         result = replace(
             result, strategy=sent.strategy, created_ts=result.created_ts or sent.created_ts
         )
-        self.journal.resolve(result.id, result)
+        # the journal learns that the broker has the key; its fills go to the journal as fills
+        # (a replay that took the lots from here would find no room for the fills)
+        self.journal.resolve(result.id, _without_fills(result))
         if result.broker_id:
             self._exchange_key[result.broker_id] = result.id
         self._publish(result, [], result.commission, complete=True)
@@ -1491,6 +1494,21 @@ class TInvestBroker:
             for stage in state.stages
         ]
         self._publish(order, fills, from_money(state.executed_commission), complete=True)
+
+
+def _without_fills(order: Order) -> Order:
+    """``order`` as accepted, before any fill: fills are booked as fills, never as a state."""
+    if order.filled_lots == 0 and order.status not in _FILL_STATES:
+        return order
+    status = OrderStatus.ACCEPTED if order.status in _FILL_STATES else order.status
+    return replace(
+        order,
+        status=status,
+        filled_lots=0,
+        avg_fill_price=None,
+        commission=Decimal(0),
+        history=[(order.created_ts, status)],
+    )
 
 
 def _newest_lots(fills: list[Fill], room: int) -> list[Fill]:
