@@ -252,6 +252,7 @@ def _check_restart(text: str, cycle: int) -> float:
     """The log of one run up to now: not halted, the recovery it logged; its seconds."""
     assert "HALTED" not in text, f"cycle {cycle}: trading halted after recovery:\n{text[-3000:]}"
     assert "Traceback" not in text, f"cycle {cycle}: an exception:\n{text[-3000:]}"
+    assert "does not fit order" not in text, f"cycle {cycle}: a fill booked twice:\n{text[-3000:]}"
     if cycle == 0:
         return 0.0
     assert "did not shut down cleanly" in text, f"cycle {cycle}: the crash was not detected"
