@@ -56,12 +56,16 @@ _KERNELS: dict[str, Callable[..., np.ndarray]] = {}
 def window_mean(values: np.ndarray, length: int) -> np.ndarray:
     """Mean of each window of ``length`` (NaN before), summed left to right like ``sum()``.
 
-    Compiled with numba on first use (imported lazily: the registry imports this module)."""
+    Compiled with numba on first use (imported lazily: the registry imports this module); without
+    numba (the binary leaves it out) the same loop runs in Python."""
     kernel = _KERNELS.get("window_mean")
     if kernel is None:
-        from numba import njit
-
-        kernel = _KERNELS["window_mean"] = njit(cache=True)(_window_mean_py)
+        try:
+            from numba import njit
+        except ImportError:
+            kernel = _KERNELS["window_mean"] = _window_mean_py
+        else:
+            kernel = _KERNELS["window_mean"] = njit(cache=True)(_window_mean_py)
     return kernel(np.ascontiguousarray(values, dtype=np.float64), length)
 
 
