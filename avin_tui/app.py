@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -44,6 +44,7 @@ from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
 from avin_tui.screens.help import HelpScreen
 from avin_tui.screens.live_confirm import LiveConfirmScreen
 from avin_tui.screens.main import PANES, MainScreen
+from avin_tui.stop_guard import StopGuard, silence_terminal, watch_terminal
 from avin_tui.widgets._format import ticker
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.chart import ChartPane
@@ -58,6 +59,7 @@ from engine.model import Bar, Mode, TimeFrame
 from engine.runtime.snapshot import EngineSnapshot, TradingState
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("avin.tui")
 FIRST_FRAME_ENV = (
     "AVIN_FIRST_FRAME_FILE"  # bench/startup.py: write the time of the first frame, exit
 )
@@ -219,11 +221,22 @@ class AvinApp(RiskActionsMixin, App[int]):
         self._switch_interval: float | None = None  # the interpreter's, to restore
         self._first_frame_file = os.environ.get(FIRST_FRAME_ENV)
         self.notices = EventNotices()  # which rejections are new; the one recovery notice
+        self.stop_guard: StopGuard | None = None  # SIGTERM/SIGHUP/terminal lost (terminal only)
+        self._tty_fd: int | None = None  # the terminal watched for going away
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def get_driver_class(self) -> type[Driver]:
-        return with_kill_fast_path(super().get_driver_class())
+        return with_kill_fast_path(watch_terminal(super().get_driver_class()))
+
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        try:
+            return super().run(*args, **kwargs)
+        finally:  # the app has ended: the stop watchdog has nothing left to guard
+            guard = self.stop_guard
+            if guard is not None:
+                guard.finished()
+                guard.uninstall()
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()
@@ -386,13 +399,37 @@ class AvinApp(RiskActionsMixin, App[int]):
         self.exit(0)
 
     def _install_signal_handlers(self) -> None:
-        """SIGHUP (the terminal went away without tmux) and SIGTERM stop the engine cleanly."""
-        try:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda: self.call_later(self.stop_and_exit))
-        except (NotImplementedError, RuntimeError, AttributeError, ValueError):
-            pass
+        """SIGTERM, SIGHUP and a terminal that went away stop the engine cleanly, whatever screen
+        is open, within a deadline (avin_tui/stop_guard.py)."""
+        self.stop_guard = StopGuard(asyncio.get_running_loop(), self._stop_from_outside)
+        self.stop_guard.install()
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            if sys.__stdin__ is not None and sys.__stdin__.isatty():
+                self._tty_fd = sys.__stdin__.fileno()
+                self.set_interval(1.0, self._check_terminal, name="terminal-check")
+
+    def _check_terminal(self) -> None:
+        """The terminal closed (reads only give EOF, no hang-up came): stop like a hang-up."""
+        if self._tty_fd is not None and not os.isatty(self._tty_fd):
+            self._tty_fd = None
+            self.terminal_gone()
+
+    def terminal_gone(self) -> None:
+        """The terminal went away (any thread): no more output to it, then a clean stop."""
+        silence_terminal()
+        guard = self.stop_guard
+        if guard is not None:
+            guard.terminal_gone()
+
+    def _stop_from_outside(self, why: str, signum: int, again: bool) -> None:
+        """On the UI loop: a signal or a lost terminal. The first: the clean stop of ``q`` then
+        ``y`` (orders and positions kept); a second one: exit now (the watchdog ends the rest)."""
+        if again:
+            log.warning("%s again while stopping: exiting now", why)
+            self.exit(128 + signum)
+            return
+        log.warning("%s: stopping the engine and exiting", why)
+        self.call_later(self.stop_and_exit)
 
     async def _run_engine(self) -> None:
         """Run the engine on its own event loop in a daemon thread and wait for it to end.
