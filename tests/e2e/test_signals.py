@@ -1,9 +1,9 @@
 """End to end: avin in a real terminal ends cleanly however it is told to stop (issue: an orphan
 robot after ``tmux kill-session`` with the quit dialog open).
 
-avin is started with ``exec`` in a tmux pane (so the pane's pid is avin's), the quit dialog is
-opened (``q`` with open positions), and then the process gets SIGTERM, SIGHUP, its tmux session
-killed, or its terminal closed under it. Each time it must be gone within a bounded wait, leave no
+avin is started from a shell in a tmux pane, the quit dialog is opened (``q`` with open
+positions), and then the process gets SIGTERM, SIGHUP, its tmux session killed, or its terminal
+closed under it. Each time it must be gone within a bounded wait, leave no
 process behind, and have stopped cleanly: the marker is cleared (``avin status`` does not say
 crashed) and the next start does not recover from a crash. Open orders and positions are kept.
 """
@@ -51,7 +51,8 @@ def _alive(pid: int) -> bool:
 
 
 def _processes_of(home: Path) -> list[int]:
-    """Every process still running with this AVIN_HOME (an orphan robot would be one)."""
+    """Every avin process still running with this AVIN_HOME (an orphan robot would be one; the
+    pane's shell is not)."""
     needle = f"AVIN_HOME={home}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -59,9 +60,10 @@ def _processes_of(home: Path) -> list[int]:
             continue
         try:
             environ = (entry / "environ").read_bytes()
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in environ.split(b"\0") and _alive(int(entry.name)):
+        if needle in environ.split(b"\0") and b"avin" in command and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -100,13 +102,15 @@ def _assert_stopped_cleanly(pid: int, home: Path) -> None:
 
 
 def _start_with_quit_dialog(term: Tmux, home: Path) -> int:
-    term.send(f"cd {home} && exec {AVIN} run --speed 600", "Enter")
+    term.send(f"cd {home} && {AVIN} run --speed 600; echo $? > {home / 'rc'}", "Enter")
     term.wait(
         lambda t: (all(x in t for x in TITLES) and "MSK" in t) or "Traceback" in t,
         30,
         "the five panes",
     )
-    pid = int(term.display("#{pane_pid}"))
+    shell = term.display("#{pane_pid}")
+    children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout
+    [pid] = [int(child) for child in children.split()]
     assert b"avin" in Path(f"/proc/{pid}/cmdline").read_bytes()
     # the strategies take positions within seconds at this speed; then q asks first
     log = home / "logs" / "avin.log"
@@ -121,12 +125,16 @@ def test_sigterm_with_the_quit_dialog_open_stops_cleanly(tmux: Tmux, tmp_path: P
     pid = _start_with_quit_dialog(tmux, tmp_path)
     os.kill(pid, signal.SIGTERM)
     _assert_stopped_cleanly(pid, tmp_path)
+    rc = tmp_path / "rc"
+    assert _wait_for(rc.exists, 10) and rc.read_text().strip() == "0"  # a requested stop
 
 
 def test_sighup_with_the_quit_dialog_open_stops_cleanly(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
     pid = _start_with_quit_dialog(tmux, tmp_path)
     os.kill(pid, signal.SIGHUP)
     _assert_stopped_cleanly(pid, tmp_path)
+    rc = tmp_path / "rc"
+    assert _wait_for(rc.exists, 10) and rc.read_text().strip() == "0"  # a requested stop
 
 
 def test_killing_the_tmux_session_stops_cleanly(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
@@ -222,6 +230,7 @@ def test_the_terminal_vanishing_without_a_hangup_ends_avin(tmp_path: Path) -> No
             cpu = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
             pytest.fail(f"avin still runs {EXIT_WAIT:.0f} s after its terminal closed ({cpu})")
         _assert_stopped_cleanly(proc.pid, tmp_path)
+        assert proc.returncode == 0
     finally:
         if master >= 0:
             os.close(master)
