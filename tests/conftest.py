@@ -44,3 +44,16 @@ def fake_tinvest_ping_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FakeTInvestServer, "ping_scale", 0.02)
     # and its per-minute request limits are those of the tests' RateLimiter(scale=100)
     monkeypatch.setattr(FakeTInvestServer, "limit_scale", 100.0)
+
+
+@pytest.fixture(autouse=True)
+def avin_logger_restored() -> Iterator[None]:
+    """A test that runs ``setup_logging`` (level, propagation) leaves the ``avin`` logger as it
+    found it: a later test's log capture does not depend on which tests ran before it."""
+    import logging
+
+    logger = logging.getLogger("avin")
+    level, propagate = logger.level, logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.propagate = propagate

@@ -72,7 +72,9 @@ async def market_until(d: Driver, predicate: Callable[[], bool], minutes: int = 
 
 class Records(logging.Handler):
     """Records of one logger, attached to it directly (another test's logging setup may have
-    turned propagation to the root logger, and so pytest's caplog, off)."""
+    turned propagation to the root logger, and so pytest's caplog, off) and open to every level
+    while it listens (another test's setup may have left a parent at ERROR, which would drop a
+    WARNING before any handler sees it)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(logging.DEBUG)
@@ -83,11 +85,14 @@ class Records(logging.Handler):
         self.messages.append(record.getMessage())
 
     def __enter__(self) -> Records:
+        self.level_before = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
         self.logger.addHandler(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.logger.removeHandler(self)
+        self.logger.setLevel(self.level_before)
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
