@@ -423,10 +423,11 @@ class AvinApp(RiskActionsMixin, App[int]):
 
     def _stop_from_outside(self, why: str, signum: int, again: bool) -> None:
         """On the UI loop: a signal or a lost terminal. The first: the clean stop of ``q`` then
-        ``y`` (orders and positions kept); a second one: exit now (the watchdog ends the rest)."""
+        ``y`` (orders and positions kept); after a second one the guard's watchdog ends the
+        process within a second unless the stop finishes first."""
         if again:
-            log.warning("%s again while stopping: exiting now", why)
-            self.exit(128 + signum)
+            hurry = self.stop_guard.hurry if self.stop_guard is not None else 0.0
+            log.warning("%s again while stopping: exiting within %g s", why, hurry)
             return
         log.warning("%s: stopping the engine and exiting", why)
         self.call_later(self.stop_and_exit)
