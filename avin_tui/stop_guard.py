@@ -8,7 +8,8 @@ again at the next start (docs/state.md).
 
 ``StopGuard`` catches the signals (``signal.signal``: the handler runs even while the UI loop is
 busy) and hands the stop to the UI loop. A watchdog thread then ends the process if the stop has
-not finished within ``grace`` seconds, or within ``hurry`` seconds of a second signal.
+not finished within ``grace`` seconds, or within ``hurry`` seconds of a second request that is not
+one more hang-up (a SIGTERM after the first).
 ``watch_terminal`` makes the terminal driver notice a terminal that went away (a write fails with
 EIO) instead of blocking on its output queue, and report it like a hang-up.
 
@@ -95,30 +96,31 @@ class StopGuard:
         self._finished.set()
 
     def terminal_gone(self) -> None:
-        """The terminal went away (thread-safe; once is enough)."""
-        with self._lock:
-            if self.requests:
-                return
+        """The terminal went away (thread-safe; any number of times): a hang-up."""
         self.request(HANGUP, "the terminal went away")
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.request(signum, f"{_signal_name(signum)} received")
 
     def request(self, signum: int, why: str) -> None:
-        """A stop from outside: the first is clean (with a deadline), a second one hurries."""
+        """A stop from outside: the first is clean (with a deadline); a later one hurries it,
+        unless it is one more hang-up (a closed terminal, the shell's and the kernel's SIGHUP
+        all come from the same event)."""
         with self._lock:
             self.requests += 1
             first = self.requests == 1
+            again = not first and signum != HANGUP
             if first:
                 self.signum = signum
                 self._watchdog = threading.Thread(
                     target=self._watch, name="avin-stop-watchdog", daemon=True
                 )
                 self._watchdog.start()
-            else:
+            elif again:
                 self._hurried.set()
-        with contextlib.suppress(RuntimeError):  # the UI loop closed: the process is ending
-            self.loop.call_soon_threadsafe(self.on_stop, why, signum, not first)
+        if first or again:
+            with contextlib.suppress(RuntimeError):  # the UI loop closed: the process is ending
+                self.loop.call_soon_threadsafe(self.on_stop, why, signum, again)
 
     def _watch(self) -> None:
         hurried = self._hurried.wait(self.grace)
