@@ -35,7 +35,7 @@ from textual.driver import Driver
 
 log = logging.getLogger("avin.tui")
 
-GRACE = 10.0  # seconds a stop asked from outside may take before the process is ended
+GRACE = 15.0  # seconds a stop from outside may take (the UI itself gives up after 5 + 5 s)
 HURRY = 1.0  # seconds after a second signal
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")  # SIGHUP: POSIX only (getattr keeps Windows safe)
 HANGUP = int(getattr(signal, "SIGHUP", 1))  # a terminal that went away counts as a hang-up
