@@ -70,7 +70,7 @@ class StopGuard:
         self.requests = 0  # stop requests seen (signals and terminal losses)
         self.signum = 0  # the first request's signal
         self._previous: dict[int, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal may land while the main thread holds it
         self._hurried = threading.Event()
         self._finished = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -130,13 +130,20 @@ class StopGuard:
             return
         took = f"a second stop request, {self.hurry:g} s" if hurried else f"{self.grace:g} s"
         code = 128 + (self.signum or HANGUP)
-        with contextlib.suppress(Exception):
-            log.error(
-                "the stop did not finish (%s): exiting with %d; the next start recovers", took, code
-            )
-            for handler in logging.getLogger("avin").handlers:
-                handler.flush()
+        # the log line gets half a second: a stuck thread may hold the log's lock
+        note = threading.Thread(target=_log_forced_exit, args=(took, code), daemon=True)
+        note.start()
+        note.join(0.5)
         self.exit_process(code)
+
+
+def _log_forced_exit(took: str, code: int) -> None:
+    with contextlib.suppress(Exception):
+        log.error(
+            "the stop did not finish (%s): exiting with %d; the next start recovers", took, code
+        )
+        for handler in logging.getLogger("avin").handlers:
+            handler.flush()
 
 
 class TerminalFile:
