@@ -118,3 +118,36 @@ async def test_unsubscribing_prices_only_sends_just_those_and_closes_the_stream(
     sent.clear()
     await md.unsubscribe(sber)  # nothing subscribed: nothing to say
     assert sent == []
+
+
+async def test_a_remote_target_gets_a_tls_channel() -> None:
+    from engine.broker.tinvest.channel import ChannelConfig, Transport
+
+    transport = Transport(ChannelConfig(target="invest-public-api.tinkoff.ru:443", token="t.x"))
+    try:
+        assert transport.insecure is False
+        assert transport.channel is transport.channel  # made once, lazily, no connection yet
+    finally:
+        await transport.close()
+    assert transport._channel is None
+
+
+async def test_rate_limit_headers_that_cannot_be_read_or_are_absent_change_nothing() -> None:
+    from engine.broker.tinvest.channel import ChannelConfig, Transport
+
+    transport = Transport(ChannelConfig(target="127.0.0.1:1", token="t.x"))
+
+    class Broken:
+        async def initial_metadata(self) -> Any:
+            raise RuntimeError("the call is gone")
+
+    class Plain:
+        async def initial_metadata(self) -> Any:
+            return (("x-tracking-id", "abc"),)
+
+    transport.last_limits = {"x-ratelimit-remaining": "7"}
+    await transport._note_limits("UsersService", "GetAccounts", Broken())
+    await transport._note_limits("UsersService", "GetAccounts", Plain())
+    assert transport.last_limits == {"x-ratelimit-remaining": "7"}
+    assert transport.limiter.bucket("UsersService", "GetAccounts").delay() == 0
+    await transport.close()

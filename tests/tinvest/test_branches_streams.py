@@ -391,3 +391,75 @@ async def test_order_stream_waits_for_an_account_then_survives_bad_handlers() ->
     finally:
         await orders.close()
     assert orders._task is None and orders._poller is None
+
+
+class CancellableCall(ScriptedCall):
+    """A call whose pending read fails with CANCELLED when the call is cancelled (as gRPC does)."""
+
+    def __init__(self, script: list[Any]) -> None:
+        super().__init__(script)
+        self._wake = asyncio.Event()
+
+    async def read(self) -> Any:
+        if self.script:
+            return await super().read()
+        await self._wake.wait()
+        raise rpc_error(grpc.StatusCode.CANCELLED, "cancelled by the client")
+
+    def cancel(self) -> None:
+        super().cancel()
+        self._wake.set()
+
+
+class RecordingTransport(ScriptedTransport):
+    def __init__(self, calls: list[ScriptedCall]) -> None:
+        super().__init__(calls)
+        self.requests: list[Any] = []
+
+    def open_stream(self, service: str, method: str, request: Any = None) -> ScriptedCall:
+        self.requests.append(request)
+        return super().open_stream(service, method, request)
+
+
+async def test_a_new_account_reopens_the_order_stream_with_both_accounts() -> None:
+    subscription = pb.OrderStateStreamResponse(subscription=pb.SubscriptionResponse())
+    first = CancellableCall([subscription, subscription])  # a repeated answer changes nothing
+    second = CancellableCall([subscription])
+    transport = RecordingTransport([first, second])
+    polls: list[int] = []
+
+    async def poll() -> None:
+        polls.append(1)
+
+    orders = OrderStream(transport, [].append, poll, poll, POLICY)  # type: ignore[arg-type]
+    orders.start({"acc-1"})
+    try:
+        await wait_for(lambda: orders.connected.is_set() and not first.script)
+        assert orders.stats.connects == 1 and len(polls) == 1  # one catch-up, not two
+        orders.add_account("acc-1")  # known: nothing happens
+        assert not first.cancelled
+        orders.add_account("acc-2")
+        await wait_for(lambda: len(transport.requests) == 2 and orders.stats.connects == 2)
+        assert first.cancelled
+        assert list(transport.requests[1].accounts) == ["acc-1", "acc-2"]
+        assert orders.stats.drops == 0  # a reopen, not a drop
+    finally:
+        await orders.close()
+
+
+async def test_closing_the_order_stream_cancels_a_poll_in_progress() -> None:
+    transport = ScriptedTransport([ScriptedCall([grpc.aio.EOF])])
+    entered = asyncio.Event()
+
+    async def slow_poll() -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    orders = OrderStream(transport, [].append, slow_poll, slow_poll, POLICY)  # type: ignore[arg-type]
+    orders.start({"acc-1"})
+    await asyncio.wait_for(entered.wait(), 5)  # the stream ended: polling began
+    poller = orders._poller
+    assert poller is not None
+    await orders.close()
+    assert poller.cancelled() and orders.polls == 0
+    assert orders._task is None and orders._poller is None
