@@ -12,6 +12,10 @@ Runs on every start with a journalled store (after instruments and history, befo
    the journal than at the broker, positions that still differ, a damaged journal) starts trading
    HALTED with an incident, never a guess.
 
+Stop orders the broker adapter keeps itself (the sandbox's local stops) are held while this runs
+(``hold_local_stops``/``release_local_stops``): one re-armed here must not sell in the middle of
+the position comparison; the newest price is checked against them once it is done.
+
 The simulated market keeps its orders in memory: a fresh ``SimBroker`` (mode SIM, knows none of
 the journal's keys, holds nothing) is treated as a new market: open orders of the previous run are
 marked CANCELLED and positions are taken from the journal without comparing.
@@ -102,10 +106,18 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
         report.problems.append("the stored state is damaged and may be incomplete")
     elif store.damage:
         log.warning("state store: %s", "; ".join(store.damage.problems))
+    # a broker that keeps stop orders itself holds them while the positions are compared
+    hold = getattr(engine.broker, "hold_local_stops", None)
+    release = getattr(engine.broker, "release_local_stops", None)
+    if callable(hold) and callable(release):
+        hold()
     try:
         await _reconcile(engine, keeper, report)
     except Exception as exc:
         report.problems.append(f"reconciliation with the broker failed: {exc}")
+    finally:
+        if callable(hold) and callable(release):
+            release()
     report.seconds = time.monotonic() - start
     if report.problems:
         _halt(engine, report)

@@ -207,6 +207,93 @@ async def test_sandbox_engine_starts_active_and_keeps_its_stop_across_a_restart(
         await server.stop()
 
 
+async def test_a_local_stop_reached_while_recovery_compares_positions_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """After a restart a price reaches the re-armed local stop while recovery is comparing the
+    positions: the stop's order waits until the comparison is done, then is sent. Before, it was
+    sent at once, sold at the broker in the middle of the comparison, and recovery halted on the
+    difference it had caused ("the broker holds 0 lot(s), the journal 1"; the chaos test)."""
+    server = await sandbox().start()
+    gazp = server.exchange.instrument("GAZP")
+    level = crossing_level(server, gazp, rising=False, skip_ticks=6)
+    spec = StrategySpec("test_stop_loss_once", "GAZP", params={"lots": 1, "stop": str(level)})
+    try:
+        store = DiskcacheStore(tmp_path / "state")
+        engine = Engine(make_broker(server.target, local_stops=None), [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the engine to start")
+            server.advance(1)
+            server.step()
+            await until(lambda: len(server.post_order_keys) == 1, what="the entry")
+            stops = lambda: [o for o in engine.book.orders.values() if o.type is OrderType.STOP]  # noqa: E731
+            await until(lambda: len(stops()) == 1, what="the stop")
+            [stop] = stops()
+            await until(lambda: stop.status is OrderStatus.ACCEPTED, what="the stop accepted")
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+
+        broker = make_broker(server.target, local_stops=None)
+        heard: list[PriceEvent] = []
+        emit = broker.market.emit
+
+        def record(event: object) -> None:
+            if isinstance(event, PriceEvent):
+                heard.append(event)
+            emit(event)  # type: ignore[arg-type]
+
+        broker.market.emit = record  # type: ignore[method-assign]
+        positions = broker.positions
+        triggered_while_comparing: list[str] = []
+
+        async def compared(account: str) -> object:
+            # recovery has re-armed the stop and now asks for the positions: the market falls
+            # through the stop level and the adapter hears it before the broker answers
+            await until(lambda: broker.market.connected.is_set(), what="the market stream")
+            for _ in range(2000):
+                ticks = [t for t in server.exchange.step() if t.instrument.code == GAZP]
+                prices = [t for t in ticks if not t.closed]
+                if prices and prices[-1].price <= level:
+                    ts = prices[-1].ts
+                    await until(lambda: any(e.ts == ts for e in heard), what="the price")  # noqa: B023
+                    break
+            else:
+                raise AssertionError("the market never fell through the stop")
+            triggered_while_comparing.extend(
+                t.get_name() for t in asyncio.all_tasks() if t.get_name() == "tinvest-local-stop"
+            )
+            triggered_while_comparing.extend(
+                k for k in server.post_order_keys if k == triggered_key(stop.id)
+            )
+            return await positions(account)
+
+        broker.positions = compared  # type: ignore[method-assign]
+        store = DiskcacheStore(tmp_path / "state")
+        engine = Engine(broker, [spec], OPTIONS, store=store)
+        run = asyncio.create_task(engine.run())
+        try:
+            await until(lambda: engine.started, 20, "the restart")
+            assert triggered_while_comparing == []
+            assert engine.snapshot().trading_state is TradingState.ACTIVE, engine.halt_reason
+            # then the price heard while held triggers it, with no further market move
+            position = engine.book.positions[(ACCOUNT, GAZP)]
+            await until(lambda: position.lots == 0, what="the stop to close the position")
+            order = engine.book.orders[stop.id]
+            assert order.status is OrderStatus.FILLED
+            assert server.post_order_keys.count(triggered_key(stop.id)) == 1
+            assert len([f for f in engine.book.fills if f.order_id == stop.id]) == 1
+            assert engine.snapshot().trading_state is TradingState.ACTIVE, engine.halt_reason
+        finally:
+            engine.request_stop()
+            await asyncio.wait_for(run, 15)
+            store.close()
+    finally:
+        await server.stop()
+
+
 async def test_live_stop_listing_failure_is_an_incident_unless_a_stop_is_unverifiable(
     tmp_path: Path,
 ) -> None:

@@ -209,6 +209,9 @@ class TInvestBroker:
         # exact commission lookups (GetOrderState) take at most this share of OrdersService
         self._lookups = TokenBucket(COMMISSION_LOOKUPS_PER_MINUTE / 60.0, 5)
         self._stops: dict[str, _Stop] = {}  # client key -> the stop order
+        # while recovery compares the journal with the broker: code -> newest price (the local
+        # stops wait, see hold_local_stops); None: local stops trigger as prices come
+        self._held_prices: dict[str, Decimal] | None = None
         self._stop_watch: asyncio.Task[None] | None = None
         self._status: dict[str, tuple[TradingStatus, float]] = {}  # uid -> (GetTradingStatus, t)
         self._status_tasks: dict[str, asyncio.Task[Any]] = {}
@@ -959,8 +962,26 @@ class TInvestBroker:
     def _stop_code(stop: _Stop) -> str:
         return stop.order.instrument if stop.order is not None else ""
 
+    def hold_local_stops(self) -> None:
+        """Recovery is comparing the journal's orders and positions with the broker's: the local
+        stops it re-arms wait (an order one of them sent now would change the position being
+        compared, and recovery would halt on a difference it caused). The newest price of each
+        instrument is kept for :meth:`release_local_stops`."""
+        if self._held_prices is None:
+            self._held_prices = {}
+
+    def release_local_stops(self) -> None:
+        """Recovery is done: every armed local stop is checked against the newest price heard
+        while held (a level, not a crossing: a stop passed meanwhile triggers now)."""
+        held, self._held_prices = self._held_prices, None
+        for code, price in (held or {}).items():
+            self._check_local_stops(code, price)
+
     def _check_local_stops(self, code: str, price: Decimal) -> None:
         """A last price: trigger every waiting local stop of ``code`` that it reaches."""
+        if self._held_prices is not None:
+            self._held_prices[code] = price
+            return
         for stop in list(self._stops.values()):
             order = stop.order
             if not (stop.local and stop.armed and stop.waiting and order is not None):
