@@ -76,5 +76,9 @@ def order_rows(book: OrderManager, finished: int = FINISHED_ROWS) -> tuple[Order
 
 
 def position_rows(positions: Iterable[Position]) -> tuple[PositionRow, ...]:
-    """Positions held now or traded in this run."""
-    return tuple(position_row(p) for p in list(positions) if p.lots or p.trades)
+    """Positions held now, traded in this run, or with money booked: a position that went flat
+    before a restart comes back from the snapshot without its trades but with its realised PnL
+    and commission, which stay in the table and in the totals."""
+    return tuple(
+        position_row(p) for p in list(positions) if p.lots or p.trades or p.realized or p.commission
+    )
