@@ -229,7 +229,13 @@ def _run_headless(engine: Engine, duration: float | None) -> int:
 async def _headless(engine: Engine, duration: float | None) -> None:
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    stop_signals = [signal.SIGTERM, signal.SIGINT]
+    # A hang-up (the SSH session closed) stops the robot cleanly too, like SIGTERM; a run under
+    # `nohup` keeps its SIGHUP ignored. SIGHUP is POSIX only: looked up by name.
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        stop_signals.append(hangup)
+    for sig in stop_signals:
         try:
             loop.add_signal_handler(sig, engine.request_stop)
             installed.append(sig)

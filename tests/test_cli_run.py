@@ -127,28 +127,38 @@ def test_headless_run_as_a_real_process(tmp_path: Path) -> None:
     assert data["pid"] != os.getpid()
 
 
-@pytest.mark.slow
-def test_sigterm_stops_a_headless_run_cleanly(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+def _start_headless(env: dict[str, str], log: Path, **popen: object) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [str(AVIN), "run", "--headless", "--speed", FAST],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **popen,  # type: ignore[call-overload]
     )
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "engine started" in log.read_text()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError(f"the headless run did not start: {proc.communicate()}")
+        time.sleep(0.1)
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_stops_a_headless_run_cleanly(tmp_path: Path, stop: str) -> None:
+    """SIGTERM (systemd, kill) and SIGHUP (the SSH session closed) are a clean stop: exit 0, the
+    engine stopped, and the next status shows no crash to recover from."""
+    env = _env(tmp_path)
     log = tmp_path / "logs" / "avin.log"
+    proc = _start_headless(env, log)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if log.exists() and "engine started" in log.read_text():
-                break
-            time.sleep(0.1)
         running = subprocess.run(
             [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
         )
         assert json.loads(running.stdout)["running"] is True
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, stop))
         assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:
@@ -158,4 +168,32 @@ def test_sigterm_stops_a_headless_run_cleanly(tmp_path: Path) -> None:
     status = subprocess.run(
         [str(AVIN), "status", "--json"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert json.loads(status.stdout)["running"] is False
+    data = json.loads(status.stdout)
+    assert data["running"] is False and "crashed" not in data, data
+
+
+@pytest.mark.slow
+def test_a_headless_run_under_nohup_survives_a_hangup(tmp_path: Path) -> None:
+    """`nohup avin run --headless &`: the ignored SIGHUP stays ignored, the robot keeps trading."""
+    env = _env(tmp_path)
+    log = tmp_path / "logs" / "avin.log"
+
+    def ignore_hangup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = _start_headless(env, log, preexec_fn=ignore_hangup)
+    try:
+        fills = log.read_text().count(" filled: ")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while log.read_text().count(" filled: ") <= fills:
+            assert proc.poll() is None, "the hang-up stopped a run that ignores it"
+            assert time.monotonic() < deadline, "no fill after the hang-up"
+            time.sleep(0.2)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
