@@ -259,3 +259,57 @@ def test_a_report_says_what_recovery_did() -> None:
     data = report.to_json()
     assert data["crashed"] and data["replayed_events"] == 3 and data["problems"] == ["p"]
     assert data["seconds"] == 0.123
+
+
+def test_the_market_time_comes_back_from_a_snapshot_when_the_market_keeps_none(
+    store: DiskcacheStore,
+) -> None:
+    engine = _engine(store)
+    engine.broker = _Broker()  # type: ignore[assignment]
+    then = "2024-03-04T09:30:00+00:00"
+    _load_snapshot(engine, engine.keeper, StateSnapshot(1, 0, "then", {"market_ts": then}))
+    assert engine._market_ts is not None and engine._market_ts.isoformat() == then
+
+
+async def test_a_fresh_simulated_market_cancels_the_open_orders_of_the_last_run(
+    store: DiskcacheStore,
+) -> None:
+    engine = _engine(store)
+    working = _order(OrderStatus.ACCEPTED)
+    engine.keeper.journal.order(working)  # type: ignore[union-attr]
+    engine.broker = _Broker()  # type: ignore[assignment]
+    report = await recover(engine, engine.keeper, crashed=True)
+    assert report.fresh_broker and report.cancelled == [working.id] and not report.problems
+    booked = engine.book.orders[working.id]
+    assert booked.status is OrderStatus.CANCELLED
+    assert booked.reason == "the simulated market restarted"
+
+
+def test_fills_the_broker_has_and_the_engine_missed_are_booked_once(store: DiskcacheStore) -> None:
+    engine = _engine(store)
+    order = _order(OrderStatus.ACCEPTED)
+    engine.book.orders[order.id] = order
+    view = replace(order, status=OrderStatus.FILLED, filled_lots=2, avg_fill_price=Decimal("250"))
+    book_missed_fill(engine, engine.keeper, order, view)
+    assert [f.lots for f in engine.book.fills] == [2] and engine.keeper.credits == {order.id: 2}
+    assert order.filled_lots == 2
+
+
+async def test_settle_at_stop_books_fills_that_raced_it_and_survives_a_failing_broker(
+    store: DiskcacheStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = _engine(store)
+    order = _order(OrderStatus.ACCEPTED)
+    engine.book.orders[order.id] = order
+    filled = replace(order, status=OrderStatus.FILLED, filled_lots=2, avg_fill_price=Decimal(250))
+    engine.broker = _Broker([filled])  # type: ignore[assignment]
+    assert await settle_open_orders(engine, engine.keeper) == 1
+    assert order.status is OrderStatus.FILLED
+    assert [e.kind for e in store.history(order.id)] == ["fill"]  # the fill moved it already
+    other = _order(OrderStatus.ACCEPTED)
+    engine.book.orders[other.id] = other
+    engine.broker = _Broker([BrokerError("unavailable")])  # type: ignore[assignment]
+    with caplog.at_level(logging.WARNING, "avin.recovery"):
+        assert await settle_open_orders(engine, engine.keeper) == 0
+    assert "settling open orders at stop failed: unavailable" in caplog.text
+    assert other.status is OrderStatus.ACCEPTED
