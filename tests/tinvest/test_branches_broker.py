@@ -11,14 +11,20 @@ from decimal import Decimal
 
 import pytest
 
-from engine.broker.base import BrokerError, FillEvent, OrderUpdate, UnknownInstrument
-from engine.broker.fake_tinvest import FakeTInvestServer
+from engine.broker.base import (
+    UNKNOWN_STATUS,
+    BrokerError,
+    FillEvent,
+    OrderUpdate,
+    UnknownInstrument,
+)
+from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.tinvest.broker import TInvestBroker, default_target
 from engine.broker.tinvest.channel import PROD_TARGET, SANDBOX_TARGET
 from engine.broker.tinvest.errors import AuthenticationError, RateLimited
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Mode, Order, OrderStatus, OrderType, Side
-from tests.tinvest.helpers import EventSink
+from tests.tinvest.helpers import START, EventSink
 
 ACCOUNT = "fake-account-1"
 SBER = "MOEX_SHARE_SBER"
@@ -212,3 +218,110 @@ async def test_stream_commission_falls_back_to_the_estimate_when_the_lookup_fail
         got = await broker._stream_commission("k", ACCOUNT, "no-such-order", 1)
     assert got == Decimal("1.00")
     assert "commission of order no-such-order" in caplog.text
+
+
+def test_a_broker_without_a_token_is_refused_with_a_hint() -> None:
+    with pytest.raises(BrokerError, match="no T-Invest token") as info:
+        TInvestBroker("")
+    assert "AVIN_TOKEN" in str(info.value)
+
+
+async def test_a_tqbr_listing_wins_the_code_whatever_the_order_it_is_seen_in(
+    broker: TInvestBroker,
+) -> None:
+    from dataclasses import replace
+
+    sber = await broker.find_instrument("SBER")
+    other = replace(sber, uid="uid-smal", figi="FIGI-SMAL", class_code="SMAL")
+    broker._remember(other)
+    assert broker._by_code[sber.code] is sber  # a second board does not take the code
+    assert broker._by_uid["uid-smal"] is other and broker._by_figi["FIGI-SMAL"] is other
+    broker._by_code.pop(sber.code)
+    broker._remember(other)
+    broker._remember(sber)
+    assert broker._by_code[sber.code] is sber  # the main board takes it back
+
+
+async def test_a_malformed_code_is_taken_as_a_moex_ticker(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    with pytest.raises(UnknownInstrument, match="MOEX_SHARE"):
+        await broker.find_instrument("MOEX_SHARE")  # not EXCHANGE_CATEGORY_TICKER
+    assert "ShareBy" in server.calls  # looked up as the ticker "MOEX_SHARE"
+
+
+async def test_market_status_from_a_stream_that_is_down_and_refreshes_that_fail(
+    broker: TInvestBroker, server: FakeTInvestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sber = await broker.find_instrument("SBER")
+    broker.market.trading_flags[sber.uid] = (
+        pb.SECURITY_TRADING_STATUS_BREAK_IN_TRADING,
+        True,
+        False,
+    )
+    server.faults.unavailable_calls = 1_000
+    server.faults.only_methods = {"GetTradingStatus"}
+    with caplog.at_level(logging.INFO, logger="avin.tinvest"):
+        status = broker.market_status(sber.code)
+        task = broker._status_tasks[sber.uid]
+        assert broker.market_status(sber.code) == status  # asked once while the first runs
+        assert broker._status_tasks[sber.uid] is task
+        await task
+    assert status.source == "stream (disconnected)"
+    assert status.status == "BREAK_IN_TRADING" and status.limit and not status.market
+    assert f"trading status of {sber.code}" in caplog.text
+    assert sber.uid not in broker._status
+
+
+def test_market_status_outside_the_event_loop_does_not_schedule_a_refresh() -> None:
+    b = TInvestBroker("t.x", target="127.0.0.1:1")
+    inst = FakeExchange(start=START).instrument("SBER")
+    b._remember(inst)
+    assert b.market_status(inst.code) == UNKNOWN_STATUS  # nothing known, nothing scheduled
+    assert b._status_tasks == {}
+
+
+async def test_a_cancel_that_never_gets_through_returns_the_order_still_open(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    broker.resolve_attempts = 2
+    sber = await broker.find_instrument("SBER")
+    low = sber.round_price(server.exchange.last_price(sber) * Decimal("0.95"))
+    order = await broker.post_order(Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=low))
+    server.faults.unavailable_calls = 1_000
+    server.faults.only_methods = {"CancelOrder"}
+    result = await broker.cancel_order(ACCOUNT, order.id)
+    assert result.is_open and result.id == order.id  # the caller sees it is still working
+    assert server.faults.unavailable_calls == 1_000 - 2  # tried resolve_attempts times
+
+
+def test_only_the_newest_lots_beyond_those_booked_are_taken() -> None:
+    from datetime import UTC, datetime
+
+    from engine.broker.tinvest.broker import _newest_lots
+    from engine.model import Fill
+
+    ts = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
+    fills = [
+        Fill("k", SBER, Side.BUY, 2, Decimal("100"), Decimal(0), ts, "t1", ACCOUNT),
+        Fill("k", SBER, Side.BUY, 3, Decimal("101"), Decimal(0), ts, "t2", ACCOUNT),
+    ]
+    taken = _newest_lots(fills, 4)
+    assert [(f.fill_id, f.lots) for f in taken] == [("t1", 1), ("t2", 3)]
+    assert fills[0].lots == 2  # the caller's fill is not changed
+    assert _newest_lots(fills, 0) == []
+
+
+async def test_a_rejected_short_candle_window_is_not_split(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    from datetime import timedelta
+
+    from engine.broker.tinvest.errors import RequestRejected
+    from engine.model import TimeFrame
+
+    sber = await broker.find_instrument("SBER")
+    end = START
+    with pytest.raises(RequestRejected):
+        await broker._candle_chunk(sber, TimeFrame.M1, end, end - timedelta(minutes=1))
+    assert server.calls.count("GetCandles") == 1  # one window, refused as it is

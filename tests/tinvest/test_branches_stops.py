@@ -327,3 +327,68 @@ async def test_a_local_stop_link_without_its_order_in_the_journal_is_not_found(
         assert await broker.get_order(ACCOUNT, "lost-key") is None
     finally:
         await broker.close()
+
+
+async def test_a_local_stop_order_placed_but_unanswered_is_found_by_its_key(
+    sandbox: FakeTInvestServer,
+) -> None:
+    broker = await local_broker(sandbox)
+    try:
+        inst, level = reached_price(sandbox, GAZP)
+        stop = await broker.post_order(
+            Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        )
+        sandbox.faults.internal_after_place = 1  # placed, then 70002 instead of the answer
+        broker._check_local_stops(GAZP, level - inst.step)
+        task = broker._stops[stop.id].trigger
+        assert task is not None
+        await task
+        key = local_stops.triggered_key(stop.id)
+        assert sandbox.post_order_keys == [key]  # never sent twice
+        (record,) = [o for o in sandbox.exchange.orders.values() if o.key == key]
+        assert broker._stops[stop.id].child == record.exchange_id
+    finally:
+        await broker.close()
+
+
+async def test_a_restarted_adapter_finds_the_order_a_local_stop_became(
+    sandbox: FakeTInvestServer,
+) -> None:
+    journal = InMemoryJournal()
+    first = await local_broker(sandbox, journal=journal)
+    inst, level = reached_price(sandbox, GAZP)
+    stop = await first.post_order(
+        Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+    )
+    first._check_local_stops(GAZP, level - inst.step)
+    task = first._stops[stop.id].trigger
+    assert task is not None
+    await task
+    child = first._stops[stop.id].child
+    await first.close()
+    second = await local_broker(sandbox, journal=journal)
+    try:
+        seen = await second.get_order(ACCOUNT, stop.id)
+        assert seen is not None and seen.id == stop.id and seen.type is OrderType.STOP
+        assert seen.status is OrderStatus.FILLED and seen.stop_price == level
+        kept = second._stops[stop.id]
+        assert kept.child == child and kept.finished
+        assert second._alias[local_stops.triggered_key(stop.id)] == stop.id
+    finally:
+        await second.close()
+
+
+async def test_a_stop_link_the_broker_does_not_know_is_not_found(
+    server: FakeTInvestServer,
+) -> None:
+    class Linked(InMemoryJournal):
+        def stop_orders(self) -> dict[str, tuple[str, str]]:
+            return {"old-key": (ACCOUNT, "stop-gone")}
+
+    broker = make_broker(server.target, journal=Linked())
+    await broker.connect()
+    try:
+        assert await broker.get_order(ACCOUNT, "old-key") is None
+        assert "GetStopOrders" in server.calls
+    finally:
+        await broker.close()
