@@ -151,3 +151,10 @@ async def test_rate_limit_headers_that_cannot_be_read_or_are_absent_change_nothi
     assert transport.last_limits == {"x-ratelimit-remaining": "7"}
     assert transport.limiter.bucket("UsersService", "GetAccounts").delay() == 0
     await transport.close()
+
+
+def test_an_unknown_configured_mode_is_refused() -> None:
+    from engine.broker.tinvest.safety import resolve_mode
+
+    with pytest.raises(ValueError, match="unknown mode 'paper'"):
+        resolve_mode("paper", has_token=True, live_flag=False)

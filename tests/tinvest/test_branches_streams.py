@@ -463,3 +463,22 @@ async def test_closing_the_order_stream_cancels_a_poll_in_progress() -> None:
     await orders.close()
     assert poller.cancelled() and orders.polls == 0
     assert orders._task is None and orders._poller is None
+
+
+async def test_an_account_added_between_sessions_goes_into_the_next_one() -> None:
+    slow = StreamPolicy(ping_interval=0.1, stall_factor=3, backoff_base=30.0, backoff_max=30.0)
+    transport = RecordingTransport([ScriptedCall([grpc.aio.EOF])])
+
+    async def poll() -> None:
+        return None
+
+    orders = OrderStream(transport, [].append, poll, poll, slow)  # type: ignore[arg-type]
+    orders.start({"acc-1"})
+    try:
+        await wait_for(lambda: orders.stats.drops == 1)  # ended; waiting out its backoff
+        task = orders._task
+        orders.add_account("acc-2")
+        assert orders._task is task and not orders._restart  # no second loop, no reopen now
+        assert orders.accounts == {"acc-1", "acc-2"} and len(transport.requests) == 1
+    finally:
+        await orders.close()
