@@ -209,3 +209,36 @@ def test_the_order_book_leaves_what_it_has_alone() -> None:
     book.allocate(order.id, ["s1"])
     book._close_allocated(order, ["s1"])
     assert book.strategy_positions == {}
+
+
+def test_an_engine_built_for_a_given_broker_uses_that_broker() -> None:
+    from engine.config import Settings
+    from engine.runtime.factory import build_engine
+
+    broker = SimBroker(seed=3, start=START, realtime=False)
+    engine = build_engine(Settings(), broker=broker, persist=False)
+    assert engine.broker is broker and engine.store is None
+
+
+async def test_a_failed_cancel_is_reported_only_while_the_order_is_open(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.runtime.simkit import Driver
+
+    async with Driver([StrategySpec("test_resting", "SBER")], EngineOptions(history_days=1)) as d:
+        engine = d.engine
+        (order,) = engine.book.open_orders()
+        calls: list[str] = []
+
+        async def cancel_fails(account: str, key: str) -> Any:
+            calls.append(key)
+            raise ConnectionError("cancel refused")
+
+        engine.broker.cancel_order = cancel_fails  # type: ignore[method-assign]
+        with caplog.at_level(logging.WARNING, "avin.engine"):
+            await engine.router._send_cancel(order)
+            assert f"cancel of order {order.id[:8]} failed: cancel refused" in caplog.text
+            caplog.clear()
+            order.transition(OrderStatus.FILLED, START)  # it filled while the cancel was on its way
+            await engine.router._send_cancel(order)
+        assert calls == [order.id, order.id] and "failed" not in caplog.text

@@ -313,3 +313,29 @@ async def test_a_row_whose_instrument_does_not_resolve_is_not_started() -> None:
         slot.started = False
         await d.engine.worklist._activate(slot)
         assert slot.state is StrategyState.STOPPED and not slot.started
+
+
+def test_on_a_stopped_engine_a_row_stops_once_and_starts_again() -> None:
+    engine = _engine([SMA])
+    sid = engine.slots[0].id
+    engine.stop_strategy(sid)
+    engine.stop_strategy(sid)  # stopped already: nothing to cancel again
+    assert engine.strategy(sid).state is StrategyState.STOPPED  # type: ignore[union-attr]
+    engine.start_strategy(sid)
+    slot = engine.strategy(sid)
+    assert slot is not None and slot.state is StrategyState.RUNNING and not slot.started
+
+
+async def test_a_row_whose_instrument_is_unknown_fails_on_activation() -> None:
+    from engine.runtime.slots import StrategySlot
+    from engine.strategy.registry import build
+
+    async with Driver([SMA], OPTIONS) as d:
+        slot = StrategySlot("ghost", StrategySpec("sma_cross", "XXXXSBER"))
+        slot.strategy = build("sma_cross", {}, "1M")
+        await d.engine.worklist._activate(slot)
+        assert slot.state is StrategyState.FAILED and not slot.started
+        assert slot.error.startswith("unknown instrument 'XXXXSBER'")
+        # a row that never started is stopped without its on_stop
+        d.engine.worklist._stopped(slot, [], StrategyState.RUNNING)
+        assert slot.state is StrategyState.FAILED
