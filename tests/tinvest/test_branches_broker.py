@@ -325,3 +325,15 @@ async def test_a_rejected_short_candle_window_is_not_split(
     with pytest.raises(RequestRejected):
         await broker._candle_chunk(sber, TimeFrame.M1, end, end - timedelta(minutes=1))
     assert server.calls.count("GetCandles") == 1  # one window, refused as it is
+
+
+async def test_a_first_post_answered_30057_is_looked_up_and_sent_again_with_its_key(
+    broker: TInvestBroker, server: FakeTInvestServer
+) -> None:
+    server.faults.reject_next = ["30057"]  # "the order exists, its report is not ready"
+    order = market_buy()
+    placed = await broker.post_order(order)
+    assert placed.id == order.id and placed.broker_id
+    assert server.post_order_keys == [order.id, order.id]  # never a new key
+    assert len(server.exchange.orders) == 1
+    assert broker.journal.unresolved() == []

@@ -392,3 +392,55 @@ async def test_a_stop_link_the_broker_does_not_know_is_not_found(
         assert "GetStopOrders" in server.calls
     finally:
         await broker.close()
+
+
+async def test_a_local_stop_cancelled_or_read_while_its_order_is_being_sent(
+    sandbox: FakeTInvestServer,
+) -> None:
+    broker = await local_broker(sandbox)
+    try:
+        inst, level = reached_price(sandbox, GAZP)
+        first = await broker.post_order(
+            Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        )
+        second = await broker.post_order(
+            Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        )
+        broker._check_local_stops(GAZP, level - inst.step)  # both trigger: two sends start
+        assert broker._stops[first.id].trigger is not None
+        assert broker._stops[second.id].trigger is not None
+        # the cancel waits for the send and then finds the order it became, already filled
+        cancelled = await broker.cancel_order(ACCOUNT, first.id)
+        assert cancelled.id == first.id and cancelled.status is OrderStatus.FILLED
+        assert broker._stops[first.id].child
+        # a read waits for the send too, and answers with the order it became
+        seen = await broker.get_order(ACCOUNT, second.id)
+        assert seen is not None and seen.status is OrderStatus.FILLED
+        assert broker._stops[second.id].finished
+        # the order a stop became has aged out at the broker: nothing to say about it
+        broker._stops[second.id].child = "ord-aged-out"
+        assert await broker.get_order(ACCOUNT, second.id) is None
+    finally:
+        await broker.close()
+
+
+async def test_held_local_stops_wait_for_the_release_and_a_second_hold_keeps_the_prices(
+    sandbox: FakeTInvestServer,
+) -> None:
+    broker = await local_broker(sandbox)
+    try:
+        inst, level = reached_price(sandbox, GAZP)
+        stop = await broker.post_order(
+            Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        )
+        broker.hold_local_stops()
+        broker._check_local_stops(GAZP, level - inst.step)
+        broker.hold_local_stops()  # held already: the price heard is kept
+        assert broker._stops[stop.id].trigger is None
+        broker.release_local_stops()
+        task = broker._stops[stop.id].trigger
+        assert task is not None
+        await task
+        assert local_stops.triggered_key(stop.id) in sandbox.post_order_keys
+    finally:
+        await broker.close()
