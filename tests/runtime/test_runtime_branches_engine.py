@@ -307,3 +307,34 @@ async def test_an_order_placed_at_on_stop_gets_its_answer_before_the_engine_stop
     assert isinstance(order, Order) and order.type is OrderType.LIMIT
     placed = d.engine.book.orders[order.id]
     assert placed.broker_id and placed.status is OrderStatus.ACCEPTED
+
+
+class CancelOnBar(Strategy):
+    """Rests a limit buy far below the market on start and cancels it on its first closed bar."""
+
+    name = "test_cancel_on_bar"
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        last = ctx.chart().last
+        assert last is not None
+        self.order = ctx.buy(1, price=last.close * 0.8)
+
+    def on_bar(self, ctx: StrategyContext, timeframe: TimeFrame, bar: Bar) -> None:
+        if self.order.is_open:
+            ctx.cancel(self.order)
+
+
+register(CancelOnBar)
+
+
+async def test_a_strategy_cancels_its_own_resting_order() -> None:
+    async with Driver([StrategySpec("test_cancel_on_bar", "SBER")], OPTIONS) as d:
+        strategy = d.engine.slots[0].strategy
+        key = strategy.order.id  # type: ignore[union-attr]
+        assert d.engine.book.orders[key].status is OrderStatus.ACCEPTED
+        for _ in range(5):
+            await d.minutes(1)
+            if d.engine.book.orders[key].status is OrderStatus.CANCELLED:
+                break
+        assert d.engine.book.orders[key].status is OrderStatus.CANCELLED
+        assert d.engine.book.open_orders() == []
