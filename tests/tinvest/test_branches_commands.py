@@ -58,6 +58,9 @@ async def test_broker_check_of_a_token_without_accounts_or_known_shares(
     server: FakeTInvestServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.exchange.accounts.clear()
+    server.exchange.instruments = [
+        i for i in server.exchange.instruments if i.ticker not in ("SBER", "GAZP")
+    ]
     monkeypatch.setenv("AVIN_TOKEN", DEFAULT_TOKEN)
     monkeypatch.setenv(commands.TARGET_ENV, server.target)
     args = parser().parse_args(["broker", "check"])
@@ -66,6 +69,7 @@ async def test_broker_check_of_a_token_without_accounts_or_known_shares(
     assert code == commands.EXIT_OK
     assert "no accounts (in the sandbox, avin opens one" in out
     assert "rate limit: limit=" in out
+    assert "last price" not in out  # neither SBER nor GAZP is listed: no sample prices
 
 
 def test_sim_server_runs_for_its_duration_and_stops(capsys: pytest.CaptureFixture[str]) -> None:

@@ -444,3 +444,22 @@ async def test_held_local_stops_wait_for_the_release_and_a_second_hold_keeps_the
         assert local_stops.triggered_key(stop.id) in sandbox.post_order_keys
     finally:
         await broker.close()
+
+
+async def test_reading_a_local_stop_whose_order_is_being_sent_waits_for_the_send(
+    sandbox: FakeTInvestServer,
+) -> None:
+    broker = await local_broker(sandbox)
+    try:
+        inst, level = reached_price(sandbox, GAZP)
+        stop = await broker.post_order(
+            Order(GAZP, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
+        )
+        broker._check_local_stops(GAZP, level - inst.step)
+        task = broker._stops[stop.id].trigger
+        assert task is not None and not task.done()
+        seen = await broker.get_order(ACCOUNT, stop.id)
+        assert task.done()
+        assert seen is not None and seen.id == stop.id and seen.status is OrderStatus.FILLED
+    finally:
+        await broker.close()
