@@ -73,9 +73,12 @@ class MemoryTicks:
         self.rows: dict[str, list[MarketTrade]] = {}
         self.fail: set[str] = set()
         self.last: dict[str, datetime] = {}
+        self.while_failing: Any = None  # what happens elsewhere during a failing write
 
     def merge(self, code: str, uid: str, trades: list[MarketTrade], source: str) -> None:
         if code in self.fail:
+            if self.while_failing is not None:
+                self.while_failing()
             raise OSError("disk full")
         self.rows.setdefault(code, []).extend(trades)
 
@@ -111,15 +114,18 @@ def test_a_failed_write_keeps_the_trades_in_order_for_the_next_flush(
         recorder.add(_trade(SBER.code, n))
         recorder.add(_trade(GAZP.code, n))
     store.fail = {SBER.code}
+    # a trade arrives (from the stream's thread) while the write fails: it stays after the kept
+    store.while_failing = lambda: recorder.add(_trade(SBER.code, 7))
     with caplog.at_level(logging.ERROR, "avin.market_feed"):
         assert recorder.flush() == 2  # GAZP written, SBER kept
     assert "writing 2 trades of MOEX_SHARE_SBER failed: disk full" in caplog.text
-    assert recorder.failures == 1 and recorder.pending == 2
+    assert recorder.failures == 1 and recorder.pending == 3
     recorder.add(_trade(SBER.code, 9))
     store.fail = set()
-    assert recorder.flush() == 3
-    assert [t.price for t in store.rows[SBER.code]] == [Decimal(100), Decimal(101), Decimal(109)]
-    assert recorder.written == 5
+    assert recorder.flush() == 4
+    prices = [t.price for t in store.rows[SBER.code]]
+    assert prices == [Decimal(100), Decimal(101), Decimal(107), Decimal(109)]
+    assert recorder.written == 6
 
 
 async def test_a_book_watched_before_its_instrument_is_known_comes_with_the_start() -> None:
