@@ -19,8 +19,8 @@ from engine.model import Bar, Mode, Order, OrderStatus, OrderType, Side, TimeFra
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.worklist import StrategySpec
 from engine.strategy import Strategy, StrategyContext, register
+from tests.tinvest.engine_kit import until
 from tests.tinvest.helpers import START, EventSink, make_broker
-from tests.tinvest.test_stop_engine import until
 
 ACCOUNT = "fake-account-1"
 SBER = "MOEX_SHARE_SBER"

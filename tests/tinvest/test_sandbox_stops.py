@@ -20,8 +20,8 @@ from engine.runtime.engine import Engine
 from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
+from tests.tinvest.engine_kit import OPTIONS, trading, until
 from tests.tinvest.helpers import START, EventSink, crossing_level, future_prices, make_broker
-from tests.tinvest.test_stop_engine import OPTIONS, until
 
 ACCOUNT = "fake-account-1"
 GAZP = "MOEX_SHARE_GAZP"
@@ -160,7 +160,7 @@ async def test_sandbox_engine_starts_active_and_keeps_its_stop_across_a_restart(
         engine = Engine(make_broker(server.target, local_stops=None), [spec], OPTIONS, store=store)
         run = asyncio.create_task(engine.run())
         try:
-            await until(lambda: engine.started, 20, "the engine to start")
+            await trading(engine, server)
             assert engine.snapshot().trading_state is TradingState.ACTIVE, engine.halt_reason
             server.advance(1)
             server.step()
@@ -223,7 +223,7 @@ async def test_a_local_stop_reached_while_recovery_compares_positions_waits_for_
         engine = Engine(make_broker(server.target, local_stops=None), [spec], OPTIONS, store=store)
         run = asyncio.create_task(engine.run())
         try:
-            await until(lambda: engine.started, 20, "the engine to start")
+            await trading(engine, server)
             server.advance(1)
             server.step()
             await until(lambda: len(server.post_order_keys) == 1, what="the entry")

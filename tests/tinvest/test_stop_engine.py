@@ -6,59 +6,19 @@ recovered under its key after a restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
 
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.fake_tinvest.exchange import ServerOrder
-from engine.model import Bar, Fill, Mode, OrderStatus, OrderType, Side, TimeFrame
-from engine.runtime.engine import Engine, EngineOptions
+from engine.model import OrderStatus, OrderType, Side
+from engine.runtime.engine import Engine
 from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
-from engine.strategy import Strategy, StrategyContext, register
+from tests.tinvest.engine_kit import GAZP, OPTIONS, StopLossOnce, trading, until
 from tests.tinvest.helpers import START, Polls, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"
-GAZP = "MOEX_SHARE_GAZP"  # its path falls through the stop about ten minutes in
-OPTIONS = EngineOptions(mode=Mode.SANDBOX, history_days=1, snapshot_interval=60, persist_min_gap=0)
-
-
-class StopLossOnce(Strategy):
-    """Buys ``lots`` at the market on its first bar; when that fills, protects it with a
-    stop-loss at ``stop``."""
-
-    name = "test_stop_loss_once"
-    default_params: ClassVar[dict[str, object]] = {"lots": 1, "stop": "0"}
-    seen: ClassVar[list[Fill]] = []  # every on_fill, for the tests
-
-    def on_bar(self, ctx: StrategyContext, timeframe: TimeFrame, bar: Bar) -> None:
-        if not self.state.get("entry"):
-            self.state["entry"] = ctx.buy(int(self.params["lots"])).id
-
-    def on_fill(self, ctx: StrategyContext, fill: Fill) -> None:
-        StopLossOnce.seen.append(fill)
-        if fill.order_id == self.state.get("entry") and not self.state.get("stop"):
-            stop = ctx.place(
-                Side.SELL,
-                int(self.params["lots"]),
-                OrderType.STOP,
-                stop_price=Decimal(str(self.params["stop"])),
-            )
-            self.state["stop"] = stop.id
-
-
-register(StopLossOnce)
-
-
-async def until(done: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not done():
-        assert loop.time() < deadline, f"timed out waiting for {what or done}"
-        await asyncio.sleep(0.02)
 
 
 def stop_records(server: FakeTInvestServer) -> list[ServerOrder]:
@@ -68,7 +28,7 @@ def stop_records(server: FakeTInvestServer) -> list[ServerOrder]:
 async def buy_then_protect(engine: Engine, server: FakeTInvestServer) -> ServerOrder:
     """The first minute closes (the next minute's first candle closes it): the strategy buys at
     the market, the next tick fills it, and its stop-loss reaches the server."""
-    await until(lambda: engine.started, 20, "the engine to start")
+    await trading(engine, server)
     server.advance(1)
     server.step()
     await until(lambda: len(server.post_order_keys) == 1, what="the entry order")

@@ -132,6 +132,7 @@ class FakeTInvestServer:
         self.faults = faults or Faults()
         self.post_order_keys: list[str] = []  # the key of every PostOrder that reached us
         self.stream_epoch = 0  # market-data streams opened in an older epoch are dropped
+        self.market_sessions: list[Any] = []  # the open market-data streams' subscriptions
         self.order_stream_epoch = 0  # the same for the order-state and trades streams
         self.errors: list[tuple[str, str, str]] = []  # (code, message, x-tracking-id) answered
         self.calls: list[str] = []  # every RPC, in order
@@ -184,6 +185,12 @@ class FakeTInvestServer:
 
     def advance(self, minutes: int = 1) -> None:
         self.exchange.advance(minutes)
+
+    def streams_candles(self, code: str) -> bool:
+        """Does an open market-data stream hold a candle subscription of ``code`` (from now on a
+        closing minute reaches it)? Like the service, the fake sends nobody the candles that
+        closed before the subscription: a test waits for this before it moves the market."""
+        return any(code in session.candles for session in self.market_sessions)
 
     def drop_open_streams(self) -> None:
         """Drop every market-data stream open now at its next data message (GOAWAY)."""

@@ -368,6 +368,7 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
         drop_after = faults.drop_after
         epoch = self.s.stream_epoch
         session = _MarketSession(self.s)
+        self.s.market_sessions.append(session)
         self.s.exchange.add_tick_listener(session.on_ticks)
         self.s.exchange.add_status_listener(session.on_status)
 
@@ -403,6 +404,7 @@ class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
                 if kind in _DATA:
                     sent += 1
         finally:
+            self.s.market_sessions.remove(session)
             self.s.exchange.remove_tick_listener(session.on_ticks)
             self.s.exchange.remove_status_listener(session.on_status)
             reader.cancel()
