@@ -21,7 +21,7 @@ from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from tests.tinvest.engine_kit import OPTIONS, trading, until
-from tests.tinvest.helpers import START, EventSink, crossing_level, future_prices, make_broker
+from tests.tinvest.helpers import START, EventSink, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"
 GAZP = "MOEX_SHARE_GAZP"
@@ -113,11 +113,20 @@ async def test_finished_local_stops_stay_finished_after_a_restart() -> None:
         await first.post_order(filled)
         await first.post_order(cancelled)
         await first.cancel_order(ACCOUNT, cancelled.id)
-        for _ in range(240):
-            if triggered_key(filled.id) in server.post_order_keys:
+        await until(lambda: server.streams_prices(GAZP), what="the prices streamed")
+        # the market goes as far as the first price at the level and waits there for the
+        # trigger (stepping on while the adapter reacts would leave the level behind by as
+        # many ticks as a loaded machine is slow, and the prices after the restart below might
+        # not come back to it)
+        for _ in range(240 * 20):
+            ticks = server.exchange.step()
+            if any(t.instrument.code == GAZP and not t.closed and t.price <= level for t in ticks):
                 break
-            server.step()
-            await asyncio.sleep(0)
+        else:
+            raise AssertionError("the market never reached the stop level")
+        await until(
+            lambda: triggered_key(filled.id) in server.post_order_keys, what="the stop triggered"
+        )
         await until(lambda: filled.id not in first._tracked, what="the stop's fill booked")
     finally:
         await first.close()
@@ -129,14 +138,18 @@ async def test_finished_local_stops_stay_finished_after_a_restart() -> None:
         assert await second.open_orders(ACCOUNT) == []
         await second.subscribe_prices(gazp)
         await until(lambda: second.market.connected.is_set(), what="the market stream")
-        prices = [p for p in future_prices(server, gazp)[:60]]
-        assert min(prices) <= level  # the next prices reach both stop levels again
-        stamps = [
-            t.ts
-            for _ in range(60)
-            for t in server.exchange.step()
-            if t.instrument.code == GAZP and not t.closed
-        ]
+        await until(lambda: server.streams_prices(GAZP), what="the prices streamed")
+        # the next prices (60 at least) reach both stop levels again
+        stamps: list[object] = []
+        reached = False
+        for _ in range(240 * 20):
+            for t in server.exchange.step():
+                if t.instrument.code == GAZP and not t.closed:
+                    stamps.append(t.ts)
+                    reached = reached or t.price <= level
+            if reached and len(stamps) >= 60:
+                break
+        assert reached, "the market never came back to the stop level"
         await sink.wait(  # the adapter heard the prices up to the last one
             lambda ev: any(isinstance(e, PriceEvent) and e.ts == stamps[-1] for e in ev)
         )

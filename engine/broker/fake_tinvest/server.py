@@ -192,6 +192,10 @@ class FakeTInvestServer:
         closed before the subscription: a test waits for this before it moves the market."""
         return any(code in session.candles for session in self.market_sessions)
 
+    def streams_prices(self, code: str) -> bool:
+        """Does an open market-data stream hold a last-price subscription of ``code``?"""
+        return any(code in session.prices for session in self.market_sessions)
+
     def drop_open_streams(self) -> None:
         """Drop every market-data stream open now at its next data message (GOAWAY)."""
         self.stream_epoch += 1
