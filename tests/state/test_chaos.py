@@ -49,6 +49,7 @@ from tests.tinvest.helpers import START
 AVIN = Path(sys.executable).with_name("avin")
 SEED = int(os.environ.get("AVIN_CHAOS_SEED", "20261125"))
 KILLS = 20
+ORDERS_PER_RUN = 2  # new orders that reach the server in each run before its kill
 MARKET_SPEED = 2400.0  # simulated seconds per real second: sma_cross trades several times a second
 STARTED = "engine started"
 # How fast a restart trades is measured and printed here, not asserted (a loaded machine would
@@ -313,6 +314,13 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
                 fake_server.loop.call_soon_threadsafe(fake_server.server.drop_open_streams)
                 fake_server.server.faults.internal_after_place = 1
                 drops += 1
+            # under order flow: the kill waits for this run's orders (a loaded machine trades
+            # slower than the wall clock), then comes at its random moment
+            flowing = time.monotonic() + 60
+            while len(fake_server.view().keys) < len(before.keys) + ORDERS_PER_RUN:
+                assert proc.poll() is None, f"cycle {cycle}: avin exited ({proc.returncode})"
+                assert time.monotonic() < flowing, f"cycle {cycle}: no order flow in 60 s"
+                time.sleep(0.05)
             time.sleep(max(0.0, kill_at - time.monotonic()))
             _kill(proc)
             kills += 1
@@ -405,7 +413,9 @@ def test_kill_9_twenty_times_under_order_flow(tmp_path: Path, fake_server: Serve
     assert drops == KILLS // 4 and streams_down == KILLS // 4 and no_stop_service == KILLS // 4
     stops = [f for f in fills if triggered_key(f.order_id) in final.filled]
     assert stops, "no local stop triggered"
-    assert len(final.keys) >= 2 * KILLS, f"only {len(final.keys)} orders reached the server"
+    assert len(final.keys) >= ORDERS_PER_RUN * KILLS, (
+        f"only {len(final.keys)} orders reached the server"
+    )
     slowest = max(startups)
     assert len(startups) == kills and min(recoveries) >= 0
     print(
