@@ -602,7 +602,11 @@ class AvinApp(RiskActionsMixin, App[int]):
         self._announce_rejections(snap)
         chart = main.query_one(ChartPane)
         instruments = self.instruments()
-        if instruments and chart.instrument not in instruments:  # none yet, or a stale saved one
+        # none yet: the first one at once; a saved one not traded any more: only once start-up
+        # is over (while history loads, the list holds only the instruments loaded so far)
+        if instruments and (
+            chart.instrument is None or (snap.started and chart.instrument not in instruments)
+        ):
             chart.set_instrument(instruments[0])
         if snap.trading_state is not self._footer_state:  # R appears or goes
             self._footer_state = snap.trading_state

@@ -868,6 +868,7 @@ class Engine:
             orders=order_rows(self.book),
             positions=position_rows(self.book.positions.values()),
             instruments=tuple(self.charts),
+            started=self.started,
             counters={**self.counters, **self.risk.counters()},
             halt_reason=self.halt_reason,
             risk=self.risk.status(),

@@ -94,6 +94,7 @@ class EngineSnapshot:
     orders: tuple[OrderRow, ...] = ()
     positions: tuple[PositionRow, ...] = ()
     instruments: tuple[str, ...] = ()
+    started: bool = True  # start-up is over: ``instruments`` is the whole list, not a part
     counters: dict[str, int] = field(default_factory=dict)
     halt_reason: str = ""  # why trading is HALTED (or REDUCING), empty when ACTIVE
     risk: dict[str, Any] = field(default_factory=dict)  # RiskControl.status(): baselines, clock

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.test_tmux import AVIN, EXITED, TITLES, Tmux, pytestmark, tmux  # noqa: F401
+from tests.e2e.test_tmux_restart import _quit
 
 CHART_TITLE = re.compile(r"Chart (\w+) (\w+) ")
 RUN_MARK = "--- avin started"
@@ -63,18 +64,6 @@ def _avin_pid(term: Tmux) -> int:
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) == 1, f"expected one avin under the shell, found {pids}"
     return pids[0]
-
-
-def _quit(term: Tmux) -> None:
-    term.send("q")
-    screen = term.wait(
-        lambda t: "Quit anyway" in t or EXITED.search(t) is not None, 15, "the quit dialog"
-    )
-    if "Quit anyway" in screen:
-        term.send("y")
-    screen = term.wait(lambda t: EXITED.search(t) is not None, 30, "avin to exit")
-    match = EXITED.search(screen)
-    assert match is not None and match.group(1) == "0", screen
 
 
 def test_a_traders_day(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811

@@ -5,7 +5,6 @@ the kill switch lands (positions are then left alone, never closed into a HALTED
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from engine.risk.exposure import Book
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
+from tests.log_records import Records
 from tests.risk.test_checks import inp, order
 from tests.risk.test_triggers import OPTIONS, QUIET, until
 from tests.runtime.simkit import Driver
@@ -68,31 +68,6 @@ async def market_until(d: Driver, predicate: Callable[[], bool], minutes: int = 
             return
         await d.minutes(1)
     assert predicate(), f"not reached in {minutes} simulated minutes"
-
-
-class Records(logging.Handler):
-    """Records of one logger, attached to it directly (another test's logging setup may have
-    turned propagation to the root logger, and so pytest's caplog, off) and open to every level
-    while it listens (another test's setup may have left a parent at ERROR, which would drop a
-    WARNING before any handler sees it)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(logging.DEBUG)
-        self.logger = logging.getLogger(name)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def __enter__(self) -> Records:
-        self.level_before = self.logger.level
-        self.logger.setLevel(logging.DEBUG)
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.logger.removeHandler(self)
-        self.logger.setLevel(self.level_before)
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

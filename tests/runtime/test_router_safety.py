@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import logging
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -20,6 +19,7 @@ from engine.broker.base import OrderRejected
 from engine.model import Order, OrderStatus, OrderType, Side
 from engine.runtime.orders import OrderManager
 from engine.runtime.router import OrderRouter
+from tests.log_records import Records
 
 ACCOUNT = "acc-1"
 SBER = "MOEX_SHARE_SBER"
@@ -62,31 +62,6 @@ class GateBroker:
         if view is None:
             raise OrderRejected(key, "order not found", code="50005")
         return replace(view, status=OrderStatus.CANCELLED)
-
-
-class Records(logging.Handler):
-    """Records of one logger, attached to it directly (another test's logging setup may have
-    turned propagation to the root logger, and so pytest's caplog, off) and open to every level
-    while it listens (another test's setup may have left a parent at ERROR, which would drop a
-    WARNING before any handler sees it)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(logging.DEBUG)
-        self.logger = logging.getLogger(name)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def __enter__(self) -> Records:
-        self.level_before = self.logger.level
-        self.logger.setLevel(logging.DEBUG)
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.logger.removeHandler(self)
-        self.logger.setLevel(self.level_before)
 
 
 class RaisingJournal:

@@ -171,6 +171,30 @@ async def test_a_restored_cursor_waits_for_its_row() -> None:
         assert orders.selected_key() == "late-0001"
 
 
+async def test_the_saved_instrument_outlives_a_start_up_that_lists_instruments_one_by_one() -> None:
+    """While history loads the engine lists only the instruments loaded so far: the saved chart
+    instrument is kept until start-up is over, and replaced only if it is not traded any more."""
+    Workspace(store()).save(UiState(instrument="MOEX_SHARE_GAZP"))
+    engine = FakeEngine(
+        make_snapshot(instruments=("MOEX_SHARE_SBER",), started=False), store=store()
+    )
+    app = AvinApp(engine, poll_interval=0.05, layout_debounce=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.screen.query_one(ChartPane)
+        await wait_for(pilot, lambda: app.applied_count >= 1)  # the partial list, applied
+        assert chart.instrument == "MOEX_SHARE_GAZP"
+        engine.set(instruments=("MOEX_SHARE_SBER", "MOEX_SHARE_GAZP"), started=True)
+        await wait_for(pilot, lambda: app.applied_version == engine.snap.version)
+        assert chart.instrument == "MOEX_SHARE_GAZP"
+
+    Workspace(store()).save(UiState(instrument="MOEX_SHARE_XXXX"))  # no longer traded
+    engine = FakeEngine(make_snapshot(instruments=("MOEX_SHARE_SBER",)), store=store())
+    app = AvinApp(engine, poll_interval=0.05, layout_debounce=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.screen.query_one(ChartPane)
+        await wait_for(pilot, lambda: chart.instrument == "MOEX_SHARE_SBER")
+
+
 async def test_the_open_screen_comes_back() -> None:
     app = AvinApp(FakeEngine(store=store()), poll_interval=0.05, layout_debounce=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
