@@ -240,14 +240,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         table.add_column(column, justify="right" if column != "instrument" else "left")
     for code, rows in sorted(report.instruments.items()):
         table.add_row(code, f"{rows:,}")
-    out.print(table)
+    if report.instruments:
+        out.print(table)
     out.print(
-        f"{report.files} files, {report.rows:,} valid rows, {report.added:,} new and "
-        f"{report.replaced:,} changed rows stored"
+        f"{report.files} file{'' if report.files == 1 else 's'}, {report.rows:,} valid rows, "
+        f"{report.added:,} new and {report.replaced:,} changed rows stored"
     )
     _show_bad_lines(report.bad, report.quarantine)
-    for error in report.errors:
-        _fail("import", f"{error.file}: {error.message}")
+    for error in report.errors:  # the message may name the file already
+        _fail("import", f"{error.file}: {error.message.removeprefix(f'{error.file}: ')}")
     if report.rows == 0:
         _fail("import", _nothing_imported(report))
         return 1

@@ -97,6 +97,8 @@ def test_headered_file_without_a_ticker_fails_with_what_to_do(tmp_path: Path, ru
     assert result.code == 1
     assert "no ticker column" in result.err and "--ticker" in result.err
     assert "nothing imported" in result.err
+    assert result.err.count(str(csv)) == 1, result.err  # the file named once, not twice
+    assert "instrument" not in result.out  # no empty table of what was imported
 
 
 def test_hour_bars_are_refused_not_stored_as_minutes(tmp_path: Path, run_cli: Run) -> None:
