@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from textual import events, on
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.driver import Driver
@@ -611,7 +611,7 @@ class AvinApp(RiskActionsMixin, App[int]):
         if snap.trading_state is not self._footer_state:  # R appears or goes
             self._footer_state = snap.trading_state
             # (the footer is rebuilt off the kill path, with the banner)
-            self.set_timer(Banner.reveal_delay, self.refresh_bindings, name="footer")
+            self.set_timer(Banner.reveal_delay, self._refresh_footer, name="footer")
         banner = main.query_one(Banner)
         if snap.trading_state is TradingState.HALTED:
             open_count = len(snap.open_orders)
@@ -648,6 +648,12 @@ class AvinApp(RiskActionsMixin, App[int]):
         if len(new) > REJECTION_TOASTS:
             more = len(new) - REJECTION_TOASTS
             self.notify(f"{more} more order(s) rejected: see the log", severity="error")
+
+    def _refresh_footer(self) -> None:
+        """The footer's keys again (R comes and goes with the trading state). The timer may fire
+        while the app closes, when no screen is left to refresh: nothing to do then."""
+        with contextlib.suppress(ScreenStackError):
+            self.refresh_bindings()
 
     def instruments(self) -> list[str]:
         snap = self.snapshot

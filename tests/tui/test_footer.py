@@ -33,3 +33,14 @@ async def test_the_footer_follows_the_focus_and_the_trading_state() -> None:
         assert footer_keys(app)[:2] == ["ctrl+k", "R"]
         engine.set(trading_state=TradingState.ACTIVE)
         await wait_for(pilot, lambda: "R" not in footer_keys(app))
+
+
+async def test_the_footer_timer_firing_after_the_app_closed_is_harmless() -> None:
+    """The footer is refreshed on a timer after a change of trading state; a quit inside that
+    delay left the timer to fire with no screen on the stack, which crashed the closing app."""
+    engine = FakeEngine()
+    app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.applied_count > 0)
+    assert not app.screen_stack  # closed: what the late timer finds
+    app._refresh_footer()  # the timer's callback: no ScreenStackError
