@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 BUILD_ROOT=${BUILD_ROOT:-$REPO/build/binary}
 ROOT=$BUILD_ROOT/bullseye
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+. packaging/debian-mirror.sh  # MIRROR
 PY_PREFIX=/opt/python3.11
 GLIBC_MAX=2.31
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)

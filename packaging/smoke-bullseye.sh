@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 archive=$(readlink -f "${1:?usage: smoke-bullseye.sh ARCHIVE.tar.gz}")
 BUILD_ROOT=${BUILD_ROOT:-$(pwd)/build/binary}
 ROOT=$BUILD_ROOT/bullseye-run
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+. packaging/debian-mirror.sh  # MIRROR
 [ "$(id -u)" -eq 0 ] || { echo "smoke-bullseye.sh needs root (chroot)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
 if [ ! -f "$ROOT/.avin-root-done" ]; then
