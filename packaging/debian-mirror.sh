@@ -4,7 +4,7 @@ host_debian_mirror() {
   {
     grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
     grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
-  } | grep -E '/debian/?$' | head -1
+  } | grep -E '/debian/?$' | head -1 || true  # (a missing sources file is no error here)
 }
 MIRROR=${DEBIAN_MIRROR:-$(host_debian_mirror)}
 if [ -z "$MIRROR" ]; then
