@@ -29,11 +29,11 @@ from engine.model import Mode, Order, OrderType, Position, Side, TimeFrame  # no
 from engine.runtime.engine import Engine, EngineOptions  # noqa: E402
 from engine.runtime.keeper import StateKeeper  # noqa: E402
 from engine.runtime.snapshot import TradingState  # noqa: E402
-from engine.runtime.status_store import RunMarker  # noqa: E402
 from engine.runtime.worklist import StrategySpec  # noqa: E402
 from engine.state.base import dumps  # noqa: E402
 from engine.state.codec import encode_order  # noqa: E402
 from engine.state.embedded import _SYNC, DiskcacheStore  # noqa: E402
+from engine.state.status_store import RunMarker  # noqa: E402
 
 N = 400
 

@@ -1,4 +1,4 @@
-"""The live runtime: the engine, its charts, order book, status store, logging and snapshots.
+"""The live runtime: the engine, its charts, order book, logging and snapshots.
 
 Modules (import what you need; this package imports nothing eagerly, so the UI can import
 ``engine.runtime.snapshot`` without the engine):
@@ -7,6 +7,5 @@ Modules (import what you need; this package imports nothing eagerly, so the UI c
 - ``factory``: ``build_broker`` / ``build_engine`` from the settings;
 - ``chart``: live multi-timeframe charts; ``orders``: the order book and positions;
 - ``router``: posting and cancelling at the broker; ``guards``: trading-state checks, error storm;
-- ``status_store``: the persisted status, run marker and latched trading state;
 - ``snapshot``: what readers see; ``logbook`` / ``redact``: logging.
 """

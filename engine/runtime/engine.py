@@ -71,14 +71,12 @@ from engine.runtime.startup import (
     load_chart_history,
     resolve_slot,
 )
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import SpecCheck, StrategySpec, WorklistManager
-from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
+from engine.state.status_store import StatusStore
+from engine.strategy.host import StrategyHost
 
 CONSUME_SLICE = 0.002  # seconds of event handling before the loop runs other work
 log = logging.getLogger("avin.engine")
-
-_MAX_NOTIFY_DEPTH = 8
 
 
 @dataclass(slots=True)
@@ -156,7 +154,6 @@ class Engine:
         self._store_closed = False
         self._store_owned = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._depth = 0
         self.keeper = StateKeeper(self)  # journal, state snapshots, recovery (engine.state)
         self.market_feed = MarketFeed(broker, record=self.options.record_ticks)  # books, tape
         use_journal = getattr(broker, "use_journal", None)
@@ -177,6 +174,16 @@ class Engine:
             settle=lambda order, view: book_missed_fill(self, self.keeper, order, view),
         )
         self.risk = RiskControl(self, risk)
+        # strategy hooks, their intents, the pre-trade rules and posting (engine.strategy.host)
+        self.host: StrategyHost[StrategySlot] = StrategyHost(
+            post=self._post,
+            reject=self._reject_local,
+            cancel=self.router.cancel,
+            failed=self._fail,
+            clock=lambda: self._market_ts,
+            gate=self._pre_trade,
+            admit=_admit,
+        )
         self.worklist = WorklistManager(self)
         build_strategies(self.slots)
 
@@ -674,41 +681,14 @@ class Engine:
     # ==========================================================================================
 
     def _dispatch(self, slot: StrategySlot, hook: str, *args: Any) -> None:
-        ctx, strategy = slot.ctx, slot.strategy
-        if ctx is None or strategy is None:
-            return
-        if self._depth >= _MAX_NOTIFY_DEPTH:
-            ctx.take_intents()
-            self._fail(slot, hook, RecursionError("orders placed from on_order loop endlessly"))
-            return
-        self._depth += 1
-        try:
-            try:
-                getattr(strategy, hook)(ctx, *args)
-            except Exception as exc:
-                dropped = ctx.take_intents()
-                self._fail(slot, hook, exc, dropped=len(dropped))
-                return
-            self._process_intents(slot, ctx)
-        finally:
-            self._depth -= 1
+        self.host.dispatch(slot, hook, *args)
 
-    def _process_intents(self, slot: StrategySlot, ctx: StrategyContext) -> None:
-        for intent in ctx.take_intents():
-            if isinstance(intent, CancelIntent):
-                self.router.cancel(intent.order_key)
-            elif isinstance(intent, PostIntent):
-                if slot.state is not StrategyState.RUNNING:
-                    self._reject_local(intent.order, f"strategy is {slot.state.value}")
-                else:
-                    self.submit(intent.order)
-
-    def _fail(
-        self, slot: StrategySlot, hook: str, exc: BaseException, what: str = "", dropped: int = 0
-    ) -> None:
+    def _fail(self, slot: StrategySlot, hook: str, exc: BaseException, dropped: int = 0) -> None:
+        """A hook of ``slot`` raised (the host's ``failed``): FAILED, counted, logged; an error
+        storm halts trading."""
         slot.state = StrategyState.FAILED
         slot.errors += 1
-        slot.error = what or f"{hook}: {type(exc).__name__}: {exc}"
+        slot.error = f"{hook}: {type(exc).__name__}: {exc}"
         self.counters["strategy_errors"] += 1
         log.error(
             "strategy %s FAILED in %s: %s%s",
@@ -730,19 +710,20 @@ class Engine:
     # ==========================================================================================
 
     def submit(self, order: Order) -> Order:
-        """Record ``order`` and schedule its sending (on the engine loop). Checks the state."""
+        """Record ``order`` and schedule its sending (on the engine loop), unless the pre-trade
+        rules reject it (then it is recorded as rejected)."""
+        return self.host.submit(order)
+
+    def _pre_trade(self, order: Order) -> str:
+        """The host's gate: the trading state, then the risk rules ("" when it may go)."""
         position = self.book.positions.get((order.account, order.instrument))
         reason = order_block_reason(self.trading_state, order, position)
-        if not reason:
-            reason = self.risk.pre_trade(order)
-        if reason:
-            return self._reject_local(order, reason)
-        if order.created_ts is None:
-            order.created_ts = self._market_ts
+        return reason or self.risk.pre_trade(order)
+
+    def _post(self, order: Order) -> None:
         self.book.record(order)
         self._significant()
         self.router.post(order)
-        return order
 
     def _reject_local(self, order: Order, reason: str) -> Order:
         self.counters["orders_rejected"] += 1
@@ -873,6 +854,13 @@ class Engine:
             halt_reason=self.halt_reason,
             risk=self.risk.status(),
         )
+
+
+def _admit(slot: StrategySlot) -> str:
+    """Why ``slot``'s strategy may not place orders now ("" while it runs)."""
+    if slot.state is StrategyState.RUNNING:
+        return ""
+    return f"strategy is {slot.state.value}"
 
 
 def _counters_text(counters: dict[str, int]) -> str:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
     from engine.runtime.slots import StrategySlot
-    from engine.runtime.status_store import StatusStore
+    from engine.state.status_store import StatusStore
 
 log = logging.getLogger("avin.worklist")
 

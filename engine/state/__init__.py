@@ -3,6 +3,8 @@
 - :mod:`engine.state.base`: :class:`BaseStore`, the logic both engines share;
 - :mod:`engine.state.embedded`: :class:`DiskcacheStore` (the default, in the state home);
 - :mod:`engine.state.postgres`: :class:`PostgresStore` (psycopg 3);
+- :mod:`engine.state.status_store`: :class:`StatusStore`, the persisted status, run marker and
+  latched trading state (read by ``avin status`` from another process);
 - :mod:`engine.state.codec`: orders, fills and positions as JSON;
 - :mod:`engine.state.journal`: :class:`OrderJournal`, the engine's writer (also an
   ``IntentJournal`` for the T-Invest adapter);

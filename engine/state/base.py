@@ -12,7 +12,7 @@ A store keeps, for one robot:
   newest few are kept so that a damaged one falls back to an older one plus the journal;
 - small named values (``put``/``get``): the UI workspace (:mod:`engine.state.workspace`).
 
-The status part is :class:`~engine.runtime.status_store.StatusStore`'s own code working on
+The status part is :class:`~engine.state.status_store.StatusStore`'s own code working on
 ``self._cache`` (a diskcache, or :class:`~engine.state.postgres.PgCache` with the same methods), so
 ``avin status``/``avin kill`` and everything added to the status store work with both engines.
 
@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.model import OrderStatus
-from engine.runtime.status_store import StatusStore
+from engine.state.status_store import StatusStore
 
 KEEP_SNAPSHOTS = 3
 KINDS = frozenset({"intent", "order", "fill", "external", "resolve", "note"})

@@ -1,7 +1,7 @@
 """The embedded engine (the default): diskcache for the status, an SQLite file for the journal.
 
 Layout in the state home: ``status/`` is the diskcache directory ``avin status`` and ``avin kill``
-read (the same keys as :class:`~engine.runtime.status_store.StatusStore`); ``journal.sqlite``
+read (the same keys as :class:`~engine.state.status_store.StatusStore`); ``journal.sqlite``
 holds the journal, its archive and the state snapshots, in WAL mode.
 
 Durability (``sync``): ``"normal"`` (SQLite ``synchronous=NORMAL`` in WAL mode) makes an

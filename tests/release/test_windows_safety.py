@@ -42,7 +42,7 @@ GUARD_ERRORS = {
 
 ALLOWED: dict[tuple[str, str], str] = {
     # remove_signal_handler runs only for the signals whose add_signal_handler succeeded (guarded)
-    ("avin_tui/commands.py", "remove_signal_handler"): "only for handlers installed above",
+    ("avin_tui/cli/run.py", "remove_signal_handler"): "only for handlers installed above",
 }
 
 
@@ -195,7 +195,7 @@ def test_a_guarded_use_passes(source: str) -> None:
 
 def test_pid_alive_never_sends_a_signal_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     """On Windows os.kill(pid, 0) terminates the process: `avin status` must not kill the robot."""
-    from engine.runtime import status_store
+    from engine.state import status_store
 
     def kill(*_: object) -> None:
         raise AssertionError("os.kill called on Windows")
@@ -208,7 +208,7 @@ def test_pid_alive_never_sends_a_signal_on_windows(monkeypatch: pytest.MonkeyPat
 
 
 def test_supervisor_restarts_the_binary_itself_when_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.runtime.supervise_cmd import avin_command
+    from avin_tui.cli.supervise import avin_command
 
     assert avin_command() == [sys.executable, "-m", "avin_tui.cli"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)

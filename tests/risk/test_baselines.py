@@ -32,10 +32,10 @@ from engine.risk.clock import day_begins, trading_day
 from engine.risk.triggers import Triggers
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import RunMarker
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import BaseStore
 from engine.state.embedded import DiskcacheStore
+from engine.state.status_store import RunMarker
 from tests.runtime.simkit import Driver
 
 FRIDAY = datetime(2024, 3, 1, 7, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ import pytest
 
 from avin_tui.cli import main
 from engine.paths import homes
-from engine.risk.commands import resume_command
+from avin_tui.cli.kill import resume_command
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
+from engine.state.status_store import StatusStore
 from tests.runtime.simkit import Driver
 
 

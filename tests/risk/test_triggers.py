@@ -18,9 +18,9 @@ from engine.config import RiskSettings
 from engine.runtime.engine import EngineOptions
 from engine.runtime.logbook import setup_logging
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
+from engine.state.status_store import StatusStore
 from tests.runtime.simkit import Driver
 
 OPTIONS = dict(heartbeat_interval=0.05, persist_min_gap=0.0, history_days=1)

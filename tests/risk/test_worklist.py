@@ -10,8 +10,8 @@ import pytest
 from engine.config import load_settings
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import StrategyState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec, initial_worklist, worklist_from_rows
+from engine.state.status_store import StatusStore
 from tests.runtime.simkit import Driver
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "worklist.example.toml"

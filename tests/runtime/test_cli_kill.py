@@ -7,8 +7,8 @@ from avin_tui.cli import main
 from engine.paths import homes
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import StrategyState, TradingState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
+from engine.state.status_store import StatusStore
 
 from .simkit import Driver
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import StrategyState, TradingState
-from engine.runtime.status_store import RunMarker, StatusStore
 from engine.runtime.worklist import DEMO_WORKLIST, StrategySpec
+from engine.state.status_store import RunMarker, StatusStore
 
 from .simkit import Driver
 

@@ -20,8 +20,8 @@ from engine.model import Bar, Order, OrderStatus, OrderType, TimeFrame
 from engine.runtime import engine as engine_module
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.snapshot import StrategyState, TradingState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
+from engine.state.status_store import StatusStore
 from engine.strategy import Strategy, StrategyContext, register
 from tests.runtime.simkit import START, Driver
 

@@ -25,8 +25,8 @@ from engine.runtime.redact import redact, register_secret
 from engine.runtime.slots import StrategySlot
 from engine.runtime.snapshot import StrategyState, _plain
 from engine.runtime.startup import continue_replay, load_chart_history, resolve_slot
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import StrategySpec
+from engine.state.status_store import StatusStore
 from tests.runtime.simkit import START
 
 SBER = "MOEX_SHARE_SBER"

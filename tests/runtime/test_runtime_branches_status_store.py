@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from engine.runtime import status_store as ss
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import StatusStore, pid_alive
+from engine.state import status_store as ss
+from engine.state.status_store import StatusStore, pid_alive
 
 
 def test_no_pid_is_alive_below_one() -> None:

@@ -14,7 +14,6 @@ import pytest
 from engine.broker.sim import SimBroker
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.snapshot import StrategyState
-from engine.runtime.status_store import StatusStore
 from engine.runtime.worklist import (
     StrategySpec,
     _fingerprint,
@@ -25,6 +24,7 @@ from engine.runtime.worklist import (
     unique_id,
     worklist_from_rows,
 )
+from engine.state.status_store import StatusStore
 from tests.runtime.simkit import START, Driver
 
 OPTIONS = EngineOptions(history_days=1)

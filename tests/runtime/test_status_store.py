@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import RunMarker, StatusStore, pid_alive
+from engine.state.status_store import RunMarker, StatusStore, pid_alive
 
 
 def dead_pid() -> int:

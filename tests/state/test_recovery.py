@@ -16,9 +16,9 @@ from engine.broker.sim import SimBroker
 from engine.model import Order, OrderStatus
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.snapshot import TradingState
-from engine.runtime.status_store import RunMarker
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import BaseStore
+from engine.state.status_store import RunMarker
 from engine.strategy import Strategy, StrategyContext, register
 from tests.runtime.simkit import START, Driver
 

@@ -16,7 +16,7 @@ from engine.config import Settings
 from engine.model import Order, OrderStatus, OrderType, Side
 from engine.runtime.factory import build_engine
 from engine.runtime.logbook import LogBook
-from engine.runtime.status_store import RunMarker
+from engine.state.status_store import RunMarker
 
 from .conftest import FAST, on_engine_loop, wait_for
 
