@@ -50,7 +50,6 @@ from engine.model import (
 )
 from engine.risk.control import RiskControl
 from engine.runtime.accounts import resolve_accounts
-from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
@@ -466,7 +465,7 @@ class Engine:
         for slot in self.slots:
             if slot.ctx is not None and slot.state is not StrategyState.FAILED:
                 slot.started = True
-                self._dispatch(slot, self.keeper.start_hook(slot))  # on_resume after a restore
+                self.host.dispatch(slot, self.keeper.start_hook(slot))  # on_resume after a restore
         self.started = True
         log.info(
             "engine started: %d strategies on %s",
@@ -478,7 +477,7 @@ class Engine:
     async def _shutdown(self) -> None:
         for slot in self.slots:
             if slot.started and slot.ctx is not None and slot.state is not StrategyState.FAILED:
-                self._dispatch(slot, "on_stop")
+                self.host.dispatch(slot, "on_stop")
             if slot.state is not StrategyState.FAILED:
                 slot.state = StrategyState.STOPPED
         requests = [t for t in self._tasks if t.get_name().startswith(REQUEST)]
@@ -623,7 +622,7 @@ class Engine:
             assert strategy is not None
             for timeframe, done in closed:
                 if timeframe in strategy.timeframes and slot.state is StrategyState.RUNNING:
-                    self._dispatch(slot, "on_bar", timeframe, done)
+                    self.host.dispatch(slot, "on_bar", timeframe, done)
 
     def _on_fill(self, fill: Fill) -> None:
         if self.keeper.absorb(fill):  # already booked by recovery
@@ -650,7 +649,7 @@ class Engine:
             return
         slot = self._slots_by_id.get(order.strategy)
         if slot is not None and slot.active:
-            self._dispatch(slot, "on_fill", fill)
+            self.host.dispatch(slot, "on_fill", fill)
         self._order_changed(order)
 
     def _order_changed(self, order: Order) -> None:
@@ -674,14 +673,11 @@ class Engine:
             self.risk.on_rejected(order)
         slot = self._slots_by_id.get(order.strategy)
         if slot is not None and slot.active:
-            self._dispatch(slot, "on_order", order)
+            self.host.dispatch(slot, "on_order", order)
 
     # ==========================================================================================
     # strategies
     # ==========================================================================================
-
-    def _dispatch(self, slot: StrategySlot, hook: str, *args: Any) -> None:
-        self.host.dispatch(slot, hook, *args)
 
     def _fail(self, slot: StrategySlot, hook: str, exc: BaseException, dropped: int = 0) -> None:
         """A hook of ``slot`` raised (the host's ``failed``): FAILED, counted, logged; an error

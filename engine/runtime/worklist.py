@@ -541,7 +541,7 @@ class WorklistManager:
 
         engine = self.engine
         if slot.started and slot.ctx is not None and was is not StrategyState.FAILED:
-            engine._dispatch(slot, "on_stop")
+            engine.host.dispatch(slot, "on_stop")
             slot.state = StrategyState.STOPPED
         engine.router.cancel_all(keys + [o.id for o in engine.book.open_orders(strategy=slot.id)])
 
@@ -568,7 +568,7 @@ class WorklistManager:
             await engine.market_feed.start([slot.instrument])  # its tape (and book if watched)
         if slot.state is not StrategyState.STOPPED and engine.started:
             slot.started = True
-            engine._dispatch(slot, "on_start")
+            engine.host.dispatch(slot, "on_start")
         engine._significant()
 
     def _slot(self, strategy_id: str) -> StrategySlot:

@@ -17,7 +17,6 @@ import pytest
 from engine.broker.base import BarEvent
 from engine.broker.sim import SimBroker
 from engine.model import Bar, Order, OrderStatus, OrderType, TimeFrame
-from engine.runtime import engine as engine_module
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
@@ -163,18 +162,18 @@ async def test_orders_placed_from_on_order_in_an_endless_loop_fail_the_strategy(
         engine = d.engine
         slot = engine.slots[0]
         slot.ctx.buy(1)  # type: ignore[union-attr]  # queued: dropped with the failure
-        engine._depth = engine_module._MAX_NOTIFY_DEPTH
+        engine.host.depth = engine.host.max_depth
         try:
-            engine._dispatch(slot, "on_start")
+            engine.host.dispatch(slot, "on_start")
         finally:
-            engine._depth = 0
+            engine.host.depth = 0
         assert slot.state is StrategyState.FAILED
         assert "loop endlessly" in slot.error
         assert slot.ctx.take_intents() == []  # type: ignore[union-attr]
         # a row without a context is not called at all
         ctx, slot.ctx = slot.ctx, None
         slot.state = StrategyState.RUNNING
-        engine._dispatch(slot, "on_start")
+        engine.host.dispatch(slot, "on_start")
         assert slot.state is StrategyState.RUNNING
         slot.ctx = ctx
 
