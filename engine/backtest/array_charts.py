@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.data.timeframes import frame_starts
 from engine.model import Bar, TimeFrame
-from engine.runtime.chart import DEFAULT_DEPTH, Chart, InstrumentCharts
+from engine.strategy.chart import DEFAULT_DEPTH, Chart, InstrumentCharts
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER = np.iinfo(np.int64).max

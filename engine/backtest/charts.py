@@ -1,6 +1,6 @@
 """The engine's charts, fed with bars of any base timeframe (1M, or e.g. daily bars from a file).
 
-:class:`FrameChart` is the engine's :class:`~engine.runtime.chart.Chart` with two changes: a bar
+:class:`FrameChart` is the engine's :class:`~engine.strategy.chart.Chart` with two changes: a bar
 of the base timeframe closes as soon as it is fed and a coarser frame closes with its last base
 bar (or when a bar of a later frame arrives) -- with a 1M base that is exactly the engine's rule --
 and reading the newest ``count`` bars costs O(count), not O(depth).
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from engine.model import Bar, TimeFrame
-from engine.runtime.chart import DEFAULT_DEPTH, Chart, InstrumentCharts
+from engine.strategy.chart import DEFAULT_DEPTH, Chart, InstrumentCharts
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MONDAY = datetime(1970, 1, 5, tzinfo=UTC)

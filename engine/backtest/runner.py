@@ -43,9 +43,9 @@ from engine.broker.sim.matching import (
 )
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
 from engine.model.order import TERMINAL
-from engine.runtime.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.runtime.orders import DuplicateOrder, FillResult, OrderManager
 from engine.strategy.base import Strategy
+from engine.strategy.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
 
 log = logging.getLogger("avin.backtest")

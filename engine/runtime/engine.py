@@ -72,6 +72,7 @@ from engine.runtime.startup import (
 )
 from engine.runtime.worklist import SpecCheck, StrategySpec, WorklistManager
 from engine.state.status_store import StatusStore
+from engine.strategy.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.strategy.host import StrategyHost
 
 CONSUME_SLICE = 0.002  # seconds of event handling before the loop runs other work
@@ -465,7 +466,7 @@ class Engine:
         for slot in self.slots:
             if slot.ctx is not None and slot.state is not StrategyState.FAILED:
                 slot.started = True
-                self.host.dispatch(slot, self.keeper.start_hook(slot))  # on_resume after a restore
+                self._dispatch(slot, self.keeper.start_hook(slot))  # on_resume after a restore
         self.started = True
         log.info(
             "engine started: %d strategies on %s",
@@ -477,7 +478,7 @@ class Engine:
     async def _shutdown(self) -> None:
         for slot in self.slots:
             if slot.started and slot.ctx is not None and slot.state is not StrategyState.FAILED:
-                self.host.dispatch(slot, "on_stop")
+                self._dispatch(slot, "on_stop")
             if slot.state is not StrategyState.FAILED:
                 slot.state = StrategyState.STOPPED
         requests = [t for t in self._tasks if t.get_name().startswith(REQUEST)]
@@ -622,7 +623,7 @@ class Engine:
             assert strategy is not None
             for timeframe, done in closed:
                 if timeframe in strategy.timeframes and slot.state is StrategyState.RUNNING:
-                    self.host.dispatch(slot, "on_bar", timeframe, done)
+                    self._dispatch(slot, "on_bar", timeframe, done)
 
     def _on_fill(self, fill: Fill) -> None:
         if self.keeper.absorb(fill):  # already booked by recovery
@@ -649,7 +650,7 @@ class Engine:
             return
         slot = self._slots_by_id.get(order.strategy)
         if slot is not None and slot.active:
-            self.host.dispatch(slot, "on_fill", fill)
+            self._dispatch(slot, "on_fill", fill)
         self._order_changed(order)
 
     def _order_changed(self, order: Order) -> None:
@@ -673,11 +674,14 @@ class Engine:
             self.risk.on_rejected(order)
         slot = self._slots_by_id.get(order.strategy)
         if slot is not None and slot.active:
-            self.host.dispatch(slot, "on_order", order)
+            self._dispatch(slot, "on_order", order)
 
     # ==========================================================================================
     # strategies
     # ==========================================================================================
+
+    def _dispatch(self, slot: StrategySlot, hook: str, *args: Any) -> None:
+        self.host.dispatch(slot, hook, *args)
 
     def _fail(self, slot: StrategySlot, hook: str, exc: BaseException, dropped: int = 0) -> None:
         """A hook of ``slot`` raised (the host's ``failed``): FAILED, counted, logged; an error

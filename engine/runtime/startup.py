@@ -11,10 +11,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from engine.runtime.chart import InstrumentCharts
 from engine.runtime.history import load_history
 from engine.runtime.slots import StrategySlot
 from engine.runtime.snapshot import StrategyState
+from engine.strategy.chart import InstrumentCharts
 from engine.strategy.context import StrategyContext
 from engine.strategy.registry import build
 

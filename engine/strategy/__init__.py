@@ -1,4 +1,5 @@
-"""Strategies: the base class, the context they act through, a registry and examples."""
+"""Strategies: the base class, the context they act through, the live charts they read
+(``chart``), a registry and examples."""
 
 from engine.strategy.base import Strategy, StrategyParamError
 from engine.strategy.context import CancelIntent, Intent, PostIntent, StrategyContext

@@ -21,7 +21,7 @@ from engine.analysis.trends import trends_of
 from engine.analysis.types import Trend
 from engine.analysis.zigzag import MAX_TERMS
 from engine.model import TimeFrame
-from engine.runtime.chart import Chart, InstrumentCharts
+from engine.strategy.chart import Chart, InstrumentCharts
 
 StatsMap = Mapping[tuple[TimeFrame, int], TrendStats]
 

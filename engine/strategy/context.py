@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.model import Instrument, Order, OrderType, Position, Side, TimeFrame, new_order_key
-from engine.runtime.chart import Chart, InstrumentCharts
+from engine.strategy.chart import Chart, InstrumentCharts
 
 if TYPE_CHECKING:
     from engine.strategy.analysis import StrategyAnalysis

@@ -16,7 +16,6 @@ import pytest
 from engine.broker.sim import SimBroker
 from engine.model import Bar, Order, OrderStatus, OrderType, Side, TimeFrame
 from engine.runtime.accounts import resolve_accounts
-from engine.runtime.chart import Chart, InstrumentCharts
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.history import load_history
 from engine.runtime.logbook import LogBook
@@ -27,6 +26,7 @@ from engine.runtime.snapshot import StrategyState, _plain
 from engine.runtime.startup import continue_replay, load_chart_history, resolve_slot
 from engine.runtime.worklist import StrategySpec
 from engine.state.status_store import StatusStore
+from engine.strategy.chart import Chart, InstrumentCharts
 from tests.runtime.simkit import START
 
 SBER = "MOEX_SHARE_SBER"

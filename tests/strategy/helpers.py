@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from engine.model import Bar, Fill, Instrument, OrderStatus, TimeFrame
-from engine.runtime.chart import InstrumentCharts
 from engine.runtime.orders import OrderManager
 from engine.strategy import PostIntent, Strategy, StrategyContext
+from engine.strategy.chart import InstrumentCharts
 
 T0 = datetime(2024, 3, 4, 7, 0, tzinfo=UTC)
 SBER = Instrument("MOEX", "SHARE", "SBER", "uid-sber", "FIGI", "TQBR", 10, Decimal("0.01"))

@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from engine.model import OrderType, Side, TimeFrame
-from engine.runtime.chart import Chart
 from engine.strategy import CancelIntent, PostIntent, Strategy
+from engine.strategy.chart import Chart
 
 from .helpers import SBER, Harness, minute
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from engine.model import Bar, TimeFrame
-from engine.runtime.chart import Chart, InstrumentCharts
+from engine.strategy.chart import Chart, InstrumentCharts
 
 T0 = datetime(2024, 3, 4, 7, 0, tzinfo=UTC)
 
