@@ -5,10 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 # Every pinned version with its hashes (make lock refreshes it): the venv, CI, Docker and the
-# binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller),
-# keyring (the token in the OS keyring).
+# binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller).
 LOCK   := requirements/lock.txt
-EXTRAS := dev,fast,postgres,binary,keyring
+EXTRAS := dev,fast,postgres,binary
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 

@@ -8,7 +8,7 @@ Per bar ``i`` of the base timeframe (1M by default):
    crosses it (at the open when the bar gaps through it). A bar gaps when it does not follow the
    previous one directly in time (a session break) or always with ``gaps="always"``; daily and
    coarser bars always gap. Fills go through the engine's
-   :class:`~engine.runtime.orders.OrderManager` (order state machine, Position accounting) and
+   :class:`~engine.model.order_book.OrderManager` (order state machine, Position accounting) and
    the strategy's ``on_fill`` / ``on_order``; orders placed there join the matching at once and
    see only the rest of the bar;
 2. the bar is fed to the charts; the strategy's ``on_bar`` runs for every frame it closed; the
@@ -43,7 +43,7 @@ from engine.broker.sim.matching import (
 )
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
 from engine.model.order import TERMINAL
-from engine.runtime.orders import DuplicateOrder, FillResult, OrderManager
+from engine.model.order_book import DuplicateOrder, FillResult, OrderManager
 from engine.strategy.base import Strategy
 from engine.strategy.chart import DEFAULT_DEPTH, InstrumentCharts
 from engine.strategy.context import CancelIntent, PostIntent, StrategyContext

@@ -1,4 +1,5 @@
-"""The core model: instruments, timeframes, bars, orders, fills, positions, accounts."""
+"""The core model: instruments, timeframes, bars, orders, fills, positions, accounts; the order
+book (``order_book``: every order by its key, positions per account and strategy)."""
 
 from engine.model.account import Account, Mode
 from engine.model.bar import Bar

@@ -15,11 +15,11 @@ from decimal import Decimal
 from engine.broker.base import UNKNOWN_STATUS, TradingStatus
 from engine.config import RiskSettings
 from engine.model import Instrument, Order, OrderType
+from engine.model.order_book import OrderManager
 from engine.risk.checks import CheckInput, Rejection, first_rejection, reduces, trading_state
 from engine.risk.exposure import Book, book_of, gross_exposure
 from engine.risk.limits import OrderLimits, resolve
 from engine.risk.window import WindowCounter
-from engine.runtime.orders import OrderManager
 from engine.runtime.snapshot import TradingState
 
 MINUTE = 60.0

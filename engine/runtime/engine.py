@@ -2,7 +2,7 @@
 
 One asyncio task consumes ``broker.events()``; each event is handled synchronously (charts,
 positions, strategy hooks), and the orders strategies queue are recorded in the
-:class:`~engine.runtime.orders.OrderManager` and sent by small tasks. The outside world (TUI,
+:class:`~engine.model.order_book.OrderManager` and sent by small tasks. The outside world (TUI,
 headless mode, ``avin status``) uses the :class:`~engine.runtime.snapshot.EngineControl` methods:
 they are synchronous, return at once and may be called from another thread (work that needs the
 loop is handed to it with ``call_soon_threadsafe``).
@@ -48,13 +48,13 @@ from engine.model import (
     OrderStatus,
     TimeFrame,
 )
+from engine.model.order_book import OrderManager
 from engine.risk.control import RiskControl
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.guards import ErrorStorm, order_block_reason
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.market_feed import MarketFeed
-from engine.runtime.orders import OrderManager
 from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
 from engine.runtime.rows import order_rows, position_rows, strategy_row

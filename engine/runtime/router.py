@@ -1,6 +1,6 @@
 """Orders to and from the broker: post, cancel, and resolve ambiguous outcomes by key.
 
-The order is journalled in the :class:`~engine.runtime.orders.OrderManager` before the router is
+The order is journalled in the :class:`~engine.model.order_book.OrderManager` before the router is
 called. A post that fails without a verdict (timeout, disconnect) is never sent again with a new
 key: the router asks the broker for that key and takes its answer. A cancel asked for while the
 post is still in flight is sent at once and again when the post returns.
@@ -24,8 +24,8 @@ from typing import Any
 from engine.broker.base import Broker, OrderRejected
 from engine.broker.tinvest.journal import IntentJournal
 from engine.model import Order, OrderStatus
+from engine.model.order_book import OrderManager
 from engine.runtime.logbook import incident
-from engine.runtime.orders import OrderManager
 
 log = logging.getLogger("avin.engine")
 

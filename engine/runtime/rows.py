@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from engine.broker.local_stops import is_local_stop
 from engine.model import Order, Position
-from engine.runtime.orders import OrderManager
+from engine.model.order_book import OrderManager
 from engine.runtime.slots import StrategySlot
 from engine.runtime.snapshot import OrderRow, PositionRow, StrategyRow, StrategyState
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.broker.base import OrderRejected
 from engine.model import Order, OrderStatus, OrderType, Side
-from engine.runtime.orders import OrderManager
+from engine.model.order_book import OrderManager
 from engine.runtime.router import OrderRouter
 from tests.log_records import Records
 

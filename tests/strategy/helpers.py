@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from engine.model import Bar, Fill, Instrument, OrderStatus, TimeFrame
-from engine.runtime.orders import OrderManager
+from engine.model.order_book import OrderManager
 from engine.strategy import PostIntent, Strategy, StrategyContext
 from engine.strategy.chart import InstrumentCharts
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
-from engine.runtime.orders import DuplicateOrder, OrderManager
+from engine.model.order_book import DuplicateOrder, OrderManager
 
 TS = datetime(2024, 3, 4, 7, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
-from engine.runtime.orders import OrderManager
+from engine.model.order_book import OrderManager
 
 T0 = datetime(2024, 3, 4, 7, tzinfo=UTC)
 SBER = "MOEX_SHARE_SBER"
