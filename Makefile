@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 # Every pinned version with its hashes (make lock refreshes it): the venv, CI, Docker and the
-# binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller).
+# binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller),
+# keyring (the token in the OS keyring).
 LOCK   := requirements/lock.txt
-EXTRAS := dev,fast,postgres,binary
+EXTRAS := dev,fast,postgres,binary,keyring
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 

@@ -34,6 +34,7 @@ from pydantic_settings import (
 
 from engine.model import Mode, TimeFrame
 from engine.paths import homes
+from engine.security.token_source import TokenSourceError, env_token_set, external_token
 
 _config_path: ContextVar[Path | None] = ContextVar("avin_config_path", default=None)
 
@@ -224,16 +225,68 @@ def default_config_path() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Settings from ``path`` (default: ``avin.toml`` in the config home) and the environment."""
+    """Settings from ``path`` (default: ``avin.toml`` in the config home) and the environment.
+
+    The token comes from the first of ``AVIN_TOKEN``, ``AVIN_TOKEN_FILE``, the OS keyring, the
+    config home's ``token`` file and avin.toml (engine/security/token_source.py). A file holding
+    a secret that the group or others can read is refused with its fix, as ssh refuses such a
+    key (engine/security/file_modes.py)."""
     path = default_config_path() if path is None else Path(path)
     file_data = _read_toml(path)
+    problems = exposed_secret_files(path, file_data)
+    init: dict[str, Any] = {}
+    found = None
+    try:
+        found = None if env_token_set() else external_token(homes().config)
+    except TokenSourceError as exc:  # a named source that cannot be used
+        problems.append(ConfigProblem(exc.source, "token", exc.message, exc.hint))
+    if found is not None:
+        init["token"] = found[0]
+    if problems:
+        raise ConfigError(problems)
     token = _config_path.set(path)
     try:
-        return Settings()
+        return Settings(**init)
     except ValidationError as exc:
         raise ConfigError([_problem(err, path, file_data) for err in exc.errors()]) from None
     finally:
         _config_path.reset(token)
+
+
+def exposed_secret_files(path: Path, file_data: dict[str, Any]) -> list[ConfigProblem]:
+    """A problem for each file holding a secret that the group or others can read: the config
+    file (``token``, ``state.dsn``), the config home's ``token`` file and ``env`` file (the
+    systemd unit's EnvironmentFile, packaging/avin.service), and a ``AVIN_TOKEN_FILE`` of ours."""
+    from engine.security.file_modes import env_file_secrets, exposure, secret_keys
+    from engine.security.token_source import TOKEN_FILE_ENV, home_token_path
+
+    problems = []
+    keys = secret_keys(file_data)
+    found = exposure(path) if keys else None
+    if found is not None:
+        what = " and ".join(f"`{key}`" for key in keys)
+        problems.append(ConfigProblem(str(path), "(permissions)", found.describe(what), found.fix))
+    env_file = homes().config / "env"
+    variables = env_file_secrets(env_file)
+    found = exposure(env_file) if variables else None
+    if found is not None:
+        what = " and ".join(variables)
+        problems.append(
+            ConfigProblem(str(env_file), "(permissions)", found.describe(what), found.fix)
+        )
+    named = os.environ.get(TOKEN_FILE_ENV, "").strip()
+    for token_file in (
+        home_token_path(homes().config),
+        Path(named).expanduser() if named else None,
+    ):
+        found = exposure(token_file) if token_file is not None else None
+        if found is not None and found.owned:  # a secret mounted by root (Docker): config check
+            problems.append(
+                ConfigProblem(
+                    str(token_file), "(permissions)", found.describe("the token"), found.fix
+                )
+            )
+    return problems
 
 
 def check_config(path: Path | None = None) -> list[ConfigProblem]:
@@ -253,6 +306,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         problem = ConfigProblem(
             str(path), "(syntax)", f"not valid TOML: {exc}", "fix the syntax at that line"
+        )
+        raise ConfigError([problem]) from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file first
+        line = exc.object[: exc.start].count(b"\n") + 1
+        problem = ConfigProblem(
+            str(path),
+            "(encoding)",
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line {line})",
+            "save the file as UTF-8 (TOML files are UTF-8)",
         )
         raise ConfigError([problem]) from None
     except OSError as exc:

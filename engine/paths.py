@@ -22,9 +22,18 @@ class Homes:
     state: Path
     logs: Path
 
+    @property
+    def all(self) -> tuple[Path, Path, Path, Path]:
+        return (self.config, self.data, self.state, self.logs)
+
     def ensure(self) -> Homes:
-        for path in (self.config, self.data, self.state, self.logs):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the homes, private to the user (0700), and tighten any that an older version
+        left open to group or others (engine/security/private.py, docs/security.md)."""
+        from engine.security.private import tighten_all
+
+        for path in self.all:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tighten_all(self.all)
         return self
 
     @property

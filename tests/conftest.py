@@ -29,8 +29,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 def avin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("avin_home")
     monkeypatch.setenv("AVIN_HOME", str(home))
-    for key in ("AVIN_TOKEN", "AVIN_TINVEST_TOKEN", "AVIN_MODE"):
+    for key in ("AVIN_TOKEN", "AVIN_TOKEN_FILE", "AVIN_TINVEST_TOKEN", "AVIN_MODE"):
         monkeypatch.delenv(key, raising=False)
+    # never the developer's OS keyring (a token stored there would be found: docs/security.md)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     return home
 
 

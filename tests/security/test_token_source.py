@@ -1,0 +1,166 @@
+"""The token's sources in order (AVIN_TOKEN, AVIN_TOKEN_FILE, the OS keyring, the config home's
+token file, avin.toml), ``avin token set``'s storage, and refusals that never quote the token."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import ConfigError, check_config, load_settings
+from engine.paths import homes
+from engine.security import token_source
+from engine.security.token_source import TokenSourceError, store_token, token_origin
+
+SECRET = "t.Secret-0123456789abcdefABCDEF"
+
+
+class MemoryKeyring:
+    """A keyring backend in memory, with the calls keyring's module offers."""
+
+    priority = 5
+
+    def __init__(self, fail: bool = False) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+        self.fail = fail
+
+    def get_password(self, service: str, user: str) -> str | None:
+        if self.fail:
+            raise RuntimeError("the collection is locked")
+        return self.items.get((service, user))
+
+    def set_password(self, service: str, user: str, value: str) -> None:
+        self.items[(service, user)] = value
+
+    def delete_password(self, service: str, user: str) -> None:
+        del self.items[(service, user)]
+
+
+@pytest.fixture
+def keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    ring = MemoryKeyring()
+    monkeypatch.setattr(token_source, "keyring_module", lambda: ring)
+    return ring
+
+
+def _config(text: str, mode: int = 0o600) -> Path:
+    path = homes().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def _token_file(name: str, value: str, mode: int = 0o600) -> Path:
+    path = homes().config.parent / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value)
+    path.chmod(mode)
+    return path
+
+
+def _token() -> str | None:
+    secret = load_settings().token
+    return None if secret is None else secret.get_secret_value()
+
+
+def test_each_source_wins_over_the_ones_after_it(
+    keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _config('token = "from-toml"\n')
+    assert _token() == "from-toml"
+    store_token("from-home-file", homes().config, use_keyring=False)
+    assert _token() == "from-home-file"
+    keyring.items[("avin", "token")] = "from-keyring"
+    assert _token() == "from-keyring"
+    monkeypatch.setenv("AVIN_TOKEN_FILE", str(_token_file("secret", "from-token-file\n")))
+    assert _token() == "from-token-file"  # the final newline of a secret file is not the token's
+    monkeypatch.setenv("AVIN_TOKEN", "from-env")
+    assert _token() == "from-env"
+    origin = token_origin(homes().config, homes().config_file, True)
+    assert origin is not None and origin.kind == "environment"
+    monkeypatch.delenv("AVIN_TOKEN")
+    origin = token_origin(homes().config, homes().config_file, True)
+    assert origin is not None and origin.kind == "token file"
+
+
+def test_no_source_is_no_token_and_the_simulated_market() -> None:
+    assert _token() is None
+    assert load_settings().resolved_mode().value == "sim"
+
+
+def test_token_set_without_a_keyring_writes_a_0600_file_whatever_the_umask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(token_source, "keyring_module", lambda: None)
+    old = os.umask(0o000)
+    try:
+        origin = store_token(f"  {SECRET}\n", homes().config)
+    finally:
+        os.umask(old)
+    path = homes().config / "token"
+    assert origin.kind == "config home" and origin.where == str(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.read_text() == SECRET + "\n"
+    assert [p.name for p in path.parent.iterdir()] == ["token"]  # no temporary file left
+    assert _token() == SECRET
+
+
+def test_token_set_with_a_keyring_keeps_one_copy_there(keyring: MemoryKeyring) -> None:
+    store_token("old", homes().config, use_keyring=False)
+    origin = store_token(SECRET, homes().config)
+    assert origin.kind == "keyring"
+    assert keyring.items == {("avin", "token"): SECRET}
+    assert not (homes().config / "token").exists()
+    store_token("in-a-file", homes().config, use_keyring=False)  # --file: the keyring forgets it
+    assert keyring.items == {}
+    assert _token() == "in-a-file"
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", "two words", "tab\there", "bell\x07"])
+def test_a_value_that_cannot_be_a_token_is_refused_without_quoting_it(bad: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        store_token(bad, homes().config)
+    assert bad.strip() == "" or bad not in str(caught.value)
+    assert not (homes().config / "token").exists()
+
+
+def test_an_unreadable_or_empty_token_file_is_a_config_problem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AVIN_TOKEN_FILE", str(tmp_path / "missing"))
+    problems = check_config()
+    assert len(problems) == 1
+    assert problems[0].file == "environment (AVIN_TOKEN_FILE)"
+    assert "cannot read" in problems[0].message and "missing" in problems[0].message
+    monkeypatch.setenv("AVIN_TOKEN_FILE", str(_token_file("empty", "\n")))
+    assert "is empty" in check_config()[0].message
+
+
+def test_a_locked_keyring_is_said_not_a_silent_switch_to_the_simulated_market(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(token_source, "keyring_module", lambda: MemoryKeyring(fail=True))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    text = str(caught.value)
+    assert "the OS keyring" in text and "cannot be read" in text
+    assert "PYTHON_KEYRING_BACKEND" in text
+
+
+def test_the_null_keyring_backend_counts_as_none() -> None:
+    keyring: Any = pytest.importorskip("keyring")
+    keyring.set_keyring(keyring.backends.null.Keyring())
+    try:
+        assert token_source.keyring_module() is None
+    finally:
+        keyring.core._keyring_backend = None  # the next get_keyring() chooses again
+
+
+def test_token_source_error_keeps_its_parts() -> None:
+    error = TokenSourceError("the OS keyring", "cannot be read", "unlock it")
+    assert str(error) == "the OS keyring: cannot be read"
