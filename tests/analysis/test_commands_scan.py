@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 from analysis_helpers import T0, frame
 
+from avin_tui.cli.analysis import register
 from engine.analysis import scan
-from engine.analysis.commands import register
 
 
 def _parser() -> argparse.ArgumentParser:

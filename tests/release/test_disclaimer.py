@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from avin_tui import commands
-from avin_tui.cli import build_parser, main
+from avin_tui.cli import build_parser, errors, main
 from engine import disclaimer
 from engine.broker.base import BrokerError
 from engine.config import load_settings
@@ -113,7 +112,7 @@ def test_run_against_the_sandbox_without_acceptance_is_refused(
 ) -> None:
     monkeypatch.setenv("AVIN_TOKEN", TOKEN)
     monkeypatch.setattr("engine.runtime.factory.build_engine", _refusing_engine)
-    assert main(["run", "--headless", "--duration", "1"]) == commands.EXIT_CONFIG
+    assert main(["run", "--headless", "--duration", "1"]) == errors.EXIT_CONFIG
     err = capsys.readouterr().err
     assert "--accept-risk" in err and TOKEN not in err
     assert stored_acceptance(homes().config) is None
@@ -133,7 +132,7 @@ def test_run_against_the_sandbox_with_acceptance_goes_on_to_the_broker(
         argv.append("--accept-risk")
     else:
         monkeypatch.setenv("AVIN_ACCEPT_RISK", "true")
-    assert main(argv) == commands.EXIT_UNAVAILABLE  # past the disclaimer, on to the broker
+    assert main(argv) == errors.EXIT_UNAVAILABLE  # past the disclaimer, on to the broker
     assert stored_acceptance(homes().config) is not None
 
 

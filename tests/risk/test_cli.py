@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from avin_tui.cli import main
-from engine.paths import homes
 from avin_tui.cli.kill import resume_command
+from engine.paths import homes
 from engine.runtime.engine import EngineOptions
 from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec

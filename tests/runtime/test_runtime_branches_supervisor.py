@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from engine.runtime import supervise_cmd, supervisor
+from avin_tui.cli import supervise as supervise_cmd
+from engine.runtime import supervisor
 from engine.runtime.supervisor import Supervisor, SupervisorPolicy
 
 CRASH = ["/bin/sh", "-c", "exit 1"]

@@ -44,7 +44,7 @@ def test_a_config_error_is_not_restarted(tmp_path: Path) -> None:
 def test_the_command_restarts_avin(tmp_path: Path) -> None:
     """``avin supervise -- run ...`` end to end: a bad config file is a permanent error."""
     from avin_tui.cli import build_parser
-    from engine.runtime import supervise_cmd
+    from avin_tui.cli import supervise as supervise_cmd
 
     bad = tmp_path / "bad.toml"
     bad.write_text("mode = 'nonsense'\n")

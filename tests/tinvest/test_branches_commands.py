@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from avin_tui.cli import broker as commands
 from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeTInvestServer
-from engine.broker.tinvest import commands
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from avin_tui.cli import broker as commands
 from engine.broker.base import BarEvent, BrokerEvent, FillEvent
 from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeExchange, FakeTInvestServer, Faults
-from engine.broker.tinvest import commands
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.channel import ChannelConfig, Transport
 from engine.broker.tinvest.journal import InMemoryJournal

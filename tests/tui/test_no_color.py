@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from textual.app import App
 
-from avin_tui import cli, commands
+from avin_tui import cli
 from avin_tui.app import AvinApp
+from avin_tui.cli import run as run_command
 from avin_tui.widgets.chart import ChartPane
 
 from .conftest import FakeEngine, wait_for
@@ -43,7 +44,7 @@ def test_a_crash_of_the_app_exits_non_zero(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr("avin_tui.app.AvinApp", Crashing)
     engine = FakeEngine()
-    code = commands._run_app(engine, None, None)  # type: ignore[arg-type]
+    code = run_command._run_app(engine, None, None)  # type: ignore[arg-type]
     assert code == 1
     assert ("stop", None) in engine.calls  # the engine was asked to stop
 

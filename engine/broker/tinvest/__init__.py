@@ -11,7 +11,6 @@ Public API (imported lazily, so that ``avin --help`` does not load grpc):
   RequestRejected, NotFound, RateLimited, Unavailable, PreconditionFailed),
   :class:`TInvestOrderRejected`, :class:`OrderOutcomeUnknown`.
 - :func:`resolve_mode` (``safety.py``): SIM / SANDBOX / LIVE from the config, the token and --live.
-- ``commands.py``: ``register(subparsers)`` for ``avin broker check`` and ``avin sim-server``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The ``avin`` command line.
+"""The ``avin`` command line: every subcommand lives in this package, one module per group.
 
-Each area registers its own subcommands: a module listed in ``COMMAND_MODULES`` exposes
+Each module listed in ``COMMAND_MODULES`` exposes
 ``register(subparsers)``, which adds its parsers and sets ``func`` (taking the parsed namespace and
 returning an exit code). Imports stay lazy so that ``avin --version`` and the TUI start fast.
 """
@@ -18,12 +18,15 @@ from engine.disclaimer import DISCLAIMER
 EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "avin_tui.commands",
-    "engine.data.commands",
-    "engine.analysis.commands",
-    "engine.backtest.commands",
-    "engine.broker.tinvest.commands",
-    "engine.runtime.supervise_cmd",
+    "avin_tui.cli.run",
+    "avin_tui.cli.status",
+    "avin_tui.cli.kill",
+    "avin_tui.cli.config",
+    "avin_tui.cli.data",
+    "avin_tui.cli.analysis",
+    "avin_tui.cli.backtest",
+    "avin_tui.cli.broker",
+    "avin_tui.cli.supervise",
 )
 
 
@@ -89,7 +92,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"avin {args.command or 'run'}: crashed (see the traceback above)", file=sys.stderr)
         return EXIT_CRASH
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

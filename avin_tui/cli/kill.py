@@ -12,10 +12,37 @@ import sys
 import time
 from collections.abc import Callable
 
+from avin_tui.cli.errors import user_errors
 from engine.runtime.snapshot import TradingState
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kill = subparsers.add_parser(
+        "kill",
+        help="halt trading now (out of band: works when the UI is frozen)",
+        description="Kill switch from the command line: the running engine goes HALTED, pauses its "
+        "strategies and cancels every open order (within about a second). HALTED is latched: "
+        "it survives restarts until `avin resume`. With no engine running, the next run starts "
+        "HALTED. Exit 1 if a running engine did not confirm in time.",
+    )
+    kill.add_argument("--reason", default="avin kill", help="recorded with the halt")
+    kill.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout")
+    add_kill_arguments(kill)
+    kill.set_defaults(func=cmd_kill)
+    resume = subparsers.add_parser(
+        "resume",
+        help="leave HALTED: trading ACTIVE, held strategies running (paused by hand stay paused)",
+        description="Deliberately reset the latched kill switch (running engine or the next run).",
+    )
+    resume.add_argument("--reason", default="avin resume", help="recorded in the log")
+    resume.add_argument(
+        "--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout"
+    )
+    add_resume_arguments(resume)
+    resume.set_defaults(func=cmd_resume)
 
 
 def add_kill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,3 +141,13 @@ def run_command(name: str, reason: str, wait: float) -> int:
         file=sys.stderr,
     )
     return EXIT_FAILED
+
+
+@user_errors
+def cmd_kill(args: argparse.Namespace) -> int:
+    return kill_command(args)
+
+
+@user_errors
+def cmd_resume(args: argparse.Namespace) -> int:
+    return resume_command(args)

@@ -1,0 +1,122 @@
+"""``avin status``: the state of the running (or last) robot, from the persisted status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from avin_tui.cli.errors import EXIT_OK, user_errors
+
+EXIT_NO_STATUS = 1
+
+_STATUS_EPILOG = """\
+exit codes: 0 when a status was found (running or not); 1 when no engine has ever run with this
+AVIN_HOME. With --json the output is always ONE JSON object: when nothing ever ran it is
+{"running": false, "ever_run": false, "message": ...} and the exit code is still 1.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = subparsers.add_parser(
+        "status",
+        help="state of the running (or last) robot",
+        description="Print the state of the running or last robot, from the persisted status.",
+        epilog=_STATUS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object (for scripts)")
+    status.set_defaults(func=cmd_status)
+
+
+def load_status() -> dict[str, Any] | None:
+    """The persisted status (running from the live marker), or None when nothing ever ran."""
+    from engine.config import load_settings
+    from engine.paths import homes
+    from engine.state import open_store
+
+    settings = load_settings()
+    if settings.state.engine == "diskcache" and not (homes().state / "status").exists():
+        return None
+    with open_store(settings) as store:
+        return store.status()
+
+
+@user_errors
+def cmd_status(args: argparse.Namespace) -> int:
+    data = load_status()
+    if data is None:
+        message = "no avin engine has run yet with this home; start one with `avin run`"
+        if args.json:
+            print(json.dumps({"running": False, "ever_run": False, "message": message}))
+        else:
+            print(f"avin: {message}", file=sys.stderr)
+        return EXIT_NO_STATUS
+    data.setdefault("ever_run", True)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        _print_status(data)
+    return EXIT_OK
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    state = data.get("trading_state", "?")
+    colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}.get(state, "white")
+    running = "[green]running[/]" if data.get("running") else "[dim]not running[/]"
+    if data.get("crashed"):
+        running += " [red](the last run did not stop cleanly)[/]"
+    console.print(
+        f"avin [bold]{str(data.get('mode', '?')).upper()}[/]  {running}  pid {data.get('pid')}  "
+        f"trading [{colour}]{state}[/]"
+        + (f" ({data['halt_reason']})" if data.get("halt_reason") else "")
+    )
+    console.print(
+        f"market {data.get('market_ts') or '-'}  last event {data.get('last_event_ts') or '-'}"
+    )
+    console.print(
+        f"saved {data.get('saved_ts') or '-'}"
+        + ("  [yellow]recovered after a crash[/]" if data.get("recovered") else "")
+    )
+    strategies = Table(title="Strategies", title_justify="left")
+    for col in ("id", "state", "position", "pnl", "commission", "error"):
+        strategies.add_column(col)
+    for row in data.get("strategies", []):
+        held = f" ({row['held_by']})" if row.get("held_by") else ""
+        strategies.add_row(
+            row["id"],
+            row["state"] + held,
+            str(row["position"]),
+            str(row["pnl"]),
+            str(row.get("commission", "")),
+            row.get("error", ""),
+        )
+    console.print(strategies)
+    positions = Table(title="Positions", title_justify="left")
+    for col in ("account", "instrument", "lots", "avg price", "last", "pnl", "commission"):
+        positions.add_column(col)
+    for row in data.get("positions", []):
+        positions.add_row(
+            row["account"],
+            row["instrument"],
+            str(row["lots"]),
+            str(row["avg_price"]),
+            str(row["last_price"]),
+            str(row.get("pnl", "")),  # net of commission, as the strategies' pnl
+            str(row["commission"]),
+        )
+    console.print(positions)
+    if "pnl" in data:
+        console.print(f"P&L {data['pnl']} (net of {data.get('commission', '?')} commission)")
+    open_orders = data.get("open_orders", [])
+    console.print(f"open orders: {len(open_orders)}")
+    for row in open_orders:
+        console.print(
+            f"  {row['key'][:8]} {row['instrument']} {row['side']} {row['lots']} "
+            f"{row['type']} {row['price'] or ''} {row['status']}"
+        )
