@@ -54,13 +54,16 @@ class MergeResult:
 class BarStore:
     """Reads and writes the 1-minute bars of instruments under ``root``."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, timeframe: str = BASE_TIMEFRAME_DIR) -> None:
+        """``timeframe``: the folder of the bars kept (``1M``, the store every load derives
+        from; ``D``, ``1H``... hold bars a source served in that timeframe, see docs/data.md)."""
         self.root = root if root is not None else default_root()
+        self.timeframe = timeframe
 
     # --- layout -----------------------------------------------------------------------------
 
     def instrument_dir(self, code: str) -> Path:
-        return self.root / code.upper() / BASE_TIMEFRAME_DIR
+        return self.root / code.upper() / self.timeframe
 
     def year_path(self, code: str, year: int) -> Path:
         return self.instrument_dir(code) / f"{year:04d}.parquet"
