@@ -56,7 +56,7 @@ from avin_tui.widgets.positions import PositionsTable
 from avin_tui.widgets.status_bar import StatusBar
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.model import Bar, Mode, TimeFrame
-from engine.runtime.snapshot import EngineSnapshot, TradingState
+from engine.model.snapshot import EngineSnapshot, TradingState
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger("avin.tui")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.runtime.snapshot import EngineSnapshot, OrderRow
+from engine.model.snapshot import EngineSnapshot, OrderRow
 
 DETAILS_KEY = "I"  # the app's key for the recovery details
 NOTHING: frozenset[str] = frozenset()

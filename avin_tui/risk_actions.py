@@ -22,7 +22,7 @@ from avin_tui.messages import (
 from avin_tui.screens.add_strategy import AddStrategyScreen
 from avin_tui.screens.confirm import ConfirmScreen
 from avin_tui.widgets.banner import Banner
-from engine.runtime.snapshot import StrategyRow, TradingState
+from engine.model.snapshot import StrategyRow, TradingState
 
 
 class RiskActionsMixin:

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine.broker.sim import SimBroker  # noqa: E402
 from engine.model import Mode, Order, OrderType, Position, Side, TimeFrame  # noqa: E402
+from engine.model.snapshot import TradingState  # noqa: E402
 from engine.runtime.engine import Engine, EngineOptions  # noqa: E402
 from engine.runtime.keeper import StateKeeper  # noqa: E402
-from engine.runtime.snapshot import TradingState  # noqa: E402
 from engine.runtime.worklist import StrategySpec  # noqa: E402
 from engine.state.base import dumps  # noqa: E402
 from engine.state.codec import encode_order  # noqa: E402

@@ -47,9 +47,9 @@ async def run(
 
     from avin_tui.app import AvinApp, with_kill_fast_path
     from engine.config import Settings
+    from engine.model.snapshot import TradingState
     from engine.runtime.factory import build_engine
     from engine.runtime.logbook import LogBook
-    from engine.runtime.snapshot import TradingState
 
     book = LogBook()
     logger = logging.getLogger("avin")

@@ -139,7 +139,7 @@ class BenchEngine:
         return max(self.halted_at[0], *(self.cancelled[k] for k in self._expected))
 
     def check_halted(self) -> None:
-        from engine.runtime.snapshot import TradingState
+        from engine.model.snapshot import TradingState
 
         assert self.engine.trading_state is TradingState.HALTED
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from avin_tui.cli.errors import user_errors
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 
 EXIT_OK = 0
 EXIT_FAILED = 1

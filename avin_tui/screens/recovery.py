@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.runtime.snapshot import EngineSnapshot
+from engine.model.snapshot import EngineSnapshot
 
 
 def recovery_details(snap: EngineSnapshot | None, report: Any) -> str:

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from avin_tui.messages import InstrumentSelected, OrderCancelRequested
 from avin_tui.widgets._format import msk, price, right, set_border_text, ticker
 from avin_tui.widgets.diff_table import DiffTable, Row
-from engine.runtime.snapshot import OrderRow
+from engine.model.snapshot import OrderRow
 
 OPEN_STATES = frozenset({"new", "submitted", "accepted", "partially_filled"})
 STATUS_STYLE = {

@@ -18,7 +18,7 @@ from avin_tui.widgets._format import (
     ticker,
 )
 from avin_tui.widgets.diff_table import DiffTable, Row
-from engine.runtime.snapshot import PositionRow
+from engine.model.snapshot import PositionRow
 
 
 def position_key(row: PositionRow) -> str:

@@ -14,7 +14,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Label
 
 from avin_tui.widgets._format import msk
-from engine.runtime.snapshot import EngineSnapshot, TradingState
+from engine.model.snapshot import EngineSnapshot, TradingState
 
 AUTO_WIDTH = frozenset({"st-engine"})  # the labels whose width follows their text
 STALE_AFTER = 3.0  # seconds without an engine heartbeat before it is shown as stale

@@ -25,7 +25,7 @@ from avin_tui.widgets._format import (
     ticker,
 )
 from avin_tui.widgets.diff_table import DiffTable, Row
-from engine.runtime.snapshot import StrategyRow
+from engine.model.snapshot import StrategyRow
 
 STATE_STYLE = {
     "running": "green",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from engine.model import Instrument, Order, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.risk.exposure import Book
 from engine.risk.limits import OrderLimits
-from engine.runtime.snapshot import TradingState
 
 
 @dataclass(frozen=True, slots=True)

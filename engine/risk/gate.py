@@ -16,11 +16,11 @@ from engine.broker.base import UNKNOWN_STATUS, TradingStatus
 from engine.config import RiskSettings
 from engine.model import Instrument, Order, OrderType
 from engine.model.order_book import OrderManager
+from engine.model.snapshot import TradingState
 from engine.risk.checks import CheckInput, Rejection, first_rejection, reduces, trading_state
 from engine.risk.exposure import Book, book_of, gross_exposure
 from engine.risk.limits import OrderLimits, resolve
 from engine.risk.window import WindowCounter
-from engine.runtime.snapshot import TradingState
 
 MINUTE = 60.0
 

@@ -1,10 +1,10 @@
-"""The live runtime: the engine, logging and snapshots.
+"""The live runtime: the engine and its logging.
 
-Modules (import what you need; this package imports nothing eagerly, so the UI can import
-``engine.runtime.snapshot`` without the engine):
+Modules (import what you need; this package imports nothing eagerly; what readers see of a
+running engine is ``engine.model.snapshot``):
 
 - ``engine``: :class:`~engine.runtime.engine.Engine` and ``EngineOptions``;
 - ``factory``: ``build_broker`` / ``build_engine`` from the settings;
 - ``router``: posting and cancelling at the broker; ``guards``: trading-state checks, error storm;
-- ``snapshot``: what readers see; ``logbook`` / ``redact``: logging.
+- ``logbook`` / ``redact``: logging.
 """

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Iterable
 
 from engine.broker.base import Broker
+from engine.model.snapshot import StrategyState
 from engine.runtime.slots import StrategySlot
-from engine.runtime.snapshot import StrategyState
 
 DEFAULT_ACCOUNTS = frozenset({"", "default", "sim-1"})
 

@@ -3,7 +3,7 @@
 One asyncio task consumes ``broker.events()``; each event is handled synchronously (charts,
 positions, strategy hooks), and the orders strategies queue are recorded in the
 :class:`~engine.model.order_book.OrderManager` and sent by small tasks. The outside world (TUI,
-headless mode, ``avin status``) uses the :class:`~engine.runtime.snapshot.EngineControl` methods:
+headless mode, ``avin status``) uses the :class:`~engine.model.snapshot.EngineControl` methods:
 they are synchronous, return at once and may be called from another thread (work that needs the
 loop is handed to it with ``call_soon_threadsafe``).
 
@@ -49,6 +49,11 @@ from engine.model import (
     TimeFrame,
 )
 from engine.model.order_book import OrderManager
+from engine.model.snapshot import (
+    EngineSnapshot,
+    StrategyState,
+    TradingState,
+)
 from engine.risk.control import RiskControl
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.guards import ErrorStorm, order_block_reason
@@ -59,11 +64,6 @@ from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
 from engine.runtime.rows import order_rows, position_rows, strategy_row
 from engine.runtime.slots import StrategySlot, slot_ids
-from engine.runtime.snapshot import (
-    EngineSnapshot,
-    StrategyState,
-    TradingState,
-)
 from engine.runtime.startup import (
     build_strategies,
     continue_replay,

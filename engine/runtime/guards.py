@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.model import Order, Position
+from engine.model.snapshot import TradingState
 from engine.risk.window import WindowCounter
-from engine.runtime.snapshot import TradingState
 
 
 def order_block_reason(state: TradingState, order: Order, position: Position | None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.model import Fill, Order
-from engine.runtime.snapshot import StrategyState
+from engine.model.snapshot import StrategyState
 from engine.state.base import BaseStore
 from engine.state.codec import encode_order, encode_position
 from engine.state.journal import OrderJournal

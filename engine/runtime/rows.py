@@ -8,8 +8,8 @@ from decimal import Decimal
 from engine.broker.local_stops import is_local_stop
 from engine.model import Order, Position
 from engine.model.order_book import OrderManager
+from engine.model.snapshot import OrderRow, PositionRow, StrategyRow, StrategyState
 from engine.runtime.slots import StrategySlot
-from engine.runtime.snapshot import OrderRow, PositionRow, StrategyRow, StrategyState
 
 FINISHED_ROWS = 200  # finished orders kept in a snapshot (all stay in the order manager)
 

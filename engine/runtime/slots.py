@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.model import Instrument
-from engine.runtime.snapshot import StrategyState
+from engine.model.snapshot import StrategyState
 from engine.runtime.worklist import StrategySpec
 from engine.strategy.base import Strategy
 from engine.strategy.context import StrategyContext

@@ -11,9 +11,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from engine.model.snapshot import StrategyState
 from engine.runtime.history import load_history
 from engine.runtime.slots import StrategySlot
-from engine.runtime.snapshot import StrategyState
 from engine.strategy.chart import InstrumentCharts
 from engine.strategy.context import StrategyContext
 from engine.strategy.registry import build

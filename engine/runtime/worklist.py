@@ -250,7 +250,7 @@ class WorklistManager:
 
     def _restore_states(self) -> None:
         """When the engine runs the saved worklist, bring back each row's paused/stopped state."""
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
 
         store = self.engine.store
         saved = store.load_worklist() if store is not None else None
@@ -305,7 +305,7 @@ class WorklistManager:
         return SpecCheck(spec, tuple(errors + dup_errors), tuple(warnings))
 
     def _rows(self) -> list[StrategySlot]:
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
 
         return [s for s in self.engine.slots if s.state is not StrategyState.FAILED]
 
@@ -376,8 +376,8 @@ class WorklistManager:
     def add(self, spec: StrategySpec) -> str:
         """Add a row after :meth:`check` (a ValueError says what is wrong); it starts at once
         when the engine runs (paused while HALTED). Warnings do not refuse it."""
+        from engine.model.snapshot import StrategyState
         from engine.runtime.slots import StrategySlot
-        from engine.runtime.snapshot import StrategyState
         from engine.strategy.registry import build
 
         engine = self.engine
@@ -419,7 +419,7 @@ class WorklistManager:
 
     def stop(self, strategy_id: str, *, save: bool = True) -> None:
         """Stop a row: its ``on_stop`` runs and its open orders are cancelled."""
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
 
         engine = self.engine
         slot = self._slot(strategy_id)
@@ -435,7 +435,7 @@ class WorklistManager:
 
     def start(self, strategy_id: str) -> None:
         """Start a stopped (or failed) row again: a fresh instance, ``on_start`` again."""
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
         from engine.strategy.registry import build
 
         engine = self.engine
@@ -469,7 +469,7 @@ class WorklistManager:
         """Close one row's position at market: the row is paused first (so it does not open
         again), its open orders are cancelled, then a market order for its lots is sent on its
         behalf. Returns the lots being closed (signed); a ValueError says why not."""
-        from engine.runtime.snapshot import StrategyState, TradingState
+        from engine.model.snapshot import StrategyState, TradingState
 
         engine = self.engine
         slot = self._slot(strategy_id)
@@ -537,7 +537,7 @@ class WorklistManager:
         )
 
     def _stopped(self, slot: StrategySlot, keys: list[str], was: Any) -> None:
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
 
         engine = self.engine
         if slot.started and slot.ctx is not None and was is not StrategyState.FAILED:
@@ -551,7 +551,7 @@ class WorklistManager:
     async def _activate(self, slot: StrategySlot) -> None:
         """Resolve the row's instrument, load its history and subscribe, then ``on_start``."""
         from engine.model import TimeFrame
-        from engine.runtime.snapshot import StrategyState
+        from engine.model.snapshot import StrategyState
         from engine.runtime.startup import load_chart_history, resolve_slot
 
         engine = self.engine
@@ -578,6 +578,6 @@ class WorklistManager:
         return slot
 
     def _halted(self) -> bool:
-        from engine.runtime.snapshot import TradingState
+        from engine.model.snapshot import TradingState
 
         return self.engine.trading_state is TradingState.HALTED

@@ -21,7 +21,7 @@ from typing import Any
 
 import diskcache
 
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 
 _SNAPSHOT = "snapshot"
 _MARKER = "marker"

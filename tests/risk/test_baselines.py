@@ -27,11 +27,11 @@ from engine.broker.base import FillEvent
 from engine.broker.sim import SimBroker
 from engine.config import RiskSettings
 from engine.model import Fill, Side
+from engine.model.snapshot import TradingState
 from engine.paths import homes
 from engine.risk.clock import day_begins, trading_day
 from engine.risk.triggers import Triggers
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import BaseStore
 from engine.state.embedded import DiskcacheStore

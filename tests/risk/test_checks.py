@@ -7,13 +7,13 @@ from decimal import Decimal
 from engine.broker.sim import SIM_INSTRUMENTS
 from engine.config import RiskSettings, StrategyRiskSettings
 from engine.model import Order, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.risk import checks
 from engine.risk.checks import CheckInput, first_rejection
 from engine.risk.exposure import Book
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.limits import resolve
 from engine.risk.window import WindowCounter
-from engine.runtime.snapshot import TradingState
 
 SBER = SIM_INSTRUMENTS[0]  # lot 10, step 0.01
 

@@ -11,9 +11,9 @@ import pytest
 
 from avin_tui.cli import main
 from avin_tui.cli.kill import resume_command
+from engine.model.snapshot import TradingState
 from engine.paths import homes
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.status_store import StatusStore
 from tests.runtime.simkit import Driver

@@ -20,11 +20,11 @@ from engine.broker.tinvest.numbers import timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.config import ConfigError, RiskSettings, load_settings
 from engine.model import Mode
+from engine.model.snapshot import TradingState
 from engine.risk.clock import ClockWatch, trading_day
 from engine.risk.triggers import Triggers
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.logbook import setup_logging
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from tests.risk.test_triggers import QUIET, until
 from tests.runtime.simkit import START, Driver

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from engine.broker.sim import SimBroker
 from engine.config import RiskSettings
 from engine.model import Order, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.risk.checks import crosses
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from tests.runtime.simkit import START
 

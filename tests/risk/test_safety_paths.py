@@ -10,10 +10,10 @@ from typing import Any
 
 from engine.config import RiskSettings, StrategyRiskSettings
 from engine.model import Order, OrderStatus, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.risk.checks import first_rejection
 from engine.risk.exposure import Book
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from tests.log_records import Records
 from tests.risk.test_checks import inp, order

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from engine.config import RiskSettings
+from engine.model.snapshot import TradingState
 from engine.runtime.engine import EngineOptions
 from engine.runtime.logbook import setup_logging
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from engine.state.status_store import StatusStore

@@ -47,9 +47,9 @@ from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.streams import StreamPolicy
 from engine.config import RiskSettings
 from engine.model import Mode, Order, OrderStatus, OrderType, Side
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.logbook import setup_logging
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from tests.risk.test_triggers import QUIET

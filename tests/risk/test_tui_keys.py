@@ -11,7 +11,7 @@ from avin_tui.screens.add_strategy import AddStrategyScreen
 from avin_tui.screens.confirm import ConfirmScreen
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.strategies import StrategiesTable
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 from engine.runtime.worklist import SpecCheck, StrategySpec
 from tests.tui.conftest import FakeEngine, wait_for
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import load_settings
+from engine.model.snapshot import StrategyState
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import StrategyState
 from engine.runtime.worklist import StrategySpec, initial_worklist, worklist_from_rows
 from engine.state.status_store import StatusStore
 from tests.runtime.simkit import Driver

@@ -4,9 +4,9 @@ import asyncio
 from pathlib import Path
 
 from avin_tui.cli import main
+from engine.model.snapshot import StrategyState, TradingState
 from engine.paths import homes
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.status_store import StatusStore
 

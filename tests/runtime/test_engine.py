@@ -4,9 +4,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from engine.model import Order, OrderStatus, OrderType, Side
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import EngineOptions
 from engine.runtime.logbook import setup_logging
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import DEMO_WORKLIST, StrategySpec
 
 from .simkit import Driver

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import DEMO_WORKLIST, StrategySpec
 from engine.state.status_store import RunMarker, StatusStore
 

@@ -17,8 +17,8 @@ import pytest
 from engine.broker.base import BarEvent
 from engine.broker.sim import SimBroker
 from engine.model import Bar, Order, OrderStatus, OrderType, TimeFrame
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.status_store import StatusStore
 from engine.strategy import Strategy, StrategyContext, register

@@ -12,10 +12,10 @@ import pytest
 
 from engine.broker.sim import SimBroker
 from engine.model import Order, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.runtime import keeper as keeper_module
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.keeper import REARM, keys_of
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from tests.runtime.simkit import START

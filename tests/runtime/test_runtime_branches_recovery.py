@@ -16,6 +16,7 @@ import pytest
 from engine.broker.base import BrokerError
 from engine.broker.sim import SimBroker
 from engine.model import Mode, Order, OrderStatus, OrderType, Position, Side
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime import recovery
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.recovery import (
@@ -30,7 +31,6 @@ from engine.runtime.recovery import (
     recover,
     settle_open_orders,
 )
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import encode_order

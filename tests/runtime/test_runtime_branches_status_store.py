@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 from engine.state import status_store as ss
 from engine.state.status_store import StatusStore, pid_alive
 

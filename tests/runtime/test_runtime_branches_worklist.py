@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from engine.broker.sim import SimBroker
+from engine.model.snapshot import StrategyState
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.snapshot import StrategyState
 from engine.runtime.worklist import (
     StrategySpec,
     _fingerprint,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 from engine.state.status_store import RunMarker, StatusStore, pid_alive
 
 

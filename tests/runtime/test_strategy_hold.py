@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import EngineOptions
 from engine.runtime.keeper import REARM
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 

@@ -10,8 +10,8 @@ import pytest
 
 from avin_tui.cli import main
 from engine.model import OrderType, Side
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import EngineOptions
-from engine.runtime.snapshot import StrategyState, TradingState
 from engine.runtime.worklist import StrategySpec, duplicate_problems, spec_problems
 from tests.runtime.simkit import Driver
 

@@ -14,8 +14,8 @@ import pytest
 
 from engine.broker.sim import SimBroker
 from engine.model import Order, OrderStatus
+from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import BaseStore
 from engine.state.status_store import RunMarker

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.broker.sim import SimBroker
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from engine.state.journal import OrderJournal

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from engine.model import Fill, Order, OrderStatus, OrderType, Position, Side
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 from engine.state.base import BaseStore
 from engine.state.codec import (
     decode_fill,

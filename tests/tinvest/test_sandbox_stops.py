@@ -16,8 +16,8 @@ from engine.broker.base import FillEvent, OrderUpdate, PriceEvent
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.local_stops import LOCAL_STOP_ID, triggered_key
 from engine.model import Order, OrderStatus, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from tests.tinvest.engine_kit import OPTIONS, trading, until

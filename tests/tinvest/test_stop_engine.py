@@ -11,8 +11,8 @@ from pathlib import Path
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
 from engine.broker.fake_tinvest.exchange import ServerOrder
 from engine.model import OrderStatus, OrderType, Side
+from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine
-from engine.runtime.snapshot import TradingState
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from tests.tinvest.engine_kit import GAZP, OPTIONS, StopLossOnce, trading, until

@@ -15,16 +15,16 @@ import pytest
 
 from engine.config import Settings
 from engine.model import Bar, Mode, Order, OrderType, Side, TimeFrame
-from engine.runtime.engine import Engine
-from engine.runtime.factory import build_engine
-from engine.runtime.logbook import LogBook
-from engine.runtime.snapshot import (
+from engine.model.snapshot import (
     EngineSnapshot,
     OrderRow,
     PositionRow,
     StrategyRow,
     TradingState,
 )
+from engine.runtime.engine import Engine
+from engine.runtime.factory import build_engine
+from engine.runtime.logbook import LogBook
 
 FAST = 2_000.0  # simulated seconds per real second
 

@@ -50,7 +50,7 @@ def test_a_second_row_of_the_same_strategy_is_told_apart() -> None:
     from decimal import Decimal
 
     from avin_tui.widgets.strategies import strategy_cells
-    from engine.runtime.snapshot import StrategyRow
+    from engine.model.snapshot import StrategyRow
 
     def row(sid: str) -> StrategyRow:
         return StrategyRow(sid, "sma_cross", "MOEX_SHARE_SBER", "sim-1", "running", 0, Decimal(0))

@@ -20,7 +20,7 @@ from avin_tui.widgets.positions import PositionsTable
 from avin_tui.widgets.status_bar import StatusBar
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.model import TimeFrame
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 
 from .conftest import SIZES, FakeEngine, make_snapshot, wait_for
 

@@ -13,8 +13,8 @@ from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.positions import PositionsTable
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.model import TimeFrame
+from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import Engine
-from engine.runtime.snapshot import StrategyState, TradingState
 
 from .conftest import SIZES, resting_limit, wait_for
 

@@ -26,7 +26,7 @@ from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.positions import PositionsTable, position_key
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.model import Bar, TimeFrame
-from engine.runtime.snapshot import OrderRow
+from engine.model.snapshot import OrderRow
 
 from .conftest import T0, FakeEngine, make_snapshot, wait_for
 

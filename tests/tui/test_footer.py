@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Footer
 
 from avin_tui.app import AvinApp
-from engine.runtime.snapshot import TradingState
+from engine.model.snapshot import TradingState
 
 from .conftest import FakeEngine, wait_for
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from avin_tui.app import AvinApp
 from avin_tui.screens.recovery import RecoveryScreen
+from engine.model.snapshot import OrderRow
 from engine.runtime.recovery import RecoveryReport
-from engine.runtime.snapshot import OrderRow
 
 from .conftest import T0, FakeEngine, make_snapshot, wait_for
 

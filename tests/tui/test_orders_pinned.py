@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from avin_tui.app import AvinApp
 from avin_tui.widgets.orders import OrdersTable
-from engine.runtime.snapshot import OrderRow
+from engine.model.snapshot import OrderRow
 
 from .conftest import T0, FakeEngine, make_snapshot, wait_for
 

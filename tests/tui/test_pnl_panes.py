@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from avin_tui.widgets._format import pnl_summary
 from avin_tui.widgets.positions import PositionsTable
 from avin_tui.widgets.strategies import StrategiesTable
-from engine.runtime.snapshot import EngineSnapshot
+from engine.model.snapshot import EngineSnapshot
 from engine.runtime.worklist import StrategySpec
 from tests.runtime.simkit import Driver
 
