@@ -6,13 +6,13 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 # Every pinned version with its hashes (make lock refreshes it): the venv, CI, Docker and the
 # binary install from it. Extras locked: dev, fast (numba), postgres, binary (PyInstaller),
-# keyring (the token in the OS keyring).
+# keyring (the token in the OS keyring), fuzz (atheris, make fuzz; Linux x86-64 wheels only).
 LOCK   := requirements/lock.txt
-EXTRAS := dev,fast,postgres,binary,keyring
+EXTRAS := dev,fast,postgres,binary,keyring,fuzz
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 
-.PHONY: run test lint fmt bench build release release-files clean e2e lock lock-upgrade binary smoke hooks audit
+.PHONY: run test lint fmt bench build release release-files clean e2e lock lock-upgrade binary smoke hooks audit fuzz
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ lock-upgrade:
 # requirements/audit-ignore.txt; SKIPPED with exit 0 where the vulnerability data cannot be reached.
 audit: $(STAMP)
 	$(BIN)/python packaging/audit.py $(LOCK) --timeout 300
+
+# Coverage-guided fuzzing of each parser (tests/fuzz/run.py, atheris), FUZZ_SECONDS each, one at a
+# time at low priority; a finding stops its target with build/fuzz/crash-<target>-* (see the doc
+# of tests/fuzz/run.py). FUZZ_TARGETS picks some.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= history_csv history_zip config_toml tinvest_message workspace backtest_data
+fuzz: $(STAMP)
+	@mkdir -p build; for t in $(FUZZ_TARGETS); do \
+	  nice -n 10 $(BIN)/python tests/fuzz/run.py $$t $(FUZZ_SECONDS) >build/fuzz-$$t.log 2>&1 \
+	    || { tail -40 build/fuzz-$$t.log; exit 1; }; \
+	  grep -h '^FUZZ ' build/fuzz-$$t.log; done
 
 # dist/avin-<version>-linux-x86_64.tar.gz, built inside a Debian 11 root (glibc 2.31); needs root.
 binary:

@@ -342,6 +342,10 @@ def _problem(err: Any, path: Path, file_data: dict[str, Any]) -> ConfigProblem:
     message = str(err.get("msg", "invalid value"))
     value = err.get("input")
     shown = "" if "token" in loc or isinstance(value, dict | list) else f" (got {value!r})"
+    if shown:  # a token pasted under another key is not shown back
+        from engine.runtime.redact import redact
+
+        shown = redact(shown)
     return ConfigProblem(
         source, key, f"{message}{shown}", "see configs/avin.example.toml for allowed values"
     )

@@ -8,10 +8,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from engine.data.errors import DataError
 from engine.model import Instrument, TimeFrame
 
 BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 MAX_DECIMALS = 10
+
+
+BARS_HINT = (
+    "Give a CSV with a header row ts,open,high,low,close,volume (ts like 2024-03-01T07:00:00Z) "
+    "or a Parquet file with those columns"
+)
+
+
+class BarsFileError(DataError):
+    """A ``--data`` file that cannot be read as bars (what is wrong with it, what it needs)."""
 
 
 def normalize(frame: pl.DataFrame) -> pl.DataFrame:
@@ -39,12 +50,19 @@ def normalize(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_bars_file(path: Path) -> pl.DataFrame:
-    """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pl.read_parquet(path)
-    else:
-        frame = pl.read_csv(path, try_parse_dates=True)
-    return normalize(frame)
+    """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``;
+    a file that cannot be read as such raises :class:`BarsFileError` saying why."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, try_parse_dates=True)
+        return normalize(frame)
+    except OSError as exc:
+        raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (pl.exceptions.PolarsError, ValueError, ArithmeticError) as exc:
+        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise BarsFileError(f"{path} is not a bars file ({detail})", BARS_HINT) from exc
 
 
 def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:

@@ -83,7 +83,8 @@ def read_archive(path: Path) -> list[Member]:
                 if not info.is_dir() and info.filename.lower().endswith(".csv")
             ]
             members = [Member(f"{path}:{name}", archive.read(name)) for name in sorted(names)]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+    except Exception as exc:  # zipfile fails on damaged archives in many ways (BadZipFile,
+        # zlib.error, EOFError, IndexError, struct.error, an encrypted member's RuntimeError...)
         raise ArchiveError(
             f"{path} is not a readable ZIP archive ({exc})",
             "Download it again (`avin data download`) or import the extracted CSV files.",

@@ -64,6 +64,8 @@ def parse_workspace(text: str | None, versions: tuple[int, ...] | None = None) -
         raw = json.loads(text)
     except ValueError as exc:
         return LoadedWorkspace(None, problem=f"the saved workspace is damaged (not JSON: {exc})")
+    except RecursionError:  # json's decoder recurses per nesting level
+        return LoadedWorkspace(None, problem="the saved workspace is damaged (nested too deep)")
     if raw is None:
         return LoadedWorkspace(None)
     if not isinstance(raw, dict) or raw.get("kind") != KIND:

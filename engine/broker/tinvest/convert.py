@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from engine.broker.tinvest.errors import TInvestError
 from engine.broker.tinvest.numbers import from_money, from_quotation, from_timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Bar, Instrument, Order, OrderStatus, OrderType, Side, TimeFrame
@@ -92,6 +95,38 @@ STOP_DIRECTION: dict[Side, Any] = {
     Side.SELL: pb.STOP_ORDER_DIRECTION_SELL,
 }
 STOP_SIDE: dict[int, Side] = {v: k for k, v in STOP_DIRECTION.items()}
+
+
+class MessageError(TInvestError, ValueError):
+    """A message from the server that cannot be our model: a number whose units and nano
+    disagree, a time outside the calendar. Says which message and what is wrong."""
+
+
+_Converter = TypeVar("_Converter", bound=Callable[..., Any])
+
+
+def _checked(convert: _Converter) -> _Converter:
+    """``convert`` raising :class:`MessageError` for a value it cannot read (never a bare
+    ValueError/OverflowError from deep inside a number or a timestamp)."""
+
+    @functools.wraps(convert)
+    def wrapper(message: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return convert(message, *args, **kwargs)
+        except MessageError:
+            raise
+        except (ValueError, OverflowError, ArithmeticError) as exc:
+            raise MessageError(
+                f"the server sent a {type(message).__name__} that avin cannot read: {exc}",
+                explanation="a field of the message is out of its range (a broker fault, or a "
+                "newer API than avin knows)",
+                action="report it with the log to the avin maintainers",
+                method=type(message).__name__,
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 STOP_STATUS: dict[int, OrderStatus] = {
     pb.STOP_ORDER_STATUS_ACTIVE: OrderStatus.ACCEPTED,
     pb.STOP_ORDER_STATUS_EXECUTED: OrderStatus.FILLED,
@@ -106,10 +141,12 @@ def _category(kind: str) -> str:
     )
 
 
+@_checked
 def share_to_instrument(share: pb.Share) -> Instrument:
     return _to_instrument(share, "SHARE")
 
 
+@_checked
 def instrument_to_model(item: pb.Instrument) -> Instrument:
     return _to_instrument(item, _category(item.instrument_type))
 
@@ -130,6 +167,7 @@ def _to_instrument(item: pb.Share | pb.Instrument, category: str) -> Instrument:
     )
 
 
+@_checked
 def historic_to_bar(candle: pb.HistoricCandle) -> Bar:
     return Bar(
         ts=from_timestamp(candle.time),
@@ -141,6 +179,7 @@ def historic_to_bar(candle: pb.HistoricCandle) -> Bar:
     )
 
 
+@_checked
 def candle_to_bar(candle: pb.Candle) -> Bar:
     return Bar(
         ts=from_timestamp(candle.time),
@@ -152,6 +191,7 @@ def candle_to_bar(candle: pb.Candle) -> Bar:
     )
 
 
+@_checked
 def order_from_state(
     state: pb.OrderState | pb.PostOrderResponse,
     *,
@@ -198,6 +238,7 @@ def order_from_state(
     )
 
 
+@_checked
 def order_from_stream(
     state: pb.OrderStateStreamResponse.OrderState, *, instrument: Instrument, key: str
 ) -> Order:
@@ -227,6 +268,7 @@ def order_from_stream(
     )
 
 
+@_checked
 def stop_order_to_model(
     stop: pb.StopOrder, *, instrument: Instrument, account: str, key: str = ""
 ) -> Order:
