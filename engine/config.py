@@ -343,7 +343,7 @@ def _problem(err: Any, path: Path, file_data: dict[str, Any]) -> ConfigProblem:
     value = err.get("input")
     shown = "" if "token" in loc or isinstance(value, dict | list) else f" (got {value!r})"
     if shown:  # a token pasted under another key is not shown back
-        from engine.runtime.redact import redact
+        from engine.model.redact import redact
 
         shown = redact(shown)
     return ConfigProblem(

@@ -96,7 +96,7 @@ def cmd_broker_check(args: argparse.Namespace) -> int:
     from engine.broker.tinvest.safety import resolve_mode
     from engine.config import ConfigError, load_settings
     from engine.model import Mode
-    from engine.runtime.redact import redact, register_secret
+    from engine.model.redact import redact, register_secret
 
     try:
         settings = load_settings(Path(args.config) if args.config else None)

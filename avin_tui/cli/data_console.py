@@ -48,7 +48,7 @@ def stderr_console() -> Console:
 
 
 def redact_token(text: str) -> str:
-    from engine.runtime.redact import redact, register_secret
+    from engine.model.redact import redact, register_secret
 
     register_secret(os.environ.get("AVIN_TOKEN", "").strip())
     return redact(text)

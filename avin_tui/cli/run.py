@@ -56,10 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.broker.base import BrokerError
     from engine.config import ConfigError, load_settings
+    from engine.model.redact import register_secret
     from engine.paths import homes
     from engine.runtime.factory import build_engine
     from engine.runtime.logbook import setup_logging
-    from engine.runtime.redact import register_secret
 
     try:
         settings = load_settings(args.config)

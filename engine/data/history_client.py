@@ -58,7 +58,7 @@ class RetryPolicy:
 def configured_token() -> str:
     """The token from ``AVIN_TOKEN`` or ``token`` in avin.toml (registered for redaction)."""
     from engine.config import ConfigError, load_settings
-    from engine.runtime.redact import register_secret
+    from engine.model.redact import register_secret
 
     try:
         secret = load_settings().token

@@ -1,6 +1,7 @@
 """The core model: instruments, timeframes, bars, orders, fills, positions, accounts; the order
 book (``order_book``: every order by its key, positions per account and strategy) and what
-readers see of a running engine (``snapshot``: trading and strategy states, the snapshot rows)."""
+readers see of a running engine (``snapshot``: trading and strategy states, the snapshot rows); ``redact``
+masks secrets in any text written out."""
 
 from engine.model.account import Account, Mode
 from engine.model.bar import Bar

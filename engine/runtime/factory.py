@@ -28,7 +28,7 @@ def build_broker(
     mode = settings.resolved_mode(live)
     if mode is not Mode.SIM:
         from engine.broker.tinvest import TInvestBroker
-        from engine.runtime.redact import register_secret
+        from engine.model.redact import register_secret
 
         assert settings.token is not None  # resolved_mode refuses sandbox/live without one
         token = settings.token.get_secret_value()

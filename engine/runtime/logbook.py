@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.runtime.redact import redact
+from engine.model.redact import redact
 
 LOGGER = "avin"
 INCIDENTS = "avin.incidents"

@@ -16,12 +16,12 @@ import pytest
 from engine.broker.sim import SimBroker
 from engine.model import Bar, Order, OrderStatus, OrderType, Side, TimeFrame
 from engine.model.order_book import OrderManager
+from engine.model.redact import redact, register_secret
 from engine.model.snapshot import StrategyState, _plain
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.history import load_history
 from engine.runtime.logbook import LogBook
-from engine.runtime.redact import redact, register_secret
 from engine.runtime.slots import StrategySlot
 from engine.runtime.startup import continue_replay, load_chart_history, resolve_slot
 from engine.runtime.worklist import StrategySpec

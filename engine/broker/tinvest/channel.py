@@ -29,7 +29,7 @@ import grpc.aio
 from engine.broker.tinvest.errors import RateLimited, TInvestError, Unavailable, from_rpc_error
 from engine.broker.tinvest.limiter import RateLimiter
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
-from engine.runtime.redact import register_secret
+from engine.model.redact import register_secret
 
 log = logging.getLogger("avin.tinvest")
 

@@ -4,7 +4,7 @@ An API error arrives as a gRPC status whose *details* is a numeric code (``"3007
 own text is in the trailing metadata ``message`` and ``x-tracking-id`` identifies the request for
 support. :func:`from_rpc_error` turns any ``grpc.RpcError`` into a :class:`TInvestError` subclass
 carrying the gRPC status, the numeric code, the server message, the tracking id, a plain
-explanation and the action to take. Every text goes through :func:`engine.runtime.redact.redact`,
+explanation and the action to take. Every text goes through :func:`engine.model.redact.redact`,
 so the token never reaches a log or an error string.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from engine.broker.base import BrokerError, OrderRejected
-from engine.runtime.redact import redact
+from engine.model.redact import redact
 
 TOKEN_HELP = (
     "Create a token at https://www.tbank.ru/invest/settings/api/ (a sandbox token for the "
