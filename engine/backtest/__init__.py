@@ -9,7 +9,8 @@
 """
 
 from engine.backtest.feed import file_instrument, infer_timeframe, read_bars_file
-from engine.backtest.runner import Backtester, BacktestOptions, RunResult, StrategyFailed
+from engine.backtest.options import BacktestOptions, RunResult, StrategyFailed
+from engine.backtest.runner import Backtester
 
 __all__ = [
     "BacktestOptions",

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.backtest.runner import RunResult
-from engine.model import Side, Trade
+from engine.backtest.options import RunResult
+from engine.model import OrderStatus, Side, Trade
 
 TRADE_COLUMNS = ("entry_ts", "entry_price", "exit_ts", "exit_price", "lots", "side", "result")
 TOTAL = "TOTAL"
@@ -196,6 +196,13 @@ class Report:
     def total(self) -> Section:
         return self.sections[-1]
 
+    @property
+    def rejected(self) -> pl.DataFrame:
+        """The orders that were refused (by the pre-trade rules or the market), with the reason."""
+        if not self.orders.height:
+            return self.orders
+        return self.orders.filter(pl.col("status") == OrderStatus.REJECTED.value)
+
     def section(self, name: str) -> Section:
         for s in self.sections:
             if s.name == name:
@@ -250,7 +257,7 @@ def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunRes
         sections.append(
             Section(
                 name=r.instrument.code,
-                summary=summarize([t.result for t in trades]),
+                summary={**summarize([t.result for t in trades]), "rejected": _rejected(r)},
                 metrics=equity_metrics(r.ts, r.equity, r.position, float(r.capital)),
                 ts=r.ts,
                 equity=r.equity,
@@ -260,7 +267,18 @@ def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunRes
     sections.append(_total(results))
     table = pl.concat(trade_frames) if trade_frames else trade_frame([])
     table = table.sort("exit_ts", maintain_order=True)
-    return Report(strategy, dict(params), sections, table, order_frame(results))
+    report = Report(strategy, dict(params), sections, table, order_frame(results))
+    rules: dict[str, int] = {}
+    for r in results:
+        for rule, count in r.rejections.items():
+            rules[rule] = rules.get(rule, 0) + count
+    report.meta["rejections"] = rules  # refused by the pre-trade rules, per rule
+    return report
+
+
+def _rejected(result: RunResult) -> int:
+    """Orders refused (by the pre-trade rules or the market's own checks)."""
+    return sum(1 for o in result.orders if o.status is OrderStatus.REJECTED)
 
 
 def _total(results: Sequence[RunResult]) -> Section:
@@ -270,6 +288,7 @@ def _total(results: Sequence[RunResult]) -> Section:
         (t for r in results for t in r.trades), key=lambda t: (t.exit_ts, t.entry_ts)
     )
     summary = summarize([t.result for t in all_trades])
+    summary["rejected"] = sum(_rejected(r) for r in results)
     if not results:
         empty = np.zeros(0)
         return Section(

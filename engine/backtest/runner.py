@@ -7,13 +7,17 @@ Per bar ``i`` of the base timeframe (1M by default):
    extreme, other extreme, close): a market order fills at the open, a limit or stop when the bar
    crosses it (at the open when the bar gaps through it). A bar gaps when it does not follow the
    previous one directly in time (a session break) or always with ``gaps="always"``; daily and
-   coarser bars always gap. Fills go through the engine's
-   :class:`~engine.model.order_book.OrderManager` (order state machine, Position accounting) and
+   coarser bars always gap. Fills go through the engine's order book
+   (:class:`~engine.backtest.book.BacktestBook`: order state machine, Position accounting) and
    the strategy's ``on_fill`` / ``on_order``; orders placed there join the matching at once and
    see only the rest of the bar;
-2. the bar is fed to the charts; the strategy's ``on_bar`` runs for every frame it closed; the
-   orders it places are checked (``check_order``), accepted and start working: the earliest price
-   they can see is the next bar's open.
+2. the bar is fed to the charts; the strategy's ``on_bar`` runs for every frame it closed.
+
+Hooks run through the engine's :class:`~engine.strategy.host.StrategyHost`, as live: the orders
+a hook queues pass the pre-trade rules (``BacktestOptions.risk``; a refused order is REJECTED
+with the rule and its numbers and the strategy learns it in ``on_order``), then the market's
+own validity check (``check_order``), are accepted and start working: the earliest price they
+can see is the next bar's open. A hook that raises stops the run (:class:`StrategyFailed`).
 
 Nothing waits: an order that never fills stays working until the end, where it expires.
 """
@@ -22,174 +26,38 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from engine.backtest.array_charts import ArrayCharts
+from engine.backtest.book import BacktestBook, BarMatching, PriceCache, path_offsets
 from engine.backtest.charts import make_charts
+from engine.backtest.gate import BacktestGate
+from engine.backtest.options import BacktestOptions, Progress, RunResult, StrategyFailed
 from engine.backtest.sparse import SparseRun, base_columns, layout_frame
-from engine.broker.sim.matching import (
-    DEFAULT_COMMISSION,
-    MatchingEngine,
-    Working,
-    bar_path,
-    check_order,
-)
-from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame, Trade
-from engine.model.order import TERMINAL
-from engine.model.order_book import DuplicateOrder, FillResult, OrderManager
+from engine.broker.sim.matching import bar_path, check_order
+from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFrame
 from engine.strategy.base import Strategy
-from engine.strategy.chart import DEFAULT_DEPTH, InstrumentCharts
-from engine.strategy.context import CancelIntent, PostIntent, StrategyContext
+from engine.strategy.chart import InstrumentCharts
+from engine.strategy.context import StrategyContext
+from engine.strategy.host import HostedStrategy, StrategyHost, no_gate
 
 log = logging.getLogger("avin.backtest")
 
-_MAX_DEPTH = 8
-Progress = Callable[[int, int], None]
-
-
-class StrategyFailed(RuntimeError):
-    """A strategy hook raised: the backtest stops (a live engine would mark it FAILED)."""
-
-
-@dataclass(slots=True)
-class BacktestOptions:
-    commission: Decimal = DEFAULT_COMMISSION  # rate of the fill value; 0 allowed
-    slippage_ticks: int = 0  # each fill this many price steps worse
-    capital: Decimal = Decimal(1_000_000)  # for returns, drawdown in percent, Sharpe
-    chart_depth: int = DEFAULT_DEPTH
-    account: str = "backtest"
-    gaps: str = "session"  # "session": gap on a time break; "always": every open is a gap
-    mode: str = "auto"  # "auto": sparse when the strategy has a wake mask; "bars"; "sparse"
-    verify_wake: bool = False  # bar by bar, failing where on_bar acts on a bar its mask skips
-
-    def __post_init__(self) -> None:
-        self.commission = Decimal(self.commission)
-        self.capital = Decimal(self.capital)
-        if self.commission < 0:
-            raise ValueError(f"commission must not be negative, got {self.commission}")
-        if self.slippage_ticks < 0:
-            raise ValueError(f"slippage must not be negative, got {self.slippage_ticks}")
-        if self.gaps not in ("session", "always"):
-            raise ValueError(f"gaps must be 'session' or 'always', got {self.gaps!r}")
-        if self.mode not in ("auto", "bars", "sparse"):
-            raise ValueError(f"mode must be 'auto', 'bars' or 'sparse', got {self.mode!r}")
-        if self.verify_wake and self.mode == "sparse":
-            raise ValueError(
-                "verify_wake runs bar by bar: it cannot be combined with mode 'sparse'"
-            )
-
-
-class BarMatching(MatchingEngine):
-    """The engine's matching, plus setting the last price without matching anything.
-
-    It works the book's own order objects (a broker keeps copies; here nothing else can touch
-    them), so a fill is applied to its order once, by the matching.
-    """
-
-    def add(self, order: Order, instrument: Instrument) -> None:
-        self._working[order.id] = Working(order, instrument)
-
-    def mark(self, code: str, price: Decimal) -> None:
-        self._last[code.upper()] = price
-
-    @property
-    def busy(self) -> bool:
-        """True while some order is working."""
-        return bool(self._working)
-
-
-class BacktestBook(OrderManager):
-    """The engine's order book for one strategy on one account (as a backtest has).
-
-    Open orders are kept apart (a backtest records many orders), and the account's position is
-    the strategy's position object itself, so a fill is booked once, not twice.
-    """
-
-    def __init__(self, lot_size: Callable[[str], int]) -> None:
-        super().__init__(lot_size)
-        self._open: list[Order] = []
-
-    def bind_strategy(self, strategy_id: str, instrument: str, account: str) -> None:
-        super().bind_strategy(strategy_id, instrument, account)
-        self.positions[(account, instrument)] = self.strategy_positions[strategy_id]
-
-    def apply_fill(self, fill: Fill) -> FillResult:
-        order = self._strategy_order(fill)
-        if order is None:
-            return super().apply_fill(fill)  # the general path (logs, duplicates)
-        order.apply_fill(fill)
-        return FillResult(self._book_fill(fill, order))
-
-    def apply_matched(self, fill: Fill) -> Order | None:
-        """:meth:`apply_fill` for a fill the backtest's matching has already applied to its
-        order (it works the book's own orders): the fill and the strategy's position only."""
-        order = self._strategy_order(fill)
-        if order is None:
-            return super().apply_fill(fill).order
-        return self._book_fill(fill, order)
-
-    def _strategy_order(self, fill: Fill) -> Order | None:
-        """The recorded strategy order of a new fill (None: unknown order or a repeated fill)."""
-        order = self.orders.get(fill.order_id)
-        if order is None or not order.strategy or fill.fill_id in self._fill_ids:
-            return None
-        return order
-
-    def _book_fill(self, fill: Fill, order: Order) -> Order:
-        self._fill_ids.add(fill.fill_id)
-        self.fills.append(fill)
-        self.strategy_positions[order.strategy].apply_fill(fill)
-        self.version += 1
-        return order
-
-    def record(self, order: Order) -> Order:
-        if order.id in self.orders:
-            raise DuplicateOrder(f"order key {order.id} is already recorded")
-        self.orders[order.id] = order
-        self.version += 1
-        self._open.append(order)
-        return order
-
-    def open_orders(
-        self, *, account: str | None = None, strategy: str | None = None
-    ) -> list[Order]:
-        if not self._open:
-            return []
-        self._open = [o for o in self._open if o.status not in TERMINAL]
-        return [
-            o
-            for o in self._open
-            if (account is None or o.account == account)
-            and (strategy is None or o.strategy == strategy)
-        ]
-
-
-@dataclass(slots=True)
-class RunResult:
-    strategy_id: str
-    instrument: Instrument
-    base: TimeFrame
-    orders: list[Order]
-    fills: list[Fill]
-    trades: list[Trade]  # closed round trips
-    open_trade: Trade | None
-    ts: np.ndarray  # int64 ns, one per traded bar
-    close: np.ndarray  # float64
-    position: np.ndarray  # int64 lots at each bar's close
-    equity: np.ndarray  # float64 capital + PnL (net of commission) at each bar's close
-    capital: Decimal
-    meta: dict[str, Any] = field(default_factory=dict)
+__all__ = ["BacktestOptions", "Backtester", "Progress", "RunResult", "StrategyFailed"]
 
 
 class Backtester:
-    """Runs ``strategy`` on ``instrument``; :meth:`run` once per instance."""
+    """Runs ``strategy`` on ``instrument``; :meth:`run` once per instance.
+
+    The attributes and methods without a leading underscore are what a pass over the bars
+    (:meth:`_run_dense`, :class:`~engine.backtest.sparse.SparseRun`) drives: the clock
+    (``now``, ``bar``), the matching, the position and its marks, :meth:`match`,
+    :meth:`on_bar`, :meth:`start`.
+    """
 
     def __init__(
         self,
@@ -216,28 +84,45 @@ class Backtester:
         self.matching = BarMatching(
             self.options.commission, slippage_ticks=self.options.slippage_ticks
         )
-        self.charts = make_charts(code, base, self.options.chart_depth)
+        self.charts: InstrumentCharts = make_charts(code, base, self.options.chart_depth)
         for tf in strategy.timeframes:
             self.charts.get(tf)
-        self._now: datetime | None = None
-        self.ctx = self._make_context(self.charts)
-        self._position = self.book.strategy_position(self.id)
-        self._on_bar_hook = strategy.on_bar
-        self._depth = 0
-        self._bar = 0
+        self.now: datetime | None = None  # the market clock the strategy sees
+        self.bar = 0  # the bar being run, counted from the first traded bar
+        self.last_close = 0.0  # the close of the last closed base bar: the rules' reference
+        self.position = self.book.strategy_position(self.id)
+        # the position mark of a close, Decimal(repr(close)), and the rounded path prices
+        self.marks = PriceCache(lambda close: Decimal(repr(close))).get
+        self.rounded = PriceCache(instrument.round_price).get
+        self.gate: BacktestGate | None = None
+        if self.options.risk is not None:
+            self.gate = BacktestGate(
+                self.options.risk,
+                self.book,
+                instrument,
+                clock=lambda: self.now,
+                price=self._reference_price,
+            )
+        self.slot = HostedStrategy(self.id, strategy, self._make_context(self.charts))
+        self.host: StrategyHost[HostedStrategy] = StrategyHost(
+            post=self._post,
+            reject=self._reject,
+            cancel=self._cancel,
+            failed=self._failed,
+            clock=lambda: self.now,
+            gate=self.gate.check if self.gate is not None else no_gate,
+        )
         self._flow_bars: list[int] = []  # per fill: the bar index (from the first traded bar)...
         self._flow_cash: list[float] = []  # ... and the cash change, commission included
-        # the position mark of a close, Decimal(repr(close)), and the rounded path prices
-        self._marks = PriceCache(lambda close: Decimal(repr(close))).get
-        self._rounded = PriceCache(instrument.round_price).get
         self._keys = 0
-        self._hooks = {  # the hooks the strategy overrides (the others do nothing)
-            hook
-            for hook in ("on_start", "on_stop", "on_order", "on_fill")
-            if getattr(type(strategy), hook) is not getattr(Strategy, hook)
-        }
         self._verify: set[int] | None = None  # verify_wake: the quiet main bars (ns)
         self._done = False
+
+    @property
+    def ctx(self) -> StrategyContext:
+        ctx = self.slot.ctx
+        assert ctx is not None
+        return ctx
 
     def _make_context(self, charts: InstrumentCharts) -> StrategyContext:
         return StrategyContext(
@@ -247,7 +132,7 @@ class Backtester:
             timeframe=self.strategy.timeframe,
             charts=charts,
             book=self.book,
-            clock=lambda: self._now,
+            clock=lambda: self.now,
             params=self.strategy.params,
             logger=logging.getLogger(f"avin.backtest.{self.id}"),
             new_key=self._next_key,
@@ -257,6 +142,9 @@ class Backtester:
         """Order keys numbered in order (a backtest is deterministic down to its keys)."""
         self._keys += 1
         return "bt-" + str(self._keys).zfill(8)
+
+    def _reference_price(self) -> Decimal | None:
+        return self.marks(self.last_close) if self.last_close else None
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -289,7 +177,7 @@ class Backtester:
             held = self._run_dense(frame, int(first), progress)
         else:
             held = sparse.run(int(first), progress)
-        self._dispatch("on_stop")
+        self.host.dispatch(self.slot, "on_stop")
         self._expire()
         total = frame.height - int(first)
         if progress is not None:
@@ -322,7 +210,7 @@ class Backtester:
                 raise ValueError(f"cannot run {self.id} sparse: {why}")
             return None
         self.charts = charts
-        self.ctx = self._make_context(charts)
+        self.slot.ctx = self._make_context(charts)
         return SparseRun(self, charts, wake)
 
     def _wake(self, charts: ArrayCharts) -> np.ndarray | None:
@@ -347,6 +235,11 @@ class Backtester:
         main = charts.layout(self.strategy.timeframe)
         return set(main.ts[~mask].tolist())
 
+    def start(self, now: datetime | None) -> None:
+        """Trading starts at ``now``: ``on_start``."""
+        self.now = now
+        self.host.dispatch(self.slot, "on_start")
+
     def _run_dense(self, frame: pl.DataFrame, first: int, progress: Progress | None) -> np.ndarray:
         ts_list: list[datetime] = frame["ts"].to_list()
         opens = frame["open"].to_list()
@@ -360,58 +253,56 @@ class Backtester:
             charts.update(Bar(ts_list[i], opens[i], highs[i], lows[i], closes[i], volumes[i]), True)
         step = self.base.step
         always = self.options.gaps == "always" or step is None or step >= timedelta(days=1)
-        offsets = _path_offsets(step)
-        strategy = self.strategy
-        wanted = tuple(strategy.timeframes)  # identity comparisons: no Enum hashing per bar
-        position = self._position
+        offsets = path_offsets(step)
+        wanted = tuple(self.strategy.timeframes)  # identity comparisons: no Enum hashing per bar
+        position = self.position
         code = self.instrument.code
         held: list[int] = []
-        marks = self._marks
-        self._now = ts_list[first] if first < n else None
-        self._dispatch("on_start")
+        marks = self.marks
         prev_end: datetime | None = None  # the end of the previous bar (warm-up included)
         prev_close = 0.0
         if first > 0:
             last = ts_list[first - 1]
             prev_end = last + step if step is not None else self.base.next(last)
-            prev_close = closes[first - 1]
+            prev_close = self.last_close = closes[first - 1]
+        self.start(ts_list[first] if first < n else None)
         every = max(1, (n - first) // 200)
-        on_bar = self._on_bar if self._verify is None else self._on_bar_verified
+        on_bar = self.on_bar if self._verify is None else self._on_bar_verified
         for j, i in enumerate(range(first, n)):
             ts = ts_list[i]
             bar = Bar(ts, opens[i], highs[i], lows[i], closes[i], volumes[i])
-            self._bar = j
+            self.bar = j
             if self.matching.busy:
                 gap = always or prev_end is None or ts != prev_end
                 if not gap:
-                    self.matching.mark(code, self._rounded(prev_close))
-                self._match(ts, bar_path(bar), gap, offsets)
+                    self.matching.mark(code, self.rounded(prev_close))
+                self.match(ts, bar_path(bar), gap, offsets)
             end = ts + step if step is not None else self.base.next(ts)
-            self._now = end
+            self.now = end
             closed = charts.update(bar, True)
+            prev_close = self.last_close = bar.close
             if position.lots:  # marked like the engine marks on each bar: Decimal(str(close))
-                position.last_price = marks(bar.close)
+                position.last_price = marks(prev_close)
             for timeframe, done in closed:
                 if timeframe in wanted:
                     on_bar(timeframe, done)
             held.append(position.lots)
             prev_end = end
-            prev_close = bar.close
             if progress is not None and j % every == 0:
                 progress(j, n - first)
         return np.array(held, dtype=np.int64)
 
-    def _match(self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]) -> None:
+    def match(self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]) -> None:
         """Match the working orders along a bar's price ``path`` (it starts at ``ts``)."""
         code = self.instrument.code
         matching = self.matching
-        rounded = self._rounded
+        rounded = self.rounded
         for k, value in enumerate(path):
-            if not matching._working:
+            if not matching.busy:
                 return
             price = rounded(value)
             when = ts + offsets[k]
-            self._now = when
+            self.now = when
             for fill in matching.on_price(code, price, when, gap=gap and k == 0):
                 self._on_fill(fill)
 
@@ -420,37 +311,20 @@ class Backtester:
         value = float(fill.price * (fill.lots * self.instrument.lot))
         if fill.side is Side.BUY:
             value = -value
-        self._flow_bars.append(self._bar)
+        self._flow_bars.append(self.bar)
         self._flow_cash.append(value - float(fill.commission))
-        hooks = self._hooks
-        if "on_fill" in hooks:
-            self._dispatch("on_fill", fill)
-        if order is not None and "on_order" in hooks:
-            self._dispatch("on_order", order)
+        self.host.dispatch(self.slot, "on_fill", fill)
+        if order is not None:
+            self.host.dispatch(self.slot, "on_order", order)
 
     # --- strategy hooks and orders -------------------------------------------------------------
 
-    def _on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
-        """``_dispatch("on_bar", ...)`` without the lookups (the hot path)."""
-        self._call_on_bar(timeframe, bar)
-        if self.ctx.pending_intents:
-            self._process_intents()
-
-    def _call_on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
-        self._depth += 1
-        try:
-            self._on_bar_hook(self.ctx, timeframe, bar)
-        except StrategyFailed:
-            raise
-        except Exception as exc:
-            raise StrategyFailed(
-                f"{self.id} failed in on_bar at {self._now}: {type(exc).__name__}: {exc}"
-            ) from exc
-        finally:
-            self._depth -= 1
+    def on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
+        """The strategy's ``on_bar`` for a frame that closed (and the orders it queued)."""
+        self.host.dispatch(self.slot, "on_bar", timeframe, bar)
 
     def _on_bar_verified(self, timeframe: TimeFrame, bar: Bar) -> None:
-        """``_on_bar`` that fails when the strategy acts on a bar its wake mask calls quiet."""
+        """``on_bar`` that fails when the strategy acts on a bar its wake mask calls quiet."""
         quiet = (
             self._verify is not None
             and timeframe is self.strategy.timeframe
@@ -458,47 +332,40 @@ class Backtester:
                 int(bar.ts.timestamp()) * 1_000_000_000 + bar.ts.microsecond * 1000 in self._verify
             )
         )
-        before = self.strategy.persist() if quiet else None
-        self._call_on_bar(timeframe, bar)
-        if quiet and (self.ctx.pending_intents or self.strategy.persist() != before):
+        if not quiet:
+            self.on_bar(timeframe, bar)
+            return
+        before = self.strategy.persist()
+        ctx = self.ctx
+        host = self.host
+        host.depth += 1  # the hook alone: its intents are looked at before they are acted on
+        try:
+            self.strategy.on_bar(ctx, timeframe, bar)
+        except Exception as exc:
+            self._failed(self.slot, "on_bar", exc, 0)
+        finally:
+            host.depth -= 1
+        if ctx.pending_intents or self.strategy.persist() != before:
             raise StrategyFailed(
                 f"{self.id}: its wake mask calls the {timeframe.value} bar of "
                 f"{bar.ts.isoformat()} quiet, but on_bar placed or cancelled an order or changed "
                 "its state there: widen wake() (True on every bar where on_bar may act)"
             )
-        if self.ctx.pending_intents:
-            self._process_intents()
 
-    def _dispatch(self, hook: str, *args: Any) -> None:
-        if hook not in self._hooks:
-            return  # the base class's no-op
-        if self._depth >= _MAX_DEPTH:
-            raise StrategyFailed(f"{self.id}: orders placed from {hook} loop endlessly")
-        self._depth += 1
-        try:
-            try:
-                getattr(self.strategy, hook)(self.ctx, *args)
-            except StrategyFailed:
-                raise
-            except Exception as exc:
-                raise StrategyFailed(
-                    f"{self.id} failed in {hook} at {self._now}: {type(exc).__name__}: {exc}"
-                ) from exc
-            self._process_intents()
-        finally:
-            self._depth -= 1
-
-    def _process_intents(self) -> None:
-        for intent in self.ctx.take_intents():
-            if isinstance(intent, CancelIntent):
-                self._cancel(intent.order_key)
-            elif isinstance(intent, PostIntent):
-                self._post(intent.order)
+    def _failed(self, slot: HostedStrategy, hook: str, exc: BaseException, dropped: int) -> None:
+        """The host's ``failed``: a hook raised, the run stops with the hook, time and error."""
+        if isinstance(exc, StrategyFailed):
+            raise exc
+        if isinstance(exc, RecursionError):
+            raise StrategyFailed(f"{self.id}: {exc}") from exc
+        raise StrategyFailed(
+            f"{self.id} failed in {hook} at {self.now}: {type(exc).__name__}: {exc}"
+        ) from exc
 
     def _post(self, order: Order) -> None:
-        now = self._now
-        if order.created_ts is None:
-            order.created_ts = now
+        """The host's ``post`` (the order passed the pre-trade rules): recorded, checked by the
+        market, accepted and working (or rejected by the market); the strategy's ``on_order``."""
+        now = self.now
         self.book.record(order)
         order.transition(OrderStatus.SUBMITTED, now)
         reason = check_order(order, self.instrument)
@@ -507,21 +374,26 @@ class Backtester:
         else:
             order.transition(OrderStatus.ACCEPTED, now)
             self.matching.add(order, self.instrument)
-        if "on_order" in self._hooks:
-            self._dispatch("on_order", order)
+        self.host.dispatch(self.slot, "on_order", order)
+
+    def _reject(self, order: Order, reason: str) -> None:
+        """The host's ``reject`` (the pre-trade rules refused it): REJECTED, never working."""
+        log.debug("%s: order %s rejected: %s", self.id, order.id, reason)
+        self.book.reject_local(order, reason, self.now)
+        self.host.dispatch(self.slot, "on_order", order)
 
     def _cancel(self, key: str) -> None:
         order = self.book.get(key)
         if order is None or not order.is_open:
             return
         self.matching.remove(key)
-        order.transition(OrderStatus.CANCELLED, self._now, "cancelled by the strategy")
-        self._dispatch("on_order", order)
+        order.transition(OrderStatus.CANCELLED, self.now, "cancelled by the strategy")
+        self.host.dispatch(self.slot, "on_order", order)
 
     def _expire(self) -> None:
         for order in self.book.open_orders():
             self.matching.remove(order.id)
-            order.transition(OrderStatus.EXPIRED, self._now, "the backtest ended")
+            order.transition(OrderStatus.EXPIRED, self.now, "the backtest ended")
 
     # --- the result ----------------------------------------------------------------------------
 
@@ -532,7 +404,7 @@ class Backtester:
         close = frame["close"].to_numpy().astype(np.float64)
         capital = self.options.capital
         equity = float(capital) + np.cumsum(flows) + lots * self.instrument.lot * close
-        position = self._position
+        position = self.position
         return RunResult(
             strategy_id=self.id,
             instrument=self.instrument,
@@ -546,32 +418,8 @@ class Backtester:
             position=lots,
             equity=equity,
             capital=capital,
+            rejections=self.gate.rejections if self.gate is not None else {},
         )
-
-
-class PriceCache:
-    """Decimal prices of float bar prices, made once each (bars repeat their prices)."""
-
-    _SIZE = 65_536  # prices kept (then the cache starts again)
-
-    def __init__(self, make: Callable[[float], Decimal]) -> None:
-        self._make = make
-        self._prices: dict[float, Decimal] = {}
-
-    def get(self, value: float) -> Decimal:
-        price = self._prices.get(value)
-        if price is None:
-            if len(self._prices) > self._SIZE:
-                self._prices.clear()
-            price = self._prices[value] = self._make(value)
-        return price
-
-
-def _path_offsets(step: timedelta | None) -> list[timedelta]:
-    """When within a bar its path prices trade: the simulated market's ticks for minutes."""
-    if step != timedelta(minutes=1):
-        return [timedelta(0)] * 4  # coarser bars: fills carry the bar's own time
-    return [timedelta(0), step / 3, step * 2 / 3, step * 5 / 6]  # 0, 20, 40, 50 seconds
 
 
 def _order(tf: TimeFrame) -> int:

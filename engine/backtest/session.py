@@ -9,8 +9,9 @@ from typing import Any
 
 import polars as pl
 
+from engine.backtest.options import BacktestOptions, RunResult
 from engine.backtest.report import Report, build_report
-from engine.backtest.runner import Backtester, BacktestOptions, RunResult
+from engine.backtest.runner import Backtester
 from engine.model import Instrument, TimeFrame
 from engine.strategy.registry import build, resolve
 
@@ -60,6 +61,7 @@ def run_backtest(
             "slippage_ticks": options.slippage_ticks,
             "capital": str(options.capital),
             "gaps": options.gaps,
+            "pre_trade_rules": options.risk is not None,
             "instruments": [m.instrument.code for m in markets],
             "bases": [m.base.value for m in markets],
             "from": _iso(markets, first=True),

@@ -21,7 +21,6 @@ acts although its mask said it would not.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,12 +33,14 @@ from engine.backtest.array_charts import (
     frame_ends,
     ns_to_datetime,
 )
+from engine.backtest.book import path_offsets
 from engine.broker.sim.matching import price_path
 from engine.data.timeframes import frame_starts
 from engine.model import Bar, OrderType, Side, TimeFrame
 
 if TYPE_CHECKING:
-    from engine.backtest.runner import Backtester, Progress
+    from engine.backtest.options import Progress
+    from engine.backtest.runner import Backtester
 
 _FIRST_CHUNK = 64
 
@@ -105,14 +106,13 @@ class SparseRun:
         t, cols, charts = self.t, self.cols, self.charts
         n = len(cols)
         total = n - first
-        position = t._position
+        position = t.position
         matching = t.matching
-        working = matching._working
         code = t.instrument.code
-        round_price = t._rounded
+        round_price = t.rounded
         step = t.base.step  # None: calendar frames, whose ends are looked up
         always = t.options.gaps == "always" or step is None or step.days >= 1
-        offsets = _offsets(t)
+        offsets = path_offsets(step)
         timeframe = t.strategy.timeframe
         wake_at, wake_bar = self.wake_at, self.wake_bar
         wakes = len(wake_at)
@@ -120,7 +120,7 @@ class SparseRun:
         while w < wakes and wake_at[w] < first:
             w += 1
         changes: list[tuple[int, int]] = [(0, position.lots)]
-        marks = t._marks
+        marks = t.marks
         every = max(1, total // 200)
         report = 0
         ts_ns = cols.ts.item  # one Python int / float at a time: no list of every bar
@@ -133,24 +133,25 @@ class SparseRun:
             cols.volume.item,
         )
         main_bar = None if self.main.is_base else self.main.bar
-        on_bar = t._on_bar
-        match = t._match
+        on_bar = t.on_bar
+        match = t.match
         next_touch = self.next_touch
         charts.seek(first - 1)
         seen = first - 1  # the base bar the charts (and the position's mark) are at
-        t._now = ns_to_datetime(ts_ns(first)) if first < n else None
-        t._dispatch("on_start")
+        if first > 0:
+            t.last_close = closes(first - 1)
+        t.start(ns_to_datetime(ts_ns(first)) if first < n else None)
         changes[0] = (0, position.lots)
         end_ns = -1  # the end of the last visited bar (often the next one's start)...
         end = ns_to_datetime(0)  # ... and as a datetime
         i = first
         while i < n:
             next_wake = wake_at[w] if w < wakes else n
-            busy = bool(working)
+            busy = matching.busy
             j, priced = next_touch(i, next_wake) if busy else (next_wake, False)
             if j >= n:
                 break
-            t._bar = j - first
+            t.bar = j - first
             start_ns = ts_ns(j)
             start = end if start_ns == end_ns else ns_to_datetime(start_ns)
             if busy:
@@ -159,16 +160,19 @@ class SparseRun:
                         position.last_price = marks(closes(j - 1))
                     charts.seek(j - 1)
                 gap = always or j == 0 or ends(j - 1) != start_ns
+                if j > 0:
+                    t.last_close = closes(j - 1)
                 if priced and not gap:  # a market order's fill does not depend on the last price
                     matching.mark(code, round_price(closes(j - 1)))
                 match(start, price_path(opens(j), highs(j), lows(j), closes(j)), gap, offsets)
             end_ns = ends(j)
             end = ns_to_datetime(end_ns) if step is None else start + step
-            t._now = end
+            t.now = end
             charts.seek(j)
             seen = j
+            t.last_close = closes(j)
             if position.lots:
-                position.last_price = marks(closes(j))
+                position.last_price = marks(t.last_close)
             while w < wakes and wake_at[w] == j:
                 if main_bar is None:  # the main timeframe is the base: its bar is bar j
                     bar = Bar(start, opens(j), highs(j), lows(j), closes(j), volumes(j))
@@ -183,10 +187,11 @@ class SparseRun:
                 report = j - first + every
             i = j + 1
         if n > first:
-            t._now = ns_to_datetime(ends(n - 1))
+            t.now = ns_to_datetime(ends(n - 1))
             charts.seek(n - 1)
+            t.last_close = closes(n - 1)
             if position.lots:
-                position.last_price = marks(closes(n - 1))
+                position.last_price = marks(t.last_close)
         return _expand(changes, total)
 
     def next_touch(self, start: int, stop: int) -> tuple[int, bool]:
@@ -194,7 +199,7 @@ class SparseRun:
         whether some working order has a price level (is not a market order)."""
         levels: list[tuple[float, bool]] = []  # (level, True: the low reaches down to it)
         market = False
-        for working in self.t.matching._working.values():
+        for working in self.t.matching.working():
             order = working.order
             kind = order.type
             buy = order.side is Side.BUY
@@ -229,12 +234,6 @@ class SparseRun:
             pos = end
             size *= 4
         return stop, True
-
-
-def _offsets(tester: Backtester) -> list[timedelta]:
-    from engine.backtest.runner import _path_offsets
-
-    return _path_offsets(tester.base.step)
 
 
 def _expand(changes: list[tuple[int, int]], total: int) -> np.ndarray:

@@ -66,7 +66,8 @@ class HostedStrategy:
         self.ctx: StrategyContext | None = ctx
 
 
-def _pass(_order: Order) -> str:
+def no_gate(_order: Order) -> str:
+    """A gate that lets every order through (a backtest without risk settings)."""
     return ""
 
 
@@ -85,7 +86,7 @@ class StrategyHost(Generic[S]):
         cancel: Callable[[str], Any],
         failed: Failed[S],
         clock: Callable[[], datetime | None],
-        gate: Gate = _pass,
+        gate: Gate = no_gate,
         admit: Callable[[S], str] = _admit_all,
         max_depth: int = MAX_DEPTH,
     ) -> None:
