@@ -122,7 +122,7 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 
     cache = InstrumentCache()
     if args.refresh:
-        from engine.data.brokers import open_broker, with_broker
+        from engine.runtime.data_broker import open_broker, with_broker
 
         listed = run_async(with_broker(open_broker(), lambda broker: broker.instruments()))
         count = cache.replace(listed)

@@ -137,8 +137,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def _download_trades(tickers: list[str]) -> int:
-    from engine.data.brokers import open_broker, with_broker
     from engine.data.trades_download import download_trades
+    from engine.runtime.data_broker import open_broker, with_broker
 
     results = run_async(with_broker(open_broker(), lambda broker: download_trades(tickers, broker)))
     table = new_table("download --trades")
@@ -162,10 +162,10 @@ def _download_trades(tickers: list[str]) -> int:
 
 def _resolver(tickers: list[str], base_url: str) -> Callable[[str], Any]:
     """Ticker -> Instrument: through the broker when one is configured, else the cache."""
-    from engine.data.brokers import SimHistory, open_broker, with_broker
     from engine.data.errors import UnknownInstrumentError
     from engine.data.history_client import DEFAULT_BASE_URL
     from engine.data.instruments import InstrumentCache
+    from engine.runtime.data_broker import SimHistory, open_broker, with_broker
 
     cache = InstrumentCache()
     found: dict[str, Any] = {}
@@ -199,8 +199,8 @@ def _resolver(tickers: list[str], base_url: str) -> Callable[[str], Any]:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from engine.data.brokers import open_broker, with_broker
     from engine.data.update import update_async
+    from engine.runtime.data_broker import open_broker, with_broker
 
     since = utc_day(args.since)
     results = run_async(

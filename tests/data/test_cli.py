@@ -169,7 +169,7 @@ def test_a_failing_broker_is_reported_without_secrets(
     run_cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from engine.broker.base import BrokerError
-    from engine.data import brokers
+    from engine.runtime import data_broker as brokers
 
     secret = "tok-abcdef-123456"
     monkeypatch.setenv("AVIN_TOKEN", secret)

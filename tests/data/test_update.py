@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from engine.data.brokers import SimHistory
 from engine.data.store import BarStore
 from engine.data.update import chunks, update
 from engine.model import Bar, Instrument, TimeFrame
+from engine.runtime.data_broker import SimHistory
 
 NOW = datetime(2024, 3, 6, 12, 30, 25, tzinfo=UTC)
 
