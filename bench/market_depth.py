@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.broker.sim.catalog import SIM_INSTRUMENTS
 from engine.broker.sim.market import SimMarket
 from engine.broker.sim.tape import Tape, make_book
+from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.data.ticks import TickStore
 from engine.model import MarketTrade
 from engine.runtime.market_feed import TickRecorder

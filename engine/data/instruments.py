@@ -45,7 +45,7 @@ def default_path() -> Path:
 def sim_instruments() -> list[Instrument]:
     """The simulated market's catalog (empty if the simulator is not installed)."""
     try:
-        from engine.broker.sim.catalog import SIM_INSTRUMENTS
+        from engine.data.sim_catalog import SIM_INSTRUMENTS
     except ImportError:  # pragma: no cover - the simulator ships with the engine
         return []
     return list(SIM_INSTRUMENTS)

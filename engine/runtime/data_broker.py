@@ -83,7 +83,7 @@ class SimHistory:
         return None
 
     async def instruments(self) -> list[Instrument]:
-        from engine.broker.sim.catalog import SIM_INSTRUMENTS
+        from engine.data.sim_catalog import SIM_INSTRUMENTS
 
         return list(SIM_INSTRUMENTS)
 

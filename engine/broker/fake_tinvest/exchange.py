@@ -32,9 +32,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from engine.broker.sim import session
-from engine.broker.sim.catalog import SIM_INSTRUMENTS
 from engine.broker.sim.market import MarketTick, SimMarket
 from engine.broker.sim.matching import MatchingEngine
+from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeFrame
 
 PRICE_BAND = Decimal("0.2")  # limit prices further than 20% from the last price: 30099

@@ -21,7 +21,6 @@ This is what avin runs on when no token is configured. Public API (kept stable):
 """
 
 from engine.broker.sim.broker import DEFAULT_CASH, SIM_ACCOUNT_ID, SimBroker
-from engine.broker.sim.catalog import SIM_INSTRUMENTS, SIM_PROFILES, SimProfile, profile_for
 from engine.broker.sim.generator import (
     DEFAULT_SEED,
     BarGenerator,
@@ -53,6 +52,7 @@ from engine.broker.sim.session import (
     is_open,
     next_session_minute,
 )
+from engine.data.sim_catalog import SIM_INSTRUMENTS, SIM_PROFILES, SimProfile, profile_for
 
 __all__ = [
     "DEFAULT_CASH",

@@ -57,11 +57,11 @@ from engine.broker.base import (
     UnknownInstrument,
 )
 from engine.broker.sim import session
-from engine.broker.sim.catalog import SIM_INSTRUMENTS
 from engine.broker.sim.generator import DEFAULT_SEED, DayBars
 from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
 from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, check_order
 from engine.broker.sim.tape import Tape, make_book
+from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import (
     BOOK_DEPTHS,
     Account,

@@ -32,13 +32,13 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from engine.broker.sim.catalog import profile_for
 from engine.broker.sim.session import (
     SESSION_MINUTES,
     is_trading_day,
     session_open,
     trading_days,
 )
+from engine.data.sim_catalog import profile_for
 from engine.model import Bar, Instrument, as_utc
 
 DEFAULT_SEED = 42

@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from engine.broker.sim import session
-from engine.broker.sim.catalog import SIM_INSTRUMENTS
 from engine.broker.sim.generator import DEFAULT_SEED, BarGenerator
+from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import Bar, Instrument, as_utc
 
 TICKS_PER_MINUTE = 6
