@@ -15,7 +15,7 @@ P&L follow the account.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -130,6 +130,14 @@ class OrderManager:
         return order
 
     # --- fills --------------------------------------------------------------------------------
+
+    def remember_fills(self, fill_ids: Iterable[str]) -> None:
+        """Fill ids booked before a restart: a broker fill with one of them is a duplicate."""
+        self._fill_ids.update(fill_ids)
+
+    def knows_fill(self, fill_id: str) -> bool:
+        """Whether a fill with this id is booked (in this run or before a restart)."""
+        return fill_id in self._fill_ids
 
     def apply_fill(self, fill: Fill) -> FillResult:
         """Account a fill once (by fill id): order, account position, strategy position."""

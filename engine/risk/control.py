@@ -26,10 +26,10 @@ from engine.broker.base import (
 )
 from engine.config import RiskSettings
 from engine.model import Order, TimeFrame
-from engine.model.snapshot import TradingState
 from engine.risk.clock import ClockWatch, trading_day
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
+from engine.risk.switch import TradingChange
 from engine.risk.triggers import Triggers, Trip
 from engine.runtime.logbook import incident
 
@@ -55,7 +55,11 @@ class RiskControl:
         self.triggers = Triggers(self.settings)
         self.clock = ClockWatch(self.settings.clock_skew_warning, self.settings.clock_skew_limit)
         self.trips: list[Trip] = []
-        self.flattening = False
+        engine.switch.subscribe(self._on_trading)
+
+    @property
+    def flattening(self) -> bool:
+        return self.engine.switch.flattening
 
     # --- engine hooks ---------------------------------------------------------------------------
 
@@ -103,10 +107,10 @@ class RiskControl:
         if self.triggers.take_changed():  # a new trading day or peak: save it soon
             self.engine._significant()
 
-    def on_resume(self) -> None:
-        self.triggers.rearm(self.equities())
-        self.flattening = False
-        self.engine._significant()
+    def _on_trading(self, change: TradingChange) -> None:
+        """A resume of trading re-arms every trigger and resets the drawdown peaks."""
+        if change.action == "resume":
+            self.triggers.rearm(self.equities())
 
     def _check_equity(self) -> None:
         market_ts = self.engine._market_ts
@@ -229,18 +233,16 @@ class RiskControl:
             self.flatten(reason)
 
     def reduce(self, reason: str) -> None:
-        """REDUCING: only orders that reduce a position pass (strategies keep running)."""
-        if self.engine.trading_state is TradingState.ACTIVE:
-            self.engine.set_trading_state(TradingState.REDUCING, reason)
+        """REDUCING (from ACTIVE only): only orders that reduce a position pass (strategies
+        keep running)."""
+        self.engine.switch.reduce(reason, automatic=True)
 
     def flatten(self, reason: str = "manual") -> None:
         """Cancel everything, then close every position with market orders (REDUCING after)."""
         engine = self.engine
         log.critical("FLATTEN (%s): cancelling open orders, then closing positions", reason)
         incident("flatten", reason=reason, open_orders=len(engine.book.open_orders()))
-        self.flattening = True
-        engine.set_trading_state(TradingState.REDUCING, f"flatten: {reason}")
-        engine.hold_strategies()  # until trading resumes; those paused by hand stay paused
+        engine.switch.flatten(reason)  # holds the strategies until trading resumes
         keys = [o.id for o in engine.book.open_orders()]
         engine._in_loop(lambda: self._start_flatten(keys))
 
@@ -259,9 +261,9 @@ class RiskControl:
             log.error(
                 "flatten: %d order(s) still open after the cancels; closing anyway", len(left)
             )
-        if engine.trading_state is TradingState.HALTED:
+        if engine.switch.halted:
             log.warning("flatten: trading went HALTED meanwhile; positions are left open")
-            self.flattening = False
+            engine.switch.flatten_done()
             return
         book = engine.book
         accounts = [Holding(acc, code, p.lots) for (acc, code), p in list(book.positions.items())]
@@ -290,7 +292,7 @@ class RiskControl:
                 result.status.value,
                 f" ({result.reason})" if result.reason else "",
             )
-        self.flattening = False
+        engine.switch.flatten_done()
 
     def describe(self) -> dict[str, Any]:
         return {"trips": [str(t) for t in self.trips], "flattening": self.flattening}

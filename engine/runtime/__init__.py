@@ -5,6 +5,6 @@ running engine is ``engine.model.snapshot``):
 
 - ``engine``: :class:`~engine.runtime.engine.Engine` and ``EngineOptions``;
 - ``factory``: ``build_broker`` / ``build_engine`` from the settings;
-- ``router``: posting and cancelling at the broker; ``guards``: trading-state checks, error storm;
+- ``router``: posting and cancelling at the broker; ``guards``: the error storm;
 - ``logbook``: logging (secrets masked by ``engine.model.redact``).
 """

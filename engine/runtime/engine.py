@@ -7,10 +7,11 @@ headless mode, ``avin status``) uses the :class:`~engine.model.snapshot.EngineCo
 they are synchronous, return at once and may be called from another thread (work that needs the
 loop is handed to it with ``call_soon_threadsafe``).
 
-Kill switch: :meth:`Engine.kill` sets HALTED at once, pauses every strategy and schedules the
-cancel of every open order in the same call. While HALTED no order is sent (rejected locally).
-It trips by itself on an error storm (``error_storm`` strategy errors within a minute). HALTED is
-persisted and latched: it survives a restart until :meth:`Engine.set_trading_state` clears it.
+Kill switch: the trading state has one owner, :class:`~engine.risk.switch.TradingSwitch`.
+:meth:`Engine.kill` halts it, which holds every running strategy, and schedules the cancel of
+every open order in the same call. While HALTED no order is sent (rejected locally). It trips by
+itself on an error storm (``error_storm`` strategy errors within a minute). HALTED is persisted
+and latched: it survives a restart until :meth:`Engine.resume_trading` clears it.
 """
 
 from __future__ import annotations
@@ -55,15 +56,16 @@ from engine.model.snapshot import (
     TradingState,
 )
 from engine.risk.control import RiskControl
+from engine.risk.switch import TradingChange, TradingSwitch
 from engine.runtime.accounts import resolve_accounts
-from engine.runtime.guards import ErrorStorm, order_block_reason
+from engine.runtime.guards import ErrorStorm
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.logbook import incident
 from engine.runtime.market_feed import MarketFeed
 from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter
 from engine.runtime.rows import order_rows, position_rows, strategy_row
-from engine.runtime.slots import StrategySlot, slot_ids
+from engine.runtime.slots import StrategySlot, hold_running, release_held, slot_ids
 from engine.runtime.startup import (
     build_strategies,
     continue_replay,
@@ -120,8 +122,7 @@ class Engine:
             StrategySlot(sid, spec) for sid, spec in zip(slot_ids(specs), specs, strict=True)
         ]
         self._slots_by_id = {s.id: s for s in self.slots}
-        self.trading_state = TradingState.ACTIVE
-        self.halt_reason = ""
+        self.switch = TradingSwitch()  # the trading state, its reason and latch (engine.risk)
         self.recovered = False
         # the order keys start-up recovery brought back (None until it is over): the UI
         # announces only the rejections of this run
@@ -165,7 +166,6 @@ class Engine:
             self.book,
             spawn=self._spawn,
             clock=lambda: self._market_ts,
-            halted=lambda: self.trading_state is TradingState.HALTED,
             changed=self._order_changed,
             reject=self._reject_local,
             counters=self.counters,
@@ -186,6 +186,16 @@ class Engine:
         )
         self.worklist = WorklistManager(self)
         build_strategies(self.slots)
+        self.switch.subscribe(self._on_trading)
+
+    @property
+    def trading_state(self) -> TradingState:
+        return self.switch.state
+
+    @property
+    def halt_reason(self) -> str:
+        """Why trading is HALTED or REDUCING (empty when ACTIVE)."""
+        return self.switch.reason
 
     # ==========================================================================================
     # EngineControl: synchronous, non-blocking, callable from any thread
@@ -274,11 +284,8 @@ class Engine:
         self._in_loop(lambda: self.router.cancel(order_key, asked=True))
 
     def kill(self, reason: str = "manual") -> None:
-        """Halt now: HALTED, every strategy paused, every open order's cancel scheduled."""
-        first = self.trading_state is not TradingState.HALTED
-        self.trading_state = TradingState.HALTED
-        self.halt_reason = reason
-        self.hold_strategies()
+        """Halt now: HALTED, every strategy held, every open order's cancel scheduled."""
+        first = self.switch.halt(reason)
         keys = [o.id for o in self.book.open_orders()]
         self._in_loop(lambda: self.router.cancel_all(keys))
         if first:
@@ -286,25 +293,18 @@ class Engine:
                 "KILL: trading HALTED (%s); cancelling %d open order(s)", reason, len(keys)
             )
             incident("kill switch: trading halted", reason=reason, open_orders=len(keys))
-        self._significant()
 
     # --- beyond the protocol ------------------------------------------------------------------
 
     def set_trading_state(self, state: TradingState, reason: str = "") -> None:
-        """Deliberately change the trading state (the only way out of a latched HALTED)."""
+        """Deliberately change the trading state: HALTED is a kill, REDUCING a reduce, ACTIVE
+        a resume (the only way out of a latched HALTED)."""
         if state is TradingState.HALTED:
             self.kill(reason or "manual")
-            return
-        if self.trading_state is not state:
-            log.warning(
-                "trading state %s -> %s %s",
-                self.trading_state.value,
-                state.value,
-                f"({reason})" if reason else "",
-            )
-        self.trading_state = state
-        self.halt_reason = reason if state is TradingState.REDUCING else ""
-        self._significant()
+        elif state is TradingState.REDUCING:
+            self.reduce(reason or "manual")
+        else:
+            self.resume_trading(reason)
 
     def flatten(self, reason: str = "manual") -> None:
         """FLATTEN: REDUCING, cancel every open order, then close every position at market."""
@@ -312,7 +312,7 @@ class Engine:
 
     def reduce(self, reason: str = "manual") -> None:
         """REDUCING: only orders that reduce a position are sent."""
-        self.set_trading_state(TradingState.REDUCING, reason)
+        self.switch.reduce(reason)
 
     # --- the worklist at runtime (engine.runtime.worklist.WorklistManager) ---------------------
 
@@ -339,32 +339,24 @@ class Engine:
     def resume_trading(self, reason: str = "") -> None:
         """Leave HALTED deliberately: trading ACTIVE and every held strategy running again; a
         strategy paused by hand stays paused."""
-        self.set_trading_state(TradingState.ACTIVE, reason or "resumed")
-        self.risk.on_resume()
-        for slot in self.slots:
-            if slot.state is StrategyState.HELD:
-                slot.state = StrategyState.RUNNING
-                log.info("strategy %s resumed", slot.id)
-        paused = [s.id for s in self.slots if s.state is StrategyState.PAUSED]
-        if paused:
-            log.info("paused by hand, staying paused: %s", ", ".join(paused))
-        self.worklist.persist()
-        self._significant()
+        self.switch.resume(reason or "resumed")
 
-    def hold_strategies(self) -> None:
-        """Every running strategy HELD by the trading state (a kill, a flatten, a latched halt);
-        those paused by hand stay paused."""
-        for slot in self.slots:
-            if slot.state is StrategyState.RUNNING:
-                slot.state = StrategyState.HELD
+    def _on_trading(self, change: TradingChange) -> None:
+        """Every decision of the kill switch: hold or release the strategies, save at once."""
+        if change.holds:  # a kill, a flatten, a latched halt: those paused by hand stay paused
+            hold_running(self.slots)
+        if change.releases:
+            for slot in release_held(self.slots):
+                log.info("strategy %s resumed", slot.id)
+            paused = [s.id for s in self.slots if s.state is StrategyState.PAUSED]
+            if paused:
+                log.info("paused by hand, staying paused: %s", ", ".join(paused))
+            self.worklist.persist()
+        self._significant()
 
     def holds_strategies(self) -> str:
         """What holds the strategies now: "halted", "flattening", or "" when nothing does."""
-        if self.trading_state is TradingState.HALTED:
-            return "halted"
-        if self.risk.flattening:
-            return "flattening"
-        return ""
+        return self.switch.holds()
 
     def save_workspace(self, data: dict[str, Any]) -> None:
         """Keep the UI's workspace (opaque, JSON-able); it comes back after a restart."""
@@ -432,16 +424,7 @@ class Engine:
                     start.previous.start_ts,
                 )
                 incident("previous run crashed", pid=start.previous.pid)
-            if start.trading_state is not TradingState.ACTIVE:
-                self.trading_state = start.trading_state
-                self.halt_reason = start.halt_reason
-                log.warning(
-                    "trading state %s latched from the previous run (%s)",
-                    start.trading_state.value,
-                    start.halt_reason,
-                )
-                if start.trading_state is TradingState.HALTED:
-                    self.hold_strategies()
+            self.switch.restore(start.trading_state, start.halt_reason)
             self._persisted_state = (self.trading_state, self.halt_reason)
         await continue_replay(self)  # the simulated market goes on from the last run's time
         log.info("connecting to %s (%s)", self.broker.name, self.options.mode.value)
@@ -715,10 +698,8 @@ class Engine:
         return self.host.submit(order)
 
     def _pre_trade(self, order: Order) -> str:
-        """The host's gate: the trading state, then the risk rules ("" when it may go)."""
-        position = self.book.positions.get((order.account, order.instrument))
-        reason = order_block_reason(self.trading_state, order, position)
-        return reason or self.risk.pre_trade(order)
+        """The host's gate: the pre-trade rules, the trading state first ("" when it may go)."""
+        return self.risk.pre_trade(order)
 
     def _post(self, order: Order) -> None:
         self.book.record(order)

@@ -36,6 +36,7 @@ from engine.broker.tinvest.journal import STOP_TYPES
 from engine.model import Fill, Mode, Order, OrderStatus, Position
 from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.logbook import incident
+from engine.runtime.slots import can_move
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import decode_fill, decode_order, decode_position
 
@@ -152,7 +153,7 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
     for sid, raw in dict(data.get("strategy_positions", {})).items():
         book.strategy_positions[sid] = decode_position(raw)
     keeper.restored_fill_ids = [str(x) for x in data.get("fill_ids", [])]
-    book._fill_ids.update(keeper.restored_fill_ids)
+    book.remember_fills(keeper.restored_fill_ids)
     for name, value in dict(data.get("counters", {})).items():
         if isinstance(value, int):
             engine.counters[name] = value
@@ -164,7 +165,8 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
         if saved is None or slot.state is StrategyState.FAILED:
             continue
         if saved.get("state") == StrategyState.PAUSED.value:  # by hand: it stays paused
-            slot.state = StrategyState.PAUSED
+            if can_move(slot.state, StrategyState.PAUSED):  # a row stopped since stays stopped
+                slot.state = StrategyState.PAUSED
         elif saved.get("state") == StrategyState.FAILED.value:
             slot.state = StrategyState.FAILED
             slot.error = str(saved.get("error", "")) or "failed before the restart"
@@ -187,7 +189,7 @@ def _replay(engine: Engine, events: list[JournalEvent]) -> int:
             book.orders[order.id] = order
         elif event.kind == "fill":
             fill = decode_fill(event.data)
-            if fill.fill_id not in book._fill_ids:
+            if not book.knows_fill(fill.fill_id):
                 book.apply_fill(fill)
                 engine.counters["fills"] = engine.counters.get("fills", 0) + 1
         elif event.kind == "resolve" and event.data.get("order"):
@@ -410,10 +412,7 @@ def _compare_positions(
 
 def _halt(engine: Engine, report: RecoveryReport) -> None:
     report.halted = True
-    reason = "recovery: " + "; ".join(report.problems[:3])
-    engine.trading_state = TradingState.HALTED
-    engine.halt_reason = reason
-    engine.hold_strategies()
+    engine.switch.halt("recovery: " + "; ".join(report.problems[:3]))  # holds the strategies
     how = report.hint or (
         "check the orders and positions at the broker; when they are right, `avin resume` "
         "trades again"

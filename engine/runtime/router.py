@@ -42,7 +42,6 @@ class OrderRouter:
         *,
         spawn: Spawn,
         clock: Callable[[], datetime | None],
-        halted: Callable[[], bool],
         changed: Callable[[Order], None],
         reject: Callable[[Order, str], Order],
         counters: dict[str, int],
@@ -54,11 +53,12 @@ class OrderRouter:
         self.book = book
         self._spawn = spawn
         self._clock = clock
-        self._halted = halted
         self._changed = changed
         self._reject = reject
         self._counters = counters
-        self._blocked = blocked  # the last check before sending (reason, empty to go)
+        # the last check before sending: the trading state may have changed since the order
+        # passed the pre-trade rules (the reason, empty to go)
+        self._blocked = blocked
         self._cancel_after_ack: set[str] = set()
         self._journal = journal  # the intent is written here before the order is sent
         self._settle = settle  # books fills the broker reports and the engine never saw
@@ -109,9 +109,6 @@ class OrderRouter:
     async def _post(self, order: Order) -> None:
         if order.status is not OrderStatus.NEW:
             return  # cancelled before it left
-        if self._halted():
-            self._reject(order, "trading is HALTED")
-            return
         reason = self._blocked(order) if self._blocked is not None else ""
         if reason:
             self._reject(order, reason)

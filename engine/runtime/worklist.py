@@ -578,6 +578,6 @@ class WorklistManager:
         return slot
 
     def _halted(self) -> bool:
-        from engine.model.snapshot import TradingState
-
-        return self.engine.trading_state is TradingState.HALTED
+        """Whether a row that starts now is HELD (trading HALTED, a flatten under way): the
+        same rule as a resume by hand."""
+        return bool(self.engine.holds_strategies())

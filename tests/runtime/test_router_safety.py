@@ -81,12 +81,12 @@ class Rig:
         self.halted = False
         self.changed: list[tuple[str, OrderStatus]] = []
         self.counters = {"orders_sent": 0, "orders_rejected": 0}
+        kw.setdefault("blocked", lambda o: "trading is HALTED" if self.halted else "")
         self.router = OrderRouter(
             broker,  # type: ignore[arg-type]
             self.book,
             spawn=self._spawn,
             clock=lambda: None,
-            halted=lambda: self.halted,
             changed=lambda o: self.changed.append((o.id, o.status)),
             reject=lambda o, reason: self.book.reject_local(o, reason, None),
             counters=self.counters,

@@ -100,7 +100,7 @@ def test_a_halt_asked_for_as_a_trading_state_is_a_kill() -> None:
 def test_a_flatten_under_way_holds_the_strategies() -> None:
     engine = _engine()
     assert engine.holds_strategies() == ""
-    engine.risk.flattening = True
+    engine.switch.flatten("test")
     assert engine.holds_strategies() == "flattening"
 
 

@@ -80,7 +80,7 @@ def test_a_journal_that_keeps_failing_trips_the_kill_switch_once(
         keeper._write(failing, order)
         assert engine.trading_state is TradingState.HALTED
         assert engine.halt_reason == "the order journal cannot be written: disk full"
-        engine.halt_reason = "later reason"
+        engine.switch.halt("later reason")
         keeper._write(failing, order)  # said once: the second failure does not kill again
     assert len(calls) == 2 and engine.halt_reason == "later reason"
     assert caplog.text.count("the order journal cannot be written") == 2  # the log + KILL line
