@@ -26,14 +26,21 @@ class Homes:
     def all(self) -> tuple[Path, Path, Path, Path]:
         return (self.config, self.data, self.state, self.logs)
 
+    @property
+    def written(self) -> tuple[Path, Path, Path]:
+        """The homes avin writes on its own (the config home holds the user's files)."""
+        return (self.data, self.state, self.logs)
+
     def ensure(self) -> Homes:
-        """Create the homes, private to the user (0700), and tighten any that an older version
-        left open to group or others (engine/security/private.py, docs/security.md)."""
+        """Create the homes, private to the user (0700), and tighten the ones avin writes that an
+        older version left open to group or others (engine/security/private.py). The user's own
+        files in the config home keep their modes: one holding a secret that others can read is
+        refused instead (engine/config.py, docs/security.md)."""
         from engine.security.private import tighten_all
 
         for path in self.all:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tighten_all(self.all)
+        tighten_all(self.written)
         return self
 
     @property

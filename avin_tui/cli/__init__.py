@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from engine import __version__
 from engine.disclaimer import DISCLAIMER
+from engine.paths import homes
+from engine.security.private import private_process
 
 EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
 
@@ -82,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    # everything this run creates is private to the user, whatever the login's umask; the homes
+    # avin writes that an older version left open are tightened (engine/security/private.py)
+    previous_umask = private_process(homes().written)
     try:
         return int(func(args) or 0)
     except KeyboardInterrupt:
@@ -92,3 +98,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"avin {args.command or 'run'}: crashed (see the traceback above)", file=sys.stderr)
         return EXIT_CRASH
+    finally:
+        os.umask(previous_umask)  # the caller's own, when avin runs in its process (tests)

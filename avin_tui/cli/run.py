@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.token is not None:
         register_secret(settings.token.get_secret_value())
     logbook = setup_logging(homes().ensure().logs, settings.log.level)
+    _log_tightened()
     if args.speed is not None and args.speed <= 0:
         print("avin: --speed must be positive", file=sys.stderr)
         return EXIT_CONFIG
@@ -88,6 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if engine.store is not None:
             engine.store.close()
+
+
+def _log_tightened() -> None:
+    """The homes made private at the start of this process (said on the console then, before the
+    log file was open), in the log file too."""
+    import logging
+
+    from engine.security.private import take_pending
+
+    for note in take_pending():
+        logging.getLogger("avin.security").warning("%s", note)
 
 
 def _risk_accepted(settings: Settings, args: argparse.Namespace) -> bool:

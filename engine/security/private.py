@@ -28,6 +28,14 @@ def private_umask() -> int:
     return os.umask(PRIVATE_UMASK)
 
 
+def private_process(homes: Iterable[Path]) -> int:
+    """What every entry point does first: the private umask, then the homes an older version left
+    open are tightened (a note each, logged as a warning). Returns the previous umask."""
+    previous = private_umask()
+    tighten_all(homes)
+    return previous
+
+
 def is_open(mode: int) -> bool:
     """Whether a mode gives the group or others any access."""
     return bool(stat.S_IMODE(mode) & OPEN_BITS)

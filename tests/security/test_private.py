@@ -126,3 +126,29 @@ def test_a_private_home_is_not_walked(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(private, "_walk", lambda h: walked.append(h) or iter(()))
     assert private.tighten(home) is None
     assert walked == []
+
+
+def test_the_users_own_config_files_keep_their_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not avin's to change: a config without a secret may be readable (one with a secret is
+    refused, tests/security/test_config_modes.py)."""
+    monkeypatch.setenv("AVIN_HOME", str(tmp_path))
+    config = tmp_path / "config"
+    config.mkdir(mode=0o755)
+    config.chmod(0o755)
+    (config / "avin.toml").write_text('mode = "sim"\n')
+    (config / "avin.toml").chmod(0o644)
+    homes().ensure()
+    assert stat.S_IMODE((config / "avin.toml").stat().st_mode) == 0o644
+
+
+def test_main_restores_the_callers_umask() -> None:
+    from avin_tui.cli import main
+
+    old = os.umask(0o022)
+    try:
+        assert main(["config", "check"]) == 0
+        assert os.umask(0o022) == 0o022
+    finally:
+        os.umask(old)
