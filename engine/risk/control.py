@@ -26,12 +26,12 @@ from engine.broker.base import (
 )
 from engine.config import RiskSettings
 from engine.model import Order, TimeFrame
+from engine.model.incidents import incident
 from engine.risk.clock import ClockWatch, trading_day
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
 from engine.risk.switch import TradingChange
 from engine.risk.triggers import Triggers, Trip
-from engine.runtime.logbook import incident
 
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine

@@ -49,6 +49,7 @@ from engine.model import (
     OrderStatus,
     TimeFrame,
 )
+from engine.model.incidents import incident
 from engine.model.order_book import OrderManager
 from engine.model.snapshot import (
     EngineSnapshot,
@@ -60,7 +61,6 @@ from engine.risk.switch import TradingChange, TradingSwitch
 from engine.runtime.accounts import resolve_accounts
 from engine.runtime.guards import ErrorStorm
 from engine.runtime.keeper import StateKeeper
-from engine.runtime.logbook import incident
 from engine.runtime.market_feed import MarketFeed
 from engine.runtime.recovery import book_missed_fill, settle_open_orders
 from engine.runtime.router import REQUEST, OrderRouter

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.model.incidents import INCIDENTS
 from engine.model.redact import redact
 
 LOGGER = "avin"
-INCIDENTS = "avin.incidents"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 RUN_START = "--- avin started"  # the first line of a run (the log viewer draws a separator)
 
@@ -166,11 +166,6 @@ def setup_logging(logs_dir: Path, level: str = "info", capacity: int = 50_000) -
     file_handler.handle(start)
     book.handle(start)
     return book
-
-
-def incident(what: str, **details: Any) -> None:
-    """Record a critical event: the incidents log (JSON lines), the main log and the UI."""
-    logging.getLogger(INCIDENTS).critical(what, extra={"details": details})
 
 
 def _jsonable(value: Any) -> Any:

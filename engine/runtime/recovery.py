@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from engine.broker.base import BrokerError
 from engine.broker.tinvest.journal import STOP_TYPES
 from engine.model import Fill, Mode, Order, OrderStatus, Position
+from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState, TradingState
-from engine.runtime.logbook import incident
 from engine.runtime.slots import can_move
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import decode_fill, decode_order, decode_position

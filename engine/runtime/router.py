@@ -24,8 +24,8 @@ from typing import Any
 from engine.broker.base import Broker, OrderRejected
 from engine.broker.tinvest.journal import IntentJournal
 from engine.model import Order, OrderStatus
+from engine.model.incidents import incident
 from engine.model.order_book import OrderManager
-from engine.runtime.logbook import incident
 
 log = logging.getLogger("avin.engine")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from engine.runtime.logbook import incident
+from engine.model.incidents import incident
 
 log = logging.getLogger("avin.supervisor")
 

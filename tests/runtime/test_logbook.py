@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.model.incidents import incident
 from engine.model.redact import redact, register_secret
-from engine.runtime.logbook import RUN_START, incident, setup_logging, utc_stamp
+from engine.runtime.logbook import RUN_START, setup_logging, utc_stamp
 
 
 def test_ring_numbering_and_files(tmp_path: Path) -> None:
