@@ -24,6 +24,13 @@ from avin_tui.cli.data_console import (
     utc_day,
 )
 from avin_tui.cli.data_fetch import cmd_download, cmd_import, cmd_update
+from avin_tui.cli.data_sources import (
+    URL_HELP,
+    add_check_options,
+    add_download_options,
+    add_update_options,
+    check_against,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -66,11 +73,10 @@ def register(subparsers: Any) -> None:
         "into the tick store",
     )
     p.add_argument("--to-year", type=int, metavar="YYYY", help="last year (default: this year)")
-    p.add_argument(
-        "--base-url", help="history service URL (default: $AVIN_HISTORY_URL or T-Invest)"
-    )
+    p.add_argument("--base-url", help=URL_HELP)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data per request")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_download_options(p)
     p.set_defaults(func=guard(cmd_download))
 
     p = sub.add_parser("update", help="fill from the last stored bar to now from the broker")
@@ -82,6 +88,7 @@ def register(subparsers: Any) -> None:
         metavar="YYYY-MM-DD",
         help="start here when nothing is stored (default: 30 days ago)",
     )
+    add_update_options(p)
     p.set_defaults(func=guard(cmd_update))
 
     p = sub.add_parser("instruments", help="show (or --refresh) the instrument cache")
@@ -102,7 +109,8 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("check", help="verify the store: gaps, duplicates, invalid bars")
     p.add_argument("tickers", nargs="*", metavar="TICKER", help="default: every stored one")
     p.add_argument("--min-gap", type=int, default=5, metavar="MIN")
-    p.add_argument("--show", type=int, default=5, help="gaps to show per instrument")
+    p.add_argument("--show", type=int, default=5, help="gaps (or differences) shown per item")
+    add_check_options(p)
     p.set_defaults(func=guard(cmd_check))
 
     p = sub.add_parser("export", help="write bars of one timeframe to CSV or Parquet")
@@ -202,6 +210,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from engine.data.loading import resolve_code
     from engine.data.store import BarStore
 
+    if args.against:
+        return check_against(args)
     store = BarStore()
     codes = [resolve_code(t, store=store) for t in args.tickers] or store.codes()
     out = stdout_console()

@@ -18,6 +18,7 @@ from avin_tui.cli.data_console import (
     stdout_console,
     utc_day,
 )
+from avin_tui.cli.data_sources import download_from_source, update_from_moex
 from engine.data.errors import DataError
 
 SHOW_BAD_LINES = 10
@@ -89,6 +90,11 @@ def cmd_download(args: argparse.Namespace) -> int:
     from engine.data.download import download
     from engine.data.history_client import HistoryClient, configured_token
 
+    if args.source != "tinvest-archive" and not (args.source == "tinvest" and args.trades):
+        return download_from_source(args)
+    if args.since is not None and args.from_year is None and not args.trades:
+        args.from_year = args.since.year  # the archives come by the year
+        args.to_year = args.to_year or (args.until.year if args.until else None)
     if args.trades:
         if args.from_year is not None or args.to_year is not None:
             raise DataError(
@@ -202,6 +208,8 @@ def cmd_update(args: argparse.Namespace) -> int:
     from engine.data.update import update_async
     from engine.runtime.data_broker import open_broker, with_broker
 
+    if args.source == "moex":
+        return update_from_moex(args)
     since = utc_day(args.since)
     results = run_async(
         with_broker(

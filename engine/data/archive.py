@@ -94,6 +94,21 @@ def read_archive(path: Path) -> list[Member]:
     return members
 
 
+def read_archive_bytes(name: str, data: bytes) -> list[Member]:
+    """The CSV members of a ZIP held in memory (a downloaded archive not written to disk)."""
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return [
+                Member(f"{name}:{info.filename}", archive.read(info.filename))
+                for info in sorted(archive.infolist(), key=lambda info: info.filename)
+                if not info.is_dir() and info.filename.lower().endswith(".csv")
+            ]
+    except Exception as exc:  # the same many ways to fail as read_archive
+        raise ArchiveError(f"{name} is not a readable ZIP archive ({exc})") from exc
+
+
 def read_csv_file(path: Path) -> Member:
     try:
         return Member(str(path), path.read_bytes())

@@ -171,9 +171,7 @@ class FakeIss:
     release: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _candles: dict[tuple[str, str, str | None, str | None], list[list[Any]]] = field(
-        default_factory=dict
-    )
+    _candles: dict[tuple[Any, ...], list[list[Any]]] = field(default_factory=dict)
 
     def add(self, share: Share, minutes: list[Minute]) -> None:
         self.shares[share.secid] = share
@@ -226,7 +224,9 @@ class FakeIss:
         if kind == "trades":
             tape = self.trades.get(secid, [])
             return 200, _table("trades", TRADE_COLUMNS, tape[start : start + self.trades_page])
-        key = (secid, query.get("interval", "10"), query.get("from"), query.get("till"))
+        served = self.minutes.get(secid, [])
+        key = (secid, query.get("interval", "10"), query.get("from"), query.get("till"),
+               id(served), len(served))  # fmt: skip
         cached = self._candles.get(key)
         if cached is not None:
             rows = cached
@@ -235,10 +235,10 @@ class FakeIss:
             till = _bound(query.get("till"), end=True)
             minutes = [
                 m
-                for m in self.minutes.get(secid, [])
+                for m in served
                 if (since is None or m.begin >= since) and (till is None or m.begin <= till)
             ]
-            rows = candles(minutes, int(key[1]))
+            rows = candles(minutes, int(query.get("interval", "10")))
             with self._lock:
                 self._candles = {key: rows}
         return 200, _table("candles", CANDLE_COLUMNS, rows[start : start + self.candles_page])
