@@ -8,6 +8,14 @@ Optional: a broker that can tell its server's clock has ``server_time() -> Serve
 :class:`ServerClock` protocol): the server timestamp of its newest stream message and the local UTC
 time it arrived. The engine reads it with :func:`server_time`, which gives None for brokers without
 it, to detect a skewed local clock (docs/incidents.md, "Clock skew").
+
+The other optional capabilities are protocols beside it, checked with ``isinstance`` (never by
+guessing from attribute names): :class:`MarketClock` (a market with its own clock),
+:class:`SessionInfo` (whether the session is open), :class:`JournalAware` (writes into the
+engine's intent journal), :class:`LocalStopHolder` (stops kept by the adapter, held during
+recovery), :class:`InstantLookup` and :class:`InstantCancel` (answers without a request),
+:class:`ReplayResume` (a replay that carries on from a previous run) and :class:`MarketDepthFeed`
+(books and the tape).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from engine.model import (
     Position,
     TimeFrame,
 )
+from engine.orders.journal import IntentJournal
 
 
 class BrokerError(Exception):
@@ -211,6 +220,100 @@ def server_time(broker: object) -> ServerTime | None:
     except Exception:  # a broker that cannot tell must never break the engine
         return None
     return value if isinstance(value, ServerTime) else None
+
+
+# --- capabilities: what a broker can do beyond :class:`Broker`, declared, never guessed ---------
+
+
+@runtime_checkable
+class MarketClock(Protocol):
+    """The optional part of a :class:`Broker` whose market keeps its own clock (the simulated
+    market replays its own time: its data is on no server's clock and not on the wall clock).
+    The engine's market time is this clock's; a broker without it gives none."""
+
+    def market_time(self) -> datetime:
+        """The market's time now (UTC)."""
+        ...
+
+
+@runtime_checkable
+class SessionInfo(Protocol):
+    """The optional part of a :class:`Broker` that knows whether its market's session is open
+    (the simulated market's calendar). A broker without it is asked per instrument
+    (:meth:`Broker.market_status`)."""
+
+    def session_open(self) -> bool:
+        """Whether the session is open now (on :class:`MarketClock` time where it has one)."""
+        ...
+
+
+@runtime_checkable
+class JournalAware(Protocol):
+    """The optional part of a :class:`Broker` that writes what it learns of a key into the
+    engine's persistent intent journal (T-Invest: the stop order id a stop order's key links to,
+    so the link survives a restart). The engine's order router writes the intents themselves."""
+
+    def use_journal(self, journal: IntentJournal) -> None:
+        """Resolve keys in ``journal`` from now on."""
+        ...
+
+
+@runtime_checkable
+class LocalStopHolder(Protocol):
+    """The optional part of a :class:`Broker` that keeps stop orders itself (T-Invest's sandbox
+    has no stop orders): recovery holds them while it compares the journal with the broker (an
+    order one of them sent would change what is being compared) and releases them after."""
+
+    def hold_local_stops(self) -> None: ...
+
+    def release_local_stops(self) -> None: ...
+
+
+@runtime_checkable
+class InstantLookup(Protocol):
+    """The optional part of a :class:`Broker` that finds an instrument at once, without a
+    request (the simulated market): asked on the engine's own thread, where it cannot wait."""
+
+    def lookup(self, query: str) -> Instrument:
+        """The instrument for ``query``, or raise :class:`UnknownInstrument`."""
+        ...
+
+
+@runtime_checkable
+class InstantCancel(Protocol):
+    """The optional part of a :class:`Broker` that cancels synchronously (the simulated
+    market): the cancel happens before any further market event."""
+
+    def cancel_now(self, account: str, order_id: str) -> Order:
+        """Cancel at once; the order as it is after the cancel."""
+        ...
+
+
+@runtime_checkable
+class ReplayResume(Protocol):
+    """The optional part of a :class:`Broker` whose market is a replay that can carry on from a
+    previous run's market time (the simulated market), instead of replaying the same session."""
+
+    def resume_at(self, ts: datetime) -> bool:
+        """Carry on from ``ts``; False when the replay cannot (``ts`` outside its data)."""
+        ...
+
+
+def market_clock(broker: object) -> datetime | None:
+    """The time of ``broker``'s own market clock (:class:`MarketClock`), None without one."""
+    if not isinstance(broker, MarketClock):
+        return None
+    value = broker.market_time()
+    return value if isinstance(value, datetime) else None
+
+
+def session_open(broker: object) -> bool | None:
+    """Whether ``broker``'s market session is open (:class:`SessionInfo`), None when it cannot
+    say."""
+    if not isinstance(broker, SessionInfo):
+        return None
+    value = broker.session_open()
+    return value if isinstance(value, bool) else None
 
 
 @runtime_checkable

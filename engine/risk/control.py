@@ -23,6 +23,7 @@ from engine.broker.base import (
     PriceEvent,
     TradingStatus,
     server_time,
+    session_open,
 )
 from engine.config import RiskSettings
 from engine.model import Order, TimeFrame
@@ -158,9 +159,8 @@ class RiskControl:
         return out
 
     def market_open(self) -> bool | None:
-        market = getattr(self.engine.broker, "market", None)
-        value = getattr(market, "is_open", None)
-        return value if isinstance(value, bool) else None
+        """The broker's own session flag (:class:`engine.broker.base.SessionInfo`), else None."""
+        return session_open(self.engine.broker)
 
     def session_open(self) -> bool | None:
         """Whether the session is open, for the stale-data trigger: the market's own flag (the

@@ -34,8 +34,10 @@ from engine.broker.base import (
     BrokerEvent,
     ConnectionEvent,
     FillEvent,
+    JournalAware,
     OrderUpdate,
     PriceEvent,
+    market_clock,
 )
 from engine.config import RiskSettings
 from engine.model import (
@@ -157,10 +159,9 @@ class Engine:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.keeper = StateKeeper(self)  # journal, state snapshots, recovery (engine.state)
         self.market_feed = MarketFeed(broker, record=self.options.record_ticks)  # books, tape
-        use_journal = getattr(broker, "use_journal", None)
-        if self.keeper.journal is not None and callable(use_journal):
-            # the broker records keys (and stop order ids) in the persistent journal too
-            use_journal(self.keeper.journal)
+        if self.keeper.journal is not None and isinstance(broker, JournalAware):
+            # the broker resolves keys (and links stop order ids) in the persistent journal
+            broker.use_journal(self.keeper.journal)
         self.router = OrderRouter(
             broker,
             self.book,
@@ -761,13 +762,7 @@ class Engine:
 
     def _market_clock(self) -> datetime | None:
         """A clock the broker's market keeps itself (the simulated market's replay), or None."""
-        for owner in (self.broker, getattr(self.broker, "market", None)):
-            value = getattr(owner, "now", None) if owner is not None else None
-            if callable(value):
-                value = value()
-            if isinstance(value, datetime):
-                return value
-        return None
+        return market_clock(self.broker)
 
     def _lot_size(self, code: str) -> int:
         instrument = self.instruments.get(code)

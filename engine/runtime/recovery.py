@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from engine.broker.base import BrokerError
-from engine.broker.tinvest.journal import STOP_TYPES
+from engine.broker.base import BrokerError, LocalStopHolder
 from engine.model import Fill, Mode, Order, OrderStatus, Position
 from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState, TradingState
+from engine.orders.journal import STOP_TYPES
 from engine.runtime.slots import can_move
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import decode_fill, decode_order, decode_position
@@ -108,17 +108,16 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
     elif store.damage:
         log.warning("state store: %s", "; ".join(store.damage.problems))
     # a broker that keeps stop orders itself holds them while the positions are compared
-    hold = getattr(engine.broker, "hold_local_stops", None)
-    release = getattr(engine.broker, "release_local_stops", None)
-    if callable(hold) and callable(release):
-        hold()
+    holder = engine.broker if isinstance(engine.broker, LocalStopHolder) else None
+    if holder is not None:
+        holder.hold_local_stops()
     try:
         await _reconcile(engine, keeper, report)
     except Exception as exc:
         report.problems.append(f"reconciliation with the broker failed: {exc}")
     finally:
-        if callable(hold) and callable(release):
-            release()
+        if holder is not None:
+            holder.release_local_stops()
     report.seconds = time.monotonic() - start
     if report.problems:
         _halt(engine, report)

@@ -21,11 +21,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from engine.broker.base import Broker, OrderRejected
-from engine.broker.tinvest.journal import IntentJournal
+from engine.broker.base import Broker, InstantCancel, OrderRejected
 from engine.model import Order, OrderStatus
 from engine.model.incidents import incident
 from engine.model.order_book import OrderManager
+from engine.orders.journal import IntentJournal
 
 log = logging.getLogger("avin.engine")
 
@@ -91,11 +91,10 @@ class OrderRouter:
 
     def _cancel_now(self, order: Order) -> bool:
         """A broker that cancels synchronously does it now, before any further market event."""
-        now = getattr(self.broker, "cancel_now", None)
-        if not callable(now):
+        if not isinstance(self.broker, InstantCancel):
             return False
         try:
-            view = now(order.account, order.id)
+            view = self.broker.cancel_now(order.account, order.id)
         except Exception as exc:
             log.warning("cancel of order %s failed: %s", order.id[:8], exc)
             return True

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from engine.broker.base import ReplayResume
 from engine.model.snapshot import StrategyState
 from engine.runtime.history import load_history
 from engine.runtime.slots import StrategySlot
@@ -77,8 +78,8 @@ async def continue_replay(engine: Engine) -> None:
     """A market replayed on its own clock (the simulated one: ``resume_at``) carries on from the
     previous run's market time, so a restart goes on trading where it stopped instead of replaying
     the same session again behind the state it restored (before ``connect``)."""
-    resume = getattr(engine.broker, "resume_at", None)
-    if engine.store is None or not callable(resume):
+    broker = engine.broker
+    if engine.store is None or not isinstance(broker, ReplayResume):
         return
     try:
         saved = await asyncio.to_thread(engine.store.load_snapshot) or {}
@@ -86,7 +87,7 @@ async def continue_replay(engine: Engine) -> None:
         if not text or saved.get("mode") != engine.options.mode.value:
             return
         ts = datetime.fromisoformat(str(text))
-        if resume(ts):
+        if broker.resume_at(ts):
             log.info("the simulated market carries on from %s", ts.isoformat())
     except Exception as exc:  # a damaged status: the market starts where it would anyway
         log.warning("cannot carry on the previous run's market time: %s", exc)

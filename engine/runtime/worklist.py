@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.broker.base import InstantLookup
+
 if TYPE_CHECKING:
     from engine.runtime.engine import Engine
     from engine.runtime.slots import StrategySlot
@@ -325,11 +327,11 @@ class WorklistManager:
         if not (engine.running and engine.connected) or loop is None or loop.is_closed():
             return None, []
         if threading.get_ident() == engine._loop_thread:
-            lookup = getattr(engine.broker, "lookup", None)  # a broker that can answer at once
-            if not callable(lookup):
+            broker = engine.broker
+            if not isinstance(broker, InstantLookup):  # a broker that can answer at once
                 return None, []
             try:
-                instrument = lookup(spec.instrument)
+                instrument = broker.lookup(spec.instrument)
             except Exception as exc:
                 return None, [self._instrument_error(spec, exc)]
             return (instrument.code, spec.account), []

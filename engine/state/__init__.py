@@ -6,8 +6,8 @@
 - :mod:`engine.state.status_store`: :class:`StatusStore`, the persisted status, run marker and
   latched trading state (read by ``avin status`` from another process);
 - :mod:`engine.state.codec`: orders, fills and positions as JSON;
-- :mod:`engine.state.journal`: :class:`OrderJournal`, the engine's writer (also an
-  ``IntentJournal`` for the T-Invest adapter);
+- :mod:`engine.state.journal`: :class:`OrderJournal`, the engine's writer (the persistent
+  :class:`engine.orders.journal.IntentJournal`);
 
 Recovery after a crash is :mod:`engine.runtime.recovery`; the guarantees are in docs/state.md.
 """

@@ -1,7 +1,9 @@
 """The engine's order journal: intents before sending, every order change and fill after.
 
-:class:`OrderJournal` is also the T-Invest adapter's ``IntentJournal`` (``record`` / ``resolve`` /
-``unresolved`` / ``stop_orders``): recording the same key twice writes it once, so both may use it.
+:class:`OrderJournal` is the persistent :class:`engine.orders.journal.IntentJournal`: the order
+router writes each intent (``record``, once per key) before the order is sent, and a broker that
+keeps links of its own (:class:`engine.broker.base.JournalAware`, e.g. T-Invest's stop order ids)
+writes what it learns of a key (``resolve``).
 The link of a stop order's key to the broker's stop order id needs no event of its own: it is the
 ``broker_id`` of the stop order in its ``resolve`` / ``order`` events (and in state snapshots), and
 comes back after a restart through :meth:`OrderJournal.adopt_keys`.
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import threading
 
-from engine.broker.tinvest.journal import stop_link
 from engine.model import Fill, Order, OrderStatus
+from engine.orders.journal import stop_link
 from engine.state.base import BaseStore
 from engine.state.codec import decode_order, encode_fill, encode_order
 

@@ -119,11 +119,12 @@ def test_engine_errors_in_a_storm_halt_trading() -> None:
 def test_a_broker_that_keeps_its_own_clock_tells_the_market_time() -> None:
     engine = _engine()
     now = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
-    engine.broker = SimpleNamespace(now=lambda: now)  # type: ignore[assignment]
+    engine.broker = SimpleNamespace(market_time=lambda: now)  # type: ignore[assignment]
     assert engine._market_clock() == now
+    # a market clock is declared (MarketClock), never guessed from a `market.now` attribute
     engine.broker = SimpleNamespace(market=SimpleNamespace(now=now))  # type: ignore[assignment]
-    assert engine._market_clock() == now
-    engine.broker = SimpleNamespace()  # type: ignore[assignment]
+    assert engine._market_clock() is None
+    engine.broker = SimpleNamespace(now=lambda: now)  # type: ignore[assignment]
     assert engine._market_clock() is None
 
 

@@ -177,10 +177,26 @@ async def test_on_the_engine_thread_a_broker_without_lookup_is_not_asked() -> No
     async with Driver([SMA], OPTIONS) as d:
         # the SimBroker answers at once on the loop thread: an unknown ticker is refused
         assert not d.engine.check_strategy(StrategySpec("sma_cross", "XXXXSBER")).ok
-        d.broker.lookup = None  # type: ignore[attr-defined,assignment]
-        # a broker that cannot answer at once is not asked: the row is resolved on start
-        checked = d.engine.check_strategy(StrategySpec("sma_cross", "XXXXSBER"))
+        # a broker that cannot answer at once (no InstantLookup) is not asked: the row is
+        # resolved on start
+        d.engine.broker = WithoutLookup(d.broker)  # type: ignore[assignment]
+        try:
+            checked = d.engine.check_strategy(StrategySpec("sma_cross", "XXXXSBER"))
+        finally:
+            d.engine.broker = d.broker
         assert checked.ok and checked.spec.account == "sim-1"
+
+
+class WithoutLookup:
+    """The simulated broker without its synchronous ``lookup`` (like T-Invest)."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "lookup":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
 
 
 async def test_on_the_engine_thread_a_broker_lookup_answers_at_once() -> None:

@@ -14,7 +14,7 @@ from engine.broker.sim.market import tick_path
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.limiter import RateLimiter
 from engine.broker.tinvest.streams import StreamPolicy
-from engine.model import Instrument, Mode
+from engine.model import Instrument, Mode, Order
 
 START = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # a Monday, the session open
 
@@ -67,6 +67,13 @@ def make_broker(target: str, token: str = DEFAULT_TOKEN, **kw: object) -> TInves
     }
     options.update(kw)
     return TInvestBroker(token, **options)
+
+
+async def post_journalled(broker: TInvestBroker, order: Order) -> Order:
+    """Post ``order`` as the engine does: the router journals its intent first (the adapter
+    itself only resolves keys in the journal)."""
+    broker.journal.record(order.id, order)
+    return await broker.post_order(order)
 
 
 def future_prices(server: FakeTInvestServer, inst: Instrument, minutes: int = 240) -> list[Decimal]:

@@ -24,7 +24,7 @@ from engine.broker.tinvest.channel import PROD_TARGET, SANDBOX_TARGET
 from engine.broker.tinvest.errors import AuthenticationError, RateLimited
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Mode, Order, OrderStatus, OrderType, Side
-from tests.tinvest.helpers import START, EventSink
+from tests.tinvest.helpers import START, EventSink, post_journalled
 
 ACCOUNT = "fake-account-1"
 SBER = "MOEX_SHARE_SBER"
@@ -102,7 +102,7 @@ async def test_a_post_refused_before_execution_is_resolved_as_never_sent(
         expected = AuthenticationError
     order = market_buy()
     with pytest.raises(expected):
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     assert server.exchange.orders == {}
     assert broker.journal.unresolved() == []  # resolved as "never reached the broker"
     assert order.id not in broker._tracked
@@ -114,7 +114,7 @@ async def test_a_lost_resend_is_looked_up_again_and_sent_once_more_with_the_same
     server.faults.unavailable_calls = 2  # the post and its first resend never arrive
     server.faults.only_methods = {"PostOrder"}
     order = market_buy()
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert placed.id == order.id and placed.broker_id
     assert server.post_order_keys == [order.id]  # only the third send reached the service
     assert server.calls.count("GetOrderState") >= 2  # looked up before each resend
@@ -158,7 +158,7 @@ async def test_a_journal_without_or_failing_at_stop_links_does_not_stop_a_cancel
     sber = await broker.find_instrument("SBER")
     low = sber.round_price(server.exchange.last_price(sber) * Decimal("0.8"))
     order = Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=low)
-    await broker.post_order(order)
+    await post_journalled(broker, order)
     with caplog.at_level(logging.WARNING, logger="avin.tinvest"):
         cancelled = await broker.cancel_order(ACCOUNT, order.id)
         assert broker._journal_stop_order(order.id) is None
@@ -287,7 +287,9 @@ async def test_a_cancel_that_never_gets_through_returns_the_order_still_open(
     broker.resolve_attempts = 2
     sber = await broker.find_instrument("SBER")
     low = sber.round_price(server.exchange.last_price(sber) * Decimal("0.95"))
-    order = await broker.post_order(Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=low))
+    order = await post_journalled(
+        broker, Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=low)
+    )
     server.faults.unavailable_calls = 1_000
     server.faults.only_methods = {"CancelOrder"}
     result = await broker.cancel_order(ACCOUNT, order.id)
@@ -298,7 +300,7 @@ async def test_a_cancel_that_never_gets_through_returns_the_order_still_open(
 def test_only_the_newest_lots_beyond_those_booked_are_taken() -> None:
     from datetime import UTC, datetime
 
-    from engine.broker.tinvest.broker import _newest_lots
+    from engine.broker.tinvest.fills import _newest_lots
     from engine.model import Fill
 
     ts = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
@@ -332,7 +334,7 @@ async def test_a_first_post_answered_30057_is_looked_up_and_sent_again_with_its_
 ) -> None:
     server.faults.reject_next = ["30057"]  # "the order exists, its report is not ready"
     order = market_buy()
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert placed.id == order.id and placed.broker_id
     assert server.post_order_keys == [order.id, order.id]  # never a new key
     assert len(server.exchange.orders) == 1

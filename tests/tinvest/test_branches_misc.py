@@ -12,12 +12,13 @@ import pytest
 
 from engine.broker.fake_tinvest import FakeTInvestServer
 from engine.broker.tinvest import market_depth
-from engine.broker.tinvest.broker import TInvestBroker, _status_name
+from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.errors import RateLimited, RequestRejected, TInvestOrderRejected
-from engine.broker.tinvest.journal import InMemoryJournal
 from engine.broker.tinvest.limiter import TokenBucket
+from engine.broker.tinvest.market_data import _status_name
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderType, Side
+from engine.orders.journal import InMemoryJournal
 from tests.tinvest.helpers import START
 
 

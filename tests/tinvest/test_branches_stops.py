@@ -17,10 +17,11 @@ import pytest
 from engine.broker import local_stops
 from engine.broker.base import OrderUpdate
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
-from engine.broker.tinvest.broker import TInvestBroker, _Stop
-from engine.broker.tinvest.journal import InMemoryJournal
+from engine.broker.tinvest.broker import TInvestBroker
+from engine.broker.tinvest.core import TrackedStop
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderStatus, OrderType, Side
+from engine.orders.journal import InMemoryJournal
 from tests.tinvest.helpers import START, EventSink, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"
@@ -110,7 +111,7 @@ async def test_stop_states_the_adapter_cannot_place_yet_change_nothing(
     server: FakeTInvestServer, broker: TInvestBroker
 ) -> None:
     sber = await broker.find_instrument("SBER")
-    stop = _Stop("k1", ACCOUNT, "stop-1")
+    stop = TrackedStop("k1", ACCOUNT, "stop-1")
     unknown = pb.StopOrder(
         stop_order_id="stop-1", status=pb.STOP_ORDER_STATUS_EXPIRED, instrument_uid="no-such"
     )
@@ -127,7 +128,7 @@ async def test_stop_states_the_adapter_cannot_place_yet_change_nothing(
     await broker._stop_changed(stop, executed, follow=True)
     assert stop.child == "" and not stop.finished and stop.order is not None
     # an order a stop became, shown before the stop order itself was read: its key only
-    bare = _Stop("k2", ACCOUNT, "stop-2")
+    bare = TrackedStop("k2", ACCOUNT, "stop-2")
     child = Order(SBER, Side.SELL, OrderType.MARKET, 1, ACCOUNT, id="ord-9")
     view = broker._stop_view(bare, child)
     assert view.id == "k2" and view.type is OrderType.MARKET

@@ -17,12 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.broker.fake_tinvest import FakeTInvestServer
-from engine.broker.tinvest import broker as adapter
+from engine.broker.tinvest import fills as adapter
 from engine.broker.tinvest.broker import OrderOutcomeUnknown, TInvestBroker
 from engine.broker.tinvest.errors import TInvestError, TInvestOrderRejected
 from engine.broker.tinvest.streams import StreamPolicy
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
-from tests.tinvest.helpers import Polls, crossing_level, make_broker
+from tests.tinvest.helpers import Polls, crossing_level, make_broker, post_journalled
 
 ACCOUNT = "fake-account-1"
 SBER = "MOEX_SHARE_SBER"
@@ -53,7 +53,7 @@ async def test_resend_after_key_not_found_then_a_definite_rejection(
     server.faults.reject_next = ["30034"]
     order = market_buy()
     with pytest.raises(TInvestOrderRejected) as info:
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     assert info.value.api_code == "30034"
     # looked up first, then the same key once more (the fault is not recorded: it never arrived)
     assert server.calls.index("GetOrderState") < server.calls.index("PostOrder")
@@ -89,7 +89,7 @@ async def test_resend_answered_30057_looks_again_and_takes_the_order_that_appear
             raise
 
     monkeypatch.setattr(broker, "_call", call)
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert "PostOrder:30057" in answers
     (record,) = server.exchange.orders.values()
     assert placed.id == order.id and placed.broker_id == record.exchange_id
@@ -105,7 +105,7 @@ async def test_a_refused_stop_order_is_rejected_and_forgotten(
     off_step = sber.round_price(last * Decimal("0.9")) + Decimal("0.005")
     order = Order(SBER, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=off_step)
     with pytest.raises(TInvestOrderRejected) as info:
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     assert info.value.api_code == "30078"
     assert "the nearest valid price" in str(info.value)
     assert [o for o in server.exchange.orders.values() if o.stop] == []
@@ -122,7 +122,7 @@ async def test_a_stop_order_never_answered_stays_in_flight_under_its_key(
     stop = sber.round_price(server.exchange.last_price(sber) * Decimal("0.9"))
     order = Order(SBER, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=stop)
     with pytest.raises(OrderOutcomeUnknown) as info:
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     assert "unknown after 2 attempts" in str(info.value)
     assert server.faults.unavailable_calls == 8  # two sends, both with the same key
     assert [k for k, _ in broker.journal.unresolved()] == [order.id]
@@ -141,7 +141,7 @@ async def test_cancel_is_retried_while_unavailable(server: FakeTInvestServer) ->
         sber = await broker.find_instrument("SBER")
         price = sber.round_price(server.exchange.last_price(sber) * Decimal("0.95"))
         order = Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=price)
-        await broker.post_order(order)
+        await post_journalled(broker, order)
         server.faults.unavailable_calls = 1
         server.faults.only_methods = {"CancelOrder"}
         before = len(server.calls)
@@ -162,7 +162,7 @@ async def test_a_cancel_lost_after_the_order_finished_is_not_sent_again(
     sber = await broker.find_instrument("SBER")
     price = sber.round_price(server.exchange.last_price(sber) * Decimal("0.95"))
     order = Order(SBER, Side.BUY, OrderType.LIMIT, 1, ACCOUNT, price=price)
-    await broker.post_order(order)
+    await post_journalled(broker, order)
     server.exchange.cancel(ACCOUNT, order.id, by_key=True)  # finished at the broker meanwhile
     server.faults.unavailable_calls = 1
     server.faults.only_methods = {"CancelOrder"}
@@ -184,7 +184,7 @@ async def test_a_stop_that_triggers_while_being_cancelled_cancels_what_it_became
         sber = await broker.find_instrument("SBER")
         level = crossing_level(server, sber, rising=False)
         order = Order(SBER, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=level)
-        placed = await broker.post_order(order)
+        placed = await post_journalled(broker, order)
         record = server.exchange.orders[placed.broker_id]
         for _ in range(240):
             if record.child_id:
@@ -257,7 +257,7 @@ async def test_each_stop_order_refusal_code_is_a_rejection(
     stop = sber.round_price(server.exchange.last_price(sber) * Decimal("0.9"))
     order = Order(SBER, Side.SELL, OrderType.STOP, 1, ACCOUNT, stop_price=stop)
     with pytest.raises(TInvestOrderRejected) as info:
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     assert info.value.api_code == code
     assert server.calls.count("PostStopOrder") == 1  # a definite answer: never sent again
     assert broker.journal.unresolved() == []

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from engine.broker.base import FillEvent
 from engine.broker.fake_tinvest import FakeTInvestServer
-from engine.broker.tinvest.broker import COMMISSION_LOOKUPS_PER_MINUTE
+from engine.broker.tinvest.core import COMMISSION_LOOKUPS_PER_MINUTE
 from engine.model import Order, OrderType, Side
 from tests.tinvest.helpers import EventSink, make_broker
 

@@ -15,7 +15,7 @@ from engine.broker.tinvest.broker import OrderOutcomeUnknown, TInvestBroker
 from engine.broker.tinvest.errors import AuthenticationError, TInvestOrderRejected
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Order, OrderStatus, OrderType, Side, TimeFrame
-from tests.tinvest.helpers import START, EventSink, Polls, make_broker
+from tests.tinvest.helpers import START, EventSink, Polls, make_broker, post_journalled
 
 ACCOUNT = "fake-account-1"
 
@@ -29,7 +29,7 @@ async def test_ambiguous_70002_after_placement_is_resolved_by_lookup(
 ) -> None:
     server.faults.internal_after_place = 1
     order = market_buy()
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert server.post_order_keys == [order.id]  # looked up, never sent again
     assert len(server.exchange.orders) == 1
     (record,) = server.exchange.orders.values()
@@ -43,7 +43,7 @@ async def test_unavailable_on_connect_resends_the_same_key_only(
     server.faults.unavailable_calls = 1
     server.faults.only_methods = {"PostOrder"}
     order = market_buy()
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert placed.status is OrderStatus.FILLED and placed.filled_lots == order.lots
     assert server.post_order_keys == [order.id]
     assert len(server.exchange.orders) == 1
@@ -53,8 +53,8 @@ async def test_posting_the_same_key_twice_gives_one_order(
     broker: TInvestBroker, server: FakeTInvestServer
 ) -> None:
     order = market_buy()
-    first = await broker.post_order(order)
-    second = await broker.post_order(order)
+    first = await post_journalled(broker, order)
+    second = await post_journalled(broker, order)
     assert first.broker_id == second.broker_id
     assert len(server.exchange.orders) == 1
     assert set(server.post_order_keys) == {order.id}
@@ -77,7 +77,7 @@ async def test_rate_limit_80002_waits_for_the_reset(
     server.faults.rate_limit_calls = 1
     order = market_buy()
     t0 = loop.time()
-    await broker.post_order(order)
+    await post_journalled(broker, order)
     assert loop.time() - t0 >= 0.5
     assert len(server.exchange.orders) == 1  # the refused request was sent again, same key
     assert set(server.post_order_keys) == {order.id}
@@ -99,7 +99,7 @@ async def test_injected_rejections(
 ) -> None:
     server.faults.reject_next = [code]
     with pytest.raises(TInvestOrderRejected) as info:
-        await broker.post_order(market_buy())
+        await post_journalled(broker, market_buy())
     assert info.value.api_code == code and words in str(info.value)
     assert info.value.tracking_id
     assert server.exchange.orders == {}
@@ -218,7 +218,7 @@ async def test_order_stream_down_falls_back_to_polling(server: FakeTInvestServer
     try:
         await broker.connect()
         order = market_buy(3)
-        await broker.post_order(order)
+        await post_journalled(broker, order)
         server.step()
         await sink.wait(lambda ev: any(isinstance(e, FillEvent) for e in ev))
         await sink.wait(
@@ -245,7 +245,7 @@ async def test_delayed_fills_arrive_once(
     polls = Polls(broker)
     await broker.orders.connected.wait()
     order = market_buy(2)
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     for _ in range(3):
         server.step()
     await polls.run()  # look now: nothing has filled at the server, nothing is reported
@@ -267,7 +267,7 @@ async def test_deadline_on_post_order_is_resolved_by_lookup(
     broker.config.deadline_scale = 0.2  # PostOrder: 0.3 s
     server.faults.slow_after_place = 0.6
     order = market_buy()
-    placed = await broker.post_order(order)
+    placed = await post_journalled(broker, order)
     assert placed.broker_id
     assert server.post_order_keys == [order.id]
     assert len(server.exchange.orders) == 1
@@ -315,7 +315,7 @@ async def test_unresolvable_order_stays_in_flight_under_its_key(
 
     breaker = asyncio.create_task(break_lookups())
     with pytest.raises(OrderOutcomeUnknown) as info:
-        await broker.post_order(order)
+        await post_journalled(broker, order)
     await breaker
     assert server.post_order_keys == [order.id]  # never sent with another key
     assert len(server.exchange.orders) == 1

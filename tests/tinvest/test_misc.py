@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -14,12 +16,14 @@ from engine.broker.base import BarEvent, BrokerEvent, FillEvent
 from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeExchange, FakeTInvestServer, Faults
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.channel import ChannelConfig, Transport
-from engine.broker.tinvest.journal import InMemoryJournal
 from engine.broker.tinvest.numbers import quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.safety import LiveTradingRefused, resolve_mode
 from engine.broker.tinvest.streams import MarketStream
 from engine.model import Instrument, Mode, Order, OrderType, Side, TimeFrame
+from engine.model.order_book import OrderManager
+from engine.orders.journal import InMemoryJournal
+from engine.runtime.router import OrderRouter
 from tests.tinvest.helpers import START, EventSink, make_broker
 
 
@@ -103,14 +107,51 @@ class CheckingJournal(InMemoryJournal):
     def __init__(self, server: FakeTInvestServer) -> None:
         super().__init__()
         self.server = server
-        self.seen_at_record: list[bool] = []
+        self.seen_at_record: list[tuple[str, bool]] = []
 
     def record(self, key: str, order: Order) -> None:
-        self.seen_at_record.append(key in self.server.post_order_keys)
+        self.seen_at_record.append((key, key in self.server.post_order_keys))
         super().record(key, order)
 
 
-async def test_the_key_is_journalled_before_it_is_sent(server: FakeTInvestServer) -> None:
+async def test_the_key_is_journalled_once_by_the_router_before_it_is_sent(
+    server: FakeTInvestServer,
+) -> None:
+    # the router writes the intent; the adapter, given the same journal, only resolves the key
+    journal = CheckingJournal(server)
+    broker = make_broker(server.target, journal=journal)
+    book = OrderManager()
+    tasks: list[asyncio.Task[Any]] = []
+
+    def spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        tasks.append(asyncio.get_running_loop().create_task(coro, name=name))
+        return tasks[-1]
+
+    router = OrderRouter(
+        broker,
+        book,
+        spawn=spawn,
+        clock=lambda: None,
+        changed=lambda order: None,
+        reject=lambda order, reason: book.reject_local(order, reason, None),
+        counters={"orders_sent": 0, "orders_rejected": 0},
+        journal=journal,
+    )
+    try:
+        order = book.record(
+            Order("MOEX_SHARE_SBER", Side.BUY, OrderType.MARKET, 1, "fake-account-1")
+        )
+        router.post(order)
+        _done, pending = await asyncio.wait(tasks, timeout=10)
+        assert not pending
+    finally:
+        await broker.close()
+    assert journal.seen_at_record == [(order.id, False)]  # once, and before the server saw it
+    assert journal.unresolved() == []
+    assert journal.entries[order.id].result is not None
+
+
+async def test_the_adapter_itself_never_writes_an_intent(server: FakeTInvestServer) -> None:
     journal = CheckingJournal(server)
     broker = make_broker(server.target, journal=journal)
     try:
@@ -118,9 +159,8 @@ async def test_the_key_is_journalled_before_it_is_sent(server: FakeTInvestServer
         await broker.post_order(order)
     finally:
         await broker.close()
-    assert journal.seen_at_record == [False]
-    assert journal.unresolved() == []
-    assert journal.entries[order.id].result is not None
+    assert journal.seen_at_record == []
+    assert journal.entries[order.id].result is not None  # the broker's answer is resolved
 
 
 async def test_orders_of_a_new_account_reach_the_stream() -> None:

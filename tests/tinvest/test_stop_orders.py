@@ -19,8 +19,8 @@ from engine.broker.base import FillEvent, OrderUpdate
 from engine.broker.fake_tinvest import FakeTInvestServer
 from engine.broker.fake_tinvest.exchange import ServerOrder
 from engine.broker.tinvest.broker import TInvestBroker
-from engine.broker.tinvest.journal import InMemoryJournal
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
+from engine.orders.journal import InMemoryJournal
 from tests.tinvest.helpers import EventSink, Polls, crossing_level, make_broker
 
 ACCOUNT = "fake-account-1"

@@ -195,6 +195,14 @@ class SimBroker:
             return False
         return self.market.seek(ts)
 
+    def market_time(self) -> datetime:
+        """The simulated market's own clock (:class:`engine.broker.base.MarketClock`)."""
+        return self.market.now
+
+    def session_open(self) -> bool:
+        """Whether the simulated session is open (:class:`engine.broker.base.SessionInfo`)."""
+        return self.market.is_open
+
     # --- reference data --------------------------------------------------------------------
 
     @property

@@ -2,8 +2,10 @@
 
 Public API (imported lazily, so that ``avin --help`` does not load grpc):
 
-- :class:`TInvestBroker` (``broker.py``): the :class:`engine.broker.base.Broker` implementation.
-- :class:`IntentJournal` / :class:`InMemoryJournal` (``journal.py``): keys recorded before sending.
+- :class:`TInvestBroker` (``broker.py``): the :class:`engine.broker.base.Broker` implementation,
+  one facade over its roles (``core``, ``instruments``, ``accounts``, ``market_data``, ``fills``,
+  ``stops``, ``orders``).
+- The intent journal it resolves keys in is generic: :mod:`engine.orders.journal`.
 - :class:`StreamPolicy` (``streams.py``): ping interval, stall factor, reconnect backoff.
 - :class:`RateLimiter` (``limiter.py``), :class:`ChannelConfig` / :class:`Transport`
   (``channel.py``), ``PROD_TARGET`` / ``SANDBOX_TARGET``.
@@ -21,8 +23,6 @@ from typing import Any
 _EXPORTS = {
     "TInvestBroker": "broker",
     "OrderOutcomeUnknown": "broker",
-    "IntentJournal": "journal",
-    "InMemoryJournal": "journal",
     "StreamPolicy": "streams",
     "RateLimiter": "limiter",
     "ChannelConfig": "channel",

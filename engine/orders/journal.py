@@ -1,12 +1,15 @@
 """The intent journal: an order's key is recorded *before* the request is sent.
 
 After a crash or an ambiguous failure the journal says which keys may exist at the broker; they are
-resolved by looking the key up, never by posting again with a new key. :class:`InMemoryJournal` is
-the stand-in when no persistent journal is given; the engine hands the adapter its own
-:class:`engine.state.journal.OrderJournal` (``TInvestBroker.use_journal``), which survives restarts.
+resolved by looking the key up, never by posting again with a new key. The engine's order router
+writes the intent (``record``) once, right before it hands the order to the broker; the broker
+writes what it learns of the key (``resolve``). :class:`engine.state.journal.OrderJournal` is the
+persistent journal (it survives restarts) and a broker that keeps links of its own in the journal
+is handed it (:class:`engine.broker.base.JournalAware`); :class:`InMemoryJournal` is the stand-in
+when a broker runs without one.
 
-Stop orders are not looked up by their key at T-Invest: StopOrdersService knows them by the
-``stop_order_id`` it answered. That id travels in the resolved order (``Order.broker_id`` of a
+Some brokers do not look stop orders up by their key (T-Invest's StopOrdersService knows them by
+the ``stop_order_id`` it answered). That id travels in the resolved order (``Order.broker_id`` of a
 STOP / STOP_LIMIT / TAKE_PROFIT order), and :meth:`IntentJournal.stop_orders` gives the map back
 after a restart.
 """
