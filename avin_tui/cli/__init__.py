@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avin_tui.cli.analysis",
     "avin_tui.cli.backtest",
     "avin_tui.cli.broker",
+    "avin_tui.cli.token",
     "avin_tui.cli.supervise",
 )
 

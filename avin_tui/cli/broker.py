@@ -117,7 +117,7 @@ def cmd_broker_check(args: argparse.Namespace) -> int:
     if mode is Mode.SIM or not token:
         _print(
             "no T-Invest token configured: avin runs on the simulated market. "
-            "Set AVIN_TOKEN (or `token` in avin.toml) to use the sandbox."
+            "Store one with `avin token set` (or set AVIN_TOKEN) to use the sandbox."
         )
         return EXIT_CONFIG
     try:

@@ -39,6 +39,11 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return 1
     where = path if Path(path).exists() else f"{path} (absent: defaults and AVIN_* variables)"
     print(f"avin: the configuration is valid: {where}")
+    from engine.paths import homes
+    from engine.security.checkup import token_notes
+
+    for note in token_notes(homes().config, Path(path)):  # where the token comes from, warnings
+        print(f"avin: {note}")
     return EXIT_OK
 
 

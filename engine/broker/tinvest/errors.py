@@ -20,8 +20,8 @@ from engine.model.redact import redact
 
 TOKEN_HELP = (
     "Create a token at https://www.tbank.ru/invest/settings/api/ (a sandbox token for the "
-    "sandbox, a full-access one for live trading) and put it in AVIN_TOKEN or in `token` in "
-    "avin.toml; tokens expire 3 months after their last use"
+    "sandbox, a full-access one for live trading) and store it with `avin token set` (or put it "
+    "in AVIN_TOKEN); tokens expire 3 months after their last use"
 )
 
 # code -> (what it means, what to do)

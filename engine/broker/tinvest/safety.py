@@ -39,7 +39,7 @@ def resolve_mode(configured: str, *, has_token: bool, live_flag: bool) -> Mode:
         if configured in ("sandbox", "live"):
             raise LiveTradingRefused(
                 f"mode {configured} needs a T-Invest token",
-                hint='set AVIN_TOKEN or `token` in avin.toml, or use mode = "sim"',
+                hint='store one with `avin token set` (or set AVIN_TOKEN), or use mode = "sim"',
             )
         return Mode.SIM
     return Mode.LIVE if configured == "live" else Mode.SANDBOX

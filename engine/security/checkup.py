@@ -1,0 +1,45 @@
+"""What ``avin config check`` says about the token besides the refusals (engine/config.py): where
+the token in force comes from, and the warnings that are not refusals - a token file of another
+owner that others can read (a Docker secret mounted 0444 by root), a token in avin.toml where
+``avin token set`` would keep it apart from the settings."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from engine.security.file_modes import exposure, secret_keys
+from engine.security.token_source import TOKEN_FILE_ENV, TokenSourceError, token_origin
+
+
+def token_notes(config_home: Path, config_file: Path) -> list[str]:
+    """Plain lines for the user; never the token."""
+    try:
+        with open(config_file, "rb") as handle:
+            in_config = "token" in secret_keys(tomllib.load(handle))
+    except (OSError, tomllib.TOMLDecodeError):
+        in_config = False
+    notes = []
+    try:
+        origin = token_origin(config_home, config_file, in_config)
+    except TokenSourceError as exc:  # load_settings reported it already
+        origin = None
+        notes.append(f"token: {exc}")
+    if origin is not None:
+        notes.append(f"token: from the {origin}")
+    elif not notes:
+        notes.append("token: none (avin trades the simulated market; `avin token set` stores one)")
+    named = os.environ.get(TOKEN_FILE_ENV, "").strip()
+    found = exposure(Path(named).expanduser()) if named else None
+    if found is not None and not found.owned:
+        notes.append(
+            f"warning: {TOKEN_FILE_ENV}={named} is open to {found.who} (mode {found.mode:04o}) "
+            "and belongs to another user: fine for a container's secret, not on a shared machine"
+        )
+    if in_config and origin is not None and origin.kind == "config file":
+        notes.append(
+            "note: the token sits in the config file; `avin token set` keeps it apart (the OS "
+            "keyring or a 0600 file), so the config can be shared or backed up without it"
+        )
+    return notes
