@@ -32,7 +32,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from engine.model import Mode, TimeFrame
+from engine.model import TimeFrame
 from engine.paths import homes
 from engine.security.token_source import TokenSourceError, env_token_set, external_token
 
@@ -193,13 +193,6 @@ class Settings(BaseSettings):
         if path is not None and path.exists():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
-
-    def resolved_mode(self, live: bool = False) -> Mode:
-        """SIM without a token, the sandbox with one; production only with ``mode = "live"`` and
-        the ``--live`` flag (``live``) together. Raises LiveTradingRefused otherwise."""
-        from engine.broker.tinvest.safety import resolve_mode
-
-        return resolve_mode(self.mode, has_token=self.token is not None, live_flag=live)
 
 
 @dataclass(frozen=True, slots=True)

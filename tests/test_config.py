@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.broker.tinvest.safety import LiveTradingRefused
+from engine.broker.tinvest.safety import LiveTradingRefused, mode_for
 from engine.config import ConfigError, check_config, load_settings
 from engine.model import Mode
 
@@ -11,17 +11,17 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "configs" / "avin.example.toml"
 
 def test_defaults_run_on_the_simulated_market() -> None:
     settings = load_settings()
-    assert settings.resolved_mode() is Mode.SIM
+    assert mode_for(settings) is Mode.SIM
     assert settings.ui.theme == "dark"
 
 
 def test_token_means_sandbox_unless_live_is_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AVIN_TOKEN", "t.example-not-a-real-token-000000000000")
-    assert load_settings().resolved_mode() is Mode.SANDBOX
+    assert mode_for(load_settings()) is Mode.SANDBOX
     monkeypatch.setenv("AVIN_MODE", "live")
     with pytest.raises(LiveTradingRefused, match="--live was not given"):
-        load_settings().resolved_mode()
-    assert load_settings().resolved_mode(live=True) is Mode.LIVE
+        mode_for(load_settings())
+    assert mode_for(load_settings(), live=True) is Mode.LIVE
 
 
 def test_unknown_key_and_bad_value_name_file_and_key(tmp_path: Path) -> None:

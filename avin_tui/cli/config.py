@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from avin_tui.cli.errors import EXIT_OK, print_problems
+from engine.broker.tinvest.safety import mode_for
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,7 +94,7 @@ def _sim_instruments(settings: Any) -> set[str]:
     from engine.model import Mode
 
     try:
-        if settings.resolved_mode() is not Mode.SIM:
+        if mode_for(settings) is not Mode.SIM:
             return set()
     except Exception:
         return set()

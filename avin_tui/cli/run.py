@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, print_problems, user_errors
+from engine.broker.tinvest.safety import mode_for
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -110,7 +111,7 @@ def _risk_accepted(settings: Settings, args: argparse.Namespace) -> bool:
     from engine.paths import homes
 
     try:
-        against_broker = settings.resolved_mode(args.live) is not Mode.SIM
+        against_broker = mode_for(settings, args.live) is not Mode.SIM
     except (LiveTradingRefused, ValueError):  # build_engine reports it with its own message
         return True
     interactive = sys.stdin.isatty() and sys.stdout.isatty()

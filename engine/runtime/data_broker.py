@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from engine.broker.tinvest.safety import mode_for
 from engine.data.errors import DataError, UnknownInstrumentError
 from engine.model import Bar, Instrument, TimeFrame, as_utc
 
@@ -45,7 +46,7 @@ def open_broker() -> Any:
     # data commands only read: a live configuration needs no --live to fetch history
     live = settings.mode == "live"
     try:
-        if settings.resolved_mode(live) is Mode.SIM:
+        if mode_for(settings, live) is Mode.SIM:
             return SimHistory(seed=settings.sim.seed)
         return build_broker(settings, live=live)
     except BrokerError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.broker.base import Broker
+from engine.broker.tinvest.safety import mode_for
 from engine.config import Settings
 from engine.model import Mode
 from engine.paths import homes
@@ -25,12 +26,12 @@ def build_broker(
 
     Raises BrokerError (LiveTradingRefused) when the mode, the token and the flag disagree.
     """
-    mode = settings.resolved_mode(live)
+    mode = mode_for(settings, live)
     if mode is not Mode.SIM:
         from engine.broker.tinvest import TInvestBroker
         from engine.model.redact import register_secret
 
-        assert settings.token is not None  # resolved_mode refuses sandbox/live without one
+        assert settings.token is not None  # mode_for refuses sandbox/live without one
         token = settings.token.get_secret_value()
         register_secret(token)
         return TInvestBroker(
@@ -50,10 +51,10 @@ def build_broker(
 
 def engine_options(settings: Settings, live: bool = False) -> EngineOptions:
     return EngineOptions(
-        mode=settings.resolved_mode(live),
+        mode=mode_for(settings, live),
         snapshot_interval=settings.engine.snapshot_interval,
         history_days=settings.engine.history_days,
-        history_from_store=settings.resolved_mode(live) is not Mode.SIM,
+        history_from_store=mode_for(settings, live) is not Mode.SIM,
         error_storm=settings.engine.error_storm,
     )
 

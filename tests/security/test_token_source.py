@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from engine.broker.tinvest.safety import mode_for
 from engine.config import ConfigError, check_config, load_settings
 from engine.paths import homes
 from engine.security import token_source
@@ -89,7 +90,7 @@ def test_each_source_wins_over_the_ones_after_it(
 
 def test_no_source_is_no_token_and_the_simulated_market() -> None:
     assert _token() is None
-    assert load_settings().resolved_mode().value == "sim"
+    assert mode_for(load_settings()).value == "sim"
 
 
 def test_token_set_without_a_keyring_writes_a_0600_file_whatever_the_umask(

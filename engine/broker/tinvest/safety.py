@@ -10,12 +10,31 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from engine.broker.base import BrokerError
 from engine.model import Mode
 
 
 class LiveTradingRefused(BrokerError):
     pass
+
+
+class ModeSettings(Protocol):
+    """What :func:`mode_for` reads of the settings (``engine.config.Settings``)."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def token(self) -> object | None: ...
+
+
+def mode_for(settings: ModeSettings, live: bool = False) -> Mode:
+    """The mode of a run with these settings: SIM without a token, the sandbox with one;
+    production only with ``mode = "live"`` and the ``--live`` flag (``live``) together. Raises
+    LiveTradingRefused otherwise."""
+    return resolve_mode(settings.mode, has_token=settings.token is not None, live_flag=live)
 
 
 def resolve_mode(configured: str, *, has_token: bool, live_flag: bool) -> Mode:
