@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from engine.data.archive import parse, read_archive_bytes
-from engine.data.errors import DataError
+from engine.data.errors import DataError, UnknownInstrumentError
 from engine.data.history_client import HistoryClient
 from engine.data.instruments import InstrumentCache
 from engine.data.schema import COLUMNS, SOURCE_ARCHIVE, conform, empty_bars
@@ -55,12 +55,17 @@ class TInvestApiSource:
 
     async def instrument(self, query: str) -> Instrument:
         try:
-            found = await self.broker.find_instrument(query)
-        except Exception:
-            if self.cache is None:
-                raise
-            return self.cache.find(query)
-        return found
+            found: Instrument = await self.broker.find_instrument(query)
+            return found
+        except Exception as exc:  # the broker's UnknownInstrument, or it is unreachable
+            if self.cache is not None and self.cache.get(query) is not None:
+                return self.cache.find(query)
+            describe = getattr(exc, "describe", None)
+            text = describe() if callable(describe) else f"{type(exc).__name__}: {exc}"
+            raise UnknownInstrumentError(
+                f"{self.name} does not know {query!r} ({text})",
+                "`avin data instruments --refresh` lists what the broker has",
+            ) from exc
 
     async def bars(
         self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
@@ -79,7 +84,10 @@ class TInvestApiSource:
     async def trades(self, instrument: Instrument, day: date | None = None) -> pl.DataFrame:
         last_trades = getattr(self.broker, "last_trades", None)
         if not callable(last_trades):
-            raise DataError(f"the {self.name} market gives no trade history", "")
+            raise DataError(
+                f"the {self.name} market gives no trade history",
+                "The simulated tape is recorded while avin runs; --source moex gives a day's trades",
+            )
         end = datetime.now(UTC)
         if day is not None and day != end.date():
             raise DataError(
