@@ -45,7 +45,12 @@ class Exposure:
 
 
 def exposure(path: Path) -> Exposure | None:
-    """The exposure of ``path`` (followed if a link), or None when it is private or absent."""
+    """The exposure of ``path`` (followed if a link), or None when it is private or absent.
+
+    POSIX only: on Windows the modes Python reports are not access rules (the profile folders'
+    ACLs are), so nothing is found there."""
+    if os.name != "posix":
+        return None
     try:
         info = os.stat(path)
     except OSError:
@@ -53,8 +58,7 @@ def exposure(path: Path) -> Exposure | None:
     mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISREG(info.st_mode) or not mode & 0o077:
         return None
-    owned = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    return Exposure(Path(path), mode, owned)
+    return Exposure(Path(path), mode, info.st_uid == os.getuid())
 
 
 def secret_keys(data: dict[str, Any]) -> list[str]:

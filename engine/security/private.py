@@ -66,7 +66,10 @@ def tighten(home: Path) -> Tightened | None:
     """Remove group/other permissions from ``home`` and, when it was open, from everything in it.
 
     Symlinks are not followed (their targets are not avin's to change). Returns None when the home
-    is absent or already private (nothing walked)."""
+    is absent or already private (nothing walked), and on Windows, where modes are not the
+    access rules (the profile folders' ACLs are)."""
+    if os.name != "posix":
+        return None
     try:
         info = home.lstat()
     except OSError:

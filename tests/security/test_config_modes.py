@@ -86,3 +86,18 @@ def test_a_token_file_of_another_owner_is_not_refused(
     monkeypatch.setattr(os, "getuid", lambda: os.stat(named).st_uid + 1)
     secret = load_settings().token
     assert secret is not None and secret.get_secret_value() == SECRET
+
+
+def test_windows_modes_are_not_access_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Python reports 0o666 for any writable file on Windows: no refusal, no walk there."""
+    from engine.security.file_modes import exposure
+    from engine.security.private import tighten
+
+    path = _write(tmp_path / "open" / "avin.toml", f'token = "{SECRET}"\n', 0o644)
+    (tmp_path / "open").chmod(0o755)
+    assert exposure(path) is not None
+    monkeypatch.setattr(os, "name", "nt")
+    assert exposure(path) is None
+    assert tighten(tmp_path / "open") is None
