@@ -21,9 +21,11 @@ from engine.broker.fake_tinvest import FakeTInvestServer
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.channel import ChannelConfig, Transport
 from engine.broker.tinvest.errors import Unavailable
+from engine.broker.tinvest.market_stream import MarketStream, _BarState
 from engine.broker.tinvest.numbers import quotation, timestamp
+from engine.broker.tinvest.order_stream import OrderStream
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.broker.tinvest.streams import MarketStream, OrderStream, StreamPolicy, _BarState
+from engine.broker.tinvest.streams import StreamPolicy
 from engine.model import Bar, MarketTrade, Side, TimeFrame
 from tests.tinvest.helpers import EventSink, make_broker
 

@@ -16,10 +16,10 @@ from engine.broker.base import BarEvent, BrokerEvent, FillEvent
 from engine.broker.fake_tinvest import DEFAULT_TOKEN, FakeExchange, FakeTInvestServer, Faults
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.broker.tinvest.channel import ChannelConfig, Transport
+from engine.broker.tinvest.market_stream import MarketStream
 from engine.broker.tinvest.numbers import quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.safety import LiveTradingRefused, resolve_mode
-from engine.broker.tinvest.streams import MarketStream
 from engine.model import Instrument, Mode, Order, OrderType, Side, TimeFrame
 from engine.model.order_book import OrderManager
 from engine.orders.journal import InMemoryJournal

@@ -6,20 +6,12 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from engine.broker.tinvest.channel import (
-    Retry,
-)
-from engine.broker.tinvest.errors import (
-    TInvestError,
-)
+from engine.broker.tinvest.channel import Retry
+from engine.broker.tinvest.errors import TInvestError
 from engine.broker.tinvest.instruments import InstrumentLookup
 from engine.broker.tinvest.numbers import from_money, from_quotation, money
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import (
-    Account,
-    Mode,
-    Position,
-)
+from engine.model import Account, Mode, Position
 
 log = logging.getLogger("avin.tinvest")
 

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from engine.broker.tinvest.core import default_target
 from engine.broker.tinvest.limiter import RateLimiter
+from engine.broker.tinvest.market_stream import MarketStream
 from engine.broker.tinvest.order_requests import OrderOutcomeUnknown, StopOrdersUnavailable
+from engine.broker.tinvest.order_stream import OrderStream
 from engine.broker.tinvest.orders import OrderExecution
-from engine.broker.tinvest.streams import MarketStream, OrderStream, StreamPolicy
+from engine.broker.tinvest.streams import StreamPolicy
 from engine.model import Mode
 from engine.orders.journal import IntentJournal
 

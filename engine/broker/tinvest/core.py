@@ -17,27 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from engine.broker import local_stops
-from engine.broker.base import (
-    BrokerError,
-    BrokerEvent,
-    ServerTime,
-    TradingStatus,
-)
-from engine.broker.tinvest.channel import (
-    PROD_TARGET,
-    SANDBOX_TARGET,
-    ChannelConfig,
-    Transport,
-)
+from engine.broker.base import BrokerError, BrokerEvent, ServerTime, TradingStatus
+from engine.broker.tinvest.channel import PROD_TARGET, SANDBOX_TARGET, ChannelConfig, Transport
 from engine.broker.tinvest.limiter import RateLimiter, TokenBucket
+from engine.broker.tinvest.market_stream import MarketStream
+from engine.broker.tinvest.order_stream import OrderStream
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.broker.tinvest.streams import MarketStream, OrderStream, StreamPolicy
-from engine.model import (
-    Instrument,
-    Mode,
-    Order,
-    OrderStatus,
-)
+from engine.broker.tinvest.streams import StreamPolicy
+from engine.model import Instrument, Mode, Order, OrderStatus
 from engine.orders.journal import InMemoryJournal, IntentJournal
 
 log = logging.getLogger("avin.tinvest")

@@ -13,24 +13,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from engine.broker.base import (
-    FillEvent,
-    OrderUpdate,
-)
-from engine.broker.tinvest.convert import (
-    order_from_state,
-)
-from engine.broker.tinvest.errors import (
-    NotFound,
-    TInvestError,
-)
+from engine.broker.base import FillEvent, OrderUpdate
+from engine.broker.tinvest.convert import order_from_state
+from engine.broker.tinvest.errors import NotFound, TInvestError
 from engine.broker.tinvest.market_data import MarketData
 from engine.broker.tinvest.numbers import from_money
-from engine.model import (
-    Fill,
-    Instrument,
-    Order,
-)
+from engine.model import Fill, Instrument, Order
 
 log = logging.getLogger("avin.tinvest")
 

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from engine.broker.base import (
-    UnknownInstrument,
-)
-from engine.broker.tinvest.convert import (
-    instrument_to_model,
-    share_to_instrument,
-)
+from engine.broker.base import UnknownInstrument
+from engine.broker.tinvest.convert import instrument_to_model, share_to_instrument
 from engine.broker.tinvest.core import BrokerCore
-from engine.broker.tinvest.errors import (
-    NotFound,
-)
+from engine.broker.tinvest.errors import NotFound
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import (
-    Instrument,
-    parse_code,
-)
+from engine.model import Instrument, parse_code
 
 log = logging.getLogger("avin.tinvest")
 

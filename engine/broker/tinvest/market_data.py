@@ -8,31 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from engine.broker.base import (
-    UNKNOWN_STATUS,
-    TradingStatus,
-)
+from engine.broker.base import UNKNOWN_STATUS, TradingStatus
 from engine.broker.tinvest import market_depth
 from engine.broker.tinvest.accounts import Accounts
-from engine.broker.tinvest.convert import (
-    CANDLE_INTERVAL,
-    CANDLE_WINDOW,
-    historic_to_bar,
-)
-from engine.broker.tinvest.errors import (
-    RequestRejected,
-    TInvestError,
-)
+from engine.broker.tinvest.convert import CANDLE_INTERVAL, CANDLE_WINDOW, historic_to_bar
+from engine.broker.tinvest.errors import RequestRejected, TInvestError
 from engine.broker.tinvest.numbers import from_quotation, timestamp
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import (
-    Bar,
-    Instrument,
-    MarketTrade,
-    OrderBook,
-    TimeFrame,
-    as_utc,
-)
+from engine.model import Bar, Instrument, MarketTrade, OrderBook, TimeFrame, as_utc
 
 log = logging.getLogger("avin.tinvest")
 

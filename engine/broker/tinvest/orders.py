@@ -19,18 +19,9 @@ from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 
-from engine.broker.base import (
-    BrokerError,
-)
-from engine.broker.tinvest.channel import (
-    Retry,
-    backoff_delay,
-)
-from engine.broker.tinvest.convert import (
-    order_from_state,
-    order_from_stream,
-    stop_order_to_model,
-)
+from engine.broker.base import BrokerError
+from engine.broker.tinvest.channel import Retry, backoff_delay
+from engine.broker.tinvest.convert import order_from_state, order_from_stream, stop_order_to_model
 from engine.broker.tinvest.core import TrackedStop
 from engine.broker.tinvest.errors import (
     AuthenticationError,
@@ -53,12 +44,7 @@ from engine.broker.tinvest.order_requests import (
 )
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.stops import StopOrders
-from engine.model import (
-    Fill,
-    Instrument,
-    Order,
-    OrderStatus,
-)
+from engine.model import Fill, Instrument, Order, OrderStatus
 from engine.orders.journal import STOP_TYPES
 
 log = logging.getLogger("avin.tinvest")

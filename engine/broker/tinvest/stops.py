@@ -17,14 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.broker import local_stops
-from engine.broker.base import (
-    BrokerEvent,
-    PriceEvent,
-)
-from engine.broker.tinvest.channel import (
-    Retry,
-    backoff_delay,
-)
+from engine.broker.base import BrokerEvent, PriceEvent
+from engine.broker.tinvest.channel import Retry, backoff_delay
 from engine.broker.tinvest.convert import (
     STOP_DIRECTION,
     STOP_TYPE,
@@ -49,12 +43,7 @@ from engine.broker.tinvest.order_requests import (
     with_hint,
 )
 from engine.broker.tinvest.proto import investapi_pb2 as pb
-from engine.model import (
-    Instrument,
-    Order,
-    OrderStatus,
-    OrderType,
-)
+from engine.model import Instrument, Order, OrderStatus, OrderType
 
 log = logging.getLogger("avin.tinvest")
 
