@@ -2,8 +2,11 @@
 
 1. ``AVIN_TOKEN`` (the environment; read by the settings themselves);
 2. the file named by ``AVIN_TOKEN_FILE`` (a systemd credential, a Docker/Kubernetes secret);
-3. the OS keyring, when the optional ``keyring`` package is installed (``avin[keyring]``) and has a
-   usable backend (``avin token set`` stores it there);
+3. the OS keyring, when ``avin token set`` stored the token there (it leaves the marker file
+   ``token.keyring`` in the config home; the optional ``keyring`` package, ``avin[keyring]``, with a
+   usable backend). Only then is the keyring asked: importing it and finding its backend costs a
+   few hundred milliseconds, and a desktop's locked keyring would ask to be unlocked at every
+   start of a user who never put a token there;
 4. ``token`` in the config home, a 0600 file (``avin token set`` where there is no keyring);
 5. ``token`` in avin.toml.
 
@@ -23,6 +26,9 @@ from typing import Any
 TOKEN_ENV = "AVIN_TOKEN"
 TOKEN_FILE_ENV = "AVIN_TOKEN_FILE"
 HOME_TOKEN_FILE = "token"  # in the config home
+KEYRING_MARKER = (
+    "token.keyring"  # in the config home: avin token set stored the token in the keyring
+)
 KEYRING_SERVICE = "avin"
 KEYRING_USERNAME = "token"
 
@@ -55,6 +61,10 @@ def env_token_set() -> bool:
 
 def home_token_path(config_home: Path) -> Path:
     return config_home / HOME_TOKEN_FILE
+
+
+def keyring_marker(config_home: Path) -> Path:
+    return config_home / KEYRING_MARKER
 
 
 def read_token_file(path: Path, source: str) -> str:
@@ -102,10 +112,18 @@ def keyring_module() -> Any | None:
     return keyring if priority >= 1 else None
 
 
-def token_from_keyring() -> str | None:
+def token_from_keyring(config_home: Path) -> str | None:
+    """The token ``avin token set`` stored in the keyring, or None when it stored none there."""
+    if not keyring_marker(config_home).exists():
+        return None
     module = keyring_module()
     if module is None:
-        return None
+        raise TokenSourceError(
+            "the OS keyring",
+            "`avin token set` stored the token there, but no usable keyring is available now",
+            "install avin[keyring] (and unlock the keyring), or store the token again with "
+            "`avin token set --file`",
+        )
     try:
         value = module.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
     except Exception as exc:  # locked, D-Bus gone, ...: said, never a silent switch to SIM
@@ -115,7 +133,13 @@ def token_from_keyring() -> str | None:
             "unlock it, or switch it off for avin with "
             "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring",
         ) from None
-    return value.strip() if value and value.strip() else None
+    if not value or not value.strip():
+        raise TokenSourceError(
+            "the OS keyring",
+            "holds no avin token any more (removed by another program?)",
+            "store it again with `avin token set`",
+        )
+    return value.strip()
 
 
 # --- the chain ----------------------------------------------------------------------------------
@@ -129,7 +153,7 @@ def external_token(config_home: Path) -> tuple[str, TokenOrigin] | None:
         return read_token_file(path, f"environment ({TOKEN_FILE_ENV})"), TokenOrigin(
             "token file", f"{TOKEN_FILE_ENV}={path}"
         )
-    from_keyring = token_from_keyring()
+    from_keyring = token_from_keyring(config_home)
     if from_keyring is not None:
         return from_keyring, TokenOrigin(
             "keyring", f"service {KEYRING_SERVICE!r}, user {KEYRING_USERNAME!r}"
@@ -184,18 +208,23 @@ def store_token(token: str, config_home: Path, use_keyring: bool = True) -> Toke
                 f"cannot store the token ({type(exc).__name__})",
                 "unlock it, or store the token in a file: avin token set --file",
             ) from None
+        write_private_file(
+            keyring_marker(config_home),
+            f"avin token set stored the token in the OS keyring: service {KEYRING_SERVICE!r}, "
+            f"user {KEYRING_USERNAME!r}\n",
+        )
         with contextlib.suppress(FileNotFoundError):
             home_file.unlink()
         return TokenOrigin("keyring", f"service {KEYRING_SERVICE!r}, user {KEYRING_USERNAME!r}")
     write_private_file(home_file, token + "\n")
-    _forget_keyring()  # a keyring entry would shadow the file
+    _forget_keyring(config_home)  # a keyring entry would shadow the file
     return TokenOrigin("config home", str(home_file))
 
 
 def clear_token(config_home: Path) -> list[str]:
     """Remove the stored token (keyring entry and config-home file); what was removed."""
     removed = []
-    if _forget_keyring():
+    if _forget_keyring(config_home):
         removed.append("the OS keyring entry")
     home_file = home_token_path(config_home)
     with contextlib.suppress(FileNotFoundError):
@@ -204,17 +233,22 @@ def clear_token(config_home: Path) -> list[str]:
     return removed
 
 
-def _forget_keyring() -> bool:
+def _forget_keyring(config_home: Path) -> bool:
+    """Delete the keyring entry ``avin token set`` made, and its marker."""
+    marker = keyring_marker(config_home)
+    if not marker.exists():
+        return False
     module = keyring_module()
-    if module is None:
-        return False
-    try:
-        if module.get_password(KEYRING_SERVICE, KEYRING_USERNAME) is None:
-            return False
-        module.delete_password(KEYRING_SERVICE, KEYRING_USERNAME)
-    except Exception:
-        return False
-    return True
+    deleted = False
+    if module is not None:
+        try:
+            if module.get_password(KEYRING_SERVICE, KEYRING_USERNAME) is not None:
+                module.delete_password(KEYRING_SERVICE, KEYRING_USERNAME)
+                deleted = True
+        except Exception:
+            deleted = False
+    marker.unlink(missing_ok=True)
+    return deleted
 
 
 def write_private_file(target: Path, text: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import pytest
 
@@ -76,6 +76,8 @@ def test_each_source_wins_over_the_ones_after_it(
     store_token("from-home-file", homes().config, use_keyring=False)
     assert _token() == "from-home-file"
     keyring.items[("avin", "token")] = "from-keyring"
+    assert _token() == "from-home-file"  # a keyring avin did not store in is not asked
+    (homes().config / "token.keyring").write_text("avin token set stored it there")
     assert _token() == "from-keyring"
     monkeypatch.setenv("AVIN_TOKEN_FILE", str(_token_file("secret", "from-token-file\n")))
     assert _token() == "from-token-file"  # the final newline of a secret file is not the token's
@@ -117,9 +119,32 @@ def test_token_set_with_a_keyring_keeps_one_copy_there(keyring: MemoryKeyring) -
     assert origin.kind == "keyring"
     assert keyring.items == {("avin", "token"): SECRET}
     assert not (homes().config / "token").exists()
+    marker = homes().config / "token.keyring"
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600 and SECRET not in marker.read_text()
+    assert _token() == SECRET
     store_token("in-a-file", homes().config, use_keyring=False)  # --file: the keyring forgets it
-    assert keyring.items == {}
+    assert keyring.items == {} and not marker.exists()
     assert _token() == "in-a-file"
+
+
+def test_a_token_stored_in_a_keyring_that_is_gone_is_said(
+    keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_token(SECRET, homes().config)
+    keyring.items.clear()  # removed by another program
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "holds no avin token any more" in str(caught.value)
+    monkeypatch.setattr(token_source, "keyring_module", lambda: None)  # keyring uninstalled
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "no usable keyring is available now" in str(caught.value)
+    assert "avin token set --file" in str(caught.value)
+
+
+def test_without_a_marker_the_keyring_is_never_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(token_source, "keyring_module", lambda: pytest.fail("keyring asked"))
+    assert _token() is None
 
 
 @pytest.mark.parametrize("bad", ["", "   \n", "two words", "tab\there", "bell\x07"])
@@ -146,6 +171,8 @@ def test_a_locked_keyring_is_said_not_a_silent_switch_to_the_simulated_market(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(token_source, "keyring_module", lambda: MemoryKeyring(fail=True))
+    (homes().config).mkdir(parents=True, exist_ok=True)
+    (homes().config / "token.keyring").write_text("avin token set stored it there")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     text = str(caught.value)
@@ -153,13 +180,39 @@ def test_a_locked_keyring_is_said_not_a_silent_switch_to_the_simulated_market(
     assert "PYTHON_KEYRING_BACKEND" in text
 
 
-def test_the_null_keyring_backend_counts_as_none() -> None:
-    keyring: Any = pytest.importorskip("keyring")
-    keyring.set_keyring(keyring.backends.null.Keyring())
+def test_the_real_keyring_package_round_trip_and_its_null_backend() -> None:
+    """Through keyring's own API: a backend of priority 1 stores and gives the token back; the null
+    backend (the tests' PYTHON_KEYRING_BACKEND, a server without a Secret Service) is no keyring."""
+    import keyring
+    import keyring.backend
+    import keyring.backends.null
+
+    class Memory(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        items: ClassVar[dict[tuple[str, str], str]] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.items.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.items[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.items.pop((service, username))
+
+    previous = keyring.get_keyring()
     try:
+        keyring.set_keyring(keyring.backends.null.Keyring())
         assert token_source.keyring_module() is None
+        keyring.set_keyring(Memory())
+        assert token_source.keyring_module() is keyring
+        assert store_token(SECRET, homes().config).kind == "keyring"
+        assert Memory.items == {("avin", "token"): SECRET}
+        assert _token() == SECRET
+        assert token_source.clear_token(homes().config) == ["the OS keyring entry"]
+        assert Memory.items == {} and _token() is None
     finally:
-        keyring.core._keyring_backend = None  # the next get_keyring() chooses again
+        keyring.set_keyring(previous)
 
 
 def test_token_source_error_keeps_its_parts() -> None:
