@@ -267,6 +267,8 @@ def _table(block: str, columns: list[str], rows: list[list[Any]]) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as the public service
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK wait
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
