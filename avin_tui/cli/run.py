@@ -129,9 +129,10 @@ def _risk_accepted(settings: Settings, args: argparse.Namespace) -> bool:
 
 def _run_headless(engine: Engine, duration: float | None) -> int:
     console = logging.StreamHandler(sys.stderr)
-    from engine.runtime.logbook import LOG_FORMAT, UtcFormatter
+    from engine.runtime.logbook import LOG_FORMAT, RedactingFormatter
 
-    console.setFormatter(UtcFormatter(LOG_FORMAT))  # the stamps of avin.log (docs/logs.md)
+    # the stamps of avin.log (docs/logs.md), secrets masked as there (stderr may be a journal)
+    console.setFormatter(RedactingFormatter(LOG_FORMAT))
     root = logging.getLogger("avin")
     root.addHandler(console)
     try:

@@ -51,7 +51,10 @@ def cmd_supervise(args: argparse.Namespace) -> int:
     setup_logging(homes().ensure().logs)
     import logging
 
+    from engine.runtime.logbook import RedactingFormatter
+
     console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(RedactingFormatter())  # the bare message, secrets masked as in avin.log
     logging.getLogger("avin").addHandler(console)
     policy = SupervisorPolicy(args.max_crashes, args.window, args.backoff, args.max_backoff)
     sup = Supervisor([*avin_command(), *rest], policy)

@@ -106,7 +106,10 @@ class LogBook(logging.Handler):
 _TRACEBACK = logging.Formatter()
 
 
-class _RedactingFormatter(UtcFormatter):
+class RedactingFormatter(UtcFormatter):
+    """UTC stamps and secrets masked: every handler that writes avin's lines anywhere (the file,
+    the headless console, which systemd keeps in its journal) formats with it."""
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
@@ -148,7 +151,7 @@ def setup_logging(logs_dir: Path, level: str = "info", capacity: int = 50_000) -
     file_handler = logging.handlers.RotatingFileHandler(
         log_path, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
     )
-    file_handler.setFormatter(_RedactingFormatter(LOG_FORMAT))
+    file_handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     incident_handler = logging.handlers.RotatingFileHandler(
         logs_dir / "incidents.log", maxBytes=5_000_000, backupCount=10, encoding="utf-8"
     )

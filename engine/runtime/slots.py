@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engine.model import Instrument
+from engine.model.redact import redact
 from engine.model.snapshot import StrategyState
 from engine.runtime.worklist import StrategySpec
 from engine.strategy.base import Strategy
@@ -55,10 +56,20 @@ class StrategySlot:
     strategy: Strategy | None = None  # None when it could not be built
     ctx: StrategyContext | None = None  # set once the instrument is resolved
     instrument: Instrument | None = None
-    error: str = ""
     errors: int = 0
     started: bool = False
     _state: StrategyState = field(default=StrategyState.RUNNING, init=False, repr=False)
+    _error: str = field(default="", init=False, repr=False)
+
+    @property
+    def error(self) -> str:
+        """The last failure in words; redacted, as it goes to the state, the status store and
+        the screen (a strategy's exception may quote the token)."""
+        return self._error
+
+    @error.setter
+    def error(self, text: str) -> None:
+        self._error = redact(text) if text else ""
 
     @property
     def state(self) -> StrategyState:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,13 +37,53 @@ def _seed(corpus: Path, target: str) -> None:
         (corpus / hashlib.sha1(data).hexdigest()).write_bytes(data)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target")
     parser.add_argument("seconds", nargs="?", type=int, default=60)
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--max-len", type=int, default=4096)
-    args = parser.parse_args(argv)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the fuzzer in a child (libFuzzer ends its process without Python's clean-up) and
+    says what it did: ``FUZZ <target>: <s> s, <n> executions, corpus <k> inputs[, FINDING]``."""
+    args = _arguments(argv)
+    if args.child:
+        return fuzz(args)
+    from tests.fuzz.targets import TARGETS
+
+    if args.target not in TARGETS:
+        print(f"unknown target {args.target!r}; known: {', '.join(TARGETS)}", file=sys.stderr)
+        return 2
+    corpus = args.corpus or ROOT / "build" / "fuzz" / args.target
+    _seed(corpus, args.target)
+    command = [sys.executable, __file__, "--child", *(argv if argv is not None else sys.argv[1:])]
+    if args.corpus is None:
+        command += ["--corpus", str(corpus)]
+    started = time.monotonic()
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
+    assert child.stderr is not None
+    runs = "?"
+    for line in child.stderr:
+        sys.stderr.write(line)
+        done = re.match(r"Done (\d+) runs in", line)
+        if done:
+            runs = done.group(1)
+    code = child.wait()
+    size = sum(1 for p in corpus.iterdir() if p.is_file())
+    verdict = "" if code == 0 else f", FINDING (exit {code}; see build/fuzz/crash-{args.target}-*)"
+    print(
+        f"FUZZ {args.target}: {time.monotonic() - started:.0f} s, {runs} executions, "
+        f"corpus {size} inputs{verdict}",
+        flush=True,
+    )
+    return code
+
+
+def fuzz(args: argparse.Namespace) -> int:
     try:
         import atheris
     except ImportError:
@@ -60,28 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         import engine.state.workspace  # noqa: F401  (instrumented for coverage)
 
     corpus = args.corpus or ROOT / "build" / "fuzz" / args.target
-    _seed(corpus, args.target)
     crashes = ROOT / "build" / "fuzz"
-    runs = 0
-
-    def one(data: bytes) -> None:
-        nonlocal runs
-        runs += 1
-        check(data)
-
-    started = time.monotonic()
-    # libFuzzer ends the process itself; its final stats and the atexit line below say the rest
-    import atexit
-
-    def report() -> None:
-        size = sum(1 for p in corpus.iterdir() if p.is_file())
-        print(
-            f"FUZZ {args.target}: {time.monotonic() - started:.0f} s, {runs} executions, "
-            f"corpus {size} inputs",
-            flush=True,
-        )
-
-    atexit.register(report)
+    one = check
     atheris.Setup(
         [
             sys.argv[0],

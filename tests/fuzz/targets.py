@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -110,6 +111,10 @@ DATETIME_CSV = (
 # --- the config loader (avin.toml) ----------------------------------------------------------
 
 
+# a T-Invest token as the config could hold one (a mutated one with other characters is no token)
+_TOKEN_LIKE = re.compile(r"\bt\.[A-Za-z0-9_\-]{20,}")
+
+
 def check_config_toml(data: bytes) -> None:
     """``avin.toml`` with these bytes: settings, or a ConfigError listing readable problems
     that never show the token."""
@@ -124,7 +129,7 @@ def check_config_toml(data: bytes) -> None:
         assert exc.problems, "a ConfigError without problems"
         for problem in exc.problems:
             _readable(str(problem))
-            assert "t.fuzz-secret-token" not in str(problem), "the token in an error"
+            assert not _TOKEN_LIKE.search(str(problem)), "a token in an error"
     finally:
         os.environ.update(saved)
 
