@@ -34,8 +34,8 @@ TOKEN_ENV = "AVIN_TOKEN"
 REQUESTS_PER_MINUTE = 30
 _CHUNK = 256 * 1024
 TOKEN_HINT = (
-    f"Set a valid T-Invest API token in the environment variable {TOKEN_ENV} "
-    "(a read-only token is enough), then run the command again"
+    "Store a valid T-Invest API token with `avin token set` (or put it in the environment "
+    f"variable {TOKEN_ENV}; a read-only token is enough), then run the command again"
 )
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
@@ -67,7 +67,9 @@ def configured_token() -> str:
     token = "" if secret is None else secret.get_secret_value().strip()
     if not token:
         raise TokenError(
-            f"no API token: neither {TOKEN_ENV} nor `token` in avin.toml is set", TOKEN_HINT
+            "no API token: none in AVIN_TOKEN, AVIN_TOKEN_FILE, `avin token set`'s store or "
+            "avin.toml",
+            TOKEN_HINT,
         )
     register_secret(token)
     return token
