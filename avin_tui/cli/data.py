@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser(
         "download",
-        help="download yearly history archives and import them (--trades: the last hour's tape)",
+        help="download bars (yearly archives, broker candles, MOEX ISS) or --trades",
     )
     p.add_argument("tickers", nargs="+", metavar="TICKER")
     p.add_argument("--from-year", type=int, metavar="YYYY", help="first year of 1-minute bars")

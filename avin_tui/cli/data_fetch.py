@@ -92,6 +92,11 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     if args.source != "tinvest-archive" and not (args.source == "tinvest" and args.trades):
         return download_from_source(args)
+    if args.tf.upper() != "1M":
+        raise DataError(
+            f"the history archives hold 1-minute bars only, not --tf {args.tf}",
+            "Use --source moex for the exchange's 10M..M bars (every timeframe is derived from 1M)",
+        )
     if args.since is not None and args.from_year is None and not args.trades:
         args.from_year = args.since.year  # the archives come by the year
         args.to_year = args.to_year or (args.until.year if args.until else None)

@@ -142,6 +142,7 @@ def test_trades_of_one_day(iss: fake.FakeIss, run_cli: Run) -> None:
         (("--source", "moex", "--from-year", "2024"), "--from-year/--to-year are for the yearly"),
         (("--source", "moex", "--from", "2024-03-05", "--to", "2024-03-04"), "is before --from"),
         (("--source", "moex", "--from", "2024-03-04", "--base-url", "ftp://x"), "not an http(s)"),
+        (("--from", "2024-03-04", "--tf", "D"), "the history archives hold 1-minute bars only"),
     ],
 )
 def test_bad_options_are_one_clear_line(
