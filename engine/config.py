@@ -7,6 +7,7 @@ is a :class:`ConfigError` listing each problem with its file (or variable), key 
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from contextvars import ContextVar
@@ -217,20 +218,30 @@ def default_config_path() -> Path:
     return homes().config_file
 
 
-def load_settings(path: Path | None = None) -> Settings:
+def load_settings(path: Path | None = None, *, token_needed: bool = True) -> Settings:
     """Settings from ``path`` (default: ``avin.toml`` in the config home) and the environment.
 
     The token comes from the first of ``AVIN_TOKEN``, ``AVIN_TOKEN_FILE``, the OS keyring, the
     config home's ``token`` file and avin.toml (engine/security/token_source.py). A file holding
     a secret that the group or others can read is refused with its fix, as ssh refuses such a
-    key (engine/security/file_modes.py)."""
+    key (engine/security/file_modes.py).
+
+    ``token_needed=False`` is for the commands that only read or latch the trading state from
+    another shell (``avin status``, ``avin kill``): the kill switch must work whatever the state
+    of the token files, so they are not read and an open one is a logged warning, not a refusal.
+    """
     path = default_config_path() if path is None else Path(path)
     file_data = _read_toml(path)
     problems = exposed_secret_files(path, file_data)
+    if not token_needed:
+        for problem in problems:
+            logging.getLogger("avin.security").warning("%s", problem)
+        problems = []
     init: dict[str, Any] = {}
     found = None
     try:
-        found = None if env_token_set() else external_token(homes().config)
+        if token_needed and not env_token_set():
+            found = external_token(homes().config)
     except TokenSourceError as exc:  # a named source that cannot be used
         problems.append(ConfigProblem(exc.source, "token", exc.message, exc.hint))
     if found is not None:

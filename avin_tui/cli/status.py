@@ -36,7 +36,7 @@ def load_status() -> dict[str, Any] | None:
     from engine.paths import homes
     from engine.state import open_store
 
-    settings = load_settings()
+    settings = load_settings(token_needed=False)
     if settings.state.engine == "diskcache" and not (homes().state / "status").exists():
         return None
     with open_store(settings) as store:

@@ -38,7 +38,7 @@ def open_configured_store() -> BaseStore:
     write from another shell (raises ConfigError or StoreError)."""
     from engine.config import load_settings
 
-    return open_store(load_settings())
+    return open_store(load_settings(token_needed=False))  # the kill switch works whatever the token
 
 
 def open_store(settings: Settings, state_dir: Path | None = None) -> BaseStore:

@@ -101,3 +101,21 @@ def test_windows_modes_are_not_access_rules(
     monkeypatch.setattr(os, "name", "nt")
     assert exposure(path) is None
     assert tighten(tmp_path / "open") is None
+
+
+def test_the_kill_switch_and_status_work_whatever_the_token_files(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refusing the token must never block `avin kill` from another shell: only a warning."""
+    from avin_tui.cli import main
+
+    path = _write(homes().config_file, f'token = "{SECRET}"\n', 0o644)
+    (homes().config / "token.keyring").write_text("a keyring that is not there")  # unreadable
+    with caplog.at_level("WARNING", logger="avin.security"):
+        assert main(["kill", "--reason", "test"]) == 0
+    assert "the next run starts HALTED" in capsys.readouterr().out
+    assert any(f"chmod 600 {path}" in r.getMessage() for r in caplog.records)
+    assert main(["status", "--json"]) == 1  # read, not refused (2): nothing ever ran here
+    assert '"ever_run": false' in capsys.readouterr().out
+    assert main(["run", "--headless", "--duration", "1"]) == 2  # the robot itself does not start
+    assert SECRET not in capsys.readouterr().err
