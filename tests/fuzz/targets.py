@@ -33,23 +33,26 @@ def _readable(message: str) -> None:
 
 
 def check_history_csv(data: bytes) -> None:
-    """One CSV file as ``avin data import`` reads it: headered CSVs are converted to archive
-    lines first; every valid bar obeys the bar rules, every rejected line is located."""
+    """CSV files as ``avin data import`` reads them: a NUL byte separates files (up to four,
+    parsed together as an archive's members are); headered CSVs are converted to archive lines
+    first. Every valid bar obeys the bar rules, every rejected line is located in its file."""
     from engine.data.archive import Member, parse
     from engine.data.errors import ArchiveError
     from engine.data.headered import convert, detect
 
-    member = Member("fuzz.csv", data)
+    members = [Member(f"f{i}.csv", part) for i, part in enumerate(data.split(b"\0", 3))]
     try:
-        header = detect(data)
-        if header is not None:
-            member = Member("fuzz.csv", convert("fuzz.csv", data, header, ticker="SBER"))
-        batch = parse([member])
+        for i, member in enumerate(members):
+            header = detect(member.data)
+            if header is not None:
+                converted = convert(member.name, member.data, header, ticker="SBER")
+                members[i] = Member(member.name, converted)
+        batch = parse(members)
     except ArchiveError as exc:
         _readable(exc.describe())
         return
     bars = batch.bars
-    lines = member.data.count(b"\n") + 1
+    lines = {m.name: m.data.count(b"\n") + 1 for m in members}
     if bars.height:
         assert bars["uid"].null_count() == 0
         assert (bars["open"] > 0).all() and (bars["low"] > 0).all()
@@ -59,7 +62,7 @@ def check_history_csv(data: bytes) -> None:
         assert (bars["ts"].dt.epoch("ns") % 60_000_000_000 == 0).all()
         assert bars.select(["uid", "ts"]).is_duplicated().sum() == 0
     for bad in batch.bad:
-        assert 1 <= bad.line <= lines, (bad, lines)
+        assert 1 <= bad.line <= lines[bad.file], (bad, lines)
         _readable(bad.reason)
 
 

@@ -1,10 +1,11 @@
 """Redaction over everything avin writes: a headless run against the fake T-Invest server (a
-strategy that logs the token and fails with it in its exception, so tracebacks, an error storm
-and an incident get written), ``status``, ``kill``, a backtest with its report and trade export,
-a data import with a quarantine file and a bars export, all with the token in the environment;
-then EVERY file under AVIN_HOME (logs, rotated logs, the SQLite journal with its WAL, the
-diskcache status store, reports, exports) and every command's output is searched for the token
-as bytes, and for any long piece of it (a token cut in half still leaks)."""
+strategy that logs the token and fails quoting it: a traceback in the log, the error in the state
+and the status store), ``status``, ``kill`` (an incident), a backtest with its report and trade
+export, a data import with a quarantine file, all with the token in the environment; then EVERY
+file under AVIN_HOME (logs, the SQLite journal, the diskcache status store, Parquet reports and
+tick files, exports) and every command's output is searched for the token as bytes and for any
+12-character piece of it (a token cut in half still leaks). The account id is checked to stay in
+the log and the state (no report or export carries it)."""
 
 from __future__ import annotations
 
@@ -162,6 +163,14 @@ def test_no_file_avin_wrote_holds_the_token(tmp_path: Path, server: FakeTInvestS
     assert {name: hit for name, hit in found.items() if hit} == {}, "the token in files"
     said = {i: _around(o, TOKEN) for i, o in enumerate(outputs) if leaks(o.encode(), TOKEN)}
     assert said == {}, "the token on the terminal"
+    # the account id is no secret to avin (the journal needs it to recover orders), but it stays
+    # in the run's own log and state: no report, export, quarantine or market-data file has it
+    [account] = server.exchange.accounts
+    holding = {
+        p.relative_to(home).as_posix() for p in written if account.encode() in p.read_bytes()
+    }
+    assert "state/journal.sqlite" in holding, sorted(holding)
+    assert {n for n in holding if not n.startswith(("logs/", "state/"))} == set()
 
 
 def test_a_strategy_error_is_kept_redacted() -> None:
