@@ -9,8 +9,7 @@ Endpoints (``<base>/iss/engines/stock/markets/shares/boards/{board}/securities/{
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -22,7 +21,6 @@ from engine.model import Instrument, TimeFrame, as_utc
 
 SOURCE = "moex-iss"
 DEFAULT_BOARD = "TQBR"
-MOSCOW = ZoneInfo(convert.MOSCOW)
 _CHUNK_DAYS = {
     TimeFrame.M1: 7,  # ~900 candles a day on 2 sessions: about 13 pages a chunk
     TimeFrame.M10: 90,
@@ -116,20 +114,20 @@ class MoexSource:
         self.notes.setdefault(instrument.code, Notes()).add(converted)
         frame = converted.frame
         if day is not None and not frame.is_empty():
-            served = sorted({ts.astimezone(MOSCOW).date() for ts in frame["ts"].to_list()})
+            local_day = pl.col("ts").dt.convert_time_zone(convert.MOSCOW).dt.date()
+            served = sorted(frame.select(local_day.unique())["ts"].to_list())
             if day not in served:
                 raise DataError(
                     f"ISS serves the trades of {', '.join(map(str, served))} only, not of {day}",
                     "Fetch the trades on the day itself (`avin data download TICKER --trades` "
                     "without --from), or record them while avin runs",
                 )
-            frame = frame.filter(pl.col("ts").dt.convert_time_zone(convert.MOSCOW).dt.date() == day)
+            frame = frame.filter(local_day == day)
         return frame
 
 
 def _moscow(moment: datetime) -> str:
-    return moment.astimezone(MOSCOW).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def moscow_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(MOSCOW).date()
+    """``moment`` as ISS's Moscow local time text (polars' own zone database: no tzdata
+    package needed on Windows)."""
+    local = pl.Series([as_utc(moment)]).dt.convert_time_zone(convert.MOSCOW)
+    return str(local.dt.strftime("%Y-%m-%d %H:%M:%S")[0])
