@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fuzz(args: argparse.Namespace) -> int:
+    import tempfile
+
+    # whatever a target touches in avin's homes (the workspace's old ui.json) is a scratch one
+    os.environ["AVIN_HOME"] = tempfile.mkdtemp(prefix="avin-fuzz-home-")
     try:
         import atheris
     except ImportError:

@@ -243,17 +243,36 @@ def _tinvest_seeds() -> list[bytes]:
 
 def check_workspace(data: bytes) -> None:
     """The stored workspace text: parse_workspace never raises; a record it accepts is a
-    dict, and a record it refuses says why."""
+    dict, and a record it refuses says why. The terminal app's load of it never raises either
+    (the defaults and the reason), and what it loaded can be saved again as JSON."""
+    import json
+
+    from avin_tui.layout import READABLE, Workspace
     from engine.state.workspace import parse_workspace
 
     text = data.decode("utf-8", "replace")
-    for versions in (None, (1, 2)):
+    for versions in (None, READABLE):
         loaded = parse_workspace(text, versions)
         if loaded.data is not None:
             assert isinstance(loaded.data, dict) and loaded.problem is None
             assert isinstance(loaded.version, int)
         elif loaded.problem is not None:
             _readable(loaded.problem)
+    if loaded.data is None and loaded.problem is None:
+        return  # nothing saved: the app looks for the old ui.json file instead
+
+    class Store:
+        def put(self, name: str, value: object) -> None:
+            json.dumps(value)
+
+        def get_text(self, name: str) -> str:
+            return text
+
+    workspace = Workspace(Store())
+    state, problem = workspace.load()
+    if problem is not None:
+        _readable(problem)
+    workspace.save(state)
 
 
 WORKSPACE_JSON = (
