@@ -33,6 +33,8 @@ def avin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
         monkeypatch.delenv(key, raising=False)
     # never the developer's OS keyring (a token stored there would be found: docs/security.md)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # never the public MOEX ISS: a test that forgets its local server meets a closed port
+    monkeypatch.setenv("AVIN_MOEX_URL", "http://127.0.0.1:9")
     return home
 
 

@@ -326,3 +326,44 @@ def test_the_moscow_offset_of_old_dates_comes_from_the_zone_database() -> None:
     frame = candles(Table(fake.CANDLE_COLUMNS, [row]), TimeFrame.M1, 10).frame
     assert frame["ts"][0] == datetime(2013, 7, 1, 6, tzinfo=UTC)  # MSK was UTC+4 then
     assert frame["ts"][0] + timedelta(0) != datetime(2013, 7, 1, 7, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("timeframe", "interval"), [(TimeFrame.H1, 60), (TimeFrame.M10, 10)])
+async def test_hour_and_ten_minute_candles_equal_the_served_ones_in_their_folder(
+    iss: fake.FakeIss, tmp_path: Path, timeframe: TimeFrame, interval: int
+) -> None:
+    [result] = await fetch(source(iss), tmp_path, timeframe=timeframe)
+    assert not result.error, result.error
+    served = fake.candles(iss.minutes["SBER"], interval)  # ISS rows: o, c, h, l, value, volume
+    stored = BarStore(tmp_path / "bars", timeframe=timeframe.code).read("MOEX_SHARE_SBER")
+    moscow = [datetime.strptime(row[6], "%Y-%m-%d %H:%M:%S").replace(tzinfo=MSK) for row in served]
+    assert stored["ts"].to_list() == [ts.astimezone(UTC) for ts in moscow]
+    assert stored.select("open", "high", "low", "close", "volume").rows() == [
+        (o, h, lo, c, int(v / 10 + 0.5)) for o, c, h, lo, _, v, *_ in served
+    ]
+
+
+async def test_a_429_waits_as_long_as_the_server_asks(iss: fake.FakeIss, tmp_path: Path) -> None:
+    sleeps = Sleeps()
+    iss.retry_after = 7
+    iss.faults_at[("candles", 0)] = ["429"]
+    [result] = await fetch(source(iss, sleeps), tmp_path)
+    assert not result.error and sleeps == [7.0]
+
+
+async def test_requests_are_spaced_by_the_polite_interval(iss: fake.FakeIss) -> None:
+    from engine.data.moex.client import IssClient, IssPolicy
+
+    now = [100.0]
+    sleeps = Sleeps()
+    client = IssClient(
+        iss.base_url, policy=IssPolicy(min_interval=0.5), sleep=sleeps, clock=lambda: now[0]
+    )
+    path = "iss/engines/stock/markets/shares/boards/TQBR/securities/SBER.json"
+    await client.page(path, "securities", {})
+    now[0] += 0.2  # the next request comes 0.2 s later: it waits the other 0.3 s
+    await client.page(path, "securities", {})
+    now[0] += 5.0  # long after: no wait
+    await client.page(path, "securities", {})
+    await client.close()
+    assert sleeps == [pytest.approx(0.3)] and client.requests == 3

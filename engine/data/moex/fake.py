@@ -4,8 +4,9 @@ It serves what the public ISS serves, in the same shape, including what is incon
 Moscow local time without a zone, volumes in shares, no candle for a minute without trades, pages
 of at most 500 candles through ``start`` (the last one short or empty), ``till`` inclusive,
 trades of one day only. Faults are injected per request: ``server.faults.append("500")`` makes
-the next data request fail (``"500"``, ``"timeout"``: no answer until released, ``"malformed"``:
-not JSON, ``"empty"``: HTTP 200 without a body, ``"noblock"``: JSON without the asked table);
+the next data request fail (``"500"``, ``"429"`` with ``Retry-After``, ``"timeout"``: no answer
+until released, ``"malformed"``: not JSON, ``"empty"``: HTTP 200 without a body, ``"noblock"``:
+JSON without the asked table);
 ``server.faults_at[(kind, start)]`` fails the page at that ``start`` of ``kind`` (``candles``,
 ``trades``) instead.
 
@@ -168,6 +169,7 @@ class FakeIss:
     faults_at: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     hang_seconds: float = 10.0  # a "timeout" answers after this at the latest
+    retry_after: int = 3  # seconds a "429" asks the client to wait
     release: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -208,6 +210,8 @@ class FakeIss:
         fault = self._fault(kind, start)
         if fault == "500":
             return 500, b"<html>Internal Server Error</html>"
+        if fault == "429":
+            return 429, b"<html>Too Many Requests</html>"
         if fault == "timeout":
             self.release.wait(self.hang_seconds)
             return 504, b""
@@ -278,6 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
+            if status == 429:
+                self.send_header("Retry-After", str(self.server.fake.retry_after))
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
