@@ -87,3 +87,25 @@ def test_a_token_config_others_can_read_stops_the_run_and_the_app_with_the_fix(
         assert f"chmod 600 {config}" in err and "open to group and others" in err
         assert SECRET not in err
     assert not (homes().state / "journal.sqlite").exists()  # nothing started
+
+
+@pytest.mark.slow
+def test_a_home_an_older_version_left_open_is_tightened_and_said_in_the_log(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    old = os.umask(0o022)
+    try:
+        (home / "state" / "journal").mkdir(parents=True)
+        (home / "state" / "journal" / "old.sqlite").write_text("from an older version")
+        (home / "logs").mkdir()
+        (home / "logs" / "avin.log").write_text("an old line\n")
+    finally:
+        os.umask(old)
+    run = _avin(home, "run", "--headless", "--duration", "1", "--speed", "1200")
+    assert run.returncode == 0, run.stderr[-2000:]
+    note = f"made {home / 'state'} private to you: 3 file(s)/folder(s) were open"
+    assert note in run.stderr
+    log = (home / "logs" / "avin.log").read_text()
+    assert note in log and f"made {home / 'logs'} private to you" in log
+    assert open_entries(home / "state") == [] and open_entries(home / "logs") == []
