@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "token",
         help="store the T-Invest token safely, or check it",
         description="Where avin finds the token, first found wins: AVIN_TOKEN, the file named by "
-        "AVIN_TOKEN_FILE, the OS keyring (with avin[keyring]), the config home's `token` file, "
+        "AVIN_TOKEN_FILE, the OS keyring (where `avin token set` put it; needs avin[keyring]), the "
+        "config home's `token` file, "
         "`token` in avin.toml (docs/security.md).",
     )
     sub = token.add_subparsers(dest="token_command", metavar="ACTION")
