@@ -312,6 +312,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             str(path), "(syntax)", f"not valid TOML: {exc}", "fix the syntax at that line"
         )
         raise ConfigError([problem]) from None
+    except RecursionError:  # tomllib recurses per level of nested arrays and tables
+        problem = ConfigProblem(
+            str(path),
+            "(syntax)",
+            "not valid TOML: arrays or tables nested too deeply",
+            "a configuration nests a few levels at most; fix the brackets",
+        )
+        raise ConfigError([problem]) from None
     except UnicodeDecodeError as exc:  # tomllib decodes the whole file first
         line = exc.object[: exc.start].count(b"\n") + 1
         problem = ConfigProblem(

@@ -340,3 +340,13 @@ def test_a_token_under_another_key_is_not_shown_back(tmp_path: Path) -> None:
     [problem] = check_config(path)
     assert problem.key == "mode" and "t.fuzz-secret" not in str(problem)
     assert "(got '***')" in problem.message
+
+
+def test_a_config_nested_too_deeply_is_a_config_problem(tmp_path: Path) -> None:
+    """Before: tomllib's RecursionError escaped ``avin config check`` and ``avin run``."""
+    from engine.config import check_config
+
+    path = tmp_path / "avin.toml"
+    path.write_bytes((REGRESSIONS / "config_toml" / "nested-arrays-3000").read_bytes())
+    [problem] = check_config(path)
+    assert problem.key == "(syntax)" and "nested too deeply" in problem.message
