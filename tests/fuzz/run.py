@@ -49,7 +49,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the fuzzer in a child (libFuzzer ends its process without Python's clean-up) and
-    says what it did: ``FUZZ <target>: <s> s, <n> executions, corpus <k> inputs[, FINDING]``."""
+    says what it did: ``FUZZ <target>: <s> s, <n> executions, corpus <k> files (<m> in use,
+    <c> coverage points)[, FINDING ...]``."""
     args = _arguments(argv)
     if args.child:
         return fuzz(args)
@@ -66,18 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
     assert child.stderr is not None
-    runs = "?"
+    runs, active, cov = "?", "?", "?"
     for line in child.stderr:
         sys.stderr.write(line)
         done = re.match(r"Done (\d+) runs in", line)
         if done:
             runs = done.group(1)
+        stats = re.search(r"\bcov: (\d+) .*\bcorp: (\d+)/", line)
+        if stats:
+            cov, active = stats.groups()
     code = child.wait()
     size = sum(1 for p in corpus.iterdir() if p.is_file())
     verdict = "" if code == 0 else f", FINDING (exit {code}; see build/fuzz/crash-{args.target}-*)"
     print(
         f"FUZZ {args.target}: {time.monotonic() - started:.0f} s, {runs} executions, "
-        f"corpus {size} inputs{verdict}",
+        f"corpus {size} files ({active} in use, {cov} coverage points){verdict}",
         flush=True,
     )
     return code
