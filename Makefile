@@ -12,7 +12,7 @@ EXTRAS := dev,fast,postgres,binary,keyring,fuzz
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 
-.PHONY: run test lint fmt bench build release release-files clean e2e lock lock-upgrade binary smoke hooks audit fuzz
+.PHONY: run test lint fmt bench bench-smoke build release release-files clean e2e lock lock-upgrade binary smoke hooks audit fuzz
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Every benchmark at a tiny size (--smoke: only that it still runs; CI). binary_startup.py needs
+# the built binary: .ci/run runs it after make binary.
+bench-smoke: $(STAMP)
+	@for f in bench/*.py; do [ "$$f" = bench/binary_startup.py ] && continue; \
+	  echo "== $$f --smoke"; $(BIN)/python $$f --smoke || exit 1; done
 
 build: $(STAMP)
 	$(BIN)/python -m build --outdir dist .

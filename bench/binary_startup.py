@@ -34,7 +34,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", nargs="?", type=Path, default=default_archive())
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.runs = 1
     if args.archive is None or not args.archive.exists():
         raise SystemExit("no binary archive: run `make binary` first, or name one")
     venv_avin = Path(sys.executable).parent / "avin"

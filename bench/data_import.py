@@ -7,6 +7,7 @@ instrument-years in a fresh subprocess (goal < 1 GB). Timings are the best of tw
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import subprocess
@@ -89,6 +90,11 @@ def child_import(zips: Path, home: Path) -> tuple[float, float]:
 
 
 def main() -> None:
+    global DAYS, YEARS, UIDS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
+    if parser.parse_args().smoke:  # make bench-smoke
+        DAYS, YEARS, UIDS = 5, YEARS[:1], UIDS[:2]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()

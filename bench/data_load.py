@@ -9,6 +9,7 @@ hits both alike); the in-process file cache is cleared before every cold run.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -24,14 +25,15 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 
 RUNS = 21
+DAYS = 250
 CODE = "MOEX_SHARE_SBER"
 
 
 def median_time(
-    action: Callable[[], object], before: Callable[[], None] | None = None, runs: int = RUNS
+    action: Callable[[], object], before: Callable[[], None] | None = None, runs: int = 0
 ) -> float:
     samples = []
-    for _ in range(runs):
+    for _ in range(runs or RUNS):
         if before is not None:
             before()
         start = time.perf_counter()
@@ -41,6 +43,11 @@ def median_time(
 
 
 def main() -> None:
+    global DAYS, RUNS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
+    if parser.parse_args().smoke:  # make bench-smoke
+        DAYS, RUNS = 10, 3
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["AVIN_HOME"] = tmp
         from engine.data.loading import clear_cache, load_bars, load_timeframes
@@ -49,7 +56,7 @@ def main() -> None:
         from engine.model import TimeFrame
 
         store = BarStore()
-        bars = minute_bars(trading_days(2023, 250), seed=1)
+        bars = minute_bars(trading_days(2023, DAYS), seed=1)
         store.merge(CODE, "sim-sber-0001", bars, "bench")
         path = store.year_path(CODE, 2023)
         begin, end = datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)

@@ -130,7 +130,10 @@ def main() -> int:
     parser.add_argument("--size", default="160x48")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every trial")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.trials = 3
     width, height = (int(v) for v in args.size.split("x"))
     os.environ.setdefault("AVIN_HOME", tempfile.mkdtemp(prefix="avin-bench-"))
     latencies = asyncio.run(run(args.trials, args.speed, (width, height), args.seed, args.verbose))

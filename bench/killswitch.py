@@ -416,7 +416,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--path", choices=("both", "terminal", "pilot"), default="both")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the avin side of the terminal path
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.trials = 2
     os.environ.setdefault("AVIN_HOME", tempfile.mkdtemp(prefix="avin-bench-"))
     if args.serve:
         return serve_terminal(args.serve, args.trials, args.speed, args.orders, args.seed)

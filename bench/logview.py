@@ -172,7 +172,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.lines = 20_000
 
     folder = Path(tempfile.mkdtemp(prefix="avin-logbench-"))
     path = folder / "avin.log"

@@ -70,7 +70,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=520, help="simulated minutes (a session)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.minutes, args.runs = 30, 1
 
     plain = _median(lambda: replay(args.minutes, False), args.runs)
     tape = _median(lambda: replay(args.minutes, True), args.runs)

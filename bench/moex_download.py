@@ -7,11 +7,13 @@ speed) and with the default pause (``IssPolicy.min_interval``, what a user gets)
 and pages/s, and the floor measured in the same run: the same pages fetched with a bare
 ``httpx.AsyncClient`` and decoded with ``json.loads``, nothing converted or stored.
 
-``python bench/moex_download.py [DAYS]`` (default 20: about 17,000 bars, 35 pages).
+``python bench/moex_download.py [DAYS] [--smoke]`` (default 20: about 17,000 bars, 35 pages;
+--smoke: 2 days).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -69,7 +71,11 @@ async def run(days: int, min_interval: float, root: Path) -> tuple[float, int, i
 
 
 def main() -> None:
-    days = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("days", nargs="?", type=int, default=20, help="weekdays served")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
+    args = parser.parse_args()
+    days = 2 if args.smoke else args.days  # make bench-smoke
     from engine.data.moex.client import IssPolicy
 
     polite = IssPolicy().min_interval

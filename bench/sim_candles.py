@@ -35,7 +35,10 @@ def _median_seconds(days: int, runs: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.runs = 1
     month, month_bars = _median_seconds(31, args.runs)
     year, year_bars = _median_seconds(365, args.runs)
     print(f"a month of daily candles: {month_bars} bars in {month * 1000:.1f} ms (median)")

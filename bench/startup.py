@@ -74,7 +74,10 @@ def first_frame(command: list[str], timeout: float = 60.0) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.runs = 1
     avin = BIN / "avin"
     if not avin.exists():
         raise SystemExit(f"{avin} is missing: pip install -e .")

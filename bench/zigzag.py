@@ -7,6 +7,7 @@ microseconds per bar.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from datetime import UTC, datetime
@@ -35,6 +36,11 @@ def best_of(func, repeat: int = 3) -> float:
 
 
 def main() -> None:
+    global N, N_INCREMENTAL
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
+    if parser.parse_args().smoke:  # make bench-smoke
+        N, N_INCREMENTAL = 20_000, 2_000
     rng = np.random.default_rng(42)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, N)))
     open_ = np.r_[close[0], close[:-1]]
