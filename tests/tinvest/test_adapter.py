@@ -45,7 +45,7 @@ async def test_instrument_ids_are_shaped_like_the_real_ones(server: FakeTInvestS
     import re
     import uuid
 
-    from engine.broker.fake_tinvest.exchange import figi_check_digit
+    from engine.broker.fake_tinvest.identity import figi_check_digit
 
     for inst in server.exchange.instruments:
         assert str(uuid.UUID(inst.uid)) == inst.uid
@@ -174,12 +174,12 @@ async def test_a_window_the_server_calls_too_long_is_split(
 ) -> None:
     """A server whose window is shorter than the client's table answers 30014: the client asks
     again for halves until the server takes them, and the bars are the same."""
-    from engine.broker.fake_tinvest import server as fake_server
+    from engine.broker.fake_tinvest import services as fake_services
 
     sber = await broker.find_instrument("SBER")
     begin, end = START - timedelta(days=3), START - timedelta(days=2)
     expected = await broker.candles(sber, TimeFrame.M1, begin, end)
-    monkeypatch.setitem(fake_server.CANDLE_WINDOW, TimeFrame.M1, timedelta(hours=6))
+    monkeypatch.setitem(fake_services.CANDLE_WINDOW, TimeFrame.M1, timedelta(hours=6))
     errors = len(server.errors)
     bars = await broker.candles(sber, TimeFrame.M1, begin, end)
     assert [e[0] for e in server.errors[errors:]] == ["30014", "30014", "30014"]

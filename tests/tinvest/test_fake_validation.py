@@ -3,6 +3,8 @@ every stream (INVALID_ARGUMENT), and the client never asks for one."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import grpc.aio
 import pytest
@@ -98,3 +100,74 @@ async def test_request_limits_per_method_and_service(server: FakeTInvestServer) 
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.GetOrders(orders, metadata=AUTH)
         assert caught.value.details() == "80002"
+
+
+async def test_every_subscription_answer_names_its_instrument_and_stream(
+    server: FakeTInvestServer,
+) -> None:
+    """Each kind of subscription answer carries the instrument's figi, uid, ticker and class
+    code, the stream id and a subscription id of its own (the real messages have them all)."""
+    sber = server.exchange.instrument("SBER")
+    ident = pb.CandleInstrument(instrument_id=sber.uid)
+    requests = [
+        pb.MarketDataRequest(
+            subscribe_candles_request=pb.SubscribeCandlesRequest(
+                subscription_action=pb.SUBSCRIPTION_ACTION_SUBSCRIBE,
+                instruments=[
+                    pb.CandleInstrument(
+                        instrument_id=sber.uid, interval=pb.SUBSCRIPTION_INTERVAL_ONE_MINUTE
+                    )
+                ],
+            )
+        ),
+        pb.MarketDataRequest(
+            subscribe_last_price_request=pb.SubscribeLastPriceRequest(
+                subscription_action=pb.SUBSCRIPTION_ACTION_SUBSCRIBE,
+                instruments=[pb.LastPriceInstrument(instrument_id=ident.instrument_id)],
+            )
+        ),
+        pb.MarketDataRequest(
+            subscribe_info_request=pb.SubscribeInfoRequest(
+                subscription_action=pb.SUBSCRIPTION_ACTION_SUBSCRIBE,
+                instruments=[pb.InfoInstrument(instrument_id=sber.uid)],
+            )
+        ),
+        pb.MarketDataRequest(
+            subscribe_order_book_request=pb.SubscribeOrderBookRequest(
+                subscription_action=pb.SUBSCRIPTION_ACTION_SUBSCRIBE,
+                instruments=[pb.OrderBookInstrument(instrument_id=sber.uid, depth=10)],
+            )
+        ),
+        pb.MarketDataRequest(
+            subscribe_trades_request=pb.SubscribeTradesRequest(
+                subscription_action=pb.SUBSCRIPTION_ACTION_SUBSCRIBE,
+                instruments=[pb.TradeInstrument(instrument_id=sber.uid)],
+            )
+        ),
+    ]
+    answers = {
+        "subscribe_candles_response": "candles_subscriptions",
+        "subscribe_last_price_response": "last_price_subscriptions",
+        "subscribe_info_response": "info_subscriptions",
+        "subscribe_order_book_response": "order_book_subscriptions",
+        "subscribe_trades_response": "trade_subscriptions",
+    }
+    seen: dict[str, object] = {}
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        call = pb_grpc.MarketDataStreamServiceStub(channel).MarketDataStream(metadata=AUTH)
+        for request in requests:
+            await call.write(request)
+        while len(seen) < len(answers):
+            response = await asyncio.wait_for(call.read(), timeout=10)
+            kind = response.WhichOneof("payload")
+            if kind in answers:
+                [seen[kind]] = getattr(getattr(response, kind), answers[kind])
+        call.cancel()
+    ids = set()
+    for kind, sub in seen.items():
+        assert (sub.figi, sub.instrument_uid) == (sber.figi, sber.uid), kind  # type: ignore[attr-defined]
+        assert (sub.ticker, sub.class_code) == (sber.ticker, sber.class_code), kind  # type: ignore[attr-defined]
+        assert sub.subscription_status == pb.SUBSCRIPTION_STATUS_SUCCESS, kind  # type: ignore[attr-defined]
+        ids.add(sub.subscription_id)  # type: ignore[attr-defined]
+    assert len(ids) == len(answers)
+    assert len({sub.stream_id for sub in seen.values()}) == 1  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
-from engine.broker.fake_tinvest.exchange import ServerOrder
+from engine.broker.fake_tinvest.records import ServerOrder
 from engine.model import OrderStatus, OrderType, Side
 from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine

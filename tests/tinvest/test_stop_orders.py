@@ -17,7 +17,7 @@ import pytest
 
 from engine.broker.base import FillEvent, OrderUpdate
 from engine.broker.fake_tinvest import FakeTInvestServer
-from engine.broker.fake_tinvest.exchange import ServerOrder
+from engine.broker.fake_tinvest.records import ServerOrder
 from engine.broker.tinvest.broker import TInvestBroker
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
 from engine.orders.journal import InMemoryJournal

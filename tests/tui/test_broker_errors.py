@@ -15,7 +15,7 @@ from avin_tui.app import AvinApp
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from engine.broker.fake_tinvest import FakeExchange, FakeTInvestServer
-from engine.broker.fake_tinvest.server import REJECT_TEXT
+from engine.broker.fake_tinvest.host import REJECT_TEXT
 from engine.broker.tinvest.errors import CODES
 from engine.config import Settings
 from engine.model import Mode, Order, OrderType, Side

@@ -27,10 +27,11 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from engine.broker.fake_tinvest.identity import real_shaped
+from engine.broker.fake_tinvest.records import AccountState, ExchangeError, ServerOrder, Trade
 from engine.broker.sim import session
 from engine.broker.sim.market import MarketTick, SimMarket
 from engine.broker.sim.matching import MatchingEngine
@@ -38,78 +39,6 @@ from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import Bar, Fill, Instrument, Order, OrderStatus, OrderType, Side, TimeFrame
 
 PRICE_BAND = Decimal("0.2")  # limit prices further than 20% from the last price: 30099
-_UID_NAMESPACE = uuid.UUID("0f6d1c2e-8a53-4b7e-9d41-3c2a5e7f9b10")
-_FIGI_CHARS = "BCDFGHJKLMNPQRSTVWXYZ0123456789"  # consonants and digits, as in real FIGIs
-
-
-def figi_check_digit(body: str) -> str:
-    """The 12th character of a FIGI: a modified Luhn over the first eleven (letters A=10..Z=35,
-    every second value doubled, the digits of the values summed)."""
-    total = 0
-    for i, ch in enumerate(body):
-        value = int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
-        if i % 2 == 1:
-            value *= 2
-        total += sum(int(d) for d in str(value))
-    return str((10 - total % 10) % 10)
-
-
-def real_shaped(inst: Instrument) -> Instrument:
-    """The instrument with a uid in UUID form and a FIGI shaped like a real one (``BBG`` + eight
-    consonants or digits + the check digit), both derived from its code: as T-Invest answers."""
-    uid = uuid.uuid5(_UID_NAMESPACE, inst.code)
-    digits = uid.int
-    body = "BBG"
-    for _ in range(8):
-        digits, index = divmod(digits, len(_FIGI_CHARS))
-        body += _FIGI_CHARS[index]
-    return replace(inst, uid=str(uid), figi=body + figi_check_digit(body))
-
-
-class ExchangeError(Exception):
-    """A request the exchange refuses: ``code`` is the T-Invest numeric code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(slots=True)
-class Trade:
-    trade_id: str
-    price: Decimal
-    lots: int
-    ts: datetime
-
-
-@dataclass(slots=True)
-class ServerOrder:
-    exchange_id: str
-    key: str  # the client key ("" for the order a triggered stop order became)
-    account: str
-    instrument: Instrument
-    order: Order  # the order's state (id == exchange_id); slices of it are matched
-    created: datetime
-    trades: list[Trade] = field(default_factory=list)
-    commission: Decimal = Decimal(0)
-    pending_ticks: int = 0
-    stop: bool = False  # a stop order (PostStopOrder)
-    expire: datetime | None = None
-    child_id: str = ""  # a stop order: the exchange order it became when it triggered
-    parent_id: str = ""  # that exchange order: the stop order it comes from
-    triggered: datetime | None = None
-    slice_id: str = ""  # the part of the order the matching engine works now
-
-
-@dataclass(slots=True)
-class AccountState:
-    id: str
-    name: str
-    cash: Decimal
-    positions: dict[str, int] = field(default_factory=dict)  # instrument uid -> pieces
-    avg_price: dict[str, Decimal] = field(default_factory=dict)
-
 
 OrderListener = Callable[[ServerOrder, list[Trade]], None]
 TickListener = Callable[[list[MarketTick]], None]

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from engine.broker.fake_tinvest import messages as msg
-from engine.broker.fake_tinvest.exchange import ExchangeError
+from engine.broker.fake_tinvest.records import ExchangeError
 from engine.broker.sim import session
 from engine.broker.sim.market import MarketTick
 from engine.broker.sim.tape import Tape, make_book

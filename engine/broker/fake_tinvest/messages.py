@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from engine.broker.fake_tinvest.exchange import ServerOrder, Trade
+from engine.broker.fake_tinvest.records import ServerOrder, Trade
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Bar, Instrument, OrderStatus, OrderType, Side, TimeFrame
 

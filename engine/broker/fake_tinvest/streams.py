@@ -12,23 +12,19 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any
 
 import grpc
 import grpc.aio
 
 from engine.broker.fake_tinvest import market_data as md
 from engine.broker.fake_tinvest import messages as msg
-from engine.broker.fake_tinvest.exchange import ExchangeError, ServerOrder, Trade
+from engine.broker.fake_tinvest.host import Ctx, ServiceHost
 from engine.broker.fake_tinvest.messages import timestamp as ts_pb
+from engine.broker.fake_tinvest.records import ExchangeError, ServerOrder, Trade
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.broker.tinvest.proto import investapi_pb2_grpc as pb_grpc
 from engine.model import BOOK_DEPTHS, Instrument
-
-if TYPE_CHECKING:
-    from engine.broker.fake_tinvest.server import FakeTInvestServer
-
-Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 # SubscriptionAction: SUBSCRIBE=1, UNSUBSCRIBE=2
 SUBSCRIBE, UNSUBSCRIBE = 1, 2
@@ -59,7 +55,7 @@ def trading_status(inst: Instrument, trading: bool, now: datetime) -> pb.Trading
 class _MarketSession:
     """One open MarketDataStream: its subscriptions and outgoing queue."""
 
-    def __init__(self, server: FakeTInvestServer) -> None:
+    def __init__(self, server: ServiceHost) -> None:
         self.s = server
         self.queue: asyncio.Queue[pb.MarketDataResponse] = asyncio.Queue()
         self.candles: dict[str, bool] = {}  # code -> waiting_close
@@ -108,107 +104,27 @@ class _MarketSession:
         except ExchangeError:
             return None
 
+    def _identity(self, inst: Instrument | None, figi: str, action: Any) -> dict[str, Any]:
+        """What every subscription answer says of its instrument and stream: the instrument's
+        ids (for one not found, only the figi asked for) and a new subscription id."""
+        return {
+            "figi": inst.figi if inst else figi,
+            "instrument_uid": inst.uid if inst else "",
+            "ticker": inst.ticker if inst else "",
+            "class_code": inst.class_code if inst else "",
+            "stream_id": self.stream_id,
+            "subscription_id": uuid.uuid4().hex,
+            "subscription_action": action,
+        }
+
     def handle(self, request: pb.MarketDataRequest) -> None:
         kind = request.WhichOneof("payload")
-        subscribe = pb.SUBSCRIPTION_ACTION_SUBSCRIBE
         if kind == "subscribe_candles_request":
-            req = request.subscribe_candles_request
-            subs = []
-            for item in req.instruments:
-                inst = self._find(item.instrument_id or item.figi)
-                status = pb.SUBSCRIPTION_STATUS_SUCCESS
-                if inst is None:
-                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
-                elif item.interval != pb.SUBSCRIPTION_INTERVAL_ONE_MINUTE:
-                    status = pb.SUBSCRIPTION_STATUS_INTERVAL_IS_INVALID
-                elif req.subscription_action == subscribe:
-                    self.candles[inst.code] = req.waiting_close
-                else:
-                    self.candles.pop(inst.code, None)
-                subs.append(
-                    pb.CandleSubscription(
-                        figi=inst.figi if inst else item.figi,
-                        interval=item.interval,
-                        subscription_status=status,
-                        instrument_uid=inst.uid if inst else "",
-                        waiting_close=req.waiting_close,
-                        stream_id=self.stream_id,
-                        subscription_id=uuid.uuid4().hex,
-                        subscription_action=req.subscription_action,
-                        ticker=inst.ticker if inst else "",
-                        class_code=inst.class_code if inst else "",
-                    )
-                )
-            self.queue.put_nowait(
-                pb.MarketDataResponse(
-                    subscribe_candles_response=pb.SubscribeCandlesResponse(
-                        tracking_id=uuid.uuid4().hex, candles_subscriptions=subs
-                    )
-                )
-            )
+            self._subscribe_candles(request.subscribe_candles_request)
         elif kind == "subscribe_last_price_request":
-            lreq = request.subscribe_last_price_request
-            lsubs = []
-            for litem in lreq.instruments:
-                inst = self._find(litem.instrument_id or litem.figi)
-                status = pb.SUBSCRIPTION_STATUS_SUCCESS
-                if inst is None:
-                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
-                elif lreq.subscription_action == subscribe:
-                    self.prices.add(inst.code)
-                else:
-                    self.prices.discard(inst.code)
-                lsubs.append(
-                    pb.LastPriceSubscription(
-                        figi=inst.figi if inst else litem.figi,
-                        subscription_status=status,
-                        instrument_uid=inst.uid if inst else "",
-                        stream_id=self.stream_id,
-                        subscription_id=uuid.uuid4().hex,
-                        subscription_action=lreq.subscription_action,
-                    )
-                )
-            self.queue.put_nowait(
-                pb.MarketDataResponse(
-                    subscribe_last_price_response=pb.SubscribeLastPriceResponse(
-                        tracking_id=uuid.uuid4().hex, last_price_subscriptions=lsubs
-                    )
-                )
-            )
+            self._subscribe_prices(request.subscribe_last_price_request)
         elif kind == "subscribe_info_request":
-            ireq = request.subscribe_info_request
-            isubs = []
-            statuses = []
-            for iitem in ireq.instruments:
-                inst = self._find(iitem.instrument_id or iitem.figi)
-                status = pb.SUBSCRIPTION_STATUS_SUCCESS
-                if inst is None:
-                    status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
-                elif ireq.subscription_action == subscribe:
-                    self.info.add(inst.code)
-                    trading = self.s.exchange.is_trading(inst)
-                    statuses.append(trading_status(inst, trading, self.s.now()))
-                else:
-                    self.info.discard(inst.code)
-                isubs.append(
-                    pb.InfoSubscription(
-                        figi=inst.figi if inst else iitem.figi,
-                        subscription_status=status,
-                        instrument_uid=inst.uid if inst else "",
-                        stream_id=self.stream_id,
-                        subscription_id=uuid.uuid4().hex,
-                        subscription_action=ireq.subscription_action,
-                    )
-                )
-            self.queue.put_nowait(
-                pb.MarketDataResponse(
-                    subscribe_info_response=pb.SubscribeInfoResponse(
-                        tracking_id=uuid.uuid4().hex, info_subscriptions=isubs
-                    )
-                )
-            )
-            for status_msg in statuses:
-                self.queue.put_nowait(pb.MarketDataResponse(trading_status=status_msg))
+            self._subscribe_info(request.subscribe_info_request)
         elif kind == "subscribe_order_book_request":
             self._subscribe_books(request.subscribe_order_book_request)
         elif kind == "subscribe_trades_request":
@@ -219,6 +135,90 @@ class _MarketSession:
                 self.ping_interval = self.s.ping_seconds(delay)
         elif kind == "ping":
             self.queue.put_nowait(self.ping())
+
+    def _subscribe_candles(self, req: pb.SubscribeCandlesRequest) -> None:
+        subs = []
+        for item in req.instruments:
+            inst = self._find(item.instrument_id or item.figi)
+            status = pb.SUBSCRIPTION_STATUS_SUCCESS
+            if inst is None:
+                status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+            elif item.interval != pb.SUBSCRIPTION_INTERVAL_ONE_MINUTE:
+                status = pb.SUBSCRIPTION_STATUS_INTERVAL_IS_INVALID
+            elif req.subscription_action == pb.SUBSCRIPTION_ACTION_SUBSCRIBE:
+                self.candles[inst.code] = req.waiting_close
+            else:
+                self.candles.pop(inst.code, None)
+            subs.append(
+                pb.CandleSubscription(
+                    interval=item.interval,
+                    subscription_status=status,
+                    waiting_close=req.waiting_close,
+                    **self._identity(inst, item.figi, req.subscription_action),
+                )
+            )
+        self.queue.put_nowait(
+            pb.MarketDataResponse(
+                subscribe_candles_response=pb.SubscribeCandlesResponse(
+                    tracking_id=uuid.uuid4().hex, candles_subscriptions=subs
+                )
+            )
+        )
+
+    def _subscribe_prices(self, req: pb.SubscribeLastPriceRequest) -> None:
+        subs = []
+        for item in req.instruments:
+            inst = self._find(item.instrument_id or item.figi)
+            status = pb.SUBSCRIPTION_STATUS_SUCCESS
+            if inst is None:
+                status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+            elif req.subscription_action == pb.SUBSCRIPTION_ACTION_SUBSCRIBE:
+                self.prices.add(inst.code)
+            else:
+                self.prices.discard(inst.code)
+            subs.append(
+                pb.LastPriceSubscription(
+                    subscription_status=status,
+                    **self._identity(inst, item.figi, req.subscription_action),
+                )
+            )
+        self.queue.put_nowait(
+            pb.MarketDataResponse(
+                subscribe_last_price_response=pb.SubscribeLastPriceResponse(
+                    tracking_id=uuid.uuid4().hex, last_price_subscriptions=subs
+                )
+            )
+        )
+
+    def _subscribe_info(self, req: pb.SubscribeInfoRequest) -> None:
+        subs = []
+        statuses = []
+        for item in req.instruments:
+            inst = self._find(item.instrument_id or item.figi)
+            status = pb.SUBSCRIPTION_STATUS_SUCCESS
+            if inst is None:
+                status = pb.SUBSCRIPTION_STATUS_INSTRUMENT_NOT_FOUND
+            elif req.subscription_action == pb.SUBSCRIPTION_ACTION_SUBSCRIBE:
+                self.info.add(inst.code)
+                trading = self.s.exchange.is_trading(inst)
+                statuses.append(trading_status(inst, trading, self.s.now()))
+            else:
+                self.info.discard(inst.code)
+            subs.append(
+                pb.InfoSubscription(
+                    subscription_status=status,
+                    **self._identity(inst, item.figi, req.subscription_action),
+                )
+            )
+        self.queue.put_nowait(
+            pb.MarketDataResponse(
+                subscribe_info_response=pb.SubscribeInfoResponse(
+                    tracking_id=uuid.uuid4().hex, info_subscriptions=subs
+                )
+            )
+        )
+        for status_msg in statuses:
+            self.queue.put_nowait(pb.MarketDataResponse(trading_status=status_msg))
 
     # --- order books and trades (engine/broker/fake_tinvest/market_data.py) -------------------
 
@@ -266,16 +266,10 @@ class _MarketSession:
                     self.books.pop(inst.code, None)
             subs.append(
                 pb.OrderBookSubscription(
-                    figi=inst.figi if inst else item.figi,
                     depth=item.depth,
                     subscription_status=status,  # type: ignore[arg-type]
-                    instrument_uid=inst.uid if inst else "",
-                    stream_id=self.stream_id,
-                    subscription_id=uuid.uuid4().hex,
                     order_book_type=md.ORDERBOOK_TYPE_EXCHANGE,  # type: ignore[arg-type]
-                    subscription_action=req.subscription_action,
-                    ticker=inst.ticker if inst else "",
-                    class_code=inst.class_code if inst else "",
+                    **self._identity(inst, item.figi, req.subscription_action),
                 )
             )
         self.queue.put_nowait(
@@ -304,15 +298,9 @@ class _MarketSession:
                 self.trades.discard(inst.code)
             subs.append(
                 pb.TradeSubscription(
-                    figi=inst.figi if inst else item.figi,
                     subscription_status=status,  # type: ignore[arg-type]
-                    instrument_uid=inst.uid if inst else "",
-                    stream_id=self.stream_id,
-                    subscription_id=uuid.uuid4().hex,
                     with_open_interest=req.with_open_interest,
-                    subscription_action=req.subscription_action,
-                    ticker=inst.ticker if inst else "",
-                    class_code=inst.class_code if inst else "",
+                    **self._identity(inst, item.figi, req.subscription_action),
                 )
             )
         self.queue.put_nowait(
@@ -355,7 +343,7 @@ async def _pinger(queue: asyncio.Queue[Any], make: Any, interval: Any) -> None:
 
 
 class MarketDataStreamServicer(pb_grpc.MarketDataStreamServiceServicer):
-    def __init__(self, server: FakeTInvestServer) -> None:
+    def __init__(self, server: ServiceHost) -> None:
         self.s = server
 
     async def MarketDataStream(
@@ -415,7 +403,7 @@ _INVALID = pb.MarketDataResponse()  # put in a session's queue: the stream ends 
 
 
 class OrdersStreamServicer(pb_grpc.OrdersStreamServiceServicer):
-    def __init__(self, server: FakeTInvestServer) -> None:
+    def __init__(self, server: ServiceHost) -> None:
         self.s = server
 
     async def _stream(
