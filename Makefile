@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy engine
+	$(BIN)/lint-imports --no-cache  # the package layers and cycles ([tool.importlinter])
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
