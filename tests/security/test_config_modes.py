@@ -5,6 +5,7 @@ an AVIN_TOKEN_FILE of ours. The refusal says what to do (chmod 600 FILE) and nev
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,21 @@ def test_the_kill_switch_and_status_work_whatever_the_token_files(
     assert '"ever_run": false' in capsys.readouterr().out
     assert main(["run", "--headless", "--duration", "1"]) == 2  # the robot itself does not start
     assert SECRET not in capsys.readouterr().err
+
+
+def test_the_env_file_checked_is_the_one_the_systemd_unit_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """packaging/avin.service reads %h/.config/avin/env: the file avin checks without AVIN_HOME."""
+    unit = Path(__file__).resolve().parents[2] / "packaging" / "avin.service"
+    named = [
+        line.split("=", 1)[1].lstrip("-")
+        for line in unit.read_text().splitlines()
+        if line.startswith("EnvironmentFile=")
+    ]
+    assert named == ["%h/.config/avin/env"]
+    monkeypatch.delenv("AVIN_HOME")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if os.name == "posix" and sys.platform != "darwin":
+        assert homes().config / "env" == Path(named[0].replace("%h", str(tmp_path)))
