@@ -17,6 +17,7 @@ import polars as pl
 
 from engine.data.atomic import write_atomic
 from engine.data.errors import StoreError, UnknownInstrumentError
+from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import Instrument
 from engine.paths import homes
 
@@ -43,11 +44,7 @@ def default_path() -> Path:
 
 
 def sim_instruments() -> list[Instrument]:
-    """The simulated market's catalog (empty if the simulator is not installed)."""
-    try:
-        from engine.data.sim_catalog import SIM_INSTRUMENTS
-    except ImportError:  # pragma: no cover - the simulator ships with the engine
-        return []
+    """The simulated market's catalog (the cache's contents before anything was imported)."""
     return list(SIM_INSTRUMENTS)
 
 
