@@ -11,12 +11,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from engine.config import RiskSettings
 from engine.model import Instrument, Order
 from engine.model.order_book import OrderManager
 from engine.model.snapshot import TradingState
 from engine.risk.gate import RiskGate
+from engine.risk.limits import OrderLimits
+
+
+class _FixedLimits(RiskGate):
+    """The live gate, its limits resolved once per account and strategy (a backtest has no
+    budgets that change while it runs)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits: dict[tuple[str, str], OrderLimits] = {}
+
+    def limits(self, order: Order) -> OrderLimits:
+        key = (order.account, order.strategy)
+        found = self._limits.get(key)
+        if found is None:
+            found = self._limits[key] = super().limits(order)
+        return found
 
 
 class BacktestGate:
@@ -35,7 +53,7 @@ class BacktestGate:
             now = clock()
             return now.timestamp() if now is not None else 0.0
 
-        self._gate = RiskGate(
+        self._gate = _FixedLimits(
             settings,
             book,
             {instrument.code: instrument},

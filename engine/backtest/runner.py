@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -43,7 +45,7 @@ from engine.model import Bar, Fill, Instrument, Order, OrderStatus, Side, TimeFr
 from engine.strategy.base import Strategy
 from engine.strategy.chart import InstrumentCharts
 from engine.strategy.context import StrategyContext
-from engine.strategy.host import HostedStrategy, StrategyHost, no_gate
+from engine.strategy.host import HostedStrategy, StrategyHost
 
 log = logging.getLogger("avin.backtest")
 
@@ -56,7 +58,7 @@ class Backtester:
     The attributes and methods without a leading underscore are what a pass over the bars
     (:meth:`_run_dense`, :class:`~engine.backtest.sparse.SparseRun`) drives: the clock
     (``now``, ``bar``), the matching, the position and its marks, :meth:`match`,
-    :meth:`on_bar`, :meth:`start`.
+    ``on_bar``, :meth:`start`.
     """
 
     def __init__(
@@ -110,8 +112,14 @@ class Backtester:
             cancel=self._cancel,
             failed=self._failed,
             clock=lambda: self.now,
-            gate=self.gate.check if self.gate is not None else no_gate,
+            gate=self.gate.check if self.gate is not None else None,
         )
+        # the hot paths: on_bar without a frame of its own, fills without no-op hooks
+        self.on_bar: Callable[[TimeFrame, Bar], bool] = partial(
+            self.host.dispatch, self.slot, "on_bar"
+        )
+        self._on_fill_hook = self.host.overrides(strategy, "on_fill")
+        self._on_order_hook = self.host.overrides(strategy, "on_order")
         self._flow_bars: list[int] = []  # per fill: the bar index (from the first traded bar)...
         self._flow_cash: list[float] = []  # ... and the cash change, commission included
         self._keys = 0
@@ -313,15 +321,12 @@ class Backtester:
             value = -value
         self._flow_bars.append(self.bar)
         self._flow_cash.append(value - float(fill.commission))
-        self.host.dispatch(self.slot, "on_fill", fill)
-        if order is not None:
+        if self._on_fill_hook:
+            self.host.dispatch(self.slot, "on_fill", fill)
+        if order is not None and self._on_order_hook:
             self.host.dispatch(self.slot, "on_order", order)
 
     # --- strategy hooks and orders -------------------------------------------------------------
-
-    def on_bar(self, timeframe: TimeFrame, bar: Bar) -> None:
-        """The strategy's ``on_bar`` for a frame that closed (and the orders it queued)."""
-        self.host.dispatch(self.slot, "on_bar", timeframe, bar)
 
     def _on_bar_verified(self, timeframe: TimeFrame, bar: Bar) -> None:
         """``on_bar`` that fails when the strategy acts on a bar its wake mask calls quiet."""
@@ -374,7 +379,8 @@ class Backtester:
         else:
             order.transition(OrderStatus.ACCEPTED, now)
             self.matching.add(order, self.instrument)
-        self.host.dispatch(self.slot, "on_order", order)
+        if self._on_order_hook:
+            self.host.dispatch(self.slot, "on_order", order)
 
     def _reject(self, order: Order, reason: str) -> None:
         """The host's ``reject`` (the pre-trade rules refused it): REJECTED, never working."""

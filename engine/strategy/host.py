@@ -66,15 +66,6 @@ class HostedStrategy:
         self.ctx: StrategyContext | None = ctx
 
 
-def no_gate(_order: Order) -> str:
-    """A gate that lets every order through (a backtest without risk settings)."""
-    return ""
-
-
-def _admit_all(_slot: Any) -> str:
-    return ""
-
-
 class StrategyHost(Generic[S]):
     """Calls hooks fail-safe, drains their intents, runs the pre-trade gate and posts."""
 
@@ -86,8 +77,8 @@ class StrategyHost(Generic[S]):
         cancel: Callable[[str], Any],
         failed: Failed[S],
         clock: Callable[[], datetime | None],
-        gate: Gate = no_gate,
-        admit: Callable[[S], str] = _admit_all,
+        gate: Gate | None = None,
+        admit: Callable[[S], str] | None = None,
         max_depth: int = MAX_DEPTH,
     ) -> None:
         self._post = post
@@ -111,6 +102,10 @@ class StrategyHost(Generic[S]):
             )
         return found
 
+    def overrides(self, strategy: Strategy, hook: str) -> bool:
+        """Whether dispatching ``hook`` would call ``strategy`` (a caller's shortcut)."""
+        return hook not in self.skips(strategy)
+
     def dispatch(self, slot: S, hook: str, *args: Any) -> bool:
         """Call ``hook`` of ``slot``'s strategy, then act on what it queued. False: it failed."""
         ctx, strategy = slot.ctx, slot.strategy
@@ -121,7 +116,8 @@ class StrategyHost(Generic[S]):
             error = RecursionError(f"orders placed from {hook} loop endlessly")
             self._failed(slot, hook, error, len(dropped))
             return False
-        if hook in self.skips(strategy):
+        skips = self._skips.get(strategy.__class__)
+        if hook in (skips if skips is not None else self.skips(strategy)):
             return True
         self.depth += 1
         try:
@@ -142,11 +138,12 @@ class StrategyHost(Generic[S]):
         ctx = slot.ctx
         if ctx is None:
             return
+        admit = self._admit
         for intent in ctx.take_intents():
             if isinstance(intent, CancelIntent):
                 self._cancel(intent.order_key)
             elif isinstance(intent, PostIntent):
-                why = self._admit(slot)
+                why = admit(slot) if admit is not None else ""
                 if why:
                     self._reject(intent.order, why)
                 else:
@@ -154,7 +151,8 @@ class StrategyHost(Generic[S]):
 
     def submit(self, order: Order) -> Order:
         """The pre-trade gate, then ``post`` (or ``reject`` with the gate's reason)."""
-        reason = self.gate(order)
+        gate = self.gate
+        reason = gate(order) if gate is not None else ""
         if reason:
             self._reject(order, reason)
             return order
