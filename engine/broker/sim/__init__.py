@@ -17,7 +17,7 @@ This is what avin runs on when no token is configured. Public API (kept stable):
 - ``SimBroker(*, seed=, speed=, start=, instruments=, commission=Decimal("0.0005"),
   cash=Decimal(1_000_000), realtime=True)``: the Broker. ``connect()`` starts the real-time
   replay when ``realtime``; with ``realtime=False`` drive it with ``step()`` / ``advance()`` and
-  read events with ``drain()``. Simulated time is ``broker.market.now``.
+  read events with ``drain()``. Simulated time is ``broker.market.now`` (``market_time()``).
 """
 
 from engine.broker.sim.broker import DEFAULT_CASH, SIM_ACCOUNT_ID, SimBroker

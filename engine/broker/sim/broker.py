@@ -35,13 +35,10 @@ import copy
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
-import numpy as np
-
 from engine.broker.base import (
-    BarEvent,
     BookEvent,
     BrokerError,
     BrokerEvent,
@@ -56,14 +53,13 @@ from engine.broker.base import (
     TradingStatus,
     UnknownInstrument,
 )
-from engine.broker.sim import session
-from engine.broker.sim.generator import DEFAULT_SEED, DayBars
+from engine.broker.sim.bars import BarStreams, history
+from engine.broker.sim.generator import DEFAULT_SEED
 from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
 from engine.broker.sim.matching import DEFAULT_COMMISSION, MatchingEngine, check_order
-from engine.broker.sim.tape import Tape, make_book
+from engine.broker.sim.tape import Tape, make_book, valid_depth
 from engine.data.sim_catalog import SIM_INSTRUMENTS
 from engine.model import (
-    BOOK_DEPTHS,
     Account,
     Bar,
     Fill,
@@ -79,30 +75,17 @@ from engine.model import (
     TimeFrame,
     as_utc,
 )
-from engine.model.aggregation import BarAggregator
 
 log = logging.getLogger(__name__)
 
 SIM_ACCOUNT_ID = "sim-1"
 DEFAULT_CASH = Decimal(1_000_000)
-_TINY = timedelta(microseconds=1)
-_MINUTE_NS = 60 * 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _ns(ts: datetime) -> int:
-    return (ts - _EPOCH) // _TINY * 1000
 
 
 def _snapshot(order: Order) -> Order:
     clone = copy.copy(order)
     clone.history = list(order.history)
     return clone
-
-
-def frame_complete(timeframe: TimeFrame, frame_ts: datetime, now: datetime) -> bool:
-    """True when no more session minutes can fall into the frame starting at ``frame_ts``."""
-    return session.next_session_minute(now) >= timeframe.next(frame_ts)
 
 
 class SimBroker:
@@ -138,12 +121,11 @@ class SimBroker:
         self._orders: dict[str, Order] = {}
         self._reserved: dict[str, Decimal] = {}
         self._positions: dict[str, Position] = {}
-        self._aggregators: dict[tuple[str, TimeFrame], BarAggregator] = {}
-        self._closed_frames: dict[tuple[str, TimeFrame], datetime] = {}
         self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._broker_ids = 0
         self.connected = False
+        self.bars = BarStreams(self.market, self._emit, self.subscriptions.bars)
         self.market.add_listener(self._on_ticks)
         self.tape = Tape()  # the anonymous trades and the book (engine/broker/sim/tape.py)
         self.market.add_listener(self._on_tape)
@@ -247,36 +229,13 @@ class SimBroker:
     def history(
         self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
     ) -> list[Bar]:
-        """Synchronous :meth:`candles`."""
-        instrument = self._known(instrument)
-        begin, end, now = as_utc(begin), as_utc(end), self.market.now
-        if end <= begin:
-            return []
-        if timeframe is TimeFrame.M1:
-            first, last = begin, min(end, now)
-        else:
-            first, last = timeframe.floor(begin), min(now, timeframe.next(end - _TINY))
-        minutes = self.market.generator.arrays(instrument, first, last)
-        minutes = minutes.slice(0, int(np.searchsorted(minutes.ts, _ns(now) - _MINUTE_NS, "right")))
-        if timeframe is TimeFrame.M1:
-            return minutes.to_bars()
-        frames = _derive(minutes, timeframe)
-        return [b for b in frames if begin <= b.ts < end and frame_complete(timeframe, b.ts, now)]
+        """Synchronous :meth:`candles` (:func:`engine.broker.sim.bars.history`)."""
+        return history(self.market, self._known(instrument), timeframe, begin, end)
 
     # --- subscriptions ---------------------------------------------------------------------
 
     async def subscribe_bars(self, instrument: Instrument, timeframe: TimeFrame) -> None:
-        instrument = self._known(instrument)
-        key = (instrument.code, timeframe)
-        self.subscriptions.bars.add(key)
-        if timeframe is not TimeFrame.M1 and key not in self._aggregators:
-            aggregator = BarAggregator(timeframe)
-            now = self.market.now
-            begin = timeframe.floor(now)
-            for bar in self.market.generator.bar_list(instrument, begin, now):
-                if bar.ts + session.MINUTE <= now:
-                    aggregator.update(bar)
-            self._aggregators[key] = aggregator
+        self.bars.subscribe(self._known(instrument), timeframe)
 
     async def subscribe_prices(self, instrument: Instrument) -> None:
         self.subscriptions.prices.add(self._known(instrument).code)
@@ -286,16 +245,13 @@ class SimBroker:
         self.subscriptions.prices.discard(code)
         self.subscriptions.books.pop(code, None)
         self.subscriptions.trades.discard(code)
-        for key in [k for k in self.subscriptions.bars if k[0] == code]:
-            self.subscriptions.bars.discard(key)
-            self._aggregators.pop(key, None)
-            self._closed_frames.pop(key, None)
+        self.bars.unsubscribe(code)
 
     # --- order books and the tape (MarketDepthFeed) -----------------------------------------
 
     async def subscribe_order_book(self, instrument: Instrument, depth: int) -> None:
         instrument = self._known(instrument)
-        self.subscriptions.books[instrument.code] = _valid_depth(depth)
+        self.subscriptions.books[instrument.code] = valid_depth(depth)
         book = self.book_now(instrument, depth)
         if book.bids or book.asks:
             self._emit(BookEvent(book))
@@ -307,7 +263,7 @@ class SimBroker:
         self.subscriptions.trades.add(self._known(instrument).code)
 
     async def order_book(self, instrument: Instrument, depth: int) -> OrderBook:
-        return self.book_now(self._known(instrument), _valid_depth(depth))
+        return self.book_now(self._known(instrument), valid_depth(depth))
 
     async def last_trades(
         self, instrument: Instrument, begin: datetime, end: datetime
@@ -509,25 +465,7 @@ class SimBroker:
         code = tick.instrument.code
         if not tick.closed and code in self.subscriptions.prices:
             self._emit(PriceEvent(code, tick.price, tick.ts))
-        for key in sorted(
-            (k for k in self.subscriptions.bars if k[0] == code), key=lambda k: k[1].minutes or 0
-        ):
-            timeframe = key[1]
-            if timeframe is TimeFrame.M1:
-                self._emit(BarEvent(code, timeframe, tick.bar, tick.closed))
-                continue
-            aggregator = self._aggregators[key]
-            result = aggregator.update(tick.bar)
-            done = self._closed_frames.get(key)
-            if result.closed is not None and result.closed.ts != done:
-                self._emit(BarEvent(code, timeframe, result.closed, True))
-            current = result.current
-            if current is None:
-                continue
-            closed = tick.closed and frame_complete(timeframe, current.ts, tick.ts)
-            if closed:
-                self._closed_frames[key] = current.ts
-            self._emit(BarEvent(code, timeframe, current, closed))
+        self.bars.on_tick(tick)
 
     def _book(self, fill: Fill, instrument: Instrument) -> None:
         order = self._orders[fill.order_id]
@@ -554,27 +492,3 @@ class SimBroker:
 
     def advance(self, minutes: int = 1) -> list[MarketTick]:
         return self.market.advance(minutes)
-
-
-def _valid_depth(depth: int) -> int:
-    if depth not in BOOK_DEPTHS:
-        raise BrokerError(
-            f"order book depth {depth} is not offered",
-            hint=f"Use one of {', '.join(map(str, BOOK_DEPTHS))}.",
-        )
-    return depth
-
-
-def _derive(minutes: DayBars, timeframe: TimeFrame) -> list[Bar]:
-    """``timeframe`` bars from 1-minute bars by the data layer's one batch aggregation."""
-    from engine.data.timeframes import derive
-
-    frame = derive(minutes.to_frame(), timeframe)
-    return DayBars(
-        ts=frame["ts"].dt.epoch("ns").to_numpy(),
-        open=frame["open"].to_numpy(),
-        high=frame["high"].to_numpy(),
-        low=frame["low"].to_numpy(),
-        close=frame["close"].to_numpy(),
-        volume=frame["volume"].to_numpy(),
-    ).to_bars()

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from engine.broker.base import BrokerError
 from engine.broker.sim.market import MarketTick
-from engine.model import BookLevel, Instrument, MarketTrade, OrderBook, Side
+from engine.model import BOOK_DEPTHS, BookLevel, Instrument, MarketTrade, OrderBook, Side
 
 PRICE_BAND = Decimal("0.2")  # the day's price limits: 20% around the last price
 KEEP = timedelta(hours=1)  # how much tape is kept per instrument (what GetLastTrades can give)
@@ -138,6 +139,16 @@ def price_limits(instrument: Instrument, price: Decimal) -> tuple[Decimal, Decim
     up = (price * (1 + PRICE_BAND) / step).to_integral_value(rounding=ROUND_FLOOR) * step
     down = (price * (1 - PRICE_BAND) / step).to_integral_value(rounding=ROUND_CEILING) * step
     return max(down, step), up
+
+
+def valid_depth(depth: int) -> int:
+    """``depth`` when a book of that depth is offered, else a clear error."""
+    if depth not in BOOK_DEPTHS:
+        raise BrokerError(
+            f"order book depth {depth} is not offered",
+            hint=f"Use one of {', '.join(map(str, BOOK_DEPTHS))}.",
+        )
+    return depth
 
 
 def make_book(
