@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from avin_tui.cli.errors import user_errors
 from engine.model import TimeFrame
 
 if TYPE_CHECKING:
@@ -72,6 +73,15 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--trades-out", type=Path, help="write the closed trades to this CSV")
     p.add_argument("--no-save", action="store_true", help="do not save the report")
+    p.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="config file (its [risk])"
+    )
+    p.add_argument(
+        "--no-risk",
+        action="store_true",
+        help="skip the engine's pre-trade rules ([risk] of the config), which a backtest runs "
+        "by default: an order live trading would refuse is rejected in the report too",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_backtest)
 
@@ -109,10 +119,12 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
+@user_errors
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from engine.backtest.runner import BacktestOptions, StrategyFailed
+    from engine.backtest import BacktestOptions, StrategyFailed
     from engine.backtest.session import run_backtest
     from engine.backtest.storage import save_report
+    from engine.config import load_settings
     from engine.data.errors import DataError
     from engine.strategy import StrategyParamError, UnknownStrategy
 
@@ -122,6 +134,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         kwargs: dict[str, Any] = {"slippage_ticks": args.slippage, "capital": args.capital}
         if args.commission is not None:
             kwargs["commission"] = args.commission
+        if not args.no_risk:
+            kwargs["risk"] = load_settings(args.config, token_needed=False).risk
         options = BacktestOptions(
             gaps=args.gaps, mode=args.mode, verify_wake=args.verify_wake, **kwargs
         )
@@ -257,6 +271,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("summary", "max_loss", "max loss"),
     ("summary", "win_streak", "longest win streak"),
     ("summary", "loss_streak", "longest loss streak"),
+    ("summary", "rejected", "rejected orders"),
     ("metrics", "final_equity", "final equity"),
     ("metrics", "return_p", "return %"),
     ("metrics", "max_drawdown", "max drawdown"),
@@ -290,4 +305,17 @@ def print_report(report: Report) -> None:
     for group, key, label in _ROWS:
         cells = [fmt(getattr(s, group).get(key), key) for s in report.sections]
         table.add_row(label, *cells)
-    Console(width=max(100, 20 + 18 * len(report.sections))).print(table)
+    console = Console(width=max(100, 20 + 18 * len(report.sections)))
+    console.print(table)
+    rejected = report.rejected
+    shown = 10
+    for row in rejected.head(shown).iter_rows(named=True):
+        when = row["created_ts"].strftime("%Y-%m-%d %H:%M") if row["created_ts"] else "-"
+        console.print(
+            f"rejected {when} {row['instrument']} {row['side']} {row['lots']} {row['type']}: "
+            f"{row['reason']}",
+            markup=False,
+            highlight=False,
+        )
+    if rejected.height > shown:
+        console.print(f"... {rejected.height - shown} more rejected (orders.parquet)")

@@ -213,3 +213,39 @@ def test_mode_flags_give_the_same_trades_and_sparse_needs_a_wake_mask(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "cannot run" in err and "no wake mask" in err
+
+
+def test_the_config_risk_limits_reject_orders_and_the_report_lists_them(
+    tmp_path: Path, capsys
+) -> None:
+    data = tmp_path / "bars.csv"
+    _series().write_csv(data)
+    config = tmp_path / "avin.toml"
+    config.write_text("[risk]\nmax_order_lots = 1\n")
+    run = ["backtest", "sma_cross", "--data", str(data), "--param", "fast=2", "--param", "slow=4"]
+    run += ["--commission", "0", "--quiet", "--config", str(config)]
+    assert main(run) == 0
+    out = capsys.readouterr().out
+    # the first entry is 1 lot; every reversal after it is 2 lots > the limit of 1
+    assert "rejected orders" in out
+    assert "max_order_lots: 2 lots > limit 1" in out
+    (saved,) = list_backtests()
+    assert saved.section()["summary"]["rejected"] >= 1
+    assert (
+        saved.doc["meta"]["rejections"]["max_order_lots"] == saved.section()["summary"]["rejected"]
+    )
+    assert main([*run, "--no-risk", "--no-save"]) == 0
+    assert "max_order_lots" not in capsys.readouterr().out
+
+
+def test_a_bad_config_is_a_plain_error_and_no_risk_skips_it(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "bars.csv"
+    _series().write_csv(data)
+    config = tmp_path / "avin.toml"
+    config.write_text("[risk]\nmax_order_lots = 0\n")
+    run = ["backtest", "sma_cross", "--data", str(data), "--param", "fast=2", "--param", "slow=4"]
+    run += ["--quiet", "--no-save", "--config", str(config)]
+    assert main(run) == 2
+    err = capsys.readouterr().err
+    assert "max_order_lots" in err and "Traceback" not in err
+    assert main([*run, "--no-risk"]) == 0
