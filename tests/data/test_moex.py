@@ -367,3 +367,17 @@ async def test_requests_are_spaced_by_the_polite_interval(iss: fake.FakeIss) -> 
     await client.page(path, "securities", {})
     await client.close()
     assert sleeps == [pytest.approx(0.3)] and client.requests == 3
+
+
+async def test_a_server_that_ignores_start_is_an_error_not_an_endless_loop(
+    iss: fake.FakeIss, tmp_path: Path
+) -> None:
+    original = iss.answer
+
+    def no_paging(path: str, query: dict[str, str]) -> tuple[int, bytes]:
+        return original(path, {k: v for k, v in query.items() if k != "start"})
+
+    iss.answer = no_paging  # type: ignore[method-assign]
+    [result] = await fetch(source(iss), tmp_path)
+    assert "sent the same page again for start=500" in result.error
+    assert not (tmp_path / "bars").exists()

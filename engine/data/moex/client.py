@@ -31,6 +31,7 @@ from engine.data.errors import DownloadError
 DEFAULT_BASE_URL = "https://iss.moex.com"
 BASE_URL_ENV = "AVIN_MOEX_URL"
 CANDLES_PAGE = 500
+MAX_ROWS = 5_000_000  # one request series (a chunk of days, a day of trades) never needs more
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 _SHOWN = 80  # characters of a bad answer quoted in an error
 
@@ -143,6 +144,7 @@ class IssClient:
         first page is not empty (the end is a page shorter than ``page_size``, or empty)."""
         columns: list[str] | None = None
         rows: list[list[Any]] = []
+        previous: list[list[Any]] = []
         start = 0
         while True:
             query = dict(params or {})
@@ -156,11 +158,22 @@ class IssClient:
                     f"ISS changed the columns of {block!r} between pages of {self.url(path)}",
                     "Run the command again; if it persists the service changed its format",
                 )
+            if page.rows and page.rows == previous:
+                raise IssError(
+                    f"ISS sent the same page again for start={start} of {self.url(path)}",
+                    "Check the ISS URL (--base-url): the service there ignores paging",
+                )
             rows.extend(page.rows)
+            previous = page.rows
             if on_page is not None:
                 on_page(len(page.rows))
             if not page.rows or (page_size is not None and len(page.rows) < page_size):
                 return Table(columns, rows)
+            if len(rows) > MAX_ROWS:
+                raise IssError(
+                    f"ISS sent more than {MAX_ROWS:,} rows for one request series of {path}",
+                    "Ask for a shorter range",
+                )
             start += len(page.rows)
 
     async def page(self, path: str, block: str, params: dict[str, str]) -> Table:
