@@ -31,6 +31,7 @@ from avin_tui.cli.data_sources import (
     add_update_options,
     check_against,
 )
+from engine.data.errors import DataError
 
 
 def register(subparsers: Any) -> None:
@@ -212,6 +213,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.against:
         return check_against(args)
+    if args.since or args.until or args.json:
+        raise DataError(
+            "--from, --to and --json go with --against (the integrity check reads every stored bar)",
+            "For example: avin data check SBER --against moex --from 2024-03-01",
+        )
     store = BarStore()
     codes = [resolve_code(t, store=store) for t in args.tickers] or store.codes()
     out = stdout_console()

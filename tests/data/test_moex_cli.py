@@ -163,3 +163,19 @@ def test_an_unknown_ticker_and_a_broken_answer_fail_clearly_and_store_nothing(
     broken = download(run_cli)
     assert broken.code == 1 and "has no 'candles' table" in broken.err
     assert not BarStore().has(CODE)
+
+
+def test_check_options_of_the_cross_check_need_against(run_cli: Run) -> None:
+    result = run_cli("data", "check", "SBER", "--json")
+    assert result.code == 2 and "go with --against" in result.err
+
+
+def test_check_against_an_empty_store_names_every_served_minute_missing(
+    iss: fake.FakeIss, run_cli: Run
+) -> None:
+    result = run_cli("data", "check", "SBER", "--against", "moex", "--from", "2024-03-04",
+                     "--to", "2024-03-04", "--json")  # fmt: skip
+    [report] = json.loads(result.out)
+    served = [m for m in iss.minutes["SBER"] if m.begin.date() == DAYS[0]]
+    assert result.code == 1 and report["days"][0]["missing_count"] == len(served)
+    assert report["days"][0]["stored"] == 0
