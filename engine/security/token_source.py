@@ -130,8 +130,7 @@ def token_from_keyring(config_home: Path) -> str | None:
         raise TokenSourceError(
             "the OS keyring",
             f"cannot be read ({type(exc).__name__})",
-            "unlock it, or switch it off for avin with "
-            "PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring",
+            "unlock it, or keep the token in a file instead: `avin token set --file`",
         ) from None
     if not value or not value.strip():
         raise TokenSourceError(
