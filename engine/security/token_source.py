@@ -55,8 +55,10 @@ class TokenOrigin:
 
 
 def env_token_set() -> bool:
-    """Whether ``AVIN_TOKEN`` is set (the settings read variables case-insensitively)."""
-    return any(name.upper() == TOKEN_ENV for name in os.environ)
+    """Whether ``AVIN_TOKEN`` is set to something (the settings read variables
+    case-insensitively); an empty one (``AVIN_TOKEN=`` left in an env file) does not hide the
+    sources after it."""
+    return any(name.upper() == TOKEN_ENV and value.strip() for name, value in os.environ.items())
 
 
 def home_token_path(config_home: Path) -> Path:

@@ -90,6 +90,12 @@ def test_each_source_wins_over_the_ones_after_it(
     assert origin is not None and origin.kind == "token file"
 
 
+def test_an_empty_avin_token_does_not_hide_the_stored_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    store_token(SECRET, homes().config, use_keyring=False)
+    monkeypatch.setenv("AVIN_TOKEN", "")  # `AVIN_TOKEN=` left in a systemd env file
+    assert _token() == SECRET
+
+
 def test_no_source_is_no_token_and_the_simulated_market() -> None:
     assert _token() is None
     assert mode_for(load_settings()).value == "sim"
