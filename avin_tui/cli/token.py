@@ -158,7 +158,10 @@ def cmd_token_check(args: argparse.Namespace) -> int:
         else:
             mode = resolve_mode(settings.mode, has_token=True, live_flag=args.live)
     except BrokerError as exc:
-        print(redact(f"avin token check: {exc}"), file=sys.stderr)
+        hint = ""
+        if settings.mode == "live" and not args.live:
+            hint = " (for this check: add --live to ask the production host, read-only)"
+        print(redact(f"avin token check: {exc.message}{hint}"), file=sys.stderr)
         return EXIT_CONFIG
     print(f"avin: the token from the {origin}")
     try:

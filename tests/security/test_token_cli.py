@@ -124,3 +124,15 @@ async def test_check_a_refused_token_gives_the_code_and_tracking_id_never_the_to
     assert "code 40003" in out.err and f"tracking id {tracking}" in out.err, out.err
     assert "missing, invalid or expired" in out.err
     assert wrong not in out.out + out.err and wrong[2:14] not in out.out + out.err
+
+
+def test_check_with_mode_live_asks_for_live_without_trading_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = homes().config_file
+    config.parent.mkdir(parents=True)
+    config.write_text('mode = "live"\n')
+    monkeypatch.setenv("AVIN_TOKEN", TOKEN)
+    assert main(["token", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "add --live to ask the production host, read-only" in err and TOKEN not in err
