@@ -7,7 +7,7 @@ speed) and with the default pause (``IssPolicy.min_interval``, what a user gets)
 and pages/s, and the floor measured in the same run: the same pages fetched with a bare
 ``httpx.AsyncClient`` and decoded with ``json.loads``, nothing converted or stored.
 
-``python bench/moex_download.py [DAYS] [--smoke]`` (default 20: about 17,000 bars, 35 pages;
+``python bench/moex_download.py [DAYS] [--smoke]`` (default 20: about 14,500 bars, 33 pages;
 --smoke: 2 days).
 """
 
