@@ -6,6 +6,8 @@ commission): bars per second of
 - the event-driven backtester (``engine.backtest.Backtester`` + the ``sma_cross`` strategy), in
   its default (sparse) mode, where the strategy's wake mask lets it visit only the bars where it
   may act or an order may fill, and bar by bar (``mode="bars"``), every bar through the engine,
+- the sparse run again with the engine's pre-trade rules (``BacktestOptions(risk=RiskSettings())``,
+  which refuse nothing here): what the rules cost per order,
 - the vectorised rule path (``engine.backtest.vector.run_rule`` + ``sma_cross_rule``),
 - a plain-Python reference loop (same rules, window sums) run in the same process,
 - backtesting.py, when a Python with it is available (never a project dependency): set
@@ -50,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.backtest import Backtester, BacktestOptions
 from engine.backtest.vector import run_rule
+from engine.config import RiskSettings
 from engine.model import Instrument
 from engine.strategy import build
 from engine.strategy.rules import sma_cross_rule, window_mean
@@ -153,9 +156,12 @@ def median_of(runs: int, timed: Callable[[], tuple[float, T]]) -> tuple[float, T
     return sorted(times)[len(times) // 2], result
 
 
-def event_driven(frame: pl.DataFrame, mode: str = "auto") -> tuple[float, Trades]:
+def event_driven(
+    frame: pl.DataFrame, mode: str = "auto", risk: RiskSettings | None = None
+) -> tuple[float, Trades]:
     strategy = build("sma_cross", {"fast": FAST, "slow": SLOW, "lots": 1})
-    tester = Backtester(strategy, INSTRUMENT, BacktestOptions(commission=Decimal(0), mode=mode))
+    options = BacktestOptions(commission=Decimal(0), mode=mode, risk=risk)
+    tester = Backtester(strategy, INSTRUMENT, options)
     t0 = time.perf_counter()
     result = tester.run(frame)
     elapsed = time.perf_counter() - t0
@@ -307,8 +313,10 @@ def main() -> None:
         if not isinstance(bt, str):
             bt_times.append(bt.run())
     t_evt = median(evt_times)
+    t_risk, risk_trades = median_of(runs, lambda: event_driven(frame, risk=RiskSettings()))
     rows = [("plain-Python reference loop", t_ref), ("avin vectorised", t_vec)]
     rows.append(("avin event-driven (sparse)", t_evt))
+    rows.append(("  + the pre-trade rules", t_risk))
     rows.append(("avin event-driven, every bar", t_bars))
     if not isinstance(bt, str):
         rows.append(("backtesting.py", median(bt_times)))
@@ -316,6 +324,8 @@ def main() -> None:
         print(f"  {name:<30} {elapsed:8.2f} s  {n / elapsed:>14,.0f} bars/s")
     print(compare("event-driven vs reference", evt, ref))
     print(compare("every bar vs sparse", bars_trades, evt))
+    print(compare("sparse with the pre-trade rules vs without", risk_trades, evt))
+    print(f"the pre-trade rules (default [risk]): the sparse run {t_risk / t_evt:.2f}x as long")
     print(compare("vectorised vs event-driven", vec, evt))
     if isinstance(bt, str):
         print(bt)
