@@ -23,6 +23,9 @@ from engine.analysis.zigzag import MAX_TERMS
 
 _MAX = Kind.MAX
 _MIN = Kind.MIN
+_Mark = tuple[float, int, Any]  # (price, bar index, ts)
+_NO_MARK: _Mark = (0.0, 0, None)
+_Recent = tuple[int, float, float, Any]  # (bar index, high, low, ts)
 _new = tuple.__new__  # builds the NamedTuples without their keyword-parsing __new__ (hot path)
 
 
@@ -197,9 +200,11 @@ class ThresholdZigZag:
         self._ext = 0.0
         self._ei = 0
         self._ets: Any = None
-        self._hi0 = 0.0
-        self._lo0 = 0.0
-        self._ts0: Any = None
+        # the first leg's running low and high; the bars after the running extreme (after the older
+        # of the two in the first leg), where the next leg starts when this one is confirmed
+        self._low: _Mark = _NO_MARK
+        self._high: _Mark = _NO_MARK
+        self._recent: deque[_Recent] = deque()
         self.confirmed: list[Pivot] = []
         self.candidate: Pivot | None = None
 
@@ -217,36 +222,82 @@ class ThresholdZigZag:
         events: list[Event] = []
         state = self._state
         if j == 0:
-            self._hi0, self._lo0, self._ts0 = hi, lo, ts
+            self._low, self._high = (lo, 0, ts), (hi, 0, ts)
             return events
         if state == 1:
             if hi > self._ext:
                 self._move(j, ts, hi, events)
-            elif self._ext - lo >= (t * self._ext if self._relative else amount):
-                self._confirm(_MAX, j, ts, events)
-                self._state = -1
-                self._move(j, ts, lo, events)
+                self._recent.clear()
+            else:
+                self._recent.append((j, hi, lo, ts))
+                move = self._ext - lo
+                if move > 0 and move >= (t * self._ext if self._relative else amount):
+                    self._confirm(_MAX, j, ts, events)
+                    self._state = -1
+                    self._start_leg(self._ei, events)
         elif state == -1:
             if lo < self._ext:
                 self._move(j, ts, lo, events)
-            elif hi - self._ext >= (t * self._ext if self._relative else amount):
-                self._confirm(_MIN, j, ts, events)
-                self._state = 1
-                self._move(j, ts, hi, events)
+                self._recent.clear()
+            else:
+                self._recent.append((j, hi, lo, ts))
+                move = hi - self._ext
+                if move > 0 and move >= (t * self._ext if self._relative else amount):
+                    self._confirm(_MIN, j, ts, events)
+                    self._state = 1
+                    self._start_leg(self._ei, events)
         else:
-            lo0, hi0 = self._lo0, self._hi0
-            if hi - lo0 >= (t * lo0 if self._relative else amount):
-                self._first(_MIN, lo0, j, ts, events)
-                self._state = 1
-                self._move(j, ts, hi, events)
-            elif hi0 - lo >= (t * hi0 if self._relative else amount):
-                self._first(_MAX, hi0, j, ts, events)
-                self._state = -1
-                self._move(j, ts, lo, events)
+            self._first_leg(j, ts, hi, lo, amount, events)
         return events
 
-    def _first(self, kind: Kind, price: float, j: int, ts: Any, events: list[Event]) -> None:
-        p = Pivot(0, 0, self._ts0, kind, price, True, j, ts)
+    def _first_leg(
+        self, j: int, ts: Any, hi: float, lo: float, amount: float, events: list[Event]
+    ) -> None:
+        """Before the first pivot: the running low and high wait for a retracement (kernel rule)."""
+        t = self.spec.threshold
+        mn, mni, _ = self._low
+        mx, mxi, _ = self._high
+        rise, fall = hi - mn, mx - lo
+        up = lo >= mn and rise > 0 and rise >= (t * mn if self._relative else amount)
+        down = hi <= mx and fall > 0 and fall >= (t * mx if self._relative else amount)
+        if up and down:
+            up = mni <= mxi
+            down = not up
+        self._recent.append((j, hi, lo, ts))
+        if up:
+            self._first(_MIN, self._low, j, ts, events)
+            self._state = 1
+            self._start_leg(mni, events)
+        elif down:
+            self._first(_MAX, self._high, j, ts, events)
+            self._state = -1
+            self._start_leg(mxi, events)
+        else:
+            if lo < mn:
+                self._low = (lo, j, ts)
+            if hi > mx:
+                self._high = (hi, j, ts)
+            oldest = min(self._low[1], self._high[1])
+            while self._recent and self._recent[0][0] <= oldest:
+                self._recent.popleft()
+
+    def _start_leg(self, after: int, events: list[Event]) -> None:
+        """The new running extreme: the first most extreme bar after bar ``after`` (kernel rule)."""
+        best: _Recent | None = None
+        for bar in self._recent:
+            if bar[0] <= after:
+                continue
+            if best is None or (bar[1] > best[1] if self._state == 1 else bar[2] < best[2]):
+                best = bar
+        assert best is not None  # the confirming bar itself is always there
+        index, high, low, bts = best
+        self._move(index, bts, high if self._state == 1 else low, events)
+        while self._recent and self._recent[0][0] <= index:
+            self._recent.popleft()
+
+    def _first(self, kind: Kind, at: _Mark, j: int, ts: Any, events: list[Event]) -> None:
+        price, index, pts = at
+        p = Pivot(0, index, pts, kind, price, True, j, ts)
         self.confirmed.append(p)
         events.append(PivotConfirmed(p, ts))
 
@@ -271,6 +322,7 @@ class ThresholdZigZag:
         """The tentative pivot if the in-progress ``bar`` closed now; no state changes."""
         clone = copy.copy(self)
         clone._atr = copy.deepcopy(self._atr)
+        clone._recent = self._recent.copy()
         clone.confirmed = []
         clone.update(bar)
         return clone.candidate

@@ -97,12 +97,34 @@ def tnext_py(idx: Any, kind: Any, price: Any, cidx: Any) -> Any:
     return o_idx[:k], o_kind[:k], o_price[:k], o_cidx[:k], idx[c], kind[c], price[c]
 
 
+def _highest_after_py(hi: Any, start: int, end: int) -> tuple[int, float]:
+    """The first bar of the highest ``hi`` in ``(start, end]``: where a new leg up starts."""
+    best = end
+    for k in range(end - 1, start, -1):
+        if hi[k] >= hi[best]:
+            best = k
+    return best, hi[best]
+
+
+def _lowest_after_py(lo: Any, start: int, end: int) -> tuple[int, float]:
+    """The first bar of the lowest ``lo`` in ``(start, end]``: where a new leg down starts."""
+    best = end
+    for k in range(end - 1, start, -1):
+        if lo[k] <= lo[best]:
+            best = k
+    return best, lo[best]
+
+
+_highest_after = maybe_njit(_highest_after_py)
+_lowest_after = maybe_njit(_lowest_after_py)
+
+
 def threshold_py(hi: Any, lo: Any, relative: bool, rel: float, amount: Any) -> Any:
     """Threshold ZigZag. ``hi``/``lo`` are the same array for ``source="close"``.
 
     The retracement needed from a running extreme ``e`` at bar ``j`` is ``rel * e`` when
     ``relative`` else ``amount[j]``. Same return layout as ``t1_py``; no candidate (kind 0) while
-    the first leg is undetermined.
+    the first leg is undetermined (no running extreme has been retraced by the threshold yet).
     """
     n = hi.shape[0]
     o_idx = np.empty(n, np.int64)
@@ -115,8 +137,11 @@ def threshold_py(hi: Any, lo: Any, relative: bool, rel: float, amount: Any) -> A
     state = 0
     ei = 0
     ext = np.nan
-    lo0 = lo[0]
-    hi0 = hi[0]
+    # the first leg follows the running low and high like every later leg follows its extreme
+    mn = lo[0]
+    mni = 0
+    mx = hi[0]
+    mxi = 0
     for j in range(1, n):
         if state == 1:
             h = hi[j]
@@ -124,53 +149,62 @@ def threshold_py(hi: Any, lo: Any, relative: bool, rel: float, amount: Any) -> A
                 ext = h
                 ei = j
             else:
-                need = rel * ext if relative else amount[j]
-                if ext - lo[j] >= need:
+                move = ext - lo[j]
+                if move > 0 and move >= (rel * ext if relative else amount[j]):
                     o_idx[m] = ei
                     o_kind[m] = 1
                     o_price[m] = ext
                     o_cidx[m] = j
                     m += 1
                     state = -1
-                    ei = j
-                    ext = lo[j]
+                    ei, ext = _lowest_after(lo, ei, j)
         elif state == -1:
             low_ = lo[j]
             if low_ < ext:
                 ext = low_
                 ei = j
             else:
-                need = rel * ext if relative else amount[j]
-                if hi[j] - ext >= need:
+                move = hi[j] - ext
+                if move > 0 and move >= (rel * ext if relative else amount[j]):
                     o_idx[m] = ei
                     o_kind[m] = -1
                     o_price[m] = ext
                     o_cidx[m] = j
                     m += 1
                     state = 1
-                    ei = j
-                    ext = hi[j]
+                    ei, ext = _highest_after(hi, ei, j)
         else:
-            need_up = rel * lo0 if relative else amount[j]
-            need_down = rel * hi0 if relative else amount[j]
-            if hi[j] - lo0 >= need_up:
-                o_idx[m] = 0
+            # a bar that makes a new low never confirms the running low (mirror for highs)
+            rise = hi[j] - mn
+            fall = mx - lo[j]
+            up = lo[j] >= mn and rise > 0 and rise >= (rel * mn if relative else amount[j])
+            down = hi[j] <= mx and fall > 0 and fall >= (rel * mx if relative else amount[j])
+            if up and down:  # only with hl: the older extreme is the first pivot
+                up = mni <= mxi
+                down = not up
+            if up:
+                o_idx[m] = mni
                 o_kind[m] = -1
-                o_price[m] = lo0
+                o_price[m] = mn
                 o_cidx[m] = j
                 m += 1
                 state = 1
-                ei = j
-                ext = hi[j]
-            elif hi0 - lo[j] >= need_down:
-                o_idx[m] = 0
+                ei, ext = _highest_after(hi, mni, j)
+            elif down:
+                o_idx[m] = mxi
                 o_kind[m] = 1
-                o_price[m] = hi0
+                o_price[m] = mx
                 o_cidx[m] = j
                 m += 1
                 state = -1
-                ei = j
-                ext = lo[j]
+                ei, ext = _lowest_after(lo, mxi, j)
+            else:
+                if lo[j] < mn:
+                    mn = lo[j]
+                    mni = j
+                if hi[j] > mx:
+                    mx = hi[j]
+                    mxi = j
     if state == 0:
         return o_idx[:m], o_kind[:m], o_price[:m], o_cidx[:m], -1, 0, np.nan
     return o_idx[:m], o_kind[:m], o_price[:m], o_cidx[:m], ei, state, ext

@@ -6,16 +6,16 @@ Modes: ``relative`` (a fraction of the extreme: ``0.01`` is 1 %), ``absolute`` (
 Sources: ``close`` (closes only) or ``hl`` (peaks at highs, valleys at lows, retracement measured
 with the opposite side of the bar).
 
-First leg: undetermined until some bar ``j >= 1`` moves the threshold away from the first bar (for
-``close``: ``x[j] - x[0] >= t * x[0]`` up or ``x[0] - x[j] >= t * x[0]`` down; for ``hl`` the up move
-uses ``high[j] - low[0]`` and the down move ``high[0] - low[j]``; up is checked first). Then the first
-bar is the first pivot (a Min for an up move, a Max for a down move), confirmed at ``j``, and ``j``
-starts the running extreme.
+First leg: the running low and high since bar 0 are tracked like any later extreme; the first bar
+``j`` that rises from the running low (without making a new low) or falls from the running high
+(without making a new high) by the needed move confirms that extreme as the first pivot, at ``j``.
 
-Legs: while tracking a peak, a strictly higher value moves it; otherwise ``peak - low >= need``
-confirms it (``need = t * peak`` relative, the amount, or ``k * atr[j]``) and bar ``j`` starts the
-valley; mirrored for valleys. With ``hl``, a bar that makes a new extreme never confirms it on the
-same bar. The last (running) extreme is reported with ``confirmed`` false: it is tentative.
+Legs: while tracking a peak, a strictly higher value moves it; otherwise a positive fall
+``peak - low >= need`` confirms it (``need = t * peak`` relative, the amount, or ``k * atr[j]``) and
+the valley starts at the lowest low after the peak up to ``j``; mirrored for valleys. With ``hl``, a
+bar that makes a new extreme never confirms it on the same bar. The last (running) extreme is
+reported with ``confirmed`` false: it is tentative. docs/analysis.md states what each mode
+guarantees.
 """
 
 from __future__ import annotations

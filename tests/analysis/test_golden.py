@@ -78,11 +78,14 @@ def test_golden_threshold() -> None:
     table = _check("threshold_pivots.csv", zigzag_threshold(df, 0.02))
     closes = df["close"].to_list()
     conf = table.filter(pl.col("confirmed"))
-    # hand-checked: first close 1006; bar 17 closes <= 985.88 (2 % down): the first point is a
-    # confirmed Max at bar 0; then each confirmed pivot has a 2 % retracement at confirmed_index
-    assert conf.row(0) == (0, 0, "2024-01-01T07:00:00Z", "max", 1006.0, True, 17,
-                           "2024-01-01T07:17:00Z")  # fmt: skip
-    assert closes[17] <= 1006 * 0.98 < min(closes[1:17])
+    # hand-checked: the closes of bars 0..15 stay within 2 % of their running low (1005 at bar 4
+    # needs 1025.1) and their running high 1014 (bar 11, 2 % down is 993.72); bar 16 closes at 988:
+    # the first point is a confirmed Max at bar 11 (not bar 0, whose 1006 is lower)
+    assert conf.row(0) == (0, 11, "2024-01-01T07:11:00Z", "max", 1014.0, True, 16,
+                           "2024-01-01T07:16:00Z")  # fmt: skip
+    assert closes[16] <= 1014 * 0.98 < min(closes[:16])
+    assert max(closes[:16]) == 1014
+    assert all(closes[j] < min(closes[:j]) * 1.02 for j in range(1, 17))
     # each confirmed max is followed by a close >= 2 % below it at confirmed_index
     for r in conf.iter_rows(named=True):
         c = closes[r["confirmed_index"]]

@@ -175,6 +175,54 @@ def test_kinds_alternate_and_terms_nest(rows: list[tuple]) -> None:
         prev_indexes = set(conf["index"].to_list())
 
 
+@settings(max_examples=300, deadline=None)
+@given(ohlc_rows(1, 60))
+def test_every_pivot_is_the_extreme_of_its_own_leg(rows: list[tuple]) -> None:
+    """T1..T5 properties (the threshold ZigZag's "extreme between neighbours" does not hold here by
+    design: T(n+1) is built from confirmed T(n) points only).
+
+    * A pivot's price is the high (Max) or the low (Min) of its bar.
+    * T1: a pivot is the extreme of the bars from the previous pivot's confirmation (bar 0 for the
+      first) to its own confirmation (the last bar for the candidate).
+    * T(n+1), confirmed: a pivot is the extreme of the confirmed T(n) points of its kind from the
+      bar after the previous T(n+1) pivot to its own confirmation.
+    * Every Max is above its neighbouring Mins; equal only at a flat bar (high == low), since
+      equal highs and lows count as a reversal in T1 and higher terms are made of T1 points.
+    """
+    df = frame(rows)
+    highs, lows = df["high"].to_list(), df["low"].to_list()
+    piv = zigzag_terms(df)
+    for term in range(1, 6):
+        lower = piv.filter((pl.col("term") == term - 1) & pl.col("confirmed"))
+        start = 0
+        points = list(piv.filter(pl.col("term") == term).iter_rows(named=True))
+        for r in points:
+            at = r["index"]
+            assert r["price"] == (highs[at] if r["kind"] == "max" else lows[at])
+            if term > 1 and not r["confirmed"]:
+                continue
+            end = r["confirmed_index"] if r["confirmed"] else len(rows) - 1
+            if term == 1:
+                leg = range(start, end + 1)
+                extremes = [highs[i] for i in leg] if r["kind"] == "max" else [lows[i] for i in leg]
+                start = end
+            else:
+                same = lower.filter(
+                    (pl.col("kind") == r["kind"]) & pl.col("index").is_between(start, end)
+                )
+                extremes = same["price"].to_list()
+                start = at + 1
+            assert r["price"] == (max(extremes) if r["kind"] == "max" else min(extremes))
+        for p, q in itertools.pairwise(points):
+            top, bottom = (p, q) if p["kind"] == "max" else (q, p)
+            flat = any(highs[x["index"]] == lows[x["index"]] for x in (p, q))
+            assert top["price"] > bottom["price"] or (flat and top["price"] == bottom["price"]), (
+                term,
+                p,
+                q,
+            )
+
+
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
 @settings(max_examples=100, deadline=None)
 @given(ohlc_rows(1, 60))
