@@ -32,7 +32,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy engine
+	$(BIN)/mypy engine avin_tui
 	$(BIN)/lint-imports --no-cache  # the package layers and cycles ([tool.importlinter])
 
 fmt: $(STAMP)

@@ -1,6 +1,6 @@
 """Pane sizes on the main screen: weights of the grid's two columns and three rows.
 
-The panes sit in a 2x3 grid (``themes/*.tcss``). Wide: the tables on the left, one per row; the
+The panes sit in a 2x3 grid (``avin_tui/themes/*.tcss``). Wide: the tables on the left, one per row; the
 chart over two rows and the log on the right. Narrow (below 100 columns): strategies | chart,
 orders | positions, the log across both columns. Growing a pane adds one to the weight of its
 column and of each of its rows (shrinking takes one away, never below 1), so its neighbours in
@@ -11,6 +11,7 @@ narrow and wide variants) in force.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -61,7 +62,7 @@ class PaneSizes:
         self.columns = list(COLUMN_WEIGHTS)
         self.rows = list(ROW_WEIGHTS)
 
-    def apply(self, screen: Screen[object]) -> None:
+    def apply(self, screen: Screen[Any]) -> None:
         """Set the grid's sizes (inline styles), or clear them for the stylesheet's own."""
         try:
             grid = screen.query_one("#panes")

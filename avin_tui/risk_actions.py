@@ -4,8 +4,9 @@
 after an explicit ``y``; ``R`` resets the kill switch to ACTIVE after an explicit ``y``. The kill
 keys (``ctrl+k``, ``K``) never ask. In the Strategies pane ``a`` adds a row (a form that checks
 it with the engine first), ``d`` removes one (refused at once while it holds a position, else
-confirmed), ``C`` closes one row's position at market (confirmed), ``S`` stops one and space
-starts a stopped one. Each action only signals the engine and never waits on it.
+confirmed), ``C`` closes one row's position at market (confirmed), ``S`` stops one, space starts a
+stopped one and pauses or resumes the others; the Orders pane's cancel key cancels an order.
+Each action only signals the engine and never waits on it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from avin_tui.messages import (
+    OrderCancelRequested,
     StrategyAddRequested,
     StrategyCloseRequested,
     StrategyRemoveRequested,
     StrategyStopRequested,
+    StrategyToggleRequested,
 )
 from avin_tui.screens.add_strategy import AddStrategyScreen
 from avin_tui.screens.confirm import ConfirmScreen
@@ -182,3 +185,26 @@ class RiskActionsMixin:
 
     def on_strategy_stop_requested(self, message: StrategyStopRequested) -> None:
         self._engine_call("stop_strategy", message.strategy_id)
+
+    # --- pause, resume, start, cancel -------------------------------------------------------------
+
+    def on_strategy_toggle_requested(self, message: StrategyToggleRequested) -> None:
+        if message.state == "stopped" and hasattr(self.engine, "start_strategy"):
+            self._command(self.engine.start_strategy, message.strategy_id)
+            return
+        self._command(
+            self.engine.resume_strategy
+            if message.state == "paused"
+            else self.engine.pause_strategy,
+            message.strategy_id,
+        )
+
+    def on_order_cancel_requested(self, message: OrderCancelRequested) -> None:
+        self._command(self.engine.cancel_order, message.order_key)
+
+    def _command(self, command: Callable[[str], None], arg: str) -> None:
+        try:
+            command(arg)
+        except Exception as exc:
+            self.notify(f"{exc}", title="refused", severity="warning")
+        self.call_later(self.poll)

@@ -45,7 +45,8 @@ async def run(
     from textual import events
     from textual.drivers.headless_driver import HeadlessDriver
 
-    from avin_tui.app import AvinApp, with_kill_fast_path
+    from avin_tui.app import AvinApp
+    from avin_tui.kill_switch import with_kill_fast_path
     from engine.config import Settings
     from engine.model.snapshot import TradingState
     from engine.runtime.factory import build_engine

@@ -86,7 +86,7 @@ async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.
 async def settle(pilot: Any) -> None:
     """Wait until every pane shows the fixed data and the chart frame is built from it."""
     app = pilot.app
-    await _until(pilot, lambda: app.get_screen_main() is not None and app.applied_count > 0)
+    await _until(pilot, lambda: app.get_screen_main() is not None and app.feed.applied_count > 0)
     main = app.get_screen_main()
     chart = main.query_one(ChartPane)
     tables = [main.query_one(t) for t in (StrategiesTable, OrdersTable, PositionsTable)]

@@ -119,7 +119,7 @@ async def test_kill_switch_signals_engine_and_shows_banner(
         banner = app.get_screen_main().query_one(Banner)  # type: ignore[union-attr]
         assert banner.shown and "HALTED" in banner.text
         await pilot.press("escape")
-        await wait_for(pilot, lambda: app.applied_version == fake_engine.snap.version)
+        await wait_for(pilot, lambda: app.feed.applied_version == fake_engine.snap.version)
         state = app.screen.query_one("#st-state", Label)
         assert state.has_class("-halted")
         assert app.screen.query_one(StatusBar).text_of("st-state") == "HALTED"
@@ -178,7 +178,7 @@ async def test_engine_crash_is_shown_not_fatal() -> None:
     app = AvinApp(engine, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         banner = app.screen.query_one(Banner)
-        await wait_for(pilot, lambda: banner.shown and app.applied_count > 0)
+        await wait_for(pilot, lambda: banner.shown and app.feed.applied_count > 0)
         assert "ENGINE CRASHED" in banner.text and "boom" in banner.text
         await pilot.press("o")  # still alive and responsive
         assert app.focused is not None and app.focused.id == "orders"
@@ -189,12 +189,12 @@ async def test_snapshot_applied_only_when_version_moves(fake_engine: FakeEngine)
     app = AvinApp(fake_engine, poll_interval=0.02)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
-        assert app.applied_count == 1
+        assert app.feed.applied_count == 1
         table = app.screen.query_one(OrdersTable)
         touched = table.cell_updates
         order = replace(fake_engine.snap.orders[0], status="partially_filled", filled=1)
         fake_engine.set(orders=(order, fake_engine.snap.orders[1]))
-        await wait_for(pilot, lambda: app.applied_count == 2)
+        await wait_for(pilot, lambda: app.feed.applied_count == 2)
         assert table.cell_updates - touched == 2  # lots and status, nothing else
         assert table.row_count == 2
 
@@ -278,7 +278,7 @@ async def test_kill_key_acts_on_the_terminal_input_thread(fake_engine: FakeEngin
     from textual import events
     from textual.drivers.headless_driver import HeadlessDriver
 
-    from avin_tui.app import with_kill_fast_path
+    from avin_tui.kill_switch import with_kill_fast_path
 
     app = AvinApp(fake_engine, poll_interval=0.05)
     assert app.get_driver_class().__name__.startswith("KillSwitch")
@@ -300,12 +300,12 @@ async def test_kill_key_acts_on_the_terminal_input_thread(fake_engine: FakeEngin
         banner = app.screen.query_one(Banner)
         await wait_for(pilot, lambda: banner.shown)
         assert killed_on == [reader.ident]  # the binding saw the same key and did not repeat
-        assert app.fast_kills == 0
+        assert app.kill_switch.fast_kills == 0
         # a key that did not come through the reader (Pilot): acted on as the App receives it,
         # before its queue, on the UI thread; its binding then only shows the banner
         await pilot.press("ctrl+k")
         assert killed_on[1:] == [threading.get_ident()]
-        assert app.fast_kills == 0
+        assert app.kill_switch.fast_kills == 0
 
 
 async def test_moving_the_cursor_to_a_row_selects_its_instrument(fake_engine: FakeEngine) -> None:

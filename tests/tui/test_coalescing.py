@@ -63,7 +63,7 @@ async def test_a_fast_feed_is_applied_per_poll_and_the_pane_shows_the_latest() -
         positions = app.screen.query_one(PositionsTable)
         await wait_for(pilot, lambda: positions.row_count == 1)
         await pilot.pause(0.2)
-        applied, rendered = app.applied_count, positions.rows_rendered
+        applied, rendered = app.feed.applied_count, positions.rows_rendered
         base = engine.snap.positions[0]
         changes = 1_000
 
@@ -71,10 +71,10 @@ async def test_a_fast_feed_is_applied_per_poll_and_the_pane_shows_the_latest() -
             last = Decimal(300) + Decimal(i) / 100
             engine.set(positions=(replace(base, last_price=last),))
 
-        ticks = app._ticks
+        ticks = app.feed.ticks
         await until_done(pilot, run_feed(changes, change))
-        polls = app._ticks - ticks  # the polls that really ran (counted, not timed)
-        applied_now = app.applied_count - applied
+        polls = app.feed.ticks - ticks  # the polls that really ran (counted, not timed)
+        applied_now = app.feed.applied_count - applied
         # one application per poll that saw a new version, never one per change
         assert 1 <= applied_now <= polls + 2
         assert applied_now < changes / 10
@@ -128,9 +128,9 @@ async def test_log_lines_are_written_in_batches_and_the_view_is_bounded() -> Non
                 )
                 engine.logbook.emit(record)
 
-        ticks = app._ticks
+        ticks = app.feed.ticks
         await until_done(pilot, run_feed(800, emit))  # 8,000 records
-        polls = app._ticks - ticks  # the polls that really ran (counted, not timed)
+        polls = app.feed.ticks - ticks  # the polls that really ran (counted, not timed)
         written = log.batches - batches
         assert 1 <= written <= polls + 2  # one write per poll, never one per record
         assert log.line_count <= log.max_lines  # type: ignore[operator]
@@ -151,7 +151,7 @@ async def test_new_bars_rebuild_the_chart_at_a_bounded_rate(
         chart = app.screen.query_one(ChartPane)
         await wait_for(pilot, lambda: chart.showing_bars)
         builds = chart.builds
-        ticks = app._ticks
+        ticks = app.feed.ticks
 
         def tick(i: int) -> None:  # the last bar changes on every event, a new one now and then
             last = bars[-1]
@@ -163,7 +163,7 @@ async def test_new_bars_rebuild_the_chart_at_a_bounded_rate(
 
         await until_done(pilot, run_feed(1_500, tick))
         # the chart's clock stood still: new bars alone never rebuilt it, however many polls
-        assert app._ticks - ticks > 10 and chart.builds == builds
+        assert app.feed.ticks - ticks > 10 and chart.builds == builds
         now[0] += chart.min_rebuild_interval  # one interval later: one rebuild, of the newest
         await wait_for(pilot, lambda: chart.builds > builds)
         await pilot.pause(0.2)
@@ -230,7 +230,7 @@ async def test_the_kill_key_acts_before_ui_work_already_queued() -> None:
         # the engine was told before the queued job ended, and only once (the binding that runs
         # after the job only shows the banner)
         assert order == ["job starts", "kill", "job ends"]
-        assert app.fast_kills == 0
+        assert app.kill_switch.fast_kills == 0
 
 
 async def test_clicking_a_row_moves_the_cursor_and_the_chart_follows() -> None:
@@ -285,16 +285,16 @@ async def test_the_heap_is_settled_once_the_engine_trades_and_restored_at_exit()
 
     engine = FakeEngine()
     app = app_for(engine)
-    app.GC_SETTLE = 0.0
+    app.heap.GC_SETTLE = 0.0
     thresholds, switch = gc.get_threshold(), sys.getswitchinterval()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._heap_frozen >= 1)
+        await wait_for(pilot, lambda: app.heap.frozen >= 1)
         assert gc.get_freeze_count() > 0
-        assert gc.get_threshold()[2] >= app.GC_FULL_EVERY
-        assert sys.getswitchinterval() <= app.SWITCH_INTERVAL
-        await wait_for(pilot, lambda: app._gc_mark[1] >= 0)  # settled: waits for a full pass
+        assert gc.get_threshold()[2] >= app.heap.GC_FULL_EVERY
+        assert sys.getswitchinterval() <= app.heap.SWITCH_INTERVAL
+        await wait_for(pilot, lambda: app.heap.mark[1] >= 0)  # settled: waits for a full pass
         gc.collect()  # the full collection after which the settled heap is frozen again
-        await wait_for(pilot, lambda: app._heap_frozen >= 2)
+        await wait_for(pilot, lambda: app.heap.frozen >= 2)
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == thresholds
     assert sys.getswitchinterval() == switch

@@ -41,6 +41,6 @@ async def test_the_footer_timer_firing_after_the_app_closed_is_harmless() -> Non
     engine = FakeEngine()
     app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.applied_count > 0)
+        await wait_for(pilot, lambda: app.feed.applied_count > 0)
     assert not app.screen_stack  # closed: what the late timer finds
     app._refresh_footer()  # the timer's callback: no ScreenStackError

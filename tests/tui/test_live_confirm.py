@@ -19,11 +19,11 @@ async def test_live_asks_and_a_wrong_word_does_not_start() -> None:
     app = AvinApp(live_engine(), poll_interval=0.05)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LiveConfirmScreen))
-        assert app.engine_worker is None
+        assert app.engine_host.worker is None
         await pilot.press("y", "e", "s", "enter")
-        assert isinstance(app.screen, LiveConfirmScreen) and app.engine_worker is None
+        assert isinstance(app.screen, LiveConfirmScreen) and app.engine_host.worker is None
         await pilot.press(*"LIVE", "enter")
-        await wait_for(pilot, lambda: app.engine_worker is not None)
+        await wait_for(pilot, lambda: app.engine_host.worker is not None)
         assert not isinstance(app.screen, LiveConfirmScreen)
 
 
@@ -33,7 +33,7 @@ async def test_escape_quits_without_starting_the_engine() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, LiveConfirmScreen))
         await pilot.press("escape")
         await pilot.pause(0.1)
-    assert app.engine_worker is None
+    assert app.engine_host.worker is None
     assert app.return_code == 0
 
 
@@ -41,7 +41,7 @@ async def test_sim_and_sandbox_start_at_once(fake_engine: FakeEngine) -> None:
     app = AvinApp(fake_engine, poll_interval=0.05)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.1)
-        assert app.engine_worker is not None
+        assert app.engine_host.worker is not None
         assert not isinstance(app.screen, LiveConfirmScreen)
 
 

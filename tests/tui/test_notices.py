@@ -37,11 +37,11 @@ async def test_rejections_restored_at_start_are_not_announced_again() -> None:
     engine = StartingEngine()
     app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.applied_count >= 1)
+        await wait_for(pilot, lambda: app.feed.applied_count >= 1)
         # recovery brings back what earlier runs rejected (the app sees it only when it is over)
         engine.restored_orders = frozenset({"old-1", "old-2"})
         engine.set(orders=(_rejected("old-1"), _rejected("old-2")))
-        await wait_for(pilot, lambda: len(app.snapshot.orders) == 2)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: len(app.feed.snapshot.orders) == 2)  # type: ignore[union-attr]
         engine.set()
         await pilot.pause(0.3)
         assert not [m for m in _messages(app) if "self_trade" in m]
@@ -93,7 +93,7 @@ async def test_no_recovery_notice_after_a_clean_stop() -> None:
     engine.restored_orders = frozenset()
     app = AvinApp(engine, poll_interval=0.05, persist_layout=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.applied_count >= 1)
+        await wait_for(pilot, lambda: app.feed.applied_count >= 1)
         engine.set(recovered=False, orders=(_rejected("old-1"),))
-        await wait_for(pilot, lambda: app.applied_count >= 2)
+        await wait_for(pilot, lambda: app.feed.applied_count >= 2)
         assert not [m for m in _messages(app) if "Recovered" in m]

@@ -36,7 +36,7 @@ async def _run(logbook: LogBook, body: Any) -> list[str]:
         await wait_for(pilot, lambda: engine.started, timeout=30)
         await body(app, engine, pilot)
         shown = _titles(app)
-        await app.stop_and_exit()
+        await app.quit_flow.stop_and_exit()
         await wait_for(pilot, lambda: not engine.running, timeout=15)
     return shown
 

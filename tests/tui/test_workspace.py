@@ -123,7 +123,8 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
         await pilot.press("l", "v")  # log: focused, level WARNING
         await pilot.press("z")  # log maximised
         saved = app.current_layout()
-        await wait_for(pilot, lambda: app.workspace.saves > 0 and app._layout_timer is None)
+        keeper = app.layout_keeper
+        await wait_for(pilot, lambda: keeper.workspace.saves > 0 and keeper.timer is None)
     assert saved.instrument == "MOEX_SHARE_GAZP" and saved.timeframe == TimeFrame.M10.code
     assert saved.zoom == 2 and saved.scroll > 0 and 4 in saved.terms
     assert saved.tables["orders"].sort == "instrument" and saved.tables["orders"].descending
@@ -147,7 +148,8 @@ async def test_everything_the_user_set_up_comes_back_after_a_quit() -> None:
         assert app.focused is not None and app.focused.id == "log"
         assert app.screen.maximized is app.screen.query_one(LogPane)
         assert app.theme == "textual-light"
-        assert app.pane_sizes.columns == [1, 2] and app.pane_sizes.rows == [2, 2, 1]
+        sizes = app.layout_keeper.pane_sizes
+        assert sizes.columns == [1, 2] and sizes.rows == [2, 2, 1]
         assert app.screen.query_one(LogPane).get_state()["level"] == "WARNING"
         assert chart.depth.enabled
         assert app.current_layout() == saved
@@ -181,10 +183,10 @@ async def test_the_saved_instrument_outlives_a_start_up_that_lists_instruments_o
     app = AvinApp(engine, poll_interval=0.05, layout_debounce=0.1)
     async with app.run_test(size=(120, 40)) as pilot:
         chart = app.screen.query_one(ChartPane)
-        await wait_for(pilot, lambda: app.applied_count >= 1)  # the partial list, applied
+        await wait_for(pilot, lambda: app.feed.applied_count >= 1)  # the partial list, applied
         assert chart.instrument == "MOEX_SHARE_GAZP"
         engine.set(instruments=("MOEX_SHARE_SBER", "MOEX_SHARE_GAZP"), started=True)
-        await wait_for(pilot, lambda: app.applied_version == engine.snap.version)
+        await wait_for(pilot, lambda: app.feed.applied_version == engine.snap.version)
         assert chart.instrument == "MOEX_SHARE_GAZP"
 
     Workspace(store()).save(UiState(instrument="MOEX_SHARE_XXXX"))  # no longer traded
@@ -198,7 +200,7 @@ async def test_the_saved_instrument_outlives_a_start_up_that_lists_instruments_o
 async def test_the_open_screen_comes_back() -> None:
     app = AvinApp(FakeEngine(store=store()), poll_interval=0.05, layout_debounce=0.1)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app._panes_ready)
+        await wait_for(pilot, lambda: app.panes_ready)
         await pilot.press("b")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "BacktestsScreen")
         await wait_for(pilot, lambda: Workspace(store()).load()[0].screen == "backtests")
@@ -214,22 +216,23 @@ async def test_writes_are_debounced_and_a_bad_record_gives_one_notice_once() -> 
     s._cache.set("value:workspace", "{damaged")
     app = AvinApp(FakeEngine(store=s), poll_interval=0.05, layout_debounce=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._panes_ready)
+        await wait_for(pilot, lambda: app.panes_ready)
         notices = [n for n in app._notifications if n.title == "workspace"]
         assert len(notices) == 1 and "default layout" in notices[0].message
         assert app.screen.query_one(ChartPane).timeframe is TimeFrame.M1
-        assert app.workspace.saves == 1  # the defaults were written over the bad record
-        await wait_for(pilot, lambda: app._layout_timer is None, timeout=15)  # (focus: one more)
-        saves = app.workspace.saves
+        keeper = app.layout_keeper
+        assert keeper.workspace.saves == 1  # the defaults were written over the bad record
+        await wait_for(pilot, lambda: keeper.timer is None, timeout=15)  # (focus: one more)
+        saves = keeper.workspace.saves
         for _ in range(5):  # a burst of changes: one write, after the last one
             await pilot.press("right_square_bracket")
-        assert app.workspace.saves == saves and app._layout_timer is not None
-        await wait_for(pilot, lambda: app.workspace.saves > saves, timeout=15)
-        assert app.workspace.saves == saves + 1 and app._layout_timer is None
+        assert keeper.workspace.saves == saves and keeper.timer is not None
+        await wait_for(pilot, lambda: keeper.workspace.saves > saves, timeout=15)
+        assert keeper.workspace.saves == saves + 1 and keeper.timer is None
         assert Workspace(s).load()[0].timeframe == app.current_layout().timeframe
     app = AvinApp(FakeEngine(store=store()), poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._panes_ready)
+        await wait_for(pilot, lambda: app.panes_ready)
         assert not [n for n in app._notifications if n.title == "workspace"]  # once only
 
 
@@ -249,9 +252,9 @@ def test_a_sigkill_loses_at_most_the_last_second() -> None:
             store = DiskcacheStore(homes().ensure().state)
             app = AvinApp(FakeEngine(store=store), poll_interval=0.05)
             async with app.run_test(size=(100, 30)) as pilot:
-                await wait_for(pilot, lambda: app._panes_ready)
+                await wait_for(pilot, lambda: app.panes_ready)
                 await pilot.press("right_square_bracket", "c")
-                await wait_for(pilot, lambda: app.workspace.saves > 0, timeout=5)
+                await wait_for(pilot, lambda: app.layout_keeper.workspace.saves > 0, timeout=5)
                 os.kill(os.getpid(), signal.SIGKILL)
 
         asyncio.run(main())
