@@ -366,9 +366,9 @@ async def test_viewer_keys_on_a_file_run_in_workers(
     logs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """e/E over a big file look in a worker thread; n skips matches a filter hides."""
-    import avin_tui.widgets.log_view as log_view
+    import avin_tui.widgets.log_keys as log_keys
 
-    monkeypatch.setattr(log_view, "SCAN_SYNC_LINES", 0)  # every file counts as big
+    monkeypatch.setattr(log_keys, "SCAN_SYNC_LINES", 0)  # every file counts as big
     app = ViewerApp(logs / "avin.log")
     async with app.run_test(size=(120, 30)) as pilot:
         view = viewer(app)
