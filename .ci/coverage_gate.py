@@ -1,4 +1,4 @@
-"""Branch coverage of the safety-critical packages, from the last test run's coverage data.
+"""Branch coverage of the safety-critical packages (and modules), from the last test run's data.
 
 Run after ``make test`` (``pytest --cov=engine``; ``pyproject.toml`` turns on branch coverage and
 subprocess measurement). Prints each package's branch coverage and its least-covered modules;
@@ -22,6 +22,10 @@ FLOORS: dict[str, float] = {
     "engine/runtime": 95.0,
     "engine/risk": 95.0,
     "engine/broker/tinvest": 95.0,
+    # safety-critical modules that moved from engine/runtime down to their layer (#16)
+    "engine/model/order_book.py": 95.0,
+    "engine/model/redact.py": 95.0,
+    "engine/state/status_store.py": 95.0,
 }
 
 
@@ -29,7 +33,7 @@ def branch_summary(files: dict[str, dict], package: str) -> tuple[int, int, list
     total = covered = 0
     missing: list[tuple[str, int]] = []
     for name, info in files.items():
-        if not name.startswith(package + "/") or "/proto/" in name:
+        if not (name == package or name.startswith(package + "/")) or "/proto/" in name:
             continue
         summary = info["summary"]
         total += summary["num_branches"]
