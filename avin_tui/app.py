@@ -61,16 +61,12 @@ FIRST_FRAME_ENV = (
 
 
 def theme_path(name: str) -> Path:
-    """The stylesheet of a theme: ``themes/`` of a source checkout, else the packaged copy."""
-    name = name if name in ("dark", "light") else "dark"
-    checkout = PACKAGE_DIR.parent
-    candidates = [PACKAGE_DIR / "themes" / f"{name}.tcss"]
-    if (checkout / "pyproject.toml").is_file():
-        candidates.insert(0, checkout / "themes" / f"{name}.tcss")
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"theme {name!r} not found in {', '.join(map(str, candidates))}")
+    """The stylesheet of a theme, ``dark`` unless ``light``: ``avin_tui/themes/`` (package data,
+    so a checkout, the installed wheel and the binary find it in the same place)."""
+    path = PACKAGE_DIR / "themes" / f"{'light' if name == 'light' else 'dark'}.tcss"
+    if not path.is_file():
+        raise FileNotFoundError(f"theme {name!r} not found: {path}")
+    return path
 
 
 PANE_KEYS = Binding.Group("Panes", compact=True)  # s o p l c: one footer entry
