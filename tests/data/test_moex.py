@@ -381,3 +381,16 @@ async def test_a_server_that_ignores_start_is_an_error_not_an_endless_loop(
     [result] = await fetch(source(iss), tmp_path)
     assert "sent the same page again for start=500" in result.error
     assert not (tmp_path / "bars").exists()
+
+
+async def test_days_stored_whole_from_one_board_do_not_skip_another(
+    iss: fake.FakeIss, tmp_path: Path
+) -> None:
+    await fetch(source(iss), tmp_path)
+    iss.board = "SMAL"
+    other = MoexSource(IssClient(iss.base_url, policy=IssPolicy(min_interval=0)), board="SMAL")
+    [result] = await fetch(other, tmp_path)
+    assert not result.error and result.skipped_days == 0 and result.chunks == 1
+    again = MoexSource(IssClient(iss.base_url, policy=IssPolicy(min_interval=0)), board="SMAL")
+    [second] = await fetch(again, tmp_path)
+    assert second.skipped_days == len(DAYS) and second.chunks == 0

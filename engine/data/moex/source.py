@@ -66,6 +66,11 @@ class MoexSource:
     def chunk_days(self, timeframe: TimeFrame) -> int:
         return _CHUNK_DAYS.get(timeframe, 7)
 
+    @property
+    def coverage_key(self) -> str:
+        """Days recorded whole on one board say nothing of another board's."""
+        return f"{self.name}-{self.board.upper()}"
+
     def _path(self, secid: str, tail: str = "") -> str:
         board = self.board.upper()
         return f"iss/engines/stock/markets/shares/boards/{board}/securities/{secid.upper()}{tail}"

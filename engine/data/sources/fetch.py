@@ -7,7 +7,8 @@ as it was before that chunk: whole days or nothing. Bars of a frame that has not
 minute, or the day, in progress) are not stored.
 
 Resume: the days a source delivered whole are recorded in
-``downloads/<CODE>/<source>-<TF>.json`` (``{"from": ..., "through": ...}``, one contiguous run);
+``downloads/<CODE>/<source>-<TF>.json`` (``{"from": ..., "through": ...}``, one contiguous run;
+``<source>`` is the source's ``coverage_key`` when it has one, e.g. ``moex-iss-TQBR``);
 a rerun skips them. Today is never recorded (it is still growing). ``update`` instead starts at
 the day of the last stored bar (that day is fetched again: the merge is idempotent).
 
@@ -211,7 +212,8 @@ async def _fetch_one(
     if first is None:
         first = today - timedelta(days=DEFAULT_DAYS)
     result.since, result.until = first, last_day
-    coverage = Coverage(folder / code / f"{source.name}-{timeframe.code}.json")
+    key = getattr(source, "coverage_key", source.name)  # optional: a source's own scope
+    coverage = Coverage(folder / code / f"{key}-{timeframe.code}.json")
     days = []
     day = first
     while day <= last_day:
