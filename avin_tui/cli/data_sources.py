@@ -209,14 +209,18 @@ async def _opened(source: Any, action: Any) -> Any:
 
 
 def _bars_table(command: str, results: list[Any]) -> int:
+    """One row per instrument (fits 80 columns), its notes on lines below the table."""
     table = new_table(f"{command} ({results[0].timeframe.code} bars)" if results else command)
-    for column in ("instrument", "from", "to", "chunks", "bars", "new rows", "bars/s", "note"):
-        table.add_column(column, justify="right" if column in ("chunks", "bars") else "left")
+    table.add_column("instrument", no_wrap=True)
+    table.add_column("days (UTC)", no_wrap=True)
+    for column in ("chunks", "bars", "new rows", "bars/s"):
+        table.add_column(column, justify="right", no_wrap=True)
+    lines = []
     for item in results:
         notes = ["failed (see below)"] if item.error else []
         if item.skipped_days:
             days = "1 day" if item.skipped_days == 1 else f"{item.skipped_days} days"
-            notes.append(f"{days} already stored whole")
+            notes.append(f"{days} already stored whole, not fetched again")
         if item.invalid:
             notes.append(f"{item.invalid} invalid rows skipped")
         if item.remainders:
@@ -224,18 +228,15 @@ def _bars_table(command: str, results: list[Any]) -> int:
                 f"{item.remainders} volumes not whole lots (rounded half up; the lot size "
                 "may have changed since)"
             )
+        if notes:
+            lines.append(f"{item.code}: {'; '.join(notes)}")
         rate = f"{item.bars / item.seconds:,.0f}" if item.seconds > 0 and item.bars else "-"
-        table.add_row(
-            item.code,
-            str(item.since or "-"),
-            str(item.until or "-"),
-            str(item.chunks),
-            f"{item.bars:,}",
-            f"{item.added:,}",
-            rate,
-            "; ".join(notes),
-        )
-    stdout_console().print(table)
+        span = f"{item.since}..{item.until:%m-%d}" if item.since and item.until else "-"
+        table.add_row(item.code, span, str(item.chunks), f"{item.bars:,}", f"{item.added:,}", rate)
+    out = stdout_console()
+    out.print(table)
+    for line in lines:
+        out.print(f"  {line}", highlight=False)
     failed = [item for item in results if item.error]
     for item in failed:
         fail(command, f"{item.code}: {item.error}")
