@@ -29,7 +29,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 import numpy as np
 import polars as pl
@@ -115,9 +114,7 @@ class Backtester:
             gate=self.gate.check if self.gate is not None else None,
         )
         # the hot paths: on_bar without a frame of its own, fills without no-op hooks
-        self.on_bar: Callable[[TimeFrame, Bar], bool] = partial(
-            self.host.dispatch, self.slot, "on_bar"
-        )
+        self.on_bar: Callable[[TimeFrame, Bar], bool] = self.host.bind(self.slot, "on_bar")
         self._on_fill_hook = self.host.overrides(strategy, "on_fill")
         self._on_order_hook = self.host.overrides(strategy, "on_order")
         self._flow_bars: list[int] = []  # per fill: the bar index (from the first traded bar)...
@@ -219,6 +216,7 @@ class Backtester:
             return None
         self.charts = charts
         self.slot.ctx = self._make_context(charts)
+        self.on_bar = self.host.bind(self.slot, "on_bar")  # the new context
         return SparseRun(self, charts, wake)
 
     def _wake(self, charts: ArrayCharts) -> np.ndarray | None:

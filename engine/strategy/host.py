@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from engine.model import Order
@@ -111,18 +112,32 @@ class StrategyHost(Generic[S]):
         ctx, strategy = slot.ctx, slot.strategy
         if ctx is None or strategy is None:
             return True
+        if self.depth < self.max_depth:  # (too deep: it fails, called or not)
+            skips = self._skips.get(strategy.__class__)
+            if hook in (skips if skips is not None else self.skips(strategy)):
+                return True
+        return self._call(slot, ctx, hook, getattr(strategy, hook), *args)
+
+    def bind(self, slot: S, hook: str) -> Callable[..., bool]:
+        """:meth:`dispatch` of ``hook`` with its lookups done once, for a hot path (a backtest's
+        ``on_bar``); valid while ``slot`` keeps its strategy and context."""
+        ctx, strategy = slot.ctx, slot.strategy
+        if ctx is None or strategy is None or hook in self.skips(strategy):
+            return partial(self.dispatch, slot, hook)
+        return partial(self._call, slot, ctx, hook, getattr(strategy, hook))
+
+    def _call(
+        self, slot: S, ctx: StrategyContext, hook: str, method: Callable[..., Any], *args: Any
+    ) -> bool:
         if self.depth >= self.max_depth:
             dropped = ctx.take_intents()
             error = RecursionError(f"orders placed from {hook} loop endlessly")
             self._failed(slot, hook, error, len(dropped))
             return False
-        skips = self._skips.get(strategy.__class__)
-        if hook in (skips if skips is not None else self.skips(strategy)):
-            return True
         self.depth += 1
         try:
             try:
-                getattr(strategy, hook)(ctx, *args)
+                method(ctx, *args)
             except Exception as exc:
                 dropped = ctx.take_intents()
                 self._failed(slot, hook, exc, len(dropped))
