@@ -109,8 +109,8 @@ async def _recovery_time(orders: int) -> float:
             first.submit(o)
         while first.pending_requests:
             await asyncio.sleep(0.001)
-        await asyncio.to_thread(first._save_status)
-        first._store_closed = True
+        await asyncio.to_thread(first.saver.save)
+        first.saver.closed = True
         first.request_stop()
         await task
         proc = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -111,7 +111,7 @@ class BenchEngine:
 
     @property
     def ready(self) -> bool:
-        return bool(self.engine.started and self.engine._loop is not None)
+        return bool(self.engine.started and self.engine.tasks.loop is not None)
 
     def place(self) -> list[Any]:
         """Resting buy limits 10% under the market (run on the engine's loop)."""
@@ -185,7 +185,7 @@ async def run_pilot(
                 raise SystemExit("the engine did not start")
             await pilot.pause(0.05)
         await pilot.pause(1.0)
-        loop = engine._loop
+        loop = engine.tasks.loop
         assert loop is not None
         events0, t0 = engine.counters["events"], time.monotonic()
         for trial in range(trials):
@@ -255,7 +255,7 @@ def serve_terminal(address: str, trials: int, speed: float, n_orders: int, seed:
                     raise SystemExit("the engine did not start")
                 time.sleep(0.05)
             time.sleep(1.0)
-            loop = engine._loop
+            loop = engine.tasks.loop
             assert loop is not None
             events0, t0 = engine.counters["events"], time.monotonic()
             for trial in range(trials):

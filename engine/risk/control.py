@@ -2,22 +2,26 @@
 
 The engine calls in at a few points only (``pre_trade`` and ``post_check`` for every order,
 ``on_event`` for every broker event, ``on_rejected``, ``on_start`` once recovery is done,
-``on_heartbeat`` about once a second, ``on_resume``); everything that changes the trading state
-goes back through the engine's own ``kill`` / ``set_trading_state``, so the latch and its
-persistence stay in one place. The triggers' baselines travel in the engine's state snapshot
-(``to_json`` / ``restore``, called by the state keeper and recovery).
+``on_heartbeat`` about once a second); everything that changes the trading state goes through
+the :class:`~engine.risk.switch.TradingSwitch` (a halt through the ``kill`` it is given, which
+also cancels the open orders), and a resume of trading reaches it as the switch's decision. The
+triggers' baselines travel in the engine's state snapshot (``to_json`` / ``restore``, called by
+the state keeper and recovery). It is given the parts it reads and the actions it may take
+(callables), never the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.broker.base import (
     BarEvent,
+    Broker,
     BrokerEvent,
     ConnectionEvent,
     PriceEvent,
@@ -26,41 +30,73 @@ from engine.broker.base import (
     session_open,
 )
 from engine.config import RiskSettings
-from engine.model import Order, TimeFrame
+from engine.model import Instrument, Order, TimeFrame
 from engine.model.incidents import incident
+from engine.model.order_book import OrderManager
 from engine.risk.clock import ClockWatch, trading_day
 from engine.risk.flatten import Holding, closing_orders
 from engine.risk.gate import RiskGate
-from engine.risk.switch import TradingChange
+from engine.risk.switch import TradingChange, TradingSwitch
 from engine.risk.triggers import Triggers, Trip
-
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
 
 log = logging.getLogger("avin.risk")
 
+Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+
 
 class RiskControl:
-    def __init__(self, engine: Engine, settings: RiskSettings | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        settings: RiskSettings | None,
+        *,
+        switch: TradingSwitch,
+        book: OrderManager,
+        instruments: dict[str, Instrument],
+        broker: Broker,
+        charted: Callable[[], list[str]],
+        last_close: Callable[[str], Decimal | None],
+        market_time: Callable[[], datetime | None],
+        own_clock: Callable[[], datetime | None],
+        budget: Callable[[str], Decimal | None],
+        changed: Callable[[], None],
+        kill: Callable[[str], None],
+        cancel_all: Callable[[list[str]], None],
+        submit: Callable[[Order], Order],
+        spawn: Spawn,
+        in_loop: Callable[[Callable[[], None]], None],
+    ) -> None:
         self.settings = settings or RiskSettings()
+        self.switch = switch
+        self.book = book
+        self.broker = broker
+        self._charted = charted  # the codes of the instruments the engine charts
+        self._last_close = last_close  # the last closed 1-minute bar of a code, or None
+        self._market_time = market_time
+        self._own_clock = own_clock  # the market's own clock (the simulated market), or None
+        self._budget = budget  # a strategy row's capital budget, or None
+        self._changed = changed  # save soon (a new trading day, a peak)
+        self._kill = kill  # HALTED and every open order cancelled
+        self._cancel_all = cancel_all
+        self._submit = submit  # the pre-trade rules, then sent
+        self._spawn = spawn
+        self._in_loop = in_loop  # run on the engine loop (thread-safe)
         self.gate = RiskGate(
             self.settings,
-            engine.book,
-            engine.instruments,
-            state=lambda: engine.trading_state,
+            book,
+            instruments,
+            state=lambda: switch.state,
             market_status=self.market_status,
-            budget=self._budget,
-            fallback_price=self._chart_price,
+            budget=budget,
+            fallback_price=last_close,
         )
         self.triggers = Triggers(self.settings)
         self.clock = ClockWatch(self.settings.clock_skew_warning, self.settings.clock_skew_limit)
         self.trips: list[Trip] = []
-        engine.switch.subscribe(self._on_trading)
+        switch.subscribe(self._on_trading)
 
     @property
     def flattening(self) -> bool:
-        return self.engine.switch.flattening
+        return self.switch.flattening
 
     # --- engine hooks ---------------------------------------------------------------------------
 
@@ -95,18 +131,16 @@ class RiskControl:
             self.triggers.rearm(equities)
         self._check_equity()
         if self.triggers.take_changed():
-            self.engine._significant()
+            self._changed()
 
     def on_heartbeat(self) -> None:
         self._watch_clock()
         self._check_equity()
         self._fire(
-            self.triggers.check_stale(
-                self.session_open(), bool(self.engine.charts), self.server_now()
-            )
+            self.triggers.check_stale(self.session_open(), bool(self._charted()), self.server_now())
         )
         if self.triggers.take_changed():  # a new trading day or peak: save it soon
-            self.engine._significant()
+            self._changed()
 
     def _on_trading(self, change: TradingChange) -> None:
         """A resume of trading re-arms every trigger and resets the drawdown peaks."""
@@ -114,12 +148,12 @@ class RiskControl:
             self.triggers.rearm(self.equities())
 
     def _check_equity(self) -> None:
-        market_ts = self.engine._market_ts
+        market_ts = self._market_time()
         day = trading_day(market_ts) if market_ts is not None else None
         self._fire(self.triggers.on_equity(self.equities(), day))
 
     def _watch_clock(self) -> None:
-        warning = self.clock.observe(server_time(self.engine.broker))
+        warning = self.clock.observe(server_time(self.broker))
         skew = self.clock.skew
         if warning is not None and skew is not None:
             incident("clock skew", message=self.clock.describe(skew), action="warning", **warning)
@@ -128,7 +162,7 @@ class RiskControl:
     def server_now(self) -> datetime | None:
         """The broker's server clock now, for brokers whose market has no clock of its own (the
         simulated market replays its own time: its data is not on any server's clock)."""
-        if self.engine._market_clock() is not None:
+        if self._own_clock() is not None:
             return None
         return self.clock.server_now()
 
@@ -149,18 +183,18 @@ class RiskControl:
 
     def equity(self) -> Decimal:
         """PnL of every account position: realised + unrealised - commission."""
-        return sum((p.total_pnl() for p in list(self.engine.book.positions.values())), Decimal(0))
+        return sum((p.total_pnl() for p in list(self.book.positions.values())), Decimal(0))
 
     def equities(self) -> dict[str, Decimal]:
         """The same per account (accounts with a position, open or flat)."""
         out: dict[str, Decimal] = {}
-        for (account, _code), position in list(self.engine.book.positions.items()):
+        for (account, _code), position in list(self.book.positions.items()):
             out[account] = out.get(account, Decimal(0)) + position.total_pnl()
         return out
 
     def market_open(self) -> bool | None:
         """The broker's own session flag (:class:`engine.broker.base.SessionInfo`), else None."""
-        return session_open(self.engine.broker)
+        return session_open(self.broker)
 
     def session_open(self) -> bool | None:
         """Whether the session is open, for the stale-data trigger: the market's own flag (the
@@ -170,11 +204,11 @@ class RiskControl:
         open_now = self.market_open()
         if open_now is not None:
             return open_now
-        ask = getattr(self.engine.broker, "market_status", None)
+        ask = getattr(self.broker, "market_status", None)
         if not callable(ask):
             return None
         known = False
-        for code in list(self.engine.charts):
+        for code in list(self._charted()):
             try:
                 status = ask(code)
             except Exception:  # a broker that cannot tell says nothing
@@ -190,7 +224,7 @@ class RiskControl:
         """The broker's trading status of ``code`` (``Broker.market_status``: T-Invest's
         trading-status stream or GetTradingStatus, the simulated session); a broker that does
         not say falls back to the simulated market's open flag."""
-        ask = getattr(self.engine.broker, "market_status", None)
+        ask = getattr(self.broker, "market_status", None)
         if callable(ask):
             try:
                 status = ask(code)
@@ -203,15 +237,6 @@ class RiskControl:
                 return status
         open_now = self.market_open()
         return TradingStatus(open_now, open_now)
-
-    def _budget(self, strategy: str) -> Decimal | None:
-        slot = self.engine.strategy(strategy)
-        return getattr(slot.spec, "budget", None) if slot is not None else None
-
-    def _chart_price(self, code: str) -> Decimal | None:
-        charts = self.engine.charts.get(code)
-        bars = charts.read(TimeFrame.M1, 1) if charts is not None else []
-        return Decimal(str(bars[-1].close)) if bars else None
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -226,7 +251,7 @@ class RiskControl:
         )
         reason = f"{trip.trigger}: {trip.message}"
         if action == "halt":
-            self.engine.kill(reason)
+            self._kill(reason)
         elif action == "reduce":
             self.reduce(reason)
         else:
@@ -235,44 +260,42 @@ class RiskControl:
     def reduce(self, reason: str) -> None:
         """REDUCING (from ACTIVE only): only orders that reduce a position pass (strategies
         keep running)."""
-        self.engine.switch.reduce(reason, automatic=True)
+        self.switch.reduce(reason, automatic=True)
 
     def flatten(self, reason: str = "manual") -> None:
         """Cancel everything, then close every position with market orders (REDUCING after)."""
-        engine = self.engine
         log.critical("FLATTEN (%s): cancelling open orders, then closing positions", reason)
-        incident("flatten", reason=reason, open_orders=len(engine.book.open_orders()))
-        engine.switch.flatten(reason)  # holds the strategies until trading resumes
-        keys = [o.id for o in engine.book.open_orders()]
-        engine._in_loop(lambda: self._start_flatten(keys))
+        incident("flatten", reason=reason, open_orders=len(self.book.open_orders()))
+        self.switch.flatten(reason)  # holds the strategies until trading resumes
+        keys = [o.id for o in self.book.open_orders()]
+        self._in_loop(lambda: self._start_flatten(keys))
 
     def _start_flatten(self, keys: list[str]) -> None:
-        self.engine.router.cancel_all(keys)
-        self.engine._spawn(self._close_positions(), "flatten")
+        self._cancel_all(keys)
+        self._spawn(self._close_positions(), "flatten")
 
     async def _close_positions(self) -> None:
-        engine = self.engine
+        book = self.book
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.flatten_cancel_timeout
-        while engine.book.open_orders() and loop.time() < deadline:
+        while book.open_orders() and loop.time() < deadline:
             await asyncio.sleep(0.01)
-        left = engine.book.open_orders()
+        left = book.open_orders()
         if left:
             log.error(
                 "flatten: %d order(s) still open after the cancels; closing anyway", len(left)
             )
-        if engine.switch.halted:
+        if self.switch.halted:
             log.warning("flatten: trading went HALTED meanwhile; positions are left open")
-            engine.switch.flatten_done()
+            self.switch.flatten_done()
             return
-        book = engine.book
         accounts = [Holding(acc, code, p.lots) for (acc, code), p in list(book.positions.items())]
         strategies = [
             Holding(p.account, p.instrument, p.lots, sid)
             for sid, p in list(book.strategy_positions.items())
         ]
         for order in closing_orders(accounts, strategies):
-            order.created_ts = engine._market_ts
+            order.created_ts = self._market_time()
             if not order.strategy:  # one net order: it closes the strategies' rows as well
                 book.allocate(
                     order.id,
@@ -282,7 +305,7 @@ class RiskControl:
                         if h.lots and (h.account, h.instrument) == (order.account, order.instrument)
                     ],
                 )
-            result = engine.submit(order)
+            result = self._submit(order)
             log.warning(
                 "flatten: %s %d %s on %s: %s%s",
                 order.side.value,
@@ -292,7 +315,7 @@ class RiskControl:
                 result.status.value,
                 f" ({result.reason})" if result.reason else "",
             )
-        engine.switch.flatten_done()
+        self.switch.flatten_done()
 
     def describe(self) -> dict[str, Any]:
         return {"trips": [str(t) for t in self.trips], "flattening": self.flattening}

@@ -1,17 +1,19 @@
-"""The engine's persistent state: journal hooks, state snapshots, workspace, recovery entry point.
+"""The engine's persistent state: journal hooks, state snapshots, workspace, recovery results.
 
-The engine owns one :class:`StateKeeper`. With a store that has a journal (any
-:class:`~engine.state.BaseStore`) it writes every order intent before the order is sent (through
-the router), every order change and fill after it happens, and a full state snapshot whenever the
-engine saves its status (every ``snapshot_interval`` seconds and on every significant change).
-With a plain status store (or none) it does nothing. A journal write that fails halts trading.
+The engine owns one :class:`StateKeeper`, given the engine's parts and its ``kill`` (never the
+engine). With a store that has a journal (any :class:`~engine.state.BaseStore`) it writes every
+order intent before the order is sent (through the router), every order change and fill after it
+happens, and a full state snapshot whenever the engine saves its status (every
+``snapshot_interval`` seconds and on every significant change); start-up recovery
+(:func:`engine.runtime.recovery.restore`) fills in what it restored. With a plain status store
+(or none) it does nothing. A journal write that fails halts trading.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.model import Fill, Order
 from engine.model.snapshot import StrategyState
@@ -21,11 +23,15 @@ from engine.state.journal import OrderJournal
 from engine.state.workspace import read_workspace, save_workspace
 
 if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
-    from engine.runtime.recovery import RecoveryReport
+    from engine.runtime.parts import EngineParts
     from engine.runtime.slots import StrategySlot
 
 log = logging.getLogger("avin.state")
+
+
+class Report(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
 
 FORMAT = 1
 FINISHED_KEPT = 200  # finished orders kept in a state snapshot (all stay in the journal)
@@ -35,12 +41,13 @@ REARM = "risk_rearm"  # ``avin resume`` while no engine ran: re-arm the triggers
 
 
 class StateKeeper:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        store = engine.store
+    def __init__(self, parts: EngineParts, kill: Callable[[str], None]) -> None:
+        self.parts = parts
+        self._kill = kill  # a journal that cannot be written halts trading
+        store = parts.store
         self.store: BaseStore | None = store if isinstance(store, BaseStore) else None
         self.journal: OrderJournal | None = None
-        self.report: RecoveryReport | None = None
+        self.report: Report | None = None  # what the last start recovered (engine.runtime.recovery)
         self.strategy_states: dict[str, dict[str, Any]] = {}  # restored, by strategy id
         self.credits: dict[str, int] = {}  # lots of synthesized fills not yet seen from the broker
         self.restored_fill_ids: list[str] = []  # booked before the restart (kept in snapshots)
@@ -54,15 +61,7 @@ class StateKeeper:
     def enabled(self) -> bool:
         return self.journal is not None
 
-    # --- recovery -------------------------------------------------------------------------------
-
-    async def restore(self, crashed: bool) -> None:
-        """Load the state, replay the journal, reconcile with the broker (before strategies run)."""
-        if self.store is None:
-            return
-        from engine.runtime.recovery import recover
-
-        self.report = await recover(self.engine, self, crashed)
+    # --- recovery (engine.runtime.recovery.restore fills these in) ----------------------------
 
     def start_hook(self, slot: StrategySlot) -> str:
         """``on_resume`` (after ``restore(state)``) for a strategy with saved state, else ``on_start``."""
@@ -105,7 +104,7 @@ class StateKeeper:
             if not self._failed:
                 self._failed = True
                 log.critical("the order journal cannot be written: %s", exc)
-                self.engine.kill(f"the order journal cannot be written: {exc}")
+                self._kill(f"the order journal cannot be written: {exc}")
 
     # --- workspace ------------------------------------------------------------------------------
 
@@ -180,13 +179,13 @@ class StateKeeper:
         return self.capture()
 
     def capture(self) -> dict[str, Any]:
-        engine = self.engine
-        book = engine.book
+        parts = self.parts
+        book = parts.book
         orders = list(book.orders.values())
         finished = [o for o in orders if not o.is_open][-FINISHED_KEPT:]
         kept = [o for o in orders if o.is_open] + finished
         strategies: dict[str, Any] = {}
-        for slot in engine.slots:
+        for slot in parts.slots.all:
             persist = getattr(slot.strategy, "persist", None)
             data: Any = {}
             if callable(persist):
@@ -199,14 +198,14 @@ class StateKeeper:
             if state is StrategyState.STOPPED:
                 state = StrategyState.RUNNING  # stopped by the shutdown: runs again next time
             strategies[slot.id] = {"state": state.value, "error": slot.error, "data": data}
-        market = engine._market_ts
+        market = parts.market.now
         return {
             "format": FORMAT,
-            "mode": engine.options.mode.value,
-            "trading_state": engine.trading_state.value,
-            "halt_reason": engine.halt_reason,
+            "mode": parts.options.mode.value,
+            "trading_state": parts.switch.state.value,
+            "halt_reason": parts.switch.reason,
             "market_ts": market.isoformat() if market else None,
-            "counters": dict(engine.counters),
+            "counters": dict(parts.counters),
             "orders": [encode_order(o) for o in kept],
             "positions": [encode_position(p) for p in list(book.positions.values())],
             "strategy_positions": {
@@ -220,7 +219,8 @@ class StateKeeper:
             )[-FILL_IDS_KEPT:],
             "strategies": strategies,
             "credits": dict(self.credits),
-            "risk": engine.risk.to_json(),  # trigger baselines (trading day, peak), fired ones
+            # trigger baselines (trading day, peak), fired ones
+            "risk": parts.risk.to_json() if parts.risk is not None else {},
         }
 
 

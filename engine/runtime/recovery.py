@@ -26,23 +26,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.broker.base import BrokerError, LocalStopHolder
 from engine.model import Fill, Mode, Order, OrderStatus, Position
 from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState, TradingState
 from engine.orders.journal import STOP_TYPES
+from engine.runtime.keeper import StateKeeper
+from engine.runtime.parts import EngineParts
 from engine.runtime.slots import can_move
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import decode_fill, decode_order, decode_position
-
-if TYPE_CHECKING:
-    from engine.runtime.engine import Engine
-    from engine.runtime.keeper import StateKeeper
 
 log = logging.getLogger("avin.recovery")
 
@@ -88,7 +87,14 @@ class RecoveryReport:
         }
 
 
-async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> RecoveryReport:
+async def restore(parts: EngineParts, keeper: StateKeeper, crashed: bool) -> None:
+    """Load the state, replay the journal, reconcile with the broker (before strategies run);
+    nothing without a journalled store. The report stays with the keeper (``avin status``)."""
+    if keeper.store is not None:
+        keeper.report = await recover(parts, keeper, crashed)
+
+
+async def recover(parts: EngineParts, keeper: StateKeeper, crashed: bool) -> RecoveryReport:
     start = time.monotonic()
     store = keeper.store
     assert store is not None and keeper.journal is not None
@@ -97,10 +103,10 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
     events = store.events(after=snap.journal_seq if snap else 0)
     if snap is not None:
         report.snapshot_seq, report.snapshot_ts = snap.seq, snap.saved_ts
-        _load_snapshot(engine, keeper, snap)
+        _load_snapshot(parts, keeper, snap)
     keeper.load_workspace(snap.data.get("workspace") if snap else None)
-    report.replayed = _replay(engine, events)
-    keeper.journal.adopt_keys(list(engine.book.orders.values()))
+    report.replayed = _replay(parts, events)
+    keeper.journal.adopt_keys(list(parts.book.orders.values()))
     report.damage = list(store.damage.problems)
     report.hint = store.damage.hint
     if store.damage.fatal:
@@ -108,11 +114,11 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
     elif store.damage:
         log.warning("state store: %s", "; ".join(store.damage.problems))
     # a broker that keeps stop orders itself holds them while the positions are compared
-    holder = engine.broker if isinstance(engine.broker, LocalStopHolder) else None
+    holder = parts.broker if isinstance(parts.broker, LocalStopHolder) else None
     if holder is not None:
         holder.hold_local_stops()
     try:
-        await _reconcile(engine, keeper, report)
+        await _reconcile(parts, keeper, report)
     except Exception as exc:
         report.problems.append(f"reconciliation with the broker failed: {exc}")
     finally:
@@ -120,7 +126,7 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
             holder.release_local_stops()
     report.seconds = time.monotonic() - start
     if report.problems:
-        _halt(engine, report)
+        _halt(parts, report)
     elif crashed or report.replayed:
         log.warning(
             "recovered: snapshot %d, %d journal event(s) replayed, %d resolved, %d fill(s) "
@@ -133,16 +139,16 @@ async def recover(engine: Engine, keeper: StateKeeper, crashed: bool) -> Recover
             len(report.cancelled),
             report.seconds,
         )
-    engine._significant()
+    parts.changed()
     return report
 
 
 # --- snapshot and replay ------------------------------------------------------------------------
 
 
-def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> None:
+def _load_snapshot(parts: EngineParts, keeper: StateKeeper, snap: StateSnapshot) -> None:
     data = snap.data
-    book = engine.book
+    book = parts.book
     for raw in data.get("orders", []):
         order = decode_order(raw)
         book.orders[order.id] = order
@@ -155,11 +161,11 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
     book.remember_fills(keeper.restored_fill_ids)
     for name, value in dict(data.get("counters", {})).items():
         if isinstance(value, int):
-            engine.counters[name] = value
+            parts.counters[name] = value
     keeper.credits.update({str(k): int(v) for k, v in dict(data.get("credits", {})).items()})
     strategies = dict(data.get("strategies", {}))
     keeper.strategy_states = {str(k): dict(v) for k, v in strategies.items()}
-    for slot in engine.slots:
+    for slot in parts.slots.all:
         saved = keeper.strategy_states.get(slot.id)
         if saved is None or slot.state is StrategyState.FAILED:
             continue
@@ -170,15 +176,17 @@ def _load_snapshot(engine: Engine, keeper: StateKeeper, snap: StateSnapshot) -> 
             slot.state = StrategyState.FAILED
             slot.error = str(saved.get("error", "")) or "failed before the restart"
     market = data.get("market_ts")
-    if market and engine._market_clock() is None:  # a market with its own clock tells it
-        engine._advance_market(datetime.fromisoformat(market))
+    if market and parts.own_clock() is None:  # a market with its own clock tells it
+        parts.market.advance(datetime.fromisoformat(market))
     # the daily-loss and drawdown baselines; fired triggers only while the switch is latched
-    engine.risk.restore(data.get("risk"), latched=engine.trading_state is not TradingState.ACTIVE)
+    if parts.risk is not None:
+        latched = parts.switch.state is not TradingState.ACTIVE
+        parts.risk.restore(data.get("risk"), latched=latched)
     book.version += 1
 
 
-def _replay(engine: Engine, events: list[JournalEvent]) -> int:
-    book = engine.book
+def _replay(parts: EngineParts, events: list[JournalEvent]) -> int:
+    book = parts.book
     for event in events:
         if event.kind in ("intent", "order", "external"):
             order = decode_order(event.data)
@@ -190,7 +198,7 @@ def _replay(engine: Engine, events: list[JournalEvent]) -> int:
             fill = decode_fill(event.data)
             if not book.knows_fill(fill.fill_id):
                 book.apply_fill(fill)
-                engine.counters["fills"] = engine.counters.get("fills", 0) + 1
+                parts.counters["fills"] = parts.counters.get("fills", 0) + 1
         elif event.kind == "resolve" and event.data.get("order"):
             order = decode_order(event.data["order"])
             current = book.orders.get(order.id)
@@ -203,19 +211,19 @@ def _replay(engine: Engine, events: list[JournalEvent]) -> int:
 # --- reconciliation -----------------------------------------------------------------------------
 
 
-async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport) -> None:
-    broker = engine.broker
-    book = engine.book
+async def _reconcile(parts: EngineParts, keeper: StateKeeper, report: RecoveryReport) -> None:
+    broker = parts.broker
+    book = parts.book
     open_orders = [o for o in book.orders.values() if o.is_open]
     accounts = sorted(
-        {s.spec.account for s in engine.slots}
+        {s.spec.account for s in parts.slots.all}
         | {o.account for o in open_orders}
         | {a for a, _ in book.positions}
     )
-    if await _fresh_simulated(engine, open_orders, accounts):
+    if await _fresh_simulated(parts, open_orders, accounts):
         report.fresh_broker = True
         for order in open_orders:
-            _finish(engine, keeper, order, OrderStatus.CANCELLED, "the simulated market restarted")
+            _finish(parts, keeper, order, OrderStatus.CANCELLED, "the simulated market restarted")
             report.cancelled.append(order.id)
         return
     for order in open_orders:
@@ -234,7 +242,7 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
             view = await _look_again(broker, order)
         if view is None:
             if order.status in _IN_FLIGHT:
-                _finish(engine, keeper, order, OrderStatus.REJECTED, "never reached the broker")
+                _finish(parts, keeper, order, OrderStatus.REJECTED, "never reached the broker")
                 report.resolved.append(order.id)
             else:
                 report.problems.append(
@@ -242,8 +250,8 @@ async def _reconcile(engine: Engine, keeper: StateKeeper, report: RecoveryReport
                     "broker"
                 )
             continue
-        _catch_up_fills(engine, keeper, order, view, report)
-        changed = book.apply_update(view, view.updated_ts or engine._market_ts)
+        _catch_up_fills(parts, keeper, order, view, report)
+        changed = book.apply_update(view, view.updated_ts or parts.market.now)
         if changed is not None and keeper.journal is not None:
             keeper.journal.order(changed)
         if order.status not in _IN_FLIGHT:
@@ -311,12 +319,14 @@ async def _open_orders(broker: Any, account: str) -> list[Order]:
         return list(partial)
 
 
-async def _fresh_simulated(engine: Engine, open_orders: list[Order], accounts: list[str]) -> bool:
+async def _fresh_simulated(
+    parts: EngineParts, open_orders: list[Order], accounts: list[str]
+) -> bool:
     """A SimBroker that knows none of our keys and holds nothing: a new simulated market."""
-    broker = engine.broker
-    if engine.options.mode is not Mode.SIM and getattr(broker, "mode", None) is not Mode.SIM:
+    broker = parts.broker
+    if parts.options.mode is not Mode.SIM and getattr(broker, "mode", None) is not Mode.SIM:
         return False
-    recent = open_orders + list(engine.book.orders.values())[-20:]
+    recent = open_orders + list(parts.book.orders.values())[-20:]
     for order in recent:
         if await broker.get_order(order.account, order.id) is not None:
             return False
@@ -329,13 +339,13 @@ async def _fresh_simulated(engine: Engine, open_orders: list[Order], accounts: l
 
 
 def _finish(
-    engine: Engine, keeper: StateKeeper, order: Order, status: OrderStatus, reason: str
+    parts: EngineParts, keeper: StateKeeper, order: Order, status: OrderStatus, reason: str
 ) -> None:
     if order.status is OrderStatus.NEW and status is not OrderStatus.REJECTED:
         if order.can_transition(status):
-            order.transition(status, engine._market_ts, reason)
+            order.transition(status, parts.market.now, reason)
     elif order.can_transition(status):
-        order.transition(status, engine._market_ts, reason)
+        order.transition(status, parts.market.now, reason)
     if keeper.journal is not None:
         keeper.journal.order(order)
 
@@ -362,19 +372,27 @@ def missed_fill(order: Order, view: Order, now: datetime | None) -> Fill | None:
     )
 
 
-def book_missed_fill(engine: Engine, keeper: StateKeeper, order: Order, view: Order) -> None:
+def book_missed_fill(
+    keeper: StateKeeper,
+    order: Order,
+    view: Order,
+    *,
+    now: datetime | None,
+    on_fill: Callable[[Fill], None],
+) -> None:
     """While trading: the broker finished ``order`` with fills the engine never received (the
-    answer to a cancel says so). Book them the usual way (journal, strategy ``on_fill``, log); the
-    broker's own fill events, should they still come, are then absorbed by the credit."""
-    fill = missed_fill(order, view, engine._market_ts)
+    answer to a cancel says so). Book them the usual way (``on_fill``: journal, strategy
+    ``on_fill``, log); the broker's own fill events, should they still come, are then absorbed
+    by the credit."""
+    fill = missed_fill(order, view, now)
     if fill is None:
         return
-    engine._on_fill(fill)
+    on_fill(fill)
     keeper.credits[order.id] = keeper.credits.get(order.id, 0) + fill.lots
 
 
 def _catch_up_fills(
-    engine: Engine, keeper: StateKeeper, order: Order, view: Order, report: RecoveryReport
+    parts: EngineParts, keeper: StateKeeper, order: Order, view: Order, report: RecoveryReport
 ) -> None:
     if view.filled_lots < order.filled_lots:
         report.problems.append(
@@ -382,11 +400,11 @@ def _catch_up_fills(
             f"{view.filled_lots}"
         )
         return
-    fill = missed_fill(order, view, engine._market_ts)
+    fill = missed_fill(order, view, parts.market.now)
     if fill is None:
         return
-    engine.book.apply_fill(fill)
-    engine.counters["fills"] = engine.counters.get("fills", 0) + 1
+    parts.book.apply_fill(fill)
+    parts.counters["fills"] = parts.counters.get("fills", 0) + 1
     keeper.credits[order.id] = keeper.credits.get(order.id, 0) + fill.lots
     if keeper.journal is not None:
         keeper.journal.fill(fill)
@@ -409,9 +427,9 @@ def _compare_positions(
             )
 
 
-def _halt(engine: Engine, report: RecoveryReport) -> None:
+def _halt(parts: EngineParts, report: RecoveryReport) -> None:
     report.halted = True
-    engine.switch.halt("recovery: " + "; ".join(report.problems[:3]))  # holds the strategies
+    parts.switch.halt("recovery: " + "; ".join(report.problems[:3]))  # holds the strategies
     how = report.hint or (
         "check the orders and positions at the broker; when they are right, `avin resume` "
         "trades again"
@@ -427,19 +445,19 @@ def _halt(engine: Engine, report: RecoveryReport) -> None:
     )
 
 
-async def settle_open_orders(engine: Engine, keeper: StateKeeper, timeout: float = 2.0) -> int:
+async def settle_open_orders(parts: EngineParts, keeper: StateKeeper, timeout: float = 2.0) -> int:
     """At a clean stop, ask the broker once more about every open order and book the fills that
     raced the shutdown, so the journal and the status match the broker. Returns the fills booked;
     a broker that does not answer in ``timeout`` leaves the rest to the next start's recovery."""
     report = RecoveryReport(crashed=False)
 
     async def settle() -> None:
-        for order in [o for o in engine.book.orders.values() if o.is_open]:
-            view = await engine.broker.get_order(order.account, order.id)
+        for order in [o for o in parts.book.orders.values() if o.is_open]:
+            view = await parts.broker.get_order(order.account, order.id)
             if view is None:
                 continue
-            _catch_up_fills(engine, keeper, order, view, report)
-            changed = engine.book.apply_update(view, view.updated_ts or engine._market_ts)
+            _catch_up_fills(parts, keeper, order, view, report)
+            changed = parts.book.apply_update(view, view.updated_ts or parts.market.now)
             if changed is not None and keeper.journal is not None:
                 keeper.journal.order(changed)
 

@@ -113,6 +113,29 @@ def release_held(slots: Iterable[StrategySlot]) -> list[StrategySlot]:
     return held
 
 
+class SlotTable:
+    """The engine's strategy slots in worklist order, by id. A change makes a new list, so a
+    reader in another thread (a snapshot) always iterates a whole one."""
+
+    def __init__(self, slots: Iterable[StrategySlot] = ()) -> None:
+        self.all: list[StrategySlot] = list(slots)
+        self._by_id = {s.id: s for s in self.all}
+
+    def get(self, strategy_id: str) -> StrategySlot | None:
+        return self._by_id.get(strategy_id)
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self.all]
+
+    def add(self, slot: StrategySlot) -> None:
+        self.all = [*self.all, slot]
+        self._by_id[slot.id] = slot
+
+    def remove(self, strategy_id: str) -> None:
+        self.all = [s for s in self.all if s.id != strategy_id]
+        self._by_id.pop(strategy_id, None)
+
+
 def slot_ids(specs: list[StrategySpec]) -> list[str]:
     """Stable, readable ids: ``sma_cross:SBER:sim-1`` (``#2`` etc. for repeats)."""
     ids: list[str] = []

@@ -115,7 +115,7 @@ def dead_pid() -> int:
 
 async def crash(d: Driver, store: BaseStore) -> None:
     """Die without the final save (SIGKILL-like) and leave a dead process's marker behind."""
-    d.engine._store_closed = True
+    d.engine.saver.closed = True
     await d.stop()
     store._cache.set("marker", RunMarker(dead_pid(), socket.gethostname(), "then").to_json())
 
@@ -200,7 +200,7 @@ async def test_the_last_fills_before_a_crash_come_back_from_the_journal() -> Non
     async with run(store, MONDAY, limit) as d:
         await roundtrip(d, "300", "296")
         await saved(store, lambda data: monday_day(data) and realized(data) == -40)
-        d.engine._store_closed = True  # from here on no state snapshot is written
+        d.engine.saver.closed = True  # from here on no state snapshot is written
         await roundtrip(d, "300", "297")  # journalled only
         assert equity(d) == -70
         await crash(d, store)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from types import SimpleNamespace
 
 from engine.broker.base import TradingStatus
 from engine.config import RiskSettings, StrategyRiskSettings
 from engine.model import Order, OrderType, Side
+from engine.model.order_book import OrderManager
 from engine.risk import checks
 from engine.risk.control import RiskControl
 from engine.risk.exposure import Book
+from engine.risk.switch import TradingSwitch
 from tests.risk.test_checks import SBER, inp, order
 
 
@@ -71,9 +72,29 @@ def test_self_trade_rules() -> None:
 
 
 def _control(broker: object, charts: dict | None = None) -> RiskControl:
-    control = RiskControl.__new__(RiskControl)
-    control.engine = SimpleNamespace(broker=broker, charts=charts or {})  # type: ignore[assignment]
-    return control
+    """A risk desk given only a broker and the charted codes (it needs nothing else here)."""
+
+    def unused(*args: object, **kw: object) -> None:
+        raise AssertionError("not used by these checks")
+
+    return RiskControl(
+        None,
+        switch=TradingSwitch(),
+        book=OrderManager(),
+        instruments={},
+        broker=broker,  # type: ignore[arg-type]
+        charted=lambda: list(charts or {}),
+        last_close=lambda code: None,
+        market_time=lambda: None,
+        own_clock=lambda: None,
+        budget=lambda sid: None,
+        changed=unused,
+        kill=unused,
+        cancel_all=unused,
+        submit=unused,  # type: ignore[arg-type]
+        spawn=unused,
+        in_loop=unused,
+    )
 
 
 def test_session_open_from_the_brokers_trading_status() -> None:

@@ -132,8 +132,8 @@ async def test_the_market_clock_of_a_broker_without_its_own_follows_the_server_c
     clock = engine._broker_clock()
     assert clock == server + timedelta(seconds=90)  # moved on by the monotonic clock
     assert engine.risk.server_now() is not None
-    engine._advance_market(clock)  # what the heartbeat does with it
-    assert engine._market_ts is not None and trading_day(engine._market_ts) == trading_day(clock)
+    engine.market.advance(clock)  # what the heartbeat does with it
+    assert engine.market.now is not None and trading_day(engine.market.now) == trading_day(clock)
 
 
 def test_stale_data_by_the_server_clock_catches_a_delayed_feed() -> None:

@@ -14,9 +14,9 @@ from tests.runtime.simkit import START
 
 def test_clock_skew_market_time_never_moves_back_and_triggers_use_a_monotonic_clock() -> None:
     engine = Engine(SimBroker(start=START, realtime=False), [StrategySpec("sma_cross", "SBER")])
-    engine._advance_market(START)
-    engine._advance_market(START - timedelta(minutes=5))  # a late or skewed timestamp
-    assert engine._market_ts == START
+    engine.market.advance(START)
+    engine.market.advance(START - timedelta(minutes=5))  # a late or skewed timestamp
+    assert engine.market.now == START
     now = [100.0]
     triggers = Triggers(RiskSettings(stale_data_seconds=10), clock=lambda: now[0])
     now[0] = 105.0  # the wall clock may jump; only the monotonic clock given here counts

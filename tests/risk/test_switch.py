@@ -191,10 +191,10 @@ async def test_recovery_that_cannot_reconcile_halts_through_the_switch(tmp_path:
         async def get_order(self, account: str, key: str) -> Order | None:
             raise BrokerError("unauthenticated")
 
-    engine.broker = Down()  # type: ignore[assignment]
+    engine.parts.broker = Down()  # type: ignore[assignment]
     seen: list[TradingChange] = []
     engine.switch.subscribe(seen.append)
-    report = await recover(engine, engine.keeper, crashed=True)
+    report = await recover(engine.parts, engine.keeper, crashed=True)
     assert report.halted
     assert [(c.action, c.after) for c in seen] == [("halt", HALTED)]
     assert seen[0].reason == "recovery: reconciliation with the broker failed: unauthenticated"

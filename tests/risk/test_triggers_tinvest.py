@@ -343,7 +343,7 @@ async def test_trigger_fires_on_the_fake_tinvest_server_and_latches_across_a_res
                 await asyncio.sleep(0.05)
             refused = engine.submit(Order(SBER, Side.BUY, OrderType.MARKET, 1, ACCOUNT))
             assert refused.status is OrderStatus.REJECTED
-            assert refused.reason.startswith(f"trading is {case.state.value}")
+            assert refused.reason.startswith(f"trading_state: trading is {case.state.value}")
             if action == "reduce":  # the strategy tried to buy at its first bar: refused here
 
                 def tries() -> list[Order]:
@@ -353,7 +353,7 @@ async def test_trigger_fires_on_the_fake_tinvest_server_and_latches_across_a_res
                 await until(lambda: bool(tries()), "the strategy's order")
                 (tried,) = tries()
                 assert tried.status is OrderStatus.REJECTED
-                assert tried.reason.startswith("trading is REDUCING")
+                assert tried.reason.startswith("trading_state: trading is REDUCING")
             engine.risk.on_heartbeat()
             assert server.post_order_keys == sent  # no order reached the server while latched
             assert engine.trading_state is case.state

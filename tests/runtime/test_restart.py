@@ -42,7 +42,7 @@ async def test_a_clean_restart_on_a_fresh_simulated_market_keeps_filling(tmp_pat
         engine = second.engine
         # the replay carries on from where the first run stopped (not from its start again)
         assert second.broker.market.now >= stopped_at.replace(second=0)
-        assert engine._market_ts == second.broker.market.now
+        assert engine.market.now == second.broker.market.now
         await second.minutes(10)
         mine = [o for o in engine.book.orders.values() if o.created_ts > stopped_at]
         assert [o.status for o in mine] == [OrderStatus.FILLED] * 4, [

@@ -51,7 +51,7 @@ def _engine(store: Any = None) -> Engine:
 
 def test_a_snapshot_that_races_a_writer_is_built_again(monkeypatch: pytest.MonkeyPatch) -> None:
     engine = _engine()
-    real = engine._build_snapshot
+    real = engine.snapshots.build
     failures = {"left": 1}
 
     def racing(version: int) -> Any:
@@ -60,13 +60,13 @@ def test_a_snapshot_that_races_a_writer_is_built_again(monkeypatch: pytest.Monke
             raise RuntimeError("dictionary changed size during iteration")
         return real(version)
 
-    monkeypatch.setattr(engine, "_build_snapshot", racing)
+    monkeypatch.setattr(engine.snapshots, "build", racing)
     first = engine.snapshot()
     assert first.version == engine._current_version()
     engine._touch()
     failures["left"] = 3  # three races in a row: the last good snapshot is shown
     assert engine.snapshot() is first
-    engine._snap = None
+    engine.snapshots.last = None
     failures["left"] = 3  # and with none yet, a fourth try is made
     assert engine.snapshot().version == engine._current_version()
 
@@ -108,9 +108,9 @@ def test_engine_errors_in_a_storm_halt_trading() -> None:
     engine = _engine()
     event = SimpleNamespace()
     for _ in range(OPTIONS.error_storm - 1):
-        engine._engine_error(event, ValueError("bug"))  # type: ignore[arg-type]
+        engine.kernel.engine_error(event, ValueError("bug"))  # type: ignore[arg-type]
     assert engine.trading_state is TradingState.ACTIVE
-    engine._engine_error(event, ValueError("bug"))  # type: ignore[arg-type]
+    engine.kernel.engine_error(event, ValueError("bug"))  # type: ignore[arg-type]
     assert engine.trading_state is TradingState.HALTED
     assert engine.halt_reason.startswith("engine errors: ")
     assert engine.counters["engine_errors"] == OPTIONS.error_storm
@@ -119,19 +119,19 @@ def test_engine_errors_in_a_storm_halt_trading() -> None:
 def test_a_broker_that_keeps_its_own_clock_tells_the_market_time() -> None:
     engine = _engine()
     now = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
-    engine.broker = SimpleNamespace(market_time=lambda: now)  # type: ignore[assignment]
+    engine.parts.broker = SimpleNamespace(market_time=lambda: now)  # type: ignore[assignment]
     assert engine._market_clock() == now
     # a market clock is declared (MarketClock), never guessed from a `market.now` attribute
-    engine.broker = SimpleNamespace(market=SimpleNamespace(now=now))  # type: ignore[assignment]
+    engine.parts.broker = SimpleNamespace(market=SimpleNamespace(now=now))  # type: ignore[assignment]
     assert engine._market_clock() is None
-    engine.broker = SimpleNamespace(now=lambda: now)  # type: ignore[assignment]
+    engine.parts.broker = SimpleNamespace(now=lambda: now)  # type: ignore[assignment]
     assert engine._market_clock() is None
 
 
 def test_without_a_store_there_is_no_status_to_save() -> None:
     engine = _engine()
-    engine._save_status(final=True)
-    assert engine.store is None and engine._persisted_state is None
+    engine.saver.save(final=True)
+    assert engine.store is None and engine.saver.persisted is None
 
 
 # --- on a running engine --------------------------------------------------------------------------
@@ -140,11 +140,11 @@ def test_without_a_store_there_is_no_status_to_save() -> None:
 async def test_bars_of_other_timeframes_and_unknown_instruments_are_ignored() -> None:
     async with Driver([SMA], OPTIONS) as d:
         engine = d.engine
-        version, market = engine._current_version(), engine._market_ts
+        version, market = engine._current_version(), engine.market.now
         bar = Bar(START + timedelta(days=1), 1.0, 1.0, 1.0, 1.0, 1)
-        engine._on_bar_event(BarEvent("MOEX_SHARE_SBER", TimeFrame.H1, bar, True))
-        engine._on_bar_event(BarEvent("MOEX_SHARE_NOPE", TimeFrame.M1, bar, True))
-        assert engine._current_version() == version and engine._market_ts == market
+        engine.kernel._on_bar_event(BarEvent("MOEX_SHARE_SBER", TimeFrame.H1, bar, True))
+        engine.kernel._on_bar_event(BarEvent("MOEX_SHARE_NOPE", TimeFrame.M1, bar, True))
+        assert engine._current_version() == version and engine.market.now == market
 
 
 async def test_a_fill_seen_twice_is_booked_once() -> None:
@@ -154,7 +154,7 @@ async def test_a_fill_seen_twice_is_booked_once() -> None:
         engine = d.engine
         (fill,) = engine.book.fills
         fills, position = engine.counters["fills"], dict(engine.book.positions)
-        engine._on_fill(fill)
+        engine.kernel.on_fill(fill)
         assert engine.counters["fills"] == fills and engine.book.positions == position
 
 
@@ -202,12 +202,12 @@ async def test_a_failed_engine_task_is_logged(caplog: pytest.LogCaptureFixture) 
             raise LookupError("lost")
 
         with caplog.at_level(logging.ERROR, "avin.engine"):
-            task = d.engine._spawn(broken(), "broken-task")
+            task = d.engine.tasks.spawn(broken(), "broken-task")
             await asyncio.wait([task], timeout=10)
             assert task.done()
             await asyncio.sleep(0)  # the done callback runs on the next turn
         assert "engine task broken-task failed" in caplog.text
-        assert task not in d.engine._tasks
+        assert task not in d.engine.tasks.tasks
 
 
 async def test_a_command_store_that_fails_is_logged_and_nothing_changes(
@@ -220,7 +220,7 @@ async def test_a_command_store_that_fails_is_logged_and_nothing_changes(
             raise OSError("database is locked")
 
     with caplog.at_level(logging.WARNING, "avin.engine"):
-        await engine._take_command(Broken())  # type: ignore[arg-type]
+        await engine.controls.take_command(Broken())  # type: ignore[arg-type]
     assert "reading commands from the status store failed: database is locked" in caplog.text
     assert engine.trading_state is TradingState.ACTIVE
 
@@ -262,7 +262,7 @@ async def test_a_broker_that_cannot_close_and_a_final_save_that_fails_are_logged
         raise OSError("disk full")
 
     engine.broker.close = close  # type: ignore[method-assign]
-    engine._save_status = save_status  # type: ignore[method-assign]
+    engine.saver.save = save_status  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING):
         await asyncio.wait_for(engine.run(duration=0.01), 30)
     store.close()
@@ -284,7 +284,7 @@ async def test_a_periodic_save_that_fails_is_logged_and_retried(
             failures.append(final)
             raise OSError("disk full")
 
-    engine._save_status = save_status  # type: ignore[method-assign]
+    engine.saver.save = save_status  # type: ignore[method-assign]
     task = asyncio.create_task(engine.run())
     with caplog.at_level(logging.ERROR, "avin.engine"):
         for _ in range(3000):  # bounded: until the persist loop failed twice

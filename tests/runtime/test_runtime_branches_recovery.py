@@ -106,7 +106,7 @@ def test_saved_strategy_states_and_counters_come_back(store: DiskcacheStore) -> 
             running.id: {"state": "paused"},
         },
     }
-    _load_snapshot(engine, engine.keeper, StateSnapshot(1, 0, "then", data))
+    _load_snapshot(engine.parts, engine.keeper, StateSnapshot(1, 0, "then", data))
     assert paused.state is StrategyState.PAUSED
     assert failed.state is StrategyState.FAILED and failed.error == "failed before the restart"
     assert running.state is StrategyState.FAILED and running.error == "on this start"
@@ -126,7 +126,7 @@ def test_a_resolve_event_never_overrides_a_finished_order(store: DiskcacheStore)
         JournalEvent(2, "t", "resolve", in_flight.id, {"order": encode_order(answered)}),
         JournalEvent(3, "t", "resolve", "x", {}),  # the broker's answer was not an order
     ]
-    assert _replay(engine, events) == 3
+    assert _replay(engine.parts, events) == 3
     assert engine.book.orders[filled.id].status is OrderStatus.FILLED
     assert engine.book.orders[in_flight.id].status is OrderStatus.ACCEPTED
     assert engine.book.orders[in_flight.id].broker_id == "b-1"
@@ -136,14 +136,16 @@ def test_a_resolve_event_never_overrides_a_finished_order(store: DiskcacheStore)
 def test_finish_moves_only_what_may_move_and_journals_when_it_can(store: DiskcacheStore) -> None:
     engine = _engine(store)
     new = _order()
-    _finish(engine, engine.keeper, new, OrderStatus.CANCELLED, "the simulated market restarted")
+    _finish(
+        engine.parts, engine.keeper, new, OrderStatus.CANCELLED, "the simulated market restarted"
+    )
     assert new.status is OrderStatus.CANCELLED and new.reason == "the simulated market restarted"
     assert [e.kind for e in store.history(new.id)] == ["order"]
     done = _order(OrderStatus.FILLED)
-    _finish(engine, engine.keeper, done, OrderStatus.CANCELLED, "late")
+    _finish(engine.parts, engine.keeper, done, OrderStatus.CANCELLED, "late")
     assert done.status is OrderStatus.FILLED  # a filled order cannot be cancelled
     unjournalled = _order(OrderStatus.SUBMITTED)
-    _finish(engine, SimpleNamespace(journal=None), unjournalled, OrderStatus.REJECTED, "r")  # type: ignore[arg-type]
+    _finish(engine.parts, SimpleNamespace(journal=None), unjournalled, OrderStatus.REJECTED, "r")  # type: ignore[arg-type]
     assert unjournalled.status is OrderStatus.REJECTED and store.history(unjournalled.id) == []
 
 
@@ -181,17 +183,18 @@ async def test_a_failed_listing_raises_unless_it_has_the_regular_orders() -> Non
 
 async def test_a_simulated_market_holding_a_position_is_not_fresh(store: DiskcacheStore) -> None:
     engine = _engine(store)
-    engine.broker = _Broker(positions=[Position(SBER, lots=1, account="sim-1")])  # type: ignore[assignment]
-    assert not await _fresh_simulated(engine, [], ["sim-1"])
-    engine.broker = _Broker(positions=[Position(SBER, lots=0, account="sim-1")])  # type: ignore[assignment]
-    assert await _fresh_simulated(engine, [], ["sim-1"])
+    engine.parts.broker = _Broker(positions=[Position(SBER, lots=1, account="sim-1")])  # type: ignore[assignment]
+    assert not await _fresh_simulated(engine.parts, [], ["sim-1"])
+    engine.parts.broker = _Broker(positions=[Position(SBER, lots=0, account="sim-1")])  # type: ignore[assignment]
+    assert await _fresh_simulated(engine.parts, [], ["sim-1"])
 
 
 def test_nothing_is_booked_when_the_broker_saw_no_more_fills(store: DiskcacheStore) -> None:
     engine = _engine(store)
     order = _order(OrderStatus.ACCEPTED)
     engine.book.orders[order.id] = order
-    book_missed_fill(engine, engine.keeper, order, replace(order, status=OrderStatus.CANCELLED))
+    cancelled = replace(order, status=OrderStatus.CANCELLED)
+    book_missed_fill(engine.keeper, order, cancelled, now=None, on_fill=engine.kernel.on_fill)
     assert engine.book.fills == [] and engine.keeper.credits == {}
 
 
@@ -204,8 +207,8 @@ async def test_recovery_with_a_stop_the_broker_cannot_tell_about_halts(
     engine.keeper.journal.order(stop)  # type: ignore[union-attr]
     store.damage.add("an unreadable snapshot was skipped")  # not fatal: a warning
     broker = _Broker([BrokerError("stop order service unavailable")])
-    engine.broker = broker  # type: ignore[assignment]
-    report = await recover(engine, engine.keeper, crashed=True)
+    engine.parts.broker = broker  # type: ignore[assignment]
+    report = await recover(engine.parts, engine.keeper, crashed=True)
     assert report.halted and engine.trading_state is TradingState.HALTED
     assert report.problems == [
         f"stop order {stop.id} cannot be verified at the broker (stop order service "
@@ -221,8 +224,8 @@ async def test_a_broker_that_fails_on_a_regular_order_halts_recovery(
     engine = _engine(store, Mode.SANDBOX)
     working = _order(OrderStatus.ACCEPTED)
     engine.keeper.journal.order(working)  # type: ignore[union-attr]
-    engine.broker = _Broker([BrokerError("unauthenticated")])  # type: ignore[assignment]
-    report = await recover(engine, engine.keeper, crashed=True)
+    engine.parts.broker = _Broker([BrokerError("unauthenticated")])  # type: ignore[assignment]
+    report = await recover(engine.parts, engine.keeper, crashed=True)
     assert report.problems == ["reconciliation with the broker failed: unauthenticated"]
     assert engine.trading_state is TradingState.HALTED
 
@@ -234,8 +237,8 @@ async def test_an_order_the_broker_still_has_in_flight_is_not_called_resolved(
     sent = _order(OrderStatus.SUBMITTED)
     engine.keeper.journal.record(sent.id, sent)  # type: ignore[union-attr]
     broker = _Broker([replace(sent, status=OrderStatus.SUBMITTED)])
-    engine.broker = broker  # type: ignore[assignment]
-    report = await recover(engine, engine.keeper, crashed=True)
+    engine.parts.broker = broker  # type: ignore[assignment]
+    report = await recover(engine.parts, engine.keeper, crashed=True)
     assert engine.book.orders[sent.id].status is OrderStatus.SUBMITTED
     assert sent.id not in report.resolved and report.problems == []
 
@@ -247,8 +250,8 @@ async def test_settle_at_stop_journals_what_the_broker_changed(store: DiskcacheS
     engine.book.orders[working.id] = working
     engine.book.orders[unknown.id] = unknown
     cancelled = replace(working, status=OrderStatus.CANCELLED, reason="expired at the close")
-    engine.broker = _Broker([cancelled, None])  # type: ignore[assignment]
-    assert await settle_open_orders(engine, engine.keeper) == 0
+    engine.parts.broker = _Broker([cancelled, None])  # type: ignore[assignment]
+    assert await settle_open_orders(engine.parts, engine.keeper) == 0
     assert working.status is OrderStatus.CANCELLED
     assert [e.kind for e in store.history(working.id)] == ["order"]
     assert unknown.status is OrderStatus.ACCEPTED and store.history(unknown.id) == []
@@ -265,10 +268,10 @@ def test_the_market_time_comes_back_from_a_snapshot_when_the_market_keeps_none(
     store: DiskcacheStore,
 ) -> None:
     engine = _engine(store)
-    engine.broker = _Broker()  # type: ignore[assignment]
+    engine.parts.broker = _Broker()  # type: ignore[assignment]
     then = "2024-03-04T09:30:00+00:00"
-    _load_snapshot(engine, engine.keeper, StateSnapshot(1, 0, "then", {"market_ts": then}))
-    assert engine._market_ts is not None and engine._market_ts.isoformat() == then
+    _load_snapshot(engine.parts, engine.keeper, StateSnapshot(1, 0, "then", {"market_ts": then}))
+    assert engine.market.now is not None and engine.market.now.isoformat() == then
 
 
 async def test_a_fresh_simulated_market_cancels_the_open_orders_of_the_last_run(
@@ -277,8 +280,8 @@ async def test_a_fresh_simulated_market_cancels_the_open_orders_of_the_last_run(
     engine = _engine(store)
     working = _order(OrderStatus.ACCEPTED)
     engine.keeper.journal.order(working)  # type: ignore[union-attr]
-    engine.broker = _Broker()  # type: ignore[assignment]
-    report = await recover(engine, engine.keeper, crashed=True)
+    engine.parts.broker = _Broker()  # type: ignore[assignment]
+    report = await recover(engine.parts, engine.keeper, crashed=True)
     assert report.fresh_broker and report.cancelled == [working.id] and not report.problems
     booked = engine.book.orders[working.id]
     assert booked.status is OrderStatus.CANCELLED
@@ -290,7 +293,7 @@ def test_fills_the_broker_has_and_the_engine_missed_are_booked_once(store: Diskc
     order = _order(OrderStatus.ACCEPTED)
     engine.book.orders[order.id] = order
     view = replace(order, status=OrderStatus.FILLED, filled_lots=2, avg_fill_price=Decimal("250"))
-    book_missed_fill(engine, engine.keeper, order, view)
+    book_missed_fill(engine.keeper, order, view, now=None, on_fill=engine.kernel.on_fill)
     assert [f.lots for f in engine.book.fills] == [2] and engine.keeper.credits == {order.id: 2}
     assert order.filled_lots == 2
 
@@ -302,14 +305,14 @@ async def test_settle_at_stop_books_fills_that_raced_it_and_survives_a_failing_b
     order = _order(OrderStatus.ACCEPTED)
     engine.book.orders[order.id] = order
     filled = replace(order, status=OrderStatus.FILLED, filled_lots=2, avg_fill_price=Decimal(250))
-    engine.broker = _Broker([filled])  # type: ignore[assignment]
-    assert await settle_open_orders(engine, engine.keeper) == 1
+    engine.parts.broker = _Broker([filled])  # type: ignore[assignment]
+    assert await settle_open_orders(engine.parts, engine.keeper) == 1
     assert order.status is OrderStatus.FILLED
     assert [e.kind for e in store.history(order.id)] == ["fill"]  # the fill moved it already
     other = _order(OrderStatus.ACCEPTED)
     engine.book.orders[other.id] = other
-    engine.broker = _Broker([BrokerError("unavailable")])  # type: ignore[assignment]
+    engine.parts.broker = _Broker([BrokerError("unavailable")])  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING, "avin.recovery"):
-        assert await settle_open_orders(engine, engine.keeper) == 0
+        assert await settle_open_orders(engine.parts, engine.keeper) == 0
     assert "settling open orders at stop failed: unavailable" in caplog.text
     assert other.status is OrderStatus.ACCEPTED

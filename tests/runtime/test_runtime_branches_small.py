@@ -141,8 +141,8 @@ async def test_an_instrument_without_a_figi_gets_no_empty_alias() -> None:
         return dataclasses.replace(await real(query), figi="")
 
     engine.broker.find_instrument = no_figi  # type: ignore[method-assign]
-    await resolve_slot(engine, engine.slots[0])
-    assert "" not in engine._aliases and engine._aliases["SBER"] == SBER
+    await resolve_slot(engine.parts, engine.slots[0])
+    assert "" not in engine.parts.aliases and engine.parts.aliases["SBER"] == SBER
 
 
 async def test_a_damaged_saved_market_time_is_logged_and_the_market_starts_anew(
@@ -154,7 +154,7 @@ async def test_a_damaged_saved_market_time_is_logged_and_the_market_starts_anew(
         resumed: list[datetime] = []
         engine.broker.resume_at = resumed.append  # type: ignore[attr-defined,method-assign]
         with caplog.at_level(logging.WARNING, "avin"):
-            await continue_replay(engine)
+            await continue_replay(engine.parts)
     assert resumed == []
     assert "cannot carry on the previous run's market time" in caplog.text
 
@@ -163,21 +163,21 @@ async def test_history_that_cannot_be_loaded_leaves_the_chart_empty(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     engine = _engine()
-    await resolve_slot(engine, engine.slots[0])
+    await resolve_slot(engine.parts, engine.slots[0])
 
     async def refuse(*args: Any) -> Any:
         raise ConnectionError("candles unavailable")
 
     engine.broker.candles = refuse  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING, "avin"):
-        await load_chart_history(engine, [SBER])
+        await load_chart_history(engine.parts, [SBER])
     assert f"no history for {SBER}: candles unavailable" in caplog.text
     assert engine.charts[SBER].read(TimeFrame.M1, 10) == []
 
 
 async def test_an_empty_history_window_asks_the_broker_nothing() -> None:
     engine = _engine()
-    await resolve_slot(engine, engine.slots[0])
+    await resolve_slot(engine.parts, engine.slots[0])
     asked: list[Any] = []
 
     async def candles(*args: Any) -> Any:

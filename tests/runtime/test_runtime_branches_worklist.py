@@ -179,11 +179,11 @@ async def test_on_the_engine_thread_a_broker_without_lookup_is_not_asked() -> No
         assert not d.engine.check_strategy(StrategySpec("sma_cross", "XXXXSBER")).ok
         # a broker that cannot answer at once (no InstantLookup) is not asked: the row is
         # resolved on start
-        d.engine.broker = WithoutLookup(d.broker)  # type: ignore[assignment]
+        d.engine.worklist.broker = WithoutLookup(d.broker)  # type: ignore[assignment]
         try:
             checked = d.engine.check_strategy(StrategySpec("sma_cross", "XXXXSBER"))
         finally:
-            d.engine.broker = d.broker
+            d.engine.worklist.broker = d.broker
         assert checked.ok and checked.spec.account == "sim-1"
 
 

@@ -4,6 +4,8 @@ makes legal changes, never runs a strategy while HALTED and never runs one pause
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from engine.broker.sim import SimBroker
 from engine.model.snapshot import StrategyState, TradingState
 from engine.runtime.engine import Engine, EngineOptions
+from engine.runtime.recovery import _load_snapshot
 from engine.runtime.slots import (
     TRANSITIONS,
     IllegalSlotTransition,
@@ -20,6 +23,8 @@ from engine.runtime.slots import (
     release_held,
 )
 from engine.runtime.worklist import StrategySpec
+from engine.state.base import StateSnapshot
+from engine.state.embedded import DiskcacheStore
 from tests.runtime.simkit import START
 
 STATES = list(StrategyState)
@@ -123,9 +128,24 @@ def test_controls_and_the_kill_switch_make_only_legal_moves(
             engine.resume_trading("test")
         else:  # a hook raised
             by_hand.discard(slot.id)
-            engine._fail(slot, "on_bar", ValueError("boom"))
+            engine.kernel.fail(slot, "on_bar", ValueError("boom"))
         states = {s.id: s.state for s in engine.slots}
         if engine.trading_state is TradingState.HALTED or engine.holds_strategies():
             assert StrategyState.RUNNING not in states.values()
         for sid in by_hand:
             assert states[sid] is StrategyState.PAUSED
+
+
+def test_a_row_stopped_since_the_last_snapshot_is_not_paused_by_it(tmp_path: Path) -> None:
+    """Recovery brings a "paused" back only where the table allows it: a row stopped (by the
+    saved worklist) since the snapshot stays stopped instead of raising."""
+    store = DiskcacheStore(tmp_path / "state")
+    engine = Engine(
+        SimBroker(seed=7, start=START, realtime=False), SPECS, EngineOptions(), store=store
+    )
+    stopped, running = engine.slots
+    stopped.state = StrategyState.STOPPED
+    saved = {s.id: {"state": "paused"} for s in engine.slots}
+    _load_snapshot(engine.parts, engine.keeper, StateSnapshot(1, 0, "then", {"strategies": saved}))
+    assert stopped.state is StrategyState.STOPPED and running.state is StrategyState.PAUSED
+    store.close()

@@ -59,8 +59,8 @@ def dead_pid() -> int:
 async def crash(d: Driver, store: BaseStore) -> None:
     """Stop the engine without its final save and leave a marker of a dead process behind."""
     await d.settle()
-    await asyncio.to_thread(d.engine._save_status)
-    d.engine._store_closed = True  # the final save (and clearing the marker) never happens
+    await asyncio.to_thread(d.engine.saver.save)
+    d.engine.saver.closed = True  # the final save (and clearing the marker) never happens
     await d.stop()
     store._cache.set("marker", RunMarker(dead_pid(), socket.gethostname(), "then").to_json())
 

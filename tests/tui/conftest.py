@@ -51,9 +51,9 @@ def sim_engine(logbook: LogBook) -> Engine:
 
 def on_engine_loop(engine: Engine, fn: Any, *args: Any) -> Any:
     """Run ``fn(*args)`` on the engine's own loop (it runs in another thread) and return the result."""
-    loop = engine._loop
+    loop = engine.tasks.loop
     assert loop is not None, "the engine is not running"
-    if threading.get_ident() == engine._loop_thread:
+    if engine.tasks.on_loop:
         return fn(*args)
     result: dict[str, Any] = {}
     ready = threading.Event()

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 def running(engine: Engine) -> bool:
     snap = engine.snapshot()
     # started: history loaded, so a resting limit is priced from a real last close
-    return snap.running and bool(snap.instruments) and engine._loop is not None and engine.started
+    return (
+        snap.running and bool(snap.instruments) and engine.tasks.loop is not None and engine.started
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
