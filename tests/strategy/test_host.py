@@ -158,3 +158,23 @@ def test_hooks_the_strategy_does_not_override_are_not_called() -> None:
     # a row without a context (its instrument never resolved) is not called at all
     assert desk.host.dispatch(HostedStrategy("s2", strategy, None), "on_bar") is True  # type: ignore[arg-type]
     assert calls == ["on_bar"]
+
+
+def test_a_bound_hook_behaves_as_dispatch() -> None:
+    strategy = Scripted()
+    desk = Desk(strategy, gate=lambda o: "too big" if o.lots > 1 else "")
+    on_bar = desk.host.bind(desk.slot, "on_bar")
+    strategy.script = lambda ctx: (ctx.buy(1), ctx.buy(2))
+    assert on_bar(TimeFrame.M1, minute(5, 1.0)) is True
+    assert [o.lots for o in desk.posted] == [1] and [why for _, why in desk.rejected] == ["too big"]
+
+    def boom(ctx: StrategyContext) -> None:
+        ctx.buy(1)
+        raise KeyError("x")
+
+    strategy.script = boom
+    assert on_bar(TimeFrame.M1, minute(6, 1.0)) is False
+    assert [(hook, dropped) for hook, _, dropped in desk.failures] == [("on_bar", 1)]
+    assert len(desk.posted) == 1 and desk.host.depth == 0
+    # a hook the strategy does not override stays a no-op when bound
+    assert desk.host.bind(desk.slot, "on_fill")(object()) is True
