@@ -238,12 +238,8 @@ class Engine:
         """Keep the order book of ``instrument`` streaming (depth 0: stop); thread-safe."""
         code = self.parts.code_of(instrument)
         if code is not None:
-            feed = self.market_feed
-
-            def start() -> None:
-                self.tasks.spawn(feed.watch(code, depth), "book")
-
-            self.tasks.in_loop(start)
+            feed, tasks = self.market_feed, self.tasks
+            tasks.in_loop(lambda: tasks.spawn(feed.watch(code, depth), "book"))
 
     def cancel_order(self, order_key: str) -> None:
         """The user's cancel (``x``): acted on, or the log says why not."""

@@ -45,7 +45,7 @@ class TaskRunner:
         if not task.cancelled() and task.exception() is not None:
             log.error("engine task %s failed", task.get_name(), exc_info=task.exception())
 
-    def in_loop(self, fn: Callable[[], None]) -> None:
+    def in_loop(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the engine loop: now when already on it, else as soon as it can."""
         loop = self.loop
         if loop is None or loop.is_closed() or not self.open:
