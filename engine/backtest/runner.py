@@ -93,8 +93,8 @@ class Backtester:
         self.last_close = 0.0  # the close of the last closed base bar: the rules' reference
         self.position = self.book.strategy_position(self.id)
         # the position mark of a close, Decimal(repr(close)), and the rounded path prices
-        self.marks = PriceCache(lambda close: Decimal(repr(close))).get
-        self.rounded = PriceCache(instrument.round_price).get
+        self.marks: Callable[[float], Decimal] = PriceCache(lambda c: Decimal(repr(c))).get
+        self.rounded: Callable[[float], Decimal] = PriceCache(instrument.round_price).get
         self.gate: BacktestGate | None = None
         if self.options.risk is not None:
             self.gate = BacktestGate(

@@ -21,7 +21,10 @@ acts although its mask said it would not.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -33,16 +36,37 @@ from engine.backtest.array_charts import (
     frame_ends,
     ns_to_datetime,
 )
-from engine.backtest.book import path_offsets
+from engine.backtest.book import BarMatching, path_offsets
+from engine.backtest.options import BacktestOptions, Progress
 from engine.broker.sim.matching import price_path
 from engine.data.timeframes import frame_starts
-from engine.model import Bar, OrderType, Side, TimeFrame
-
-if TYPE_CHECKING:
-    from engine.backtest.options import Progress
-    from engine.backtest.runner import Backtester
+from engine.model import Bar, Instrument, OrderType, Position, Side, TimeFrame
+from engine.strategy.base import Strategy
 
 _FIRST_CHUNK = 64
+
+
+class BarRunner(Protocol):
+    """What a pass over the bars drives (:class:`~engine.backtest.runner.Backtester`)."""
+
+    strategy: Strategy
+    instrument: Instrument
+    base: TimeFrame
+    options: BacktestOptions
+    matching: BarMatching
+    position: Position
+    now: datetime | None  # the market clock the strategy sees
+    bar: int  # the bar being run, counted from the first traded bar
+    last_close: float  # the close of the last closed base bar
+    marks: Callable[[float], Decimal]  # the position's mark of a close
+    rounded: Callable[[float], Decimal]  # a path price rounded to the step
+    on_bar: Callable[[TimeFrame, Bar], bool]
+
+    def start(self, now: datetime | None) -> None: ...
+
+    def match(
+        self, ts: datetime, path: list[float], gap: bool, offsets: list[timedelta]
+    ) -> None: ...
 
 
 def base_columns(frame: pl.DataFrame, base: TimeFrame) -> BaseColumns:
@@ -87,7 +111,7 @@ def layout_frame(frames: FrameLayout) -> pl.DataFrame:
 class SparseRun:
     """One sparse pass of ``tester`` over ``charts`` (see the module doc)."""
 
-    def __init__(self, tester: Backtester, charts: ArrayCharts, wake: np.ndarray) -> None:
+    def __init__(self, tester: BarRunner, charts: ArrayCharts, wake: np.ndarray) -> None:
         self.t = tester
         self.charts = charts
         self.cols = charts.columns
