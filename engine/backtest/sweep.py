@@ -1,0 +1,187 @@
+"""Parameter sweeps: one backtest per combination of a grid, on all local cores.
+
+Each row is exactly what a single ``avin backtest`` with those parameters reports (same engine,
+same pre-trade rules). Workers are fresh interpreters (``spawn``: forking a process whose polars
+thread pool is running can deadlock); they receive the bars once, as Arrow IPC files memory-mapped
+from a temporary folder, so every worker reads the same pages and no task carries bars.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from engine.backtest.options import BacktestOptions
+from engine.backtest.report import Report
+from engine.backtest.session import Market, run_backtest
+from engine.model import TimeFrame
+
+METRICS = ("trades", "net_pnl", "max_drawdown", "sharpe", "win_rate")
+MAX_COMBINATIONS = 100_000
+
+
+class GridError(ValueError):
+    """A ``--grid`` item that cannot be read; the message says which and why."""
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``NAME=V1,V2,...`` or ``NAME=START:STOP:STEP`` (STOP included) per item, in order.
+
+    Values are JSON when they parse (numbers, true/false), else strings; a range of integers stays
+    integer, any other range is exact decimal steps given as floats.
+    """
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not raw.strip():
+            raise GridError(f"--grid wants NAME=V1,V2 or NAME=START:STOP:STEP, got {item!r}")
+        if name in grid:
+            raise GridError(f"--grid names {name!r} twice")
+        values = _range(name, raw) if ":" in raw else [_value(v) for v in raw.split(",")]
+        if len(set(map(repr, values))) != len(values):
+            raise GridError(f"--grid {name}: a value is listed twice in {raw!r}")
+        grid[name] = values
+    count = 1
+    for values in grid.values():
+        count *= len(values)
+    if count > MAX_COMBINATIONS:
+        raise GridError(f"--grid makes {count:,} combinations; at most {MAX_COMBINATIONS:,}")
+    return grid
+
+
+def _value(text: str) -> Any:
+    text = text.strip()
+    if not text:
+        raise GridError("--grid: an empty value (two commas in a row?)")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _range(name: str, raw: str) -> list[Any]:
+    parts = raw.split(":")
+    if len(parts) != 3:
+        raise GridError(f"--grid {name}: a range is START:STOP:STEP, got {raw!r}")
+    try:
+        start, stop, step = (Decimal(p.strip()) for p in parts)
+    except InvalidOperation:
+        raise GridError(
+            f"--grid {name}: START, STOP and STEP must be numbers, got {raw!r}"
+        ) from None
+    if step <= 0:
+        raise GridError(f"--grid {name}: STEP must be positive, got {parts[2].strip()}")
+    if stop < start:
+        raise GridError(f"--grid {name}: STOP {stop} is below START {start}")
+    count = int((stop - start) / step) + 1
+    if count > MAX_COMBINATIONS:
+        raise GridError(f"--grid {name}: {count:,} values; at most {MAX_COMBINATIONS:,}")
+    values = [start + step * i for i in range(count)]
+    if all(v == v.to_integral_value() for v in (start, step)):
+        return [int(v) for v in values]
+    return [float(v) for v in values]
+
+
+def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination, the last name varying fastest."""
+    names = list(grid)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+def summary_row(params: Mapping[str, Any], report: Report) -> dict[str, Any]:
+    """The sweep row of one backtest: its parameters, then the total's metrics."""
+    total = report.total
+    return {
+        **params,
+        "trades": total.summary["total"],
+        "net_pnl": total.summary["profit"],
+        "max_drawdown": total.metrics["max_drawdown"],
+        "sharpe": total.metrics["sharpe"],
+        "win_rate": total.summary["percent_profitable"],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SweepJob:
+    """Everything one backtest of the sweep needs except its grid parameters."""
+
+    strategy: str
+    markets: tuple[Market, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeframe: TimeFrame | None = None
+    options: BacktestOptions = field(default_factory=BacktestOptions)
+
+    def run(self, combo: Mapping[str, Any]) -> dict[str, Any]:
+        report = run_backtest(
+            self.strategy,
+            self.markets,
+            params={**self.params, **combo},
+            timeframe=self.timeframe,
+            options=self.options,
+        )
+        return summary_row(combo, report)
+
+
+def sweep(
+    job: SweepJob, combos: Sequence[Mapping[str, Any]], workers: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """The rows in combination order, each as soon as it and the ones before it are done.
+
+    ``workers`` None uses every core; 1 (or a single combination) runs here, in this process.
+    Closing the iterator early (Ctrl-C) stops the workers; the rows already given stay valid.
+    """
+    workers = min(workers or os.cpu_count() or 1, len(combos))
+    if workers <= 1:
+        for combo in combos:
+            yield job.run(combo)
+        return
+    with tempfile.TemporaryDirectory(prefix="avin-sweep-") as folder:
+        shared = _share_bars(job, Path(folder))
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers, initializer=_worker_start, initargs=(shared,)) as pool:
+            yield from pool.imap(_worker_run, combos, chunksize=1)
+
+
+def _share_bars(job: SweepJob, folder: Path) -> SweepJob:
+    """The job with each market's bars replaced by the path of an Arrow IPC file in ``folder``."""
+    markets = []
+    for i, market in enumerate(job.markets):
+        path = folder / f"{i}.arrow"
+        market.bars.write_ipc(path, compression="uncompressed")
+        markets.append(replace(market, bars=pl.DataFrame({"path": [str(path)]})))
+    return replace(job, markets=tuple(markets))
+
+
+_JOB: SweepJob | None = None
+
+
+def _worker_start(shared: SweepJob) -> None:
+    global _JOB
+    markets = tuple(replace(m, bars=_mapped(m.bars["path"][0])) for m in shared.markets)
+    _JOB = replace(shared, markets=markets)
+
+
+def _mapped(path: str) -> pl.DataFrame:
+    """The bars of an Arrow IPC file, read through a memory map (the page cache is shared)."""
+    with pa.memory_map(path) as source:
+        table = pa.ipc.open_file(source).read_all()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _worker_run(combo: Mapping[str, Any]) -> dict[str, Any]:
+    assert _JOB is not None, "the sweep worker was not initialised"
+    return _JOB.run(combo)
