@@ -116,7 +116,13 @@ class StrategyHost(Generic[S]):
             skips = self._skips.get(strategy.__class__)
             if hook in (skips if skips is not None else self.skips(strategy)):
                 return True
-        return self._call(slot, ctx, hook, getattr(strategy, hook), *args)
+        try:
+            method = getattr(strategy, hook)
+        except AttributeError as exc:  # a hook name the strategy lacks (a subclass deleted it)
+            ctx.take_intents()
+            self._failed(slot, hook, exc, 0)
+            return False
+        return self._call(slot, ctx, hook, method, *args)
 
     def bind(self, slot: S, hook: str) -> Callable[..., bool]:
         """:meth:`dispatch` of ``hook`` with its lookups done once, for a hot path (a backtest's

@@ -178,3 +178,11 @@ def test_a_bound_hook_behaves_as_dispatch() -> None:
     assert len(desk.posted) == 1 and desk.host.depth == 0
     # a hook the strategy does not override stays a no-op when bound
     assert desk.host.bind(desk.slot, "on_fill")(object()) is True
+
+
+def test_a_missing_hook_fails_the_strategy_instead_of_escaping() -> None:
+    strategy = Scripted()
+    desk = Desk(strategy)
+    assert desk.host.dispatch(desk.slot, "on_no_such_hook") is False
+    ((hook, exc, _),) = desk.failures
+    assert hook == "on_no_such_hook" and isinstance(exc, AttributeError)
