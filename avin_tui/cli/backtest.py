@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from avin_tui.cli.errors import user_errors
+from avin_tui.cli.sweep import register_options as register_sweep_options
 from engine.model import TimeFrame
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def register(subparsers: Any) -> None:
         "by default: an order live trading would refuse is rejected in the report too",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    register_sweep_options(p)
     p.set_defaults(func=cmd_backtest)
 
 
@@ -142,6 +144,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except (DataError, ValueError, LookupError, OSError) as exc:  # no data stored: say so
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
+    if args.grid:
+        from avin_tui.cli.sweep import run_sweep
+        from engine.backtest.sweep import SweepJob
+
+        job = SweepJob(args.strategy, tuple(markets), params, main_tf, options)
+        try:
+            return run_sweep(args, job)
+        except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
+            print(f"avin backtest: {exc}", file=sys.stderr)
+            return 2
     try:
         report = _run(args, markets, params, main_tf, options, run_backtest)
     except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:

@@ -1,0 +1,138 @@
+"""``avin backtest STRATEGY --grid NAME=...``: one backtest per combination, one CSV row each.
+
+Examples::
+
+    avin backtest sma_cross --data bars.csv --grid fast=5:20:5 --grid slow=30,50,100 \\
+        --out sweep.csv
+    avin backtest sma_cross --tickers SBER --from 2024-01-01 --to 2024-07-01 \\
+        --grid fast=5,10 --grid slow=20:60:10 --workers 2 --out sweep.csv
+
+Rows come in combination order (the last ``--grid`` varies fastest): the parameter columns, then
+``trades, net_pnl, max_drawdown, sharpe, win_rate``. Each row is what a single ``avin backtest``
+with those ``--param`` values reports. A row is written as soon as it is done: Ctrl-C keeps every
+finished row in the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from decimal import Decimal
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.backtest.sweep import SweepJob
+
+
+SIX = Decimal("0.000001")
+
+
+def register_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2|START:STOP:STEP",
+        help="sweep a parameter (repeatable; a range includes STOP): one backtest per combination",
+    )
+    p.add_argument("--out", type=argparse.FileType("w"), help="the sweep's CSV (default: stdout)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+
+
+def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
+    """Runs the grid of ``args`` over ``job``; exit code 0, 2 for a bad grid, 130 on Ctrl-C."""
+    from engine.backtest.sweep import METRICS, GridError, combinations, parse_grid, sweep
+
+    try:
+        grid = parse_grid(args.grid)
+    except GridError as exc:
+        print(f"avin backtest: {exc}", file=sys.stderr)
+        return 2
+    clash = sorted(set(grid) & set(job.params))
+    if clash:
+        print(
+            f"avin backtest: {', '.join(clash)} given both as --param and --grid", file=sys.stderr
+        )
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"avin backtest: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+        return 2
+    combos = combinations(grid)
+    out: IO[str] = args.out or sys.stdout
+    writer = csv.writer(out)
+    writer.writerow([*grid, *METRICS])
+    out.flush()
+    done = 0
+    started = time.monotonic()
+    rows = sweep(job, combos, workers=args.workers)
+    try:
+        with _progress(args, len(combos)) as advance:
+            for row in rows:
+                writer.writerow([_cell(row[k]) for k in (*grid, *METRICS)])
+                out.flush()
+                done += 1
+                advance()
+    except KeyboardInterrupt:
+        _close(rows)
+        print(f"avin backtest: stopped; {done} of {len(combos)} rows kept", file=sys.stderr)
+        return 130
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    took = time.monotonic() - started
+    where = f" in {args.out.name}" if args.out else ""
+    print(f"{done} backtests in {took:.1f} s{where}", file=sys.stderr)
+    return 0
+
+
+def _close(rows: Iterator[Mapping[str, Any]]) -> None:
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()  # stops the worker processes
+
+
+def _cell(value: Any) -> str:
+    """Money and rates to six decimals, floats to ten significant digits, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        text = f"{value.quantize(SIX):f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _progress(args: argparse.Namespace, total: int) -> AbstractContextManager[Any]:
+    if args.quiet or not sys.stderr.isatty():
+        return nullcontext(lambda: None)
+    return _Bar(total)
+
+
+class _Bar:
+    """A rich progress bar over the combinations, with the time left."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress(
+            "sweep",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        self.task = self.progress.add_task("sweep", total=total)
+
+    def __enter__(self) -> Any:
+        self.progress.__enter__()
+        return lambda: self.progress.advance(self.task)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
