@@ -58,7 +58,9 @@ def test_a_position_limit_breached_in_a_backtest_is_a_rejection_in_its_report() 
     # 8 buys of 1 lot: 3 fill, the other 5 would take the position past 3 lots
     assert rejected.height == 5
     reasons = rejected["reason"].to_list()
-    assert all(r.startswith(f"max_position: {INST.code} on backtest could reach 4 lots") for r in reasons)
+    assert all(
+        r.startswith(f"max_position: {INST.code} on backtest could reach 4 lots") for r in reasons
+    )
     assert all(r.endswith("> limit 3") for r in reasons)
     assert report.meta["rejections"] == {"max_position": 5}
     assert report.meta["pre_trade_rules"] is True
