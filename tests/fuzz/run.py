@@ -97,10 +97,11 @@ def fuzz(args: argparse.Namespace) -> int:
     except ImportError:
         print("atheris is not installed: pip install -e '.[fuzz]' (Linux x86-64)", file=sys.stderr)
         return 2
-    with atheris.instrument_imports(include=["engine"]):
+    with atheris.instrument_imports(include=["engine", "avin_tui.layout"]):
         from tests.fuzz.targets import TARGETS
 
         check = TARGETS[args.target]
+        import avin_tui.layout  # noqa: F401  (instrumented for coverage)
         import engine.backtest.feed
         import engine.broker.tinvest.convert
         import engine.broker.tinvest.numbers
