@@ -19,6 +19,7 @@ from avin_tui.screens.main import PANES, MainScreen
 from avin_tui.snapshot_feed import SnapshotFeed
 from avin_tui.widgets.chart import ChartPane
 from avin_tui.widgets.log_pane import LogPane
+from avin_tui.widgets.log_view import LogView
 
 
 class PaneActionsMixin:
@@ -138,6 +139,12 @@ class PaneActionsMixin:
             self.notify(f"{path} does not exist (yet)", title="log", severity="warning")
             return
         self.push_screen(LogViewerScreen(path, state=pane.get_state()))
+
+    def on_log_view_open_file(self, message: LogView.OpenFile) -> None:
+        """``i`` / ``r`` in the Log pane: that file full screen, with the pane's filters."""
+        from avin_tui.screens.log_viewer import LogViewerScreen
+
+        self.push_screen(LogViewerScreen(message.path, state=message.state))
 
     def action_backtests(self) -> None:
         from avin_tui.screens.backtests import BacktestsScreen

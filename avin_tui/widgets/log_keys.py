@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 
 from avin_tui.logview.search import Query, QueryError, lines_matching_text
 from avin_tui.logview.sources import FileSource
+from avin_tui.widgets.log_dialogs import EntryScreen, PickerScreen, PromptScreen
 
 if TYPE_CHECKING:
     from avin_tui.widgets.log_view import LogView
@@ -56,8 +57,6 @@ BINDINGS: list[BindingType] = [
 
 
 def ask_search(view: LogView) -> None:
-    from avin_tui.screens.log_viewer import PromptScreen
-
     def done(answer: tuple[str, bool] | None) -> None:
         if answer is not None and view.set_search(Query(*answer)) and answer[0]:
             view.jump_to_first = not goto_match(view, 1, from_current=True)
@@ -67,8 +66,6 @@ def ask_search(view: LogView) -> None:
 
 
 def ask_text_filter(view: LogView) -> None:
-    from avin_tui.screens.log_viewer import PromptScreen
-
     def done(answer: tuple[str, bool] | None) -> None:
         if answer is not None:
             try:
@@ -85,8 +82,6 @@ def ask_text_filter(view: LogView) -> None:
 
 
 def ask_source_filter(view: LogView) -> None:
-    from avin_tui.screens.log_viewer import PromptScreen
-
     def done(answer: tuple[str, bool] | None) -> None:
         if answer is not None:
             view.set_filters(source=answer[0])
@@ -182,8 +177,6 @@ def _seek_done(view: LogView, line: int | None, step: int) -> None:
 
 
 def show_details(view: LogView) -> None:
-    from avin_tui.screens.log_viewer import EntryScreen
-
     line = view.current_line
     if line is None:
         return
@@ -206,7 +199,6 @@ def logs_dir(view: LogView) -> Path:
 
 def pick_run(view: LogView) -> None:
     from avin_tui.logview.files import log_files
-    from avin_tui.screens.log_viewer import PickerScreen
 
     files = log_files(view.logs_dir())
     if not files:
@@ -221,14 +213,8 @@ def pick_run(view: LogView) -> None:
 
 
 def open_file(view: LogView, path: Path) -> None:
-    """Show ``path`` in the full-screen viewer (this one, when it is the viewer)."""
-    from avin_tui.screens.log_viewer import LogViewerScreen
-
+    """Asks whoever hosts the view to show ``path`` full screen (the viewer shows it in place)."""
     if not path.is_file():
         view.app.notify(f"{path} does not exist (yet)", title="log", severity="warning")
         return
-    screen = view.screen
-    if isinstance(screen, LogViewerScreen):
-        screen.open(path)
-    else:
-        view.app.push_screen(LogViewerScreen(path, state=view.get_state()))
+    view.post_message(view.OpenFile(path, view.get_state()))

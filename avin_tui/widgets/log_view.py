@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.binding import BindingType
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
@@ -41,6 +42,14 @@ class LogView(QuietResize, ScrollView, can_focus=True):
     DEFAULT_CSS = LOG_VIEW_CSS
     COMPONENT_CLASSES: ClassVar[set[str]] = set(COMPONENTS)
     BINDINGS: ClassVar[list[BindingType]] = list(log_keys.BINDINGS)
+
+    class OpenFile(Message):
+        """``i`` / ``r``: show this log file full screen (the viewer, or whoever hosts the view)."""
+
+        def __init__(self, path: Path, state: dict[str, Any]) -> None:
+            super().__init__()
+            self.path = path
+            self.state = state  # the view's filters and search, to carry over
 
     def __init__(
         self,

@@ -12,7 +12,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Label
 
-from avin_tui.screens.log_viewer import EntryScreen, LogViewerScreen, PickerScreen, PromptScreen
+from avin_tui.screens.log_viewer import LogViewerScreen
+from avin_tui.widgets.log_dialogs import EntryScreen, PickerScreen, PromptScreen
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.log_view import LogView
 from engine.runtime.logbook import RUN_START, LogBook, setup_logging
@@ -84,6 +85,10 @@ class PaneApp(App[None]):
 
     def layout_changed(self) -> None:
         self.saved += 1
+
+    def on_log_view_open_file(self, message: LogView.OpenFile) -> None:
+        """As the main app does: the file full screen."""
+        self.push_screen(LogViewerScreen(message.path, state=message.state))
 
 
 class ViewerApp(App[None]):
