@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -69,24 +70,67 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     done = 0
     started = time.monotonic()
     rows = sweep(job, combos, workers=args.workers)
+    kept: list[list[str]] = []
     try:
         with _progress(args, len(combos)) as advance:
             for row in rows:
-                writer.writerow([_cell(row[k]) for k in (*grid, *METRICS)])
+                kept.append([_cell(row[k]) for k in (*grid, *METRICS)])
+                writer.writerow(kept[-1])
                 out.flush()
                 done += 1
                 advance()
     except KeyboardInterrupt:
         _close(rows)
         print(f"avin backtest: stopped; {done} of {len(combos)} rows kept", file=sys.stderr)
+        _save(args, job, grid, kept, len(combos))
         return 130
     finally:
         if out is not sys.stdout:
             out.close()
+    _save(args, job, grid, kept, len(combos))
     took = time.monotonic() - started
     where = f" in {args.out.name}" if args.out else ""
     print(f"{done} backtests in {took:.1f} s{where}", file=sys.stderr)
     return 0
+
+
+def _save(
+    args: argparse.Namespace,
+    job: SweepJob,
+    grid: Mapping[str, Any],
+    kept: list[list[str]],
+    total: int,
+) -> None:
+    """Saves the rows under ``<data home>/sweeps/<id>/`` (unless ``--no-save``) and says where:
+    on stdout like a single backtest, on stderr when stdout carries the CSV."""
+    from engine.backtest.sweep import METRICS
+    from engine.backtest.sweep_storage import save_sweep
+
+    if args.no_save:
+        return
+    source: dict[str, Any] = (
+        {"data": str(args.data.resolve())}
+        if args.data
+        else {
+            "tickers": list(args.tickers),
+            "from": args.begin.isoformat() if args.begin else None,
+            "to": args.end.isoformat() if args.end else None,
+        }
+    )
+    meta = {
+        "strategy": job.strategy,
+        "grid": dict(grid),
+        "params": dict(job.params),
+        "metrics": list(METRICS),
+        "source": source,
+        "instruments": [m.instrument.code for m in job.markets],
+        "timeframe": str(job.timeframe) if job.timeframe else None,
+        "workers": min(args.workers or os.cpu_count() or 1, total),
+        "combinations": total,
+        "complete": len(kept) == total,
+    }
+    folder = save_sweep([*grid, *METRICS], kept, meta)
+    print(f"saved: {folder}", file=sys.stderr if args.out is None else sys.stdout)
 
 
 def _close(rows: Iterator[Mapping[str, Any]]) -> None:
