@@ -7,6 +7,8 @@ Public API (imported lazily, so that ``avin --help`` does not load grpc):
   ``stops``, ``orders``).
 - The intent journal it resolves keys in is generic: :mod:`engine.orders.journal`.
 - :class:`StreamPolicy` (``streams.py``): ping interval, stall factor, reconnect backoff.
+  The streams themselves: ``market_stream.py`` (``MarketStream``) and ``order_stream.py``
+  (``OrderStream``).
 - :class:`RateLimiter` (``limiter.py``), :class:`ChannelConfig` / :class:`Transport`
   (``channel.py``), ``PROD_TARGET`` / ``SANDBOX_TARGET``.
 - Errors (``errors.py``): :class:`TInvestError` and its kinds (AuthenticationError, AccessDenied,
