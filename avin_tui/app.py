@@ -61,8 +61,8 @@ FIRST_FRAME_ENV = (
 
 
 def theme_path(name: str) -> Path:
-    """The stylesheet of a theme, ``dark`` unless ``light``: ``avin_tui/themes/`` (package data,
-    so a checkout, the installed wheel and the binary find it in the same place)."""
+    """The stylesheet of a theme, ``dark`` unless ``light``: ``avin_tui/themes/`` (in a checkout a
+    link to the top-level ``themes/``; package data in the wheel, collected into the binary)."""
     path = PACKAGE_DIR / "themes" / f"{'light' if name == 'light' else 'dark'}.tcss"
     if not path.is_file():
         raise FileNotFoundError(f"theme {name!r} not found: {path}")

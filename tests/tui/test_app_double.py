@@ -250,13 +250,18 @@ async def test_light_theme_from_settings(fake_engine: FakeEngine) -> None:
 
 
 def test_one_theme_folder_shipped_as_package_data() -> None:
+    """The themes live in the top-level themes/ (the project's layout); avin_tui/themes is a
+    link to it, so the wheel (package data) and the binary (the spec) carry the same files."""
     import tomllib
 
-    assert not (ROOT / "themes").exists(), "the themes live in avin_tui/themes/ only"
+    link = ROOT / "avin_tui" / "themes"
+    assert link.is_symlink() and link.resolve() == (ROOT / "themes").resolve()
+    assert sorted(p.name for p in (ROOT / "themes").glob("*.tcss")) == ["dark.tcss", "light.tcss"]
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "themes/*.tcss" in data["package-data"]["avin_tui"]
+    assert '"themes"' in (ROOT / "packaging" / "avin.spec").read_text()
     for name in ("dark", "light"):
-        assert theme_path(name) == ROOT / "avin_tui" / "themes" / f"{name}.tcss"
+        assert theme_path(name).resolve() == (ROOT / "themes" / f"{name}.tcss").resolve()
     assert theme_path("sepia").name == "dark.tcss"  # an unknown name: the default
 
 
