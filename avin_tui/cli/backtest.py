@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from avin_tui.cli.errors import user_errors
 from avin_tui.cli.sweep import register_options as register_sweep_options
+from avin_tui.cli.walk_forward import register_options as register_walk_forward_options
 from engine.model import TimeFrame
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     register_sweep_options(p)
+    register_walk_forward_options(p)
     p.set_defaults(func=cmd_backtest)
 
 
@@ -144,12 +146,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except (DataError, ValueError, LookupError, OSError) as exc:  # no data stored: say so
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
+    if args.walk_forward and not args.grid:
+        print("avin backtest: --walk-forward needs a --grid to optimise", file=sys.stderr)
+        return 2
     if args.grid:
         from avin_tui.cli.sweep import run_sweep
+        from avin_tui.cli.walk_forward import run_walk_forward
         from engine.backtest.sweep import SweepJob
 
         job = SweepJob(args.strategy, tuple(markets), params, main_tf, options)
         try:
+            if args.walk_forward:
+                return run_walk_forward(args, job)
             return run_sweep(args, job)
         except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
             print(f"avin backtest: {exc}", file=sys.stderr)

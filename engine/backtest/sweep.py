@@ -8,17 +8,22 @@ from a temporary folder, so every worker reads the same pages and no task carrie
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import multiprocessing
 import os
+import signal
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -114,6 +119,31 @@ def summary_row(params: Mapping[str, Any], report: Report) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Task:
+    """One backtest of a sweep: a combination, optionally on a trading span of the bars.
+
+    ``span`` (start, end) trades only the bars with ``start <= ts < end``; the bars of the
+    ``warmup`` before ``start`` are fed to the charts only (as ``Market.start`` does). ``curve``
+    asks for the equity curve too (walk-forward stitches them).
+    """
+
+    combo: Mapping[str, Any]
+    span: tuple[datetime, datetime] | None = None
+    warmup: timedelta = timedelta(0)
+    curve: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one task gives back: its sweep row, the winning trades, the equity curve if asked."""
+
+    row: dict[str, Any]
+    wins: int
+    ts: np.ndarray | None = None  # int64 ns
+    equity: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SweepJob:
     """Everything one backtest of the sweep needs except its grid parameters."""
 
@@ -124,14 +154,75 @@ class SweepJob:
     options: BacktestOptions = field(default_factory=BacktestOptions)
 
     def run(self, combo: Mapping[str, Any]) -> dict[str, Any]:
+        return self.do(Task(combo)).row
+
+    def do(self, task: Task) -> Outcome:
+        job = self if task.span is None else self.within(*task.span, task.warmup)
         report = run_backtest(
-            self.strategy,
-            self.markets,
-            params={**self.params, **combo},
-            timeframe=self.timeframe,
-            options=self.options,
+            job.strategy,
+            job.markets,
+            params={**job.params, **task.combo},
+            timeframe=job.timeframe,
+            options=job.options,
         )
-        return summary_row(combo, report)
+        total = report.total
+        if not task.curve:
+            return Outcome(summary_row(task.combo, report), total.summary["wins"])
+        return Outcome(
+            summary_row(task.combo, report), total.summary["wins"], total.ts, total.equity
+        )
+
+    def within(self, start: datetime, end: datetime, warmup: timedelta) -> SweepJob:
+        """The job trading only ``start <= ts < end`` (never before a market's own start), with
+        the bars of ``warmup`` before it as warm-up."""
+        return replace(self, markets=tuple(_clip(m, start, end, warmup) for m in self.markets))
+
+
+def _clip(market: Market, start: datetime, end: datetime, warmup: timedelta) -> Market:
+    if market.start is not None and market.start > start:
+        start = market.start
+    ts = market.bars["ts"]
+    lo, hi = (int(i) for i in ts.search_sorted(pl.Series([start - warmup, end]), side="left"))
+    return replace(market, bars=market.bars.slice(lo, max(0, hi - lo)), start=start)
+
+
+class LocalPool:
+    """Runs tasks here (one worker) or in spawned processes sharing the job's bars.
+
+    Use it as a context manager: leaving it (or closing a :meth:`map` early) stops the workers.
+    """
+
+    def __init__(self, job: SweepJob, workers: int) -> None:
+        self.job = job
+        self.workers = max(1, workers)
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._pool: Any = None
+
+    def __enter__(self) -> LocalPool:
+        if self.workers > 1:
+            self._folder = tempfile.TemporaryDirectory(prefix="avin-sweep-")
+            shared = _share_bars(self.job, Path(self._folder.name))
+            ctx = multiprocessing.get_context("spawn")
+            with _no_interrupts():  # Ctrl-C is for this process: it stops the workers
+                self._pool = ctx.Pool(self.workers, initializer=_worker_start, initargs=(shared,))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def map(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
+        """The outcomes in task order, each as soon as it and the ones before it are done."""
+        if self._pool is None:
+            for task in tasks:
+                yield self.job.do(task)
+            return
+        yield from self._pool.imap(_worker_do, tasks, chunksize=1)
 
 
 def sweep(
@@ -142,16 +233,23 @@ def sweep(
     ``workers`` None uses every core; 1 (or a single combination) runs here, in this process.
     Closing the iterator early (Ctrl-C) stops the workers; the rows already given stay valid.
     """
-    workers = min(workers or os.cpu_count() or 1, len(combos))
-    if workers <= 1:
-        for combo in combos:
-            yield job.run(combo)
+    with LocalPool(job, min(workers or os.cpu_count() or 1, len(combos))) as pool:
+        for outcome in pool.map(Task(combo) for combo in combos):
+            yield outcome.row
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """SIGINT ignored while workers start: they inherit it, so a Ctrl-C at the terminal (sent to
+    the whole process group) reaches only this process, which then stops them quietly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    with tempfile.TemporaryDirectory(prefix="avin-sweep-") as folder:
-        shared = _share_bars(job, Path(folder))
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(workers, initializer=_worker_start, initargs=(shared,)) as pool:
-            yield from pool.imap(_worker_run, combos, chunksize=1)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _share_bars(job: SweepJob, folder: Path) -> SweepJob:
@@ -182,6 +280,6 @@ def _mapped(path: str) -> pl.DataFrame:
     return frame
 
 
-def _worker_run(combo: Mapping[str, Any]) -> dict[str, Any]:
+def _worker_do(task: Task) -> Outcome:
     assert _JOB is not None, "the sweep worker was not initialised"
-    return _JOB.run(combo)
+    return _JOB.do(task)
