@@ -484,3 +484,24 @@ async def test_an_account_added_between_sessions_goes_into_the_next_one() -> Non
         assert orders.accounts == {"acc-1", "acc-2"} and len(transport.requests) == 1
     finally:
         await orders.close()
+
+
+async def test_a_message_that_cannot_be_read_is_skipped_and_the_stream_goes_on(sber: Any) -> None:
+    """Before: a candle or a price with a value out of range raised out of the read loop, and
+    the market stream's task ended (no more bars, no reconnect)."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    emitted: list[Any] = []
+    md = stream(emitted)
+    md.prices[sber.uid] = sber
+    md._by_uid[sber.uid] = sber
+    bad = pb.Quotation(units=1, nano=-5)  # units and nano of different signs
+    md._handle(pb.MarketDataResponse(last_price=pb.LastPrice(instrument_uid=sber.uid, price=bad)))
+    late = Timestamp(seconds=2**40)  # beyond the year 9999
+    q = quotation(Decimal("250.5"))
+    md._handle(
+        pb.MarketDataResponse(last_price=pb.LastPrice(instrument_uid=sber.uid, price=q, time=late))
+    )
+    assert md.skipped == 2 and emitted == []
+    md._handle(pb.MarketDataResponse(last_price=pb.LastPrice(instrument_uid=sber.uid, price=q)))
+    assert [type(e) for e in emitted] == [PriceEvent]

@@ -85,6 +85,7 @@ class MarketStream:
         self.trading_flags: dict[str, tuple[int, bool, bool]] = {}
         self.server_time: ServerTime | None = None  # the newest ping's server clock
         self.refused: list[tuple[str, str]] = []  # (kind, uid) subscriptions the server refused
+        self.skipped = 0  # messages that could not be read (skipped, each with a warning)
         self.connected = asyncio.Event()
         self.stats = StreamStats()
         self._by_uid: dict[str, Instrument] = {}
@@ -385,6 +386,19 @@ class MarketStream:
         self.emit(BarEvent(state.instrument.code, state.timeframe, bar, closed=True))
 
     def _handle(self, response: pb.MarketDataResponse) -> None:
+        """One message of the stream; one that cannot be read (a price whose units and nano
+        disagree, a time outside the calendar) is skipped with a warning: the stream goes on."""
+        try:
+            self._dispatch(response)
+        except ValueError as exc:  # MessageError and the number/time decoders' ValueError
+            self.skipped += 1
+            log.warning(
+                "market stream: skipped a %s message avin cannot read (%s)",
+                response.WhichOneof("payload"),
+                exc,
+            )
+
+    def _dispatch(self, response: pb.MarketDataResponse) -> None:
         kind = response.WhichOneof("payload")
         if kind == "candle":
             self._on_candle(response.candle)
