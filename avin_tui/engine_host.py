@@ -1,7 +1,8 @@
 """The engine inside the app: ``engine.run()`` on its own event loop in a daemon thread.
 
 A busy engine then never holds up a key press on the UI loop (the commands are thread-safe), and
-a hung engine cannot keep the process alive after the UI exits. The thread is awaited by a
+a hung engine cannot keep the process alive after the UI exits. The control API
+(``engine.control``: ``avin status/kill/resume`` from another shell) is served while it runs. The thread is awaited by a
 Textual worker (``exit_on_error=False``): an engine crash is shown in the banner, never fatal.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from textual.worker import Worker, WorkerState
 
 from avin_tui.widgets.banner import Banner
+from engine.control.server import engine_status, serve_control
 from engine.model import Bar, TimeFrame
 from engine.model.snapshot import EngineSnapshot
 
@@ -66,7 +68,8 @@ class EngineHost:
         def target() -> None:
             error: BaseException | None = None
             try:
-                asyncio.run(self.engine.run())
+                with serve_control(self.engine, status=engine_status(self.engine)):
+                    asyncio.run(self.engine.run())
             except BaseException as exc:
                 error = exc
             with contextlib.suppress(RuntimeError):  # the UI loop is already closed

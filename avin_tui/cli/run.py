@@ -167,8 +167,11 @@ async def _headless(engine: Engine, duration: float | None) -> None:
             installed.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / Windows
             pass
+    from engine.control.server import engine_status, serve_control
+
     try:
-        await engine.run(duration)
+        with serve_control(engine, status=engine_status(engine)):  # avin status/kill/resume
+            await engine.run(duration)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

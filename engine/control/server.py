@@ -1,0 +1,147 @@
+"""The control server of a run: gRPC on the unix socket in the state home, mode 0600.
+
+``with serve_control(engine): ...`` around a run (headless, the terminal app's engine, a
+supervised child): the socket is claimed (a stale one left by a killed robot replaced, a live
+one never taken), served by a small thread pool of its own and removed on a clean stop. A
+failure to serve is logged and the robot runs on without it: the store path (``avin kill``
+through the status store) still reaches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from engine.control.endpoint import (
+    EndpointError,
+    claim_socket,
+    make_private,
+    release_socket,
+    socket_id,
+    socket_path,
+    unix_target,
+)
+from engine.control.proto import control_pb2 as pb
+from engine.control.service import MAX_WATCHERS, Controllable, ControlService, parser
+from engine.model.snapshot import EngineSnapshot
+
+log = logging.getLogger("avin.control")
+
+MAX_REQUEST = 4096  # bytes: a command is a few dozen; anything bigger is refused by gRPC
+MAX_REPLY = 64 * 1024 * 1024  # a snapshot with many orders
+COMMAND_WORKERS = 4  # besides one per snapshot stream: commands always find a worker
+STOP_GRACE = 0.5  # seconds the streams get to end on a stop
+
+
+class ControlServer:
+    def __init__(
+        self,
+        engine: Controllable,
+        path: Path | None = None,
+        *,
+        status: Callable[[EngineSnapshot], dict[str, Any]] | None = None,
+    ) -> None:
+        self.path = path or socket_path()
+        self.stopping = threading.Event()
+        self.service = ControlService(engine, status=status, stopping=self.stopping)
+        self._server: grpc.Server | None = None
+        self._owned: tuple[int, int] | None = None
+        self.replaced_stale = False
+
+    def start(self) -> None:
+        """Claim the socket and serve; :class:`EndpointError` when it cannot."""
+        self.replaced_stale = claim_socket(self.path)
+        if self.replaced_stale:
+            log.warning("control: replaced the stale socket %s (a robot was killed)", self.path)
+        server = grpc.server(
+            ThreadPoolExecutor(MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_REQUEST),
+                ("grpc.max_send_message_length", MAX_REPLY),
+            ],
+            maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS,
+        )
+        server.add_generic_rpc_handlers((_handlers(self.service),))
+        if not server.add_insecure_port(unix_target(self.path)):
+            raise EndpointError(f"cannot listen on {self.path}")
+        server.start()
+        make_private(self.path)
+        self._owned = socket_id(self.path)
+        self._server = server
+        log.info("control: serving on %s", self.path)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self.stopping.set()  # snapshot streams end
+        server.stop(STOP_GRACE).wait(STOP_GRACE + 1.0)
+        release_socket(self.path, self._owned)
+        self._owned = None
+        log.info("control: stopped")
+
+
+@contextlib.contextmanager
+def serve_control(
+    engine: Controllable,
+    path: Path | None = None,
+    *,
+    status: Callable[[EngineSnapshot], dict[str, Any]] | None = None,
+) -> Iterator[ControlServer | None]:
+    """Serve the control API around a run; None (logged) when it cannot: the robot runs on."""
+    server: ControlServer | None = ControlServer(engine, path, status=status)
+    assert server is not None
+    try:
+        server.start()
+    except Exception as exc:  # never a reason to keep the robot from trading safely
+        log.warning("control: not serving (%s); avin kill/resume use the status store", exc)
+        server.stop()
+        server = None
+    try:
+        yield server
+    finally:
+        if server is not None:
+            try:
+                server.stop()
+            except Exception as exc:
+                log.warning("control: stopping failed: %s", exc)
+
+
+def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | None:
+    """The status JSON as the engine saves it (with what its last start recovered), when the
+    engine has a state keeper; None: the snapshot's own JSON."""
+    keeper = getattr(engine, "keeper", None)
+    public = getattr(keeper, "public", None)
+    if public is None:
+        return None
+    return lambda snap: public(snap.to_json())
+
+
+def _handlers(service: ControlService) -> grpc.GenericRpcHandler:
+    return grpc.method_handlers_generic_handler(
+        "avin.control.v1.Control",
+        {
+            "Snapshot": grpc.unary_unary_rpc_method_handler(
+                service.Snapshot,
+                request_deserializer=parser(pb.SnapshotRequest),
+                response_serializer=pb.EngineSnapshot.SerializeToString,
+            ),
+            "WatchSnapshots": grpc.unary_stream_rpc_method_handler(
+                service.WatchSnapshots,
+                request_deserializer=parser(pb.WatchRequest),
+                response_serializer=pb.EngineSnapshot.SerializeToString,
+            ),
+            "Command": grpc.unary_unary_rpc_method_handler(
+                service.Command,
+                request_deserializer=parser(pb.CommandRequest),
+                response_serializer=pb.CommandReply.SerializeToString,
+            ),
+        },
+    )

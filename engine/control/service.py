@@ -1,0 +1,232 @@
+"""The ``Control`` servicer: snapshots the engine already built, commands through its hand-off.
+
+The engine is reached only through its public control methods (``snapshot``, ``kill``,
+``reduce``, ``flatten``, ``resume_trading``, ``pause_strategy``, ``resume_strategy``,
+``cancel_order``): synchronous, thread-safe, they return at once (work that needs the engine's
+loop is handed to it), so a client never blocks the engine. A kill acts in the call, as the
+TUI's kill key does: the switch is HALTED and the cancels are queued before the answer leaves.
+
+Snapshots: the engine's versioned snapshot (built only when the version moved), encoded once per
+version for every client. ``WatchSnapshots`` sends one when the version moved, at most every
+``min_interval``; the next one is taken when the client is ready for it, so a client that fell
+behind gets the newest, never a queue of old ones, and a client that stops reading only holds
+its own stream (the number of watchers is bounded so commands always find a worker).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import grpc
+
+from engine.control.proto import control_pb2 as pb
+from engine.model.snapshot import EngineSnapshot, TradingState
+
+log = logging.getLogger("avin.control")
+
+MAX_REASON = 200
+MAX_TARGET = 128
+MAX_WATCHERS = 8
+WATCH_DEFAULT = 0.2  # seconds between two snapshots of a stream, unless the client asks
+WATCH_BOUNDS = (0.02, 10.0)
+
+
+class Controllable(Protocol):
+    """What the server needs of the engine: its public control methods."""
+
+    @property
+    def trading_state(self) -> TradingState: ...
+    @property
+    def halt_reason(self) -> str: ...
+    def snapshot(self) -> EngineSnapshot: ...
+    def kill(self, reason: str = "manual") -> None: ...
+    def reduce(self, reason: str = "manual") -> None: ...
+    def flatten(self, reason: str = "manual") -> None: ...
+    def resume_trading(self, reason: str = "") -> None: ...
+    def pause_strategy(self, strategy_id: str) -> None: ...
+    def resume_strategy(self, strategy_id: str) -> None: ...
+    def cancel_order(self, order_key: str) -> None: ...
+
+
+class Malformed:
+    """A request whose bytes are not the expected message (answered INVALID_ARGUMENT)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def parser(message: type[Any]) -> Callable[[bytes], Any]:
+    """A request deserializer that never raises (gRPC's own answer would be a bare INTERNAL)."""
+
+    def parse(data: bytes) -> Any:
+        try:
+            return message.FromString(data)
+        except Exception:
+            return Malformed(message.DESCRIPTOR.name)
+
+    return parse
+
+
+class ControlService:
+    def __init__(
+        self,
+        engine: Controllable,
+        *,
+        status: Callable[[EngineSnapshot], dict[str, Any]] | None = None,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        self.engine = engine
+        self._status = status or (lambda snap: snap.to_json())
+        self.stopping = stopping or threading.Event()
+        self._lock = threading.Lock()
+        self._encoded: tuple[EngineSnapshot, pb.EngineSnapshot] | None = None
+        self.watchers = 0
+        self.sent = 0  # snapshots sent on streams (tests, the bench)
+
+    # --- snapshots ------------------------------------------------------------------------------
+
+    def current(self) -> pb.EngineSnapshot:
+        """The engine's snapshot as a message, encoded once per snapshot."""
+        snap = self.engine.snapshot()
+        cached = self._encoded
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        data = self._status(snap)
+        message = pb.EngineSnapshot(
+            version=snap.version,
+            trading_state=snap.trading_state.value,
+            running=snap.running,
+            pid=snap.pid,
+            status_json=json.dumps(data, ensure_ascii=False).encode(),
+        )
+        self._encoded = (snap, message)
+        return message
+
+    def Snapshot(self, request: Any, context: grpc.ServicerContext) -> pb.EngineSnapshot:
+        _reject_malformed(request, context)
+        return self.current()
+
+    def WatchSnapshots(
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[pb.EngineSnapshot]:
+        _reject_malformed(request, context)
+        interval = request.min_interval or WATCH_DEFAULT
+        if not WATCH_BOUNDS[0] <= interval <= WATCH_BOUNDS[1]:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"min_interval must be between {WATCH_BOUNDS[0]} and {WATCH_BOUNDS[1]} seconds",
+            )
+        with self._lock:
+            if self.watchers >= MAX_WATCHERS:
+                context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"at most {MAX_WATCHERS} snapshot streams at once: close one and retry",
+                )
+            self.watchers += 1
+        try:
+            last = -1
+            while context.is_active() and not self.stopping.is_set():
+                message = self.current()  # taken when the client is ready: always the newest
+                if message.version != last:
+                    last = message.version
+                    self.sent += 1
+                    yield message
+                self.stopping.wait(interval)
+        finally:
+            with self._lock:
+                self.watchers -= 1
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def Command(self, request: Any, context: grpc.ServicerContext) -> pb.CommandReply:
+        _reject_malformed(request, context)
+        reason = _checked_text(request.reason, "reason", MAX_REASON, context)
+        target = _checked_text(request.target, "target", MAX_TARGET, context)
+        kind = request.kind
+        engine = self.engine
+        if kind in _STATE_COMMANDS:
+            if target:
+                _invalid(context, f"{pb.CommandKind.Name(kind)} takes no target")
+            name = pb.CommandKind.Name(kind).lower()
+            log.warning("control: %s (%s)", name, reason or "no reason given")
+            default = f"control {name}"
+            if kind == pb.KILL:
+                engine.kill(reason or default)  # HALTED now, the cancels queued: the fast path
+            elif kind == pb.REDUCE:
+                engine.reduce(reason or default)
+            elif kind == pb.FLATTEN:
+                engine.flatten(reason or default)
+            else:
+                engine.resume_trading(reason or default)
+            return self._reply()
+        if kind in (pb.PAUSE_STRATEGY, pb.RESUME_STRATEGY):
+            if not target:
+                _invalid(context, "a strategy command needs target: the strategy id")
+            if _strategy_state(engine.snapshot(), target) is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no strategy {target!r} in this robot")
+            log.warning("control: %s %s", pb.CommandKind.Name(kind).lower(), target)
+            if kind == pb.PAUSE_STRATEGY:
+                engine.pause_strategy(target)
+            else:
+                engine.resume_strategy(target)
+            return self._reply(_strategy_state(engine.snapshot(), target) or "")
+        if kind == pb.CANCEL_ORDER:
+            if not target:
+                _invalid(context, "cancel_order needs target: the order key")
+            if not any(o.key == target for o in engine.snapshot().orders):
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no order {target[:8]!r} in this robot")
+            log.warning("control: cancel order %s", target[:8])
+            engine.cancel_order(target)
+            return self._reply()
+        _invalid(context, f"unknown command kind {kind}: use one of {_KIND_NAMES}")
+        raise AssertionError("unreachable")  # context.abort raises
+
+    def _reply(self, strategy_state: str = "") -> pb.CommandReply:
+        engine = self.engine
+        return pb.CommandReply(
+            trading_state=engine.trading_state.value,
+            halt_reason=engine.halt_reason,
+            strategy_state=strategy_state,
+            pid=_pid(),
+        )
+
+
+_STATE_COMMANDS = (pb.KILL, pb.REDUCE, pb.FLATTEN, pb.RESUME)
+_KIND_NAMES = ", ".join(
+    n
+    for n in pb.CommandKind.keys()  # noqa: SIM118 (an enum wrapper, not a dict)
+    if n != "COMMAND_KIND_UNSPECIFIED"
+)
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _strategy_state(snap: EngineSnapshot, strategy_id: str) -> str | None:
+    for row in snap.strategies:
+        if row.id == strategy_id:
+            return str(row.state)
+    return None
+
+
+def _reject_malformed(request: Any, context: grpc.ServicerContext) -> None:
+    if isinstance(request, Malformed):
+        _invalid(context, f"the request is not a valid {request.name} message")
+
+
+def _invalid(context: grpc.ServicerContext, message: str) -> None:
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def _checked_text(text: str, field: str, limit: int, context: grpc.ServicerContext) -> str:
+    if len(text) > limit:
+        _invalid(context, f"{field} is {len(text)} characters long; at most {limit}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        _invalid(context, f"{field} holds control characters: use plain text")
+    return text.strip()
