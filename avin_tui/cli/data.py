@@ -1,6 +1,6 @@
 """``avin data ...``: the command line of the market-data layer.
 
-Subcommands: import, download, update, instruments, list, check, export. Each returns an exit
+Subcommands: import, download, update, instruments, list, check, export, serve. Each returns an exit
 code: 0 success, 1 partial failure (some files or years failed, problems found), 2 bad input or
 a failure that stopped the command. Errors are one paragraph on stderr, never a traceback
 (data_console). Fetching commands live in data_fetch; the ones that read the stores here.
@@ -24,6 +24,7 @@ from avin_tui.cli.data_console import (
     utc_day,
 )
 from avin_tui.cli.data_fetch import cmd_download, cmd_import, cmd_update
+from avin_tui.cli.data_serve import add_remote_options, add_serve_parser, cmd_export_remote
 from avin_tui.cli.data_sources import (
     URL_HELP,
     add_check_options,
@@ -120,7 +121,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--from", dest="since", type=parse_date, metavar="YYYY-MM-DD")
     p.add_argument("--to", dest="until", type=parse_date, metavar="YYYY-MM-DD", help="inclusive")
     p.add_argument("--output", "-o", required=True, type=Path, metavar="FILE")
+    add_remote_options(p)
     p.set_defaults(func=guard(cmd_export))
+
+    add_serve_parser(sub)
 
 
 # --- commands that read the stores -------------------------------------------------------------
@@ -247,6 +251,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.data.export import export
     from engine.model import TimeFrame
 
+    if args.remote:
+        return cmd_export_remote(args)
+    if args.tls_root_cert:
+        raise DataError("--tls-root-cert goes with --remote", "Add --remote HOST:PORT or drop it.")
     tf = TimeFrame.from_code(args.tf)
     rows = export(
         args.ticker, tf, args.output, begin=utc_day(args.since), end=utc_day(args.until, end=True)

@@ -1,0 +1,162 @@
+"""``avin data serve`` (the store over Arrow Flight) and ``avin data export --remote`` (registered
+by ``data.py``). The service is :mod:`engine.data.service`, the client :mod:`engine.data.remote`;
+docs/data.md, "Data service"."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from avin_tui.cli.data_console import guard, stdout_console, utc_day
+from engine.data.errors import DataError
+
+DEFAULT_PORT = 8815
+
+
+def add_serve_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the stored bars and the instrument list over Arrow Flight (token required)",
+        description="Serve the bar store (every timeframe, derived from 1-minute bars) and the "
+        "instrument cache over Arrow Flight. Every request needs the token this prints where to "
+        "find ($AVIN_DATA_TOKEN, else a random one). Loopback only, unless TLS is given.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
+    p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
+    p.set_defaults(func=guard(cmd_serve))
+
+
+def add_remote_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--remote",
+        metavar="HOST:PORT",
+        help="read the bars from a data service (`avin data serve`) instead of the local store; "
+        "the token is $AVIN_DATA_TOKEN, else the local service's token file",
+    )
+    p.add_argument(
+        "--tls-root-cert",
+        type=Path,
+        metavar="PEM",
+        help="with --remote: the service uses TLS; trust this certificate (PEM)",
+    )
+
+
+class _Redacting(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from engine.model.redact import redact
+
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def _log_to_stderr() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_Redacting())
+    logger = logging.getLogger("engine.data.service")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from engine.data.flight_request import TOKEN_ENV, token_path
+    from engine.data.service import DataService
+    from engine.security.token_source import write_private_file
+
+    given = os.environ.get(TOKEN_ENV, "").strip()
+    token = given or secrets.token_urlsafe(32)
+    try:
+        service = DataService(
+            token, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+        )
+    except pa.ArrowException as exc:
+        raise DataError(
+            f"cannot serve on {args.host}:{args.port}: {str(exc).split('. Detail:')[0]}",
+            "Is the port taken? Pick another with --port (0: any free one).",
+        ) from None
+    path = token_path()
+    write_private_file(path, token + "\n")
+    out = stdout_console()
+    endpoint = f"{args.host}:{service.port}"
+    out.print(f"avin data serve: {service.store.root} at {service.endpoint}", highlight=False)
+    if given:
+        out.print(f"token: the value of ${TOKEN_ENV} (also in {path}, mode 0600)", highlight=False)
+    elif sys.stdout.isatty():
+        out.print(f"token (shown once, also in {path}, mode 0600): {token}", highlight=False)
+    else:
+        out.print(f"token: in {path} (mode 0600); nothing else shows it", highlight=False)
+    tls = " --tls-root-cert CERT.pem" if service.tls else ""
+    out.print(
+        f"clients on this machine and home need nothing more: avin data export SBER --tf 1H "
+        f"-o sber.csv --remote {endpoint}{tls}\nelsewhere: {TOKEN_ENV}=<token> avin data export "
+        f"... --remote {endpoint}{tls}; Python: engine.data.remote.RemoteStore('{endpoint}', "
+        "token)\nCtrl-C stops the service.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.stdout.flush()
+    handler = _log_to_stderr()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server = threading.Thread(target=service.serve, name="data-service", daemon=True)
+    server.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        service.shutdown()
+        server.join(timeout=10)
+        logging.getLogger("engine.data.service").removeHandler(handler)
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8").strip() == token:
+                path.unlink()
+    out.print("avin data serve: stopped")
+    return 0
+
+
+def cmd_export_remote(args: argparse.Namespace) -> int:
+    from engine.data.errors import TokenError
+    from engine.data.flight_request import TOKEN_ENV, token_path
+    from engine.data.remote import RemoteStore, export_remote, local_token
+    from engine.model import TimeFrame
+
+    tf = TimeFrame.from_code(args.tf)
+    token = local_token()
+    if token is None:
+        raise TokenError(
+            f"no token for the data service at {args.remote}",
+            f"Set {TOKEN_ENV} to the token `avin data serve` printed (on its machine it is in "
+            f"{token_path()}).",
+        )
+    with RemoteStore(args.remote, token, tls_root_cert=args.tls_root_cert) as remote:
+        rows = export_remote(
+            remote,
+            args.ticker,
+            tf,
+            args.output,
+            begin=utc_day(args.since),
+            end=utc_day(args.until, end=True),
+        )
+    stdout_console().print(f"{rows:,} {tf.code} bars written to {args.output} (from {args.remote})")
+    return 0
+
+
+__all__ = ["add_remote_options", "add_serve_parser", "cmd_export_remote"]

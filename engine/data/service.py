@@ -1,0 +1,283 @@
+"""The data service: the bar store and the instrument cache over Arrow Flight (``avin data serve``).
+
+- ``do_get(ticket)``: the ticket is a bars request (JSON, :mod:`engine.data.flight_request`); the
+  answer is the ``load_bars`` result as Arrow record batches (``ts`` timestamp[ns, UTC], open,
+  high, low, close float64, volume int64), every timeframe derived from the 1-minute store.
+- ``get_flight_info(descriptor)``: a command descriptor holding the same JSON gives the schema,
+  the row count and the ticket to fetch it with.
+- ``list_flights()``: one flight per stored instrument, its command the whole stored 1-minute range.
+- ``do_action("instruments")``: the instrument cache as one Arrow IPC stream.
+
+Every call carries ``authorization: Bearer <token>`` (:class:`TokenCheck`); a missing or wrong
+token is UNAUTHENTICATED. A bad request is a Flight error whose message says what is wrong; an
+unexpected failure is logged here and told to the client as an internal error without details.
+The token is registered with the redaction of ``engine.model.redact`` and is never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from engine.data.errors import DataError, MissingDataError
+from engine.data.flight_request import (
+    AUTH_HEADER,
+    INSTRUMENTS_ACTION,
+    BarsRequest,
+    RequestError,
+    parse_bars_request,
+)
+from engine.data.instruments import InstrumentCache
+from engine.data.loading import load_bars, resolve_code
+from engine.data.schema import empty_bars
+from engine.data.store import BarStore
+from engine.model import TimeFrame
+from engine.model.redact import register_secret
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 65_536
+INSTRUMENT_COLUMNS = (
+    "exchange",
+    "category",
+    "ticker",
+    "class_code",
+    "uid",
+    "figi",
+    "name",
+    "lot",
+    "step",
+    "currency",
+)
+
+
+class ServiceSetupError(ValueError):
+    """The service cannot start as asked (a public address without TLS, a missing cert)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def location(host: str, port: int, tls: bool) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"grpc+{'tls' if tls else 'tcp'}://{shown}:{port}"
+
+
+class TokenCheck(flight.ServerMiddlewareFactory):
+    """Refuses every call whose ``authorization`` header is not ``Bearer <token>``."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._expected = f"Bearer {token}".encode()
+
+    def start_call(self, info: Any, headers: dict[str, list[Any]]) -> None:
+        given = headers.get(AUTH_HEADER) or []
+        value = given[0] if given else b""
+        value = value.encode() if isinstance(value, str) else bytes(value)
+        if not hmac.compare_digest(value, self._expected):
+            log.warning("data service: refused a call without the right token (%s)", info.method)
+            raise flight.FlightUnauthenticatedError(
+                "a valid token is required: send the header 'authorization: Bearer <token>' "
+                "(avin data serve prints where the token is)"
+            )
+        return None
+
+
+def _bad(message: str) -> flight.FlightServerError:
+    return flight.FlightServerError(f"bad request: {message}")
+
+
+class DataService(flight.FlightServerBase):
+    """Serves ``store`` (default: the data home's) to clients holding ``token``."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        store: BarStore | None = None,
+        instruments: InstrumentCache | None = None,
+    ) -> None:
+        if len(token) < 16:
+            raise ServiceSetupError("the token must be at least 16 characters")
+        if (tls_cert is None) != (tls_key is None):
+            raise ServiceSetupError("TLS needs both --tls-cert and --tls-key")
+        tls = tls_cert is not None and tls_key is not None
+        if not tls and not is_loopback(host):
+            raise ServiceSetupError(
+                f"refusing to serve on {host} without TLS: the token and the data would cross "
+                "the network in clear text. Give --tls-cert and --tls-key, or serve on "
+                "127.0.0.1 and reach it through an SSH tunnel (ssh -L PORT:127.0.0.1:PORT host)"
+            )
+        certificates = []
+        if tls_cert is not None and tls_key is not None:
+            try:
+                certificates = [(tls_cert.read_bytes(), tls_key.read_bytes())]
+            except OSError as exc:
+                raise ServiceSetupError(
+                    f"cannot read the TLS certificate or key: {exc.strerror} ({exc.filename})"
+                ) from None
+        register_secret(token)
+        self.store = store if store is not None else BarStore()
+        self.instrument_cache = instruments if instruments is not None else InstrumentCache()
+        self.tls = tls
+        self.host = host
+        super().__init__(
+            location(host, port, tls),
+            tls_certificates=certificates,
+            middleware={"token": TokenCheck(token)},
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return location(self.host, self.port, self.tls)
+
+    # --- bars -----------------------------------------------------------------------------
+
+    def _load(self, request: BarsRequest) -> pa.Table:
+        try:
+            code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+            frame = load_bars(code, request.timeframe, request.begin, request.end, store=self.store)
+        except MissingDataError:
+            frame = empty_bars()  # an empty answer, not an error
+            if not self.store.has(code):
+                raise
+        return frame.to_arrow()
+
+    def _answer(self, raw: bytes, what: str) -> pa.Table:
+        try:
+            request = parse_bars_request(raw)
+            table = self._load(request)
+        except RequestError as exc:
+            raise _bad(str(exc)) from None
+        except DataError as exc:
+            raise _bad(exc.describe()) from None
+        except flight.FlightError:
+            raise
+        except Exception:
+            log.exception("data service: %s failed", what)
+            raise flight.FlightInternalError(
+                f"the data service failed to answer this {what} (its log has the details)"
+            ) from None
+        log.info(
+            "data service: %s %s %s %s..%s: %d rows",
+            what,
+            request.ticker,
+            request.timeframe.code,
+            request.begin,
+            request.end,
+            table.num_rows,
+        )
+        return table
+
+    def do_get(self, context: Any, ticket: flight.Ticket) -> flight.FlightDataStream:
+        table = self._answer(ticket.ticket, "get")
+        return flight.RecordBatchStream(
+            pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), schema=table.schema)
+        )
+
+    def get_flight_info(
+        self, context: Any, descriptor: flight.FlightDescriptor
+    ) -> flight.FlightInfo:
+        if descriptor.descriptor_type != flight.DescriptorType.CMD:
+            raise _bad("use a command descriptor holding the bars request JSON")
+        table = self._answer(descriptor.command, "info")
+        endpoint = flight.FlightEndpoint(flight.Ticket(descriptor.command), [])
+        return flight.FlightInfo(table.schema, descriptor, [endpoint], table.num_rows, -1)
+
+    def list_flights(self, context: Any, criteria: bytes) -> Iterator[flight.FlightInfo]:
+        try:
+            codes = self._codes(criteria)
+            schema = empty_bars().to_arrow().schema
+            for code in codes:
+                bounds = self.store.bounds(code)
+                if bounds is None:
+                    continue
+                command = BarsRequest(
+                    code, TimeFrame.M1, bounds[0], bounds[1] + timedelta(minutes=1)
+                ).encode()
+                descriptor = flight.FlightDescriptor.for_command(command)
+                endpoint = flight.FlightEndpoint(flight.Ticket(command), [])
+                yield flight.FlightInfo(schema, descriptor, [endpoint], -1, -1)
+        except flight.FlightError:
+            raise
+        except Exception:
+            log.exception("data service: list_flights failed")
+            raise flight.FlightInternalError(
+                "the data service failed to list the store (its log has the details)"
+            ) from None
+
+    def _codes(self, criteria: bytes) -> list[str]:
+        """Every stored code, or the one the criteria (a ticker or code) names."""
+        if not criteria:
+            return self.store.codes()
+        try:
+            text = criteria.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad("the list criteria must be a ticker or code in UTF-8") from None
+        if len(text) > 64:
+            raise _bad("the list criteria must be a ticker (SBER) or a code (MOEX_SHARE_SBER)")
+        try:
+            code = resolve_code(text, store=self.store, cache=self.instrument_cache)
+        except DataError as exc:
+            raise _bad(exc.describe()) from None
+        return [code] if self.store.has(code) else []
+
+    # --- instruments ----------------------------------------------------------------------
+
+    def list_actions(self, context: Any) -> list[tuple[str, str]]:
+        return [(INSTRUMENTS_ACTION, "the instrument cache as an Arrow IPC stream")]
+
+    def do_action(self, context: Any, action: flight.Action) -> Iterator[flight.Result]:
+        if action.type != INSTRUMENTS_ACTION:
+            raise _bad(f"unknown action {action.type!r}; known: {INSTRUMENTS_ACTION}")
+        try:
+            table = instruments_table(self.instrument_cache)
+        except Exception:
+            log.exception("data service: the instruments action failed")
+            raise flight.FlightInternalError(
+                "the data service failed to read the instrument cache (its log has the details)"
+            ) from None
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return iter([flight.Result(sink.getvalue())])
+
+
+def instruments_table(cache: InstrumentCache) -> pa.Table:
+    rows = [
+        {
+            "exchange": item.exchange,
+            "category": item.category,
+            "ticker": item.ticker,
+            "class_code": item.class_code,
+            "uid": item.uid,
+            "figi": item.figi,
+            "name": item.name,
+            "lot": item.lot,
+            "step": str(item.step),
+            "currency": item.currency,
+        }
+        for item in cache.all()
+    ]
+    schema = pa.schema(
+        [(name, pa.int64() if name == "lot" else pa.string()) for name in INSTRUMENT_COLUMNS]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
