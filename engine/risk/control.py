@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from decimal import Decimal
@@ -88,6 +89,7 @@ class RiskControl:
             market_status=self.market_status,
             budget=budget,
             fallback_price=last_close,
+            clock=self.rate_clock,
         )
         self.triggers = Triggers(self.settings)
         self.clock = ClockWatch(self.settings.clock_skew_warning, self.settings.clock_skew_limit)
@@ -158,6 +160,14 @@ class RiskControl:
         if warning is not None and skew is not None:
             incident("clock skew", message=self.clock.describe(skew), action="warning", **warning)
         self._fire(self.triggers.on_clock_skew(skew, **self.clock.details()))
+
+    def rate_clock(self) -> float:
+        """Seconds on the clock the order-rate limits count in: the market's own clock where it
+        keeps one (the simulated market at ``--speed 3000`` lives 3000 market minutes per wall
+        minute: its orders per minute are market minutes), the monotonic clock against a real
+        broker."""
+        own = self._own_clock()
+        return own.timestamp() if own is not None else time.monotonic()
 
     def server_now(self) -> datetime | None:
         """The broker's server clock now, for brokers whose market has no clock of its own (the
