@@ -1,11 +1,14 @@
-"""Saved backtests: a list with their summaries, and the equity and drawdown curves of the
-highlighted one drawn in braille dots (``b`` in the app; escape closes)."""
+"""Saved backtests and sweeps: a list with their summaries, and the equity and drawdown curves of
+the highlighted backtest drawn in braille dots (``b`` in the app; escape closes). A sweep is marked
+``sweep`` in the strategy column, with its runs and grid; enter opens it (its sortable table and
+heatmap, avin_tui/screens/sweep.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -69,6 +72,22 @@ def summary_row(doc: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def sweep_row(sweep: Any) -> tuple[str, ...]:
+    """A saved sweep's line: its runs and the grid in place of the trades and metrics."""
+    meta = sweep.meta
+    grid = meta.get("grid") or {}
+    return (
+        sweep.id[:15],
+        f"sweep {sweep.strategy}",
+        ",".join(str(i).split("_")[-1] for i in meta.get("instruments", [])),
+        f"{meta.get('rows', '?')} runs",
+        " x ".join(f"{name}:{len(values)}" for name, values in grid.items()),
+        "",
+        "",
+        "",
+    )
+
+
 class BacktestsScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     BacktestsScreen {
@@ -90,9 +109,10 @@ class BacktestsScreen(ModalScreen[None]):
     ]
     COLUMNS = ("id", "strategy", "tickers", "trades", "profit", "win %", "max DD", "Sharpe")
 
-    def __init__(self, home: Any = None, curve_height: int = 5) -> None:
+    def __init__(self, home: Any = None, curve_height: int = 5, sweeps_home: Any = None) -> None:
         super().__init__()
         self.home = home
+        self.sweeps_home = sweeps_home
         self.curve_height = curve_height
         self._items: list[Any] = []
 
@@ -108,12 +128,15 @@ class BacktestsScreen(ModalScreen[None]):
 
     def action_reload(self) -> None:
         from engine.backtest.storage import list_backtests
+        from engine.backtest.sweep_storage import SavedSweep, list_sweeps
 
         table = self.query_one(DataTable)
         table.clear()
-        self._items = list_backtests(self.home)
+        items: list[Any] = [*list_backtests(self.home), *list_sweeps(self.sweeps_home)]
+        self._items = sorted(items, key=lambda item: item.id, reverse=True)  # ids start with a time
         for item in self._items:
-            table.add_row(*summary_row(item.doc), key=item.id)
+            row = sweep_row(item) if isinstance(item, SavedSweep) else summary_row(item.doc)
+            table.add_row(*row, key=f"{type(item).__name__}:{item.id}")
         if not self._items:
             self.query_one("#curves", Static).update(
                 "No saved backtests yet: run `avin backtest STRATEGY --tickers ... "
@@ -125,10 +148,24 @@ class BacktestsScreen(ModalScreen[None]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show(event.cursor_row)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from avin_tui.screens.sweep import SweepScreen
+        from engine.backtest.sweep_storage import SavedSweep
+
+        if 0 <= event.cursor_row < len(self._items):
+            item = self._items[event.cursor_row]
+            if isinstance(item, SavedSweep):
+                self.app.push_screen(SweepScreen(item))
+
     def _show(self, index: int) -> None:
+        from engine.backtest.sweep_storage import SavedSweep
+
         if not 0 <= index < len(self._items):
             return
         item = self._items[index]
+        if isinstance(item, SavedSweep):
+            self._show_sweep(item)
+            return
         equity = item.equity("TOTAL")
         width = max(20, (self.size.width or 100) - 12)
         curves = self.query_one("#curves", Static)
@@ -142,3 +179,20 @@ class BacktestsScreen(ModalScreen[None]):
         lines.append(f"drawdown (max {_num(min(dd))})")
         lines += [f"[red]{row}[/red]" for row in braille_plot(dd, width, 3)]
         curves.update("\n".join(lines))
+
+    def _show_sweep(self, item: Any) -> None:
+        meta = item.meta
+        grid = meta.get("grid") or {}
+        values = "  ".join(
+            f"{name}={','.join(str(v) for v in vals)}" for name, vals in grid.items()
+        )
+        fixed = "  ".join(f"{k}={v}" for k, v in (meta.get("params") or {}).items())
+        text = Text.assemble(
+            (item.id, "bold"),
+            f" sweep of {item.strategy}: {meta.get('rows', '?')} of "
+            f"{meta.get('combinations', '?')} runs",
+            "" if meta.get("complete", True) else " (stopped early)",
+            f"\ngrid: {values}" + (f"  fixed: {fixed}" if fixed else ""),
+            ("\nenter: its table and heatmap", "dim"),
+        )
+        self.query_one("#curves", Static).update(text)
