@@ -79,8 +79,9 @@ def _time(value: object, name: str) -> datetime:
     return result
 
 
-def parse_bars_request(raw: bytes) -> BarsRequest:
-    """The request in ``raw`` (JSON), validated; :class:`RequestError` says what is wrong."""
+def parse_bars_request(raw: bytes, *, limit: bool = True) -> BarsRequest:
+    """The request in ``raw`` (JSON), validated; :class:`RequestError` says what is wrong.
+    ``limit=False`` accepts any span (a listed flight's whole range, see ``list_flights``)."""
     if len(raw) > MAX_TICKET_BYTES:
         raise RequestError(f"the request is {len(raw)} bytes, more than {MAX_TICKET_BYTES}")
     try:
@@ -108,7 +109,7 @@ def parse_bars_request(raw: bytes) -> BarsRequest:
     if end <= begin:
         raise RequestError(f'empty range: "from" {iso(begin)} is not before "to" {iso(end)}')
     span = MAX_SPAN[timeframe]
-    if end - begin > span:
+    if limit and end - begin > span:
         raise RequestError(
             f"the range {iso(begin)} .. {iso(end)} is longer than {span.days} days, the most one "
             f"{timeframe.code} request may span; split it (engine.data.remote does)"

@@ -164,7 +164,7 @@ class RemoteStore:
 
         out = {}
         for info in self._call("the store listing", listing):
-            request = parse_bars_request(info.descriptor.command)
+            request = parse_bars_request(info.descriptor.command, limit=False)
             out[request.ticker] = (request.begin, request.end - timedelta(minutes=1))
         return out
 

@@ -5,7 +5,9 @@
   high, low, close float64, volume int64), every timeframe derived from the 1-minute store.
 - ``get_flight_info(descriptor)``: a command descriptor holding the same JSON gives the schema,
   the row count and the ticket to fetch it with.
-- ``list_flights()``: one flight per stored instrument, its command the whole stored 1-minute range.
+- ``list_flights(criteria)``: one flight per stored instrument (or the one the criteria, a ticker
+  or code, names): its command the whole stored 1-minute range, its endpoints the tickets of that
+  range in pieces one request may span.
 - ``do_action("instruments")``: the instrument cache as one Arrow IPC stream.
 
 Every call carries ``authorization: Bearer <token>`` (:class:`TokenCheck`); a missing or wrong
@@ -34,6 +36,7 @@ from engine.data.flight_request import (
     BarsRequest,
     RequestError,
     parse_bars_request,
+    pieces,
 )
 from engine.data.instruments import InstrumentCache
 from engine.data.loading import load_bars, resolve_code
@@ -165,10 +168,10 @@ class DataService(flight.FlightServerBase):
         try:
             request = parse_bars_request(raw)
             table = self._load(request)
-        except RequestError as exc:
-            raise _bad(str(exc)) from None
-        except DataError as exc:
-            raise _bad(exc.describe()) from None
+        except (RequestError, DataError) as exc:
+            message = exc.describe() if isinstance(exc, DataError) else str(exc)
+            log.info("data service: %s refused: %s", what, message)
+            raise _bad(message) from None
         except flight.FlightError:
             raise
         except Exception:
@@ -210,12 +213,16 @@ class DataService(flight.FlightServerBase):
                 bounds = self.store.bounds(code)
                 if bounds is None:
                     continue
-                command = BarsRequest(
-                    code, TimeFrame.M1, bounds[0], bounds[1] + timedelta(minutes=1)
-                ).encode()
+                begin, end = bounds[0], bounds[1] + timedelta(minutes=1)
+                command = BarsRequest(code, TimeFrame.M1, begin, end).encode()
                 descriptor = flight.FlightDescriptor.for_command(command)
-                endpoint = flight.FlightEndpoint(flight.Ticket(command), [])
-                yield flight.FlightInfo(schema, descriptor, [endpoint], -1, -1)
+                endpoints = [
+                    flight.FlightEndpoint(
+                        flight.Ticket(BarsRequest(code, TimeFrame.M1, lo, hi).encode()), []
+                    )
+                    for lo, hi in pieces(begin, end, TimeFrame.M1)
+                ]
+                yield flight.FlightInfo(schema, descriptor, endpoints, -1, -1)
         except flight.FlightError:
             raise
         except Exception:
