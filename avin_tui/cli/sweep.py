@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.backtest.sweep import SweepJob
+    from engine.backtest.sweep import SweepJob, TaskPool
 
 
 SIX = Decimal("0.000001")
@@ -42,6 +42,12 @@ def register_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=argparse.FileType("w"), help="the sweep's CSV (default: stdout)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    p.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run the backtests on a Ray cluster (auto: the one this machine is part of; "
+        "needs the avin[ray] extra) instead of local processes",
+    )
 
 
 def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
@@ -69,7 +75,7 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     out.flush()
     done = 0
     started = time.monotonic()
-    rows = sweep(job, combos, workers=args.workers)
+    rows = sweep(job, combos, pool=task_pool(args, job, len(combos)))
     kept: list[list[str]] = []
     try:
         with _progress(args, len(combos)) as advance:
@@ -131,6 +137,17 @@ def _save(
     }
     folder = save_sweep([*grid, *METRICS], kept, meta)
     print(f"saved: {folder}", file=sys.stderr if args.out is None else sys.stdout)
+
+
+def task_pool(args: argparse.Namespace, job: SweepJob, tasks: int) -> TaskPool:
+    """Where the backtests run: the Ray cluster of ``--ray``, else ``--workers`` processes."""
+    from engine.backtest.sweep import local_pool
+
+    if args.ray:
+        from engine.backtest.ray_pool import RayPool
+
+        return RayPool(job, args.ray)
+    return local_pool(job, args.workers, tasks)
 
 
 def _close(rows: Iterator[Mapping[str, Any]]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -47,8 +46,8 @@ def register_options(p: argparse.ArgumentParser) -> None:
 
 def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     """Walks the grid of ``args`` over ``job``; 0, 2 for a bad spec, 130 on Ctrl-C."""
-    from avin_tui.cli.sweep import _cell, _progress
-    from engine.backtest.sweep import METRICS, GridError, LocalPool, combinations, parse_grid
+    from avin_tui.cli.sweep import _cell, _progress, task_pool
+    from engine.backtest.sweep import METRICS, GridError, combinations, parse_grid
     from engine.backtest.walk_forward import (
         WalkForwardError,
         check_metric,
@@ -92,11 +91,10 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     out.flush()
     results = []
     started = time.monotonic()
-    workers = min(args.workers or os.cpu_count() or 1, len(combos))
     try:
         with (
             _progress(args, len(steps) * (len(combos) + 1)) as advance,
-            LocalPool(job, workers) as pool,
+            task_pool(args, job, len(combos)) as pool,
         ):
             for n, r in enumerate(
                 walk(job, combos, steps, pool, metric=metric, warmup=warmup, progress=advance), 1

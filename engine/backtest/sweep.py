@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -225,17 +225,36 @@ class LocalPool:
         yield from self._pool.imap(_worker_do, tasks, chunksize=1)
 
 
+class TaskPool(Protocol):
+    """Where sweep tasks run: :class:`LocalPool` or ``engine.backtest.ray_pool.RayPool``."""
+
+    def __enter__(self) -> TaskPool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def map(self, tasks: Iterable[Task]) -> Iterator[Outcome]: ...
+
+
 def sweep(
-    job: SweepJob, combos: Sequence[Mapping[str, Any]], workers: int | None = None
+    job: SweepJob,
+    combos: Sequence[Mapping[str, Any]],
+    workers: int | None = None,
+    pool: TaskPool | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The rows in combination order, each as soon as it and the ones before it are done.
 
-    ``workers`` None uses every core; 1 (or a single combination) runs here, in this process.
-    Closing the iterator early (Ctrl-C) stops the workers; the rows already given stay valid.
+    On ``pool`` when given (``engine.backtest.ray_pool.RayPool`` for a cluster), else on
+    :func:`local_pool` of ``workers``. Closing the iterator early (Ctrl-C) stops the workers; the
+    rows already given stay valid.
     """
-    with LocalPool(job, min(workers or os.cpu_count() or 1, len(combos))) as pool:
-        for outcome in pool.map(Task(combo) for combo in combos):
+    with pool or local_pool(job, workers, len(combos)) as running:
+        for outcome in running.map(Task(combo) for combo in combos):
             yield outcome.row
+
+
+def local_pool(job: SweepJob, workers: int | None, tasks: int) -> LocalPool:
+    """``workers`` processes (None: every core), never more than ``tasks``; 1 runs here."""
+    return LocalPool(job, min(workers or os.cpu_count() or 1, tasks))
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine.backtest.report import daily_returns, max_drawdown, sharpe
-from engine.backtest.sweep import LocalPool, Outcome, SweepJob, Task
+from engine.backtest.sweep import Outcome, SweepJob, Task, TaskPool
 
 # the metric a training window is judged by, and whether higher is better
 RANKING = {"sharpe": True, "net_pnl": True, "win_rate": True, "max_drawdown": False}
@@ -148,7 +148,7 @@ def walk(
     job: SweepJob,
     combos: Sequence[Mapping[str, Any]],
     steps: Sequence[Window],
-    pool: LocalPool,
+    pool: TaskPool,
     *,
     metric: str = "sharpe",
     warmup: timedelta = timedelta(0),

@@ -71,7 +71,7 @@ def test_ctrl_c_keeps_the_finished_rows(
 ) -> None:
     closed = []
 
-    def two_then_interrupt(job, combos, workers=None):  # type: ignore[no-untyped-def]
+    def two_then_interrupt(job, combos, workers=None, pool=None):  # type: ignore[no-untyped-def]
         try:
             for combo in combos[:2]:
                 yield job.run(combo)
