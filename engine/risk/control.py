@@ -121,6 +121,7 @@ class RiskControl:
             self._fire(self.triggers.on_connection(event.connected, event.reason))
 
     def on_rejected(self, order: Order) -> None:
+        """The broker rejected ``order`` (the engine's own refusals do not come here)."""
         self._fire(self.triggers.on_reject(order.reason))
 
     def on_start(self, rearm: bool = False) -> None:

@@ -3,8 +3,9 @@
 - ``daily_loss``: an account's equity (realised + unrealised - commission of its positions) fell
   more than ``risk.daily_loss_limit`` below its value at the start of the MOEX trading day;
 - ``drawdown``: an account's equity fell more than ``risk.max_drawdown`` below its peak;
-- ``rejections``: ``risk.reject_limit`` orders rejected within ``risk.reject_window`` seconds
-  (refusals because of the trading state itself are not counted);
+- ``rejections``: ``risk.reject_limit`` orders rejected by the broker within
+  ``risk.reject_window`` seconds (the engine's own refusals: pre-trade rules such as
+  ``self_trade``, the trading or strategy state, are local policy and never counted);
 - ``disconnects``: ``risk.disconnect_limit`` broker disconnects within ``risk.disconnect_window``;
 - ``stale_data``: no price for ``risk.stale_data_seconds`` while the session is open;
 - ``clock_skew``: the local clock is more than ``risk.clock_skew_limit`` seconds off the broker's
@@ -79,11 +80,6 @@ class Baseline:
             return cls(day, Decimal(str(data["daily_baseline"])), Decimal(str(data["equity_peak"])))
         except (KeyError, TypeError, ValueError, InvalidOperation):
             return None
-
-
-def is_state_refusal(reason: str) -> bool:
-    """A rejection caused by the trading state itself (not a sign of trouble)."""
-    return reason.startswith(("trading is", "trading_state:", "strategy is"))
 
 
 class Triggers:
@@ -212,8 +208,7 @@ class Triggers:
         return trip
 
     def on_reject(self, reason: str) -> Trip | None:
-        if is_state_refusal(reason):
-            return None
+        """The broker rejected an order (the engine's own refusals are never passed here)."""
         if self._rejects.record(self._clock()):
             s = self.settings
             return self._trip(

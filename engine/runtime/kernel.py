@@ -171,7 +171,10 @@ class Kernel:
             self.host.dispatch(slot, "on_fill", fill)
         self.order_changed(order)
 
-    def order_changed(self, order: Order) -> None:
+    def order_changed(self, order: Order, *, refused_here: bool = False) -> None:
+        """``order`` changed; ``refused_here``: rejected by the engine's own rules (a pre-trade
+        check, the trading or strategy state, the journal), not by the broker: it does not feed
+        the rejections trigger, which watches the broker."""
         self.keeper.order_changed(order)
         level = logging.WARNING if order.status is OrderStatus.REJECTED else logging.INFO
         price = order.avg_fill_price if order.avg_fill_price is not None else order.price
@@ -188,7 +191,7 @@ class Kernel:
             f" ({order.reason})" if order.reason else "",
         )
         self._changed()
-        if order.status is OrderStatus.REJECTED:
+        if order.status is OrderStatus.REJECTED and not refused_here:
             self.risk.on_rejected(order)
         slot = self.parts.slots.get(order.strategy)
         if slot is not None and slot.active:
@@ -243,7 +246,7 @@ class Kernel:
     def reject_local(self, order: Order, reason: str) -> Order:
         self.counters["orders_rejected"] += 1
         self.book.reject_local(order, reason, self.market.now)
-        self.order_changed(order)
+        self.order_changed(order, refused_here=True)
         return order
 
 

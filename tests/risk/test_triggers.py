@@ -73,8 +73,8 @@ CASES: list[tuple[str, dict[str, Any], list[StrategySpec], Callable[[Driver], Aw
     ("drawdown", {"max_drawdown": Decimal("0.01")}, [BUY_EARLY], step_minutes),
     (
         "rejections",
-        {"reject_limit": 2, "max_order_lots": 1},
-        [StrategySpec("test_script", "SBER", params={"plan": {"1": 3, "2": 3, "3": 3}})],
+        {"reject_limit": 2},  # the broker's rejections: 400 lots of SBER need more cash
+        [StrategySpec("test_script", "SBER", params={"plan": {"1": 400, "2": 400, "3": 400}})],
         step_minutes,
     ),
     ("disconnects", {"disconnect_limit": 2}, [StrategySpec("sma_cross", "SBER")], drop_twice),
