@@ -1,0 +1,104 @@
+"""Sweep benchmark: ``python bench/sweep.py [--bars 1000000] [--combos 100]`` (minutes at 1M bars).
+
+``sma_cross`` over a grid of ``fast`` x ``slow`` (10 x 10 = 100 combinations by default) on
+synthetic 1-minute bars (the seeded random walk of bench/backtest.py, no commission): combinations
+per second of
+
+- serial avin: ``SweepJob.run`` one combination after the other in this process, timed over the
+  first ``--serial`` combinations (10 by default: a throughput, not the whole grid),
+- the local pool: ``engine.backtest.sweep.sweep`` over every combination on ``--workers``
+  processes (default every core), the spawning of the workers and the sharing of the bars
+  included, as ``avin backtest --grid`` pays them,
+- vectorbt on the same grid when it is importable (never a project dependency): its SMA and
+  ``Portfolio.from_signals`` broadcast over the combinations; without it a note says so.
+
+The rows of the pool are checked equal to the serial ones. The ratio pool/serial is printed; on a
+machine shared with other work it is at most the number of idle cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backtest import INSTRUMENT, make_bars  # bench/backtest.py: the same synthetic bars
+
+from engine.backtest import BacktestOptions
+from engine.backtest.session import Market
+from engine.backtest.sweep import SweepJob, combinations, sweep
+
+
+def grid(combos: int) -> dict[str, list[int]]:
+    """About ``combos`` combinations: fast 5, 6, ... by slow 20, 25, ... (square-ish)."""
+    side = max(1, round(combos**0.5))
+    return {"fast": list(range(5, 5 + side)), "slow": list(range(20, 20 + 5 * side, 5))}
+
+
+def vectorbt_rate(close: np.ndarray, combos: list[dict[str, int]]) -> str:
+    try:
+        import pandas as pd
+        import vectorbt as vbt
+    except ImportError:
+        return "vectorbt: not importable here (pip install vectorbt in a separate venv to compare)"
+    started = time.perf_counter()
+    price = pd.Series(close)
+    fast = vbt.MA.run(price, window=[c["fast"] for c in combos]).ma.to_numpy()
+    slow = vbt.MA.run(price, window=[c["slow"] for c in combos]).ma.to_numpy()
+    above = fast > slow
+    below = fast < slow
+    up = above & np.vstack([np.zeros((1, len(combos)), bool), below[:-1]])
+    down = below & np.vstack([np.zeros((1, len(combos)), bool), above[:-1]])
+    pf = vbt.Portfolio.from_signals(
+        price, entries=up, exits=down, short_entries=down, short_exits=up, fees=0.0, freq="1min"
+    )
+    pf.total_return()
+    took = time.perf_counter() - started
+    return f"vectorbt:    {len(combos) / took:8.2f} combinations/s ({took:.1f} s, same grid)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--combos", type=int, default=100, help="about this many combinations")
+    parser.add_argument("--serial", type=int, default=10, help="combinations timed serially")
+    parser.add_argument("--workers", type=int, default=None, help="pool size (every core)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
+    args = parser.parse_args()
+    if args.smoke:  # make bench-smoke
+        args.bars, args.combos, args.serial, args.workers = 5_000, 4, 2, 2
+    frame = make_bars(args.bars)
+    job = SweepJob("sma_cross", (Market(INSTRUMENT, frame),), options=BacktestOptions(commission=0))
+    combos = combinations(grid(args.combos))
+    sample = combos[: max(1, min(args.serial, len(combos)))]
+    workers = min(args.workers or os.cpu_count() or 1, len(combos))
+    print(
+        f"sma_cross sweep: {len(combos)} combinations on {args.bars:,} synthetic 1-minute bars, "
+        f"{workers} workers, {os.cpu_count()} cores"
+    )
+
+    started = time.perf_counter()
+    serial = [job.run(c) for c in sample]
+    serial_took = time.perf_counter() - started
+    serial_rate = len(sample) / serial_took
+    print(f"serial avin: {serial_rate:8.2f} combinations/s ({len(sample)} in {serial_took:.1f} s)")
+
+    started = time.perf_counter()
+    rows = list(sweep(job, combos, workers=workers))
+    pool_took = time.perf_counter() - started
+    pool_rate = len(combos) / pool_took
+    print(f"local pool:  {pool_rate:8.2f} combinations/s ({len(combos)} in {pool_took:.1f} s)")
+    if rows[: len(serial)] != serial:
+        raise SystemExit("the pool's rows differ from the serial ones")
+    print(f"pool / serial: {pool_rate / serial_rate:.2f}x (rows equal)")
+    print(vectorbt_rate(frame["close"].to_numpy(), combos))
+
+
+if __name__ == "__main__":
+    main()
