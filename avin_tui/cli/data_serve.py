@@ -93,13 +93,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     write_private_file(path, token + "\n")
     out = stdout_console()
     endpoint = f"{args.host}:{service.port}"
-    out.print(f"avin data serve: {service.store.root} at {service.endpoint}", highlight=False)
+    out.print(
+        f"avin data serve: {service.store.root} at {service.endpoint}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if given:
-        out.print(f"token: the value of ${TOKEN_ENV} (also in {path}, mode 0600)", highlight=False)
+        out.print(
+            f"token: the value of ${TOKEN_ENV} (also in {path}, mode 0600)",
+            highlight=False,
+            soft_wrap=True,
+        )
     elif sys.stdout.isatty():
-        out.print(f"token (shown once, also in {path}, mode 0600): {token}", highlight=False)
+        out.print(
+            f"token (shown once, also in {path}, mode 0600): {token}",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        out.print(f"token: in {path} (mode 0600); nothing else shows it", highlight=False)
+        out.print(
+            f"token: in {path} (mode 0600); nothing else shows it", highlight=False, soft_wrap=True
+        )
     tls = " --tls-root-cert CERT.pem" if service.tls else ""
     out.print(
         f"clients on this machine and home need nothing more: avin data export SBER --tf 1H "
@@ -155,7 +169,9 @@ def cmd_export_remote(args: argparse.Namespace) -> int:
             begin=utc_day(args.since),
             end=utc_day(args.until, end=True),
         )
-    stdout_console().print(f"{rows:,} {tf.code} bars written to {args.output} (from {args.remote})")
+    stdout_console().print(
+        f"{rows:,} {tf.code} bars written to {args.output} (from {args.remote})", soft_wrap=True
+    )
     return 0
 
 
