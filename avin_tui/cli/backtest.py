@@ -146,8 +146,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except (DataError, ValueError, LookupError, OSError) as exc:  # no data stored: say so
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
-    if args.walk_forward and not args.grid:
-        print("avin backtest: --walk-forward needs a --grid to optimise", file=sys.stderr)
+    lonely = _sweep_only_options(args)
+    if lonely:
+        print(f"avin backtest: {lonely}", file=sys.stderr)
         return 2
     if args.grid:
         from avin_tui.cli.sweep import run_sweep
@@ -177,6 +178,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         folder = save_report(report)
         print(f"saved: {folder}")
     return 0
+
+
+def _sweep_only_options(args: argparse.Namespace) -> str | None:
+    """What is wrong when an option of sweeps or walk-forwards comes without what it needs."""
+    if args.walk_forward and not args.grid:
+        return "--walk-forward needs a --grid to optimise"
+    if not args.grid and (args.ray or args.out or args.workers is not None):
+        return "--out, --workers and --ray belong to a sweep: give a --grid"
+    if not args.walk_forward and (args.metric != "sharpe" or args.equity_out):
+        return "--metric and --equity-out belong to --walk-forward"
+    return None
 
 
 def _run(

@@ -72,6 +72,8 @@ def test_one_row_per_window_then_the_stitched_row(data: Path, tmp_path: Path) ->
     ("extra", "message"),
     [
         (["--walk-forward", "2D:1D"], "--walk-forward needs a --grid"),
+        (["--ray", "auto"], "--out, --workers and --ray belong to a sweep"),
+        (["--grid", "fast=3", "--metric", "net_pnl"], "--metric and --equity-out belong to"),
         (["--grid", "fast=3", "--walk-forward", "2D"], "TRAIN:TEST"),
         (["--grid", "fast=3", "--walk-forward", "2m:1D"], "M for months"),
         (["--grid", "fast=3", "--walk-forward", "2D:1D", "--metric", "pnl"], "choose one of"),
