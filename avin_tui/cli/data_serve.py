@@ -157,8 +157,8 @@ def cmd_export_remote(args: argparse.Namespace) -> int:
     if token is None:
         raise TokenError(
             f"no token for the data service at {args.remote}",
-            f"Set {TOKEN_ENV} to the token `avin data serve` printed (on its machine it is in "
-            f"{token_path()}).",
+            f"Set {TOKEN_ENV} to the token `avin data serve` printed (it is also in "
+            f"{token_path().name} in the state home of the machine and user that serve).",
         )
     with RemoteStore(args.remote, token, tls_root_cert=args.tls_root_cert) as remote:
         rows = export_remote(

@@ -215,6 +215,8 @@ def export_remote(
     start, stop = export_range(timeframe, bounds, begin, end)
     if stop <= start:
         raise MissingDataError(
-            f"no {timeframe.code} bars of {code} in the range asked for", "Check --from and --to."
+            f"no {timeframe.code} bars of {code} in the range asked for: the data service stores "
+            f"{bounds[0]:%Y-%m-%d %H:%M} .. {bounds[1]:%Y-%m-%d %H:%M} UTC",
+            "Check --from and --to.",
         )
     return write_bars(remote.bars(code, timeframe, start, stop), output)

@@ -104,10 +104,12 @@ def test_remote_export_errors_are_one_paragraph(
     cases = {
         ("GAZP", "D", out): "stores no bars of GAZP",
         ("SBER", "7M", out): "unknown timeframe",
+        ("SBER", "D --from 2030-01-01", out): "the data service stores 2022-01-03 03:50 .. 2023-",
         ("SBER", "D", str(tmp_path / "d.txt")): "cannot tell the export format",
     }
     for (ticker, tf, target), message in cases.items():
-        result = run_cli("data", "export", ticker, "--tf", tf, "-o", target, "--remote", endpoint)
+        args = ("data", "export", ticker, "--tf", *tf.split(), "-o", target, "--remote", endpoint)
+        result = run_cli(*args)
         assert result.code == 2 and message in result.err, result.err
         assert result.err.startswith("avin data export: ") and "Traceback" not in result.err
     unreachable = run_cli(
