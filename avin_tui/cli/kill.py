@@ -1,8 +1,10 @@
 """``avin kill [--flatten|--reduce]`` and ``avin resume [--yes]``: the out-of-band kill switch.
 
-They work through the status store: the latched trading state is written at once (so the next
-run starts in it even if no engine is running), and a running engine obeys the command within
-about a second (it polls the store); the command waits for the engine's snapshot to confirm.
+A running robot gets the command through its control socket (``engine.control``) and answers
+with its trading state at once. Without one they work through the status store: the latched
+trading state is written at once (so the next run starts in it even if no engine is running),
+and a running engine that serves no socket obeys the command within about a second (it polls
+the store); the command waits for the engine's snapshot to confirm.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ def run_command(name: str, reason: str, wait: float) -> int:
     from engine.state import open_configured_store
 
     target = _TARGET[name]
+    answered = _through_control(name, reason, target)
+    if answered is not None:
+        return answered
     with open_configured_store() as store:
         marker = store.marker()
         running = marker is not None and marker.is_alive()
@@ -141,6 +146,34 @@ def run_command(name: str, reason: str, wait: float) -> int:
         file=sys.stderr,
     )
     return EXIT_FAILED
+
+
+def _through_control(name: str, reason: str, target: TradingState) -> int | None:
+    """The command through the running robot's control socket (answered in milliseconds); None
+    when no robot serves it (the status store then)."""
+    from avin_tui.cli.control import robot
+
+    with robot() as client:
+        if client is None:
+            return None
+        from engine.control.client import ControlError
+
+        try:
+            reply = client.command(name, reason)
+        except ControlError as exc:
+            if exc.code.name in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+                return None  # it went away meanwhile: the store path
+            print(f"avin: the engine refused {name}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    if reply.trading_state != target.value:
+        print(
+            f"avin: the engine (pid {reply.pid}) is {reply.trading_state}, not {target.value}"
+            + (f" ({reply.halt_reason})" if reply.halt_reason else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"avin: the engine (pid {reply.pid}) is {reply.trading_state}")
+    return EXIT_OK
 
 
 @user_errors

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = subparsers.add_parser(
         "status",
         help="state of the running (or last) robot",
-        description="Print the state of the running or last robot, from the persisted status.",
+        description="Print the state of the running robot (live, through its control socket) "
+        "or of the last one (the persisted status).",
         epilog=_STATUS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -31,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def load_status() -> dict[str, Any] | None:
-    """The persisted status (running from the live marker), or None when nothing ever ran."""
+    """The running robot's status through its control socket, else the persisted status
+    (running from the live marker), or None when nothing ever ran."""
+    live = _live_status()
+    if live is not None:
+        return live
     from engine.config import load_settings
     from engine.paths import homes
     from engine.state import open_store
@@ -41,6 +46,23 @@ def load_status() -> dict[str, Any] | None:
         return None
     with open_store(settings) as store:
         return store.status()
+
+
+def _live_status() -> dict[str, Any] | None:
+    from avin_tui.cli.control import robot
+
+    with robot() as client:
+        if client is None:
+            return None
+        from engine.control.client import ControlError
+
+        try:
+            data = client.status()
+        except ControlError:
+            return None  # it went away meanwhile: the store
+    data["running"] = True  # the process answered
+    data["source"] = "control"  # live from the robot, not the last saved status
+    return data
 
 
 @user_errors
@@ -79,8 +101,9 @@ def _print_status(data: dict[str, Any]) -> None:
     console.print(
         f"market {data.get('market_ts') or '-'}  last event {data.get('last_event_ts') or '-'}"
     )
+    saved = "live (control socket)" if data.get("source") == "control" else None
     console.print(
-        f"saved {data.get('saved_ts') or '-'}"
+        f"saved {saved or data.get('saved_ts') or '-'}"
         + ("  [yellow]recovered after a crash[/]" if data.get("recovered") else "")
     )
     strategies = Table(title="Strategies", title_justify="left")

@@ -19,6 +19,10 @@ from engine.control.proto import control_pb2 as pb
 from engine.control.proto.control_pb2_grpc import ControlStub
 
 TIMEOUT = 2.0  # seconds for one call (a robot answers in milliseconds)
+# A small receive window for snapshot streams (and no window growth): a client that stops
+# reading holds one or two snapshots in the transport, so when it reads again the next one it
+# gets is the newest, not a backlog (gRPC's default window of 64 KiB holds dozens).
+CHANNEL_OPTIONS = [("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)]
 COMMANDS = {
     "kill": pb.KILL,
     "reduce": pb.REDUCE,
@@ -42,7 +46,7 @@ class ControlClient:
     def __init__(self, path: Path | None = None, timeout: float = TIMEOUT) -> None:
         self.path = path or socket_path()
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(unix_target(self.path))
+        self.channel = grpc.insecure_channel(unix_target(self.path), options=CHANNEL_OPTIONS)
         self.stub = ControlStub(self.channel)
 
     def __enter__(self) -> ControlClient:
