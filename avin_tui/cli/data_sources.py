@@ -20,10 +20,11 @@ from avin_tui.cli.data_console import (
 )
 from engine.data.errors import DataError
 
-SOURCES = ("tinvest-archive", "tinvest", "moex")
+SOURCES = ("tinvest-archive", "tinvest", "moex", "remote")
 URL_HELP = (
     "service URL: the ISS for --source moex (default: $AVIN_MOEX_URL or the public ISS), the "
-    "history archives for tinvest-archive (default: $AVIN_HISTORY_URL or T-Invest)"
+    "history archives for tinvest-archive (default: $AVIN_HISTORY_URL or T-Invest), HOST:PORT "
+    "of `avin data serve` for --source remote"
 )
 CHECK_DAYS = 7
 

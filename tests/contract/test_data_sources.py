@@ -124,7 +124,31 @@ async def template(tmp_path: Path) -> AsyncIterator[Case]:
                (_utc(MONDAY - timedelta(days=1)), _utc(MONDAY)))  # fmt: skip
 
 
+@contextlib.asynccontextmanager
+async def remote(tmp_path: Path) -> AsyncIterator[Case]:
+    from engine.data.instruments import InstrumentCache
+    from engine.data.service import DataService
+    from engine.data.sources.remote import RemoteSource
+    from engine.data.synthetic import minute_bars
+
+    served = BarStore(tmp_path / "served")
+    served.merge("MOEX_SHARE_SBER", "sim-sber-0001", minute_bars([MONDAY], seed=5), "test")
+    token = "contract-token-0123456789"
+    service = DataService(
+        token, store=served, instruments=InstrumentCache(tmp_path / "served-instruments.parquet")
+    )
+    thread = threading.Thread(target=service.serve, daemon=True)
+    thread.start()
+    try:
+        yield Case(RemoteSource(f"127.0.0.1:{service.port}", token), "SBER", _utc(MONDAY),
+                   _utc(MONDAY, 24), (_utc(MONDAY - timedelta(days=1)), _utc(MONDAY)))  # fmt: skip
+    finally:
+        service.shutdown()
+        thread.join(timeout=10)
+
+
 CASES: dict[str, Callable[[Path], Any]] = {
+    "remote": remote,
     "moex": moex,
     "tinvest-sim": tinvest_sim,
     "tinvest-fake-server": tinvest_fake_server,
@@ -214,5 +238,10 @@ async def test_a_second_download_adds_nothing(case: Case, tmp_path: Path) -> Non
 def test_every_source_of_the_command_line_is_in_the_suite() -> None:
     from engine.data.sources.registry import SOURCES
 
-    covered = {"moex": "moex", "tinvest": "tinvest-sim", "tinvest-archive": "tinvest-archive"}
+    covered = {
+        "moex": "moex",
+        "tinvest": "tinvest-sim",
+        "tinvest-archive": "tinvest-archive",
+        "remote": "remote",
+    }
     assert set(SOURCES) == set(covered) and set(covered.values()) <= set(CASES)

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,50 @@ def test_serve_runs_hands_out_a_private_token_and_stops_cleanly(
     assert not path.exists()
     assert "data service: get MOEX_SHARE_SBER 1H" in errors
     assert token not in banner + rest + errors
+
+
+# --- --source remote: another machine's store into this one ---------------------------------
+
+
+def test_download_source_remote_copies_the_served_minutes(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.data.instruments import InstrumentCache
+    from engine.data.loading import load_bars
+
+    served = BarStore(tmp_path / "server" / "bars")
+    served.merge(CODE, SBER_UID, minute_bars(trading_days(2023, 5), seed=7), "test")
+    service = DataService(
+        TOKEN, store=served, instruments=InstrumentCache(tmp_path / "server" / "i.parquet")
+    )
+    thread = threading.Thread(target=service.serve, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"127.0.0.1:{service.port}"
+        args = ("data", "download", "SBER", "--source", "remote", "--from", "2023-01-01")
+        monkeypatch.delenv(TOKEN_ENV, raising=False)
+        no_token = run_cli(*args, "--to", "2023-02-28", "--base-url", endpoint, "--no-progress")
+        assert no_token.code == 2 and "no token for the data service" in no_token.err
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        no_url = run_cli(*args, "--no-progress")
+        assert no_url.code == 2 and "needs the data service's address" in no_url.err
+        done = run_cli(*args, "--to", "2023-02-28", "--base-url", endpoint, "--no-progress")
+        assert done.code == 0, done.err
+        local = BarStore()
+        assert local.read(CODE).equals(served.read(CODE))
+        assert local.read(CODE).height == 5 * 840
+        again = run_cli(*args, "--to", "2023-02-28", "--base-url", endpoint, "--no-progress")
+        assert again.code == 0 and local.read(CODE).equals(served.read(CODE))
+        begin, end = datetime(2023, 1, 1, tzinfo=UTC), datetime(2023, 3, 1, tzinfo=UTC)
+        assert load_bars("SBER", "1H", begin, end).equals(
+            load_bars("SBER", "1H", begin, end, store=served)
+        )
+        unknown = run_cli("data", "download", "NOPE", *args[3:], "--base-url", endpoint)
+        assert unknown.code == 1 and "knows no instrument 'NOPE'" in unknown.err
+        trades = run_cli(
+            "data", "download", "SBER", "--source", "remote", "--trades", "--base-url", endpoint
+        )
+        assert trades.code == 1 and "serves no trades" in trades.err
+    finally:
+        service.shutdown()
+        thread.join(timeout=10)

@@ -7,7 +7,7 @@ from typing import Any
 from engine.data.errors import DataError
 from engine.data.sources.protocol import DataSource
 
-SOURCES = ("tinvest-archive", "tinvest", "moex")
+SOURCES = ("tinvest-archive", "tinvest", "moex", "remote")
 
 
 def open_source(
@@ -46,4 +46,8 @@ def open_source(
 
         archives = HistoryClient(configured_token(), base_url=base_url, timeout=timeout or 60.0)
         return TInvestArchiveSource(archives, InstrumentCache())
+    if name == "remote":
+        from engine.data.sources.remote import RemoteSource
+
+        return RemoteSource(base_url)
     raise ValueError(f"unknown source {name!r}: use one of {', '.join(SOURCES)}")
