@@ -46,10 +46,25 @@ class FillResult:
     duplicate: bool = False
 
 
+class OrderTable(dict[str, Order]):
+    """The orders by key, remembering every key set since its order was last seen closed
+    (``maybe_open``, in the order they were set): an order that reached a terminal state never
+    opens again, so :meth:`OrderManager.open_orders` looks at these instead of the whole day's
+    history (a replaced order, as recovery does, is set again and so looked at again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maybe_open: dict[str, None] = {}
+
+    def __setitem__(self, key: str, order: Order) -> None:
+        super().__setitem__(key, order)
+        self.maybe_open[key] = None
+
+
 class OrderManager:
     def __init__(self, lot_size: Callable[[str], int] | None = None) -> None:
         self._lot_size = lot_size or (lambda code: 1)
-        self.orders: dict[str, Order] = {}
+        self.orders = OrderTable()
         self.positions: dict[tuple[str, str], Position] = {}
         self.strategy_positions: dict[str, Position] = {}
         self._strategy_instrument: dict[str, str] = {}
@@ -90,13 +105,17 @@ class OrderManager:
     def open_orders(
         self, *, account: str | None = None, strategy: str | None = None
     ) -> list[Order]:
-        return [
-            o
-            for o in list(self.orders.values())
-            if o.is_open
-            and (account is None or o.account == account)
-            and (strategy is None or o.strategy == strategy)
-        ]
+        table = self.orders
+        out: list[Order] = []
+        for key in list(table.maybe_open):
+            o = table.get(key)
+            if o is None or not o.is_open:  # closed for good: not looked at again
+                table.maybe_open.pop(key, None)
+            elif (account is None or o.account == account) and (
+                strategy is None or o.strategy == strategy
+            ):
+                out.append(o)
+        return out
 
     def apply_update(self, view: Order, ts: datetime | None) -> Order | None:
         """Merge the broker's view of an order; our order if its status changed, else None."""
