@@ -1,11 +1,12 @@
 """Scale: strategy rows x instruments on the simulated market, as ``avin run`` trades it.
 
-    .venv/bin/python bench/scale.py [--rows 6,60,180,600] [--speed 1000] [--seconds 15] [--smoke]
+    .venv/bin/python bench/scale.py [--rows 6,60,180,600] [--speed 1500] [--seconds 15] [--smoke]
 
 Each size runs in a fresh process (so its peak memory is its own): the real Engine on a SimBroker
 replaying in real time at ``--speed`` simulated seconds per second, ``rows / 6`` parameter sets of
-``sma_cross`` on each of the six simulated shares (one account, the default risk limits), for
-``--seconds`` after start-up (history loaded, strategies started). Printed per size:
+``sma_cross`` on each of the six simulated shares (one account with 100 million RUB, the default
+risk limits), for ``--seconds`` after start-up (history loaded, strategies started). Printed per
+size:
 
 - events/s: broker events the engine took per wall second;
 - speed: the simulated seconds the market actually replayed per wall second (the market replays
@@ -14,6 +15,8 @@ replaying in real time at ``--speed`` simulated seconds per second, ``rows / 6``
 - lag p50/p99/max: wall time from the moment the broker put a 1-minute bar close on its queue to
   the moment a strategy's ``on_bar`` hook starts for it (every hook call counted: the 30th row on
   an instrument waits for the 29 before it);
+- cpu: the process's CPU time per wall second (when the market falls behind or the lag grows
+  while this is well under 100%, other work on the machine had the CPU: not the engine's cost);
 - peak RSS of the process (``ru_maxrss``), MB;
 - the ratios of events/s and lag p99 against the smallest size, measured in the same run.
 
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +88,8 @@ async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[s
         for share in SHARES
         for i in range(per_share)
     ]
-    broker = SimBroker(seed=seed, speed=speed, start=START)
+    # cash for every row (the default million runs out at 600 rows: the broker refuses, halts)
+    broker = SimBroker(seed=seed, speed=speed, start=START, cash=Decimal(100_000_000))
     engine = Engine(broker, specs, EngineOptions(history_days=1), risk=RiskSettings())
 
     queued: dict[int, float] = {}
@@ -126,8 +131,10 @@ async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[s
         await asyncio.sleep(0.01)
     _lags.clear()
     events0, steps0, began = engine.counters["events"], steps[0], time.perf_counter()
+    cpu0 = time.process_time()
     await asyncio.sleep(seconds)
     wall = time.perf_counter() - began
+    cpu = time.process_time() - cpu0
     events, replayed = engine.counters["events"] - events0, steps[0] - steps0
     lags = list(_lags)
     engine.request_stop()
@@ -139,6 +146,7 @@ async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[s
         "seconds": round(wall, 2),
         "events_per_s": events / wall,
         "replayed_speed": replayed * 60 / ticks_per_minute / wall,
+        "cpu": cpu / wall,
         "hooks": len(lags),
         "lag_p50": percentile(lags, 50) if lags else None,
         "lag_p99": percentile(lags, 99) if lags else None,
@@ -147,6 +155,7 @@ async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[s
         "orders_sent": engine.counters["orders_sent"],
         "refused": dict(engine.risk.gate.rejections),
         "trading": engine.trading_state.value,
+        "halt_reason": engine.halt_reason,
     }
 
 
@@ -178,13 +187,14 @@ def _ms(value: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="6,60,180,600", help="sizes, comma separated")
-    parser.add_argument("--speed", type=float, default=1000.0, help="simulated s per wall s")
+    parser.add_argument("--speed", type=float, default=1500.0, help="simulated s per wall s")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured per size")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="the smallest size, briefly")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: one size, JSON
     args = parser.parse_args()
     logging.getLogger("avin").setLevel(logging.WARNING)
+    logging.getLogger("avin").addHandler(logging.NullHandler())  # refusals: counted below
     if args.one is not None:
         result = asyncio.run(_measure(args.one, args.speed, args.seconds, args.seed))
         print(json.dumps(result))
@@ -198,7 +208,7 @@ def main() -> None:
     )
     print(
         f"{'rows':>5} {'events/s':>9} {'speed':>7} {'hooks':>7} {'lag p50':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'RSS MB':>7} {'ev/s x':>7} {'p99 x':>7}  orders, refusals, state"
+        f"{'max ms':>8} {'cpu':>5} {'RSS MB':>7} {'ev/s x':>7} {'p99 x':>7}  orders, refusals, state"
     )
     base: dict[str, Any] | None = None
     results = []
@@ -212,9 +222,9 @@ def main() -> None:
         )
         print(
             f"{r['rows']:>5} {r['events_per_s']:>9.0f} {r['replayed_speed']:>7.0f} "
-            f"{r['hooks']:>7} {_ms(r['lag_p50'])} {_ms(r['lag_p99'])} {_ms(r['lag_max'])} "
+            f"{r['hooks']:>7} {_ms(r['lag_p50'])} {_ms(r['lag_p99'])} {_ms(r['lag_max'])} {r['cpu']:>5.0%} "
             f"{r['peak_rss_mb']:>7.0f} {ev_ratio:>7.2f} {lag_ratio:>7.2f}  "
-            f"{r['orders_sent']}, {r['refused'] or '-'}, {r['trading']}",
+            f"{r['orders_sent']}, {r['refused'] or '-'}, {r['trading']} {r['halt_reason']}",
             flush=True,
         )
     goal = next((r for r in results if r["rows"] == GOAL_ROWS), None)
