@@ -13,12 +13,12 @@ import polars as pl
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
-from avin_tui.widgets.sweep_heatmap import heat, render_bars, render_heatmap, short
+from avin_tui.widgets.sweep_heatmap import CELL_WIDTH, heat, render_bars, render_heatmap, short
 from engine.backtest.sweep_storage import SavedSweep
 
 DEFAULT_METRIC = "net_pnl"
@@ -56,7 +56,7 @@ class SweepScreen(ModalScreen[None]):
         }
         & #sweep-title { height: auto; padding: 0 1; }
         & DataTable { height: 1fr; min-height: 4; }
-        & VerticalScroll { height: auto; max-height: 60%; padding: 0 1; }
+        & #heat-box { height: auto; padding: 0 1; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -80,7 +80,7 @@ class SweepScreen(ModalScreen[None]):
         with Vertical():
             yield Static(self._title(), id="sweep-title")
             yield DataTable(id="sweep-rows", cursor_type="cell", zebra_stripes=True)
-            with VerticalScroll():
+            with ScrollableContainer(id="heat-box"):  # a big grid scrolls both ways
                 yield Static("reading the sweep ...", id="heatmap")
 
     def _title(self) -> Text:
@@ -91,7 +91,10 @@ class SweepScreen(ModalScreen[None]):
         title.append(f"  {meta.get('rows', '?')} of {meta.get('combinations', '?')} runs")
         if where:
             title.append(f"  on {where}")
-        title.append("\ns sort by column (again: reverse)  p parameters  m metric  esc back", "dim")
+        title.append(
+            "\ns sort (again: reverse)  p parameters  m metric  tab heatmap  esc back",
+            "dim",
+        )
         if self.sorted_by:
             column, reverse = self.sorted_by
             title.append(f"  sorted by {column} {'highest' if reverse else 'lowest'} first")
@@ -159,6 +162,12 @@ class SweepScreen(ModalScreen[None]):
     def on_resize(self) -> None:
         self._draw()
 
+    def _too_wide(self, x: str) -> bool:
+        """Whether the values of ``x`` as columns are wider than the screen."""
+        assert self.frame is not None
+        width = self.query_one("#heat-box", ScrollableContainer).size.width or self.size.width or 80
+        return (self.frame[x].n_unique() + 1) * CELL_WIDTH > width - 2
+
     def _draw(self) -> None:
         if self.frame is None:
             return
@@ -167,8 +176,23 @@ class SweepScreen(ModalScreen[None]):
             target.update("no rows or no parameters to map")
             return
         x, y = self.pairs[self.pair]
+        if (
+            y is not None
+            and self._too_wide(x)
+            and self.frame[x].n_unique() > self.frame[y].n_unique()
+        ):
+            x, y = y, x  # the parameter with more values goes down: rows are cheaper than columns
         h = heat(self.frame, self.sweep.parameters, x, y, self.metric)
+        box = self.query_one("#heat-box", ScrollableContainer)
+        room = box.size.width or (self.size.width or 80) - 8
         if y is None:
-            target.update(render_bars(h, max(30, (self.size.width or 80) - 8)))
+            text = render_bars(h, max(30, min(room - 4, 72)))  # room for a scroll bar
+            text.no_wrap, text.overflow = True, "crop"
         else:
-            target.update(render_heatmap(h))
+            text = render_heatmap(h, no_wrap=True)
+        target.update(text)
+        lines = text.plain.splitlines()
+        target.styles.width = max(map(len, lines))  # wider than the box: it scrolls sideways
+        wide = max(map(len, lines)) > room - 2  # a horizontal scroll bar takes a line
+        tall = max(4, int((self.query_one(Vertical).size.height or self.size.height or 24) * 0.5))
+        box.styles.height = min(len(lines) + wide, tall)

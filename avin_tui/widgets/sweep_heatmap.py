@@ -22,6 +22,7 @@ LOWER_IS_BETTER = frozenset({"max_drawdown"})
 # dark violet -> blue -> teal -> green -> yellow: the luminance rises along the scale
 _SCALE = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 CELL_WIDTH = 9
+BEST = Style(bold=True, underline=True)  # the best value, visible without colour too
 
 
 def heat_colour(t: float) -> Color:
@@ -82,6 +83,13 @@ class Heat:
     def values(self) -> list[float]:
         return [v for v in self.cells.values() if v is not None]
 
+    def best(self) -> float | None:
+        """The best value shown (the highest, or the lowest for ``max_drawdown``)."""
+        values = self.values()
+        if not values:
+            return None
+        return min(values) if self.metric in LOWER_IS_BETTER else max(values)
+
     def shade(self, value: float | None) -> float | None:
         """Where ``value`` sits between the lowest (0) and the highest (1) shown."""
         if value is None:
@@ -109,7 +117,9 @@ def heat(frame: pl.DataFrame, params: Sequence[str], x: str, y: str | None, metr
 
 def _title(h: Heat) -> Text:
     better = "lower" if h.metric in LOWER_IS_BETTER else "higher"
-    return Text.assemble((h.metric, "bold"), f": {better} is better; brighter = higher")
+    return Text.assemble(
+        (h.metric, "bold"), f": {better} is better; brighter = higher; ", ("best", BEST)
+    )
 
 
 def _cell_style(t: float | None) -> Style:
@@ -120,7 +130,7 @@ def _cell_style(t: float | None) -> Style:
     return Style(color=fg, bgcolor=bg)
 
 
-def render_heatmap(h: Heat) -> Text:
+def render_heatmap(h: Heat, no_wrap: bool = False) -> Text:
     """Rows are ``y`` values, columns ``x`` values; each cell its value on its colour."""
     assert h.y is not None
     label_w = max(len(h.y) + 2, *(len(short(v)) for v in h.ys)) + 1
@@ -129,13 +139,18 @@ def render_heatmap(h: Heat) -> Text:
     out.append("\n" + f"{h.y} \u2193".ljust(label_w), "bold")
     for xv in h.xs:
         out.append(short(xv).rjust(CELL_WIDTH - 1) + " ", "bold")
+    best = h.best()
     for yv in h.ys:
         out.append("\n" + short(yv).rjust(label_w), "bold")
         for xv in h.xs:
             value = h.cells.get((xv, yv))
-            out.append(short(value).rjust(CELL_WIDTH - 1) + " ", _cell_style(h.shade(value)))
+            style = _cell_style(h.shade(value))
+            if value is not None and value == best:
+                style += BEST
+            out.append(short(value).rjust(CELL_WIDTH - 1) + " ", style)
     out.append("\n")
     out.append(_legend(h))
+    out.no_wrap = no_wrap
     return out
 
 
@@ -145,6 +160,7 @@ def render_bars(h: Heat, width: int) -> Text:
     value_w = max((len(short(v)) for v in h.cells.values()), default=1) + 1
     bar_w = max(4, width - label_w - value_w - 2)
     out = _title(h)
+    best = h.best()
     out.append("\n" + h.x.rjust(label_w), "bold")
     for xv in h.xs:
         value = h.cells.get((xv, None))
@@ -153,7 +169,8 @@ def render_bars(h: Heat, width: int) -> Text:
         length = 0 if t is None else max(1, round(t * bar_w))
         style = Style(dim=True) if t is None else Style(color=heat_colour(t))
         out.append("\u2588" * length, style)
-        out.append(" " * (bar_w - length) + short(value).rjust(value_w))
+        out.append(" " * (bar_w - length))
+        out.append(short(value).rjust(value_w), BEST if value is not None and value == best else "")
     out.append("\n")
     out.append(_legend(h))
     return out

@@ -120,12 +120,15 @@ def test_the_heatmap_fixes_other_parameters_at_the_best_row_and_colours_by_value
     assert h.xs == [3, 6, 9] and h.ys == [20, 40]
     assert h.cells[(9, 20)] == 72.0 and h.cells[(3, 40)] == -8.0
     text = render_heatmap(h)
-    backgrounds = {}
+    backgrounds, underlined = {}, []
     for span in text.spans:
         cell = text.plain[span.start : span.end].strip()
         style = span.style
         if not isinstance(style, str) and style.bgcolor is not None:
             backgrounds[float(cell)] = luminance(style.bgcolor)
+            if style.underline:
+                underlined.append(cell)
+    assert underlined == ["72.00"]  # the best, marked without colour too
     assert sorted(backgrounds) == sorted(v for v in h.cells.values() if v is not None)
     by_value = [backgrounds[v] for v in sorted(backgrounds)]
     assert by_value == sorted(by_value) and by_value[-1] == luminance(heat_colour(1.0))
@@ -144,6 +147,8 @@ def test_a_one_parameter_sweep_draws_a_bar_per_value_longest_at_the_highest() ->
     assert lines[1].strip() == "fast"
     bars = {line.split()[0]: line.count("\u2588") for line in lines[2:5]}
     assert bars["9"] > bars["3"] > bars["6"] >= 1
+    marked = [text.plain[s.start : s.end] for s in text.spans if getattr(s.style, "underline", 0)]
+    assert [m.strip() for m in marked] == ["best", "12.00"]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
