@@ -191,3 +191,17 @@ async def test_an_unreadable_sweep_says_so(tmp_path: Path) -> None:
 def test_num_cells_show_short_and_keep_the_exact_value() -> None:
     cell = NumCell(-27.04512)
     assert cell.__rich__().plain == "-27.05" and cell.value == -27.04512
+
+
+async def test_a_big_grid_keeps_the_table_in_view_and_scrolls_the_heatmap(tmp_path: Path) -> None:
+    save(tmp_path, {"fast": list(range(2, 21)), "slow": list(range(21, 62, 5))})
+    app = Host(SweepScreen(list_sweeps(tmp_path)[0]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _loaded(app, pilot)
+        await pilot.pause()
+        box = screen.query_one("#heat-box")
+        table = screen.query_one(DataTable)
+        assert table.size.height >= 4 and box.size.height <= 11  # at most half of the frame
+        assert box.max_scroll_x > 0 and box.max_scroll_y > 0  # the rest is a scroll away
+        heatmap = str(screen.query_one("#heatmap", Static).render())
+        assert heatmap.splitlines()[2].split()[:2] == ["fast", "\u2193"]  # 19 values go down
