@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = token_path()
     write_private_file(path, token + "\n")
     out = stdout_console()
-    endpoint = f"{args.host}:{service.port}"
+    endpoint = service.client_address
     out.print(
         f"avin data serve: {service.store.root} at {service.endpoint}",
         highlight=False,

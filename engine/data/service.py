@@ -75,9 +75,14 @@ def is_loopback(host: str) -> bool:
         return False  # a host name other than localhost may resolve anywhere
 
 
-def location(host: str, port: int, tls: bool) -> str:
+def address(host: str, port: int) -> str:
+    """``HOST:PORT`` as clients write it (an IPv6 address in brackets)."""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"grpc+{'tls' if tls else 'tcp'}://{shown}:{port}"
+    return f"{shown}:{port}"
+
+
+def location(host: str, port: int, tls: bool) -> str:
+    return f"grpc+{'tls' if tls else 'tcp'}://{address(host, port)}"
 
 
 class TokenCheck(flight.ServerMiddlewareFactory):
@@ -152,6 +157,16 @@ class DataService(flight.FlightServerBase):
     def endpoint(self) -> str:
         return location(self.host, self.port, self.tls)
 
+    @property
+    def client_address(self) -> str:
+        """``HOST:PORT`` for clients (a wildcard bind: this machine's name)."""
+        host = self.host
+        if host in ("0.0.0.0", "::", "[::]"):
+            import socket
+
+            host = socket.gethostname()
+        return address(host, self.port)
+
     # --- bars -----------------------------------------------------------------------------
 
     def _load(self, request: BarsRequest) -> pa.Table:
@@ -180,7 +195,7 @@ class DataService(flight.FlightServerBase):
                 f"the data service failed to answer this {what} (its log has the details)"
             ) from None
         log.info(
-            "data service: %s %s %s %s..%s: %d rows",
+            "data service: %s %r %s %s..%s: %d rows",
             what,
             request.ticker,
             request.timeframe.code,

@@ -156,7 +156,7 @@ def test_the_token_is_never_logged(
                     client.bars("SBER", "1H", END, BEGIN.replace(year=2030))
                 with pytest.raises(RemoteError):
                     client.bars("MOEX_SHARE_NOPE", "1H", BEGIN, END)
-    assert "data service: get SBER 1H 2022-01-01 00:00:00+00:00" in caplog.text
+    assert "data service: get 'SBER' 1H 2022-01-01 00:00:00+00:00" in caplog.text
     assert "data service: get refused: no 1H bars of MOEX_SHARE_NOPE" in caplog.text
     captured = capfd.readouterr()
     assert TOKEN not in caplog.text + captured.out + captured.err
@@ -309,3 +309,35 @@ def test_frames_survive_the_wire_with_their_types(remote: RemoteStore) -> None:
     got = remote.bars("SBER", "1M", BEGIN.replace(year=2023), END)
     assert got.schema == BAR_SCHEMA
     assert got.schema["ts"] == pl.Datetime("ns", "UTC") and got.schema["volume"] == pl.Int64
+
+
+def test_ipv6_loopback_and_the_address_clients_write(stored: BarStore) -> None:
+    try:
+        service = DataService(TOKEN, host="::1")
+    except Exception as exc:  # a machine without IPv6 on loopback
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    for running in _start(service):
+        assert running.client_address == f"[::1]:{running.port}"
+        with RemoteStore(running.client_address, TOKEN) as client:
+            assert client.bars("SBER", "D", BEGIN, END).equals(load_bars("SBER", "D", BEGIN, END))
+
+
+def test_several_clients_at_once_get_the_same_bars(
+    remote: RemoteStore, server: DataService
+) -> None:
+    wanted = {tf: load_bars("SBER", tf, BEGIN, END) for tf in ("1M", "15M", "4H", "W")}
+    failures: list[str] = []
+
+    def client(tf: str) -> None:
+        with RemoteStore(f"127.0.0.1:{server.port}", TOKEN) as own:
+            for _ in range(5):
+                if not own.bars("SBER", tf, BEGIN, END).equals(wanted[tf]):
+                    failures.append(tf)
+
+    threads = [threading.Thread(target=client, args=(tf,)) for tf in wanted for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []

@@ -204,7 +204,7 @@ def test_serve_runs_hands_out_a_private_token_and_stops_cleanly(
     assert process.returncode == 0, errors
     assert "avin data serve: stopped" in rest
     assert not path.exists()
-    assert "data service: get MOEX_SHARE_SBER 1H" in errors
+    assert "data service: get 'MOEX_SHARE_SBER' 1H" in errors
     assert token not in banner + rest + errors
 
 
