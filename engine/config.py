@@ -74,6 +74,14 @@ class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class PrivacySettings(_Section):
+    """``[privacy]``: what a person or a screenshot may see (docs/security.md)."""
+
+    hide_accounts: bool = Field(
+        False, description="show account ids masked (…1234) in logs, the console and the panes"
+    )
+
+
 class StrategyRowSettings(_Section):
     name: str
     instrument: str
@@ -176,6 +184,7 @@ class Settings(BaseSettings):
     state: StateSettings = Field(default_factory=StateSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     strategies: list[StrategyRowSettings] = Field(default_factory=list)
     accounts: list[AccountSettings] = Field(default_factory=list)
     risk: RiskSettings = Field(default_factory=RiskSettings)
@@ -250,11 +259,27 @@ def load_settings(path: Path | None = None, *, token_needed: bool = True) -> Set
         raise ConfigError(problems)
     token = _config_path.set(path)
     try:
-        return Settings(**init)
+        settings = Settings(**init)
     except ValidationError as exc:
         raise ConfigError([_problem(err, path, file_data) for err in exc.errors()]) from None
     finally:
         _config_path.reset(token)
+    _apply_privacy(settings)
+    return settings
+
+
+def _apply_privacy(settings: Settings) -> None:
+    """``[privacy] hide_accounts`` for this process: from here on, the accounts the config names
+    (and those the broker reports, engine/broker) are masked wherever text is redacted."""
+    from engine.model.redact import hide_accounts, register_account
+
+    hide_accounts(settings.privacy.hide_accounts)
+    for account in settings.accounts:
+        register_account(account.id)
+    for row in settings.strategies:
+        register_account(row.account)
+    for name in settings.risk.accounts:
+        register_account(name)
 
 
 def exposed_secret_files(path: Path, file_data: dict[str, Any]) -> list[ConfigProblem]:

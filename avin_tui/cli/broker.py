@@ -130,6 +130,7 @@ def cmd_broker_check(args: argparse.Namespace) -> int:
 async def _check(token: str, mode: Any, target: str | None, app_name: str) -> int:
     from engine.broker.tinvest.broker import TInvestBroker
     from engine.broker.tinvest.proto import investapi_pb2 as pb
+    from engine.model.redact import redact, show_account
 
     broker = TInvestBroker(token, mode=mode, target=target, app_name=app_name)
     try:
@@ -138,7 +139,9 @@ async def _check(token: str, mode: Any, target: str | None, app_name: str) -> in
         info = await broker.transport.call("UsersService", "GetInfo", pb.GetInfoRequest())
         _print(f"token ok; tariff {info.tariff or '-'}")
         for acc in accounts:
-            _print(f"  account {acc.id}  {acc.name}  cash {acc.cash} {acc.currency}")
+            # masked with [privacy] hide_accounts (the name is the id when the account has none)
+            shown, name = show_account(acc.id), redact(acc.name)
+            _print(f"  account {shown}  {name}  cash {acc.cash} {acc.currency}")
         if not accounts:
             _print(
                 "  no accounts (in the sandbox, avin opens one and pays in 1 000 000 RUB of "

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from engine.model.redact import redact
 from engine.model.snapshot import EngineSnapshot
 
 
@@ -53,7 +54,7 @@ def recovery_details(snap: EngineSnapshot | None, report: Any) -> str:
         lines += ["", f"[b]Positions now[/b] ({len(held)})"]
         lines += [f"  {p.account} {p.instrument} {p.lots:+d} lot(s) @ {p.avg_price}" for p in held]
     lines += ["", "The incidents log (incidents.log) has the same events. escape closes."]
-    return "\n".join(lines)
+    return redact("\n".join(lines))  # account ids masked with [privacy] hide_accounts
 
 
 class RecoveryScreen(ModalScreen[None]):

@@ -18,6 +18,7 @@ from avin_tui.widgets._format import (
     ticker,
 )
 from avin_tui.widgets.diff_table import DiffTable, Row
+from engine.model.redact import show_account
 from engine.model.snapshot import PositionRow
 
 
@@ -35,7 +36,7 @@ def position_cells(row: PositionRow) -> Row:
         signed_money(row.realized),
         right(price(row.avg_price) if row.lots else ""),
         right(price(row.last_price)),
-        row.account,
+        show_account(row.account),  # masked with [privacy] hide_accounts
     )
 
 

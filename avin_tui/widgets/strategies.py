@@ -25,6 +25,7 @@ from avin_tui.widgets._format import (
     ticker,
 )
 from avin_tui.widgets.diff_table import DiffTable, Row
+from engine.model.redact import show_account
 from engine.model.snapshot import StrategyRow
 
 STATE_STYLE = {
@@ -45,7 +46,7 @@ def strategy_cells(row: StrategyRow) -> Row:
         signed_money(row.pnl),  # net of commission, as the Positions pane's P&L
         right(num(row.commission)),
         strategy_label(row),
-        row.account,
+        show_account(row.account),  # masked with [privacy] hide_accounts
     )
 
 

@@ -4,8 +4,10 @@ and the status store), ``status``, ``kill`` (an incident), a backtest with its r
 export, a data import with a quarantine file, all with the token in the environment; then EVERY
 file under AVIN_HOME (logs, the SQLite journal, the diskcache status store, Parquet reports and
 tick files, exports) and every command's output is searched for the token as bytes and for any
-12-character piece of it (a token cut in half still leaks). The account id is checked to stay in
-the log and the state (no report or export carries it)."""
+12-character piece of it (a token cut in half still leaks). The run hides account ids
+(``[privacy] hide_accounts``): the account id the strategy logs and fails with is checked to stay
+in the state (the journal and the stores need it) and nowhere else: not in ``avin.log``, not in
+``incidents.log``, no report, export or command output."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from tests.tinvest.helpers import START
 LEAKY = Path(__file__).with_name("leaky_run.py")
 TOKEN = "t.Redact" + secrets.token_urlsafe(40).replace("-", "x").replace("_", "y")
 CONFIG = """
+[privacy]
+hide_accounts = true
+
 [[strategies]]
 name = "test_leaky"
 instrument = "SBER"
@@ -163,14 +168,18 @@ def test_no_file_avin_wrote_holds_the_token(tmp_path: Path, server: FakeTInvestS
     assert {name: hit for name, hit in found.items() if hit} == {}, "the token in files"
     said = {i: _around(o, TOKEN) for i, o in enumerate(outputs) if leaks(o.encode(), TOKEN)}
     assert said == {}, "the token on the terminal"
-    # the account id is no secret to avin (the journal needs it to recover orders), but it stays
-    # in the run's own log and state: no report, export, quarantine or market-data file has it
+    # the account id is no secret to avin (the journal needs it to recover orders), but with
+    # hide_accounts it stays in the state: the logs, reports, exports, quarantine and market-data
+    # files and what the commands printed show it masked
     [account] = server.exchange.accounts
+    masked = "…" + account[-4:]
+    assert f"on account {masked}" in text, text[-3000:]  # the strategy's line, masked
     holding = {
         p.relative_to(home).as_posix() for p in written if account.encode() in p.read_bytes()
     }
     assert "state/journal.sqlite" in holding, sorted(holding)
-    assert {n for n in holding if not n.startswith(("logs/", "state/"))} == set()
+    assert {n for n in holding if not n.startswith("state/")} == set()
+    assert [i for i, o in enumerate(outputs) if account in o] == [], "the account on the terminal"
 
 
 def test_a_strategy_error_is_kept_redacted() -> None:

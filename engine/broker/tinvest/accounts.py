@@ -12,6 +12,7 @@ from engine.broker.tinvest.instruments import InstrumentLookup
 from engine.broker.tinvest.numbers import from_money, from_quotation, money
 from engine.broker.tinvest.proto import investapi_pb2 as pb
 from engine.model import Account, Mode, Position
+from engine.model.redact import register_account
 
 log = logging.getLogger("avin.tinvest")
 
@@ -41,6 +42,8 @@ class Accounts(InstrumentLookup):
 
     async def _accounts_raw(self) -> list[Any]:
         resp = await self._call("UsersService", "GetAccounts", pb.GetAccountsRequest())
+        for acc in resp.accounts:  # masked in what is shown when [privacy] hide_accounts is on
+            register_account(acc.id)
         return list(resp.accounts)
 
     async def accounts(self) -> list[Account]:
@@ -69,10 +72,13 @@ class Accounts(InstrumentLookup):
             pb.OpenSandboxAccountRequest(name=name),
             retry=Retry.WRITE,
         )
+        register_account(resp.account_id)
         return str(resp.account_id)
 
     async def sandbox_accounts(self) -> list[str]:
         resp = await self._call("SandboxService", "GetSandboxAccounts", pb.GetAccountsRequest())
+        for acc in resp.accounts:
+            register_account(acc.id)
         return [a.id for a in resp.accounts]
 
     async def close_sandbox_account(self, account: str) -> None:
