@@ -76,11 +76,42 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"avin: {message}", file=sys.stderr)
         return EXIT_NO_STATUS
     data.setdefault("ever_run", True)
+    data = _private(data)
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
         _print_status(data)
     return EXIT_OK
+
+
+def _private(data: dict[str, Any]) -> dict[str, Any]:
+    """The status with account ids masked when ``[privacy] hide_accounts`` is on (the text and
+    the JSON alike: a terminal shows both); the stored status keeps the real ids."""
+    from contextlib import suppress
+
+    from engine.config import ConfigError, load_settings
+    from engine.model.redact import accounts_hidden, redact, register_account
+
+    # sets the hiding and registers the config's accounts; a bad config still shows the status
+    # (`avin config check` tells what is wrong)
+    with suppress(ConfigError):
+        load_settings(token_needed=False)
+    if not accounts_hidden():
+        return data
+
+    def ids(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "account" and isinstance(value, str):
+                    register_account(value)
+                ids(value)
+        elif isinstance(node, list):
+            for item in node:
+                ids(item)
+
+    ids(data)
+    shown: dict[str, Any] = json.loads(redact(json.dumps(data, ensure_ascii=False)))
+    return shown
 
 
 def _print_status(data: dict[str, Any]) -> None:
