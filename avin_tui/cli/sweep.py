@@ -10,7 +10,8 @@ Examples::
 Rows come in combination order (the last ``--grid`` varies fastest): the parameter columns, then
 ``trades, net_pnl, max_drawdown, sharpe, win_rate``. Each row is what a single ``avin backtest``
 with those ``--param`` values reports. A row is written as soon as it is done: Ctrl-C keeps every
-finished row in the file.
+finished row in the file. The rows are also saved under ``<data home>/sweeps/<id>/`` (``--no-save``
+skips it), where the TUI's backtests screen (``b``) shows them as a table and a heatmap.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def _save(
         "source": source,
         "instruments": [m.instrument.code for m in job.markets],
         "timeframe": str(job.timeframe) if job.timeframe else None,
-        "workers": min(args.workers or os.cpu_count() or 1, total),
+        "workers": None if args.ray else min(args.workers or os.cpu_count() or 1, total),
+        "ray": args.ray or None,
         "combinations": total,
         "complete": len(kept) == total,
     }

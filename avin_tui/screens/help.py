@@ -24,7 +24,7 @@ HELP = """\
   [b]> <[/b]         grow / shrink the focused pane   [b]Z[/b]  sizes back
   [b]z[/b]           maximise the focused pane / restore (also escape)
   [b]T[/b]           dark / light theme
-  [b]b[/b]           saved backtests: summaries, equity and drawdown
+  [b]b[/b]           saved backtests and sweeps (enter opens a sweep)
   [b]L[/b]           the log file full screen (the Log pane's keys)
   [b]I[/b]           after a crash: what start-up recovery restored
 

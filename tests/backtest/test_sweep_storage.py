@@ -43,7 +43,8 @@ def test_a_sweep_is_saved_with_the_rows_of_out_and_its_meta(
     meta = json.loads((saved.folder / "meta.json").read_text())
     assert meta["strategy"] == "sma_cross" and meta["grid"] == {"fast": [3, 6], "slow": [12, 20]}
     assert meta["source"] == {"data": str(data.resolve())}
-    assert meta["workers"] == 1 and meta["rows"] == meta["combinations"] == 4
+    assert meta["workers"] == 1 and meta["ray"] is None
+    assert meta["rows"] == meta["combinations"] == 4
     assert meta["complete"] is True and meta["created"].startswith("20")
     assert saved.parameters == ["fast", "slow"] and "net_pnl" in saved.metrics
     rows = saved.rows()
@@ -68,7 +69,7 @@ def test_no_save_keeps_nothing_and_csv_on_stdout_stays_clean(
 def test_ctrl_c_saves_the_finished_rows_marked_incomplete(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def two_then_interrupt(job, combos, workers=None):  # type: ignore[no-untyped-def]
+    def two_then_interrupt(job, combos, workers=None, pool=None):  # type: ignore[no-untyped-def]
         for combo in combos[:2]:
             yield job.run(combo)
         raise KeyboardInterrupt
