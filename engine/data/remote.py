@@ -120,7 +120,9 @@ class RemoteStore:
         except flight.FlightUnavailableError as exc:
             raise RemoteError(
                 f"the data service at {self.endpoint} is not reachable: {_message(exc)}",
-                "Is `avin data serve` running there, on this port?",
+                "Is `avin data serve` running there, on this port? If it serves TLS (it "
+                "printed grpc+tls://), trust its certificate: --tls-root-cert CERT.pem "
+                "(RemoteStore(..., tls_root_cert=...)).",
             ) from None
         except (flight.FlightError, pa.ArrowException) as exc:
             raise RemoteError(f"the data service refused {what}: {_message(exc)}", "") from None

@@ -253,3 +253,29 @@ def test_download_source_remote_copies_the_served_minutes(
     finally:
         service.shutdown()
         thread.join(timeout=10)
+
+
+def test_remote_export_over_tls_trusting_the_servers_certificate(
+    stored: BarStore, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.data.test_service import _self_signed
+
+    cert, key = _self_signed(tmp_path)
+    service = DataService(TOKEN, host="127.0.0.1", tls_cert=cert, tls_key=key)
+    thread = threading.Thread(target=service.serve, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
+        assert run_cli("data", "export", "SBER", "--tf", "4H", "-o", str(local)).code == 0
+        endpoint = f"localhost:{service.port}"
+        args = ("data", "export", "SBER", "--tf", "4H", "-o", str(remote), "--remote", endpoint)
+        untrusted = run_cli(*args)  # clear text to a TLS port
+        assert untrusted.code == 2 and untrusted.err.startswith("avin data export: ")
+        assert "is not reachable" in untrusted.err and "--tls-root-cert" in untrusted.err
+        done = run_cli(*args, "--tls-root-cert", str(cert))
+        assert done.code == 0, done.err
+        assert remote.read_bytes() == local.read_bytes()
+    finally:
+        service.shutdown()
+        thread.join(timeout=10)
