@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.worker import Worker, WorkerState
 
@@ -19,6 +19,9 @@ from avin_tui.widgets.banner import Banner
 from engine.control.server import engine_status, serve_control
 from engine.model import Bar, TimeFrame
 from engine.model.snapshot import EngineSnapshot
+
+if TYPE_CHECKING:
+    from engine.control.service import Controllable
 
 JOIN_TIMEOUT = 5.0  # seconds the app waits for the engine thread when it ends
 
@@ -68,7 +71,9 @@ class EngineHost:
         def target() -> None:
             error: BaseException | None = None
             try:
-                with serve_control(self.engine, status=engine_status(self.engine)):
+                # the real Engine has every control method; a test's engine serves what it has
+                control = cast("Controllable", self.engine)
+                with serve_control(control, status=engine_status(self.engine)):
                     asyncio.run(self.engine.run())
             except BaseException as exc:
                 error = exc
