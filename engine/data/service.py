@@ -29,10 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from engine.data.errors import DataError, MissingDataError
+from engine.data.errors import DataError, MissingDataError, UnknownInstrumentError
 from engine.data.flight_request import (
     AUTH_HEADER,
     INSTRUMENTS_ACTION,
+    TOKEN_ENV,
     BarsRequest,
     RequestError,
     parse_bars_request,
@@ -124,7 +125,9 @@ class DataService(flight.FlightServerBase):
         instruments: InstrumentCache | None = None,
     ) -> None:
         if len(token) < 16:
-            raise ServiceSetupError("the token must be at least 16 characters")
+            raise ServiceSetupError(
+                f"the token (${TOKEN_ENV}) must be at least 16 characters; unset it for a random one"
+            )
         if (tls_cert is None) != (tls_key is None):
             raise ServiceSetupError("TLS needs both --tls-cert and --tls-key")
         tls = tls_cert is not None and tls_key is not None
@@ -183,10 +186,13 @@ class DataService(flight.FlightServerBase):
         try:
             request = parse_bars_request(raw)
             table = self._load(request)
-        except (RequestError, DataError) as exc:
+        except (RequestError, UnknownInstrumentError, MissingDataError) as exc:
             message = exc.describe() if isinstance(exc, DataError) else str(exc)
             log.info("data service: %s refused: %s", what, message)
             raise _bad(message) from None
+        except DataError as exc:  # the store's fault (a damaged file), not the request's
+            log.error("data service: %s failed: %s", what, exc.describe())
+            raise flight.FlightServerError(f"the data service failed: {exc.describe()}") from None
         except flight.FlightError:
             raise
         except Exception:

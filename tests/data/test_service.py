@@ -341,3 +341,22 @@ def test_several_clients_at_once_get_the_same_bars(
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads)
     assert failures == []
+
+
+def test_a_damaged_store_file_is_a_server_error_and_the_server_lives_on(
+    remote: RemoteStore, stored: BarStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    from engine.data.loading import clear_cache
+
+    clear_cache()
+    stored.year_path(CODE, 2022).write_bytes(b"PAR1 this is not parquet")
+    with caplog.at_level(logging.INFO, logger="engine.data.service"):
+        with pytest.raises(RemoteError, match="the data service failed") as caught:
+            remote.bars("SBER", "1H", BEGIN, END)
+        assert "bad request" not in caught.value.describe()
+        assert "Traceback" not in caught.value.describe()
+        got = remote.bars(
+            "SBER", "1H", BEGIN.replace(year=2023), END
+        )  # the other year still served
+    assert got.equals(load_bars("SBER", "1H", BEGIN.replace(year=2023), END))
+    assert "data service: get" in caplog.text and "failed" in caplog.text
