@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerState
 
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][column] in a cell
 
@@ -127,13 +128,32 @@ class BacktestsScreen(ModalScreen[None]):
         self.action_reload()
 
     def action_reload(self) -> None:
+        """Lists the saved backtests and sweeps in a worker thread (it reads their folders)."""
+        self.run_worker(self._saved, thread=True, name="saved", exclusive=True, exit_on_error=False)
+
+    def _saved(self) -> list[Any]:
         from engine.backtest.storage import list_backtests
-        from engine.backtest.sweep_storage import SavedSweep, list_sweeps
+        from engine.backtest.sweep_storage import list_sweeps
+
+        items: list[Any] = [*list_backtests(self.home), *list_sweeps(self.sweeps_home)]
+        return sorted(items, key=lambda item: item.id, reverse=True)  # ids start with a time
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "saved":
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one("#curves", Static).update(
+                Text(f"cannot list the saved backtests: {event.worker.error}")
+            )
+        elif event.state == WorkerState.SUCCESS and isinstance(event.worker.result, list):
+            self._fill(event.worker.result)
+
+    def _fill(self, items: list[Any]) -> None:
+        from engine.backtest.sweep_storage import SavedSweep
 
         table = self.query_one(DataTable)
         table.clear()
-        items: list[Any] = [*list_backtests(self.home), *list_sweeps(self.sweeps_home)]
-        self._items = sorted(items, key=lambda item: item.id, reverse=True)  # ids start with a time
+        self._items = items
         for item in self._items:
             row = sweep_row(item) if isinstance(item, SavedSweep) else summary_row(item.doc)
             table.add_row(*row, key=f"{type(item).__name__}:{item.id}")

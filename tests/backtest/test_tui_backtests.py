@@ -50,6 +50,7 @@ async def test_the_screen_lists_saved_backtests_and_draws_their_curves(tmp_path:
 
     app = Host()
     async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()  # the list is read in a worker
         await pilot.pause()
         table = app.screen.query_one(DataTable)
         assert table.row_count == 2

@@ -63,6 +63,7 @@ async def test_the_backtests_screen_lists_a_sweep_and_enter_opens_it(tmp_path: P
     screen = BacktestsScreen(tmp_path / "backtests", sweeps_home=tmp_path / "sweeps")
     app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()  # the list is read in a worker
         await pilot.pause()
         table = screen.query_one(DataTable)
         assert table.row_count == 1

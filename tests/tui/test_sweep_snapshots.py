@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
+from avin_tui.screens.backtests import BacktestsScreen
 from avin_tui.screens.sweep import SweepScreen
 from engine.backtest.sweep_storage import save_sweep, sweeps_home
 
@@ -41,7 +43,8 @@ async def open_sweep(pilot: Any) -> None:
     await settle(pilot)
     app = pilot.app
     await pilot.press("b")
-    await pilot.pause(0.2)
+    await _until(pilot, lambda: isinstance(app.screen, BacktestsScreen))
+    await _until(pilot, lambda: app.screen.query_one(DataTable).row_count == 1)
     await pilot.press("enter")
     await _until(
         pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.frame is not None
