@@ -172,7 +172,13 @@ def _through_control(name: str, reason: str, target: TradingState) -> int | None
             file=sys.stderr,
         )
         return EXIT_FAILED
-    print(f"avin: the engine (pid {reply.pid}) is {reply.trading_state}")
+    print(f"avin: the engine (pid {reply.pid}) is {reply.trading_state}", flush=True)
+    if name in ("kill", "reduce"):  # the latch on disk too, as the store path writes it (the
+        # robot saves it itself within a moment; this covers a robot killed in that moment)
+        from engine.state import open_configured_store
+
+        with open_configured_store() as store:
+            store.save_trading_state(target, reply.halt_reason or reason)
     return EXIT_OK
 
 
