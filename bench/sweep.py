@@ -9,8 +9,12 @@ per second of
 - the local pool: ``engine.backtest.sweep.sweep`` over every combination on ``--workers``
   processes (default every core), the spawning of the workers and the sharing of the bars
   included, as ``avin backtest --grid`` pays them,
-- vectorbt on the same grid when it is importable (never a project dependency): its SMA and
-  ``Portfolio.from_signals`` broadcast over the combinations; without it a note says so.
+- vectorbt on the same grid when a Python with it is available (never a project dependency):
+  this one, ``AVIN_BENCH_VBT_PYTHON``, or ``/tmp/avin-vbt-venv`` (``python -m venv
+  /tmp/avin-vbt-venv && /tmp/avin-vbt-venv/bin/pip install vectorbt``). Its SMA and
+  ``Portfolio.from_signals`` broadcast over the combinations in a subprocess, timed after a small
+  run that compiles its numba code; its fills are at the signal bar's close, so it is a
+  throughput reference only. Without it a note says so.
 
 The rows of the pool are checked equal to the serial ones. The ratio pool/serial is printed; on a
 machine shared with other work it is at most the number of idle cores.
@@ -19,8 +23,12 @@ machine shared with other work it is at most the number of idle cores.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,26 +49,65 @@ def grid(combos: int) -> dict[str, list[int]]:
     return {"fast": list(range(5, 5 + side)), "slow": list(range(20, 20 + 5 * side, 5))}
 
 
-def vectorbt_rate(close: np.ndarray, combos: list[dict[str, int]]) -> str:
-    try:
-        import pandas as pd
-        import vectorbt as vbt
-    except ImportError:
-        return "vectorbt: not importable here (pip install vectorbt in a separate venv to compare)"
-    started = time.perf_counter()
+VBT_PYTHON_DEFAULT = "/tmp/avin-vbt-venv/bin/python"
+VBT_SCRIPT = r"""
+import json, sys, time
+import numpy as np, pandas as pd, vectorbt as vbt
+d = np.load(sys.argv[1])
+fasts, slows = [int(v) for v in d["fast"]], [int(v) for v in d["slow"]]
+
+def run(close):
     price = pd.Series(close)
-    fast = vbt.MA.run(price, window=[c["fast"] for c in combos]).ma.to_numpy()
-    slow = vbt.MA.run(price, window=[c["slow"] for c in combos]).ma.to_numpy()
-    above = fast > slow
-    below = fast < slow
-    up = above & np.vstack([np.zeros((1, len(combos)), bool), below[:-1]])
-    down = below & np.vstack([np.zeros((1, len(combos)), bool), above[:-1]])
-    pf = vbt.Portfolio.from_signals(
-        price, entries=up, exits=down, short_entries=down, short_exits=up, fees=0.0, freq="1min"
+    fast = vbt.MA.run(price, window=fasts).ma.to_numpy()
+    slow = vbt.MA.run(price, window=slows).ma.to_numpy()
+    above, below = fast > slow, fast < slow
+    first = np.zeros((1, len(fasts)), bool)
+    up = above & np.vstack([first, below[:-1]])
+    down = below & np.vstack([first, above[:-1]])
+    pf = vbt.Portfolio.from_signals(price, entries=up, exits=down, short_entries=down,
+                                    short_exits=up, fees=0.0, freq="1min")
+    return pf.trades.count().to_numpy()
+
+run(d["close"][:2000])  # numba compiles here, not in the timed run
+started = time.perf_counter()
+trades = run(d["close"])
+print(json.dumps({"seconds": time.perf_counter() - started, "trades": trades.tolist()}))
+"""
+
+
+def vectorbt_python() -> str | None:
+    """A Python with vectorbt: this one, ``AVIN_BENCH_VBT_PYTHON``, or ``/tmp/avin-vbt-venv``."""
+    if importlib.util.find_spec("vectorbt") is not None:
+        return sys.executable
+    python = os.environ.get("AVIN_BENCH_VBT_PYTHON", VBT_PYTHON_DEFAULT)
+    return python if Path(python).exists() else None
+
+
+def vectorbt_rate(close: np.ndarray, combos: list[dict[str, int]], avin_trades: int) -> str:
+    """vectorbt's SMA cross over the same grid, broadcast (its fills are at the signal bar's
+    close, not the next open: a throughput reference, its profits differ)."""
+    python = vectorbt_python()
+    if python is None:
+        return (
+            "vectorbt: skipped, not importable (python -m venv /tmp/avin-vbt-venv && "
+            "/tmp/avin-vbt-venv/bin/pip install vectorbt, or set AVIN_BENCH_VBT_PYTHON)"
+        )
+    with tempfile.TemporaryDirectory(prefix="avin-bench-vbt-") as folder:
+        data = Path(folder) / "close.npz"
+        fast = np.array([c["fast"] for c in combos])
+        slow = np.array([c["slow"] for c in combos])
+        np.savez(data, close=close, fast=fast, slow=slow)
+        done = subprocess.run(
+            [python, "-c", VBT_SCRIPT, str(data)], capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        return f"vectorbt: failed ({done.stderr.strip().splitlines()[-1:]})"
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    took = answer["seconds"]
+    return (
+        f"vectorbt:    {len(combos) / took:8.2f} combinations/s ({took:.1f} s, after its JIT; "
+        f"trades of the first combination: vectorbt {answer['trades'][0]}, avin {avin_trades})"
     )
-    pf.total_return()
-    took = time.perf_counter() - started
-    return f"vectorbt:    {len(combos) / took:8.2f} combinations/s ({took:.1f} s, same grid)"
 
 
 def main() -> None:
@@ -97,7 +144,7 @@ def main() -> None:
     if rows[: len(serial)] != serial:
         raise SystemExit("the pool's rows differ from the serial ones")
     print(f"pool / serial: {pool_rate / serial_rate:.2f}x (rows equal)")
-    print(vectorbt_rate(frame["close"].to_numpy(), combos))
+    print(vectorbt_rate(frame["close"].to_numpy(), combos, rows[0]["trades"]))
 
 
 if __name__ == "__main__":
