@@ -126,7 +126,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     handler = _log_to_stderr()
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM (systemd, kill) and SIGHUP (the SSH session that ran it ended) stop it cleanly
+    stops = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in stops}
     server = threading.Thread(target=service.serve, name="data-service", daemon=True)
     server.start()
     try:
@@ -135,7 +137,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
         service.shutdown()
         server.join(timeout=10)
         logging.getLogger("engine.data.service").removeHandler(handler)

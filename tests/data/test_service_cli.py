@@ -169,7 +169,7 @@ def _read_until(process: subprocess.Popen[bytes], marker: str, timeout: float = 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_serve_runs_hands_out_a_private_token_and_stops_cleanly(
     stored: BarStore, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: int
 ) -> None:
