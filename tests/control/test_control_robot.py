@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from engine.control.proto import control_pb2 as pb
 from engine.state.status_store import StatusStore
 
 AVIN = Path(sys.executable).with_name("avin")
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="unix domain sockets")
+
 SPEED = "600"
 WAIT = 60.0  # seconds: a bound on every wait (the machine may be busy), never a threshold
 

@@ -19,6 +19,8 @@ from engine.control.endpoint import (
 )
 from engine.control.server import ControlServer, serve_control
 
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="unix domain sockets")
+
 
 class Idle:
     """An engine nobody calls (the endpoint rules do not touch it)."""
