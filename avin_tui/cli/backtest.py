@@ -163,6 +163,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
             print(f"avin backtest: {exc}", file=sys.stderr)
             return 2
+        except StrategyFailed as exc:  # raised in a worker: the same message as a single run
+            print(f"avin backtest: {exc}", file=sys.stderr)
+            return 1
     try:
         report = _run(args, markets, params, main_tf, options, run_backtest)
     except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:

@@ -6,6 +6,7 @@ import csv
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,6 +18,9 @@ from engine.backtest.session import Market
 from engine.backtest.sweep import LocalPool, SweepJob, combinations
 from engine.backtest.walk_forward import Period, span, stitch, usable, walk, windows
 from engine.broker.sim import SIM_INSTRUMENTS, generate_bars
+from engine.model import Bar
+from engine.strategy import StrategyContext
+from engine.strategy.light import LightStrategy
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +108,28 @@ def test_ctrl_c_keeps_the_finished_windows(
     assert main(args) == 130
     assert [r["window"] for r in csv.DictReader(out.open())] == ["1"]
     assert "1 of 2 windows kept" in capsys.readouterr().err
+
+
+class Boom(LightStrategy):
+    """Raises on its ``at``-th bar (0: never)."""
+
+    name: ClassVar[str] = "test_boom"
+    default_params: ClassVar[dict[str, Any]] = {"at": 0}
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        self.count = 0
+
+    def on_1M(self, ctx: StrategyContext, bar: Bar) -> None:
+        self.count += 1
+        if self.count == self.params["at"]:
+            raise RuntimeError("boom at the chosen bar")
+
+
+@pytest.mark.parametrize("walk_forward", [[], ["--walk-forward", "2D:1D"]], ids=["sweep", "wf"])
+def test_a_strategy_failing_in_a_sweep_is_reported_not_a_traceback(
+    data: Path, capsys: pytest.CaptureFixture[str], walk_forward: list[str]
+) -> None:
+    args = ["backtest", "tests.backtest.test_walk_forward_cli:Boom", "--data", str(data)]
+    args += ["--quiet", "--no-save", "--grid", "at=0,30", *walk_forward]
+    assert main(args) == 1
+    assert "boom at the chosen bar" in capsys.readouterr().err
