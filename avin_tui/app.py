@@ -30,6 +30,7 @@ from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
@@ -52,6 +53,7 @@ from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.chart import ChartPane
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.model import Mode
+from engine.model.redact import redact
 from engine.model.snapshot import TradingState
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -158,6 +160,21 @@ class AvinApp(RiskActionsMixin, PaneActionsMixin, App[int]):
             return super().run(*args, **kwargs)
         finally:
             self.quit_flow.ended()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (the widgets' too) masked as the log is: secrets, and account ids
+        with ``[privacy] hide_accounts`` (a strategy id names its account)."""
+        super().notify(
+            redact(message), title=redact(title), severity=severity, timeout=timeout, markup=markup
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()

@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from engine.model.redact import redact
+
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -40,8 +42,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
+            question = redact(self.question)  # a strategy id names its account (hide_accounts)
             yield Static(
-                f"{self.question}\n[b]y[/b] {self.yes}   [b]n[/b] cancel", id="confirm-question"
+                f"{question}\n[b]y[/b] {self.yes}   [b]n[/b] cancel", id="confirm-question"
             )
             with Horizontal():
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")

@@ -87,7 +87,7 @@ class LogBook(logging.Handler):
                     self._seq,
                     datetime.fromtimestamp(record.created, UTC),
                     record.levelname,
-                    record.name.removeprefix(LOGGER + ".") or LOGGER,
+                    redact(record.name.removeprefix(LOGGER + ".") or LOGGER),  # a strategy id
                     message,
                     detail,
                 )

@@ -1,7 +1,8 @@
 """``[privacy] hide_accounts`` on screen: the app runs the engine on the T-Invest adapter against
-the fake T-Invest server; a strategy buys and logs its account. The Strategies and Positions panes,
-the Log pane and a screenshot (SVG, as ``save_screenshot`` writes it) show the account masked
-(``…nt-1``) and never the real id."""
+the fake T-Invest server with a worklist row on the broker's account (its id names the account). The
+Strategies pane, the Log pane (messages and sources), a notification, a confirmation and a
+screenshot (SVG, as ``save_screenshot`` writes it) show the account masked (``…nt-1``) and never
+the real id; the Positions pane's cells likewise."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from engine.strategy import Strategy, StrategyContext, register
 from tests.tinvest.helpers import START
 
 from .conftest import wait_for
-from .test_broker_errors import SIZE, log_text, runtime_token, screen_lines
+from .test_broker_errors import SIZE, log_text, runtime_token, screen_lines, toast_texts
 
 pytestmark = pytest.mark.slow
 
@@ -71,15 +72,21 @@ async def test_the_panes_the_log_and_a_screenshot_show_the_account_masked(
         masked = "…" + account[-4:]
         settings = Settings(mode="sandbox", token=token, tinvest_target=server.target)
         options = EngineOptions(mode=Mode.SANDBOX, history_days=1)
-        spec = StrategySpec("test_hide_buyer", "SBER")
+        spec = StrategySpec("test_hide_buyer", "SBER", account=account)  # in its id too
         engine = Engine(build_broker(settings), [spec], options, logbook=logbook)
         app = AvinApp(engine, poll_interval=0.1, persist_layout=False)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             await wait_for(pilot, lambda: engine.started, timeout=30)
-            log.info("bought one lot on account %s", account)
+            sid = engine.snapshot().strategies[0].id
+            assert account in sid
+            # the strategy's own logger is named by its id: the Log pane shows it as the source
+            logging.getLogger(f"avin.strategy.{sid}").info("bought one lot on account %s", account)
             strategies = app.screen.query_one(StrategiesTable)
             await wait_for(pilot, lambda: bool(strategies.shown_rows), timeout=30)
             await wait_for(pilot, lambda: "bought one lot" in log_text(app), timeout=30)
+            strategies.focus()
+            await pilot.press("C")  # a notification naming the row: "<id> holds no position"
+            await wait_for(pilot, lambda: any("no position" in t for t in toast_texts(app)))
             await pilot.pause()
             assert [r[-1] for r in strategies.shown_rows.values()] == [masked]
             assert f"on account {masked}" in log_text(app)
@@ -87,8 +94,14 @@ async def test_the_panes_the_log_and_a_screenshot_show_the_account_masked(
             svg = (tmp_path / "screen.svg").read_text(encoding="utf-8")
             shown = "\n".join(screen_lines(app))
             assert masked in shown, shown
-            for what in (shown, svg, log_text(app), app.export_screenshot()):
+            sources = "\n".join(e.source for e in logbook.entries_since(0))
+            for what in (shown, svg, log_text(app), app.export_screenshot(), sources):
                 assert account not in what
+            await pilot.press("d")  # "Remove <id> from the worklist?"
+            await wait_for(pilot, lambda: "from the worklist" in "\n".join(screen_lines(app)))
+            confirm = "\n".join(screen_lines(app))
+            assert account not in confirm and masked in confirm, confirm
+            await pilot.press("n")
             await pilot.press("q")
 
 
