@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from engine.model import Fill, FillError, InvalidTransition, Order, OrderStatus, Position, Side
 
 log = logging.getLogger("avin.orders")
+K = TypeVar("K")
 
 _RANK = {
     OrderStatus.NEW: 0,
@@ -61,12 +63,41 @@ class OrderTable(dict[str, Order]):
         self.maybe_open[key] = None
 
 
+class PositionTable(dict[K, Position]):
+    """Positions by key, indexed by instrument (``of``): marking one instrument's price touches
+    only its positions, not every strategy row's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_instrument: dict[str, dict[K, Position]] = {}
+
+    def __setitem__(self, key: K, position: Position) -> None:
+        old = self.get(key)
+        if old is not None:
+            self._by_instrument.get(old.instrument, {}).pop(key, None)
+        super().__setitem__(key, position)
+        self._by_instrument.setdefault(position.instrument, {})[key] = position
+
+    def __delitem__(self, key: K) -> None:
+        old = self[key]
+        super().__delitem__(key)
+        self._by_instrument.get(old.instrument, {}).pop(key, None)
+
+    def setdefault(self, key: K, default: Position) -> Position:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def of(self, instrument: str) -> list[Position]:
+        return list(self._by_instrument.get(instrument, {}).values())
+
+
 class OrderManager:
     def __init__(self, lot_size: Callable[[str], int] | None = None) -> None:
         self._lot_size = lot_size or (lambda code: 1)
         self.orders = OrderTable()
-        self.positions: dict[tuple[str, str], Position] = {}
-        self.strategy_positions: dict[str, Position] = {}
+        self.positions: PositionTable[tuple[str, str]] = PositionTable()
+        self.strategy_positions: PositionTable[str] = PositionTable()
         self._strategy_instrument: dict[str, str] = {}
         self._fill_ids: set[str] = set()
         self.fills: list[Fill] = []
@@ -246,12 +277,8 @@ class OrderManager:
 
     def mark(self, instrument: str, price: Decimal) -> None:
         """Mark positions in ``instrument`` to ``price`` (does not count as a change)."""
-        for pos in list(self.positions.values()):
-            if pos.instrument == instrument:
-                pos.last_price = price
-        for pos in list(self.strategy_positions.values()):
-            if pos.instrument == instrument:
-                pos.last_price = price
+        for pos in self.positions.of(instrument) + self.strategy_positions.of(instrument):
+            pos.last_price = price
 
     def _touch(self) -> None:
         self.version += 1

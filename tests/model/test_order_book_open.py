@@ -1,4 +1,5 @@
-"""``OrderManager.open_orders`` looks only at orders that may still be open.
+"""``OrderManager.open_orders`` looks only at orders that may still be open; a price marks only
+the positions of its instrument.
 
 A strategy-heavy day records thousands of orders; the pre-trade rules ask for the open ones on
 every order, so scanning the whole history made each order slower than the one before
@@ -13,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from engine.model import Fill, Order, OrderStatus, OrderType, Side
+from engine.model import Fill, Order, OrderStatus, OrderType, Position, Side
 from engine.model.order_book import OrderManager
 
 TS = datetime(2024, 3, 4, 7, 0, tzinfo=UTC)
@@ -60,3 +61,19 @@ def test_an_order_set_again_under_its_key_is_looked_at_again() -> None:
     again = replace(o, status=OrderStatus.ACCEPTED)  # what recovery does with the broker's view
     book.orders[o.id] = again
     assert book.open_orders() == [again]
+
+
+def test_a_price_marks_the_positions_of_its_instrument_only() -> None:
+    book = OrderManager()
+    sber = book.position("acc", "MOEX_SHARE_SBER")
+    gazp = book.position("acc", "MOEX_SHARE_GAZP")
+    book.bind_strategy("s1", "MOEX_SHARE_SBER", "acc")
+    book.bind_strategy("s2", "MOEX_SHARE_GAZP", "acc")
+    restored = Position("MOEX_SHARE_SBER", account="acc")
+    book.strategy_positions["s2"] = restored  # replaced under its key (recovery): re-indexed
+    book.mark("MOEX_SHARE_SBER", Decimal("301.5"))
+    assert sber.last_price == Decimal("301.5") and gazp.last_price != Decimal("301.5")
+    assert book.strategy_position("s1").last_price == Decimal("301.5")
+    assert restored.last_price == Decimal("301.5")
+    book.mark("MOEX_SHARE_GAZP", Decimal("140"))
+    assert gazp.last_price == Decimal("140") and restored.last_price == Decimal("301.5")
