@@ -64,10 +64,11 @@ def show_account(account: str) -> str:
 
 def _accounts_in_text() -> re.Pattern[str]:
     global _account_pattern
-    if _account_pattern is None:
+    pattern = _account_pattern  # a local: another thread may register an account meanwhile
+    if pattern is None:
         ids = sorted(_accounts, key=len, reverse=True)  # the longest first: one id inside another
-        _account_pattern = re.compile("|".join(re.escape(a) for a in ids))
-    return _account_pattern
+        pattern = _account_pattern = re.compile("|".join(re.escape(a) for a in ids))
+    return pattern
 
 
 def redact(text: str) -> str:
