@@ -52,6 +52,7 @@ class ControlServer:
         self.stopping = threading.Event()
         self.service = ControlService(engine, status=status, stopping=self.stopping)
         self._server: grpc.Server | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._owned: tuple[int, int] | None = None
         self.replaced_stale = False
 
@@ -60,8 +61,11 @@ class ControlServer:
         self.replaced_stale = claim_socket(self.path)
         if self.replaced_stale:
             log.warning("control: replaced the stale socket %s (a robot was killed)", self.path)
+        self._pool = ThreadPoolExecutor(
+            MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control"
+        )
         server = grpc.server(
-            ThreadPoolExecutor(MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control"),
+            self._pool,
             options=[
                 ("grpc.max_receive_message_length", MAX_REQUEST),
                 ("grpc.max_send_message_length", MAX_REPLY),
@@ -79,13 +83,16 @@ class ControlServer:
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is None:
-            return
+        pool, self._pool = self._pool, None
         self.stopping.set()  # snapshot streams end
-        server.stop(STOP_GRACE).wait(STOP_GRACE + 1.0)
-        release_socket(self.path, self._owned)
-        self._owned = None
-        log.info("control: stopped")
+        if server is not None:
+            server.stop(STOP_GRACE).wait(STOP_GRACE + 1.0)
+        if pool is not None:  # gRPC leaves the pool it was given running
+            pool.shutdown(wait=False, cancel_futures=True)
+        if server is not None:
+            release_socket(self.path, self._owned)
+            self._owned = None
+            log.info("control: stopped")
 
 
 @contextlib.contextmanager
