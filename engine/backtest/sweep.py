@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from engine.backtest.options import BacktestOptions
 from engine.backtest.report import Report
@@ -291,7 +290,12 @@ def _worker_start(shared: SweepJob) -> None:
 
 
 def _mapped(path: str) -> pl.DataFrame:
-    """The bars of an Arrow IPC file, read through a memory map (the page cache is shared)."""
+    """The bars of an Arrow IPC file, read through a memory map (the page cache is shared); the
+    binary ships without pyarrow, and there polars reads the file itself."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return pl.read_ipc(path)
     with pa.memory_map(path) as source:
         table = pa.ipc.open_file(source).read_all()
     frame = pl.from_arrow(table)

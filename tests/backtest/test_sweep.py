@@ -80,3 +80,19 @@ def test_a_bad_combination_fails_the_sweep_with_the_strategy_s_message() -> None
     job = _job()
     with pytest.raises(ValueError, match=r"fast .* must be shorter than slow"):
         list(sweep(job, combinations({"fast": [30], "slow": [10]}), workers=1))
+
+
+def test_workers_read_the_shared_bars_with_or_without_pyarrow(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The binary ships without pyarrow: the workers then read the Arrow file with polars."""
+    import sys
+
+    from engine.backtest.sweep import _mapped
+
+    bars = _job().markets[0].bars
+    path = tmp_path / "bars.arrow"
+    bars.write_ipc(path, compression="uncompressed")
+    assert _mapped(str(path)).equals(bars)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    assert _mapped(str(path)).equals(bars)
