@@ -64,6 +64,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[str, Any]:
     from engine.broker.sim import SimBroker
+    from engine.broker.sim.market import CLOSE_SLOT
     from engine.config import RiskSettings
     from engine.runtime.engine import Engine, EngineOptions
     from engine.runtime.worklist import StrategySpec
@@ -139,13 +140,13 @@ async def _measure(rows: int, speed: float, seconds: float, seed: int) -> dict[s
     lags = list(_lags)
     engine.request_stop()
     await asyncio.wait_for(task, 60)
-    ticks_per_minute = 7  # six price slots and the close (engine.broker.sim.market)
+    slots = CLOSE_SLOT + 1  # a simulated minute: its price slots and the close
     return {
         "rows": len(specs),
         "speed": speed,
         "seconds": round(wall, 2),
         "events_per_s": events / wall,
-        "replayed_speed": replayed * 60 / ticks_per_minute / wall,
+        "replayed_speed": replayed * 60 / slots / wall,
         "cpu": cpu / wall,
         "hooks": len(lags),
         "lag_p50": percentile(lags, 50) if lags else None,
