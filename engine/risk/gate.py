@@ -3,7 +3,9 @@
 ``check(order)`` runs at submit time (every order, before it is recorded and sent);
 ``post_check(order)`` runs again just before the router sends it, for the trading state only
 (the state may have changed while the order waited for its turn on the loop). Rejections are
-counted per rule in ``rejections``.
+counted per rule in ``rejections``. The per-minute order rates count on ``clock`` (seconds): the
+risk desk gives it the market's own clock where the market keeps one (the simulated market), the
+monotonic clock otherwise; the backtest gives it the bars' time.
 """
 
 from __future__ import annotations
