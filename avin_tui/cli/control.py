@@ -18,7 +18,7 @@ TIMEOUT = 2.0  # seconds for one call; a robot answers in milliseconds
 
 
 @contextlib.contextmanager
-def robot() -> Iterator[ControlClient | None]:
+def robot(timeout: float = TIMEOUT) -> Iterator[ControlClient | None]:
     from engine.control.endpoint import socket_path
 
     path = socket_path()
@@ -27,7 +27,7 @@ def robot() -> Iterator[ControlClient | None]:
         return
     from engine.control.client import connect
 
-    client = connect(path, TIMEOUT)
+    client = connect(path, timeout)
     try:
         yield client
     finally:

@@ -108,7 +108,7 @@ def run_command(name: str, reason: str, wait: float) -> int:
     from engine.state import open_configured_store
 
     target = _TARGET[name]
-    answered = _through_control(name, reason, target)
+    answered = _through_control(name, reason, target, wait)
     if answered is not None:
         return answered
     with open_configured_store() as store:
@@ -148,12 +148,12 @@ def run_command(name: str, reason: str, wait: float) -> int:
     return EXIT_FAILED
 
 
-def _through_control(name: str, reason: str, target: TradingState) -> int | None:
+def _through_control(name: str, reason: str, target: TradingState, wait: float) -> int | None:
     """The command through the running robot's control socket (answered in milliseconds); None
     when no robot serves it (the status store then)."""
     from avin_tui.cli.control import robot
 
-    with robot() as client:
+    with robot(timeout=wait) as client:
         if client is None:
             return None
         from engine.control.client import ControlError
