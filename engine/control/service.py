@@ -149,6 +149,10 @@ class ControlService:
         target = _checked_text(request.target, "target", MAX_TARGET, context)
         kind = request.kind
         engine = self.engine
+        if kind not in _PROTECTIVE and not context.is_active():
+            # the caller gave up (its deadline passed while this robot was busy or stopped): a
+            # resume or a strategy command it no longer waits for is not acted on; a kill is
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the caller's deadline passed")
         if kind in _STATE_COMMANDS:
             if target:
                 _invalid(context, f"{pb.CommandKind.Name(kind)} takes no target")
@@ -197,6 +201,7 @@ class ControlService:
 
 
 _STATE_COMMANDS = (pb.KILL, pb.REDUCE, pb.FLATTEN, pb.RESUME)
+_PROTECTIVE = (pb.KILL, pb.REDUCE, pb.FLATTEN)  # acted on even when the caller gave up
 _KIND_NAMES = ", ".join(
     n
     for n in pb.CommandKind.keys()  # noqa: SIM118 (an enum wrapper, not a dict)
