@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="unix dom
 SPEED = "600"
 WAIT = 60.0  # seconds: a bound on every wait (the machine may be busy), never a threshold
 
-# Two rows place one limit buy far below the market at start (it never fills), one trades.
+# Two rows keep one limit buy far below the market open (it never fills), one trades.
 PROBE = """
 from engine.strategy.base import Strategy
 
@@ -44,9 +44,9 @@ from engine.strategy.base import Strategy
 class Resting(Strategy):
     name = "control_resting"
 
-    def on_start(self, ctx):
-        last = ctx.chart().last
-        self.order = ctx.buy(1, price=last.close * 0.8)
+    def on_bar(self, ctx, timeframe, bar):
+        if not ctx.orders:  # one resting buy far below the market, again after a cancel
+            ctx.buy(1, price=bar.close * 0.8)
 """
 CONFIG = """
 [[strategies]]
@@ -262,6 +262,19 @@ def test_strategy_commands(robot: Robot) -> None:
         row = client.status()["strategies"][0]["id"]
         assert client.command("pause_strategy", target=row).strategy_state == "paused"
         assert client.command("resume_strategy", target=row).strategy_state == "running"
+
+
+def test_cancel_order(robot: Robot) -> None:
+    with robot.client() as client:
+        orders = wait_for("a resting order", lambda: client.status()["open_orders"])
+        key = orders[0]["key"]
+        assert client.command("cancel_order", "by hand", target=key).trading_state == "ACTIVE"
+        wait_for(
+            "the cancel",
+            lambda: any(
+                o["key"] == key and o["status"] == "cancelled" for o in client.status()["orders"]
+            ),
+        )
 
 
 @pytest.mark.slow
