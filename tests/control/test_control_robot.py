@@ -264,6 +264,23 @@ def test_strategy_commands(robot: Robot) -> None:
         assert client.command("resume_strategy", target=row).strategy_state == "running"
 
 
+def test_flatten_then_resume(robot: Robot) -> None:
+    with robot.client() as client:
+        wait_for(
+            "a position (sma_cross)",
+            lambda: any(p["lots"] != 0 for p in client.status()["positions"]),
+        )
+        reply = client.command("flatten", "end of day")
+        try:
+            assert reply.trading_state == "REDUCING" and "end of day" in reply.halt_reason
+            wait_for(
+                "every position closed",
+                lambda: all(p["lots"] == 0 for p in client.status()["positions"]),
+            )
+        finally:
+            assert client.command("resume", "next day").trading_state == "ACTIVE"
+
+
 def test_cancel_order(robot: Robot) -> None:
     with robot.client() as client:
         orders = wait_for("a resting order", lambda: client.status()["open_orders"])
