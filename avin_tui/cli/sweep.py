@@ -49,6 +49,12 @@ def register_options(p: argparse.ArgumentParser) -> None:
         help="run the backtests on a Ray cluster (auto: the one this machine is part of; "
         "needs the avin[ray] extra) instead of local processes",
     )
+    p.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="one engine run per combination even for a rule strategy (default: computed "
+        "vectorised when the strategy and options allow it)",
+    )
 
 
 def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
@@ -76,7 +82,8 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     out.flush()
     done = 0
     started = time.monotonic()
-    rows = sweep(job, combos, pool=task_pool(args, job, len(combos)))
+    pool, vectorised = _sweep_pool(args, job, combos)
+    rows = sweep(job, combos, pool=pool)
     kept: list[list[str]] = []
     try:
         with _progress(args, len(combos)) as advance:
@@ -89,12 +96,12 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     except KeyboardInterrupt:
         _close(rows)
         print(f"avin backtest: stopped; {done} of {len(combos)} rows kept", file=sys.stderr)
-        _save(args, job, grid, kept, len(combos))
+        _save(args, job, grid, kept, len(combos), vectorised)
         return 130
     finally:
         if out is not sys.stdout:
             out.close()
-    _save(args, job, grid, kept, len(combos))
+    _save(args, job, grid, kept, len(combos), vectorised)
     took = time.monotonic() - started
     where = f" in {args.out.name}" if args.out else ""
     print(f"{done} backtests in {took:.1f} s{where}", file=sys.stderr)
@@ -107,6 +114,7 @@ def _save(
     grid: Mapping[str, Any],
     kept: list[list[str]],
     total: int,
+    vectorised: bool = False,
 ) -> None:
     """Saves the rows under ``<data home>/sweeps/<id>/`` (unless ``--no-save``) and says where:
     on stdout like a single backtest, on stderr when stdout carries the CSV."""
@@ -132,13 +140,34 @@ def _save(
         "source": source,
         "instruments": [m.instrument.code for m in job.markets],
         "timeframe": str(job.timeframe) if job.timeframe else None,
-        "workers": None if args.ray else min(args.workers or os.cpu_count() or 1, total),
+        "workers": None
+        if args.ray or vectorised
+        else min(args.workers or os.cpu_count() or 1, total),
+        "vectorised": vectorised,
         "ray": args.ray or None,
         "combinations": total,
         "complete": len(kept) == total,
     }
     folder = save_sweep([*grid, *METRICS], kept, meta)
     print(f"saved: {folder}", file=sys.stderr if args.out is None else sys.stdout)
+
+
+def _sweep_pool(
+    args: argparse.Namespace, job: SweepJob, combos: list[dict[str, Any]]
+) -> tuple[TaskPool, bool]:
+    """The vectorised pool when the strategy and options allow it (unless ``--engine-only`` or
+    ``--ray``), else :func:`task_pool`, saying once on stderr why the sweep is not vectorised."""
+    if not args.engine_only and not args.ray:
+        from engine.backtest.vector_sweep import NotVectorisable, vector_pool
+
+        try:
+            return vector_pool(job, combos), True
+        except NotVectorisable as why:
+            print(
+                f"avin backtest: not vectorised ({why}): one engine run per combination",
+                file=sys.stderr,
+            )
+    return task_pool(args, job, len(combos)), False
 
 
 def task_pool(args: argparse.Namespace, job: SweepJob, tasks: int) -> TaskPool:

@@ -144,7 +144,23 @@ def run_rule(
     frame = bars if bars["ts"].is_sorted() else bars.sort("ts")
     sig = rule.signals(frame)
     arrays = [np.asarray(sig[k].to_numpy(), dtype=np.bool_) for k in Rule.SIGNALS]
-    target = _targets(arrays[0], arrays[1], arrays[2], arrays[3], rule.lots)
+    return run_signals(
+        arrays, rule.lots, frame, instrument, commission=commission, slippage_ticks=slippage_ticks
+    )
+
+
+def run_signals(
+    signals: list[np.ndarray],
+    lots: int,
+    frame: pl.DataFrame,
+    instrument: Instrument,
+    *,
+    commission: Decimal = DEFAULT_COMMISSION,
+    slippage_ticks: int = 0,
+) -> VectorResult:
+    """:func:`run_rule` from the rule's boolean signal arrays (``Rule.SIGNALS`` order), one
+    value per bar of ``frame`` (sorted by time)."""
+    target = _targets(signals[0], signals[1], signals[2], signals[3], lots)
     n = target.shape[0]
     previous = np.concatenate((np.zeros(1, dtype=np.int64), target[:-1]))
     delta = target - previous
