@@ -9,6 +9,10 @@ per second of
 - the local pool: ``engine.backtest.sweep.sweep`` over every combination on ``--workers``
   processes (default every core), the spawning of the workers and the sharing of the bars
   included, as ``avin backtest --grid`` pays them,
+- the vectorised sweep: ``sma_cross_rule`` (the same strategy written as a rule; its rows are
+  checked equal to the pool's ``sma_cross`` rows) through ``engine.backtest.vector_sweep``, in
+  this process, as ``avin backtest sma_cross_rule --grid ... --no-risk`` runs it (the first call
+  compiles its numba kernels: timed after a 2-combination run on a small frame),
 - vectorbt on the same grid when a Python with it is available (never a project dependency):
   this one, ``AVIN_BENCH_VBT_PYTHON``, or ``/tmp/avin-vbt-venv`` (``python -m venv
   /tmp/avin-vbt-venv && /tmp/avin-vbt-venv/bin/pip install vectorbt``). Its SMA and
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +46,7 @@ from backtest import INSTRUMENT, make_bars  # bench/backtest.py: the same synthe
 from engine.backtest import BacktestOptions
 from engine.backtest.session import Market
 from engine.backtest.sweep import SweepJob, combinations, sweep
+from engine.backtest.vector_sweep import vector_pool
 
 
 def grid(combos: int) -> dict[str, list[int]]:
@@ -110,6 +116,22 @@ def vectorbt_rate(close: np.ndarray, combos: list[dict[str, int]], avin_trades: 
     )
 
 
+def vectorised(frame: Any, combos: list[dict[str, int]], rows: list[dict[str, Any]]) -> float:
+    """Combinations per second of the vectorised sweep of ``sma_cross_rule`` (rows checked)."""
+    options = BacktestOptions(commission=0)
+    warm = SweepJob("sma_cross_rule", (Market(INSTRUMENT, frame.head(200)),), options=options)
+    list(sweep(warm, combos[:2], pool=vector_pool(warm, combos[:2])))  # compile the kernels
+    job = SweepJob("sma_cross_rule", (Market(INSTRUMENT, frame),), options=options)
+    started = time.perf_counter()
+    got = list(sweep(job, combos, pool=vector_pool(job, combos)))
+    took = time.perf_counter() - started
+    rate = len(combos) / took
+    print(f"vectorised:  {rate:8.2f} combinations/s ({len(combos)} in {took:.1f} s)")
+    if got != rows:
+        raise SystemExit("the vectorised rows differ from the pool's")
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
@@ -144,6 +166,8 @@ def main() -> None:
     if rows[: len(serial)] != serial:
         raise SystemExit("the pool's rows differ from the serial ones")
     print(f"pool / serial: {pool_rate / serial_rate:.2f}x (rows equal)")
+    vector_rate = vectorised(frame, combos, rows)
+    print(f"vectorised / pool: {vector_rate / pool_rate:.1f}x (rows equal)")
     print(vectorbt_rate(frame["close"].to_numpy(), combos, rows[0]["trades"]))
 
 
