@@ -13,6 +13,7 @@ from engine.model import Instrument, TimeFrame
 
 BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 MAX_DECIMALS = 10
+FAST_TS_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S")  # read without guessing
 
 
 BARS_HINT = (
@@ -56,13 +57,29 @@ def read_bars_file(path: Path) -> pl.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, try_parse_dates=True)
+            frame = _read_csv(path)
         return normalize(frame)
     except OSError as exc:
         raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (pl.exceptions.PolarsError, ValueError, ArithmeticError) as exc:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise BarsFileError(f"{path} is not a bars file ({detail})", BARS_HINT) from exc
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """The CSV with ``ts`` as datetimes. A file whose ``ts`` is all in the common ISO form
+    (:data:`FAST_TS_FORMATS`) is parsed with that exact format (several times faster than
+    ``try_parse_dates``); any other file is read with ``try_parse_dates`` as before."""
+    frame = pl.read_csv(path)
+    if "ts" in frame.columns and frame.schema["ts"] == pl.String and frame.height:
+        for fmt in FAST_TS_FORMATS:
+            try:
+                ts = frame["ts"].str.to_datetime(fmt, time_zone="UTC", strict=True)
+            except pl.exceptions.PolarsError:
+                continue
+            if ts.null_count() == 0:
+                return frame.with_columns(ts)
+    return pl.read_csv(path, try_parse_dates=True)
 
 
 def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:
@@ -88,8 +105,8 @@ def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:
 
 def price_decimals(frame: pl.DataFrame) -> int:
     """The fewest decimals that represent every price of ``frame`` exactly (as printed)."""
-    prices = np.concatenate([frame[c].to_numpy() for c in ("open", "high", "low", "close")])
-    prices = np.unique(prices)
+    column = pl.concat([frame[c].cast(pl.Float64) for c in ("open", "high", "low", "close")])
+    prices = column.unique().to_numpy()  # polars' hash unique: far faster than a numpy sort
     for decimals in range(MAX_DECIMALS + 1):
         scaled = prices * 10**decimals
         if np.all(np.abs(scaled - np.round(scaled)) <= 1e-11 * np.maximum(1.0, np.abs(scaled))):

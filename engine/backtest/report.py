@@ -34,22 +34,20 @@ def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
 
     Prices and money are strings of Decimals (exact); ``side`` is ``long`` or ``short``.
     """
-    rows = [
-        {
-            "entry_ts": t.entry_ts,
-            "entry_price": str(t.entry_price),
-            "exit_ts": t.exit_ts,
-            "exit_price": str(t.exit_price),
-            "lots": t.lots,
-            "side": "long" if t.side is Side.BUY else "short",
-            "result": str(t.result),
-            "instrument": instrument or t.instrument,
-            "commission": str(t.commission),
-            "result_p": str(t.result_p.quantize(Decimal("0.0001"))),
-        }
-        for t in trades
-        if t.closed
-    ]
+    closed = [t for t in trades if t.closed]  # built column by column: no dict per trade
+    step = Decimal("0.0001")
+    columns: dict[str, list[Any]] = {
+        "entry_ts": [t.entry_ts for t in closed],
+        "entry_price": [str(t.entry_price) for t in closed],
+        "exit_ts": [t.exit_ts for t in closed],
+        "exit_price": [str(t.exit_price) for t in closed],
+        "lots": [t.lots for t in closed],
+        "side": ["long" if t.side is Side.BUY else "short" for t in closed],
+        "result": [str(t.result) for t in closed],
+        "instrument": [instrument or t.instrument for t in closed],
+        "commission": [str(t.commission) for t in closed],
+        "result_p": [str(t.result_p.quantize(step)) for t in closed],
+    }
     schema: dict[str, Any] = {
         "entry_ts": pl.Datetime("us", "UTC"),
         "entry_price": pl.String,
@@ -62,7 +60,7 @@ def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
         "commission": pl.String,
         "result_p": pl.String,
     }
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(columns, schema=schema)
 
 
 def summarize(results: Sequence[Decimal]) -> dict[str, Any]:
@@ -226,26 +224,30 @@ class Report:
 
 
 def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
-    rows = [
-        {
-            "instrument": o.instrument,
-            "created_ts": o.created_ts,
-            "updated_ts": o.updated_ts,
-            "side": o.side.value,
-            "type": o.type.value,
-            "lots": o.lots,
-            "price": None if o.price is None else str(o.price),
-            "stop_price": None if o.stop_price is None else str(o.stop_price),
-            "status": o.status.value,
-            "filled_lots": o.filled_lots,
-            "avg_fill_price": None if o.avg_fill_price is None else str(o.avg_fill_price),
-            "commission": str(o.commission),
-            "reason": o.reason,
-        }
-        for r in results
-        for o in r.orders
-    ]
-    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+    """One row per order of every run (column by column: no dict per order)."""
+    orders = [o for r in results for o in r.orders]
+    if not orders:
+        return pl.DataFrame()
+
+    def text(values: Any) -> list[str | None]:
+        return [None if v is None else str(v) for v in values]
+
+    columns: dict[str, list[Any]] = {
+        "instrument": [o.instrument for o in orders],
+        "created_ts": [o.created_ts for o in orders],
+        "updated_ts": [o.updated_ts for o in orders],
+        "side": [o.side.value for o in orders],
+        "type": [o.type.value for o in orders],
+        "lots": [o.lots for o in orders],
+        "price": text(o.price for o in orders),
+        "stop_price": text(o.stop_price for o in orders),
+        "status": [o.status.value for o in orders],
+        "filled_lots": [o.filled_lots for o in orders],
+        "avg_fill_price": text(o.avg_fill_price for o in orders),
+        "commission": [str(o.commission) for o in orders],
+        "reason": [o.reason for o in orders],
+    }
+    return pl.DataFrame(columns)
 
 
 def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunResult]) -> Report:
@@ -294,7 +296,10 @@ def _total(results: Sequence[RunResult]) -> Section:
         return Section(
             TOTAL, summary, equity_metrics(empty, empty, empty, capital), empty, empty, empty
         )
-    ts = np.unique(np.concatenate([r.ts for r in results]))
+    if len(results) == 1 and bool(np.all(results[0].ts[1:] > results[0].ts[:-1])):
+        ts = results[0].ts  # already its own sorted unique times (np.unique would sort again)
+    else:
+        ts = np.unique(np.concatenate([r.ts for r in results]))
     pnl = np.zeros(ts.size)
     exposed = np.zeros(ts.size, dtype=np.int64)
     for r in results:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import polars as pl
 
 from engine.backtest import Backtester, BacktestOptions
 from engine.backtest.report import (
@@ -118,3 +119,74 @@ def test_total_section_sums_instruments() -> None:
     assert [s.name for s in report.sections] == [INST.code, INST.code, "TOTAL"]
     assert report.total.summary["total"] == 8
     assert report.total.equity.tolist()[2] == 1006
+
+
+MIXED_PLAN = {
+    1: [{"side": "buy"}, {"side": "buy", "type": "limit", "price": 90}],  # the limit never fills
+    3: [{"side": "sell", "type": "stop", "stop_price": 103}],
+    5: [{"side": "sell"}],
+}
+
+
+def _rows_reference(result) -> tuple[list[dict], list[dict]]:
+    """The trade and order rows as dicts, field by field (what the frames must hold)."""
+    trades = [
+        {
+            "entry_ts": t.entry_ts,
+            "entry_price": str(t.entry_price),
+            "exit_ts": t.exit_ts,
+            "exit_price": str(t.exit_price),
+            "lots": t.lots,
+            "side": "long" if t.side is Side.BUY else "short",
+            "result": str(t.result),
+            "instrument": result.instrument.code,
+            "commission": str(t.commission),
+            "result_p": str(t.result_p.quantize(Decimal("0.0001"))),
+        }
+        for t in result.trades
+        if t.closed
+    ]
+    orders = [
+        {
+            "instrument": o.instrument,
+            "created_ts": o.created_ts,
+            "updated_ts": o.updated_ts,
+            "side": o.side.value,
+            "type": o.type.value,
+            "lots": o.lots,
+            "price": None if o.price is None else str(o.price),
+            "stop_price": None if o.stop_price is None else str(o.stop_price),
+            "status": o.status.value,
+            "filled_lots": o.filled_lots,
+            "avg_fill_price": None if o.avg_fill_price is None else str(o.avg_fill_price),
+            "commission": str(o.commission),
+            "reason": o.reason,
+        }
+        for o in result.orders
+    ]
+    return trades, orders
+
+
+def test_trade_and_order_frames_hold_every_field_of_every_row() -> None:
+    options = BacktestOptions(commission=Decimal("0.001"), capital=Decimal(1000))
+    tester = Backtester(Plan({"plan": MIXED_PLAN}), INST, options)
+    result = tester.run(bars([(p, p + 1, p - 1, p) for p in PRICES]))
+    report = build_report("test_plan", {}, [result])
+    trades, orders = _rows_reference(result)
+    assert trades and len(orders) == 4
+    assert {o["type"] for o in orders} == {"market", "limit", "stop"}
+    assert report.trades.to_dicts() == trades
+    assert report.orders.to_dicts() == orders
+    assert report.trades.schema["entry_ts"] == pl.Datetime("us", "UTC")
+    assert report.orders.schema["created_ts"] == pl.Datetime("us", "UTC")
+    assert report.orders.schema["price"] == pl.String
+    assert report.orders.schema["lots"] == pl.Int64
+
+
+def test_the_total_of_one_instrument_with_repeated_times_takes_the_last_bar_of_each() -> None:
+    result = _run()
+    result.ts = np.repeat(result.ts[::2], 2)[: result.ts.size]  # the same time twice in a row
+    total = build_report("x", {}, [result]).total
+    assert total.ts.tolist() == sorted(set(result.ts.tolist()))
+    last = {int(t): i for i, t in enumerate(result.ts)}
+    assert total.equity.tolist() == [result.equity[last[int(t)]] for t in total.ts]
