@@ -93,7 +93,7 @@ class VectorResult:
     def trade_count(self) -> int:
         return int(self.trade_entry.shape[0])
 
-    def _when(self, bar: int) -> datetime:
+    def bar_time(self, bar: int) -> datetime:
         return _EPOCH + timedelta(microseconds=int(self.ts[bar]) // 1000)
 
     def fills(self) -> list[Fill]:
@@ -112,7 +112,7 @@ class VectorResult:
                     lots=abs(lots),
                     price=price,
                     commission=commission_for(inst.value(price, abs(lots)), self.commission),
-                    ts=self._when(int(self.fill_bar[j])),
+                    ts=self.bar_time(int(self.fill_bar[j])),
                     fill_id=f"vector-fill-{j}",
                 )
             )

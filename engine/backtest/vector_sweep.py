@@ -5,10 +5,12 @@ A strategy whose logic is a :class:`~engine.strategy.rules.Rule` (a
 (:func:`engine.backtest.vector.run_signals`) as run bar by bar by the backtester. A sweep over
 such a strategy builds each combination's rule, computes every indicator (each computed node of a
 rule: ``sma(close, 10)``...) once per distinct label for the whole grid, derives the signals,
-positions and fills of each combination from those shared columns, books the fills through the
-engine's ``Position`` (exact Decimal trades) and builds the equity curve and the report's total
-section exactly as the backtester and :mod:`engine.backtest.report` do. Each row equals the one
-the per-combination engine run gives (tests/backtest/test_vector_sweep.py).
+positions and fills of each combination from those shared columns, books the fills as the
+engine's ``Position`` does but in integers (exact trade results: prices in units of their step,
+commission rounded half up to the cent per fill) and builds the equity curve and the report's
+total section with the backtester's float operations and :mod:`engine.backtest.report`'s code.
+Each row equals the one the per-combination engine run gives, floats to the last bit
+(tests/backtest/test_vector_sweep.py).
 
 :func:`vector_pool` refuses (:class:`NotVectorisable`, with the reason) what the vectorised path
 does not model: a strategy that is not a rule, the pre-trade rules, an explicit ``mode`` or
@@ -19,7 +21,7 @@ chart depth, bars with repeated timestamps. The caller then runs the per-combina
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,11 +29,11 @@ import numpy as np
 import polars as pl
 
 from engine.backtest.options import RunResult
-from engine.backtest.report import Report, _total
+from engine.backtest.report import Report, _total, summarize
 from engine.backtest.session import Market
 from engine.backtest.sweep import Outcome, SweepJob, Task, summary_row
-from engine.backtest.vector import run_signals
-from engine.model import Position, Side
+from engine.backtest.vector import VectorResult, run_signals
+from engine.model import Instrument
 from engine.strategy.registry import build, resolve
 from engine.strategy.rules import Rule, RuleStrategy
 
@@ -123,6 +125,7 @@ class _Prepared:
     frame: pl.DataFrame
     first: int
     cache: SignalCache
+    ticks: dict[float, int] = field(default_factory=dict)  # an open -> its valid price, in units
 
 
 def _prepare(markets: Iterable[Market]) -> list[_Prepared]:
@@ -164,8 +167,11 @@ class VectorPool:
         strategy = build(job.strategy, params, job.timeframe)
         assert isinstance(strategy, RuleStrategy)
         rule = strategy.make_rule()
-        results = [self._run(rule, p) for p in prepared]
-        total = _total(results)
+        runs = [self._run(rule, p) for p in prepared]
+        total = _total([run for run, _ in runs])  # the equity curve and its metrics
+        # the trade summary of the closed round trips of every market (the row's metrics do not
+        # depend on their order)
+        total.summary = {**summarize([r for _, results in runs for r in results]), "rejected": 0}
         report = Report(strategy.name or job.strategy, dict(strategy.params), [total], *_EMPTY)
         row = summary_row(task.combo, report)
         wins = total.summary["wins"]
@@ -173,8 +179,9 @@ class VectorPool:
             return Outcome(row, wins)
         return Outcome(row, wins, total.ts, total.equity)
 
-    def _run(self, rule: Rule, prepared: _Prepared) -> RunResult:
-        """The backtester's result for ``rule`` on one market (the fields the total reads)."""
+    def _run(self, rule: Rule, prepared: _Prepared) -> tuple[RunResult, list[Decimal]]:
+        """The backtester's result for ``rule`` on one market (its equity; no trade list) and the
+        result of each closed round trip."""
         options = self.job.options
         inst = prepared.market.instrument
         first = prepared.first
@@ -188,15 +195,7 @@ class VectorPool:
             commission=options.commission,
             slippage_ticks=options.slippage_ticks,
         )
-        fills = vector.fills()
-        position = Position(inst.code, lot_size=inst.lot)
-        cash = []
-        for fill in fills:
-            position.apply_fill(fill)
-            value = float(fill.price * (fill.lots * inst.lot))  # as the backtester's flows
-            if fill.side is Side.BUY:
-                value = -value
-            cash.append(value - float(fill.commission))
+        results, cash = _book(vector, inst, options.commission, prepared.ticks)
         n = frame.height
         flows = np.zeros(n, dtype=np.float64)
         np.add.at(flows, vector.fill_bar.astype(np.int64), cash)
@@ -208,15 +207,66 @@ class VectorPool:
             instrument=inst,
             base=prepared.market.base,
             orders=[],
-            fills=fills,
-            trades=[t for t in position.trades if t.closed],
-            open_trade=position.open_trade,
+            fills=[],
+            trades=[],
+            open_trade=None,
             ts=frame["ts"].cast(pl.Int64).to_numpy(),
             close=close,
             position=lots,
             equity=equity,
             capital=Decimal(options.capital),
-        )
+        ), results
+
+
+def _book(
+    vector: VectorResult, inst: Instrument, rate: Decimal, ticks: dict[float, int]
+) -> tuple[list[Decimal], list[float]]:
+    """The result of each closed round trip (``Trade.result``) and the cash flow of each fill
+    (commission included), exactly as the backtester books
+    them (``Position``: Decimal values, commission rounded half up to 0.01 per fill, a reversing
+    fill's commission shared by the lots it closes and opens) but in integers: a price in units
+    of its step's last digit, money in units of 10**-m."""
+    k = max(0, -int(inst.step.as_tuple().exponent))
+    r = max(0, -int(rate.as_tuple().exponent))
+    rate_int = int(rate.scaleb(r))
+    m = max(k, 2) + 1  # one digit below the cent: half a cent's commission share
+    slip = int(vector.slippage.scaleb(k))
+    lot = inst.lot
+    prices = []
+    for raw, lots in zip(vector.fill_price.tolist(), vector.fill_lots.tolist(), strict=True):
+        units = ticks.get(raw)
+        if units is None:
+            units = ticks[raw] = int(inst.round_price(raw).scaleb(k))
+        prices.append(units + slip if lots > 0 else units - slip)
+    values = [p * abs(q) * lot for p, q in zip(prices, vector.fill_lots.tolist(), strict=True)]
+    cents = [_cents(v * rate_int, k + r) for v in values]
+    cash = [
+        (-(v / 10**k) if q > 0 else v / 10**k) - c / 100  # float(value), float(commission)
+        for v, q, c in zip(values, vector.fill_lots.tolist(), cents, strict=True)
+    ]
+    to_m, cent_m = 10 ** (m - k), 10 ** (m - 2)
+    fill_lots = vector.fill_lots.tolist()
+    results = []
+    for e, x, side, size in zip(
+        vector.trade_entry.tolist(),
+        vector.trade_exit.tolist(),
+        vector.trade_side.tolist(),
+        vector.trade_lots.tolist(),
+        strict=True,
+    ):
+        gain = (prices[x] - prices[e]) * side * size * lot * to_m
+        fee = cents[e] * cent_m * size // abs(fill_lots[e])  # the share of the lots it opened
+        fee += cents[x] * cent_m * size // abs(fill_lots[x])  # ... and closed
+        results.append(Decimal(gain - fee).scaleb(-m))
+    return results, cash
+
+
+def _cents(product: int, digits: int) -> int:
+    """``product`` * 10**-digits rounded half up to a whole cent, in cents (``product`` >= 0)."""
+    if digits <= 2:
+        return product * 10 ** (2 - digits)
+    unit = 10 ** (digits - 2)
+    return (2 * product + unit) // (2 * unit)
 
 
 _EMPTY = (pl.DataFrame(), pl.DataFrame())  # a total-only report has no trade or order frames
