@@ -64,7 +64,7 @@ class _ExitRule(RuleStrategy):
 
 def _markets(days: int = 2) -> tuple[Market, ...]:
     out = []
-    for inst in SIM_INSTRUMENTS[:2]:
+    for inst in (SIM_INSTRUMENTS[1], SIM_INSTRUMENTS[4]):  # steps 0.01 and 0.02
         bars = generate_bars(inst, DAY, datetime(2024, 1, 8 + days, tzinfo=UTC))
         out.append(Market(inst, bars, start=datetime(2024, 1, 8, 9, tzinfo=UTC)))  # warm-up
     return tuple(out)
@@ -77,7 +77,7 @@ def _markets(days: int = 2) -> tuple[Market, ...]:
         (
             "test_vector_sweep_exits",
             ["fast=3,5", "exit=12,20", "hour=8"],
-            BacktestOptions(commission=Decimal("0.001"), slippage_ticks=1),
+            BacktestOptions(commission=Decimal("0.00037"), slippage_ticks=1),
         ),
     ],
     ids=["sma-cross-rule", "exits-windows-slippage"],
