@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
 import polars as pl
+import pytest
 
 from engine.backtest import Backtester, BacktestOptions
 from engine.backtest.report import (
+    _utc_times,
     build_report,
     daily_returns,
     equity_metrics,
@@ -190,3 +192,24 @@ def test_the_total_of_one_instrument_with_repeated_times_takes_the_last_bar_of_e
     assert total.ts.tolist() == sorted(set(result.ts.tolist()))
     last = {int(t): i for i, t in enumerate(result.ts)}
     assert total.equity.tolist() == [result.equity[last[int(t)]] for t in total.ts]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [
+            datetime(2024, 3, 4, 7, 0, 0, 123456, tzinfo=UTC),
+            None,
+            datetime(1969, 12, 31, tzinfo=UTC),
+        ],
+        [datetime(2024, 3, 4, 10, 0, tzinfo=timezone(timedelta(hours=3))), None],
+        [datetime(2024, 3, 4, 7, 0), datetime(2024, 3, 4, 7, 1)],  # naive
+        [None, None],
+    ],
+)
+def test_time_columns_equal_polars_reading_the_datetimes(values: list) -> None:
+    for schema in ({"x": pl.Datetime("us", "UTC")}, None):
+        fast = pl.DataFrame({"x": _utc_times(values)}, schema=schema)
+        slow = pl.DataFrame({"x": values}, schema=schema)
+        assert fast.schema == slow.schema
+        assert fast.equals(slow)
