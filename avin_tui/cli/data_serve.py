@@ -72,11 +72,15 @@ def _log_to_stderr() -> logging.Handler:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import pyarrow as pa
-
-    from engine.data.flight_request import TOKEN_ENV, token_path
-    from engine.data.service import DataService
+    from engine.data.flight_request import TOKEN_ENV, flight_missing, token_path
     from engine.security.token_source import write_private_file
+
+    try:
+        import pyarrow as pa
+
+        from engine.data.service import DataService
+    except ImportError:
+        raise flight_missing() from None
 
     given = os.environ.get(TOKEN_ENV, "").strip()
     token = given or secrets.token_urlsafe(32)
@@ -151,9 +155,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_export_remote(args: argparse.Namespace) -> int:
     from engine.data.errors import TokenError
-    from engine.data.flight_request import TOKEN_ENV, token_path
-    from engine.data.remote import RemoteStore, export_remote, local_token
+    from engine.data.flight_request import TOKEN_ENV, flight_missing, token_path
     from engine.model import TimeFrame
+
+    try:
+        from engine.data.remote import RemoteStore, export_remote, local_token
+    except ImportError:
+        raise flight_missing() from None
 
     tf = TimeFrame.from_code(args.tf)
     token = local_token()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from engine.data.errors import DataError
 from engine.model import TimeFrame, as_utc
 from engine.paths import homes
 
@@ -127,3 +128,11 @@ def pieces(begin: datetime, end: datetime, timeframe: TimeFrame) -> list[tuple[d
         out.append((start, stop))
         start = stop
     return out
+
+
+def flight_missing() -> DataError:
+    """The error where pyarrow (Arrow Flight) is not shipped: the binary leaves it out."""
+    return DataError(
+        "the data service (Arrow Flight) needs pyarrow, which this build of avin leaves out",
+        "Serve or read remote data with avin installed from its wheel (pip install avin)",
+    )

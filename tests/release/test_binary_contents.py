@@ -14,7 +14,9 @@ SPEC = ROOT / "packaging" / "avin.spec"
 # module -> where it may be imported without a fallback (an import inside a ``try`` that catches
 # ImportError is always fine: that is the fallback)
 ALLOWED_IMPORTS = {
-    "pyarrow": set(),  # polars reads and writes Parquet itself
+    # polars reads and writes Parquet itself; the data service (Arrow Flight) is reached only
+    # through imports guarded in the CLI and the source registry (a plain error in the binary)
+    "pyarrow": {"engine/data/service.py", "engine/data/remote.py"},
     "numba": {
         "engine/data/_segments_jit.py",  # imported by timeframes.py under try/except ImportError
         "engine/backtest/vector.py",  # the vectorised rule runner: tests and bench only

@@ -47,7 +47,12 @@ def open_source(
         archives = HistoryClient(configured_token(), base_url=base_url, timeout=timeout or 60.0)
         return TInvestArchiveSource(archives, InstrumentCache())
     if name == "remote":
-        from engine.data.sources.remote import RemoteSource
+        try:
+            from engine.data.sources.remote import RemoteSource
+        except ImportError:
+            from engine.data.flight_request import flight_missing
+
+            raise flight_missing() from None
 
         return RemoteSource(base_url)
     raise ValueError(f"unknown source {name!r}: use one of {', '.join(SOURCES)}")
