@@ -189,6 +189,8 @@ def _sweep_only_options(args: argparse.Namespace) -> str | None:
         return "--walk-forward needs a --grid to optimise"
     if not args.grid and (args.ray or args.out or args.workers is not None):
         return "--out, --workers and --ray belong to a sweep: give a --grid"
+    if not args.grid and args.engine_only:
+        return "--engine-only belongs to a sweep: give a --grid"
     if not args.walk_forward and (args.metric != "sharpe" or args.equity_out):
         return "--metric and --equity-out belong to --walk-forward"
     return None

@@ -164,7 +164,7 @@ def _sweep_pool(
             return vector_pool(job, combos), True
         except NotVectorisable as why:
             print(
-                f"avin backtest: not vectorised ({why}): one engine run per combination",
+                f"avin backtest: not vectorised, {why}: one engine run per combination",
                 file=sys.stderr,
             )
     return task_pool(args, job, len(combos)), False

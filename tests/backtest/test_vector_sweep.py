@@ -193,3 +193,11 @@ def test_the_cli_says_once_why_a_sweep_is_not_vectorised(
     err = capsys.readouterr().err
     assert err.count("not vectorised") == 1
     assert "pre-trade rules are on (--no-risk turns them off)" in err
+
+
+def test_engine_only_without_a_grid_is_a_plain_error(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["backtest", "sma_cross_rule", "--data", str(data), "--quiet", "--engine-only"]
+    assert main(args) == 2
+    assert "--engine-only belongs to a sweep: give a --grid" in capsys.readouterr().err
