@@ -226,7 +226,7 @@ class Report:
         frames = [
             pl.DataFrame(
                 {
-                    "instrument": [s.name] * s.ts.size,
+                    "instrument": pl.repeat(s.name, s.ts.size, eager=True, dtype=pl.String),
                     "ts": pl.Series(s.ts, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
                     "equity": s.equity,
                     "drawdown": drawdown_curve(s.equity),

@@ -183,6 +183,10 @@ def test_trade_and_order_frames_hold_every_field_of_every_row() -> None:
     assert report.orders.schema["created_ts"] == pl.Datetime("us", "UTC")
     assert report.orders.schema["price"] == pl.String
     assert report.orders.schema["lots"] == pl.Int64
+    equity = report.equity_frame()
+    names = [INST.code] * result.ts.size + ["TOTAL"] * report.total.ts.size
+    assert equity["instrument"].to_list() == names
+    assert equity.schema["instrument"] == pl.String
 
 
 def test_the_total_of_one_instrument_with_repeated_times_takes_the_last_bar_of_each() -> None:
