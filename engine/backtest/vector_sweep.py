@@ -198,7 +198,7 @@ class VectorPool:
         results, cash = _book(vector, inst, options.commission, prepared.ticks)
         n = frame.height
         flows = np.zeros(n, dtype=np.float64)
-        np.add.at(flows, vector.fill_bar.astype(np.int64), cash)
+        np.add.at(flows, vector.fill_bar.astype(np.int64), cash)  # in fill order
         close = frame["close"].to_numpy().astype(np.float64)
         lots = vector.position[:n].astype(np.int64)
         equity = float(options.capital) + np.cumsum(flows) + lots * inst.lot * close
@@ -220,53 +220,53 @@ class VectorPool:
 
 def _book(
     vector: VectorResult, inst: Instrument, rate: Decimal, ticks: dict[float, int]
-) -> tuple[list[Decimal], list[float]]:
+) -> tuple[list[Decimal], np.ndarray]:
     """The result of each closed round trip (``Trade.result``) and the cash flow of each fill
-    (commission included), exactly as the backtester books
-    them (``Position``: Decimal values, commission rounded half up to 0.01 per fill, a reversing
-    fill's commission shared by the lots it closes and opens) but in integers: a price in units
-    of its step's last digit, money in units of 10**-m."""
+    (commission included), exactly as the backtester books them (``Position``: Decimal values,
+    commission rounded half up to 0.01 per fill, a reversing fill's commission shared by the lots
+    it closes and opens) but in integers: a price in units of its step's last digit, money in
+    units of 10**-m. The integers are int64 while every product fits (and a value converts to a
+    float exactly), Python integers otherwise."""
     k = max(0, -int(inst.step.as_tuple().exponent))
     r = max(0, -int(rate.as_tuple().exponent))
     rate_int = int(rate.scaleb(r))
     m = max(k, 2) + 1  # one digit below the cent: half a cent's commission share
     slip = int(vector.slippage.scaleb(k))
     lot = inst.lot
-    prices = []
-    for raw, lots in zip(vector.fill_price.tolist(), vector.fill_lots.tolist(), strict=True):
-        units = ticks.get(raw)
+    raw, where = np.unique(vector.fill_price, return_inverse=True)
+    table = []
+    for value in raw.tolist():  # each distinct open once (and once per sweep)
+        units = ticks.get(value)
         if units is None:
-            units = ticks[raw] = int(inst.round_price(raw).scaleb(k))
-        prices.append(units + slip if lots > 0 else units - slip)
-    values = [p * abs(q) * lot for p, q in zip(prices, vector.fill_lots.tolist(), strict=True)]
-    cents = [_cents(v * rate_int, k + r) for v in values]
-    cash = [
-        (-(v / 10**k) if q > 0 else v / 10**k) - c / 100  # float(value), float(commission)
-        for v, q, c in zip(values, vector.fill_lots.tolist(), cents, strict=True)
-    ]
-    to_m, cent_m = 10 ** (m - k), 10 ** (m - 2)
-    fill_lots = vector.fill_lots.tolist()
-    results = []
-    for e, x, side, size in zip(
-        vector.trade_entry.tolist(),
-        vector.trade_exit.tolist(),
-        vector.trade_side.tolist(),
-        vector.trade_lots.tolist(),
-        strict=True,
-    ):
-        gain = (prices[x] - prices[e]) * side * size * lot * to_m
-        fee = cents[e] * cent_m * size // abs(fill_lots[e])  # the share of the lots it opened
-        fee += cents[x] * cent_m * size // abs(fill_lots[x])  # ... and closed
-        results.append(Decimal(gain - fee).scaleb(-m))
-    return results, cash
-
-
-def _cents(product: int, digits: int) -> int:
-    """``product`` * 10**-digits rounded half up to a whole cent, in cents (``product`` >= 0)."""
+            units = ticks[value] = int(inst.round_price(value).scaleb(k))
+        table.append(units)
+    lots = vector.fill_lots
+    top = max(table, default=0) + slip
+    most = int(np.abs(lots).max(initial=0))
+    biggest = top * most * lot  # the largest fill value (a fee share: times rate, 10**m, lots)
+    fits = biggest < 2**53 and 2 * biggest * max(rate_int, 1) * 10 ** (m + 1) * most < 2**62
+    kind: Any = np.int64 if fits else object
+    prices = np.asarray(table, dtype=kind)[where] + np.where(lots > 0, slip, -slip).astype(kind)
+    size = np.abs(lots).astype(kind)
+    values = prices * size * lot
+    product = values * rate_int
+    digits = k + r
     if digits <= 2:
-        return product * 10 ** (2 - digits)
-    unit = 10 ** (digits - 2)
-    return (2 * product + unit) // (2 * unit)
+        cents = product * 10 ** (2 - digits)
+    else:
+        unit = 10 ** (digits - 2)
+        cents = (2 * product + unit) // (2 * unit)
+    # float(value) and float(commission) as the backtester takes them (both correctly rounded)
+    money = (values / 10**k).astype(np.float64)
+    cash = np.where(lots > 0, -money, money) - (cents / 100).astype(np.float64)
+    e, x = vector.trade_entry, vector.trade_exit
+    held = vector.trade_lots.astype(kind)
+    gain = (prices[x] - prices[e]) * vector.trade_side.astype(kind) * held * lot * 10 ** (m - k)
+    cent_m = 10 ** (m - 2)
+    fee = cents[e] * cent_m * held // size[e]  # the share of the lots it opened
+    fee = fee + cents[x] * cent_m * held // size[x]  # ... and of the lots it closed
+    results = [Decimal(int(v)).scaleb(-m) for v in (gain - fee).tolist()]
+    return results, cash
 
 
 _EMPTY = (pl.DataFrame(), pl.DataFrame())  # a total-only report has no trade or order frames
