@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
+import polars as pl
 import pytest
 
 import engine.strategy.rules as rules_module
@@ -201,3 +202,18 @@ def test_engine_only_without_a_grid_is_a_plain_error(
     args = ["backtest", "sma_cross_rule", "--data", str(data), "--quiet", "--engine-only"]
     assert main(args) == 2
     assert "--engine-only belongs to a sweep: give a --grid" in capsys.readouterr().err
+
+
+def test_prices_too_big_for_int64_are_booked_with_python_integers() -> None:
+    """Fill values of ~1e17 kopecks times a 5-digit commission rate overflow int64: the booking
+    switches to Python integers and the rows still equal the engine's."""
+    inst = SIM_INSTRUMENTS[1]
+    bars = generate_bars(inst, DAY, datetime(2024, 1, 9, tzinfo=UTC)).with_columns(
+        (pl.col(c) * 10**13).round(2) for c in ("open", "high", "low", "close")
+    )
+    options = BacktestOptions(commission=Decimal("0.00037"), capital=Decimal(10) ** 12)
+    job = SweepJob("sma_cross_rule", (Market(inst, bars),), options=options)
+    combos = combinations(parse_grid(["fast=3,5", "slow=12"]))
+    rows = list(sweep(job, combos, pool=vector_pool(job, combos)))
+    assert rows == list(sweep(job, combos, workers=1))
+    assert rows[0]["trades"] > 0
