@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -18,7 +19,7 @@ import engine.strategy.rules as rules_module
 from avin_tui.cli import main
 from engine.backtest.options import BacktestOptions
 from engine.backtest.session import Market
-from engine.backtest.sweep import SweepJob, combinations, parse_grid, sweep
+from engine.backtest.sweep import SweepJob, Task, combinations, parse_grid, sweep
 from engine.backtest.vector_sweep import NotVectorisable, vector_pool
 from engine.broker.sim import SIM_INSTRUMENTS, generate_bars
 from engine.config import RiskSettings
@@ -217,3 +218,18 @@ def test_prices_too_big_for_int64_are_booked_with_python_integers() -> None:
     rows = list(sweep(job, combos, pool=vector_pool(job, combos)))
     assert rows == list(sweep(job, combos, workers=1))
     assert rows[0]["trades"] > 0
+
+
+def test_a_task_on_a_span_with_warm_up_and_its_curve_equals_the_engine_s() -> None:
+    """The pool keeps the TaskPool contract walk-forward uses: a trading span, its warm-up and
+    the equity curve."""
+    job = SweepJob("sma_cross_rule", _markets(2)[:1], options=BacktestOptions())
+    span = (datetime(2024, 1, 8, 12, tzinfo=UTC), datetime(2024, 1, 9, 12, tzinfo=UTC))
+    task = Task({"fast": 3, "slow": 12}, span=span, warmup=timedelta(hours=2), curve=True)
+    [vector] = list(vector_pool(job, [task.combo]).map([task]))
+    engine = job.do(task)
+    assert vector.row == engine.row and vector.wins == engine.wins
+    assert vector.ts is not None and engine.ts is not None
+    assert vector.equity is not None and engine.equity is not None
+    assert np.array_equal(vector.ts, engine.ts) and np.array_equal(vector.equity, engine.equity)
+    assert vector.row["trades"] > 0
