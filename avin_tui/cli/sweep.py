@@ -12,6 +12,11 @@ Rows come in combination order (the last ``--grid`` varies fastest): the paramet
 with those ``--param`` values reports. A row is written as soon as it is done: Ctrl-C keeps every
 finished row in the file. The rows are also saved under ``<data home>/sweeps/<id>/`` (``--no-save``
 skips it), where the TUI's backtests screen (``b``) shows them as a table and a heatmap.
+
+A rule strategy (``sma_cross_rule``...) is swept vectorised in this process
+(:mod:`engine.backtest.vector_sweep`, the same rows) unless ``--engine-only``, ``--ray`` or an
+option only the engine models (the pre-trade rules: ``--no-risk``) asks for one engine run per
+combination; the sweep then says once on stderr why it is not vectorised.
 """
 
 from __future__ import annotations
