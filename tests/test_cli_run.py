@@ -128,19 +128,25 @@ def test_headless_run_as_a_real_process(tmp_path: Path) -> None:
 
 
 def _start_headless(env: dict[str, str], log: Path, **popen: object) -> subprocess.Popen[str]:
+    """A headless run whose console goes to a file beside its log: a pipe nobody reads fills up
+    (64 KiB of log lines at this speed) and then blocks the robot's next write, stop included."""
+    console = (log.parent.parent / "console.txt").open("w")
     proc = subprocess.Popen(
         [str(AVIN), "run", "--headless", "--speed", FAST],
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=console,
+        stderr=subprocess.STDOUT,
         text=True,
         **popen,  # type: ignore[call-overload]
     )
+    console.close()
     deadline = time.monotonic() + 30
     while not (log.exists() and "engine started" in log.read_text()):
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise AssertionError(f"the headless run did not start: {proc.communicate()}")
+            proc.wait()
+            text = (log.parent.parent / "console.txt").read_text()
+            raise AssertionError(f"the headless run did not start: {text[-2000:]}")
         time.sleep(0.1)
     return proc
 
