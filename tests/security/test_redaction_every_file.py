@@ -114,13 +114,15 @@ def test_no_file_avin_wrote_holds_the_token(tmp_path: Path, server: FakeTInvestS
     outputs: list[str] = []
     log = home / "logs" / "avin.log"
     incidents = home / "logs" / "incidents.log"
-    proc = subprocess.Popen(
-        [sys.executable, str(LEAKY), "run", "--headless"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    console = tmp_path / "console.txt"  # a file: a pipe read only at the end can fill and block
+    with console.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, str(LEAKY), "run", "--headless"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     try:
         _wait("the start", lambda: log.exists() and "engine started" in log.read_text(), 60)
         _wait("the strategy's failure", lambda: "leaky strategy failed" in log.read_text(), 90)
@@ -130,11 +132,11 @@ def test_no_file_avin_wrote_holds_the_token(tmp_path: Path, server: FakeTInvestS
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            out, _ = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate(timeout=10)
-        outputs.append(out)
+            proc.wait(timeout=10)
+        outputs.append(console.read_text())
     text = log.read_text()
     assert "token=***" in text and "Bearer ***" in text, text[-3000:]  # the lines were written
 
