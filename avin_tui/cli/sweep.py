@@ -163,15 +163,19 @@ def _sweep_pool(
     """The vectorised pool when the strategy and options allow it (unless ``--engine-only`` or
     ``--ray``), else :func:`task_pool`, saying once on stderr why the sweep is not vectorised."""
     if not args.engine_only and not args.ray:
-        from engine.backtest.vector_sweep import NotVectorisable, vector_pool
-
-        try:
-            return vector_pool(job, combos), True
-        except NotVectorisable as why:
-            print(
-                f"avin backtest: not vectorised, {why}: one engine run per combination",
-                file=sys.stderr,
-            )
+        try:  # the vectorised runner needs numba, which the binary leaves out
+            from engine.backtest.vector_sweep import NotVectorisable, vector_pool
+        except ImportError:
+            why: object = "numba is not in this build of avin"
+        else:
+            try:
+                return vector_pool(job, combos), True
+            except NotVectorisable as refused:
+                why = refused
+        print(
+            f"avin backtest: not vectorised, {why}: one engine run per combination",
+            file=sys.stderr,
+        )
     return task_pool(args, job, len(combos)), False
 
 

@@ -87,3 +87,18 @@ def test_ctrl_c_keeps_the_finished_rows(
     assert [r["fast"] for r in rows] == ["3", "4"]
     assert closed == [True]
     assert "2 of 3 rows kept" in capsys.readouterr().err
+
+
+def test_without_numba_a_rule_sweep_runs_on_the_engine_and_says_why(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The binary has no numba: the vectorised sweep cannot load, the engine runs each row."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "engine.backtest.vector_sweep", None)
+    out = tmp_path / "rule.csv"
+    args = ["backtest", "sma_cross_rule", "--data", str(data), "--quiet", "--no-risk"]
+    args += ["--no-save", "--workers", "1", "--out", str(out)]
+    assert main([*args, "--grid", "fast=3", "--grid", "slow=12"]) == 0
+    assert "not vectorised, numba is not in this build" in capsys.readouterr().err
+    assert [r["fast"] for r in csv.DictReader(out.open())] == ["3"]
