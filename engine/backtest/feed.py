@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from polars.exceptions import PanicException
 
 from engine.data.errors import DataError
 from engine.model import Instrument, TimeFrame
@@ -61,7 +62,7 @@ def read_bars_file(path: Path) -> pl.DataFrame:
         return normalize(frame)
     except OSError as exc:
         raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (pl.exceptions.PolarsError, ValueError, ArithmeticError) as exc:
+    except (pl.exceptions.PolarsError, ValueError, ArithmeticError, PanicException) as exc:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise BarsFileError(f"{path} is not a bars file ({detail})", BARS_HINT) from exc
 

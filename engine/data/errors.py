@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from polars.exceptions import PanicException
+
+# what reading a damaged file can raise: polars' errors, and a panic of its Rust code, which
+# pyo3 raises as a BaseException (an `except Exception` lets it end the process)
+DAMAGED_FILE: tuple[type[BaseException], ...] = (Exception, PanicException)
+
 
 class DataError(Exception):
     """A data problem the user can act on; ``hint`` says how."""

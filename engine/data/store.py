@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from engine.data.atomic import is_temp, locked, remove_stale_temps, write_atomic
-from engine.data.errors import StoreError
+from engine.data.errors import DAMAGED_FILE, StoreError
 from engine.data.schema import (
     BAR_SCHEMA,
     SCHEMA_VERSION,
@@ -123,7 +123,7 @@ class BarStore:
             frame = frame.filter(pl.col("ts") < end)
         try:
             return frame.collect()
-        except Exception as exc:  # polars raises several kinds for damaged files
+        except DAMAGED_FILE as exc:  # polars raises several kinds for damaged files
             raise StoreError(
                 f"cannot read stored bars of {code} under {self.instrument_dir(code)}: {exc}",
                 "Run `avin data check` to find the damaged file, then re-import it.",
@@ -229,7 +229,7 @@ def _replaced_rows(old: pl.DataFrame, new: pl.DataFrame) -> int:
 def read_bars_file(path: Path) -> pl.DataFrame:
     try:
         return conform(pl.read_parquet(path)).rechunk()  # contiguous: zero-copy numpy views
-    except Exception as exc:
+    except DAMAGED_FILE as exc:
         raise StoreError(
             f"cannot read the stored file {path}: {exc}",
             "Move the damaged file away and re-import or re-download that year.",
@@ -239,7 +239,7 @@ def read_bars_file(path: Path) -> pl.DataFrame:
 def read_meta(path: Path) -> FileMeta:
     try:
         return FileMeta.from_dict(pl.read_parquet_metadata(path))
-    except Exception as exc:
+    except DAMAGED_FILE as exc:
         raise StoreError(
             f"cannot read the metadata of {path}: {exc}",
             "Move the damaged file away and re-import or re-download that year.",

@@ -31,7 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from engine.data.atomic import is_temp, locked, remove_stale_temps, write_atomic
-from engine.data.errors import StoreError
+from engine.data.errors import DAMAGED_FILE, StoreError
 from engine.model import Bar, MarketTrade, Side, TimeFrame, as_utc
 from engine.paths import homes
 
@@ -230,7 +230,7 @@ def _read_file(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
         return frame.select(pl.col(n).cast(t) for n, t in TICK_SCHEMA.items())
-    except Exception as exc:
+    except DAMAGED_FILE as exc:
         raise StoreError(
             f"cannot read the stored trades {path}: {exc}",
             "Move the damaged file away; the recorder starts a new one.",
@@ -240,7 +240,7 @@ def _read_file(path: Path) -> pl.DataFrame:
 def _read_meta(path: Path) -> dict[str, str]:
     try:
         return pl.read_parquet_metadata(path)
-    except Exception as exc:
+    except DAMAGED_FILE as exc:
         raise StoreError(
             f"cannot read the metadata of {path}: {exc}",
             "Move the damaged file away; the recorder starts a new one.",
