@@ -33,8 +33,8 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     return bool(names & {"ImportError", "ModuleNotFoundError", "Exception"})
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """Top-level names of the modules ``path`` imports outside a try/except ImportError."""
+def _imports(path: Path) -> set[str]:
+    """Dotted names of the modules ``path`` imports outside a try/except ImportError."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     guarded: set[int] = set()
     for node in ast.walk(tree):
@@ -46,10 +46,15 @@ def _imported_modules(path: Path) -> set[str]:
         if id(node) in guarded:
             continue
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
+            names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Top-level names of the modules ``path`` imports outside a try/except ImportError."""
+    return {name.split(".")[0] for name in _imports(path)}
 
 
 def test_excluded_packages_are_imported_only_where_allowed() -> None:
@@ -80,28 +85,8 @@ def test_nothing_imports_the_vectorised_runner_outside_tests() -> None:
             source = path.read_text(encoding="utf-8")
             assert "import vector" not in source and "backtest.vector import" not in source, path
     for path in (ROOT / "avin_tui").rglob("*.py"):
-        if "vector_sweep" in _imported_modules_full(path):
+        if "engine.backtest.vector_sweep" in _imports(path):
             raise AssertionError(f"{path} imports the vectorised sweep outside a guarded import")
-
-
-def _imported_modules_full(path: Path) -> set[str]:
-    """Dotted names of the modules ``path`` imports outside a try/except ImportError."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    guarded: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
-            for statement in node.body:
-                guarded |= {id(n) for n in ast.walk(statement)}
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if id(node) in guarded:
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module:
-            names |= set(node.module.split("."))
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                names |= set(alias.name.split("."))
-    return names
 
 
 def test_rules_compute_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
