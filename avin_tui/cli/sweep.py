@@ -71,14 +71,9 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     except GridError as exc:
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
-    clash = sorted(set(grid) & set(job.params))
-    if clash:
-        print(
-            f"avin backtest: {', '.join(clash)} given both as --param and --grid", file=sys.stderr
-        )
-        return 2
-    if args.workers is not None and args.workers < 1:
-        print(f"avin backtest: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+    problem = grid_problem(args, grid, job)
+    if problem:
+        print(f"avin backtest: {problem}", file=sys.stderr)
         return 2
     combos = combinations(grid)
     out: IO[str] = args.out or sys.stdout
@@ -188,6 +183,16 @@ def task_pool(args: argparse.Namespace, job: SweepJob, tasks: int) -> TaskPool:
 
         return RayPool(job, args.ray)
     return local_pool(job, args.workers, tasks)
+
+
+def grid_problem(args: argparse.Namespace, grid: Mapping[str, Any], job: SweepJob) -> str:
+    """What is wrong with a grid and the sweep options around it ("" when nothing)."""
+    clash = sorted(set(grid) & set(job.params))
+    if clash:
+        return f"{', '.join(clash)} given both as --param and --grid"
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be at least 1, got {args.workers}"
+    return ""
 
 
 def _close(rows: Iterator[Mapping[str, Any]]) -> None:

@@ -46,7 +46,7 @@ def register_options(p: argparse.ArgumentParser) -> None:
 
 def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     """Walks the grid of ``args`` over ``job``; 0, 2 for a bad spec, 130 on Ctrl-C."""
-    from avin_tui.cli.sweep import _cell, _progress, task_pool
+    from avin_tui.cli.sweep import _cell, _progress, grid_problem, task_pool
     from engine.backtest.sweep import METRICS, GridError, combinations, parse_grid
     from engine.backtest.walk_forward import (
         WalkForwardError,
@@ -73,14 +73,9 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     except (GridError, WalkForwardError) as exc:
         print(f"avin backtest: {exc}", file=sys.stderr)
         return 2
-    clash = sorted(set(grid) & set(job.params))
-    if clash:
-        print(
-            f"avin backtest: {', '.join(clash)} given both as --param and --grid", file=sys.stderr
-        )
-        return 2
-    if args.workers is not None and args.workers < 1:
-        print(f"avin backtest: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+    problem = grid_problem(args, grid, job)
+    if problem:
+        print(f"avin backtest: {problem}", file=sys.stderr)
         return 2
     combos = combinations(grid)
     warmup = timedelta(days=max(0, args.warmup_days))
