@@ -71,7 +71,7 @@ class InstrumentCache:
 
     def save(self, instruments: Iterable[Instrument]) -> None:
         items = sorted(instruments, key=lambda item: (item.code, item.uid))
-        frame = pl.DataFrame([_row(item) for item in items], schema=CACHE_SCHEMA)
+        frame = pl.DataFrame([instrument_row(item) for item in items], schema=CACHE_SCHEMA)
         write_atomic(self.path, lambda temp: frame.write_parquet(temp))
         self._items = items
 
@@ -108,7 +108,8 @@ class InstrumentCache:
         return len(items)
 
 
-def _row(item: Instrument) -> dict[str, object]:
+def instrument_row(item: Instrument) -> dict[str, object]:
+    """One instrument as a row of the cache (and of the data service's instrument list)."""
     return {
         "exchange": item.exchange,
         "category": item.category,

@@ -39,7 +39,7 @@ from engine.data.flight_request import (
     parse_bars_request,
     pieces,
 )
-from engine.data.instruments import InstrumentCache
+from engine.data.instruments import InstrumentCache, instrument_row
 from engine.data.loading import load_bars, resolve_code
 from engine.data.schema import empty_bars
 from engine.data.store import BarStore
@@ -290,21 +290,7 @@ class DataService(flight.FlightServerBase):
 
 
 def instruments_table(cache: InstrumentCache) -> pa.Table:
-    rows = [
-        {
-            "exchange": item.exchange,
-            "category": item.category,
-            "ticker": item.ticker,
-            "class_code": item.class_code,
-            "uid": item.uid,
-            "figi": item.figi,
-            "name": item.name,
-            "lot": item.lot,
-            "step": str(item.step),
-            "currency": item.currency,
-        }
-        for item in cache.all()
-    ]
+    rows = [instrument_row(item) for item in cache.all()]
     schema = pa.schema(
         [(name, pa.int64() if name == "lot" else pa.string()) for name in INSTRUMENT_COLUMNS]
     )
