@@ -127,10 +127,17 @@ def test_headless_run_as_a_real_process(tmp_path: Path) -> None:
     assert data["pid"] != os.getpid()
 
 
+def _hangup_default() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _start_headless(env: dict[str, str], log: Path, **popen: object) -> subprocess.Popen[str]:
     """A headless run whose console goes to a file beside its log: a pipe nobody reads fills up
     (64 KiB of log lines at this speed) and then blocks the robot's next write, stop included."""
     console = (log.parent.parent / "console.txt").open("w")
+    # the robot as a login shell starts it: SIGHUP at its default, whatever this test inherited
+    # (a test run under nohup passes SIGHUP ignored, and the robot rightly keeps it ignored)
+    popen.setdefault("preexec_fn", _hangup_default)
     proc = subprocess.Popen(
         [str(AVIN), "run", "--headless", "--speed", FAST],
         env=env,

@@ -130,8 +130,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     handler = _log_to_stderr()
     stop = threading.Event()
-    # SIGTERM (systemd, kill) and SIGHUP (the SSH session that ran it ended) stop it cleanly
-    stops = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    # SIGTERM (systemd, kill) and SIGHUP (the SSH session that ran it ended) stop it cleanly; under
+    # `nohup` the ignored SIGHUP stays ignored. SIGHUP is POSIX only: looked up by name.
+    stops: list[signal.Signals] = [signal.SIGTERM]
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        stops.append(hangup)
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in stops}
     server = threading.Thread(target=service.serve, name="data-service", daemon=True)
     server.start()

@@ -168,6 +168,13 @@ def _read_until(process: subprocess.Popen[bytes], marker: str, timeout: float = 
     return data.decode()
 
 
+def _stop_signals_default() -> None:
+    """The service as a terminal starts it: a test run under nohup, or in the background of a
+    shell without job control, would pass SIGHUP or SIGINT on ignored (and they stay ignored)."""
+    for number in (signal.SIGHUP, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_serve_runs_hands_out_a_private_token_and_stops_cleanly(
@@ -181,6 +188,7 @@ def test_serve_runs_hands_out_a_private_token_and_stops_cleanly(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=_stop_signals_default,
     )
     try:
         banner = _read_until(process, "Ctrl-C stops the service.")
