@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
 
-from coverage import Coverage
+from coverage import Coverage, CoverageData
 from coverage.exceptions import CoverageException
 
 FLOORS: dict[str, float] = {
@@ -27,6 +28,15 @@ FLOORS: dict[str, float] = {
     "engine/model/redact.py": 95.0,
     "engine/state/status_store.py": 95.0,
 }
+
+
+def _has_arcs(path: Path) -> bool:
+    try:
+        found = CoverageData(basename=str(path))
+        found.read()
+        return found.has_arcs() and bool(found.measured_files())
+    except (CoverageException, OSError, sqlite3.Error):
+        return False
 
 
 def branch_summary(files: dict[str, dict], package: str) -> tuple[int, int, list[tuple[str, int]]]:
@@ -50,12 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-file", default=".coverage")
     args = parser.parse_args(argv)
     cov = Coverage(data_file=args.data_file)
+    cov.load()  # what pytest-cov combined
     data = Path(args.data_file)
-    if list(data.parent.glob(data.name + ".*")):
-        # parallel files of child processes that pytest-cov did not combine (appended)
+    # parallel files of child processes that ended after pytest-cov combined, appended; an empty
+    # one (a process stopped before it saved) has no branch data and would turn the whole
+    # combination into line data, so only files with branch data are taken
+    leftovers = [str(p) for p in sorted(data.parent.glob(data.name + ".*")) if _has_arcs(p)]
+    if leftovers:
         with contextlib.suppress(CoverageException):
-            cov.combine()
-    cov.load()
+            cov.combine(data_paths=leftovers)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "coverage.json"
         try:
