@@ -102,6 +102,9 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
         if out is not sys.stdout:
             out.close()
     _save(args, job, grid, kept, len(combos), vectorised)
+    note = getattr(pool, "note", "")  # a local pool that could not start its workers
+    if note:
+        print(f"avin backtest: {note}", file=sys.stderr)
     took = time.monotonic() - started
     where = f" in {args.out.name}" if args.out else ""
     print(f"{done} backtests in {took:.1f} s{where}", file=sys.stderr)

@@ -196,14 +196,23 @@ class LocalPool:
         self.workers = max(1, workers)
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._pool: Any = None
+        self.note = ""  # why the tasks ran here although workers were asked for
 
     def __enter__(self) -> LocalPool:
         if self.workers > 1:
             self._folder = tempfile.TemporaryDirectory(prefix="avin-sweep-")
             shared = _share_bars(self.job, Path(self._folder.name))
             ctx = multiprocessing.get_context("spawn")
-            with _no_interrupts():  # Ctrl-C is for this process: it stops the workers
-                self._pool = ctx.Pool(self.workers, initializer=_worker_start, initargs=(shared,))
+            try:
+                with _no_interrupts():  # Ctrl-C is for this process: it stops the workers
+                    self._pool = ctx.Pool(
+                        self.workers, initializer=_worker_start, initargs=(shared,)
+                    )
+            except ImportError as exc:  # a Python built without sem_open: no process pools
+                self.note = f"no worker processes on this Python ({exc}); ran here, one by one"
+                self.workers = 1
+                self._folder.cleanup()
+                self._folder = None
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -96,3 +96,24 @@ def test_workers_read_the_shared_bars_with_or_without_pyarrow(
     assert _mapped(str(path)).equals(bars)
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     assert _mapped(str(path)).equals(bars)
+
+
+def test_a_python_without_process_pools_runs_the_sweep_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The binary's Python has no sem_open: creating the pool fails with ImportError, and the
+    sweep runs in this process with a note instead of crashing."""
+    import multiprocessing.context
+
+    from engine.backtest.sweep import local_pool
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise ImportError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(multiprocessing.context.SpawnContext, "Pool", no_pool)
+    job = _job()
+    combos = combinations({"fast": [3, 5], "slow": [12]})
+    pool = local_pool(job, 2, len(combos))
+    rows = list(sweep(job, combos, pool=pool))
+    assert rows == list(sweep(job, combos, workers=1))
+    assert "sem_open" in pool.note and pool.workers == 1
