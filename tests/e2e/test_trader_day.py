@@ -80,11 +80,14 @@ def test_a_traders_day(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
     tmux.send("c")
     tmux.send("n")
     tmux.send("]")
-    screen = tmux.wait(
-        lambda t: _chart(t) != (first_instrument, first_tf), 10, "the chart to change"
-    )
+    # the two keys are painted one after the other: wait for both changes,
+    # not for the first one only
+    def changed(text: str) -> bool:
+        instrument, timeframe = _chart(text)
+        return instrument != first_instrument and timeframe != first_tf
+
+    screen = tmux.wait(changed, 10, "the chart to change instrument and timeframe")
     workspace = _chart(screen)
-    assert workspace[0] != first_instrument and workspace[1] != first_tf, workspace
 
     # 3. quit, start again: trading carries on, the workspace is back
     _quit(tmux)
