@@ -117,6 +117,7 @@ class EngineSnapshot:
     def to_json(self) -> dict[str, Any]:
         """The ``avin status --json`` object (stable key names: scripts rely on them)."""
         return {
+            "version": self.version,
             "mode": self.mode.value,
             "trading_state": self.trading_state.value,
             "halt_reason": self.halt_reason,
@@ -135,7 +136,38 @@ class EngineSnapshot:
             "orders": [_plain(asdict(o)) for o in self.orders],
             "counters": dict(self.counters),
             "risk": _plain(self.risk),
+            "instruments": list(self.instruments),
+            "started": self.started,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EngineSnapshot:
+        """The snapshot back from :meth:`to_json` (a control API client, ``avin attach``).
+
+        Decimals, times and enums come back as they were; ``risk`` stays plain JSON (its
+        decimals and times as strings). Keys an older robot did not write take their defaults;
+        a value of the wrong type raises ValueError (or KeyError for a missing required key).
+        """
+        return cls(
+            version=int(data.get("version", 0)),
+            mode=Mode(data["mode"]),
+            trading_state=TradingState(data["trading_state"]),
+            running=bool(data["running"]),
+            connected=bool(data["connected"]),
+            pid=int(data["pid"]),
+            recovered=bool(data["recovered"]),
+            heartbeat_ts=_time(data.get("heartbeat_ts")),
+            market_ts=_time(data.get("market_ts")),
+            last_event_ts=_time(data.get("last_event_ts")),
+            strategies=tuple(_strategy(s) for s in data.get("strategies", ())),
+            orders=tuple(_order(o) for o in data.get("orders", ())),
+            positions=tuple(_position(p) for p in data.get("positions", ())),
+            instruments=tuple(str(i) for i in data.get("instruments", ())),
+            started=bool(data.get("started", True)),
+            counters={str(k): int(v) for k, v in dict(data.get("counters", {})).items()},
+            halt_reason=str(data.get("halt_reason", "")),
+            risk=dict(data.get("risk", {})),
+        )
 
 
 class EngineControl(Protocol):
@@ -160,6 +192,62 @@ class EngineControl(Protocol):
 
 def _iso(ts: datetime | None) -> str | None:
     return None if ts is None else ts.isoformat().replace("+00:00", "Z")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _dec(text: Any) -> Decimal:
+    return Decimal(str(text))
+
+
+def _strategy(d: dict[str, Any]) -> StrategyRow:
+    return StrategyRow(
+        id=str(d["id"]),
+        name=str(d["name"]),
+        instrument=str(d["instrument"]),
+        account=str(d["account"]),
+        state=str(d["state"]),
+        position=int(d["position"]),
+        pnl=_dec(d["pnl"]),
+        error=str(d.get("error", "")),
+        held_by=str(d.get("held_by", "")),
+        commission=_dec(d.get("commission", "0")),
+    )
+
+
+def _order(d: dict[str, Any]) -> OrderRow:
+    price = d.get("price")
+    return OrderRow(
+        key=str(d["key"]),
+        instrument=str(d["instrument"]),
+        side=str(d["side"]),
+        type=str(d["type"]),
+        lots=int(d["lots"]),
+        filled=int(d["filled"]),
+        price=None if price is None else _dec(price),
+        status=str(d["status"]),
+        ts=_time(d.get("ts")),
+        strategy=str(d.get("strategy", "")),
+        account=str(d.get("account", "")),
+        reason=str(d.get("reason", "")),
+    )
+
+
+def _position(d: dict[str, Any]) -> PositionRow:
+    last = d.get("last_price")
+    return PositionRow(
+        account=str(d["account"]),
+        instrument=str(d["instrument"]),
+        lots=int(d["lots"]),
+        avg_price=_dec(d["avg_price"]),
+        last_price=None if last is None else _dec(last),
+        unrealized=_dec(d["unrealized"]),
+        realized=_dec(d["realized"]),
+        commission=_dec(d["commission"]),
+        pnl=_dec(d.get("pnl", "0")),
+    )
 
 
 def _plain(value: Any) -> Any:

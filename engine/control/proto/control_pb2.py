@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"engine/control/proto/control.proto\x12\x0f\x61vin.control.v1\"\x11\n\x0fSnapshotRequest\"$\n\x0cWatchRequest\x12\x14\n\x0cmin_interval\x18\x01 \x01(\x01\"k\n\x0e\x45ngineSnapshot\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x15\n\rtrading_state\x18\x02 \x01(\t\x12\x0f\n\x07running\x18\x03 \x01(\x08\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x13\n\x0bstatus_json\x18\x05 \x01(\x0c\"\\\n\x0e\x43ommandRequest\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.avin.control.v1.CommandKind\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\"_\n\x0c\x43ommandReply\x12\x15\n\rtrading_state\x18\x01 \x01(\t\x12\x13\n\x0bhalt_reason\x18\x02 \x01(\t\x12\x16\n\x0estrategy_state\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x03*\x95\x01\n\x0b\x43ommandKind\x12\x1c\n\x18\x43OMMAND_KIND_UNSPECIFIED\x10\x00\x12\x08\n\x04KILL\x10\x01\x12\n\n\x06REDUCE\x10\x02\x12\x0b\n\x07\x46LATTEN\x10\x03\x12\n\n\x06RESUME\x10\x04\x12\x12\n\x0ePAUSE_STRATEGY\x10\x05\x12\x13\n\x0fRESUME_STRATEGY\x10\x06\x12\x10\n\x0c\x43\x41NCEL_ORDER\x10\x07\x32\xf7\x01\n\x07\x43ontrol\x12M\n\x08Snapshot\x12 .avin.control.v1.SnapshotRequest\x1a\x1f.avin.control.v1.EngineSnapshot\x12R\n\x0eWatchSnapshots\x12\x1d.avin.control.v1.WatchRequest\x1a\x1f.avin.control.v1.EngineSnapshot0\x01\x12I\n\x07\x43ommand\x12\x1f.avin.control.v1.CommandRequest\x1a\x1d.avin.control.v1.CommandReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"engine/control/proto/control.proto\x12\x0f\x61vin.control.v1\"\x11\n\x0fSnapshotRequest\"$\n\x0cWatchRequest\x12\x14\n\x0cmin_interval\x18\x01 \x01(\x01\"k\n\x0e\x45ngineSnapshot\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x15\n\rtrading_state\x18\x02 \x01(\t\x12\x0f\n\x07running\x18\x03 \x01(\x08\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x13\n\x0bstatus_json\x18\x05 \x01(\x0c\"o\n\x0e\x43ommandRequest\x12*\n\x04kind\x18\x01 \x01(\x0e\x32\x1c.avin.control.v1.CommandKind\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x11\n\tspec_json\x18\x04 \x01(\x0c\"o\n\x0c\x43ommandReply\x12\x15\n\rtrading_state\x18\x01 \x01(\t\x12\x13\n\x0bhalt_reason\x18\x02 \x01(\t\x12\x16\n\x0estrategy_state\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x03\x12\x0e\n\x06result\x18\x05 \x01(\t\"D\n\x0c\x43hartRequest\x12\x12\n\ninstrument\x18\x01 \x01(\t\x12\x11\n\ttimeframe\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\r\"\\\n\x03\x42\x61r\x12\r\n\x05ts_us\x18\x01 \x01(\x03\x12\x0c\n\x04open\x18\x02 \x01(\x01\x12\x0c\n\x04high\x18\x03 \x01(\x01\x12\x0b\n\x03low\x18\x04 \x01(\x01\x12\r\n\x05\x63lose\x18\x05 \x01(\x01\x12\x0e\n\x06volume\x18\x06 \x01(\x03\"0\n\nChartReply\x12\"\n\x04\x62\x61rs\x18\x01 \x03(\x0b\x32\x14.avin.control.v1.Bar\".\n\nLogRequest\x12\x11\n\tafter_seq\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"g\n\tLogRecord\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\r\n\x05ts_us\x18\x02 \x01(\x03\x12\r\n\x05level\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"Z\n\x08LogBatch\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.avin.control.v1.LogRecord\x12\x0f\n\x07skipped\x18\x02 \x01(\x04\x12\x10\n\x08last_seq\x18\x03 \x01(\x04\"!\n\x10IncidentsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\"\x18\n\x08Incident\x12\x0c\n\x04json\x18\x01 \x01(\x0c\">\n\x0eIncidentsReply\x12,\n\tincidents\x18\x01 \x03(\x0b\x32\x19.avin.control.v1.Incident\"\x10\n\x0eSessionRequest\"r\n\x0bSessionInfo\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x18\n\x10instruments_json\x18\x02 \x01(\x0c\x12\x17\n\x0frestored_orders\x18\x03 \x03(\t\x12\x15\n\rrecovery_over\x18\x04 \x01(\x08\x12\x0c\n\x04mode\x18\x05 \x01(\t\"(\n\x13StrategySpecRequest\x12\x11\n\tspec_json\x18\x01 \x01(\x0c\"2\n\x0eSpecCheckReply\x12\x0e\n\x06\x65rrors\x18\x01 \x03(\t\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\x12\n\x10WorkspaceRequest\"\x19\n\tWorkspace\x12\x0c\n\x04json\x18\x01 \x01(\x0c*\x81\x02\n\x0b\x43ommandKind\x12\x1c\n\x18\x43OMMAND_KIND_UNSPECIFIED\x10\x00\x12\x08\n\x04KILL\x10\x01\x12\n\n\x06REDUCE\x10\x02\x12\x0b\n\x07\x46LATTEN\x10\x03\x12\n\n\x06RESUME\x10\x04\x12\x12\n\x0ePAUSE_STRATEGY\x10\x05\x12\x13\n\x0fRESUME_STRATEGY\x10\x06\x12\x10\n\x0c\x43\x41NCEL_ORDER\x10\x07\x12\x12\n\x0e\x43LOSE_POSITION\x10\x08\x12\x10\n\x0c\x41\x44\x44_STRATEGY\x10\t\x12\x13\n\x0fREMOVE_STRATEGY\x10\n\x12\x11\n\rSTOP_STRATEGY\x10\x0b\x12\x12\n\x0eSTART_STRATEGY\x10\x0c\x12\x08\n\x04STOP\x10\r2\xcc\x06\n\x07\x43ontrol\x12M\n\x08Snapshot\x12 .avin.control.v1.SnapshotRequest\x1a\x1f.avin.control.v1.EngineSnapshot\x12R\n\x0eWatchSnapshots\x12\x1d.avin.control.v1.WatchRequest\x1a\x1f.avin.control.v1.EngineSnapshot0\x01\x12I\n\x07\x43ommand\x12\x1f.avin.control.v1.CommandRequest\x1a\x1d.avin.control.v1.CommandReply\x12\x43\n\x05\x43hart\x12\x1d.avin.control.v1.ChartRequest\x1a\x1b.avin.control.v1.ChartReply\x12=\n\x03Log\x12\x1b.avin.control.v1.LogRequest\x1a\x19.avin.control.v1.LogBatch\x12\x44\n\x08WatchLog\x12\x1b.avin.control.v1.LogRequest\x1a\x19.avin.control.v1.LogBatch0\x01\x12O\n\tIncidents\x12!.avin.control.v1.IncidentsRequest\x1a\x1f.avin.control.v1.IncidentsReply\x12H\n\x07Session\x12\x1f.avin.control.v1.SessionRequest\x1a\x1c.avin.control.v1.SessionInfo\x12V\n\rCheckStrategy\x12$.avin.control.v1.StrategySpecRequest\x1a\x1f.avin.control.v1.SpecCheckReply\x12M\n\x0cGetWorkspace\x12!.avin.control.v1.WorkspaceRequest\x1a\x1a.avin.control.v1.Workspace\x12G\n\rSaveWorkspace\x12\x1a.avin.control.v1.Workspace\x1a\x1a.avin.control.v1.Workspaceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engine.control.proto.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMMANDKIND']._serialized_start=413
-  _globals['_COMMANDKIND']._serialized_end=562
+  _globals['_COMMANDKIND']._serialized_start=1307
+  _globals['_COMMANDKIND']._serialized_end=1564
   _globals['_SNAPSHOTREQUEST']._serialized_start=55
   _globals['_SNAPSHOTREQUEST']._serialized_end=72
   _globals['_WATCHREQUEST']._serialized_start=74
@@ -40,9 +40,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENGINESNAPSHOT']._serialized_start=112
   _globals['_ENGINESNAPSHOT']._serialized_end=219
   _globals['_COMMANDREQUEST']._serialized_start=221
-  _globals['_COMMANDREQUEST']._serialized_end=313
-  _globals['_COMMANDREPLY']._serialized_start=315
-  _globals['_COMMANDREPLY']._serialized_end=410
-  _globals['_CONTROL']._serialized_start=565
-  _globals['_CONTROL']._serialized_end=812
+  _globals['_COMMANDREQUEST']._serialized_end=332
+  _globals['_COMMANDREPLY']._serialized_start=334
+  _globals['_COMMANDREPLY']._serialized_end=445
+  _globals['_CHARTREQUEST']._serialized_start=447
+  _globals['_CHARTREQUEST']._serialized_end=515
+  _globals['_BAR']._serialized_start=517
+  _globals['_BAR']._serialized_end=609
+  _globals['_CHARTREPLY']._serialized_start=611
+  _globals['_CHARTREPLY']._serialized_end=659
+  _globals['_LOGREQUEST']._serialized_start=661
+  _globals['_LOGREQUEST']._serialized_end=707
+  _globals['_LOGRECORD']._serialized_start=709
+  _globals['_LOGRECORD']._serialized_end=812
+  _globals['_LOGBATCH']._serialized_start=814
+  _globals['_LOGBATCH']._serialized_end=904
+  _globals['_INCIDENTSREQUEST']._serialized_start=906
+  _globals['_INCIDENTSREQUEST']._serialized_end=939
+  _globals['_INCIDENT']._serialized_start=941
+  _globals['_INCIDENT']._serialized_end=965
+  _globals['_INCIDENTSREPLY']._serialized_start=967
+  _globals['_INCIDENTSREPLY']._serialized_end=1029
+  _globals['_SESSIONREQUEST']._serialized_start=1031
+  _globals['_SESSIONREQUEST']._serialized_end=1047
+  _globals['_SESSIONINFO']._serialized_start=1049
+  _globals['_SESSIONINFO']._serialized_end=1163
+  _globals['_STRATEGYSPECREQUEST']._serialized_start=1165
+  _globals['_STRATEGYSPECREQUEST']._serialized_end=1205
+  _globals['_SPECCHECKREPLY']._serialized_start=1207
+  _globals['_SPECCHECKREPLY']._serialized_end=1257
+  _globals['_WORKSPACEREQUEST']._serialized_start=1259
+  _globals['_WORKSPACEREQUEST']._serialized_end=1277
+  _globals['_WORKSPACE']._serialized_start=1279
+  _globals['_WORKSPACE']._serialized_end=1304
+  _globals['_CONTROL']._serialized_start=1567
+  _globals['_CONTROL']._serialized_end=2411
 # @@protoc_insertion_point(module_scope)

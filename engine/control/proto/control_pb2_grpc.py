@@ -49,6 +49,46 @@ class ControlStub:
                 request_serializer=engine_dot_control_dot_proto_dot_control__pb2.CommandRequest.SerializeToString,
                 response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.CommandReply.FromString,
                 _registered_method=True)
+        self.Chart = channel.unary_unary(
+                '/avin.control.v1.Control/Chart',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.ChartRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.ChartReply.FromString,
+                _registered_method=True)
+        self.Log = channel.unary_unary(
+                '/avin.control.v1.Control/Log',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.LogRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.LogBatch.FromString,
+                _registered_method=True)
+        self.WatchLog = channel.unary_stream(
+                '/avin.control.v1.Control/WatchLog',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.LogRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.LogBatch.FromString,
+                _registered_method=True)
+        self.Incidents = channel.unary_unary(
+                '/avin.control.v1.Control/Incidents',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.IncidentsRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.IncidentsReply.FromString,
+                _registered_method=True)
+        self.Session = channel.unary_unary(
+                '/avin.control.v1.Control/Session',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.SessionRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.SessionInfo.FromString,
+                _registered_method=True)
+        self.CheckStrategy = channel.unary_unary(
+                '/avin.control.v1.Control/CheckStrategy',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.StrategySpecRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.SpecCheckReply.FromString,
+                _registered_method=True)
+        self.GetWorkspace = channel.unary_unary(
+                '/avin.control.v1.Control/GetWorkspace',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.WorkspaceRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
+                _registered_method=True)
+        self.SaveWorkspace = channel.unary_unary(
+                '/avin.control.v1.Control/SaveWorkspace',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -76,6 +116,62 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Chart(self, request, context):
+        """The newest bars of one chart the engine keeps (the last one may be in progress).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Log(self, request, context):
+        """Log records after a sequence number, at most `limit` (the newest ones when more are new).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchLog(self, request, context):
+        """Log records as they are written, in batches; a client that falls behind skips ahead (the
+        batch says how many records it missed), it never holds the engine up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Incidents(self, request, context):
+        """The newest incidents of incidents.log (this run's and earlier runs'), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Session(self, request, context):
+        """What does not change with every snapshot: the instruments, the orders recovery restored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckStrategy(self, request, context):
+        """Whether a strategy row may be added (errors refuse it; warnings need a yes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkspace(self, request, context):
+        """The UI workspace the engine keeps (opaque JSON), and saving a new one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveWorkspace(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +189,46 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.Command,
                     request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.CommandRequest.FromString,
                     response_serializer=engine_dot_control_dot_proto_dot_control__pb2.CommandReply.SerializeToString,
+            ),
+            'Chart': grpc.unary_unary_rpc_method_handler(
+                    servicer.Chart,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.ChartRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.ChartReply.SerializeToString,
+            ),
+            'Log': grpc.unary_unary_rpc_method_handler(
+                    servicer.Log,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.LogRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.LogBatch.SerializeToString,
+            ),
+            'WatchLog': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLog,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.LogRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.LogBatch.SerializeToString,
+            ),
+            'Incidents': grpc.unary_unary_rpc_method_handler(
+                    servicer.Incidents,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.IncidentsRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.IncidentsReply.SerializeToString,
+            ),
+            'Session': grpc.unary_unary_rpc_method_handler(
+                    servicer.Session,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.SessionRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.SessionInfo.SerializeToString,
+            ),
+            'CheckStrategy': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckStrategy,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.StrategySpecRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.SpecCheckReply.SerializeToString,
+            ),
+            'GetWorkspace': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkspace,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.WorkspaceRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
+            ),
+            'SaveWorkspace': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveWorkspace,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +312,222 @@ class Control:
             '/avin.control.v1.Control/Command',
             engine_dot_control_dot_proto_dot_control__pb2.CommandRequest.SerializeToString,
             engine_dot_control_dot_proto_dot_control__pb2.CommandReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Chart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Chart',
+            engine_dot_control_dot_proto_dot_control__pb2.ChartRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.ChartReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Log(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Log',
+            engine_dot_control_dot_proto_dot_control__pb2.LogRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.LogBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/avin.control.v1.Control/WatchLog',
+            engine_dot_control_dot_proto_dot_control__pb2.LogRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.LogBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Incidents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Incidents',
+            engine_dot_control_dot_proto_dot_control__pb2.IncidentsRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.IncidentsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Session(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Session',
+            engine_dot_control_dot_proto_dot_control__pb2.SessionRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.SessionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckStrategy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/CheckStrategy',
+            engine_dot_control_dot_proto_dot_control__pb2.StrategySpecRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.SpecCheckReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkspace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/GetWorkspace',
+            engine_dot_control_dot_proto_dot_control__pb2.WorkspaceRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveWorkspace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/SaveWorkspace',
+            engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
             options,
             channel_credentials,
             insecure,
