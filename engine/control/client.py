@@ -31,6 +31,12 @@ COMMANDS = {
     "pause_strategy": pb.PAUSE_STRATEGY,
     "resume_strategy": pb.RESUME_STRATEGY,
     "cancel_order": pb.CANCEL_ORDER,
+    "close_position": pb.CLOSE_POSITION,
+    "add_strategy": pb.ADD_STRATEGY,
+    "remove_strategy": pb.REMOVE_STRATEGY,
+    "stop_strategy": pb.STOP_STRATEGY,
+    "start_strategy": pb.START_STRATEGY,
+    "stop": pb.STOP,
 }
 
 
@@ -65,13 +71,53 @@ class ControlClient:
         """The robot's ``avin status --json`` object, now."""
         return status_of(self.snapshot())
 
-    def command(self, name: str, reason: str = "", target: str = "") -> pb.CommandReply:
+    def command(
+        self, name: str, reason: str = "", target: str = "", spec: dict[str, Any] | None = None
+    ) -> pb.CommandReply:
+        """``spec``: the row of ``add_strategy`` (``StrategySpec.to_json()``)."""
         kind = COMMANDS.get(name)
         if kind is None:
             raise ValueError(f"unknown command {name!r}: one of {', '.join(COMMANDS)}")
-        return self._call(
-            self.stub.Command, pb.CommandRequest(kind=kind, reason=reason, target=target)
+        spec_json = b"" if spec is None else json.dumps(spec).encode()
+        request = pb.CommandRequest(kind=kind, reason=reason, target=target, spec_json=spec_json)
+        return self._call(self.stub.Command, request)
+
+    def chart(self, instrument: str, timeframe: str, count: int) -> pb.ChartReply:
+        request = pb.ChartRequest(instrument=instrument, timeframe=timeframe, count=count)
+        return self._call(self.stub.Chart, request)
+
+    def log(self, after_seq: int = 0, limit: int = 0) -> pb.LogBatch:
+        return self._call(self.stub.Log, pb.LogRequest(after_seq=after_seq, limit=limit))
+
+    def watch_log(self, after_seq: int = 0, limit: int = 0) -> Iterator[pb.LogBatch]:
+        """Log batches as records are written (no timeout: close the client to end)."""
+        stream = self.stub.WatchLog(pb.LogRequest(after_seq=after_seq, limit=limit))
+        try:
+            yield from stream
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        finally:
+            stream.cancel()
+
+    def incidents(self, limit: int = 0) -> list[dict[str, Any]]:
+        reply = self._call(self.stub.Incidents, pb.IncidentsRequest(limit=limit))
+        return [json.loads(i.json) for i in reply.incidents]
+
+    def session(self) -> pb.SessionInfo:
+        return self._call(self.stub.Session, pb.SessionRequest())
+
+    def check_strategy(self, spec: dict[str, Any]) -> pb.SpecCheckReply:
+        request = pb.StrategySpecRequest(spec_json=json.dumps(spec).encode())
+        return self._call(self.stub.CheckStrategy, request)
+
+    def workspace(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            self._call(self.stub.GetWorkspace, pb.WorkspaceRequest()).json
         )
+        return data
+
+    def save_workspace(self, data: dict[str, Any]) -> None:
+        self._call(self.stub.SaveWorkspace, pb.Workspace(json=json.dumps(data).encode()))
 
     def watch(self, min_interval: float = 0.0) -> Iterator[pb.EngineSnapshot]:
         """Snapshots as the version moves (no timeout: close the client or cancel to end)."""

@@ -34,7 +34,8 @@ from engine.model.snapshot import EngineSnapshot
 
 log = logging.getLogger("avin.control")
 
-MAX_REQUEST = 4096  # bytes: a command is a few dozen; anything bigger is refused by gRPC
+# bytes: a command is a few dozen, a workspace at most 64 KiB; anything bigger is refused by gRPC
+MAX_REQUEST = 96 * 1024
 MAX_REPLY = 64 * 1024 * 1024  # a snapshot with many orders
 COMMAND_WORKERS = 4  # besides one per snapshot stream: commands always find a worker
 STOP_GRACE = 0.5  # seconds the streams get to end on a stop
@@ -132,23 +133,35 @@ def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | N
 
 
 def _handlers(service: ControlService) -> grpc.GenericRpcHandler:
+    unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
+    methods: dict[
+        str, tuple[Any, Any, Any, Any]
+    ] = {  # name: (kind, the servicer's method, the request, the reply)
+        "Snapshot": (unary, service.Snapshot, pb.SnapshotRequest, pb.EngineSnapshot),
+        "WatchSnapshots": (stream, service.WatchSnapshots, pb.WatchRequest, pb.EngineSnapshot),
+        "Command": (unary, service.Command, pb.CommandRequest, pb.CommandReply),
+        "Chart": (unary, service.Chart, pb.ChartRequest, pb.ChartReply),
+        "Log": (unary, service.Log, pb.LogRequest, pb.LogBatch),
+        "WatchLog": (stream, service.WatchLog, pb.LogRequest, pb.LogBatch),
+        "Incidents": (unary, service.Incidents, pb.IncidentsRequest, pb.IncidentsReply),
+        "Session": (unary, service.Session, pb.SessionRequest, pb.SessionInfo),
+        "CheckStrategy": (
+            unary,
+            service.CheckStrategy,
+            pb.StrategySpecRequest,
+            pb.SpecCheckReply,
+        ),
+        "GetWorkspace": (unary, service.GetWorkspace, pb.WorkspaceRequest, pb.Workspace),
+        "SaveWorkspace": (unary, service.SaveWorkspace, pb.Workspace, pb.Workspace),
+    }
     return grpc.method_handlers_generic_handler(
         "avin.control.v1.Control",
         {
-            "Snapshot": grpc.unary_unary_rpc_method_handler(
-                service.Snapshot,
-                request_deserializer=parser(pb.SnapshotRequest),
-                response_serializer=pb.EngineSnapshot.SerializeToString,
-            ),
-            "WatchSnapshots": grpc.unary_stream_rpc_method_handler(
-                service.WatchSnapshots,
-                request_deserializer=parser(pb.WatchRequest),
-                response_serializer=pb.EngineSnapshot.SerializeToString,
-            ),
-            "Command": grpc.unary_unary_rpc_method_handler(
-                service.Command,
-                request_deserializer=parser(pb.CommandRequest),
-                response_serializer=pb.CommandReply.SerializeToString,
-            ),
+            name: kind(
+                behaviour,
+                request_deserializer=parser(request),
+                response_serializer=reply.SerializeToString,
+            )
+            for name, (kind, behaviour, request, reply) in methods.items()
         },
     )

@@ -10,11 +10,13 @@ Snapshots: the engine's versioned snapshot (built only when the version moved), 
 version for every client. ``WatchSnapshots`` sends one when the version moved, at most every
 ``min_interval``; the next one is taken when the client is ready for it, so a client that fell
 behind gets the newest, never a queue of old ones, and a client that stops reading only holds
-its own stream (the number of watchers is bounded so commands always find a worker).
+its own stream (the number of streams, snapshots and log alike, is bounded so commands always
+find a worker). Chart bars, log records, incidents and the other reads: :mod:`engine.control.reads`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +26,7 @@ from typing import Any, Protocol
 
 import grpc
 
+from engine.control import reads
 from engine.control.proto import control_pb2 as pb
 from engine.model.snapshot import EngineSnapshot, TradingState
 
@@ -31,7 +34,7 @@ log = logging.getLogger("avin.control")
 
 MAX_REASON = 200
 MAX_TARGET = 128
-MAX_WATCHERS = 8
+MAX_WATCHERS = 16  # streams at once (snapshots and log): two per attached TUI
 WATCH_DEFAULT = 0.2  # seconds between two snapshots of a stream, unless the client asks
 WATCH_BOUNDS = (0.02, 10.0)
 
@@ -87,6 +90,7 @@ class ControlService:
         self._encoded: tuple[EngineSnapshot, pb.EngineSnapshot] | None = None
         self.watchers = 0
         self.sent = 0  # snapshots sent on streams (tests, the bench)
+        self.log_batches = 0  # log batches sent on streams
 
     # --- snapshots ------------------------------------------------------------------------------
 
@@ -121,14 +125,7 @@ class ControlService:
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"min_interval must be between {WATCH_BOUNDS[0]} and {WATCH_BOUNDS[1]} seconds",
             )
-        with self._lock:
-            if self.watchers >= MAX_WATCHERS:
-                context.abort(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"at most {MAX_WATCHERS} snapshot streams at once: close one and retry",
-                )
-            self.watchers += 1
-        try:
+        with self._stream(context):
             last = -1
             while context.is_active() and not self.stopping.is_set():
                 message = self.current()  # taken when the client is ready: always the newest
@@ -137,9 +134,59 @@ class ControlService:
                     self.sent += 1
                     yield message
                 self.stopping.wait(interval)
+
+    @contextlib.contextmanager
+    def _stream(self, context: grpc.ServicerContext) -> Iterator[None]:
+        with self._lock:
+            if self.watchers >= MAX_WATCHERS:
+                context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"at most {MAX_WATCHERS} streams (snapshots and log) at once: close one "
+                    "and retry",
+                )
+            self.watchers += 1
+        try:
+            yield
         finally:
             with self._lock:
                 self.watchers -= 1
+
+    # --- reads (engine.control.reads) -----------------------------------------------------------
+
+    def Chart(self, request: Any, context: grpc.ServicerContext) -> pb.ChartReply:
+        _reject_malformed(request, context)
+        return reads.chart(self.engine, request, context)
+
+    def Log(self, request: Any, context: grpc.ServicerContext) -> pb.LogBatch:
+        _reject_malformed(request, context)
+        return reads.log(self.engine, request, context)
+
+    def WatchLog(self, request: Any, context: grpc.ServicerContext) -> Iterator[pb.LogBatch]:
+        _reject_malformed(request, context)
+        with self._stream(context):
+            for batch in reads.watch_log(self.engine, request, context, self.stopping):
+                self.log_batches += 1
+                yield batch
+
+    def Incidents(self, request: Any, context: grpc.ServicerContext) -> pb.IncidentsReply:
+        _reject_malformed(request, context)
+        return reads.incidents(self.engine, request, context)
+
+    def Session(self, request: Any, context: grpc.ServicerContext) -> pb.SessionInfo:
+        _reject_malformed(request, context)
+        return reads.session(self.engine, context)
+
+    def CheckStrategy(self, request: Any, context: grpc.ServicerContext) -> pb.SpecCheckReply:
+        _reject_malformed(request, context)
+        return reads.check_strategy(self.engine, request, context)
+
+    def GetWorkspace(self, request: Any, context: grpc.ServicerContext) -> pb.Workspace:
+        _reject_malformed(request, context)
+        return reads.get_workspace(self.engine, context)
+
+    def SaveWorkspace(self, request: Any, context: grpc.ServicerContext) -> pb.Workspace:
+        _reject_malformed(request, context)
+        return reads.save_workspace(self.engine, request, context)
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -187,8 +234,48 @@ class ControlService:
             log.warning("control: cancel order %s", target[:8])
             engine.cancel_order(target)
             return self._reply()
+        if kind in _ROW_COMMANDS:
+            return self._row_command(kind, target, request.spec_json, context)
+        if kind == pb.STOP:
+            if target:
+                _invalid(context, "STOP takes no target")
+            log.warning("control: stop the robot (%s)", reason or "no reason given")
+            reads.method(engine, "request_stop", context)()
+            return self._reply()
         _invalid(context, f"unknown command kind {kind}: use one of {_KIND_NAMES}")
         raise AssertionError("unreachable")  # context.abort raises
+
+    def _row_command(
+        self, kind: int, target: str, spec_json: bytes, context: grpc.ServicerContext
+    ) -> pb.CommandReply:
+        """The worklist by hand: add, remove, stop, start a row, close a row's position. The
+        engine's refusal (it holds a position, the row would duplicate one) comes back as
+        FAILED_PRECONDITION with its words, an unknown row as NOT_FOUND."""
+        name = pb.CommandKind.Name(kind).lower()
+        argument: Any
+        if kind == pb.ADD_STRATEGY:
+            if target:
+                _invalid(context, "add_strategy takes spec_json, not a target")
+            argument = reads.spec_of(spec_json, context)
+            what = f"{argument.name} {argument.instrument}"
+        else:
+            if not target:
+                _invalid(context, f"{name} needs target: the strategy id")
+            if _strategy_state(self.engine.snapshot(), target) is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no strategy {target!r} in this robot")
+            argument = what = target
+        call = reads.method(self.engine, _ROW_COMMANDS[kind], context)
+        log.warning("control: %s %s", name, what)
+        try:
+            result = call(argument)
+        except KeyError as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc.args[0] if exc.args else exc))
+        except (ValueError, RuntimeError) as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        state = "" if kind == pb.ADD_STRATEGY else _strategy_state(self.engine.snapshot(), target)
+        reply = self._reply(state or "")
+        reply.result = "" if result is None else str(result)
+        return reply
 
     def _reply(self, strategy_state: str = "") -> pb.CommandReply:
         engine = self.engine
@@ -201,6 +288,13 @@ class ControlService:
 
 
 _STATE_COMMANDS = (pb.KILL, pb.REDUCE, pb.FLATTEN, pb.RESUME)
+_ROW_COMMANDS: dict[int, str] = {  # kind: the engine method (ADD_STRATEGY takes the spec)
+    pb.ADD_STRATEGY: "add_strategy",
+    pb.REMOVE_STRATEGY: "remove_strategy",
+    pb.STOP_STRATEGY: "stop_strategy",
+    pb.START_STRATEGY: "start_strategy",
+    pb.CLOSE_POSITION: "close_strategy_position",
+}
 _PROTECTIVE = (pb.KILL, pb.REDUCE, pb.FLATTEN)  # acted on even when the caller gave up
 _KIND_NAMES = ", ".join(
     n

@@ -25,9 +25,10 @@ from typing import Any
 import grpc
 import pytest
 
-from engine.control.client import ControlClient, ControlError, connect
+from engine.control.client import ControlClient, ControlError, connect, status_of
 from engine.control.endpoint import is_live
 from engine.control.proto import control_pb2 as pb
+from engine.model.snapshot import EngineSnapshot
 from engine.state.status_store import StatusStore
 
 AVIN = Path(sys.executable).with_name("avin")
@@ -236,7 +237,7 @@ def test_bad_requests_get_clear_errors(robot: Robot) -> None:
         assert err.value.code is grpc.StatusCode.INVALID_ARGUMENT
         assert "at most 200" in str(err.value)
         with pytest.raises(ControlError) as err:
-            client.command("kill", "x" * 10_000)
+            client.command("kill", "x" * 200_000)
         assert err.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
         with pytest.raises(ControlError) as err:
             client.command("pause_strategy", "", target="no-such-strategy")
@@ -292,6 +293,24 @@ def test_cancel_order(robot: Robot) -> None:
                 o["key"] == key and o["status"] == "cancelled" for o in client.status()["orders"]
             ),
         )
+
+
+def test_what_attach_reads_from_a_real_robot(robot: Robot) -> None:
+    with robot.client() as client:
+        snap = EngineSnapshot.from_json(status_of(client.snapshot()))
+        assert snap.pid == robot.proc.pid and "MOEX_SHARE_SBER" in snap.instruments
+        bars = client.chart("SBER", "1M", 5).bars
+        assert 1 <= len(bars) <= 5 and all(b.low <= b.close <= b.high for b in bars)
+        assert [b.ts_us for b in bars] == sorted(b.ts_us for b in bars)
+        batch = client.log(limit=10)
+        assert 1 <= len(batch.records) <= 10 and batch.last_seq >= batch.records[-1].seq
+        info = client.session()
+        tickers = {i["ticker"] for i in json.loads(info.instruments_json)}
+        assert {"SBER", "GAZP", "LKOH"} <= tickers and info.recovery_over
+        client.save_workspace({"attach": 1})
+        assert client.workspace()["attach"] == 1
+        check = client.check_strategy({"name": "sma_cross", "instrument": "NOSUCH"})
+        assert check.errors, "an unknown instrument is refused"
 
 
 @pytest.mark.slow

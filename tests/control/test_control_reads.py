@@ -1,0 +1,250 @@
+"""What an attached client reads and commands beyond the snapshot, in process against a small
+engine: chart bars, the log (answers and the bounded stream), incidents, the session, strategy
+rows by hand, the workspace, STOP; and the bad requests among them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from engine.control import reads
+from engine.control.client import ControlClient, ControlError
+from engine.control.server import ControlServer
+from engine.model import Bar, Instrument, Mode, TimeFrame
+from engine.model.snapshot import EngineSnapshot, StrategyRow, TradingState
+from engine.runtime.logbook import LogBook
+from engine.runtime.worklist import SpecCheck, StrategySpec
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="unix domain sockets")
+
+T0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+WAIT = 30.0  # a bound on every wait, never a threshold
+
+
+class Engine:
+    """The engine's public control methods, recording what it was asked."""
+
+    def __init__(self, logs: Path) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.logbook = LogBook(capacity=50)
+        self.logbook.log_path = logs / "avin.log"
+        self.instruments = {
+            "MOEX_SHARE_SBER": Instrument(
+                "MOEX", "SHARE", "SBER", "u1", "f1", "TQBR", 10, Decimal("0.01")
+            )
+        }
+        self.restored_orders: frozenset[str] | None = frozenset({"abc"})
+        self.rows = [
+            StrategyRow("s1", "sma_cross", "MOEX_SHARE_SBER", "sim-1", "running", 2, Decimal(0))
+        ]
+        self.saved: dict[str, Any] = {}
+        self.stop_requested = threading.Event()
+
+    trading_state = TradingState.ACTIVE
+    halt_reason = ""
+
+    def snapshot(self) -> EngineSnapshot:
+        return EngineSnapshot(
+            1, Mode.SIM, TradingState.ACTIVE, True, True, 77, False, None, None, None,
+            strategies=tuple(self.rows),
+        )  # fmt: skip
+
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]:
+        self.calls.append(("chart", (instrument, timeframe, count)))
+        if instrument != "SBER":
+            return []
+        bars = [
+            Bar(T0 + timedelta(minutes=i), 100.0 + i, 101.0 + i, 99.5, 100.5 + i, 10 * i)
+            for i in range(10)
+        ]
+        return bars[-count:]
+
+    def check_strategy(self, spec: StrategySpec) -> SpecCheck:
+        return SpecCheck(spec, warnings=("sure?",) if spec.instrument == "GAZP" else ())
+
+    def add_strategy(self, spec: StrategySpec) -> str:
+        if spec.instrument == "NOPE":
+            raise ValueError("cannot add sma_cross NOPE: no such instrument")
+        self.calls.append(("add", spec))
+        return "s2"
+
+    def close_strategy_position(self, strategy_id: str) -> int:
+        self.calls.append(("close", strategy_id))
+        return 2
+
+    def remove_strategy(self, strategy_id: str) -> None:
+        raise ValueError(f"{strategy_id} holds 2 lot(s): close its position first")
+
+    def workspace(self) -> dict[str, Any]:
+        return dict(self.saved)
+
+    def save_workspace(self, data: dict[str, Any]) -> None:
+        self.saved = data
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+
+def record(book: LogBook, message: str, level: int = logging.INFO) -> None:
+    book.handle(logging.LogRecord("avin.engine", level, __file__, 1, message, None, None))
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Engine, ControlClient, ControlServer]]:
+    folder = Path(tempfile.mkdtemp(prefix="avin-rd-"))
+    engine = Engine(folder)
+    server = ControlServer(engine, folder / "control.sock")  # type: ignore[arg-type]
+    server.start()
+    client = ControlClient(folder / "control.sock", timeout=WAIT)
+    try:
+        yield engine, client, server
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_chart_bars_come_back_as_the_engine_keeps_them(served: Any) -> None:
+    engine, client, _ = served
+    bars = client.chart("SBER", "1M", 3).bars
+    assert [b.close for b in bars] == [107.5, 108.5, 109.5]
+    first = bars[0]
+    assert datetime.fromtimestamp(first.ts_us / 1e6, UTC) == T0 + timedelta(minutes=7)
+    assert first.volume == 70
+    assert engine.calls[-1] == ("chart", ("SBER", TimeFrame.M1, 3))
+    assert client.chart("GAZP", "1H", 5).bars == []
+    for bad, text in (
+        (("SBER", "2M", 3), "not one of 1M 5M"),
+        (("SBER", "1M", 0), "between 1 and 5000"),
+        (("SBER", "1M", 5001), "between 1 and 5000"),
+        (("", "1M", 3), "a ticker"),
+    ):
+        with pytest.raises(ControlError, match=text) as err:
+            client.chart(*bad)
+        assert err.value.code is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_log_answers_the_newest_records_and_says_how_many_it_skipped(served: Any) -> None:
+    engine, client, _ = served
+    for i in range(1, 61):  # a ring of 50: the first 10 are gone
+        record(engine.logbook, f"line {i}")
+    batch = client.log(after_seq=0, limit=5)
+    assert [r.message for r in batch.records] == [f"line {i}" for i in range(56, 61)]
+    assert (batch.skipped, batch.last_seq) == (55, 60)
+    assert batch.records[0].source == "engine" and batch.records[0].level == "INFO"
+    whole = client.log(after_seq=58)
+    assert [r.seq for r in whole.records] == [59, 60] and whole.skipped == 0
+    assert client.log(after_seq=60).records == []
+    # a number from an earlier run of the robot (above its newest): from the oldest kept
+    again = client.log(after_seq=10_000, limit=3)
+    assert [r.seq for r in again.records] == [58, 59, 60]
+
+
+def test_the_log_stream_skips_ahead_for_a_client_that_fell_behind(served: Any) -> None:
+    engine, client, server = served
+    for i in range(30):  # written before the client asks: it gets the newest 4 and the count
+        record(engine.logbook, f"burst {i}")
+    stream = client.watch_log(after_seq=0, limit=4)
+    batch = next(stream)
+    assert [r.message for r in batch.records] == [f"burst {i}" for i in range(26, 30)]
+    assert (batch.skipped, batch.last_seq) == (26, 30)
+    record(engine.logbook, "later")
+    batch = next(b for b in stream if b.records)  # (an empty keep-alive may come first)
+    assert [r.message for r in batch.records] == ["later"] and batch.skipped == 0
+    keepalive = next(stream)  # nothing new: an empty batch with the newest number
+    assert keepalive.records == [] and keepalive.last_seq == 31
+    assert server.service.watchers == 1
+
+
+def test_incidents_are_the_newest_lines_of_the_incidents_log(served: Any) -> None:
+    engine, client, _ = served
+    path = engine.logbook.log_path.parent / "incidents.log"
+    assert client.incidents() == []  # no file yet
+    lines = [
+        json.dumps({"ts": f"2026-12-04T10:00:0{i}Z", "what": f"incident {i}"}) for i in range(5)
+    ]
+    path.write_text("\n".join(["an old plain line", *lines]) + "\n")
+    newest = client.incidents(limit=2)
+    assert [i["what"] for i in newest] == ["incident 3", "incident 4"]
+    assert client.incidents()[0] == {"what": "an old plain line"}
+
+
+def test_session_has_the_instruments_and_the_restored_orders(served: Any) -> None:
+    engine, client, _ = served
+    info = client.session()
+    (sber,) = json.loads(info.instruments_json)
+    assert (
+        Instrument(**{**sber, "step": Decimal(sber["step"])})
+        == engine.instruments["MOEX_SHARE_SBER"]
+    )
+    assert (list(info.restored_orders), info.recovery_over, info.mode, info.pid) == (
+        ["abc"],
+        True,
+        "sim",
+        77,
+    )
+    engine.restored_orders = None
+    assert client.session().recovery_over is False
+
+
+def test_strategy_rows_by_hand(served: Any) -> None:
+    engine, client, _ = served
+    spec = StrategySpec("sma_cross", "GAZP").to_json()
+    assert list(client.check_strategy(spec).warnings) == ["sure?"]
+    assert client.command("add_strategy", spec=spec).result == "s2"
+    assert engine.calls[-1] == ("add", StrategySpec("sma_cross", "GAZP"))
+    reply = client.command("close_position", target="s1")
+    assert (reply.result, reply.strategy_state) == ("2", "running")
+    with pytest.raises(ControlError, match="close its position first") as err:
+        client.command("remove_strategy", target="s1")
+    assert err.value.code is grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(ControlError, match="no such instrument") as err:
+        client.command("add_strategy", spec=StrategySpec("sma_cross", "NOPE").to_json())
+    assert err.value.code is grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(ControlError, match="no strategy 'nope'") as err:
+        client.command("close_position", target="nope")
+    assert err.value.code is grpc.StatusCode.NOT_FOUND
+    with pytest.raises(ControlError, match="cannot stop strategy") as err:
+        client.command("stop_strategy", target="s1")  # this engine has no stop_strategy
+    assert err.value.code is grpc.StatusCode.UNIMPLEMENTED
+    for spec_json, text in (
+        (b"[1]", "not a JSON object"),
+        (b'{"name": "x"}', "lacks 'instrument'"),
+    ):
+        raw = client.channel.unary_unary("/avin.control.v1.Control/CheckStrategy")
+        with pytest.raises(grpc.RpcError) as rpc:
+            raw(reads.pb.StrategySpecRequest(spec_json=spec_json).SerializeToString(), timeout=5)
+        assert rpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert text in rpc.value.details()
+
+
+def test_the_workspace_is_kept_and_bounded(served: Any) -> None:
+    engine, client, _ = served
+    assert client.workspace() == {}
+    client.save_workspace({"panes": {"log": 12}})
+    assert engine.saved == {"panes": {"log": 12}} and client.workspace() == engine.saved
+    with pytest.raises(ControlError, match="at most 65536") as err:
+        client.save_workspace({"x": "y" * 70_000})
+    assert err.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(ControlError) as err:
+        client.save_workspace({"x": "y" * 200_000})  # over the request bound: gRPC refuses it
+    assert err.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_stop_asks_the_robot_to_stop(served: Any) -> None:
+    engine, client, _ = served
+    with pytest.raises(ControlError, match="STOP takes no target"):
+        client.command("stop", target="s1")
+    assert not engine.stop_requested.is_set()
+    assert client.command("stop", "q in attach").trading_state == "ACTIVE"
+    assert engine.stop_requested.is_set()
