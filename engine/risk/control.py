@@ -89,9 +89,9 @@ class RiskControl:
             market_status=self.market_status,
             budget=budget,
             fallback_price=last_close,
-            clock=self.rate_clock,
+            clock=self.window_clock,
         )
-        self.triggers = Triggers(self.settings)
+        self.triggers = Triggers(self.settings, window_clock=self.window_clock)
         self.clock = ClockWatch(self.settings.clock_skew_warning, self.settings.clock_skew_limit)
         self.trips: list[Trip] = []
         switch.subscribe(self._on_trading)
@@ -162,11 +162,12 @@ class RiskControl:
             incident("clock skew", message=self.clock.describe(skew), action="warning", **warning)
         self._fire(self.triggers.on_clock_skew(skew, **self.clock.details()))
 
-    def rate_clock(self) -> float:
-        """Seconds on the clock the order-rate limits count in: the market's own clock where it
-        keeps one (the simulated market at ``--speed 3000`` lives 3000 market minutes per wall
-        minute: its orders per minute are market minutes), the monotonic clock against a real
-        broker."""
+    def window_clock(self) -> float:
+        """Seconds on the clock every counting window counts in (the order rates, the
+        rejections and disconnects triggers, the engine's error storms): the market's own clock
+        where it keeps one (the simulated market at ``--speed 3000`` lives 3000 market minutes
+        per wall minute: its orders per minute are market minutes), the monotonic clock against
+        a real broker."""
         own = self._own_clock()
         return own.timestamp() if own is not None else time.monotonic()
 

@@ -6,7 +6,8 @@
 - ``rejections``: ``risk.reject_limit`` orders rejected by the broker within
   ``risk.reject_window`` seconds (the engine's own refusals: pre-trade rules such as
   ``self_trade``, the trading or strategy state, are local policy and never counted);
-- ``disconnects``: ``risk.disconnect_limit`` broker disconnects within ``risk.disconnect_window``;
+- ``disconnects``: ``risk.disconnect_limit`` broker disconnects within ``risk.disconnect_window``
+  (both windows count market seconds on a market with its own clock, wall seconds otherwise);
 - ``stale_data``: no price for ``risk.stale_data_seconds`` while the session is open;
 - ``clock_skew``: the local clock is more than ``risk.clock_skew_limit`` seconds off the broker's
   server clock (:class:`engine.risk.clock.ClockWatch`).
@@ -83,9 +84,22 @@ class Baseline:
 
 
 class Triggers:
-    def __init__(self, settings: RiskSettings, clock: Callable[[], float] = time.monotonic) -> None:
+    """``window_clock`` (seconds) is what the rejections and disconnects windows count on: the
+    engine's clock (market time on a market with its own clock, the monotonic clock against a
+    real broker; the risk desk's :meth:`~engine.risk.control.RiskControl.window_clock`). The
+    data silence of ``stale_data`` is measured on ``clock`` (monotonic): a feed that stops is a
+    fact of the wall clock, and a stalled simulated market stops its own clock as well."""
+
+    def __init__(
+        self,
+        settings: RiskSettings,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window_clock: Callable[[], float] | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self._window_clock = window_clock or clock
         self._rejects = WindowCounter(settings.reject_limit, settings.reject_window)
         self._disconnects = WindowCounter(settings.disconnect_limit, settings.disconnect_window)
         self.fired: set[str] = set()
@@ -209,7 +223,7 @@ class Triggers:
 
     def on_reject(self, reason: str) -> Trip | None:
         """The broker rejected an order (the engine's own refusals are never passed here)."""
-        if self._rejects.record(self._clock()):
+        if self._rejects.record(self._window_clock()):
             s = self.settings
             return self._trip(
                 "rejections",
@@ -227,7 +241,7 @@ class Triggers:
             self.last_data = self._clock()  # do not call the reconnect gap stale data
             self._floor_pending = True
             return None
-        if self._disconnects.record(self._clock()):
+        if self._disconnects.record(self._window_clock()):
             s = self.settings
             return self._trip(
                 "disconnects",
