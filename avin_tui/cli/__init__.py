@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "avin_tui.cli.broker",
     "avin_tui.cli.token",
     "avin_tui.cli.supervise",
+    "avin_tui.cli.web",
 )
 
 

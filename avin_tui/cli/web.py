@@ -1,0 +1,225 @@
+"""``avin web``: the terminal app in a browser (textual-serve), behind a random access token.
+
+Every browser session runs its own child process (``avin attach`` by default: the terminal app
+attached to the robot running on this home) and talks to it over a websocket; the server itself
+holds no trading state. The address to open carries the token (:mod:`avin_tui.cli.web_server`);
+it is printed on a terminal and always written to ``web.url`` in the state home (0600), never
+logged. Loopback only, unless TLS is given (docs/operations.md, "The terminal app in a browser").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import secrets
+import shlex
+import signal
+import socket
+import ssl
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE
+
+if TYPE_CHECKING:
+    from avin_tui.cli.web_server import TokenServer
+
+DEFAULT_PORT = 8765
+URL_FILE = "web.url"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    web = subparsers.add_parser(
+        "web",
+        help="the terminal app in a browser (textual-serve), behind an access token",
+        description="Serve the terminal app to a browser: each browser session is the app "
+        "attached to the robot running on this home. Prints the address to open; it carries a "
+        "random access token (also written to web.url in the state home, mode 0600), and any "
+        "request without it is refused. Loopback only, unless TLS is given.",
+    )
+    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    web.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+    )
+    web.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
+    web.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
+    web.add_argument(
+        "--command",
+        metavar="CMD",
+        help="the shell command each browser session runs, a Textual app (default: "
+        f"{' '.join(_default_session())})",
+    )
+    web.set_defaults(func=cmd_web)
+
+
+def _default_session() -> list[str]:
+    return ["avin", "attach"]
+
+
+def _session_command(args: argparse.Namespace) -> str:
+    if args.command:
+        return str(args.command)
+    from avin_tui.cli.supervise import avin_command
+
+    return shlex.join([*avin_command(), *_default_session()[1:]])
+
+
+def _unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _shown_host(host: str) -> str:
+    """The host part of the address to open (this machine's name for 0.0.0.0 or ::)."""
+    if _unspecified(host):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+class WebSetupError(ValueError):
+    """The server cannot start as asked (a public address without TLS, an unreadable key)."""
+
+
+def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context for --tls-cert/--tls-key, None without them (on loopback only)."""
+    from engine.broker.tinvest.channel import is_loopback
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise WebSetupError("TLS needs both --tls-cert and --tls-key")
+    if args.tls_cert is None:
+        if not is_loopback(args.host):
+            raise WebSetupError(
+                f"refusing to serve on {args.host} without TLS: the access token and the "
+                "trading screen would cross the network in clear text. Give --tls-cert and "
+                "--tls-key, or serve on 127.0.0.1 and reach it through an SSH tunnel "
+                "(ssh -L 8765:127.0.0.1:8765 HOST)"
+            )
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except OSError as exc:
+        raise WebSetupError(
+            f"cannot read the TLS certificate or key: {exc.strerror} ({exc.filename})"
+        ) from None
+    except ssl.SSLError as exc:
+        raise WebSetupError(
+            f"the TLS certificate and key are not PEM or do not match: {exc.reason}"
+        ) from None
+    return context
+
+
+class _Redacting(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from engine.model.redact import redact
+
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+def _log_to_stderr() -> list[tuple[logging.Logger, logging.Handler]]:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_Redacting())
+    added: list[tuple[logging.Logger, logging.Handler]] = []
+    for name in ("avin.web", "textual-serve"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        added.append((logger, handler))
+    return added
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        print(f"avin web: --port {args.port} is not a port (0 to 65535)", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        tls = _tls_context(args)
+    except WebSetupError as exc:
+        print(f"avin web: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        from avin_tui.cli.web_server import PortTaken, TokenServer
+    except ImportError as exc:
+        print(
+            f"avin web: textual-serve cannot be imported ({exc}); install avin with pip "
+            "(pip install avin) to serve the app to a browser",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    from engine.model.redact import register_secret
+    from engine.paths import homes
+    from engine.security.token_source import write_private_file
+
+    token = secrets.token_urlsafe(32)
+    register_secret(token)
+    command = _session_command(args)
+    server = TokenServer(command, token, tls=tls is not None)
+    url_file = homes().ensure().state / URL_FILE
+    scheme = "https" if tls is not None else "http"
+    written: list[str] = []
+
+    def listening(port: int) -> None:
+        base = f"{scheme}://{_shown_host(args.host)}:{port}"
+        url = f"{base}/?token={token}"
+        write_private_file(url_file, url + "\n")
+        written.append(url)
+        print(f"avin web: the terminal app at {base} (each browser session runs: {command})")
+        if sys.stdout.isatty():
+            print(f"open: {url}")
+            print(f"(also in {url_file}, mode 0600; anyone with this address controls the robot)")
+        else:
+            print(f"open the address in {url_file} (mode 0600): it carries the access token")
+        print("Ctrl-C stops it.", flush=True)
+
+    logs = _log_to_stderr()
+    try:
+        asyncio.run(_serve_until_stopped(server, args.host, args.port, tls, listening))
+    except PortTaken as exc:
+        print(
+            f"avin web: cannot listen on {_shown_host(args.host)}:{args.port}: "
+            f"{exc.strerror or exc}. Is the port taken? Pick another with --port (0: any free one)",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    finally:
+        for logger, handler in logs:
+            logger.removeHandler(handler)
+        with contextlib.suppress(OSError):
+            if written and url_file.read_text(encoding="utf-8").strip() == written[0]:
+                url_file.unlink()
+    print("avin web: stopped")
+    return EXIT_OK
+
+
+async def _serve_until_stopped(
+    server: TokenServer,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None,
+    listening: Callable[[int], None],
+) -> None:
+    from avin_tui.cli.web_server import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    numbers = [signal.SIGINT, signal.SIGTERM]
+    # SIGHUP (the SSH session that ran it ended) stops it too; under nohup it stays ignored
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        numbers.append(hangup)
+    for number in numbers:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises
+            loop.add_signal_handler(number, stop.set)
+    await serve(server, host, port, tls, listening, stop)
+
+
+__all__ = ["DEFAULT_PORT", "URL_FILE", "cmd_web", "register"]
