@@ -9,6 +9,7 @@ import logging
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -248,3 +249,40 @@ def test_stop_asks_the_robot_to_stop(served: Any) -> None:
     assert not engine.stop_requested.is_set()
     assert client.command("stop", "q in attach").trading_state == "ACTIVE"
     assert engine.stop_requested.is_set()
+
+
+def test_a_log_stream_nobody_reads_holds_only_itself(served: Any) -> None:
+    """A client that stops reading: its stream waits (a bounded number of batches sent), the
+    writer of the log never waits, commands are answered, and reading again skips ahead."""
+    engine, client, server = served
+    service = server.service
+    stream = client.watch_log(after_seq=0, limit=reads.LOG_MAX)
+    record(engine.logbook, "start")
+    next(b for b in stream if b.records)  # then the client stops reading
+    long = "x" * 2000  # about 10 MB a batch of 5000: the transport's windows fill at once
+    written = 0
+
+    def stalled() -> bool:
+        nonlocal written
+        before = service.log_batches
+        for _ in range(5):
+            for _ in range(50):
+                record(engine.logbook, long)  # the writer never waits for the client
+            written += 50
+            time.sleep(reads.LOG_TURN)  # a stream turn or two: would it send more?
+        return service.log_batches == before
+
+    deadline = time.monotonic() + WAIT
+    while not stalled():
+        assert time.monotonic() < deadline, "the stream never stopped sending"
+    assert service.log_batches < 20, "batches pile up for a client that does not read"
+    assert client.command("stop", "while stalled").trading_state == "ACTIVE"  # answered
+    assert engine.stop_requested.is_set()
+    newest = engine.logbook.last_seq
+    skipped = 0
+    for batch in stream:  # reading again: what the transport held, then the newest
+        skipped += batch.skipped
+        if batch.last_seq >= newest:
+            break
+    assert skipped > 0, "a client that fell behind is told how many records it missed"
+    print(f"{written} records written while stalled; {service.log_batches} batches sent")
