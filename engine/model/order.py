@@ -130,6 +130,9 @@ class Order:
     created_ts: datetime | None = None
     updated_ts: datetime | None = None
     history: list[tuple[datetime | None, OrderStatus]] = field(default_factory=list)
+    # never sent to a broker: a strategy's order the netting took over (docs/risk.md, "the
+    # netting rule"); filled by internal crosses and by its share of a net order's fills
+    internal: bool = False
 
     def __post_init__(self) -> None:
         if self.lots <= 0:

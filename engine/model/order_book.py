@@ -18,10 +18,11 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TypeVar
 
 from engine.model import Fill, FillError, InvalidTransition, Order, OrderStatus, Position, Side
+from engine.model.lots import split
 
 log = logging.getLogger("avin.orders")
 K = TypeVar("K")
@@ -46,6 +47,7 @@ class DuplicateOrder(ValueError):
 class FillResult:
     order: Order | None  # None for a fill of an order this engine does not know
     duplicate: bool = False
+    allocated: tuple[Fill, ...] = ()  # a net order's fill, split over the orders it stands for
 
 
 class OrderTable(dict[str, Order]):
@@ -102,6 +104,9 @@ class OrderManager:
         self._fill_ids: set[str] = set()
         self.fills: list[Fill] = []
         self._allocations: dict[str, list[str]] = {}  # order key -> strategies it closes
+        # a net order's key -> the internal orders it stands for and their lots still to fill
+        self.net_shares: dict[str, dict[str, int]] = {}
+        self.net_parent: dict[str, str] = {}  # internal order key -> its net order's key
         self.version = 0
 
     # --- orders -------------------------------------------------------------------------------
@@ -196,6 +201,9 @@ class OrderManager:
         self._fill_ids.add(fill.fill_id)
         self.fills.append(fill)
         order = self.orders.get(fill.order_id)
+        if order is not None and order.internal:
+            self._apply_internal(order, fill)
+            return FillResult(order)
         account = fill.account or (order.account if order else "")
         if order is not None:
             if order.status is OrderStatus.NEW:
@@ -212,8 +220,105 @@ class OrderManager:
             self.strategy_position(order.strategy, fill.instrument).apply_fill(fill)
         if order is not None and order.id in self._allocations and not order.is_open:
             self._close_allocated(order, self._allocations.pop(order.id))
+        allocated = self._allocate(fill) if fill.order_id in self.net_shares else ()
         self._touch()
-        return FillResult(order)
+        return FillResult(order, allocated=allocated)
+
+    # --- netting (engine.orders.netting): internal orders and the net orders behind them -------
+
+    def adopt_net(self, key: str, shares: dict[str, int]) -> None:
+        """The net order ``key`` stands for these internal orders (key -> lots)."""
+        live = {k: n for k, n in shares.items() if n > 0}
+        if live:
+            self.net_shares[key] = live
+            for child in live:
+                self.net_parent[child] = key
+
+    def _apply_internal(self, order: Order, fill: Fill) -> None:
+        """A crossed part or a share of a net order's fill: the strategy's order and position
+        only (the account's position moves with the broker's fills of the net order)."""
+        if order.status is OrderStatus.NEW:
+            order.transition(OrderStatus.SUBMITTED, fill.ts)
+        try:
+            order.apply_fill(fill)
+        except (FillError, InvalidTransition) as exc:
+            log.error("fill %s does not fit order %s: %s", fill.fill_id, order.id, exc)
+        if order.strategy:
+            self.strategy_position(order.strategy, fill.instrument).apply_fill(fill)
+        self._touch()
+
+    def _allocate(self, fill: Fill) -> tuple[Fill, ...]:
+        """Split a net order's fill over its internal orders in proportion (as
+        engine.orders.netting.allocate):
+        the same price, the commission in proportion (whole kopecks, the rest to the last)."""
+        shares = self.net_shares[fill.order_id]
+        open_shares = [(k, n) for k, n in shares.items() if n > 0]
+        lots = min(fill.lots, sum(n for _, n in open_shares))
+        parts = [
+            (key, part)
+            for (key, _), part in zip(
+                open_shares, split(lots, [n for _, n in open_shares]), strict=True
+            )
+            if part
+        ]
+        out: list[Fill] = []
+        left = fill.commission
+        for i, (key, part) in enumerate(parts):
+            if i == len(parts) - 1:
+                commission = left
+            else:
+                commission = (fill.commission * part / fill.lots).quantize(_CENT, ROUND_DOWN)
+            left -= commission
+            shares[key] -= part
+            child_fill = Fill(
+                order_id=key,
+                instrument=fill.instrument,
+                side=fill.side,
+                lots=part,
+                price=fill.price,
+                commission=commission,
+                ts=fill.ts,
+                fill_id=f"{fill.fill_id}:net:{i}",
+                account=fill.account,
+            )
+            if child_fill.fill_id in self._fill_ids:
+                continue
+            self._fill_ids.add(child_fill.fill_id)
+            self.fills.append(child_fill)
+            child = self.orders.get(key)
+            if child is not None:
+                self._apply_internal(child, child_fill)
+            out.append(child_fill)
+        if not any(shares.values()):
+            self._drop_net(fill.order_id)
+        return tuple(out)
+
+    def finish_net(self, parent: Order) -> list[Order]:
+        """``parent`` (a net order) ended without filling whole: its internal orders end the
+        same way for what they did not get. Returns the orders that changed."""
+        shares = self.net_shares.get(parent.id)
+        if shares is None or not parent.status.is_terminal:
+            return []
+        changed: list[Order] = []
+        for key in shares:
+            child = self.orders.get(key)
+            if child is None or not child.is_open or not child.can_transition(parent.status):
+                continue
+            why = f"net order {parent.id[:8]} {parent.status.value}"
+            child.transition(
+                parent.status,
+                parent.updated_ts,
+                f"{why}: {parent.reason}" if parent.reason else why,
+            )
+            changed.append(child)
+        self._drop_net(parent.id)
+        if changed:
+            self._touch()
+        return changed
+
+    def _drop_net(self, key: str) -> None:
+        for child in self.net_shares.pop(key, {}):
+            self.net_parent.pop(child, None)
 
     def allocate(self, key: str, strategies: list[str]) -> None:
         """The order ``key`` (owned by no strategy) closes these strategies' positions."""

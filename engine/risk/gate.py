@@ -52,6 +52,9 @@ class RiskGate:
         self.rejections: dict[str, int] = {}
         self._strategy_rate: dict[str, WindowCounter] = {}
         self._account_rate: dict[str, WindowCounter] = {}
+        # (new, resting): netted together in this turn, so they do not trade against each
+        # other (the engine's netting desk, engine.runtime.netting)
+        self.nets: Callable[[Order, Order], bool] = lambda new, resting: False
 
     # --- inputs ---------------------------------------------------------------------------------
 
@@ -72,7 +75,11 @@ class RiskGate:
 
     def account_book(self, account: str, code: str, exclude: str = "") -> Book:
         position = self.book.positions.get((account, code))
-        orders = [o for o in self.book.open_orders(account=account) if o.instrument == code]
+        orders = [  # an internal order (netting) is at the broker as its net order
+            o
+            for o in self.book.open_orders(account=account)
+            if o.instrument == code and not o.internal
+        ]
         return book_of(position.lots if position else 0, orders, exclude)
 
     def strategy_book(self, strategy: str, exclude: str = "") -> Book:
@@ -110,7 +117,10 @@ class RiskGate:
         resting = [
             o
             for o in self.book.open_orders(account=order.account)
-            if o.instrument == code and o.id != order.id
+            if o.instrument == code
+            and o.id != order.id
+            and not o.internal
+            and not self.nets(order, o)
         ]
         status = self._market_status(code)
         note = f"{status.status} ({status.source})" if status.status and status.source else ""

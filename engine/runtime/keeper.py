@@ -88,6 +88,11 @@ class StateKeeper:
         if self.journal is not None:
             self._write(self.journal.fill, fill)
 
+    def net(self, data: dict[str, Any]) -> None:
+        """A netting: the net order's key and its shares (engine.runtime.netting)."""
+        if self.journal is not None:
+            self._write(self.journal.net, data)
+
     def absorb(self, fill: Fill) -> bool:
         """A broker fill already booked by a fill recovery synthesized: drop it (True)."""
         credit = self.credits.get(fill.order_id, 0)
@@ -219,6 +224,8 @@ class StateKeeper:
             )[-FILL_IDS_KEPT:],
             "strategies": strategies,
             "credits": dict(self.credits),
+            # net orders still to fill -> their internal orders' open shares (engine.orders.netting)
+            "net_shares": {k: dict(v) for k, v in list(book.net_shares.items())},
             # trigger baselines (trading day, peak), fired ones
             "risk": parts.risk.to_json() if parts.risk is not None else {},
         }

@@ -124,6 +124,7 @@ async def recover(parts: EngineParts, keeper: StateKeeper, crashed: bool) -> Rec
     finally:
         if holder is not None:
             holder.release_local_stops()
+    _settle_net(parts, keeper, report)
     report.seconds = time.monotonic() - start
     if report.problems:
         _halt(parts, report)
@@ -163,6 +164,8 @@ def _load_snapshot(parts: EngineParts, keeper: StateKeeper, snap: StateSnapshot)
         if isinstance(value, int):
             parts.counters[name] = value
     keeper.credits.update({str(k): int(v) for k, v in dict(data.get("credits", {})).items()})
+    for key, shares in dict(data.get("net_shares", {})).items():
+        book.adopt_net(str(key), {str(k): int(v) for k, v in dict(shares).items()})
     strategies = dict(data.get("strategies", {}))
     keeper.strategy_states = {str(k): dict(v) for k, v in strategies.items()}
     for slot in parts.slots.all:
@@ -199,6 +202,9 @@ def _replay(parts: EngineParts, events: list[JournalEvent]) -> int:
             if not book.knows_fill(fill.fill_id):
                 book.apply_fill(fill)
                 parts.counters["fills"] = parts.counters.get("fills", 0) + 1
+        elif event.kind == "net" and event.data.get("shares"):
+            shares = {str(k): int(v) for k, v in dict(event.data["shares"]).items()}
+            book.adopt_net(str(event.data.get("net", event.key)), shares)
         elif event.kind == "resolve" and event.data.get("order"):
             order = decode_order(event.data["order"])
             current = book.orders.get(order.id)
@@ -214,7 +220,8 @@ def _replay(parts: EngineParts, events: list[JournalEvent]) -> int:
 async def _reconcile(parts: EngineParts, keeper: StateKeeper, report: RecoveryReport) -> None:
     broker = parts.broker
     book = parts.book
-    open_orders = [o for o in book.orders.values() if o.is_open]
+    # internal orders (netting) are not at the broker: their net orders are, and settle them
+    open_orders = [o for o in book.orders.values() if o.is_open and not o.internal]
     accounts = sorted(
         {s.spec.account for s in parts.slots.all}
         | {o.account for o in open_orders}
@@ -282,6 +289,26 @@ async def _reconcile(parts: EngineParts, keeper: StateKeeper, report: RecoveryRe
                 incident("external order adopted", order=adopted.id, account=account)
         _compare_positions(book.positions, await broker.positions(account), account, report)
     book.version += 1
+
+
+def _settle_net(parts: EngineParts, keeper: StateKeeper, report: RecoveryReport) -> None:
+    """Internal orders (netting) whose net order ended (or was never sent: the crash came
+    between the netting and its intent) end the same way for the lots they did not get."""
+    book = parts.book
+    for key in list(book.net_shares):
+        parent = book.orders.get(key)
+        if parent is None:
+            for child_key in book.net_shares.pop(key):
+                book.net_parent.pop(child_key, None)
+                child = book.orders.get(child_key)
+                if child is not None and child.is_open:
+                    _finish(parts, keeper, child, OrderStatus.REJECTED, "net order never sent")
+                    report.resolved.append(child.id)
+            continue
+        for child in book.finish_net(parent):
+            if keeper.journal is not None:
+                keeper.journal.order(child)
+            report.resolved.append(child.id)
 
 
 async def _look_again(broker: Any, order: Order) -> Order | None:

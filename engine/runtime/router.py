@@ -70,6 +70,10 @@ class OrderRouter:
     def cancel(self, key: str, *, asked: bool = False) -> None:
         """Cancel an open order; ``asked`` (the user's ``x``): the log says what happens."""
         order = self.book.get(key)
+        parent = self.book.net_parent.get(key) if order is not None and order.internal else None
+        if parent is not None:  # netted: its lots are at the broker in the net order
+            log.info("order %s is netted: cancelling its net order %s", key[:8], parent[:8])
+            key, order = parent, self.book.get(parent)
         if order is None or not order.is_open:
             if asked and order is None:
                 log.warning("cancel: no order %s is known", key)

@@ -36,7 +36,7 @@ from engine.model import OrderStatus
 from engine.state.status_store import StatusStore
 
 KEEP_SNAPSHOTS = 3
-KINDS = frozenset({"intent", "order", "fill", "external", "resolve", "note"})
+KINDS = frozenset({"intent", "order", "fill", "external", "resolve", "note", "net"})
 
 
 class StoreError(RuntimeError):

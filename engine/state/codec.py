@@ -49,6 +49,7 @@ def encode_order(o: Order) -> dict[str, Any]:
         "created_ts": _ts(o.created_ts),
         "updated_ts": _ts(o.updated_ts),
         "history": [[_ts(ts), st.value] for ts, st in o.history],
+        **({"internal": True} if o.internal else {}),
     }
 
 
@@ -72,6 +73,7 @@ def decode_order(d: dict[str, Any]) -> Order:
         created_ts=_parse_ts(d.get("created_ts")),
         updated_ts=_parse_ts(d.get("updated_ts")),
         history=[(_parse_ts(ts), OrderStatus(st)) for ts, st in d.get("history", [])],
+        internal=bool(d.get("internal", False)),
     )
     if not order.history:
         order.history.append((order.created_ts, order.status))

@@ -81,6 +81,13 @@ class OrderJournal:
         with self._lock:
             self.last_seq = self.store.append("fill", fill.order_id, encode_fill(fill))
 
+    def net(self, data: dict[str, object]) -> None:
+        """A netting (engine.runtime.netting): the net order's key, each internal order's share
+        of it and the lots crossed inside; written before the net order's intent and the
+        crossed fills."""
+        with self._lock:
+            self.last_seq = self.store.append("net", str(data.get("net", "")), dict(data))
+
     def note(self, data: dict[str, object]) -> None:
         with self._lock:
             self.last_seq = self.store.append("note", "", dict(data))

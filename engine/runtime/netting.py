@@ -1,0 +1,178 @@
+"""The netting desk: the market orders strategies queue in one turn, crossed before they go out.
+
+A *turn* is one closed bar handed to every strategy on it (:meth:`Kernel._on_bar_event`). While
+it lasts, a strategy's market order that passed the pre-trade rules is recorded (NEW, counted in
+every worst-case limit) but held here instead of being sent. At the end of the turn the held
+orders of each account and instrument are either sent as they are (all on one side: nothing to
+cross) or netted (:func:`engine.orders.netting.plan`): the orders become *internal* (never sent),
+the crossed lots are filled at once at the market's last trade price without commission, and the
+remainder goes to the broker as one net order owned by no strategy whose fills the order book
+splits back over them (:meth:`OrderManager._allocate`).
+
+The journal gets, in this order: each internal order (its ``internal`` flag set), a ``net`` event
+(the net order's key and each order's share of it), the net order's intent (the router), the
+crossed fills (``cross:<net key>:<n>``, ``fill`` events). Replaying them after a crash rebuilds
+the same positions; a crossed fill is booked once by its id. An order that cannot be crossed
+because no price is known is sent as it is (the pre-trade rules refuse market orders without a
+price, so this does not happen in practice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.model import Fill, Order, OrderType, new_order_key
+from engine.model.order_book import OrderManager
+from engine.orders.netting import NetPlan, nets, plan
+
+log = logging.getLogger("avin.engine")
+
+MAX_ROUNDS = 8  # orders placed from the hooks of crossed fills are netted again, this often
+
+
+class NettingDesk:
+    def __init__(
+        self,
+        book: OrderManager,
+        *,
+        send: Callable[[Order], None],
+        on_fill: Callable[[Fill], None],
+        journal_order: Callable[[Order], None],
+        journal_net: Callable[[dict[str, Any]], None],
+        price: Callable[[str], Decimal | None],
+        clock: Callable[[], datetime | None],
+        counters: dict[str, int],
+    ) -> None:
+        self.book = book
+        self._send = send  # the router's post
+        self._on_fill = on_fill  # book, journal and tell the strategy (the kernel's on_fill)
+        self._journal_order = journal_order
+        self._journal_net = journal_net
+        self._price = price  # the market's last trade price of a code
+        self._clock = clock
+        self._counters = counters
+        self._depth = 0
+        self._held: dict[str, Order] = {}  # key -> market order held in this turn
+
+    @property
+    def batching(self) -> bool:
+        return self._depth > 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the market orders queued inside; net and send them when the turn ends."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.flush()
+
+    def hold(self, order: Order) -> bool:
+        """A recorded order that passed the rules: held for the end of the turn (True), or to
+        be sent now (False: not a market order, or no turn is on)."""
+        if self._depth == 0 or order.type is not OrderType.MARKET:
+            return False
+        self._held[order.id] = order
+        return True
+
+    def pairs(self, new: Order, resting: Order) -> bool:
+        """Whether ``new`` (being checked) and the open ``resting`` are netted together in this
+        turn rather than sent against each other (the self-trade rule lets them pass)."""
+        return (
+            self._depth > 0
+            and new.type is OrderType.MARKET
+            and resting.id in self._held
+            and resting.status.is_open
+        )
+
+    def flush(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            held = [o for o in self._held.values() if o.is_open]
+            self._held.clear()
+            if not held:
+                return
+            groups: dict[tuple[str, str], list[Order]] = {}
+            for order in held:
+                groups.setdefault((order.account, order.instrument), []).append(order)
+            for (_, code), orders in groups.items():
+                price = self._price(code)
+                if not nets(orders) or price is None or price <= 0:
+                    for order in orders:
+                        self._send(order)
+                else:
+                    self.execute(plan(orders, price), orders)
+        for order in self._held.values():  # hooks that keep placing orders: sent as they are
+            self._send(order)
+        self._held.clear()
+
+    def execute(self, net: NetPlan, orders: list[Order]) -> Order | None:
+        """Carry out ``net``: internal orders, the net order (sent), the crossed fills."""
+        now = self._clock()
+        for order in orders:
+            order.internal = True
+            self.book.mark_submitted(order.id, now)
+            self._journal_order(order)
+        parent: Order | None = None
+        key = new_order_key()
+        if net.side is not None:
+            parent = Order(
+                instrument=net.instrument,
+                side=net.side,
+                type=OrderType.MARKET,
+                lots=net.remainder,
+                account=net.account,
+                id=key,
+                created_ts=now,
+            )
+            self.book.record(parent)
+            self.book.adopt_net(key, net.shares)
+        self._journal_net(
+            {
+                "net": key,
+                "account": net.account,
+                "instrument": net.instrument,
+                "price": str(net.price),
+                "side": net.side.value if net.side is not None else None,
+                "shares": dict(net.shares),
+                "crossed": dict(net.crossed),
+            }
+        )
+        self._counters["crossed_lots"] = self._counters.get("crossed_lots", 0) + net.crossed_lots
+        log.info(
+            "netted %d order(s) on %s %s: %d lot(s) crossed inside @ %s%s",
+            len(orders),
+            net.account,
+            net.instrument,
+            net.crossed_lots,
+            net.price,
+            f", net {net.side.value} {net.remainder} lot(s) to the broker (order {key[:8]})"
+            if net.side is not None
+            else ", nothing to the broker",
+        )
+        if parent is not None:
+            self._counters["net_orders"] = self._counters.get("net_orders", 0) + 1
+            self._send(parent)
+        by_key = {o.id: o for o in orders}
+        for i, (order_key, lots) in enumerate(net.crossed.items()):
+            order = by_key[order_key]
+            self._on_fill(
+                Fill(
+                    order_id=order_key,
+                    instrument=net.instrument,
+                    side=order.side,
+                    lots=lots,
+                    price=net.price,
+                    commission=Decimal(0),
+                    ts=now or datetime.now(UTC),
+                    fill_id=f"cross:{key}:{i}",
+                    account=net.account,
+                )
+            )
+        return parent
