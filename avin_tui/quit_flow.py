@@ -4,6 +4,9 @@ Quit is not kill: with live orders or open positions ``q`` asks first (keep them
 quit); then the engine stops cleanly and the app exits. SIGTERM, SIGHUP and a terminal that went
 away take the same clean stop whatever screen is open, within a deadline (``avin_tui.stop_guard``);
 a second signal leaves the exit to the guard's watchdog.
+
+Attached to a running robot (``avin attach``), ``q`` asks instead: detach (the robot keeps
+running) or stop the robot; anything else that ends the app (a signal, a lost terminal) detaches.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import sys
 from typing import Any
 
 from avin_tui.screens.confirm_quit import ConfirmQuitScreen, QuitChoice
+from avin_tui.screens.detach_or_stop import AttachChoice, DetachOrStopScreen
 from avin_tui.stop_guard import StopGuard, silence_terminal
 
 log = logging.getLogger("avin.tui")
 STOP_TIMEOUT = 5.0  # seconds the engine gets to stop before the app exits anyway
+ROBOT_STOP_TIMEOUT = 30.0  # seconds an attached app waits for the robot it stopped to be gone
 
 
 class QuitFlow:
@@ -32,7 +37,7 @@ class QuitFlow:
     async def ask(self) -> None:
         """``q``: with live orders or open positions ask first; else stop and exit."""
         app = self.app
-        if isinstance(app.screen, ConfirmQuitScreen):
+        if isinstance(app.screen, ConfirmQuitScreen | DetachOrStopScreen):
             return
         try:
             snap = app.engine.snapshot()
@@ -40,6 +45,11 @@ class QuitFlow:
             open_positions = sum(1 for p in snap.positions if p.lots)
         except Exception:
             open_orders = open_positions = 0
+        if getattr(app.engine, "remote", False):
+            where = str(app.engine.path)
+            screen = DetachOrStopScreen(where, open_orders, open_positions)
+            app.push_screen(screen, self._attach_choice)
+            return
         if (open_orders or open_positions) and app.engine_host.error is None:
             app.push_screen(ConfirmQuitScreen(open_orders, open_positions), self._choice)
             return
@@ -54,6 +64,32 @@ class QuitFlow:
                 group="quit",
                 exit_on_error=False,
             )
+
+    def _attach_choice(self, choice: AttachChoice | None) -> None:
+        if choice == "detach":
+            self.app.run_worker(self.stop_and_exit(), group="quit", exit_on_error=False)
+        elif choice == "stop":
+            self.app.run_worker(self.stop_robot_and_exit(), group="quit", exit_on_error=False)
+
+    async def stop_robot_and_exit(self, timeout: float = ROBOT_STOP_TIMEOUT) -> None:
+        """Attached: ask the robot to stop, wait until it is gone (its socket closed), exit.
+        A robot that cannot be asked is said so, and the app stays."""
+        app = self.app
+        engine = app.engine
+        try:
+            engine.stop_robot("stopped from an attached terminal")
+        except Exception as exc:
+            app.notify(f"the robot was not stopped: {exc}", title="stop", severity="error")
+            return
+        app.engine_host.note = "robot stopping"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and await asyncio.to_thread(engine.robot_alive):
+            await asyncio.sleep(0.1)
+        gone = not await asyncio.to_thread(engine.robot_alive)
+        await self.stop_and_exit()
+        if not gone:
+            log.warning("the robot did not stop within %g s", timeout)
 
     async def stop_and_exit(
         self, wait_cancels: bool = False, timeout: float = STOP_TIMEOUT

@@ -4,6 +4,9 @@ Each turn (``poll``) updates the status bar and, only when the snapshot's versio
 panes (they diff rows) inside one ``batch_update``; the chart rebuilds at most twice a second for
 new bars alone. Log records come from the engine's log book in batches of ``LOG_BATCH``. New
 order rejections and the one recovery notice become notifications.
+
+Attached to a robot (``avin attach``), a robot that went away (``ConnectionError`` from the
+snapshot) is said in the banner over its last state, until it answers again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from engine.model.snapshot import EngineSnapshot, TradingState
 
 LOG_BATCH = 2_000  # at most this many log entries per poll (the rest follow on the next ones)
 REJECTION_TOASTS = 3  # at most this many "order rejected" notifications per snapshot
+ROBOT_AWAY = "robot not reachable"  # the status bar's note while an attached robot is away
 REJECTION_TIMEOUT = 30.0  # seconds a rejection stays on screen (it has a tracking id to copy)
 
 
@@ -40,22 +44,36 @@ class SnapshotFeed:
         self.applied_version: int | None = None
         self.applied_count = 0  # snapshots applied to the panes (tests, benchmarks)
         self.ticks = 0  # polls run
+        self.away = ""  # attached: why the robot does not answer (shown in the banner)
 
     def poll(self) -> None:
         """One turn of the timer: status always, panes when the snapshot version moved."""
         app = self.app
         self.ticks += 1
         snap: EngineSnapshot | None
+        away = ""
         try:
             snap = app.engine.snapshot()
+        except ConnectionError as exc:  # attached: the robot went away (it may come back)
+            away = str(exc) or "no answer"
+            app.engine_host.note = ROBOT_AWAY
+            snap = self.snapshot
         except Exception as exc:
             app.engine_host.note = f"snapshot failed: {exc}"
             snap = self.snapshot
+        else:
+            if self.away:  # back: the banner goes, the panes take the robot's state again
+                self.away = ""
+                self.applied_version = None
+                if app.engine_host.note == ROBOT_AWAY:
+                    app.engine_host.note = ""
         main = app.get_screen_main()
         if main is None or not app.panes_ready:
             return
         with contextlib.suppress(NoMatches):  # NoMatches: the screen is being torn down
             self._apply(main, snap, self._log_entries(main))
+            if away:
+                self._show_away(main, away)
         if snap is not None and snap.last_event_ts is not None:
             app.heap.settle()  # the engine has started (history loaded) and trades
 
@@ -70,6 +88,14 @@ class SnapshotFeed:
                 main.query_one(LogPane).add_entries(entries)
             if changed or self.ticks % 2 == 0:
                 main.query_one(ChartPane).poll()
+
+    def _show_away(self, main: MainScreen, why: str) -> None:
+        if why == self.away:
+            return
+        self.away = why
+        where = getattr(self.app.engine, "path", "its socket")
+        text = f"ROBOT NOT REACHABLE on {where}: {why}; reconnecting (last state shown, q quits)"
+        main.query_one(Banner).show_message(text)
 
     def _log_entries(self, main: MainScreen) -> list[Any]:
         logbook = getattr(self.app.engine, "logbook", None)

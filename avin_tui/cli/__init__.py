@@ -22,6 +22,7 @@ EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage er
 
 COMMAND_MODULES: tuple[str, ...] = (
     "avin_tui.cli.run",
+    "avin_tui.cli.attach",
     "avin_tui.cli.status",
     "avin_tui.cli.kill",
     "avin_tui.cli.config",

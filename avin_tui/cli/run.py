@@ -69,6 +69,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if settings.token is not None:
         register_secret(settings.token.get_secret_value())
+    if not args.headless:  # a robot already runs on this home: offer its app instead
+        from avin_tui.cli.attach import offer_attach
+
+        offered = offer_attach(settings)
+        if offered is not None:
+            return offered
     logbook = setup_logging(homes().ensure().logs, settings.log.level)
     _log_tightened()
     if args.speed is not None and args.speed <= 0:

@@ -1,0 +1,341 @@
+"""A running robot seen through its control API: what the terminal app calls on its engine.
+
+``avin attach`` gives the app a :class:`RemoteEngine` instead of an engine of its own. A
+background thread keeps a ``WatchSnapshots`` stream open and holds the newest snapshot, so the
+app's poll reads it without waiting on the socket; commands (the kill key first) are one call
+each on the same channel. When the robot goes away the thread says why (``problem``) and
+connects again as soon as a robot serves the socket; :meth:`snapshot` raises
+:class:`RobotUnreachable` meanwhile, and the app shows the last snapshot under a banner.
+
+Leaving the app never stops the robot: :meth:`request_stop` (what the app calls as it ends, a
+hang-up included) only detaches. Stopping the robot is the explicit :meth:`stop_robot`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from engine.control.client import ControlClient, ControlError, status_of
+from engine.control.endpoint import is_live
+from engine.control.proto import control_pb2 as pb
+from engine.model import Bar, TimeFrame
+from engine.model.snapshot import EngineSnapshot
+from engine.runtime.logbook import LogEntry
+from engine.runtime.worklist import SpecCheck, StrategySpec
+
+MAX_BARS = 5000  # the server's bound on one chart answer
+LOG_BATCH = 2000  # log records per batch of the log stream
+RETRY = 0.5  # seconds between two attempts to reach a robot that went away
+COMMAND_TIMEOUT = 2.0  # seconds for one command (a robot answers in milliseconds)
+CHECK_TIMEOUT = 20.0  # seconds for the check of a new worklist row (it may ask the broker)
+LOG_CAPACITY = 20_000  # log records kept for the log pane
+
+
+class RobotUnreachable(ConnectionError):
+    """No robot answers on the socket now (the message says why and what happens next)."""
+
+
+def no_robot_message(path: Path, home: str) -> str:
+    """What ``avin attach`` says when nothing serves ``path``."""
+    return (
+        f"no robot runs on {home} (nothing serves {path}): start one with "
+        "`avin run --headless` (or under systemd, docs/operations.md), then `avin attach`"
+    )
+
+
+class RemoteEngine:
+    """The app's engine, attached to the robot serving ``path`` (see the module docstring)."""
+
+    remote = True  # the app: no engine thread of its own; q asks detach or stop
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        store: Any = None,
+        interval: float = 0.25,
+        retry: float = RETRY,
+    ) -> None:
+        self.path = path
+        self.store = store  # the robot's state store: the user's workspace lives there
+        self.interval = interval
+        self.retry = retry
+        self.logbook = RemoteLog()
+        self.problem = "connecting"
+        self.connects = 0  # streams opened (tests: a reconnect is a second one)
+        self.received = 0  # snapshots received
+        self.connected = threading.Event()
+        self._latest: EngineSnapshot | None = None
+        self._client: ControlClient | None = None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._last_chart: tuple[Any, list[Bar]] = (None, [])
+        self._log_pid = 0  # the robot whose log is followed, and its last record's number
+        self._log_after = 0
+        self._thread: threading.Thread | None = None
+
+    # --- the connection -------------------------------------------------------------------------
+
+    def start(self) -> RemoteEngine:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="avin-attach", daemon=True)
+            self._thread.start()
+        return self
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until a first snapshot came (True) or ``timeout`` passed (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._latest is not None, timeout)
+
+    def wait_version(self, version: int, timeout: float) -> EngineSnapshot | None:
+        """Wait until a snapshot of at least ``version`` came; None after ``timeout``."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._latest is not None and self._latest.version >= version, timeout
+            )
+            latest = self._latest
+        return latest if latest is not None and latest.version >= version else None
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            if not self.path.exists() or not is_live(self.path):
+                self._lost(f"no robot serves {self.path}")
+                self._stop.wait(self.retry)
+                continue
+            client = ControlClient(self.path, COMMAND_TIMEOUT)
+            try:
+                first = True
+                for message in client.watch(self.interval):
+                    snap = EngineSnapshot.from_json(status_of(message))
+                    with self._changed:
+                        if first:
+                            self._client, first = client, False
+                            self.connects += 1
+                            self._follow_log(client, snap.pid)
+                        self._latest = snap
+                        self.received += 1
+                        self.problem = ""
+                        self.connected.set()
+                        self._changed.notify_all()
+                    if self._stop.is_set():
+                        break
+                self._lost("the robot ended the stream (it is stopping?)")
+            except ControlError as exc:
+                self._lost(f"the robot went away ({exc.code.name}: {exc})")
+            except Exception as exc:  # a message this client cannot read: say so, try again
+                self._lost(f"cannot read the robot's snapshot ({type(exc).__name__}: {exc})")
+            finally:
+                with self._lock:
+                    if self._client is client:
+                        self._client = None
+                client.close()
+            self._stop.wait(self.retry)
+
+    def _lost(self, why: str) -> None:
+        with self._lock:
+            self.connected.clear()
+            self.problem = why
+
+    def robot_alive(self) -> bool:
+        """Whether a process serves the socket now (blocks up to 0.2 s: not on the UI loop)."""
+        return self.path.exists() and is_live(self.path)
+
+    def request_stop(self) -> None:
+        """Detach: the stream and the channel closed; the robot keeps running."""
+        self._stop.set()
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()  # ends the stream the thread waits on
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
+
+    # --- what the app reads ---------------------------------------------------------------------
+
+    def snapshot(self) -> EngineSnapshot:
+        """The newest snapshot the stream brought; RobotUnreachable while the robot is away."""
+        latest = self._latest
+        if latest is None or not self.connected.is_set():
+            raise RobotUnreachable(self.problem or "connecting")
+        return latest
+
+    def chart(self, instrument: str, timeframe: TimeFrame, count: int) -> list[Bar]:
+        """The robot's newest ``count`` bars of ``instrument`` (one call, a few milliseconds)."""
+        key = (instrument, timeframe, count)
+        try:
+            client = self._connected_client()
+        except RobotUnreachable:
+            if self._last_chart[0] == key:  # the last state stays on screen while away
+                return self._last_chart[1]
+            raise
+        request = pb.ChartRequest(
+            instrument=instrument, timeframe=timeframe.value, count=max(1, min(count, MAX_BARS))
+        )
+        try:
+            reply = client.stub.Chart(request, timeout=COMMAND_TIMEOUT)
+        except grpc.RpcError as exc:
+            raise RobotUnreachable(f"no chart from the robot: {exc.details()}") from None
+        except ValueError as exc:  # the channel was closed under us
+            raise RobotUnreachable(str(exc)) from None
+        bars = [
+            Bar(_time(b.ts_us), b.open, b.high, b.low, b.close, int(b.volume)) for b in reply.bars
+        ]
+        self._last_chart = (key, bars)
+        return bars
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def kill(self, reason: str = "manual") -> None:
+        self._command(pb.KILL, reason)
+
+    def reduce(self, reason: str = "manual") -> None:
+        self._command(pb.REDUCE, reason)
+
+    def flatten(self, reason: str = "manual") -> None:
+        self._command(pb.FLATTEN, reason)
+
+    def resume_trading(self, reason: str = "") -> None:
+        self._command(pb.RESUME, reason)
+
+    def pause_strategy(self, strategy_id: str) -> None:
+        self._command(pb.PAUSE_STRATEGY, target=strategy_id)
+
+    def resume_strategy(self, strategy_id: str) -> None:
+        self._command(pb.RESUME_STRATEGY, target=strategy_id)
+
+    def stop_strategy(self, strategy_id: str) -> None:
+        self._command(pb.STOP_STRATEGY, target=strategy_id)
+
+    def start_strategy(self, strategy_id: str) -> None:
+        self._command(pb.START_STRATEGY, target=strategy_id)
+
+    def remove_strategy(self, strategy_id: str) -> None:
+        self._command(pb.REMOVE_STRATEGY, target=strategy_id)
+
+    def close_strategy_position(self, strategy_id: str) -> int:
+        reply = self._command(pb.CLOSE_POSITION, target=strategy_id)
+        return int(reply.result or 0)
+
+    def cancel_order(self, order_key: str) -> None:
+        self._command(pb.CANCEL_ORDER, target=order_key)
+
+    def check_strategy(self, spec: StrategySpec) -> SpecCheck:
+        """The robot's check of a worklist row (the add form asks before it adds)."""
+        client = self._connected_client()
+        request = pb.StrategySpecRequest(spec_json=json.dumps(spec.to_json()).encode())
+        try:
+            reply = client.stub.CheckStrategy(request, timeout=CHECK_TIMEOUT)
+        except grpc.RpcError as exc:
+            raise ControlError(exc.code(), exc.details() or exc.code().name) from None
+        return SpecCheck(spec, tuple(reply.errors), tuple(reply.warnings))
+
+    def add_strategy(self, spec: StrategySpec) -> str:
+        """Add the row to the robot's worklist; the new strategy's id."""
+        client = self._connected_client()
+        request = pb.CommandRequest(
+            kind=pb.ADD_STRATEGY, spec_json=json.dumps(spec.to_json()).encode()
+        )
+        try:
+            return str(client.stub.Command(request, timeout=COMMAND_TIMEOUT).result)
+        except grpc.RpcError as exc:
+            raise ControlError(exc.code(), exc.details() or exc.code().name) from None
+
+    def stop_robot(self, reason: str = "attached client") -> None:
+        """Stop the robot (a clean stop, as SIGTERM): its state saved, its orders kept."""
+        self._command(pb.STOP, reason)
+
+    async def run(self, duration: float | None = None) -> None:
+        raise RuntimeError("an attached app runs no engine of its own")
+
+    def _connected_client(self) -> ControlClient:
+        with self._lock:
+            client = self._client
+        if client is None or not self.connected.is_set():
+            raise RobotUnreachable(self.problem or "not connected")
+        return client
+
+    def _command(self, kind: Any, reason: str = "", target: str = "") -> pb.CommandReply:
+        """One command; RobotUnreachable when no robot answered, else the robot's refusal as
+        ControlError with its words."""
+        client = self._connected_client()
+        request = pb.CommandRequest(kind=kind, reason=reason[:200], target=target)
+        try:
+            return client.stub.Command(request, timeout=COMMAND_TIMEOUT)
+        except grpc.RpcError as exc:
+            code = exc.code()
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                raise RobotUnreachable(f"the robot did not answer: {exc.details()}") from None
+            raise ControlError(code, exc.details() or code.name) from None
+        except ValueError as exc:  # the channel was closed under us (the robot went away)
+            raise RobotUnreachable(f"the robot went away: {exc}") from None
+
+    # --- the log --------------------------------------------------------------------------------
+
+    def _follow_log(self, client: ControlClient, pid: int) -> None:
+        """The robot's log records into ``logbook``, from a stream of their own (a robot that
+        restarted, another pid, is followed from its first record)."""
+        if pid != self._log_pid:
+            self._log_pid, self._log_after = pid, 0
+        thread = threading.Thread(
+            target=self._read_log, args=(client,), name="avin-attach-log", daemon=True
+        )
+        thread.start()
+
+    def _read_log(self, client: ControlClient) -> None:
+        request = pb.LogRequest(after_seq=self._log_after, limit=LOG_BATCH)
+        try:
+            for batch in client.stub.WatchLog(request):
+                for record in batch.records:
+                    self.logbook.add(
+                        _time(record.ts_us),
+                        record.level,
+                        record.source,
+                        record.message,
+                        record.detail,
+                    )
+                    self._log_after = record.seq
+                if self._stop.is_set():
+                    return
+        except (grpc.RpcError, ValueError):
+            return  # the robot went away: the snapshot thread connects again and follows anew
+
+
+def _time(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+class RemoteLog:
+    """The robot's log records for the log pane, numbered here (a robot that restarted numbers
+    its own from 1 again; the pane asks for what came after the last number it showed)."""
+
+    def __init__(self, capacity: int = LOG_CAPACITY) -> None:
+        self._ring: deque[Any] = deque(maxlen=capacity)
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def add(self, ts: datetime, level: str, source: str, message: str, detail: str = "") -> None:
+        """One record of the robot's, numbered here."""
+        with self._lock:
+            self._seq += 1
+            self._ring.append(LogEntry(self._seq, ts, level, source, message, detail))
+
+    def entries_since(self, seq: int, limit: int | None = None) -> list[Any]:
+        with self._lock:
+            if not self._ring or seq >= self._seq:
+                return []
+            first = self._ring[0].seq
+            items = list(self._ring)[max(0, seq + 1 - first) :]
+        return items[-limit:] if limit else items
