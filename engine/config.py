@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -34,6 +35,7 @@ from pydantic_settings import (
 )
 
 from engine.model import TimeFrame
+from engine.model.budget import Budget
 from engine.paths import homes
 from engine.security.token_source import TokenSourceError, env_token_set, external_token
 
@@ -82,18 +84,52 @@ class PrivacySettings(_Section):
     )
 
 
+class ControlSettings(_Section):
+    """``[control]``: the control API over TCP besides the unix socket (docs/operations.md)."""
+
+    listen: str | None = Field(
+        None, description="host:port to serve the control API on (with a token); none: socket only"
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate: TLS on the TCP endpoint")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    token_file: Path | None = Field(
+        None, description="the token file; default state/control.token (made on first serve)"
+    )
+
+    @model_validator(mode="after")
+    def _served_safely(self) -> ControlSettings:
+        from engine.security.service_access import listen_problem
+
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.listen:
+            problem = listen_problem(self.listen, tls=self.tls_cert is not None)
+            if problem:
+                raise ValueError(f"listen: {problem}")
+        return self
+
+
 class StrategyRowSettings(_Section):
     name: str
     instrument: str
     account: str = "sim-1"
     timeframe: str = "1M"
     params: dict[str, Any] = Field(default_factory=dict)
-    budget: Decimal | None = Field(None, gt=0, description="capital budget, RUB")
+    budget: Budget | None = Field(
+        None, description='capital budget: RUB (100000) or a share of the account\'s equity ("10%")'
+    )
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
         return TimeFrame.from_code(value).code
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Budget | None:
+        return None if value is None else Budget.parse(value)
 
 
 class AccountSettings(_Section):
@@ -185,6 +221,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    control: ControlSettings = Field(default_factory=ControlSettings)
     strategies: list[StrategyRowSettings] = Field(default_factory=list)
     accounts: list[AccountSettings] = Field(default_factory=list)
     risk: RiskSettings = Field(default_factory=RiskSettings)
@@ -376,7 +413,7 @@ def _problem(err: Any, path: Path, file_data: dict[str, Any]) -> ConfigProblem:
         )
     if kind == "missing":
         return ConfigProblem(source, key, "required key is missing", "add it")
-    message = str(err.get("msg", "invalid value"))
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     value = err.get("input")
     shown = "" if "token" in loc or isinstance(value, dict | list) else f" (got {value!r})"
     if shown:  # a token pasted under another key is not shown back

@@ -17,6 +17,11 @@ import grpc
 from engine.control.endpoint import is_live, socket_path, unix_target
 from engine.control.proto import control_pb2 as pb
 from engine.control.proto.control_pb2_grpc import ControlStub
+from engine.security.service_access import (
+    CONTROL_TOKEN_FILE,
+    listen_problem,
+    read_token,
+)
 
 TIMEOUT = 2.0  # seconds for one call (a robot answers in milliseconds)
 # A small receive window for snapshot streams (and no window growth): a client that stops
@@ -49,11 +54,46 @@ class ControlError(RuntimeError):
 
 
 class ControlClient:
-    def __init__(self, path: Path | None = None, timeout: float = TIMEOUT) -> None:
-        self.path = path or socket_path()
+    """A client of the robot at the unix socket ``path`` (default: this home's), or with
+    ``endpoint`` (``host:port``) over TCP: then ``token`` goes with every call, and
+    ``tls_root_cert`` (PEM: the server's certificate or its CA) makes it TLS; a host that is not
+    loopback needs TLS (the token would cross the network in clear)."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        timeout: float = TIMEOUT,
+        *,
+        endpoint: str | None = None,
+        token: str | None = None,
+        tls_root_cert: bytes | None = None,
+        tls_server_name: str | None = None,
+    ) -> None:
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(unix_target(self.path), options=CHANNEL_OPTIONS)
+        self.endpoint = endpoint
+        self._metadata: tuple[tuple[str, str], ...] = ()
+        if endpoint is None:
+            self.path: Path | None = path or socket_path()
+            self.channel = grpc.insecure_channel(unix_target(self.path), options=CHANNEL_OPTIONS)
+        else:
+            self.path = None
+            problem = listen_problem(endpoint, tls=tls_root_cert is not None)
+            if problem:
+                raise ValueError(problem.replace("serving it", "talking to it"))
+            options: list[tuple[str, Any]] = list(CHANNEL_OPTIONS)
+            if tls_server_name:
+                options.append(("grpc.ssl_target_name_override", tls_server_name))
+            if tls_root_cert is not None:
+                credentials = grpc.ssl_channel_credentials(root_certificates=tls_root_cert)
+                self.channel = grpc.secure_channel(endpoint, credentials, options=options)
+            else:
+                self.channel = grpc.insecure_channel(endpoint, options=options)
+            if token:
+                self._metadata = (("authorization", f"Bearer {token}"),)
         self.stub = ControlStub(self.channel)
+
+    def __repr__(self) -> str:  # never the token
+        return f"ControlClient({self.endpoint or self.path})"
 
     def __enter__(self) -> ControlClient:
         return self
@@ -91,7 +131,8 @@ class ControlClient:
 
     def watch_log(self, after_seq: int = 0, limit: int = 0) -> Iterator[pb.LogBatch]:
         """Log batches as records are written (no timeout: close the client to end)."""
-        stream = self.stub.WatchLog(pb.LogRequest(after_seq=after_seq, limit=limit))
+        request = pb.LogRequest(after_seq=after_seq, limit=limit)
+        stream = self.stub.WatchLog(request, metadata=self._metadata)
         try:
             yield from stream
         except grpc.RpcError as exc:
@@ -121,7 +162,8 @@ class ControlClient:
 
     def watch(self, min_interval: float = 0.0) -> Iterator[pb.EngineSnapshot]:
         """Snapshots as the version moves (no timeout: close the client or cancel to end)."""
-        stream = self.stub.WatchSnapshots(pb.WatchRequest(min_interval=min_interval))
+        request = pb.WatchRequest(min_interval=min_interval)
+        stream = self.stub.WatchSnapshots(request, metadata=self._metadata)
         try:
             yield from stream
         except grpc.RpcError as exc:
@@ -131,7 +173,7 @@ class ControlClient:
 
     def _call(self, method: Any, request: Any) -> Any:
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise _error(exc) from None
 
@@ -147,6 +189,36 @@ def connect(path: Path | None = None, timeout: float = TIMEOUT) -> ControlClient
     if not path.exists() or not is_live(path):
         return None
     return ControlClient(path, timeout)
+
+
+def connect_endpoint(
+    endpoint: str,
+    *,
+    token_file: Path | None = None,
+    tls_root_cert: Path | None = None,
+    tls_server_name: str | None = None,
+    timeout: float = TIMEOUT,
+) -> ControlClient:
+    """A client of the robot at ``endpoint`` (``host:port``) over TCP. The token:
+    ``AVIN_CONTROL_TOKEN``, else ``token_file``, else this home's ``state/control.token`` (a
+    robot on this machine). ValueError (an AccessError) saying what to do when there is none
+    or the address needs TLS."""
+    if token_file is None:
+        token_file = socket_path(CONTROL_TOKEN_FILE)
+    token = read_token(token_file)
+    root = None
+    if tls_root_cert is not None:
+        try:
+            root = tls_root_cert.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read the TLS certificate {tls_root_cert}: {exc}") from None
+    return ControlClient(
+        timeout=timeout,
+        endpoint=endpoint,
+        token=token,
+        tls_root_cert=root,
+        tls_server_name=tls_server_name,
+    )
 
 
 def _error(exc: grpc.RpcError) -> ControlError:

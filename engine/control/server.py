@@ -1,4 +1,6 @@
-"""The control server of a run: gRPC on the unix socket in the state home, mode 0600.
+"""The control server of a run: gRPC on the unix socket in the state home, mode 0600, and on
+TCP when ``[control] listen`` asks for it (a token on every call, TLS off loopback:
+:mod:`engine.control.tcp`).
 
 ``with serve_control(engine): ...`` around a run (headless, the terminal app's engine, a
 supervised child): the socket is claimed (a stale one left by a killed robot replaced, a live
@@ -30,6 +32,7 @@ from engine.control.endpoint import (
 )
 from engine.control.proto import control_pb2 as pb
 from engine.control.service import MAX_WATCHERS, Controllable, ControlService, parser
+from engine.control.tcp import TcpEndpoint, bind, endpoint_from, guarded
 from engine.model.snapshot import EngineSnapshot
 
 log = logging.getLogger("avin.control")
@@ -53,27 +56,18 @@ class ControlServer:
         self.stopping = threading.Event()
         self.service = ControlService(engine, status=status, stopping=self.stopping)
         self._server: grpc.Server | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._tcp: grpc.Server | None = None
+        self._pools: list[ThreadPoolExecutor] = []
         self._owned: tuple[int, int] | None = None
         self.replaced_stale = False
+        self.tcp_port = 0  # the TCP port bound (start_tcp)
 
     def start(self) -> None:
         """Claim the socket and serve; :class:`EndpointError` when it cannot."""
         self.replaced_stale = claim_socket(self.path)
         if self.replaced_stale:
             log.warning("control: replaced the stale socket %s (a robot was killed)", self.path)
-        self._pool = ThreadPoolExecutor(
-            MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control"
-        )
-        server = grpc.server(
-            self._pool,
-            options=[
-                ("grpc.max_receive_message_length", MAX_REQUEST),
-                ("grpc.max_send_message_length", MAX_REPLY),
-            ],
-            maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS,
-        )
-        server.add_generic_rpc_handlers((_handlers(self.service),))
+        server = self._new_server(None)
         if not server.add_insecure_port(unix_target(self.path)):
             raise EndpointError(f"cannot listen on {self.path}")
         server.start()
@@ -82,17 +76,48 @@ class ControlServer:
         self._server = server
         log.info("control: serving on %s", self.path)
 
+    def start_tcp(self, endpoint: TcpEndpoint) -> int:
+        """Serve on TCP too, every call checked for the token; the port bound."""
+        server = self._new_server(endpoint.token)
+        self.tcp_port = bind(server, endpoint)
+        server.start()
+        self._tcp = server
+        log.info(
+            "control: serving on %s:%d (%s, a token on every call)",
+            endpoint.host,
+            self.tcp_port,
+            "TLS" if endpoint.tls else "loopback, no TLS",
+        )
+        return self.tcp_port
+
+    def _new_server(self, token: str | None) -> grpc.Server:
+        # a pool per server: each keeps a worker for commands whatever its streams do
+        pool = ThreadPoolExecutor(MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control")
+        self._pools.append(pool)
+        server = grpc.server(
+            pool,
+            options=[
+                ("grpc.max_receive_message_length", MAX_REQUEST),
+                ("grpc.max_send_message_length", MAX_REPLY),
+            ],
+            maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS,
+        )
+        server.add_generic_rpc_handlers((_handlers(self.service, token),))
+        return server
+
     def stop(self) -> None:
-        server, self._server = self._server, None
-        pool, self._pool = self._pool, None
+        servers = [s for s in (self._server, self._tcp) if s is not None]
+        unix, self._server, self._tcp = self._server, None, None
+        pools, self._pools = self._pools, []
         self.stopping.set()  # snapshot streams end
-        if server is not None:
-            server.stop(STOP_GRACE).wait(STOP_GRACE + 1.0)
-        if pool is not None:  # gRPC leaves the pool it was given running
+        for stopped in [server.stop(STOP_GRACE) for server in servers]:
+            stopped.wait(STOP_GRACE + 1.0)
+        for pool in pools:  # gRPC leaves the pool it was given running
             pool.shutdown(wait=False, cancel_futures=True)
-        if server is not None:
+        if unix is not None:
             release_socket(self.path, self._owned)
             self._owned = None
+        if servers:
             log.info("control: stopped")
 
 
@@ -102,24 +127,33 @@ def serve_control(
     path: Path | None = None,
     *,
     status: Callable[[EngineSnapshot], dict[str, Any]] | None = None,
+    tcp: TcpEndpoint | None = None,
 ) -> Iterator[ControlServer | None]:
-    """Serve the control API around a run; None (logged) when it cannot: the robot runs on."""
-    server: ControlServer | None = ControlServer(engine, path, status=status)
-    assert server is not None
+    """Serve the control API around a run; None (logged) when it cannot: the robot runs on.
+
+    TCP: ``tcp``, else what the engine's options say (``[control] listen``)."""
+    server = ControlServer(engine, path, status=status)
+    serving = False
     try:
         server.start()
+        serving = True
     except Exception as exc:  # never a reason to keep the robot from trading safely
         log.warning("control: not serving (%s); avin kill/resume use the status store", exc)
-        server.stop()
-        server = None
     try:
-        yield server
+        if tcp is None:
+            tcp = endpoint_from(getattr(getattr(engine, "options", None), "control", None))
+        if tcp is not None:
+            server.start_tcp(tcp)
+            serving = True
+    except Exception as exc:
+        log.error("control: not serving on TCP (%s); the unix socket still is", exc)
+    try:
+        yield server if serving else None
     finally:
-        if server is not None:
-            try:
-                server.stop()
-            except Exception as exc:
-                log.warning("control: stopping failed: %s", exc)
+        try:
+            server.stop()
+        except Exception as exc:
+            log.warning("control: stopping failed: %s", exc)
 
 
 def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | None:
@@ -132,7 +166,8 @@ def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | N
     return lambda snap: public(snap.to_json())
 
 
-def _handlers(service: ControlService) -> grpc.GenericRpcHandler:
+def _handlers(service: ControlService, token: str | None = None) -> grpc.GenericRpcHandler:
+    """The service's methods; with ``token`` each checks it first (the TCP endpoint)."""
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
     methods: dict[
         str, tuple[Any, Any, Any, Any]
@@ -158,7 +193,7 @@ def _handlers(service: ControlService) -> grpc.GenericRpcHandler:
         "avin.control.v1.Control",
         {
             name: kind(
-                behaviour,
+                behaviour if token is None else guarded(behaviour, token, kind is stream),
                 request_deserializer=parser(request),
                 response_serializer=reply.SerializeToString,
             )

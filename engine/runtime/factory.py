@@ -56,6 +56,7 @@ def engine_options(settings: Settings, live: bool = False) -> EngineOptions:
         history_days=settings.engine.history_days,
         history_from_store=mode_for(settings, live) is not Mode.SIM,
         error_storm=settings.engine.error_storm,
+        control=settings.control,
     )
 
 

@@ -38,6 +38,7 @@ class EngineOptions:
     persist_min_gap: float = 0.2  # at most this often on bursts of significant changes
     heartbeat_interval: float = 1.0
     stop_grace: float = 2.0  # seconds order requests get to finish at shutdown
+    control: Any = None  # engine.config.ControlSettings: the control API over TCP (engine.control)
 
 
 class RiskState(Protocol):
