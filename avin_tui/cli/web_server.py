@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import ssl
 import weakref
 from collections.abc import Awaitable, Callable
@@ -161,7 +162,25 @@ async def serve(
         on_listening(int(bound))
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await runner.cleanup()  # closes every session: its child is asked to quit
+        await _children_ended(SHUTDOWN_SECONDS)
+
+
+async def _children_ended(timeout: float) -> bool:
+    """Wait, the loop still running, until no child process (a session's) is left, so that the
+    loop that started each one also sees it end; False after ``timeout``."""
+    if not hasattr(os, "waitid"):  # Windows
+        return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:  # WNOWAIT: only looks; asyncio's own watcher reaps the child
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # none left
+            await asyncio.sleep(0.05)  # the watcher's callback for the last one, queued now
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 __all__ = ["COOKIE", "TOKEN_PARAM", "PortTaken", "TokenServer", "serve", "token_middleware"]
