@@ -104,14 +104,18 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        context.load_cert_chain(args.tls_cert, args.tls_key)
+        for path in (args.tls_cert, args.tls_key):
+            path.read_bytes()
     except OSError as exc:
         raise WebSetupError(
             f"cannot read the TLS certificate or key: {exc.strerror} ({exc.filename})"
         ) from None
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
     except ssl.SSLError as exc:
         raise WebSetupError(
-            f"the TLS certificate and key are not PEM or do not match: {exc.reason}"
+            f"the TLS certificate ({args.tls_cert}) and key ({args.tls_key}) are not PEM or do "
+            f"not match: {exc.reason or exc}"
         ) from None
     return context
 

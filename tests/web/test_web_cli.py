@@ -5,14 +5,17 @@ use are clear errors, not tracebacks; SIGTERM stops it and removes the address f
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +38,7 @@ def _status(url: str) -> int:
         return exc.code
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 30.0) -> str:
+def _wait_for(path: Path, process: subprocess.Popen[Any], timeout: float = 30.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         if path.exists() and (text := path.read_text(encoding="utf-8")).endswith("\n"):
@@ -127,3 +130,79 @@ def test_a_port_in_use_is_a_clear_error(avin_home: Path) -> None:
     assert f"avin web: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Pick another with --port" in done.stderr and "Traceback" not in done.stderr
     assert not (avin_home / "state" / "web.url").exists()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_with_tls_a_public_address_is_served_over_https(avin_home: Path, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    process = subprocess.Popen(
+        [
+            *(*AVIN, "web", "--host", "0.0.0.0", "--port", "0", "--command", "false"),
+            *("--tls-cert", str(cert), "--tls-key", str(key)),
+        ],
+        env=_env(avin_home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = _wait_for(avin_home / "state" / "web.url", process)
+        assert url.startswith(f"https://{socket.gethostname()}:")
+        port, token = url.split(":")[2].split("/?token=")
+        trusting = ssl.create_default_context(cafile=str(cert))
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=trusting)
+        )
+        base = f"https://127.0.0.1:{port}"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(base + "/", timeout=10)
+        assert refused.value.code == 401
+        no_redirect = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=trusting),
+            _NoRedirect(),
+        )
+        with pytest.raises(urllib.error.HTTPError) as redirected:
+            no_redirect.open(f"{base}/?token={token}", timeout=10)
+        assert redirected.value.code == 303
+        cookie = redirected.value.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_a_key_that_is_not_pem_is_a_clear_error(avin_home: Path, tmp_path: Path) -> None:
+    cert, _ = _self_signed(tmp_path)
+    bad = tmp_path / "bad-key.pem"
+    bad.write_text("not a key\n")
+    done = subprocess.run(
+        [*AVIN, "web", "--tls-cert", str(cert), "--tls-key", str(bad)],
+        env=_env(avin_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "avin web: the TLS certificate (" in done.stderr
+    assert "are not PEM or do not match" in done.stderr
