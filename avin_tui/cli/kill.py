@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from avin_tui.cli.control import add_endpoint_arguments
 from avin_tui.cli.errors import user_errors
 from engine.model.snapshot import TradingState
 
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kill.add_argument("--reason", default="avin kill", help="recorded with the halt")
     kill.add_argument("--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout")
     add_kill_arguments(kill)
+    add_endpoint_arguments(kill)
     kill.set_defaults(func=cmd_kill)
     resume = subparsers.add_parser(
         "resume",
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--wait", type=float, default=5.0, metavar="SECONDS", help="confirm timeout"
     )
     add_resume_arguments(resume)
+    add_endpoint_arguments(resume)
     resume.set_defaults(func=cmd_resume)
 
 
@@ -68,11 +71,14 @@ def add_resume_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def kill_command(args: argparse.Namespace) -> int:
+    name = "kill"
     if getattr(args, "flatten", False):
-        return run_command("flatten", args.reason, args.wait)
-    if getattr(args, "reduce", False):
-        return run_command("reduce", args.reason, args.wait)
-    return run_command("kill", args.reason, args.wait)
+        name = "flatten"
+    elif getattr(args, "reduce", False):
+        name = "reduce"
+    if getattr(args, "endpoint", None):
+        return remote_command(args, name)
+    return run_command(name, args.reason, args.wait)
 
 
 def resume_command(
@@ -93,7 +99,35 @@ def resume_command(
         if answer.strip().lower() not in ("y", "yes"):
             print("avin: not resumed")
             return EXIT_FAILED
+    if getattr(args, "endpoint", None):
+        return remote_command(args, "resume")
     return run_command("resume", args.reason, args.wait)
+
+
+def remote_command(args: argparse.Namespace, name: str) -> int:
+    """The command to the robot at ``--endpoint`` (its TCP endpoint; no store to fall back on)."""
+    from avin_tui.cli.control import RemoteError, remote, remote_problem
+    from engine.control.client import ControlError
+
+    target = _TARGET[name]
+    try:
+        with remote(args, timeout=args.wait) as client:
+            reply = client.command(name, args.reason)
+    except RemoteError as exc:
+        print(f"avin: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ControlError as exc:
+        print(f"avin: {name}: {remote_problem(args.endpoint, exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    if reply.trading_state != target.value:
+        print(
+            f"avin: the engine (pid {reply.pid}) at {args.endpoint} is {reply.trading_state}, "
+            f"not {target.value}" + (f" ({reply.halt_reason})" if reply.halt_reason else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"avin: the engine (pid {reply.pid}) at {args.endpoint} is {reply.trading_state}")
+    return EXIT_OK
 
 
 _TARGET = {

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from avin_tui.cli.control import add_endpoint_arguments
 from avin_tui.cli.errors import EXIT_OK, user_errors
 
 EXIT_NO_STATUS = 1
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("--json", action="store_true", help="one JSON object (for scripts)")
+    add_endpoint_arguments(status)
     status.set_defaults(func=cmd_status)
 
 
@@ -65,9 +67,36 @@ def _live_status() -> dict[str, Any] | None:
     return data
 
 
+def _remote_status(args: argparse.Namespace) -> dict[str, Any] | str:
+    """The status of the robot at ``--endpoint``, or what went wrong."""
+    from avin_tui.cli.control import RemoteError, remote, remote_problem
+    from engine.control.client import ControlError
+
+    try:
+        with remote(args) as client:
+            data = client.status()
+    except RemoteError as exc:
+        return str(exc)
+    except ControlError as exc:
+        return remote_problem(args.endpoint, exc)
+    data["running"] = True
+    data["source"] = "control"
+    return data
+
+
 @user_errors
 def cmd_status(args: argparse.Namespace) -> int:
-    data = load_status()
+    if getattr(args, "endpoint", None):
+        found = _remote_status(args)
+        if isinstance(found, str):
+            if args.json:
+                print(json.dumps({"running": False, "endpoint": args.endpoint, "message": found}))
+            else:
+                print(f"avin: {found}", file=sys.stderr)
+            return EXIT_NO_STATUS
+        data: dict[str, Any] | None = found
+    else:
+        data = load_status()
     if data is None:
         message = "no avin engine has run yet with this home; start one with `avin run`"
         if args.json:

@@ -77,9 +77,7 @@ class ControlClient:
             self.channel = grpc.insecure_channel(unix_target(self.path), options=CHANNEL_OPTIONS)
         else:
             self.path = None
-            problem = listen_problem(endpoint, tls=tls_root_cert is not None)
-            if problem:
-                raise ValueError(problem.replace("serving it", "talking to it"))
+            check_endpoint(endpoint, tls=tls_root_cert is not None)
             options: list[tuple[str, Any]] = list(CHANNEL_OPTIONS)
             if tls_server_name:
                 options.append(("grpc.ssl_target_name_override", tls_server_name))
@@ -191,6 +189,20 @@ def connect(path: Path | None = None, timeout: float = TIMEOUT) -> ControlClient
     return ControlClient(path, timeout)
 
 
+def check_endpoint(endpoint: str, tls: bool) -> None:
+    """ValueError saying what to do when ``endpoint`` is not ``host:port`` or is off loopback
+    without TLS (the token would cross the network in clear)."""
+    problem = listen_problem(endpoint, tls=tls)
+    if problem and "loopback" in problem:
+        raise ValueError(
+            f"{endpoint} is not a loopback address: without TLS the token and every answer "
+            "would cross the network in clear. Give the robot's certificate (--tls-root-cert "
+            "PEM), or reach it through an SSH tunnel to 127.0.0.1"
+        )
+    if problem:
+        raise ValueError(problem)
+
+
 def connect_endpoint(
     endpoint: str,
     *,
@@ -203,6 +215,7 @@ def connect_endpoint(
     ``AVIN_CONTROL_TOKEN``, else ``token_file``, else this home's ``state/control.token`` (a
     robot on this machine). ValueError (an AccessError) saying what to do when there is none
     or the address needs TLS."""
+    check_endpoint(endpoint, tls=tls_root_cert is not None)
     if token_file is None:
         token_file = socket_path(CONTROL_TOKEN_FILE)
     token = read_token(token_file)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -218,3 +219,39 @@ def test_the_engine_options_ask_for_tcp(folder: Path) -> None:
                 assert client.snapshot().pid == 99
     finally:
         del os.environ[CONTROL_TOKEN_ENV]
+
+
+def test_the_commands_with_an_endpoint(
+    plain: tuple[Engine, ControlServer, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from avin_tui.cli.kill import kill_command
+    from avin_tui.cli.status import cmd_status
+
+    engine, _, endpoint = plain
+    monkeypatch.setenv("AVIN_HOME", tempfile.mkdtemp(prefix="avin-tcp-home-"))
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, TOKEN)
+    args = SimpleNamespace(
+        endpoint=endpoint,
+        token_file=None,
+        tls_root_cert=None,
+        tls_server_name=None,
+        reason="over ssh",
+        wait=5.0,
+        flatten=False,
+        reduce=False,
+        json=True,
+    )
+    assert cmd_status(args) == 0  # type: ignore[arg-type]
+    assert json.loads(capsys.readouterr().out)["pid"] == 99
+    assert kill_command(args) == 0  # type: ignore[arg-type]
+    assert f"at {endpoint} is HALTED" in capsys.readouterr().out
+    assert engine.kills == 1
+    monkeypatch.setenv(CONTROL_TOKEN_ENV, "not-the-token-at-all")
+    assert kill_command(args) == 1  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "refused the token" in err and "not-the-token-at-all" not in err
+    assert engine.kills == 1
+    assert cmd_status(args) == 1  # type: ignore[arg-type]
+    assert "refused the token" in json.loads(capsys.readouterr().out)["message"]
