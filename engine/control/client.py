@@ -71,7 +71,7 @@ class ControlClient:
     ) -> None:
         self.timeout = timeout
         self.endpoint = endpoint
-        self._metadata: tuple[tuple[str, str], ...] = ()
+        self.metadata: tuple[tuple[str, str], ...] = ()
         if endpoint is None:
             self.path: Path | None = path or socket_path()
             self.channel = grpc.insecure_channel(unix_target(self.path), options=CHANNEL_OPTIONS)
@@ -87,7 +87,7 @@ class ControlClient:
             else:
                 self.channel = grpc.insecure_channel(endpoint, options=options)
             if token:
-                self._metadata = (("authorization", f"Bearer {token}"),)
+                self.metadata = (("authorization", f"Bearer {token}"),)
         self.stub = ControlStub(self.channel)
 
     def __repr__(self) -> str:  # never the token
@@ -130,7 +130,7 @@ class ControlClient:
     def watch_log(self, after_seq: int = 0, limit: int = 0) -> Iterator[pb.LogBatch]:
         """Log batches as records are written (no timeout: close the client to end)."""
         request = pb.LogRequest(after_seq=after_seq, limit=limit)
-        stream = self.stub.WatchLog(request, metadata=self._metadata)
+        stream = self.stub.WatchLog(request, metadata=self.metadata)
         try:
             yield from stream
         except grpc.RpcError as exc:
@@ -161,7 +161,7 @@ class ControlClient:
     def watch(self, min_interval: float = 0.0) -> Iterator[pb.EngineSnapshot]:
         """Snapshots as the version moves (no timeout: close the client or cancel to end)."""
         request = pb.WatchRequest(min_interval=min_interval)
-        stream = self.stub.WatchSnapshots(request, metadata=self._metadata)
+        stream = self.stub.WatchSnapshots(request, metadata=self.metadata)
         try:
             yield from stream
         except grpc.RpcError as exc:
@@ -171,7 +171,7 @@ class ControlClient:
 
     def _call(self, method: Any, request: Any) -> Any:
         try:
-            return method(request, timeout=self.timeout, metadata=self._metadata)
+            return method(request, timeout=self.timeout, metadata=self.metadata)
         except grpc.RpcError as exc:
             raise _error(exc) from None
 
