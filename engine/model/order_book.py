@@ -302,11 +302,15 @@ class OrderManager:
         changed: list[Order] = []
         for key in shares:
             child = self.orders.get(key)
-            if child is None or not child.is_open or not child.can_transition(parent.status):
+            if child is None or not child.is_open:
                 continue
+            # a partly crossed order cannot be REJECTED any more: it is CANCELLED for the rest
+            status = parent.status
+            if not child.can_transition(status):
+                status = OrderStatus.CANCELLED
             why = f"net order {parent.id[:8]} {parent.status.value}"
             child.transition(
-                parent.status,
+                status,
                 parent.updated_ts,
                 f"{why}: {parent.reason}" if parent.reason else why,
             )

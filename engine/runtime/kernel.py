@@ -32,6 +32,7 @@ from engine.risk.control import RiskControl
 from engine.runtime.guards import ErrorStorm
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.market_feed import MarketFeed
+from engine.runtime.netting import NettingDesk
 from engine.runtime.parts import EngineParts
 from engine.runtime.recovery import book_missed_fill
 from engine.runtime.router import OrderRouter
@@ -67,7 +68,7 @@ class Kernel:
         options = parts.options
         self._storm = ErrorStorm(options.error_storm, options.error_window)
         self._engine_storm = ErrorStorm(options.error_storm, options.error_window)
-        self.risk: RiskControl  # attached by the engine once built (it submits through us)
+        self._risk: RiskControl | None = None  # attached once built (it submits through us)
         self.router = OrderRouter(
             parts.broker,
             self.book,
@@ -82,6 +83,17 @@ class Kernel:
                 keeper, order, view, now=self.market.now, on_fill=self.on_fill
             ),
         )
+        # a turn's market orders of one account and instrument, crossed (engine.runtime.netting)
+        self.netting = NettingDesk(
+            self.book,
+            send=self.router.post,
+            on_fill=self.on_fill,
+            journal_order=keeper.order_changed,
+            journal_net=keeper.net,
+            price=lambda code: self.risk.gate.last_price(code),
+            clock=self.market,
+            counters=self.counters,
+        )
         # strategy hooks, their intents, the pre-trade rules and posting (engine.strategy.host)
         self.host: StrategyHost[StrategySlot] = StrategyHost(
             post=self._post,
@@ -92,6 +104,16 @@ class Kernel:
             gate=lambda order: self.risk.pre_trade(order),
             admit=_admit,
         )
+
+    @property
+    def risk(self) -> RiskControl:
+        assert self._risk is not None, "the risk desk is attached before the engine runs"
+        return self._risk
+
+    @risk.setter
+    def risk(self, risk: RiskControl) -> None:
+        self._risk = risk
+        risk.gate.nets = self.netting.pairs  # orders netted together do not self-trade
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -134,14 +156,15 @@ class Kernel:
         if not closed:
             return
         self._touch()
-        for slot in self.parts.slots.all:
-            if slot.state is not StrategyState.RUNNING or slot.instrument_code != code:
-                continue
-            strategy = slot.strategy
-            assert strategy is not None
-            for timeframe, done in closed:
-                if timeframe in strategy.timeframes and slot.state is StrategyState.RUNNING:
-                    self.host.dispatch(slot, "on_bar", timeframe, done)
+        with self.netting.turn():  # the market orders of this bar are netted when all have run
+            for slot in self.parts.slots.all:
+                if slot.state is not StrategyState.RUNNING or slot.instrument_code != code:
+                    continue
+                strategy = slot.strategy
+                assert strategy is not None
+                for timeframe, done in closed:
+                    if timeframe in strategy.timeframes and slot.state is StrategyState.RUNNING:
+                        self.host.dispatch(slot, "on_bar", timeframe, done)
 
     def on_fill(self, fill: Fill) -> None:
         if self.keeper.absorb(fill):  # already booked by recovery
@@ -164,12 +187,22 @@ class Kernel:
             f", strategy {order.strategy}" if order is not None and order.strategy else "",
         )
         self._changed()
+        for share in result.allocated:  # a net order's fill: each strategy's share of it
+            self.keeper.fill(share)
         if order is None:
             return
         slot = self.parts.slots.get(order.strategy)
         if slot is not None and slot.active:
             self.host.dispatch(slot, "on_fill", fill)
         self.order_changed(order)
+        for share in result.allocated:
+            child = self.book.get(share.order_id)
+            if child is None:
+                continue
+            slot = self.parts.slots.get(child.strategy)
+            if slot is not None and slot.active:
+                self.host.dispatch(slot, "on_fill", share)
+            self.order_changed(child)
 
     def order_changed(self, order: Order, *, refused_here: bool = False) -> None:
         """``order`` changed; ``refused_here``: rejected by the engine's own rules (a pre-trade
@@ -196,6 +229,10 @@ class Kernel:
         slot = self.parts.slots.get(order.strategy)
         if slot is not None and slot.active:
             self.host.dispatch(slot, "on_order", order)
+        if order.status.is_terminal and order.id in self.book.net_shares:
+            for child in self.book.finish_net(order):  # a net order that did not fill whole
+                self.order_changed(child, refused_here=True)  # the net order counted once
+        self.netting.release(order)  # orders waiting for this one to finish go now
 
     # --- failures -------------------------------------------------------------------------------
 
@@ -241,7 +278,8 @@ class Kernel:
     def _post(self, order: Order) -> None:
         self.book.record(order)
         self._changed()
-        self.router.post(order)
+        if not self.netting.hold(order):  # a market order in a turn waits for the netting
+            self.router.post(order)
 
     def reject_local(self, order: Order, reason: str) -> Order:
         self.counters["orders_rejected"] += 1

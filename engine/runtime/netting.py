@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.model import Fill, Order, OrderType, new_order_key
+from engine.model import Fill, Order, OrderType, Side, new_order_key
 from engine.model.order_book import OrderManager
 from engine.orders.netting import NetPlan, nets, plan
 
@@ -58,6 +58,11 @@ class NettingDesk:
         self._counters = counters
         self._depth = 0
         self._held: dict[str, Order] = {}  # key -> market order held in this turn
+        # (account, code) -> strategies' market orders waiting for an opposite market order
+        # at the broker to finish (never two opposite working orders there)
+        self._waiting: dict[tuple[str, str], list[Order]] = {}
+        self._flushing = False
+        self._dirty: set[tuple[str, str]] = set()  # released while a flush ran
 
     @property
     def batching(self) -> bool:
@@ -83,34 +88,100 @@ class NettingDesk:
         return True
 
     def pairs(self, new: Order, resting: Order) -> bool:
-        """Whether ``new`` (being checked) and the open ``resting`` are netted together in this
-        turn rather than sent against each other (the self-trade rule lets them pass)."""
+        """Whether the market order ``new`` (being checked in a turn) and the open market order
+        ``resting`` never meet at the broker: ``resting`` is held in this turn or waiting (they
+        are netted together), or working at the broker (``new`` waits for it to finish). The
+        self-trade rule lets such a pair pass."""
         return (
             self._depth > 0
             and new.type is OrderType.MARKET
-            and resting.id in self._held
+            and resting.type is OrderType.MARKET
             and resting.status.is_open
         )
 
+    @property
+    def waiting(self) -> int:
+        """Orders waiting for an opposite market order at the broker to finish."""
+        return sum(len(v) for v in self._waiting.values())
+
+    def release(self, order: Order) -> None:
+        """``order`` changed: when it was the last opposite working market order of its account
+        and instrument, the orders waiting there go (netted) now."""
+        key = (order.account, order.instrument)
+        if key not in self._waiting or order.internal or order.is_open:
+            return
+        if self._depth > 0 or self._flushing:
+            self._dirty.add(key)
+            return
+        self._flushing = True
+        try:
+            self._settle(key, self._waiting.pop(key))
+            self._flush_dirty()
+        finally:
+            self._flushing = False
+
     def flush(self) -> None:
-        for _ in range(MAX_ROUNDS):
-            held = [o for o in self._held.values() if o.is_open]
+        self._flushing = True
+        try:
+            for _ in range(MAX_ROUNDS):
+                held = [o for o in self._held.values() if o.is_open]
+                self._held.clear()
+                if not held:
+                    break
+                groups: dict[tuple[str, str], list[Order]] = {}
+                for order in held:
+                    key = (order.account, order.instrument)
+                    groups.setdefault(key, self._waiting.pop(key, [])).append(order)
+                for key, orders in groups.items():
+                    self._settle(key, orders)
+            for order in self._held.values():  # hooks that keep placing orders: as they are
+                self._send(order)
             self._held.clear()
-            if not held:
+            self._flush_dirty()
+        finally:
+            self._flushing = False
+
+    def _flush_dirty(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            if not self._dirty:
                 return
-            groups: dict[tuple[str, str], list[Order]] = {}
-            for order in held:
-                groups.setdefault((order.account, order.instrument), []).append(order)
-            for (_, code), orders in groups.items():
-                price = self._price(code)
-                if not nets(orders) or price is None or price <= 0:
-                    for order in orders:
-                        self._send(order)
-                else:
-                    self.execute(plan(orders, price), orders)
-        for order in self._held.values():  # hooks that keep placing orders: sent as they are
-            self._send(order)
-        self._held.clear()
+            dirty, self._dirty = self._dirty, set()
+            for key in dirty:
+                if key in self._waiting:
+                    self._settle(key, self._waiting.pop(key))
+
+    def _settle(self, key: tuple[str, str], orders: list[Order]) -> None:
+        """Net ``orders`` (one account and instrument, oldest first) and send what is left,
+        unless what is left would meet an opposite market order at the broker: then they wait."""
+        orders = [o for o in orders if o.is_open]
+        if not orders:
+            return
+        price = self._price(key[1])
+        crossing = nets(orders) and price is not None and price > 0
+        net = plan(orders, price) if crossing and price is not None else None
+        sides = {o.side for o in orders} if net is None else {net.side} - {None}
+        if any(self._working_against(key, side, orders) for side in sides):
+            self._waiting[key] = orders
+            return
+        if net is None:
+            for order in orders:
+                self._send(order)
+        else:
+            self.execute(net, orders)
+
+    def _working_against(self, key: tuple[str, str], side: Side | None, mine: list[Order]) -> bool:
+        """Whether a market order opposite ``side`` is open on ``key`` outside ``mine``."""
+        if side is None:
+            return False
+        ours = {o.id for o in mine}
+        return any(
+            o.type is OrderType.MARKET
+            and o.side is not side
+            and not o.internal
+            and o.instrument == key[1]
+            and o.id not in ours
+            for o in self.book.open_orders(account=key[0])
+        )
 
     def execute(self, net: NetPlan, orders: list[Order]) -> Order | None:
         """Carry out ``net``: internal orders, the net order (sent), the crossed fills."""

@@ -301,8 +301,11 @@ def _settle_net(parts: EngineParts, keeper: StateKeeper, report: RecoveryReport)
             for child_key in book.net_shares.pop(key):
                 book.net_parent.pop(child_key, None)
                 child = book.orders.get(child_key)
-                if child is not None and child.is_open:
-                    _finish(parts, keeper, child, OrderStatus.REJECTED, "net order never sent")
+                if child is not None and child.is_open:  # partly crossed: CANCELLED for the rest
+                    status = OrderStatus.REJECTED
+                    if not child.can_transition(status):
+                        status = OrderStatus.CANCELLED
+                    _finish(parts, keeper, child, status, "net order never sent")
                     report.resolved.append(child.id)
             continue
         for child in book.finish_net(parent):
