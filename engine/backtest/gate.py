@@ -4,37 +4,158 @@ The same rules in the same order as live trading (``engine.risk.checks``), with 
 own inputs: the trading state is ACTIVE (no kill switch runs), the market is never closed (the
 bars are the session), the reference price is the last closed bar's close, and the per-minute
 order rates count in market time.
+
+A backtest asks the rules once per order, so their inputs are gathered the short way when the
+book allows it (:meth:`_BacktestRiskGate.inputs`: the same :class:`CheckInput` the live gate
+builds, tests compare them), and the rules that cannot refuse anything under these inputs are
+not asked: ``trading_state`` (always ACTIVE), ``session`` (no trading status: never closed),
+``instrument_known`` (the order is on the backtest's instrument), ``strategy_position`` and
+``budget`` when no such limit is set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.broker.base import UNKNOWN_STATUS
 from engine.config import RiskSettings
-from engine.model import Instrument, Order
+from engine.model import Instrument, Order, OrderType, Side
 from engine.model.order_book import OrderManager
 from engine.model.snapshot import TradingState
+from engine.risk import checks
+from engine.risk.checks import Check, CheckInput, Rejection, first_rejection
+from engine.risk.exposure import Book
 from engine.risk.gate import RiskGate
 from engine.risk.limits import OrderLimits
 
+_ZERO = Decimal(0)
+_EMPTY = Book()
 
-class _FixedLimits(RiskGate):
-    """The live gate, its limits resolved once per account and strategy (a backtest has no
-    budgets that change while it runs)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+def _rules(limits: OrderLimits) -> tuple[Check, ...]:
+    """The rules that can refuse an order of the backtest's strategy under ``limits``, in the
+    live order (skipping one that always passes changes no answer: the first refusal wins)."""
+    never = {checks.trading_state, checks.session, checks.instrument_known}
+    if limits.strategy_position_lots is None:
+        never.add(checks.strategy_position)
+    if limits.budget is None:
+        never.add(checks.budget)
+    return tuple(rule for rule in checks.RULES if rule not in never)
+
+
+class _BacktestRiskGate(RiskGate):
+    """The live gate with the backtest's shortcuts (see the module doc); limits resolved once
+    per account and strategy (a backtest has no budgets that change while it runs)."""
+
+    def __init__(self, *args: Any, instrument: Instrument, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._limits: dict[tuple[str, str], OrderLimits] = {}
+        self._code = instrument.code
+        self._lot_size = instrument.lot
+        self._limits: dict[tuple[str, str], tuple[OrderLimits, tuple[Check, ...]]] = {}
+        # what the live gate would find: an ACTIVE state and no trading status (never closed)
+        self._fixed = (
+            self._state() is TradingState.ACTIVE
+            and self._market_status(self._code) is UNKNOWN_STATUS
+            and UNKNOWN_STATUS.allows(True) is None
+            and UNKNOWN_STATUS.allows(False) is None
+        )
 
-    def limits(self, order: Order) -> OrderLimits:
+    def _resolved(self, order: Order) -> tuple[OrderLimits, tuple[Check, ...]]:
         key = (order.account, order.strategy)
         found = self._limits.get(key)
         if found is None:
-            found = self._limits[key] = super().limits(order)
+            limits = super().limits(order)
+            found = self._limits[key] = (limits, _rules(limits))
         return found
+
+    def limits(self, order: Order) -> OrderLimits:
+        return self._resolved(order)[0]
+
+    def inputs(self, order: Order) -> CheckInput:
+        fast = self._fast_inputs(order, self._clock())
+        return fast if fast is not None else super().inputs(order)
+
+    def _fast_inputs(self, order: Order, now: float) -> CheckInput | None:
+        """:meth:`RiskGate.inputs` when the account holds nothing but the backtest's instrument
+        (then the other instruments' gross value is zero and one pass over the open orders
+        gives every book); None otherwise (the live gate's way then)."""
+        code, account, strategy = order.instrument, order.account, order.strategy
+        if code != self._code or not self._fixed:
+            return None
+        book = self.book
+        for acc, held in book.positions:
+            if acc == account and held != code:
+                return None
+        opens = book.open_orders()
+        resting: list[Order] = []
+        acc_buy = acc_sell = mine_buy = mine_sell = 0
+        for o in opens:
+            if o.account == account:
+                if o.instrument != code:
+                    return None  # open elsewhere on the account: its gross value counts
+                if o.id != order.id:
+                    resting.append(o)
+                    left = o.remaining_lots if o.is_open else 0
+                    if o.side is Side.BUY:
+                        acc_buy += left
+                    else:
+                        acc_sell += left
+            if strategy and o.strategy == strategy and o.id != order.id and o.is_open:
+                if o.side is Side.BUY:
+                    mine_buy += o.remaining_lots
+                else:
+                    mine_sell += o.remaining_lots
+        position = book.positions.get((account, code))
+        account_book = Book(position.lots if position else 0, acc_buy, acc_sell)
+        if strategy:
+            mine = book.strategy_positions.get(strategy)
+            strategy_book = Book(mine.lots if mine else 0, mine_buy, mine_sell)
+        else:
+            strategy_book = _EMPTY
+        price = self.last_price(code)
+        gross = _ZERO
+        if price is not None:
+            gross += price * account_book.worst * self._lot_size
+        return CheckInput(
+            order=order,
+            instrument=self.instruments.get(code),
+            last_price=price,
+            limits=self._resolved(order)[0],
+            state=TradingState.ACTIVE,
+            account_book=account_book,
+            strategy_book=strategy_book,
+            account_gross=gross,
+            market_open=UNKNOWN_STATUS.allows(order.type is OrderType.MARKET),
+            resting=resting,
+            strategy_orders=self._window(self._strategy_rate, strategy).count(now)
+            if strategy
+            else 0,
+            account_orders=self._window(self._account_rate, account).count(now),
+            check_session=self.settings.check_session,
+            prevent_self_trade=self.settings.prevent_self_trade,
+            market_note="",
+        )
+
+    def check(self, order: Order) -> Rejection | None:
+        """:meth:`RiskGate.check`, asking only the rules that can refuse (module doc)."""
+        now = self._clock()
+        fast = self._fast_inputs(order, now)
+        rules: Sequence[Check] = checks.RULES
+        if fast is None:
+            fast = super().inputs(order)
+        elif fast.instrument is not None:
+            rules = self._resolved(order)[1]
+        rejection = first_rejection(fast, rules)
+        if rejection is not None:
+            self.rejections[rejection.rule] = self.rejections.get(rejection.rule, 0) + 1
+            return rejection
+        if order.strategy:
+            self._window(self._strategy_rate, order.strategy).record(now)
+        self._window(self._account_rate, order.account).record(now)
+        return None
 
 
 class BacktestGate:
@@ -53,10 +174,11 @@ class BacktestGate:
             now = clock()
             return now.timestamp() if now is not None else 0.0
 
-        self._gate = _FixedLimits(
+        self._gate = _BacktestRiskGate(
             settings,
             book,
             {instrument.code: instrument},
+            instrument=instrument,
             state=lambda: TradingState.ACTIVE,
             fallback_price=lambda _code: price(),
             clock=seconds,
