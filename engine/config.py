@@ -35,6 +35,7 @@ from pydantic_settings import (
 )
 
 from engine.model import TimeFrame
+from engine.model.budget import Budget
 from engine.paths import homes
 from engine.security.token_source import TokenSourceError, env_token_set, external_token
 
@@ -114,12 +115,21 @@ class StrategyRowSettings(_Section):
     account: str = "sim-1"
     timeframe: str = "1M"
     params: dict[str, Any] = Field(default_factory=dict)
-    budget: Decimal | None = Field(None, gt=0, description="capital budget, RUB")
+    budget: Budget | None = Field(
+        None, description='capital budget: RUB (100000) or a share of the account\'s equity ("10%")'
+    )
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
         return TimeFrame.from_code(value).code
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> Budget | None:
+        return None if value is None else Budget.parse(value)
 
 
 class AccountSettings(_Section):
@@ -403,7 +413,7 @@ def _problem(err: Any, path: Path, file_data: dict[str, Any]) -> ConfigProblem:
         )
     if kind == "missing":
         return ConfigProblem(source, key, "required key is missing", "add it")
-    message = str(err.get("msg", "invalid value"))
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     value = err.get("input")
     shown = "" if "token" in loc or isinstance(value, dict | list) else f" (got {value!r})"
     if shown:  # a token pasted under another key is not shown back

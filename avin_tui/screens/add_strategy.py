@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from textual import work
@@ -22,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from engine.model.budget import Budget
 from engine.runtime.worklist import SpecCheck, StrategySpec
 
 FIELDS = (
@@ -30,7 +30,7 @@ FIELDS = (
     ("account", "Account", "sim-1"),
     ("timeframe", "Timeframe", "1M"),
     ("params", "Params (JSON)", '{"fast": 5, "slow": 20, "lots": 1}'),
-    ("budget", "Budget, RUB (empty: none)", ""),
+    ("budget", "Budget: RUB or % of equity (empty: none)", ""),
 )
 
 
@@ -47,13 +47,11 @@ def parse_spec(values: dict[str, str]) -> StrategySpec:
         raise ValueError(f"params: not JSON ({exc})") from None
     if not isinstance(params, dict):
         raise ValueError('params: a JSON object, e.g. {"lots": 1}')
-    budget_text = values.get("budget", "").strip().replace(",", "").replace("_", "")
+    budget_text = values.get("budget", "").strip()
     try:
-        budget = Decimal(budget_text) if budget_text else None
-    except InvalidOperation:
-        raise ValueError(f"budget: {budget_text!r} is not a number") from None
-    if budget is not None and budget <= 0:
-        raise ValueError("budget: must be positive")
+        budget = Budget.parse(budget_text) if budget_text else None
+    except ValueError as exc:
+        raise ValueError(f"budget: {exc}") from None
     return StrategySpec(
         name,
         instrument,

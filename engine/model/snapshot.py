@@ -79,6 +79,22 @@ class PositionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetRow:
+    """One worklist row in the account view: its capital budget and what of it is used."""
+
+    strategy: str
+    account: str
+    instrument: str
+    budget: str  # as configured: "100000", "10%", "100000 (default)"; "" without one
+    limit: Decimal | None  # the budget in RUB now (a share: of the day's equity); None: none
+    used: Decimal  # worst-case value of the row's position and open orders, at the last price
+    free: Decimal | None  # limit - used (negative: over budget); None without a budget
+    equity: Decimal | None  # the account's equity the shares were taken from; None: not known
+    equity_day: str = ""  # the trading day (YYYY-MM-DD) that equity was taken for
+    share: Decimal | None = None  # used as a percentage of that equity
+
+
+@dataclass(frozen=True, slots=True)
 class EngineSnapshot:
     version: int  # increases with every change; readers skip work when it did not move
     mode: Mode
@@ -98,6 +114,7 @@ class EngineSnapshot:
     counters: dict[str, int] = field(default_factory=dict)
     halt_reason: str = ""  # why trading is HALTED (or REDUCING), empty when ACTIVE
     risk: dict[str, Any] = field(default_factory=dict)  # RiskControl.status(): baselines, clock
+    budgets: tuple[BudgetRow, ...] = ()  # the account view: per row, its budget and its use
 
     @property
     def pnl(self) -> Decimal:
@@ -136,6 +153,7 @@ class EngineSnapshot:
             "orders": [_plain(asdict(o)) for o in self.orders],
             "counters": dict(self.counters),
             "risk": _plain(self.risk),
+            "budgets": [_plain(asdict(b)) for b in self.budgets],
             "instruments": list(self.instruments),
             "started": self.started,
         }
@@ -167,6 +185,7 @@ class EngineSnapshot:
             counters={str(k): int(v) for k, v in dict(data.get("counters", {})).items()},
             halt_reason=str(data.get("halt_reason", "")),
             risk=dict(data.get("risk", {})),
+            budgets=tuple(_budget(b) for b in data.get("budgets", ())),
         )
 
 
@@ -247,6 +266,25 @@ def _position(d: dict[str, Any]) -> PositionRow:
         realized=_dec(d["realized"]),
         commission=_dec(d["commission"]),
         pnl=_dec(d.get("pnl", "0")),
+    )
+
+
+def _budget(d: dict[str, Any]) -> BudgetRow:
+    def maybe(key: str) -> Decimal | None:
+        value = d.get(key)
+        return None if value is None else _dec(value)
+
+    return BudgetRow(
+        strategy=str(d["strategy"]),
+        account=str(d["account"]),
+        instrument=str(d.get("instrument", "")),
+        budget=str(d.get("budget", "")),
+        limit=maybe("limit"),
+        used=_dec(d.get("used", "0")),
+        free=maybe("free"),
+        equity=maybe("equity"),
+        equity_day=str(d.get("equity_day", "")),
+        share=maybe("share"),
     )
 
 

@@ -38,6 +38,7 @@ from engine.model.snapshot import EngineSnapshot, StrategyState, TradingState
 from engine.risk.control import RiskControl
 from engine.risk.switch import TradingSwitch
 from engine.runtime.accounts import resolve_accounts
+from engine.runtime.budgets import BudgetKeeper
 from engine.runtime.controls import TradingControls
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.kernel import Kernel
@@ -125,6 +126,18 @@ class Engine:
             parts, self.keeper, self.market_feed, tasks, kill=self.kill, touch=self._touch
         )
         self.router, self.host = self.kernel.router, self.kernel.host
+        # the rows' budgets in money: share budgets from the account's equity, once a day
+        self.budgets = BudgetKeeper(
+            parts.slots,
+            lambda: parts.broker,
+            tasks,
+            default=lambda: self.risk.settings.default_budget,
+            market_now=lambda: self.market.now,
+            strategy_book=lambda sid: self.risk.gate.strategy_book(sid),
+            price=lambda code: self.risk.gate.last_price(code),
+            lot=parts.lot_size,
+            changed=self._touch,
+        )
         self.risk = parts.risk = RiskControl(
             risk,
             switch=self.switch,
@@ -135,7 +148,7 @@ class Engine:
             last_close=parts.last_close,
             market_time=self.market,
             own_clock=lambda: self._market_clock(),
-            budget=parts.budget,
+            budget=self.budgets.money,
             changed=self._significant,
             kill=self.kill,
             cancel_all=self.router.cancel_all,
@@ -364,6 +377,7 @@ class Engine:
         clock = self._broker_clock()
         if clock is not None:
             self.market.advance(clock)
+        await self.budgets.evaluate()  # share budgets from the equity, before any trade
         self.risk.on_start(rearm=self.keeper.take_rearm())  # before any strategy trades
         await subscribe(self.parts, [self.instruments[c] for c in self.charts], self.market_feed)
         self.tasks.spawn(self.market_feed.run(), "ticks")
@@ -431,6 +445,7 @@ class Engine:
             if clock is not None:
                 self.market.advance(clock)
             self.risk.on_heartbeat()
+            self.budgets.tick()  # a new trading day: share budgets from the day's equity
             if self.store is not None:  # ``avin kill`` / ``avin resume`` from another process
                 await self.controls.take_command(self.store)
 
@@ -492,4 +507,5 @@ class Engine:
             counters={**self.counters, **self.risk.counters()},
             halt_reason=self.switch.reason,
             risk=self.risk.status(),
+            budgets=self.budgets.rows(),
         )

@@ -88,8 +88,3 @@ class EngineParts:
         charts = self.charts.get(code)
         bars = charts.read(TimeFrame.M1, 1) if charts is not None else []
         return Decimal(str(bars[-1].close)) if bars else None
-
-    def budget(self, strategy_id: str) -> Decimal | None:
-        """The capital budget of a strategy row, or None."""
-        slot = self.slots.get(strategy_id)
-        return slot.spec.budget if slot is not None else None

@@ -21,8 +21,9 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.model.budget import Budget
 
 if TYPE_CHECKING:
     from engine.state.status_store import StatusStore
@@ -37,7 +38,12 @@ class StrategySpec:
     account: str = "sim-1"
     timeframe: str = "1M"
     params: dict[str, Any] = field(default_factory=dict)
-    budget: Decimal | None = None  # capital budget (RUB) the row's orders cannot exceed
+    # the capital budget the row's orders cannot exceed: RUB or a share of the account's equity
+    # (an amount given as a Decimal or int becomes a Budget)
+    budget: Budget | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "budget", Budget.coerce(self.budget))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,7 +64,7 @@ class StrategySpec:
             str(data.get("account", "sim-1")),
             str(data.get("timeframe", "1M")),
             dict(data.get("params") or {}),
-            None if budget in (None, "") else Decimal(str(budget)),
+            None if budget in (None, "") else Budget.parse(budget),
         )
 
 
@@ -169,8 +175,9 @@ def spec_problems(spec: StrategySpec) -> list[str]:
         problems.append("instrument: required (a ticker like SBER or a code like MOEX_SHARE_SBER)")
     if not spec.account.strip():
         problems.append("account: required (e.g. sim-1)")
-    if spec.budget is not None and spec.budget <= 0:
-        problems.append("budget: must be positive (or empty for none)")
+    budget = spec.budget.problem() if spec.budget is not None else ""
+    if budget:
+        problems.append(f"budget: {budget} (or empty for none)")
     if spec.name.strip():
         try:
             build(spec.name, spec.params, spec.timeframe)

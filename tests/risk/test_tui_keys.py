@@ -4,6 +4,7 @@ refused before asking while a position is held, close one row's position, stop).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from avin_tui.app import AvinApp
@@ -11,6 +12,7 @@ from avin_tui.screens.add_strategy import AddStrategyScreen
 from avin_tui.screens.confirm import ConfirmScreen
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.strategies import StrategiesTable
+from engine.model.budget import Budget
 from engine.model.snapshot import TradingState
 from engine.runtime.worklist import SpecCheck, StrategySpec
 from tests.tui.conftest import FakeEngine, wait_for
@@ -126,7 +128,11 @@ async def test_strategies_pane_add_remove_stop() -> None:
         await wait_for(pilot, lambda: "add" in names(engine))
         assert not isinstance(app.screen, AddStrategyScreen)
         (spec,) = [c[1] for c in engine.calls if c[0] == "add"]
-        assert spec.instrument == "ROSN" and spec.budget == 25000 and spec.name == "sma_cross"
+        assert (
+            spec.instrument == "ROSN"
+            and spec.budget == Budget(amount=Decimal(25000))
+            and spec.name == "sma_cross"
+        )
 
 
 def _toasts(app: AvinApp) -> str:

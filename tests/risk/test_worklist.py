@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import load_settings
+from engine.model.budget import Budget
 from engine.model.snapshot import StrategyState
 from engine.runtime.engine import EngineOptions
 from engine.runtime.worklist import StrategySpec, initial_worklist, worklist_from_rows
@@ -53,7 +54,9 @@ async def test_rows_change_at_runtime_and_come_back_after_a_restart(tmp_path: Pa
         }
     # the restart brings the changed worklist back, states included
     specs = initial_worklist(_rows(configured), store)
-    assert [s.instrument for s in specs] == ["SBER", "GAZP"] and specs[1].budget == 50_000
+    assert [s.instrument for s in specs] == ["SBER", "GAZP"] and specs[1].budget == Budget(
+        amount=Decimal(50_000)
+    )
     async with Driver(specs, OPTIONS, store=store) as d:
         states = {r.id: r.state for r in d.engine.snapshot().strategies}
         assert states == {"sma_cross:SBER:sim-1": "paused", new_id: "stopped"}

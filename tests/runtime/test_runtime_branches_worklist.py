@@ -79,7 +79,7 @@ def test_each_missing_field_and_a_non_positive_budget_is_named() -> None:
     assert problems == [
         "instrument: required (a ticker like SBER or a code like MOEX_SHARE_SBER)",
         "account: required (e.g. sim-1)",
-        "budget: must be positive (or empty for none)",
+        "budget: an amount must be a positive number of RUB (or empty for none)",
     ]
     assert spec_problems(StrategySpec("sma_cross", "SBER", budget=Decimal("1"))) == []
 
