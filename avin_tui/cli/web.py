@@ -49,16 +49,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     web.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
     web.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
     web.add_argument(
+        "--endpoint",
+        type=Path,
+        metavar="PATH",
+        help="the robot's control socket, for `avin attach --endpoint` (default: control.sock "
+        "in the state home)",
+    )
+    web.add_argument(
         "--command",
         metavar="CMD",
-        help="the shell command each browser session runs, a Textual app (default: "
-        f"{' '.join(_default_session())})",
+        help="instead of `avin attach`: the shell command each browser session runs (a "
+        "Textual app)",
     )
     web.set_defaults(func=cmd_web)
-
-
-def _default_session() -> list[str]:
-    return ["avin", "attach"]
 
 
 def _session_command(args: argparse.Namespace) -> str:
@@ -66,7 +69,25 @@ def _session_command(args: argparse.Namespace) -> str:
         return str(args.command)
     from avin_tui.cli.supervise import avin_command
 
-    return shlex.join([*avin_command(), *_default_session()[1:]])
+    endpoint = ["--endpoint", str(args.endpoint.resolve())] if args.endpoint else []
+    return shlex.join([*avin_command(), "attach", *endpoint])
+
+
+def _no_robot_note(args: argparse.Namespace) -> str | None:
+    """What to say when no robot serves the socket the sessions will attach to (a robot may
+    still start later: each session looks when it opens)."""
+    if args.command:
+        return None
+    from avin_tui.cli.attach import robot_serves
+    from engine.control.endpoint import socket_path
+
+    path = args.endpoint or socket_path()
+    if robot_serves(path):
+        return None
+    return (
+        f"note: no robot serves {path} yet; a browser session opened before one runs shows "
+        '"Session ended" (start one: avin run --headless)'
+    )
 
 
 def _unspecified(host: str) -> bool:
@@ -142,6 +163,9 @@ def _log_to_stderr() -> list[tuple[logging.Logger, logging.Handler]]:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    if args.command and args.endpoint:
+        print("avin web: give --endpoint (for avin attach) or --command, not both", file=sys.stderr)
+        return EXIT_CONFIG
     if not 0 <= args.port <= 65535:
         print(f"avin web: --port {args.port} is not a port (0 to 65535)", file=sys.stderr)
         return EXIT_CONFIG
@@ -182,6 +206,8 @@ def cmd_web(args: argparse.Namespace) -> int:
             print(f"(also in {url_file}, mode 0600; anyone with this address controls the robot)")
         else:
             print(f"open the address in {url_file} (mode 0600): it carries the access token")
+        if note := _no_robot_note(args):
+            print(note)
         print("Ctrl-C stops it.", flush=True)
 
     logs = _log_to_stderr()

@@ -1,6 +1,8 @@
-"""End to end in a real browser: ``avin web`` opened in headless Chromium (Debian's ``chromium``,
-which .ci/run installs) shows the terminal app's five panes with live data, and the kill key
-pressed in the page halts the robot (``avin status`` says HALTED). The address without its token
+"""End to end in a real browser: a headless robot (``avin run --headless`` on the simulated
+market) and ``avin web`` on its home, opened in headless Chromium (Debian's ``chromium``, which
+.ci/run installs). The page shows the terminal app attached to the robot, five panes with live
+data; the kill key pressed in the page halts the robot (HALTED, its resting orders cancelled);
+stopping ``avin web`` detaches the session and the robot runs on. The address without its token
 is refused. The screenshots are left in the test's tmp_path (avin-web.png, avin-web-halted.png).
 
 Without /usr/bin/chromium the test is skipped with the reason; under CI (tests/conftest.py) a skip
@@ -12,9 +14,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,9 +27,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.control.test_control_robot import AVIN as AVIN_SCRIPT
+from tests.control.test_control_robot import WAIT, Robot, wait_for
 from tests.web.chromium import CHROMIUM, Chromium, open_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="unix domain sockets"),
+]
 
 AVIN = [sys.executable, "-m", "avin_tui.cli"]
 TITLES = ("Strategies", "Orders", "Positions", "Log", "Chart")
@@ -72,33 +81,47 @@ def chromium(tmp_path: Path) -> Iterator[Chromium]:
 
 
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``avin web`` on a free port; each browser session runs the app with its own simulated
-    robot (``avin run``) on this home."""
-    session = f"{sys.executable} -m avin_tui.cli run --speed 300"
-    with (tmp_path / "web.log").open("w") as log:
+def robot() -> Iterator[Robot]:
+    """A headless robot with two resting orders (the control tests' probe strategy)."""
+    assert AVIN_SCRIPT.exists(), "run `.venv/bin/pip install -e .` first"
+    robot = Robot(Path(tempfile.mkdtemp(prefix="avin-web-")))  # short: a socket path <= 107 B
+    robot.start()
+    try:
+        with robot.client() as client:
+            wait_for("the two resting orders", lambda: len(client.status()["open_orders"]) == 2)
+        yield robot
+    finally:
+        if robot.proc is not None and robot.proc.poll() is None:
+            robot.stop()
+
+
+@pytest.fixture
+def web(robot: Robot) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``avin web`` on a free port of the robot's home: each browser session is ``avin attach``."""
+    with (robot.home / "web.log").open("w") as log:
         process = subprocess.Popen(
-            [*AVIN, "web", "--port", "0", "--command", session],
-            env=_env(tmp_path),
+            [*AVIN, "web", "--port", "0"],
+            env=robot.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
         )
-    url_file = tmp_path / "state" / "web.url"
+    url_file = robot.home / "state" / "web.url"
     try:
-        _wait(lambda: url_file.exists() or process.poll() is not None, 60, "web.url")
-        assert process.poll() is None, (tmp_path / "web.log").read_text()
+        _wait(lambda: url_file.exists() or process.poll() is not None, WAIT, "web.url")
+        assert process.poll() is None, (robot.home / "web.log").read_text()
         yield process, url_file.read_text(encoding="utf-8").strip()
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        process.wait(timeout=WAIT)
 
 
 async def test_the_app_in_chromium_shows_the_panes_and_the_kill_key_halts(
-    chromium: Chromium, web: tuple[subprocess.Popen[str], str], tmp_path: Path
+    chromium: Chromium, web: tuple[subprocess.Popen[str], str], robot: Robot, tmp_path: Path
 ) -> None:
     process, url = web
+    pid = robot.proc.pid  # type: ignore[union-attr]
     base = url.split("/?token=")[0]
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with pytest.raises(urllib.error.HTTPError) as refused:
@@ -118,26 +141,32 @@ async def test_the_app_in_chromium_shows_the_panes_and_the_kill_key_halts(
         await page.call("Page.navigate", url=url)
         screen = await page.wait_screen(
             lambda text: all(title in text for title in TITLES) and "ACTIVE" in text,
-            90,
-            "the five panes with a live robot",
+            WAIT,
+            "the five panes with the live robot",
         )
-        assert "Traceback" not in screen
+        assert "Traceback" not in screen, screen
         assert await page.evaluate("location.search") == ""  # the token left the address bar
         shot = await page.screenshot(tmp_path / "avin-web.png")
         assert _png_size(shot) == WINDOW and len(shot) > 20_000  # drawn, not a blank page
 
         await page.evaluate("window.__avinTerminals[0].focus()")
         await page.press_ctrl("k")
-        _wait(lambda: _status(tmp_path).get("trading_state") == "HALTED", 30, "HALTED")
-        status = _status(tmp_path)
-        assert status["source"] == "control" and status["halt_reason"] == "manual: keyboard"
-        await page.wait_screen(lambda text: "TRADING HALTED" in text, 30, "the halt on the page")
+        with robot.client() as client:
+            status = wait_for(
+                "HALTED with the cancels", lambda: (s := client.status())["open_orders"] == [] and s
+            )
+        assert status["trading_state"] == "HALTED" and status["halt_reason"] == "manual: keyboard"
+        assert "HALTED" in robot.avin("status").stdout
+        await page.wait_screen(lambda text: "TRADING HALTED" in text, WAIT, "the halt on the page")
         await page.screenshot(tmp_path / "avin-web-halted.png")
 
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
-    log = (tmp_path / "web.log").read_text()
+    assert process.wait(timeout=WAIT) == 0
+    log = (robot.home / "web.log").read_text()
     assert "avin web: stopped" in log and "Traceback" not in log
     assert url.split("token=")[1] not in log
-    # the session's app quit with the server: its robot stopped and removed its socket
-    _wait(lambda: not (tmp_path / "state" / "control.sock").exists(), 30, "the robot to stop")
+    # the session detached: the robot runs on, the same process
+    with robot.client() as client:
+        status = client.status()
+    assert status["pid"] == pid and status["running"]
+    assert robot.stop() == 0

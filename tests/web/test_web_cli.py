@@ -206,3 +206,27 @@ def test_a_key_that_is_not_pem_is_a_clear_error(avin_home: Path, tmp_path: Path)
     assert done.returncode == 2
     assert "avin web: the TLS certificate (" in done.stderr
     assert "are not PEM or do not match" in done.stderr
+
+
+def test_each_session_attaches_to_the_robot_given() -> None:
+    from avin_tui.cli import build_parser
+    from avin_tui.cli.web import _session_command
+
+    parser = build_parser()
+    default = _session_command(parser.parse_args(["web"]))
+    assert default.endswith("-m avin_tui.cli attach") or default.endswith(" attach")
+    given = _session_command(parser.parse_args(["web", "--endpoint", "/srv/robot/control.sock"]))
+    assert given.endswith(" attach --endpoint /srv/robot/control.sock")
+    assert _session_command(parser.parse_args(["web", "--command", "my-app --x"])) == "my-app --x"
+
+
+def test_endpoint_and_command_together_are_refused(avin_home: Path) -> None:
+    done = subprocess.run(
+        [*AVIN, "web", "--endpoint", "/x/control.sock", "--command", "true"],
+        env=_env(avin_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "avin web: give --endpoint (for avin attach) or --command, not both" in done.stderr
