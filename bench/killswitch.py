@@ -15,9 +15,16 @@ resumes trading and repeats. Two paths are measured:
   the key event as a task on the UI's event loop, so it starts only after whatever UI work is
   already due (a frame, a poll). There is no terminal and no input thread; this is how tests
   drive the app, not how a key reaches it.
+- attach (issue #17): the engine runs here as a robot serving its control socket (as
+  ``avin run --headless`` does), and ``avin attach --endpoint SOCKET`` runs in a tmux session; the
+  key is typed into that terminal, goes through its driver to the attached app, which sends the
+  kill over the socket. The clock is the same as the terminal path's.
+- attach-pilot (secondary): the attached app headless in this process, ``pilot.press``.
 
     .venv/bin/python bench/killswitch.py [--trials 100] [--speed 3000] [--orders 5]
-                                         [--path both|terminal|pilot]
+                                         [--path all|both|terminal|pilot|attach|attach-pilot]
+
+``both`` is the in-process pair (terminal and pilot); ``all`` (the default) adds the attach pair.
 """
 
 from __future__ import annotations
@@ -165,17 +172,83 @@ def _state(engine: Any, orders: list[Any]) -> str:
     return "accepted" if all(o.status.value == "accepted" for o in orders) else "pending"
 
 
+# --- a robot in this process: the engine serving its control socket ------------------------------
+
+
+class Robot:
+    """The bench engine run as ``avin run --headless`` runs it: its loop in a thread, the control
+    API served on a unix socket of its own."""
+
+    def __init__(self, bench: BenchEngine) -> None:
+        self.bench = bench
+        self.dir = Path(tempfile.mkdtemp(prefix="avin-ksa-"))  # short: a socket path <= 107 B
+        self.socket = self.dir / "control.sock"
+        self.server: Any = None
+        self.serving = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-robot", daemon=True)
+
+    def _run(self) -> None:
+        from engine.control.server import serve_control
+
+        with serve_control(self.bench.engine, self.socket) as server:
+            self.server = server
+            self.serving.set()
+            asyncio.run(self.bench.engine.run())
+
+    def start(self) -> None:
+        self.thread.start()
+        if not self.serving.wait(30) or self.server is None:
+            raise SystemExit("the robot did not serve its control socket")
+        deadline = time.monotonic() + 30
+        while not self.bench.ready:
+            if time.monotonic() > deadline:
+                raise SystemExit("the engine did not start")
+            time.sleep(0.05)
+
+    def watchers(self) -> int:
+        return int(self.server.service.watchers) if self.server is not None else 0
+
+    def stop(self) -> None:
+        self.bench.engine.request_stop()
+        self.thread.join(30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # --- pilot: headless, in this process -----------------------------------------------------------
 
 
 async def run_pilot(
-    trials: int, speed: float, n_orders: int, seed: int
+    trials: int, speed: float, n_orders: int, seed: int, attach: bool = False
 ) -> tuple[list[float], float]:
+    """The app headless here, with the engine of its own, or (``attach``) attached to the robot
+    this process runs, through the control socket."""
     from avin_tui.app import AvinApp
 
     bench = BenchEngine(speed, seed, n_orders)
     engine = bench.engine
-    app = AvinApp(engine, poll_interval=POLL, persist_layout=False)
+    robot: Robot | None = None
+    if attach:
+        from avin_tui.remote_engine import RemoteEngine
+
+        robot = Robot(bench)
+        robot.start()
+        remote = RemoteEngine(robot.socket, interval=POLL).start()
+        if not remote.wait_connected(30):
+            raise SystemExit(f"the attached app did not connect: {remote.problem}")
+        app = AvinApp(remote, poll_interval=POLL, persist_layout=False, run_engine=False)
+    else:
+        app = AvinApp(engine, poll_interval=POLL, persist_layout=False)
+    try:
+        return await _pilot_trials(app, bench, trials, seed)
+    finally:
+        if robot is not None:
+            robot.stop()
+
+
+async def _pilot_trials(
+    app: Any, bench: BenchEngine, trials: int, seed: int
+) -> tuple[list[float], float]:
+    engine = bench.engine
     rnd = random.Random(seed)
     latencies: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -214,6 +287,8 @@ async def run_pilot(
         await pilot.press("q")
         if app.screen.__class__.__name__ == "ConfirmQuitScreen":
             await pilot.press("y")
+        elif app.screen.__class__.__name__ == "DetachOrStopScreen":
+            await pilot.press("d")
     return latencies, rate
 
 
@@ -396,6 +471,60 @@ def run_terminal(trials: int, speed: float, n_orders: int, seed: int) -> tuple[l
     return latencies, rate
 
 
+# --- attach: the robot here, `avin attach` in tmux, the key typed into it -----------------------
+
+
+def run_attach(trials: int, speed: float, n_orders: int, seed: int) -> tuple[list[float], float]:
+    rnd = random.Random(seed)
+    bench = BenchEngine(speed, seed, n_orders)
+    engine = bench.engine
+    robot = Robot(bench)
+    robot.start()
+    tmux = Tmux(f"avin-ksa-{os.getpid()}")
+    avin = Path(sys.executable).with_name("avin")
+    command = " ".join(
+        shlex.quote(p) for p in (str(avin), "attach", "--endpoint", str(robot.socket))
+    )
+    latencies: list[float] = []
+    try:
+        tmux.start(command, {"AVIN_HOME": os.environ["AVIN_HOME"]})
+        deadline = time.monotonic() + 60
+        while robot.watchers() < 1 or "Strategies" not in tmux.screen():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"avin attach did not show the robot:\n{tmux.screen()}")
+            time.sleep(0.1)
+        time.sleep(1.0)
+        loop = engine.tasks.loop
+        assert loop is not None
+        events0, t0 = engine.counters["events"], time.monotonic()
+        for trial in range(trials):
+            for _attempt in range(PLACE_ATTEMPTS):
+                orders = asyncio.run_coroutine_threadsafe(_call(bench.place), loop).result(10)
+                while (state := _state(engine, orders)) == "pending":
+                    time.sleep(0.002)
+                if state == "accepted":
+                    break
+                time.sleep(0.2)
+            else:
+                raise SystemExit(f"trial {trial}: orders refused {PLACE_ATTEMPTS} times")
+            bench.arm(orders)
+            time.sleep(rnd.uniform(0.01, 0.1))  # a random moment of the UI's cycle
+            pressed = tmux.press("C-k")
+            if not bench.wait_done(TRIAL_TIMEOUT):
+                raise SystemExit(
+                    f"trial {trial}: no halt with every cancel within 10 s\n{tmux.screen()}"
+                )
+            bench.check_halted()
+            latencies.append(bench.finished_at() - pressed)
+            time.sleep(0.03)
+            engine.resume_trading("bench: re-arm")
+        rate = (engine.counters["events"] - events0) / (time.monotonic() - t0)
+    finally:
+        tmux.close()
+        robot.stop()
+    return latencies, rate
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -414,7 +543,11 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=3000.0, help="sets the feed rate")
     parser.add_argument("--orders", type=int, default=5, help="open orders to cancel per trial")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--path", choices=("both", "terminal", "pilot"), default="both")
+    parser.add_argument(
+        "--path",
+        choices=("all", "both", "terminal", "pilot", "attach", "attach-pilot"),
+        default="all",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the avin side of the terminal path
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: only that it runs")
     args = parser.parse_args()
@@ -424,10 +557,15 @@ def main() -> int:
     if args.serve:
         return serve_terminal(args.serve, args.trials, args.speed, args.orders, args.seed)
     results: dict[str, tuple[list[float], float]] = {}
-    if args.path in ("both", "terminal"):
-        results["terminal"] = run_terminal(args.trials, args.speed, args.orders, args.seed)
-    if args.path in ("both", "pilot"):
-        results["pilot"] = asyncio.run(run_pilot(args.trials, args.speed, args.orders, args.seed))
+    sizes = (args.trials, args.speed, args.orders, args.seed)
+    if args.path in ("all", "both", "terminal"):
+        results["terminal"] = run_terminal(*sizes)
+    if args.path in ("all", "attach"):
+        results["attach"] = run_attach(*sizes)
+    if args.path in ("all", "both", "pilot"):
+        results["pilot"] = asyncio.run(run_pilot(*sizes))
+    if args.path in ("all", "attach-pilot"):
+        results["attach-pilot"] = asyncio.run(run_pilot(*sizes, attach=True))
     print(
         f"kill key -> HALTED + {args.orders} cancels issued, engine at speed {args.speed:g}x, "
         f"TUI at {SIZE[0]}x{SIZE[1]} polling at {1 / POLL:g} Hz (goal: p99 < 50 ms)"
@@ -436,10 +574,22 @@ def main() -> int:
         print("PRIMARY  - real terminal: avin in tmux, the key's bytes through the pty and")
         print("           Textual's terminal driver (what a user's key press goes through):")
         print(_line("terminal", *results["terminal"]))
+    if "attach" in results:
+        print("ATTACH   - real terminal: `avin attach` in tmux on a robot (the engine here serving")
+        print(
+            "           its control socket); the key through the pty, the attached app, the socket:"
+        )
+        print(_line("attach  ", *results["attach"]))
+    if "terminal" in results and "attach" in results:
+        ratio = statistics.median(results["attach"][0]) / statistics.median(results["terminal"][0])
+        print(f"  attach / in-process terminal, p50: {ratio:.2f}x")
     if "pilot" in results:
         print("secondary - Pilot: headless app, pilot.press posts the key on the UI event loop")
         print("           (no terminal or input thread; the key waits for UI work already due):")
         print(_line("pilot   ", *results["pilot"]))
+    if "attach-pilot" in results:
+        print("secondary - Pilot, attached: the same, the app attached to the robot here:")
+        print(_line("att-pilot", *results["attach-pilot"]))
     return 0
 
 
