@@ -94,6 +94,14 @@ def remote(args: argparse.Namespace, timeout: float = TIMEOUT) -> Iterator[Contr
 def remote_problem(endpoint: str, exc: Exception) -> str:
     """What a failed call to ``endpoint`` means for the user."""
     code = getattr(getattr(exc, "code", None), "name", "")
+    text = str(exc)
+    tls_failed = ("CERTIFICATE_VERIFY_FAILED", "andshake", "erification")
+    if code == "UNAVAILABLE" and any(mark in text for mark in tls_failed):
+        return (
+            f"the TLS handshake with {endpoint} failed: its certificate is not the one given "
+            "(--tls-root-cert), or it names another host than the one you connect to "
+            "(--tls-server-name NAME, the name in the certificate)"
+        )
     if code == "UNAVAILABLE":
         return (
             f"no robot answers at {endpoint}: is it running with [control] listen there? If "

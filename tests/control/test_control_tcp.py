@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 
+from avin_tui.cli.control import remote_problem
 from engine.config import ConfigError, load_settings
 from engine.control.client import ControlClient, ControlError, connect_endpoint
 from engine.control.server import ControlServer, serve_control
@@ -156,6 +157,13 @@ def test_tls_with_a_certificate(folder: Path, certificate: tuple[Path, Path]) ->
             with pytest.raises(ControlError) as err:
                 c.snapshot()
             assert err.value.code is grpc.StatusCode.UNAVAILABLE
+        root = cert.read_bytes()
+        with ControlClient(
+            endpoint=endpoint, token=TOKEN, tls_root_cert=root, tls_server_name="other.example"
+        ) as c:  # the certificate names another host: the handshake fails, and says so
+            with pytest.raises(ControlError) as err:
+                c.snapshot()
+            assert "TLS handshake" in remote_problem(endpoint, err.value)
         # the command-line way: the token from a file, the certificate as the root
         token_file = folder / "my.token"
         token_file.write_text(TOKEN + "\n")
