@@ -172,6 +172,13 @@ class Backtester:
             if collect:
                 gc.enable()
 
+    def release(self) -> None:
+        """Let go of everything the run built (book, orders, charts, host), once its result is
+        taken: the hooks' context and the gate hold closures over this tester, so without this
+        the whole run would wait for the cyclic garbage collector (a full pass over every order,
+        fill and trade, at the latest when the process ends). The tester is unusable after."""
+        self.__dict__.clear()
+
     def _run(
         self, bars: pl.DataFrame, start: datetime | None, progress: Progress | None
     ) -> RunResult:

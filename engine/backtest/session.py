@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,23 @@ def run_backtest(
 ) -> Report:
     """``strategy`` (a registered name or ``module:Class``) on every market; the report."""
     options = options or BacktestOptions()
+    collect = gc.isenabled()
+    gc.disable()  # the runs and the report make many objects and no garbage cycles
+    try:
+        return _run_backtest(strategy, markets, params, timeframe, options, progress)
+    finally:
+        if collect:
+            gc.enable()
+
+
+def _run_backtest(
+    strategy: str,
+    markets: Sequence[Market],
+    params: Mapping[str, Any] | None,
+    timeframe: TimeFrame | None,
+    options: BacktestOptions,
+    progress: InstrumentProgress | None,
+) -> Report:
     results: list[RunResult] = []
     cls = resolve(strategy)
     for market in markets:
@@ -51,6 +69,7 @@ def run_backtest(
                 progress(code, done, total)
 
         results.append(tester.run(market.bars, start=market.start, progress=tick))
+        tester.release()  # its orders, fills and trades live on in the result alone
     first = build(strategy, params, timeframe)
     report = build_report(cls.name or strategy, dict(first.params), results)
     report.meta.update(
