@@ -77,6 +77,7 @@ class RemoteEngine:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
+        self._known: frozenset[str] | None = None
         self._last_chart: tuple[Any, list[Bar]] = (None, [])
         self._log_pid = 0  # the robot whose log is followed, and its last record's number
         self._log_after = 0
@@ -114,17 +115,10 @@ class RemoteEngine:
             try:
                 first = True
                 for message in client.watch(self.interval):
-                    snap = EngineSnapshot.from_json(status_of(message))
-                    with self._changed:
-                        if first:
-                            self._client, first = client, False
-                            self.connects += 1
-                            self._follow_log(client, snap.pid)
-                        self._latest = snap
-                        self.received += 1
-                        self.problem = ""
-                        self.connected.set()
-                        self._changed.notify_all()
+                    self.take(
+                        EngineSnapshot.from_json(status_of(message)), client if first else None
+                    )
+                    first = False
                     if self._stop.is_set():
                         break
                 self._lost("the robot ended the stream (it is stopping?)")
@@ -138,6 +132,27 @@ class RemoteEngine:
                         self._client = None
                 client.close()
             self._stop.wait(self.retry)
+
+    def take(self, snap: EngineSnapshot, connected_by: ControlClient | None = None) -> None:
+        """A snapshot from the stream; ``connected_by``: the first of a new connection."""
+        with self._changed:
+            if connected_by is not None:
+                self._client = connected_by
+                self.connects += 1
+                # what the robot did before this client watched was announced where it was seen
+                self._known = frozenset(o.key for o in snap.orders)
+                self._follow_log(connected_by, snap.pid)
+            self._latest = snap
+            self.received += 1
+            self.problem = ""
+            self.connected.set()
+            self._changed.notify_all()
+
+    @property
+    def restored_orders(self) -> frozenset[str] | None:
+        """The orders the robot had when this client (last) connected: their rejections are not
+        news here (avin_tui.notices); None before the first snapshot."""
+        return self._known
 
     def _lost(self, why: str) -> None:
         with self._lock:
