@@ -155,6 +155,21 @@ class ControlClient:
         )
         return data
 
+    def order_book(self, instrument: str) -> pb.OrderBookReply:
+        return self._call(self.stub.OrderBook, pb.BookRequest(instrument=instrument))
+
+    def watch_book(self, instrument: str, depth: int = 10) -> pb.OrderBookReply:
+        request = pb.BookRequest(instrument=instrument, depth=depth)
+        return self._call(self.stub.WatchBook, request)
+
+    def tape(self, instrument: str, count: int) -> pb.TapeReply:
+        return self._call(self.stub.Tape, pb.TapeRequest(instrument=instrument, count=count))
+
+    def backtests(self, limit: int = 0) -> list[tuple[str, dict[str, Any]]]:
+        """(id, report) of the backtests saved in the robot's data home, newest first."""
+        reply = self._call(self.stub.Backtests, pb.BacktestsRequest(limit=limit))
+        return [(b.id, json.loads(b.report_json)) for b in reply.backtests]
+
     def save_workspace(self, data: dict[str, Any]) -> None:
         self._call(self.stub.SaveWorkspace, pb.Workspace(json=json.dumps(data).encode()))
 

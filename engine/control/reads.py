@@ -264,3 +264,21 @@ def save_workspace(
         invalid(context, "the workspace must be a JSON object")
     method(engine, "save_workspace", context)(data)
     return pb.Workspace(json=json.dumps(data, ensure_ascii=False).encode())
+
+
+# --- backtests -----------------------------------------------------------------------------------
+
+BACKTESTS_DEFAULT, BACKTESTS_MAX = 50, 500
+
+
+def backtests(request: pb.BacktestsRequest) -> pb.BacktestsReply:
+    """The backtests saved in this robot's data home, newest first (report.json of each)."""
+    from engine.backtest.storage import list_backtests
+
+    limit = _limit(request.limit, BACKTESTS_DEFAULT, BACKTESTS_MAX)
+    return pb.BacktestsReply(
+        backtests=[
+            pb.Backtest(id=saved.id, report_json=json.dumps(saved.doc, ensure_ascii=False).encode())
+            for saved in list_backtests()[:limit]
+        ]
+    )

@@ -188,6 +188,10 @@ def _handlers(service: ControlService, token: str | None = None) -> grpc.Generic
         ),
         "GetWorkspace": (unary, service.GetWorkspace, pb.WorkspaceRequest, pb.Workspace),
         "SaveWorkspace": (unary, service.SaveWorkspace, pb.Workspace, pb.Workspace),
+        "OrderBook": (unary, service.OrderBook, pb.BookRequest, pb.OrderBookReply),
+        "WatchBook": (unary, service.WatchBook, pb.BookRequest, pb.OrderBookReply),
+        "Tape": (unary, service.Tape, pb.TapeRequest, pb.TapeReply),
+        "Backtests": (unary, service.Backtests, pb.BacktestsRequest, pb.BacktestsReply),
     }
     return grpc.method_handlers_generic_handler(
         "avin.control.v1.Control",

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from engine.control import reads
+from engine.control import depth, reads
 from engine.control.proto import control_pb2 as pb
 from engine.model.snapshot import EngineSnapshot, TradingState
 
@@ -187,6 +187,22 @@ class ControlService:
     def SaveWorkspace(self, request: Any, context: grpc.ServicerContext) -> pb.Workspace:
         _reject_malformed(request, context)
         return reads.save_workspace(self.engine, request, context)
+
+    def OrderBook(self, request: Any, context: grpc.ServicerContext) -> pb.OrderBookReply:
+        _reject_malformed(request, context)
+        return depth.order_book(self.engine, request, context)
+
+    def WatchBook(self, request: Any, context: grpc.ServicerContext) -> pb.OrderBookReply:
+        _reject_malformed(request, context)
+        return depth.watch_book(self.engine, request, context)
+
+    def Tape(self, request: Any, context: grpc.ServicerContext) -> pb.TapeReply:
+        _reject_malformed(request, context)
+        return depth.tape(self.engine, request, context)
+
+    def Backtests(self, request: Any, context: grpc.ServicerContext) -> pb.BacktestsReply:
+        _reject_malformed(request, context)
+        return reads.backtests(request)
 
     # --- commands -------------------------------------------------------------------------------
 

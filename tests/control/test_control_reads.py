@@ -22,7 +22,16 @@ import pytest
 from engine.control import reads
 from engine.control.client import ControlClient, ControlError
 from engine.control.server import ControlServer
-from engine.model import Bar, Instrument, Mode, TimeFrame
+from engine.model import (
+    Bar,
+    BookLevel,
+    Instrument,
+    MarketTrade,
+    Mode,
+    OrderBook,
+    Side,
+    TimeFrame,
+)
 from engine.model.snapshot import EngineSnapshot, StrategyRow, TradingState
 from engine.runtime.logbook import LogBook
 from engine.runtime.worklist import SpecCheck, StrategySpec
@@ -51,6 +60,7 @@ class Engine:
         ]
         self.saved: dict[str, Any] = {}
         self.stop_requested = threading.Event()
+        self.watched: dict[str, int] = {}
 
     trading_state = TradingState.ACTIVE
     halt_reason = ""
@@ -95,6 +105,28 @@ class Engine:
 
     def request_stop(self) -> None:
         self.stop_requested.set()
+
+    def order_book(self, instrument: str) -> OrderBook | None:
+        if instrument not in self.watched:
+            return None
+        return OrderBook(
+            "MOEX_SHARE_SBER",
+            T0,
+            (BookLevel(Decimal("300.01"), 5), BookLevel(Decimal("300.00"), 7)),
+            (BookLevel(Decimal("300.02"), 3),),
+            self.watched[instrument],
+            limit_up=Decimal("330.00"),
+        )
+
+    def watch_book(self, instrument: str, depth: int = 10) -> None:
+        self.watched[instrument] = depth
+
+    def tape(self, instrument: str, count: int) -> list[MarketTrade]:
+        trades = [
+            MarketTrade("MOEX_SHARE_SBER", T0, Decimal("300.01"), 2, Side.BUY),
+            MarketTrade("MOEX_SHARE_SBER", T0, Decimal("300.00"), 1, None),
+        ]
+        return trades[:count] if instrument == "SBER" else []
 
 
 def record(book: LogBook, message: str, level: int = logging.INFO) -> None:
@@ -286,3 +318,44 @@ def test_a_log_stream_nobody_reads_holds_only_itself(served: Any) -> None:
             break
     assert skipped > 0, "a client that fell behind is told how many records it missed"
     print(f"{written} records written while stalled; {service.log_batches} batches sent")
+
+
+def test_the_order_book_and_the_tape(served: Any) -> None:
+    engine, client, _ = served
+    assert client.order_book("SBER").present is False  # not watched yet
+    book = client.watch_book("SBER", 20)
+    assert engine.watched == {"SBER": 20} and book.present and book.depth == 20
+    assert [(b.price, b.lots) for b in book.bids] == [("300.01", 5), ("300.00", 7)]
+    assert (book.asks[0].price, book.limit_up, book.limit_down) == ("300.02", "330.00", "")
+    assert datetime.fromtimestamp(book.ts_us / 1e6, UTC) == T0
+    with pytest.raises(ControlError, match="depth must be one of 1, 10, 20") as err:
+        client.watch_book("SBER", 7)
+    assert err.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    client.watch_book("SBER", 0)  # stop streaming it
+    assert engine.watched == {"SBER": 0}
+    tape = client.tape("SBER", 5)
+    assert [(t.price, t.lots, t.side) for t in tape.trades] == [
+        ("300.01", 2, "buy"),
+        ("300.00", 1, ""),
+    ]
+    assert tape.instrument == "MOEX_SHARE_SBER" and client.tape("GAZP", 5).trades == []
+    with pytest.raises(ControlError, match="between 1 and 1000"):
+        client.tape("SBER", 0)
+
+
+def test_the_saved_backtests(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.backtest.storage import backtests_home
+
+    _, client, _ = served
+    monkeypatch.setenv("AVIN_HOME", tempfile.mkdtemp(prefix="avin-bt-"))
+    assert client.backtests() == []
+    for name in ("20261201-aaa", "20261203-bbb", "broken"):
+        folder = backtests_home() / name
+        folder.mkdir(parents=True)
+        if name != "broken":
+            (folder / "report.json").write_text(json.dumps({"strategy": name[-3:]}))
+    assert client.backtests() == [
+        ("20261203-bbb", {"strategy": "bbb"}),
+        ("20261201-aaa", {"strategy": "aaa"}),
+    ]
+    assert [i for i, _ in client.backtests(limit=1)] == ["20261203-bbb"]

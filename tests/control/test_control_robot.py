@@ -311,6 +311,15 @@ def test_what_attach_reads_from_a_real_robot(robot: Robot) -> None:
         assert client.workspace()["attach"] == 1
         check = client.check_strategy({"name": "sma_cross", "instrument": "NOSUCH"})
         assert check.errors, "an unknown instrument is refused"
+        client.watch_book("SBER", 10)
+        book = wait_for(
+            "the order book of SBER",
+            lambda: client.order_book("SBER").present and client.order_book("SBER"),
+        )
+        assert book.bids and book.asks and book.instrument == "MOEX_SHARE_SBER"
+        assert wait_for("trades on the tape", lambda: client.tape("SBER", 5).trades)
+        client.watch_book("SBER", 0)
+        assert client.backtests() == []  # none saved in this home
 
 
 @pytest.mark.slow

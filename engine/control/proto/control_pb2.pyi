@@ -213,3 +213,89 @@ class Workspace(_message.Message):
     JSON_FIELD_NUMBER: _ClassVar[int]
     json: bytes
     def __init__(self, json: _Optional[bytes] = ...) -> None: ...
+
+class BookRequest(_message.Message):
+    __slots__ = ("instrument", "depth")
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    instrument: str
+    depth: int
+    def __init__(self, instrument: _Optional[str] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class BookLevel(_message.Message):
+    __slots__ = ("price", "lots")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    price: str
+    lots: int
+    def __init__(self, price: _Optional[str] = ..., lots: _Optional[int] = ...) -> None: ...
+
+class OrderBookReply(_message.Message):
+    __slots__ = ("present", "instrument", "ts_us", "bids", "asks", "depth", "consistent", "limit_up", "limit_down")
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    TS_US_FIELD_NUMBER: _ClassVar[int]
+    BIDS_FIELD_NUMBER: _ClassVar[int]
+    ASKS_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_UP_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_DOWN_FIELD_NUMBER: _ClassVar[int]
+    present: bool
+    instrument: str
+    ts_us: int
+    bids: _containers.RepeatedCompositeFieldContainer[BookLevel]
+    asks: _containers.RepeatedCompositeFieldContainer[BookLevel]
+    depth: int
+    consistent: bool
+    limit_up: str
+    limit_down: str
+    def __init__(self, present: _Optional[bool] = ..., instrument: _Optional[str] = ..., ts_us: _Optional[int] = ..., bids: _Optional[_Iterable[_Union[BookLevel, _Mapping]]] = ..., asks: _Optional[_Iterable[_Union[BookLevel, _Mapping]]] = ..., depth: _Optional[int] = ..., consistent: _Optional[bool] = ..., limit_up: _Optional[str] = ..., limit_down: _Optional[str] = ...) -> None: ...
+
+class TapeRequest(_message.Message):
+    __slots__ = ("instrument", "count")
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    instrument: str
+    count: int
+    def __init__(self, instrument: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class TapeTrade(_message.Message):
+    __slots__ = ("ts_us", "price", "lots", "side")
+    TS_US_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    ts_us: int
+    price: str
+    lots: int
+    side: str
+    def __init__(self, ts_us: _Optional[int] = ..., price: _Optional[str] = ..., lots: _Optional[int] = ..., side: _Optional[str] = ...) -> None: ...
+
+class TapeReply(_message.Message):
+    __slots__ = ("instrument", "trades")
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    TRADES_FIELD_NUMBER: _ClassVar[int]
+    instrument: str
+    trades: _containers.RepeatedCompositeFieldContainer[TapeTrade]
+    def __init__(self, instrument: _Optional[str] = ..., trades: _Optional[_Iterable[_Union[TapeTrade, _Mapping]]] = ...) -> None: ...
+
+class BacktestsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class Backtest(_message.Message):
+    __slots__ = ("id", "report_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    report_json: bytes
+    def __init__(self, id: _Optional[str] = ..., report_json: _Optional[bytes] = ...) -> None: ...
+
+class BacktestsReply(_message.Message):
+    __slots__ = ("backtests",)
+    BACKTESTS_FIELD_NUMBER: _ClassVar[int]
+    backtests: _containers.RepeatedCompositeFieldContainer[Backtest]
+    def __init__(self, backtests: _Optional[_Iterable[_Union[Backtest, _Mapping]]] = ...) -> None: ...

@@ -89,6 +89,26 @@ class ControlStub:
                 request_serializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
                 response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
                 _registered_method=True)
+        self.OrderBook = channel.unary_unary(
+                '/avin.control.v1.Control/OrderBook',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.BookRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.FromString,
+                _registered_method=True)
+        self.WatchBook = channel.unary_unary(
+                '/avin.control.v1.Control/WatchBook',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.BookRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.FromString,
+                _registered_method=True)
+        self.Tape = channel.unary_unary(
+                '/avin.control.v1.Control/Tape',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.TapeRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.TapeReply.FromString,
+                _registered_method=True)
+        self.Backtests = channel.unary_unary(
+                '/avin.control.v1.Control/Backtests',
+                request_serializer=engine_dot_control_dot_proto_dot_control__pb2.BacktestsRequest.SerializeToString,
+                response_deserializer=engine_dot_control_dot_proto_dot_control__pb2.BacktestsReply.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -172,6 +192,34 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OrderBook(self, request, context):
+        """The newest order book of an instrument (after WatchBook asked the robot to stream it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchBook(self, request, context):
+        """Keep the order book of an instrument streaming at `depth` (0: stop); the book as it is now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Tape(self, request, context):
+        """The newest trades on the tape of an instrument, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Backtests(self, request, context):
+        """The backtests saved in the robot's data home, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -229,6 +277,26 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.SaveWorkspace,
                     request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
                     response_serializer=engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
+            ),
+            'OrderBook': grpc.unary_unary_rpc_method_handler(
+                    servicer.OrderBook,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.BookRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.SerializeToString,
+            ),
+            'WatchBook': grpc.unary_unary_rpc_method_handler(
+                    servicer.WatchBook,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.BookRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.SerializeToString,
+            ),
+            'Tape': grpc.unary_unary_rpc_method_handler(
+                    servicer.Tape,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.TapeRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.TapeReply.SerializeToString,
+            ),
+            'Backtests': grpc.unary_unary_rpc_method_handler(
+                    servicer.Backtests,
+                    request_deserializer=engine_dot_control_dot_proto_dot_control__pb2.BacktestsRequest.FromString,
+                    response_serializer=engine_dot_control_dot_proto_dot_control__pb2.BacktestsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -528,6 +596,114 @@ class Control:
             '/avin.control.v1.Control/SaveWorkspace',
             engine_dot_control_dot_proto_dot_control__pb2.Workspace.SerializeToString,
             engine_dot_control_dot_proto_dot_control__pb2.Workspace.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OrderBook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/OrderBook',
+            engine_dot_control_dot_proto_dot_control__pb2.BookRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchBook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/WatchBook',
+            engine_dot_control_dot_proto_dot_control__pb2.BookRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.OrderBookReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Tape(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Tape',
+            engine_dot_control_dot_proto_dot_control__pb2.TapeRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.TapeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backtests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/avin.control.v1.Control/Backtests',
+            engine_dot_control_dot_proto_dot_control__pb2.BacktestsRequest.SerializeToString,
+            engine_dot_control_dot_proto_dot_control__pb2.BacktestsReply.FromString,
             options,
             channel_credentials,
             insecure,
