@@ -50,7 +50,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     web.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
     web.add_argument(
         "--endpoint",
-        type=Path,
         metavar="PATH",
         help="the robot's control socket, for `avin attach --endpoint` (default: control.sock "
         "in the state home)",
@@ -69,7 +68,7 @@ def _session_command(args: argparse.Namespace) -> str:
         return str(args.command)
     from avin_tui.cli.supervise import avin_command
 
-    endpoint = ["--endpoint", str(args.endpoint.resolve())] if args.endpoint else []
+    endpoint = ["--endpoint", args.endpoint] if args.endpoint else []  # as given: same cwd
     return shlex.join([*avin_command(), "attach", *endpoint])
 
 
@@ -81,7 +80,7 @@ def _no_robot_note(args: argparse.Namespace) -> str | None:
     from avin_tui.cli.attach import robot_serves
     from engine.control.endpoint import socket_path
 
-    path = args.endpoint or socket_path()
+    path = Path(args.endpoint) if args.endpoint else socket_path()
     if robot_serves(path):
         return None
     return (

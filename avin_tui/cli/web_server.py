@@ -124,6 +124,22 @@ class TokenServer(Server):
         for websocket in list(self.sessions):
             await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"avin web stopped")
 
+    async def _process_messages(self, websocket: web.WebSocketResponse, app_service: Any) -> None:
+        """textual-serve's loop over the browser's messages, ended also when the session's child
+        ends on its own: one that fails to start (``avin attach`` without a robot) or crashes
+        sends no "exit", and the tab would wait on a silent websocket forever. Closed, the page
+        shows "Session ended" and its Restart button."""
+        browser = asyncio.ensure_future(super()._process_messages(websocket, app_service))
+        child = getattr(app_service, "_task", None)  # reads the child's output until it ends
+        if not isinstance(child, asyncio.Future):
+            await browser
+            return
+        await asyncio.wait({browser, child}, return_when=asyncio.FIRST_COMPLETED)
+        if not browser.done() and not websocket.closed:  # (an app that quits closed it)
+            log.warning("avin web: a session's app ended (its output is above)")
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"the session ended")
+        await browser
+
     async def on_startup(self, app: web.Application) -> None:
         """textual-serve prints its banner and address here; ``avin web`` prints its own."""
 

@@ -5,9 +5,11 @@ refused. In process, against the same aiohttp application ``avin web`` serves.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
@@ -101,3 +103,13 @@ async def test_a_refusal_logs_no_token(
     await client.get("/", headers={"Cookie": f"{COOKIE}={TOKEN}x"}, allow_redirects=False)
     assert "refused GET /" in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_a_session_whose_app_ends_is_closed(client: TestClient) -> None:
+    """The session command (here ``false``) ends without starting an app, as ``avin attach`` does
+    without a robot: the websocket is closed, so the page says "Session ended"."""
+    await client.get("/", params={"token": TOKEN}, allow_redirects=False)  # the cookie
+    origin = str(client.make_url("/")).rstrip("/")
+    async with client.ws_connect("/ws?width=80&height=24", headers={"Origin": origin}) as socket:
+        message = await asyncio.wait_for(socket.receive(), timeout=60)
+    assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
