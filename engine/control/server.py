@@ -32,7 +32,7 @@ from engine.control.endpoint import (
 )
 from engine.control.proto import control_pb2 as pb
 from engine.control.service import MAX_WATCHERS, Controllable, ControlService, parser
-from engine.control.tcp import TcpEndpoint, bind, endpoint_from, guarded
+from engine.control.tcp import Refusals, TcpEndpoint, bind, endpoint_from, guarded
 from engine.model.snapshot import EngineSnapshot
 
 log = logging.getLogger("avin.control")
@@ -61,6 +61,7 @@ class ControlServer:
         self._owned: tuple[int, int] | None = None
         self.replaced_stale = False
         self.tcp_port = 0  # the TCP port bound (start_tcp)
+        self.refusals = Refusals()  # calls refused for want of the token (TCP)
 
     def start(self) -> None:
         """Claim the socket and serve; :class:`EndpointError` when it cannot."""
@@ -102,7 +103,7 @@ class ControlServer:
             ],
             maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS,
         )
-        server.add_generic_rpc_handlers((_handlers(self.service, token),))
+        server.add_generic_rpc_handlers((_handlers(self.service, token, self.refusals),))
         return server
 
     def stop(self) -> None:
@@ -166,8 +167,11 @@ def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | N
     return lambda snap: public(snap.to_json())
 
 
-def _handlers(service: ControlService, token: str | None = None) -> grpc.GenericRpcHandler:
+def _handlers(
+    service: ControlService, token: str | None = None, refusals: Refusals | None = None
+) -> grpc.GenericRpcHandler:
     """The service's methods; with ``token`` each checks it first (the TCP endpoint)."""
+    refusals = refusals or Refusals()
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
     methods: dict[
         str, tuple[Any, Any, Any, Any]
@@ -197,7 +201,7 @@ def _handlers(service: ControlService, token: str | None = None) -> grpc.Generic
         "avin.control.v1.Control",
         {
             name: kind(
-                behaviour if token is None else guarded(behaviour, token, kind is stream),
+                behaviour if token is None else guarded(behaviour, token, kind is stream, refusals),
                 request_deserializer=parser(request),
                 response_serializer=reply.SerializeToString,
             )

@@ -10,6 +10,8 @@ needs no token: its mode (0600) already says who may connect.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ from engine.security.service_access import (
 log = logging.getLogger("avin.control")
 
 AUTH_HEADER = "authorization"
+REFUSAL_LOG_EVERY = 10.0  # seconds: at most one log line of refused calls
 REFUSED = (
     "a valid token is required: send the metadata 'authorization: Bearer <token>' (avin "
     f"commands read {CONTROL_TOKEN_ENV} or --token-file; on the robot's machine the token is in "
@@ -91,7 +94,36 @@ def bind(server: grpc.Server, endpoint: TcpEndpoint) -> int:
     return port
 
 
-def guarded(behaviour: Callable[..., Any], token: str, streaming: bool) -> Callable[..., Any]:
+class Refusals:
+    """The log of refused calls: the first one at once, then at most one line every
+    ``every`` seconds with how many were refused meanwhile (a client hammering the port with
+    wrong tokens cannot flood the log). Never the token, only the caller's address."""
+
+    def __init__(
+        self, every: float = REFUSAL_LOG_EVERY, clock: Callable[[], float] = time.monotonic
+    ):
+        self.every = every
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last = -float("inf")
+        self._quiet = 0  # refusals not logged since the last line
+        self.count = 0
+
+    def refused(self, peer: str) -> None:
+        with self._lock:
+            self.count += 1
+            now = self.clock()
+            if now - self._last < self.every:
+                self._quiet += 1
+                return
+            quiet, self._quiet, self._last = self._quiet, 0, now
+        more = f" ({quiet} more refused before it)" if quiet else ""
+        log.warning("control: refused a call without the right token from %s%s", peer, more)
+
+
+def guarded(
+    behaviour: Callable[..., Any], token: str, streaming: bool, refusals: Refusals
+) -> Callable[..., Any]:
     """``behaviour`` that first checks the call's token (UNAUTHENTICATED without it)."""
 
     def check(context: grpc.ServicerContext) -> None:
@@ -100,7 +132,7 @@ def guarded(behaviour: Callable[..., Any], token: str, streaming: bool) -> Calla
             if key == AUTH_HEADER and isinstance(value, str):
                 presented = value.removeprefix("Bearer ").strip()
         if not token_matches(presented, token):
-            log.warning("control: refused a call without the right token from %s", context.peer())
+            refusals.refused(context.peer())
             context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSED)
 
     if streaming:

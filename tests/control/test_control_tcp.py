@@ -23,7 +23,7 @@ from avin_tui.cli.control import remote_problem
 from engine.config import ConfigError, load_settings
 from engine.control.client import ControlClient, ControlError, connect_endpoint
 from engine.control.server import ControlServer, serve_control
-from engine.control.tcp import TcpEndpoint, endpoint_from
+from engine.control.tcp import Refusals, TcpEndpoint, endpoint_from
 from engine.model import Mode
 from engine.model.redact import redact
 from engine.model.snapshot import EngineSnapshot, TradingState
@@ -118,7 +118,7 @@ def test_every_call_needs_the_token(
         assert client.snapshot().pid == 99
         assert client.command("kill", "over tcp").trading_state == "HALTED"
     assert engine.kills == 1
-    caplog.set_level(logging.WARNING, "avin.control")
+    caplog.set_level(logging.DEBUG)  # every logger, every level: the token is in none
     for token in (None, "wrong-" + TOKEN, TOKEN[:-1]):
         with ControlClient(endpoint=endpoint, token=token) as client:
             with pytest.raises(ControlError, match="a valid token is required") as err:
@@ -128,7 +128,10 @@ def test_every_call_needs_the_token(
                 next(client.watch())
             assert err.value.code is grpc.StatusCode.UNAUTHENTICATED
     assert engine.kills == 1, "a call without the right token was acted on"
-    assert "refused a call without the right token" in caplog.text
+    assert server.refusals.count == 6
+    refused = [r for r in caplog.records if "refused a call" in r.getMessage()]
+    assert len(refused) == 1, "one line for a burst of refusals (no log flood)"
+    assert "127.0.0.1" in refused[0].getMessage()
     assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
     with ControlClient(server.path) as local:  # the unix socket: its mode says who may call
         assert local.snapshot().pid == 99
@@ -263,3 +266,16 @@ def test_the_commands_with_an_endpoint(
     assert engine.kills == 1
     assert cmd_status(args) == 1  # type: ignore[arg-type]
     assert "refused the token" in json.loads(capsys.readouterr().out)["message"]
+
+
+def test_refused_calls_are_logged_without_flooding(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    refusals = Refusals(every=10.0, clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, "avin.control")
+    for _ in range(5):
+        refusals.refused("ipv4:192.0.2.1:5000")
+    now[0] += 10.0
+    refusals.refused("ipv4:192.0.2.1:5001")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and refusals.count == 6
+    assert lines[1].endswith("from ipv4:192.0.2.1:5001 (4 more refused before it)")
