@@ -206,6 +206,8 @@ async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
                 pilot, lambda: (s := shown(app)) is not None and s.pid == new_pid, WAIT
             )
             assert new_pid != first_pid and remote.connects == 2
+            # the log pane follows the new robot's log from its start (its numbers begin anew)
+            await wait_in_app(pilot, lambda: _starts_logged(remote) == 2, WAIT)
             await wait_in_app(pilot, lambda: not banner.shown, WAIT)
 
             await pilot.press("q")
@@ -219,6 +221,11 @@ async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
         remote.request_stop()
         if robot.proc is not None and robot.proc.poll() is None:
             robot.stop(signal.SIGKILL)
+
+
+def _starts_logged(remote: RemoteEngine) -> int:
+    entries = remote.logbook.entries_since(0)
+    return sum(1 for e in entries if e.message.startswith("control: serving on"))
 
 
 def test_avin_attach_without_a_robot_says_how_to_start_one(tmp_path: Path) -> None:
