@@ -71,13 +71,13 @@ def endpoint_from(settings: Any, state_home: Path | None = None) -> TcpEndpoint 
         except OSError as exc:
             raise AccessError(f"[control] cannot read the TLS files: {exc}") from None
     token_file = getattr(settings, "token_file", None)
-    if token_file is None:
-        if state_home is None:
-            from engine.paths import homes
+    if token_file is not None:  # the user's file (a systemd credential...): never made here
+        return TcpEndpoint(host, port, read_token(Path(token_file)), tls)
+    if state_home is None:
+        from engine.paths import homes
 
-            state_home = homes().state
-        token_file = state_home / CONTROL_TOKEN_FILE
-    return TcpEndpoint(host, port, read_token(Path(token_file), create=True), tls)
+        state_home = homes().state
+    return TcpEndpoint(host, port, read_token(state_home / CONTROL_TOKEN_FILE, create=True), tls)
 
 
 def bind(server: grpc.Server, endpoint: TcpEndpoint) -> int:

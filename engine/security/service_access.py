@@ -76,7 +76,10 @@ def read_token(path: Path, *, create: bool = False) -> str:
     token = os.environ.get(CONTROL_TOKEN_ENV, "").strip()
     if not token:
         if create and not path.exists():
-            write_private_file(path, secrets.token_urlsafe(32) + "\n")
+            try:
+                write_private_file(path, secrets.token_urlsafe(32) + "\n")
+            except OSError as exc:
+                raise AccessError(f"cannot make the token file {path}: {exc}") from None
         try:
             open_to = exposure(path)
             if open_to is not None:

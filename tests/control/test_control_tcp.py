@@ -215,6 +215,10 @@ def test_the_token_file(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONTROL_TOKEN_ENV)
     with pytest.raises(AccessError, match="no token"):
         read_token(folder / "missing.token")
+    named = SimpleNamespace(**{**vars(settings), "token_file": folder / "credential"})
+    with pytest.raises(AccessError, match="credential not found"):
+        endpoint_from(named, folder / "state")  # a file the user names is never made here
+    assert not (folder / "credential").exists()
 
 
 def test_the_engine_options_ask_for_tcp(folder: Path) -> None:
