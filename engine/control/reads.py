@@ -30,6 +30,7 @@ INCIDENTS_DEFAULT, INCIDENTS_MAX = 200, 1_000
 INCIDENTS_TAIL = 1 << 20  # bytes of incidents.log read at most
 MAX_SPEC = 16 * 1024  # bytes of a strategy row's JSON
 MAX_WORKSPACE = 64 * 1024  # bytes of the UI workspace's JSON
+MAX_NESTING = 32  # levels of a JSON object a client sends
 
 
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
@@ -219,6 +220,29 @@ def _instrument(instrument: Any) -> dict[str, Any]:
     return data
 
 
+def json_object(raw: bytes, what: str, context: grpc.ServicerContext) -> dict[str, Any]:
+    """``raw`` as a JSON object nested at most MAX_NESTING deep, or INVALID_ARGUMENT."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        invalid(context, f"{what} is not JSON: {str(exc)[:200]}")
+    if not isinstance(data, dict):
+        invalid(context, f"{what} must be a JSON object")
+    level, depth = [data], 1
+    while level:
+        if depth > MAX_NESTING:
+            invalid(context, f"{what} is nested more than {MAX_NESTING} levels deep")
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        depth += 1
+    result: dict[str, Any] = data
+    return result
+
+
 def spec_of(raw: bytes, context: grpc.ServicerContext) -> Any:
     """The StrategySpec in ``raw`` (StrategySpec.to_json), or INVALID_ARGUMENT saying why not."""
     from engine.runtime.worklist import StrategySpec
@@ -227,10 +251,8 @@ def spec_of(raw: bytes, context: grpc.ServicerContext) -> Any:
         invalid(context, "spec_json is needed: the row as JSON (StrategySpec.to_json)")
     if len(raw) > MAX_SPEC:
         invalid(context, f"spec_json is {len(raw)} bytes; at most {MAX_SPEC}")
+    data = json_object(raw, "spec_json", context)
     try:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
         return StrategySpec.from_json(data)
     except KeyError as exc:
         invalid(context, f"spec_json lacks {exc}: name and instrument are needed")
@@ -256,12 +278,7 @@ def save_workspace(
 ) -> pb.Workspace:
     if len(request.json) > MAX_WORKSPACE:
         invalid(context, f"the workspace is {len(request.json)} bytes; at most {MAX_WORKSPACE}")
-    try:
-        data = json.loads(request.json or b"{}")
-    except ValueError as exc:
-        invalid(context, f"the workspace is not JSON: {exc}")
-    if not isinstance(data, dict):
-        invalid(context, "the workspace must be a JSON object")
+    data = json_object(request.json or b"{}", "the workspace", context)
     method(engine, "save_workspace", context)(data)
     return pb.Workspace(json=json.dumps(data, ensure_ascii=False).encode())
 

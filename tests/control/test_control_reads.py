@@ -251,7 +251,7 @@ def test_strategy_rows_by_hand(served: Any) -> None:
         client.command("stop_strategy", target="s1")  # this engine has no stop_strategy
     assert err.value.code is grpc.StatusCode.UNIMPLEMENTED
     for spec_json, text in (
-        (b"[1]", "not a JSON object"),
+        (b"[1]", "must be a JSON object"),
         (b'{"name": "x"}', "lacks 'instrument'"),
     ):
         raw = client.channel.unary_unary("/avin.control.v1.Control/CheckStrategy")
@@ -272,6 +272,18 @@ def test_the_workspace_is_kept_and_bounded(served: Any) -> None:
     with pytest.raises(ControlError) as err:
         client.save_workspace({"x": "y" * 200_000})  # over the request bound: gRPC refuses it
     assert err.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    raw = client.channel.unary_unary("/avin.control.v1.Control/SaveWorkspace")
+    for data, text in (
+        (b"[" * 30_000 + b"]" * 30_000, "is not JSON"),  # a bomb for a recursive parser
+        (b'{"a": ' + b"[" * 40 + b"]" * 40 + b"}", "nested more than 32 levels"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b"{oops", "is not JSON"),
+    ):
+        with pytest.raises(grpc.RpcError) as rpc:
+            raw(reads.pb.Workspace(json=data).SerializeToString(), timeout=5)
+        assert rpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT, rpc.value.details()
+        assert text in rpc.value.details()
+    assert engine.saved == {"panes": {"log": 12}}  # none of them saved
 
 
 def test_stop_asks_the_robot_to_stop(served: Any) -> None:
