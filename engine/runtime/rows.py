@@ -19,7 +19,11 @@ def order_row(o: Order) -> OrderRow:
         key=o.id,
         instrument=o.instrument,
         side=o.side.value,
-        type=f"{o.type.value} (local)" if is_local_stop(o) else o.type.value,
+        type=f"{o.type.value} (local)"
+        if is_local_stop(o)
+        else f"{o.type.value} (netted)"  # crossed inside / in a net order (engine.orders.netting)
+        if o.internal
+        else o.type.value,
         lots=o.lots,
         filled=o.filled_lots,
         # the fill price; else the limit price; else (a stop waiting) its stop price

@@ -16,6 +16,7 @@ from engine.config import RiskSettings
 from engine.model import OrderStatus
 from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine, EngineOptions
+from engine.runtime.rows import order_rows
 from engine.runtime.worklist import StrategySpec
 from engine.state.embedded import DiskcacheStore
 from engine.state.status_store import RunMarker
@@ -75,6 +76,9 @@ async def test_opposite_orders_of_one_bar_cross_and_the_rest_goes_out_net() -> N
         total = sum(book.strategy_position(s.id).total_pnl(marks) for s in engine.slots)
         assert abs(total - book.position("sim-1", SBER).total_pnl(marks)) < Decimal("1e-12")
         assert engine.counters["crossed_lots"] == 1 and engine.counters["net_orders"] == 1
+        types = {row.key: row.type for row in order_rows(book)}  # the Orders pane says so
+        assert {types[o.id] for o in children} == {"market (netted)"}
+        assert types[net.id] == "market"
         assert engine.trading_state is TradingState.ACTIVE
 
 
