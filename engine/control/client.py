@@ -226,14 +226,15 @@ def connect_endpoint(
     tls_server_name: str | None = None,
     timeout: float = TIMEOUT,
 ) -> ControlClient:
-    """A client of the robot at ``endpoint`` (``host:port``) over TCP. The token:
-    ``AVIN_CONTROL_TOKEN``, else ``token_file``, else this home's ``state/control.token`` (a
+    """A client of the robot at ``endpoint`` (``host:port``) over TCP. The token: the file
+    ``token_file``, else ``AVIN_CONTROL_TOKEN``, else this home's ``state/control.token`` (a
     robot on this machine). ValueError (an AccessError) saying what to do when there is none
     or the address needs TLS."""
     check_endpoint(endpoint, tls=tls_root_cert is not None)
     if token_file is None:
-        token_file = socket_path(CONTROL_TOKEN_FILE)
-    token = read_token(token_file)
+        token = read_token(socket_path(CONTROL_TOKEN_FILE))
+    else:  # the file asked for wins over the environment
+        token = read_token(token_file, env=False)
     root = None
     if tls_root_cert is not None:
         try:

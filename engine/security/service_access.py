@@ -70,10 +70,10 @@ def host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def read_token(path: Path, *, create: bool = False) -> str:
-    """``AVIN_CONTROL_TOKEN`` if set, else the token in ``path``; with ``create`` a missing file
-    is made (0600) with a new random token. Registered for redaction."""
-    token = os.environ.get(CONTROL_TOKEN_ENV, "").strip()
+def read_token(path: Path, *, create: bool = False, env: bool = True) -> str:
+    """``AVIN_CONTROL_TOKEN`` if set (and ``env``), else the token in ``path``; with ``create``
+    a missing file is made (0600) with a new random token. Registered for redaction."""
+    token = os.environ.get(CONTROL_TOKEN_ENV, "").strip() if env else ""
     if not token:
         if create and not path.exists():
             try:

@@ -171,8 +171,12 @@ def test_tls_with_a_certificate(folder: Path, certificate: tuple[Path, Path]) ->
         token_file = folder / "my.token"
         token_file.write_text(TOKEN + "\n")
         token_file.chmod(0o600)
-        with connect_endpoint(endpoint, token_file=token_file, tls_root_cert=cert) as c:
-            assert c.snapshot().version == 3
+        os.environ[CONTROL_TOKEN_ENV] = "an-old-token-in-the-environment"
+        try:  # the file asked for wins over the environment
+            with connect_endpoint(endpoint, token_file=token_file, tls_root_cert=cert) as c:
+                assert c.snapshot().version == 3
+        finally:
+            del os.environ[CONTROL_TOKEN_ENV]
 
 
 def test_a_public_address_needs_tls(folder: Path, certificate: tuple[Path, Path]) -> None:
