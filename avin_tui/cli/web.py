@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import shlex
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -69,7 +71,9 @@ def _session_command(args: argparse.Namespace) -> str:
     from avin_tui.cli.supervise import avin_command
 
     endpoint = ["--endpoint", args.endpoint] if args.endpoint else []  # as given: same cwd
-    return shlex.join([*avin_command(), "attach", *endpoint])
+    argv = [*avin_command(), "attach", *endpoint]
+    # the command goes to a shell: cmd.exe quotes otherwise than a POSIX shell
+    return subprocess.list2cmdline(argv) if os.name == "nt" else shlex.join(argv)
 
 
 def _no_robot_note(args: argparse.Namespace) -> str | None:
@@ -246,8 +250,10 @@ async def _serve_until_stopped(
     if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
         numbers.append(hangup)
     for number in numbers:
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises
+        try:
             loop.add_signal_handler(number, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises KeyboardInterrupt
+            logging.getLogger("avin.web").debug("no handler for signal %s here", number)
     await serve(server, host, port, tls, listening, stop)
 
 
