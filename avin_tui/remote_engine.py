@@ -16,21 +16,24 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from avin_tui.remote_market import bars_of, book_of, tape_of, utc
 from engine.control.client import ControlClient, ControlError, status_of
 from engine.control.endpoint import is_live
 from engine.control.proto import control_pb2 as pb
 from engine.model import Bar, TimeFrame
+from engine.model.market_data import MarketTrade, OrderBook
 from engine.model.snapshot import EngineSnapshot
 from engine.runtime.logbook import LogEntry
 from engine.runtime.worklist import SpecCheck, StrategySpec
 
 MAX_BARS = 5000  # the server's bound on one chart answer
+MAX_TAPE = 1000  # the server's bound on one tape answer
 LOG_BATCH = 2000  # log records per batch of the log stream
 RETRY = 0.5  # seconds between two attempts to reach a robot that went away
 COMMAND_TIMEOUT = 2.0  # seconds for one command (a robot answers in milliseconds)
@@ -195,17 +198,33 @@ class RemoteEngine:
         request = pb.ChartRequest(
             instrument=instrument, timeframe=timeframe.value, count=max(1, min(count, MAX_BARS))
         )
-        try:
-            reply = client.stub.Chart(request, timeout=COMMAND_TIMEOUT)
-        except grpc.RpcError as exc:
-            raise RobotUnreachable(f"no chart from the robot: {exc.details()}") from None
-        except ValueError as exc:  # the channel was closed under us
-            raise RobotUnreachable(str(exc)) from None
-        bars = [
-            Bar(_time(b.ts_us), b.open, b.high, b.low, b.close, int(b.volume)) for b in reply.bars
-        ]
+        bars = bars_of(self._read(client, "Chart", request))
         self._last_chart = (key, bars)
         return bars
+
+    def order_book(self, instrument: str) -> OrderBook | None:
+        """The robot's newest order book of ``instrument`` (after :meth:`watch_book`), or None."""
+        request = pb.BookRequest(instrument=instrument)
+        return book_of(self._read(self._connected_client(), "OrderBook", request))
+
+    def watch_book(self, instrument: str, depth: int) -> None:
+        """Have the robot stream the book of ``instrument`` at ``depth`` (0: stop)."""
+        request = pb.BookRequest(instrument=instrument, depth=depth)
+        self._read(self._connected_client(), "WatchBook", request)
+
+    def tape(self, instrument: str, count: int) -> list[MarketTrade]:
+        """The newest ``count`` trades on the robot's tape of ``instrument``, newest first."""
+        request = pb.TapeRequest(instrument=instrument, count=max(1, min(count, MAX_TAPE)))
+        return tape_of(self._read(self._connected_client(), "Tape", request))
+
+    def _read(self, client: ControlClient, method: str, request: Any) -> Any:
+        """One read call; the robot's refusal or absence as RobotUnreachable with its words."""
+        try:
+            return getattr(client.stub, method)(request, timeout=COMMAND_TIMEOUT)
+        except grpc.RpcError as exc:
+            raise RobotUnreachable(f"{method}: {exc.details() or exc.code().name}") from None
+        except ValueError as exc:  # the channel was closed under us
+            raise RobotUnreachable(str(exc)) from None
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -311,7 +330,7 @@ class RemoteEngine:
             for batch in client.stub.WatchLog(request):
                 for record in batch.records:
                     self.logbook.add(
-                        _time(record.ts_us),
+                        utc(record.ts_us),
                         record.level,
                         record.source,
                         record.message,
@@ -322,10 +341,6 @@ class RemoteEngine:
                     return
         except (grpc.RpcError, ValueError):
             return  # the robot went away: the snapshot thread connects again and follows anew
-
-
-def _time(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
 class RemoteLog:

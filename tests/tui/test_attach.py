@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.strategies import StrategiesTable
+from engine.model import TimeFrame
 from engine.model.snapshot import EngineSnapshot, TradingState
 from tests.control.test_control_robot import AVIN, WAIT, Robot, wait_for
 
@@ -134,6 +136,23 @@ async def test_attach_and_detach_twenty_times_while_the_robot_trades(robot: Robo
 def _resting(status: dict[str, Any]) -> tuple[str, ...] | None:
     keys = tuple(sorted(o["key"] for o in status["open_orders"] if o["type"] == "limit"))
     return keys if len(keys) == 2 else None
+
+
+def test_the_attached_chart_pane_reads_the_robots_bars_book_and_tape(robot: Robot) -> None:
+    remote = RemoteEngine(robot.socket).start()
+    try:
+        assert remote.wait_connected(WAIT), remote.problem
+        bars = wait_for("bars", lambda: remote.chart("SBER", TimeFrame.M1, 50))
+        assert 0 < len(bars) <= 50 and bars[0].ts < bars[-1].ts and bars[-1].ts.tzinfo is not None
+        remote.watch_book("SBER", 10)
+        book = wait_for("the book", lambda: remote.order_book("SBER"))
+        assert book.depth == 10 and book.bids and book.asks
+        assert isinstance(book.bids[0].price, Decimal) and book.bids[0].price < book.asks[0].price
+        trades = wait_for("the tape", lambda: remote.tape("SBER", 5))
+        assert 0 < len(trades) <= 5 and isinstance(trades[0].price, Decimal)
+        remote.watch_book("SBER", 0)
+    finally:
+        remote.request_stop()
 
 
 def test_two_attached_clients_see_the_same_state(robot: Robot) -> None:
