@@ -45,6 +45,12 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     for note in token_notes(homes().config, Path(path)):  # where the token comes from, warnings
         print(f"avin: {note}")
+    from engine.config import load_settings
+    from engine.security.checkup import control_notes
+
+    control = load_settings(path, token_needed=False).control
+    for note in control_notes(control, homes().state):  # the control API over TCP, its token
+        print(f"avin: {note}")
     return EXIT_OK
 
 

@@ -43,3 +43,38 @@ def token_notes(config_home: Path, config_file: Path) -> list[str]:
             "keyring or a 0600 file), so the config can be shared or backed up without it"
         )
     return notes
+
+
+def control_notes(control: object, state_home: Path) -> list[str]:
+    """What ``[control]`` serves and the problems a start would log (never the token)."""
+    from engine.security.service_access import (
+        CONTROL_TOKEN_ENV,
+        CONTROL_TOKEN_FILE,
+        AccessError,
+        read_token,
+    )
+
+    listen = getattr(control, "listen", None)
+    if not listen:
+        return ["control: the unix socket state/control.sock only ([control] listen is not set)"]
+    cert, key = getattr(control, "tls_cert", None), getattr(control, "tls_key", None)
+    how = "TLS" if cert is not None else "loopback, no TLS"
+    named = getattr(control, "token_file", None)
+    notes = [f"control: also on TCP at {listen} ({how}), a token on every call"]
+    problems = [
+        f"cannot read {p}" for p in (cert, key) if p is not None and not os.access(p, os.R_OK)
+    ]
+    if os.environ.get(CONTROL_TOKEN_ENV, "").strip():
+        notes.append(f"control: the token from {CONTROL_TOKEN_ENV}")
+    else:
+        path = Path(named) if named is not None else state_home / CONTROL_TOKEN_FILE
+        if named is None and not path.exists():
+            notes.append(f"control: the token file {path} is made on the first start")
+        else:
+            try:
+                read_token(path, env=False)
+                notes.append(f"control: the token from {path}")
+            except AccessError as exc:
+                problems.append(str(exc))
+    notes += [f"warning: control: {p} (the robot would serve the socket only)" for p in problems]
+    return notes

@@ -287,3 +287,27 @@ def test_refused_calls_are_logged_without_flooding(caplog: pytest.LogCaptureFixt
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and refusals.count == 6
     assert lines[1].endswith("from ipv4:192.0.2.1:5001 (4 more refused before it)")
+
+
+def test_config_check_says_what_control_serves(
+    folder: Path, certificate: tuple[Path, Path]
+) -> None:
+    from engine.security.checkup import control_notes
+
+    none = SimpleNamespace(listen=None, tls_cert=None, tls_key=None, token_file=None)
+    assert control_notes(none, folder) == [
+        "control: the unix socket state/control.sock only ([control] listen is not set)"
+    ]
+    cert, key = certificate
+    tls = SimpleNamespace(listen="0.0.0.0:7700", tls_cert=cert, tls_key=key, token_file=None)
+    notes = control_notes(tls, folder)
+    assert notes[0] == "control: also on TCP at 0.0.0.0:7700 (TLS), a token on every call"
+    assert "is made on the first start" in notes[1] and len(notes) == 2
+    token = folder / "control.token"
+    token.write_text(TOKEN)
+    token.chmod(0o644)
+    missing = SimpleNamespace(**{**vars(tls), "tls_key": folder / "gone.key"})
+    warnings = [n for n in control_notes(missing, folder) if n.startswith("warning")]
+    assert any("cannot read" in w and "gone.key" in w for w in warnings)
+    assert any("chmod 600" in w for w in warnings)
+    assert all(TOKEN not in n for n in control_notes(missing, folder))
