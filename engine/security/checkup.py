@@ -1,7 +1,8 @@
 """What ``avin config check`` says about the token besides the refusals (engine/config.py): where
 the token in force comes from, and the warnings that are not refusals - a token file of another
 owner that others can read (a Docker secret mounted 0444 by root), a token in avin.toml where
-``avin token set`` would keep it apart from the settings."""
+``avin token set`` would keep it apart from the settings. And what ``[control]`` serves, with
+the control token's source (:func:`control_notes`)."""
 
 from __future__ import annotations
 
