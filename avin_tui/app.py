@@ -105,6 +105,7 @@ class AvinApp(RiskActionsMixin, PaneActionsMixin, App[int]):
         Binding("right_square_bracket", "timeframe(1)", "TF+", key_display="]", show=False),
         Binding("n", "next_instrument", "Next", show=False),
         Binding("b", "backtests", "Backtests"),
+        Binding("A", "accounts", "Accounts", show=False),
         Binding("L", "log_viewer", "Log viewer", show=False),
         Binding(DETAILS_KEY, "recovery_details", "Recovery", show=False),
         *(Binding(str(t), f"toggle_term({t})", f"T{t}", show=False) for t in range(1, 6)),

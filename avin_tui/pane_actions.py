@@ -2,7 +2,7 @@
 
 ``s o p l c`` focus a pane; ``>``/``<`` grow or shrink the focused one, ``z`` maximises it, ``Z``
 resets the sizes; ``[ ] n 1-5 t`` drive the chart from anywhere; ``T`` switches the theme; ``b``,
-``L``, ``?`` and the recovery key open their screens. Each change is saved with the workspace
+``L``, ``A``, ``?`` and the recovery key open their screens. Each change is saved with the workspace
 (``layout_changed``).
 """
 
@@ -151,6 +151,13 @@ class PaneActionsMixin:
 
         if not isinstance(self.screen, BacktestsScreen):
             self.push_screen(BacktestsScreen())
+
+    def action_accounts(self) -> None:
+        """``A``: the account view, each row's budget, used and free (avin_tui/screens/accounts)."""
+        from avin_tui.screens.accounts import AccountsScreen
+
+        if not isinstance(self.screen, AccountsScreen):
+            self.push_screen(AccountsScreen())
 
     def action_recovery_details(self) -> None:
         """What start-up recovery restored and booked after an unclean stop."""

@@ -25,6 +25,7 @@ HELP = """\
   [b]z[/b]           maximise the focused pane / restore (also escape)
   [b]T[/b]           dark / light theme
   [b]b[/b]           saved backtests and sweeps (enter opens a sweep)
+  [b]A[/b]           accounts: each row's budget, what it uses, what is free
   [b]L[/b]           the log file full screen (the Log pane's keys)
   [b]I[/b]           after a crash: what start-up recovery restored
 

@@ -26,7 +26,9 @@ from engine.broker.base import Broker
 from engine.model.budget import HUNDRED, Budget
 from engine.model.snapshot import BudgetRow
 from engine.risk.clock import trading_day
+from engine.risk.control import RiskControl
 from engine.risk.exposure import Book
+from engine.runtime.parts import EngineParts
 from engine.runtime.slots import SlotTable
 from engine.runtime.tasks import TaskRunner
 
@@ -72,6 +74,29 @@ class BudgetKeeper:
         self.day: date | None = None  # the trading day the equities were taken for
         self._busy = False
         self._failed_at: float | None = None  # monotonic time of the last failed evaluation
+
+    @classmethod
+    def of(
+        cls,
+        parts: EngineParts,
+        tasks: TaskRunner,
+        risk: Callable[[], RiskControl],
+        *,
+        changed: Callable[[], None],
+    ) -> BudgetKeeper:
+        """The engine's keeper: its rows, broker and market time; the risk desk's default
+        budget, the rows' worst-case books and the last prices (``risk``: built after it)."""
+        return cls(
+            parts.slots,
+            lambda: parts.broker,
+            tasks,
+            default=lambda: risk().settings.default_budget,
+            market_now=lambda: parts.market.now,
+            strategy_book=lambda sid: risk().gate.strategy_book(sid),
+            price=lambda code: risk().gate.last_price(code),
+            lot=parts.lot_size,
+            changed=changed,
+        )
 
     # --- money ----------------------------------------------------------------------------------
 

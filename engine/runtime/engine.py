@@ -126,18 +126,7 @@ class Engine:
             parts, self.keeper, self.market_feed, tasks, kill=self.kill, touch=self._touch
         )
         self.router, self.host = self.kernel.router, self.kernel.host
-        # the rows' budgets in money: share budgets from the account's equity, once a day
-        self.budgets = BudgetKeeper(
-            parts.slots,
-            lambda: parts.broker,
-            tasks,
-            default=lambda: self.risk.settings.default_budget,
-            market_now=lambda: self.market.now,
-            strategy_book=lambda sid: self.risk.gate.strategy_book(sid),
-            price=lambda code: self.risk.gate.last_price(code),
-            lot=parts.lot_size,
-            changed=self._touch,
-        )
+        self.budgets = BudgetKeeper.of(parts, tasks, lambda: self.risk, changed=self._touch)
         self.risk = parts.risk = RiskControl(
             risk,
             switch=self.switch,
