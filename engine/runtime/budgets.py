@@ -130,13 +130,20 @@ class BudgetKeeper:
 
     def schedule(self) -> None:
         """Re-evaluate on the engine loop (not while one runs; not sooner than
-        :data:`RETRY_SECONDS` after a failure)."""
+        :data:`RETRY_SECONDS` after a failure). Safe from any thread (a check of an order
+        submitted from the UI's thread hands it to the loop)."""
         if self._busy or not self._tasks.open:
+            return
+        if not self._tasks.on_loop:
+            self._tasks.in_loop(self.schedule)
             return
         if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
             return
         self._busy = True
-        self._tasks.spawn(self._evaluate_once(), "budgets")
+        try:
+            self._tasks.spawn(self._evaluate_once(), "budgets")
+        except RuntimeError:  # no running loop (the engine is stopping)
+            self._busy = False
 
     async def _evaluate_once(self) -> None:
         try:

@@ -193,3 +193,14 @@ def test_the_example_worklist_shows_a_share_budget() -> None:
     specs = worklist_from_rows(load_settings(example).strategies)
     assert any(s.budget is not None and s.budget.is_share for s in specs)
     assert any(s.budget is not None and not s.budget.is_share for s in specs)
+
+
+async def test_a_check_from_another_thread_hands_the_evaluation_to_the_loop() -> None:
+    # an order of a share row checked off the engine loop (a close submitted by the UI) while
+    # its account's equity is not known: 0 at once, and the equity is fetched on the loop
+    row = StrategySpec("test_script", "SBER", budget="10%")
+    async with Driver([row], OPTIONS) as d:
+        d.engine.budgets.equity.clear()
+        assert await asyncio.to_thread(d.engine.budgets.money, ROW) == Decimal(0)
+        await _wait(lambda: "sim-1" in d.engine.budgets.equity, "the equity fetched on the loop")
+        assert d.engine.budgets.money(ROW) == Decimal("100000.00")
