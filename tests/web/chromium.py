@@ -34,6 +34,7 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's small /dev/shm crashes the renderer
     "--no-proxy-server",
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
