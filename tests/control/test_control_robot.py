@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -50,6 +51,9 @@ class Resting(Strategy):
             ctx.buy(1, price=bar.close * 0.8)
 """
 CONFIG = """
+[control]
+listen = "127.0.0.1:0"
+
 [[strategies]]
 name = "control_probe:Resting"
 instrument = "SBER"
@@ -320,6 +324,25 @@ def test_what_attach_reads_from_a_real_robot(robot: Robot) -> None:
         assert wait_for("trades on the tape", lambda: client.tape("SBER", 5).trades)
         client.watch_book("SBER", 0)
         assert client.backtests() == []  # none saved in this home
+
+
+def test_the_tcp_endpoint_of_a_real_robot(robot: Robot) -> None:
+    found = re.search(r"control: serving on 127\.0\.0\.1:(\d+) \(loopback", robot.output())
+    assert found, "[control] listen is served"
+    endpoint = f"127.0.0.1:{found.group(1)}"
+    token_file = robot.home / "state" / "control.token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    with ControlClient(endpoint=endpoint, token=token) as client:
+        assert client.status()["pid"] == robot.proc.pid  # type: ignore[union-attr]
+    with ControlClient(endpoint=endpoint, token="not-" + token) as client:
+        with pytest.raises(ControlError) as err:
+            client.command("kill", "a stranger")
+        assert err.value.code is grpc.StatusCode.UNAUTHENTICATED
+    done = robot.avin("status", "--json", "--endpoint", endpoint)  # the home's token file
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["trading_state"] == "ACTIVE"
+    assert token not in robot.output()
 
 
 @pytest.mark.slow
