@@ -5,10 +5,13 @@ own inputs: the trading state is ACTIVE (no kill switch runs), the market is nev
 bars are the session), the reference price is the last closed bar's close, and the per-minute
 order rates count in market time.
 
-A backtest asks the rules once per order, so their inputs are gathered the short way when the
-book allows it (:meth:`_BacktestRiskGate.inputs`: the same :class:`CheckInput` the live gate
-builds, tests compare them), and the rules that cannot refuse anything under these inputs are
-not asked: ``trading_state`` (always ACTIVE), ``session`` (no trading status: never closed),
+A backtest asks the rules once per order, so the common case -- an order without a price of its
+own while nothing else is open -- is answered without building the rules' input at all when it
+certainly passes (:meth:`_BacktestRiskGate._passes`, every rule's condition for those inputs;
+anything else asks the rules). Otherwise the inputs are gathered the short way when the book
+allows it (:meth:`_BacktestRiskGate.inputs`: the same :class:`CheckInput` the live gate builds,
+tests compare them), and the rules that cannot refuse anything under these inputs are not asked:
+``trading_state`` (always ACTIVE), ``session`` (no trading status: never closed),
 ``instrument_known`` (the order is on the backtest's instrument), ``strategy_position`` and
 ``budget`` when no such limit is set.
 """
@@ -35,6 +38,26 @@ _ZERO = Decimal(0)
 _EMPTY = Book()
 
 
+# the rules :meth:`_BacktestRiskGate._passes` answers for; another list turns it off
+KNOWN_RULES: tuple[Check, ...] = (
+    checks.trading_state,
+    checks.instrument_known,
+    checks.lot_validity,
+    checks.price_step,
+    checks.session,
+    checks.max_order_lots,
+    checks.max_order_value,
+    checks.price_collar,
+    checks.max_position,
+    checks.strategy_position,
+    checks.gross_exposure,
+    checks.budget,
+    checks.self_trade,
+    checks.strategy_rate,
+    checks.account_rate,
+)
+
+
 def _rules(limits: OrderLimits) -> tuple[Check, ...]:
     """The rules that can refuse an order of the backtest's strategy under ``limits``, in the
     live order (skipping one that always passes changes no answer: the first refusal wins)."""
@@ -56,8 +79,10 @@ class _BacktestRiskGate(RiskGate):
         self._lot_size = instrument.lot
         self._limits: dict[tuple[str, str], tuple[OrderLimits, tuple[Check, ...]]] = {}
         # what the live gate would find: an ACTIVE state and no trading status (never closed)
+        self._known = checks.RULES == KNOWN_RULES
         self._fixed = (
-            self._state() is TradingState.ACTIVE
+            self._code in self.instruments
+            and self._state() is TradingState.ACTIVE
             and self._market_status(self._code) is UNKNOWN_STATUS
             and UNKNOWN_STATUS.allows(True) is None
             and UNKNOWN_STATUS.allows(False) is None
@@ -77,6 +102,66 @@ class _BacktestRiskGate(RiskGate):
     def inputs(self, order: Order) -> CheckInput:
         fast = self._fast_inputs(order, self._clock())
         return fast if fast is not None else super().inputs(order)
+
+    def _passes(self, order: Order, now: float) -> bool:
+        """True when no rule of :data:`~engine.risk.checks.RULES` can refuse ``order``, decided
+        without building its :class:`CheckInput`, for the common case only: an order without a
+        price of its own (a market order) on the backtest's instrument, nothing else open, the
+        rules exactly those this reasoning covers (:data:`KNOWN_RULES`). False means "ask the
+        rules" (never "refused"). Each line answers one rule for those inputs: the account's
+        and the strategy's books are their positions alone (no open orders), the order is
+        valued at the last price, the account's gross value is this instrument's.
+        """
+        if (
+            not self._known
+            or order.price is not None
+            or order.stop_price is not None
+            or order.instrument != self._code
+            or not self._fixed
+        ):
+            return False
+        book = self.book
+        if book.open_orders():
+            return False
+        account, strategy = order.account, order.strategy
+        for acc, code in book.positions:
+            if acc == account and code != self._code:
+                return False
+        lots = order.lots
+        limits, _ = self._resolved(order)
+        if type(lots) is not int or lots <= 0 or lots > limits.max_order_lots:  # lot_validity,
+            return False  # max_order_lots
+        price = self.last_price(self._code)
+        if price is None or price * lots * self._lot_size > limits.max_order_value:
+            return False  # max_order_value (valued at the last price)
+        buy = order.side is Side.BUY
+        position = book.positions.get((account, self._code))
+        held = position.lots if position else 0
+        before = abs(held)
+        after = max(before, abs(held + lots if buy else held - lots))
+        if after > limits.account_position_lots and after > before:
+            return False  # max_position
+        if after > before:  # gross_exposure: the account's value before plus the growth
+            gross = _ZERO + price * before * self._lot_size
+            if gross + price * (after - before) * self._lot_size > limits.gross_exposure:
+                return False
+        if strategy and (limits.strategy_position_lots is not None or limits.budget is not None):
+            mine = book.strategy_positions.get(strategy)
+            held = mine.lots if mine else 0
+            mine_before = abs(held)
+            mine_after = max(mine_before, abs(held + lots if buy else held - lots))
+            grows = mine_after > mine_before
+            cap = limits.strategy_position_lots
+            if cap is not None and grows and mine_after > cap:
+                return False  # strategy_position
+            budget = limits.budget
+            if budget is not None and grows and price * mine_after * self._lot_size > budget:
+                return False  # budget
+        if strategy and self._window(self._strategy_rate, strategy).count(now) + 1 > (
+            limits.strategy_rate
+        ):
+            return False  # orders_per_minute_strategy
+        return self._window(self._account_rate, account).count(now) + 1 <= limits.account_rate
 
     def _fast_inputs(self, order: Order, now: float) -> CheckInput | None:
         """:meth:`RiskGate.inputs` when the account holds nothing but the backtest's instrument
@@ -142,6 +227,11 @@ class _BacktestRiskGate(RiskGate):
     def check(self, order: Order) -> Rejection | None:
         """:meth:`RiskGate.check`, asking only the rules that can refuse (module doc)."""
         now = self._clock()
+        if self._passes(order, now):
+            if order.strategy:
+                self._window(self._strategy_rate, order.strategy).record(now)
+            self._window(self._account_rate, order.account).record(now)
+            return None
         fast = self._fast_inputs(order, now)
         rules: Sequence[Check] = checks.RULES
         if fast is None:

@@ -3,6 +3,9 @@
 For every order of runs that rest limit, stop and market orders on both sides, cancel them and
 hit several limits, the inputs the backtest gathers equal those of the live
 :class:`~engine.risk.gate.RiskGate`, and the rules it asks give the same answer as all of them.
+Its shortcut for an order without a price while nothing is open never passes an order some rule
+refuses (a property over random positions, prices, limits and recent orders), and answers at
+all only for the rules it knows.
 """
 
 from __future__ import annotations
@@ -11,11 +14,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
 
 from engine.backtest import Backtester, BacktestOptions
+from engine.backtest.book import BacktestBook
 from engine.backtest.gate import _BacktestRiskGate
 from engine.config import RiskSettings, StrategyRiskSettings
-from engine.model import Order
+from engine.model import Instrument, Order, OrderType, Position, Side
+from engine.model.snapshot import TradingState
+from engine.risk import checks
 from engine.risk.checks import first_rejection
 from engine.risk.gate import RiskGate
 from engine.strategy import build
@@ -84,3 +92,84 @@ def test_the_backtest_gate_asks_what_the_live_gate_asks(
     assert len(compared) == len(result.orders) > 10
     if strategy == "plan":  # the limits do bite
         assert refusing <= set(result.rejections)
+
+
+# --- the shortcut for an order without a price while nothing is open ---------------------------
+
+STRATEGY = "s:TEST"
+LOTTED = Instrument("MOEX", "SHARE", "LOTS", "uid-lots", "", "TQBR", 10, Decimal("0.01"))
+
+
+def _gate(settings: RiskSettings, price: Decimal | None) -> _BacktestRiskGate:
+    book = BacktestBook(lambda _code: LOTTED.lot)
+    book.bind_strategy(STRATEGY, LOTTED.code, "backtest")
+    return _BacktestRiskGate(
+        settings,
+        book,
+        {LOTTED.code: LOTTED},
+        instrument=LOTTED,
+        state=lambda: TradingState.ACTIVE,
+        fallback_price=lambda _code: price,
+        clock=lambda: 600.0,
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    held=st.integers(-6, 6),
+    account_extra=st.integers(-3, 3),
+    lots=st.integers(1, 7),
+    buy=st.booleans(),
+    price=st.one_of(st.none(), st.decimals("0.01", "60", places=2)),
+    recent=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    limits=st.fixed_dictionaries(
+        {
+            "max_order_lots": st.integers(1, 8),
+            "max_position_lots": st.integers(1, 8),
+            "max_order_value": st.decimals(100, 5_000, places=0),
+            "max_gross_exposure": st.decimals(100, 5_000, places=0),
+            "orders_per_minute_strategy": st.integers(1, 6),
+            "orders_per_minute_account": st.integers(1, 6),
+            "default_budget": st.none() | st.decimals(100, 5_000, places=0),
+        }
+    ),
+    strategy_cap=st.none() | st.integers(1, 6),
+    strategy=st.sampled_from([STRATEGY, ""]),
+)
+def test_an_order_the_shortcut_passes_passes_every_rule(
+    held: int,
+    account_extra: int,
+    lots: int,
+    buy: bool,
+    price: Decimal | None,
+    recent: tuple[int, int],
+    limits: dict[str, Any],
+    strategy_cap: int | None,
+    strategy: str,
+) -> None:
+    overrides = {STRATEGY: StrategyRiskSettings(max_position_lots=strategy_cap)}
+    gate = _gate(RiskSettings(**limits, strategies=overrides), price)
+    gate.book.strategy_positions[STRATEGY].lots = held
+    if account_extra:  # the account holds more (or less) than the strategy: its own position
+        gate.book.positions[("backtest", LOTTED.code)] = Position(
+            LOTTED.code, LOTTED.lot, held + account_extra
+        )
+    for _ in range(recent[0]):  # orders in the last minute
+        gate._window(gate._strategy_rate, STRATEGY).record(599.0)
+    for _ in range(recent[1]):
+        gate._window(gate._account_rate, "backtest").record(590.0)
+    side = Side.BUY if buy else Side.SELL
+    order = Order(LOTTED.code, side, OrderType.MARKET, lots, "backtest", None, None, strategy, "k")
+    passes = gate._passes(order, 600.0)
+    refused = first_rejection(RiskGate.inputs(gate, order))
+    note(f"passes={passes} refused={refused}")
+    assert not (passes and refused is not None)
+    if refused is None:
+        assert passes  # and it is not a shortcut that never answers
+
+
+def test_the_shortcut_answers_only_for_the_rules_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
+    order = Order(LOTTED.code, Side.BUY, OrderType.MARKET, 1, "backtest", None, None, STRATEGY, "k")
+    assert _gate(RiskSettings(), Decimal(100))._passes(order, 600.0)
+    monkeypatch.setattr(checks, "RULES", (*checks.RULES, lambda c: None))
+    assert not _gate(RiskSettings(), Decimal(100))._passes(order, 600.0)
