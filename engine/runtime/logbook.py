@@ -10,6 +10,7 @@ on screen can be found in the file. Each run begins with a ``--- avin started`` 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import logging.handlers
@@ -94,13 +95,18 @@ class LogBook(logging.Handler):
             )
 
     def entries_since(self, seq: int, limit: int | None = None) -> list[LogEntry]:
+        """The entries after ``seq`` still in the ring (the newest ``limit`` of them), oldest
+        first. The ring's numbers are consecutive: only the new entries are read (from the
+        newest end), so a reader that polls often costs little whatever the ring holds."""
         with self._lock_ring:
             if not self._ring or seq >= self._seq:
                 return []
-            first = self._ring[0].seq
-            start = max(0, seq + 1 - first)
-            items = list(self._ring)[start:]
-        return items[-limit:] if limit else items
+            count = min(len(self._ring), self._seq - max(seq, 0))
+            if limit:
+                count = min(count, limit)
+            items = list(itertools.islice(reversed(self._ring), count))
+        items.reverse()
+        return items
 
 
 _TRACEBACK = logging.Formatter()

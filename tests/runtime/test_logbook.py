@@ -79,3 +79,20 @@ def test_each_run_starts_with_a_line_and_the_book_knows_where(tmp_path: Path) ->
     except ValueError:
         logging.getLogger("avin.x").error("failed", exc_info=True)
     assert book.entries_since(0)[-1].detail.endswith("ValueError: bad")
+
+
+def test_entries_since_reads_only_what_is_new_and_matches_the_ring() -> None:
+    from engine.runtime.logbook import LogBook
+
+    book = LogBook(capacity=7)
+    assert book.entries_since(0) == []
+    for i in range(20):
+        book.handle(logging.LogRecord("avin.x", logging.INFO, __file__, 1, f"m{i}", None, None))
+    ring = [e.seq for e in book.entries_since(-5)]
+    assert ring == list(range(14, 21))
+    for seq in range(-2, 23):
+        for limit in (None, 0, 1, 3, 100):
+            expected = [n for n in ring if n > seq]
+            if limit:
+                expected = expected[-limit:]
+            assert [e.seq for e in book.entries_since(seq, limit)] == expected, (seq, limit)
