@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -217,9 +218,12 @@ def cmd_web(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve_until_stopped(server, args.host, args.port, tls, listening))
     except PortTaken as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "the port is in use; pick another with --port (0: any free one)"
+        else:
+            why = f"{exc.strerror or exc}; check --host and --port"
         print(
-            f"avin web: cannot listen on {_shown_host(args.host)}:{args.port}: "
-            f"{exc.strerror or exc}. Is the port taken? Pick another with --port (0: any free one)",
+            f"avin web: cannot listen on {_shown_host(args.host)}:{args.port}: {why}",
             file=sys.stderr,
         )
         return EXIT_UNAVAILABLE

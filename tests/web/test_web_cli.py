@@ -128,7 +128,8 @@ def test_a_port_in_use_is_a_clear_error(avin_home: Path) -> None:
         )
     assert done.returncode == 3, done.stderr
     assert f"avin web: cannot listen on 127.0.0.1:{port}" in done.stderr
-    assert "Pick another with --port" in done.stderr and "Traceback" not in done.stderr
+    assert "the port is in use; pick another with --port" in done.stderr
+    assert "Traceback" not in done.stderr
     assert not (avin_home / "state" / "web.url").exists()
 
 
