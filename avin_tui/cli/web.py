@@ -182,8 +182,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         from avin_tui.cli.web_server import PortTaken, TokenServer
     except ImportError as exc:
         print(
-            f"avin web: textual-serve cannot be imported ({exc}); install avin with pip "
-            "(pip install avin) to serve the app to a browser",
+            f"avin web: textual-serve cannot be imported ({exc}): install avin with its "
+            "dependencies (`make` in a clone, or `pip install -e .`)",
             file=sys.stderr,
         )
         return EXIT_UNAVAILABLE

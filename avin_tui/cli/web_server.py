@@ -2,8 +2,9 @@
 
 textual-serve serves a page (``/``), its static files (``/static``) and one websocket per browser
 session (``/ws``) that runs the session command in a child process. Nothing of that is changed:
-:class:`TokenServer` adds an aiohttp middleware in front of every route and a signal handler that
-sets the security headers of every response.
+:class:`TokenServer` adds an aiohttp middleware in front of every route, sets security headers on
+every response (``on_response_prepare``), closes the sessions when it stops, and ends a session
+whose app ended on its own.
 
 The token reaches the server once, in the address ``avin web`` prints (``/?token=...``): the
 answer is a redirect to the same address without it and an HttpOnly, SameSite=Strict cookie
