@@ -261,15 +261,21 @@ def crosses(new: Order, resting: Order) -> bool:
 def self_trade(c: CheckInput) -> Rejection | None:
     if not c.prevent_self_trade:
         return None
-    for other in c.resting:
-        if other.id != c.order.id and other.is_open and crosses(c.order, other):
+    return crossing(c.order, c.resting)
+
+
+def crossing(order: Order, resting: Sequence[Order]) -> Rejection | None:
+    """The ``self_trade`` refusal of ``order`` against the first open order of ``resting`` it
+    would cross (the netting desk asks it again for what a turn leaves for the broker)."""
+    for other in resting:
+        if other.id != order.id and other.is_open and crosses(order, other):
             owner = other.strategy or "manual"
             price = other.price if other.price is not None else "market"
             return Rejection(
                 "self_trade",
-                f"{c.order.side.value} would cross the resting {other.side.value} "
+                f"{order.side.value} would cross the resting {other.side.value} "
                 f"{other.remaining_lots} @ {price} of {owner} (order {other.id[:8]}) "
-                f"on {c.order.account}",
+                f"on {order.account}",
             )
     return None
 

@@ -28,6 +28,7 @@ from engine.broker.base import (
 from engine.model import Fill, Order, OrderStatus, TimeFrame
 from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState
+from engine.risk.checks import Rejection
 from engine.risk.control import RiskControl
 from engine.runtime.guards import ErrorStorm
 from engine.runtime.keeper import StateKeeper
@@ -93,6 +94,8 @@ class Kernel:
             price=lambda code: self.risk.gate.last_price(code),
             clock=self.market,
             counters=self.counters,
+            refuse=self._refuse,
+            self_trade=lambda: self.risk.settings.prevent_self_trade,
         )
         # strategy hooks, their intents, the pre-trade rules and posting (engine.strategy.host)
         self.host: StrategyHost[StrategySlot] = StrategyHost(
@@ -280,6 +283,20 @@ class Kernel:
         self._changed()
         if not self.netting.hold(order):  # a market order in a turn waits for the netting
             self.router.post(order)
+
+    def _refuse(self, order: Order, rejection: Rejection) -> None:
+        """The netting desk's refusal of what a turn left for the broker (a pre-trade rule's:
+        counted per rule, never toward the rejections trigger); an order partly crossed inside
+        is CANCELLED for the rest."""
+        rejections = self.risk.gate.rejections
+        rejections[rejection.rule] = rejections.get(rejection.rule, 0) + 1
+        if order.can_transition(OrderStatus.REJECTED):
+            self.reject_local(order, str(rejection))
+            return
+        self.counters["orders_rejected"] += 1
+        order.transition(OrderStatus.CANCELLED, self.market.now, str(rejection))
+        self.book.version += 1
+        self.order_changed(order, refused_here=True)
 
     def reject_local(self, order: Order, reason: str) -> Order:
         self.counters["orders_rejected"] += 1

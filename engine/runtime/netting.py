@@ -29,6 +29,7 @@ from typing import Any
 from engine.model import Fill, Order, OrderType, Side, new_order_key
 from engine.model.order_book import OrderManager
 from engine.orders.netting import NetPlan, nets, plan
+from engine.risk.checks import Rejection, crossing
 
 log = logging.getLogger("avin.engine")
 
@@ -47,6 +48,8 @@ class NettingDesk:
         price: Callable[[str], Decimal | None],
         clock: Callable[[], datetime | None],
         counters: dict[str, int],
+        refuse: Callable[[Order, Rejection], None] | None = None,
+        self_trade: Callable[[], bool] = lambda: True,
     ) -> None:
         self.book = book
         self._send = send  # the router's post
@@ -56,6 +59,8 @@ class NettingDesk:
         self._price = price  # the market's last trade price of a code
         self._clock = clock
         self._counters = counters
+        self._refuse = refuse  # an order that may not go: REJECTED (CANCELLED when partly filled)
+        self._self_trade = self_trade  # is the self-trade rule on ([risk] prevent_self_trade)?
         self._depth = 0
         self._held: dict[str, Order] = {}  # key -> market order held in this turn
         # (account, code) -> strategies' market orders waiting for an opposite market order
@@ -88,16 +93,12 @@ class NettingDesk:
         return True
 
     def pairs(self, new: Order, resting: Order) -> bool:
-        """Whether the market order ``new`` (being checked in a turn) and the open market order
-        ``resting`` never meet at the broker: ``resting`` is held in this turn or waiting (they
-        are netted together), or working at the broker (``new`` waits for it to finish). The
-        self-trade rule lets such a pair pass."""
-        return (
-            self._depth > 0
-            and new.type is OrderType.MARKET
-            and resting.type is OrderType.MARKET
-            and resting.status.is_open
-        )
+        """Whether the self-trade rule leaves the pair to the end of the turn: ``new`` is a
+        market order in a turn. Then ``resting``, a market order held or waiting, is netted
+        with it; a market order working at the broker makes what is left wait for it; a limit
+        or stop order refuses what is left for the broker (``self_trade``), never the part
+        crossed inside."""
+        return self._depth > 0 and new.type is OrderType.MARKET and resting.status.is_open
 
     @property
     def waiting(self) -> int:
@@ -165,9 +166,29 @@ class NettingDesk:
             return
         if net is None:
             for order in orders:
-                self._send(order)
+                refusal = self._conflict(order, orders)
+                if refusal is None:
+                    self._send(order)
+                elif self._refuse is not None:
+                    self._refuse(order, refusal)
         else:
             self.execute(net, orders)
+
+    def _conflict(self, order: Order, mine: list[Order]) -> Rejection | None:
+        """The ``self_trade`` refusal of ``order`` against a resting limit or stop order (at
+        the broker, or on its way) of the account and instrument, else None."""
+        if not self._self_trade():
+            return None
+        ours = {o.id for o in mine}
+        resting = [
+            o
+            for o in self.book.open_orders(account=order.account)
+            if o.instrument == order.instrument
+            and o.type is not OrderType.MARKET
+            and not o.internal
+            and o.id not in ours
+        ]
+        return crossing(order, resting)
 
     def _working_against(self, key: tuple[str, str], side: Side | None, mine: list[Order]) -> bool:
         """Whether a market order opposite ``side`` is open on ``key`` outside ``mine``."""
@@ -191,6 +212,7 @@ class NettingDesk:
             self.book.mark_submitted(order.id, now)
             self._journal_order(order)
         parent: Order | None = None
+        refusal: Rejection | None = None
         key = new_order_key()
         if net.side is not None:
             parent = Order(
@@ -202,8 +224,12 @@ class NettingDesk:
                 id=key,
                 created_ts=now,
             )
-            self.book.record(parent)
-            self.book.adopt_net(key, net.shares)
+            refusal = self._conflict(parent, orders)
+            if refusal is not None:  # the shares are refused, the crossed part stands
+                parent = None
+            else:
+                self.book.record(parent)
+                self.book.adopt_net(key, net.shares)
         self._journal_net(
             {
                 "net": key,
@@ -211,8 +237,9 @@ class NettingDesk:
                 "instrument": net.instrument,
                 "price": str(net.price),
                 "side": net.side.value if net.side is not None else None,
-                "shares": dict(net.shares),
+                "shares": dict(net.shares) if refusal is None else {},
                 "crossed": dict(net.crossed),
+                "refused": str(refusal) if refusal is not None else "",
             }
         )
         self._counters["crossed_lots"] = self._counters.get("crossed_lots", 0) + net.crossed_lots
@@ -223,8 +250,10 @@ class NettingDesk:
             net.instrument,
             net.crossed_lots,
             net.price,
-            f", net {net.side.value} {net.remainder} lot(s) to the broker (order {key[:8]})"
-            if net.side is not None
+            f", net {parent.side.value} {parent.lots} lot(s) to the broker (order {key[:8]})"
+            if parent is not None
+            else f", the rest refused ({refusal})"
+            if refusal is not None
             else ", nothing to the broker",
         )
         if parent is not None:
@@ -246,4 +275,7 @@ class NettingDesk:
                     account=net.account,
                 )
             )
+        if refusal is not None and self._refuse is not None:
+            for order_key in net.shares:
+                self._refuse(by_key[order_key], refusal)
         return parent

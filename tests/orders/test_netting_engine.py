@@ -39,7 +39,7 @@ async def _first_bar(d: Driver) -> None:
     for _ in range(60 * 7):
         d.broker.step()
         await d.settle()
-        if d.engine.book.orders:
+        if any(o.type.value == "market" for o in d.engine.book.orders.values()):
             return
     raise AssertionError("no strategy traded")
 
@@ -119,3 +119,35 @@ async def test_a_crash_after_netting_books_nothing_twice(tmp_path: Path) -> None
             await asyncio.sleep(0)
     finally:
         store.close()
+
+
+async def test_a_resting_limit_order_refuses_only_what_would_reach_the_broker() -> None:
+    # a limit buy far below the market rests (test_resting); in one bar a row sells 1 and
+    # another buys 1 (crossed whole: nothing meets the resting buy), then a row sells 2
+    # against a buy of 1: the crossed lot stands, the lot left for the broker would cross the
+    # resting buy and is refused with the reason (the Orders pane shows it)
+    rows = [
+        StrategySpec("test_resting", "SBER"),
+        StrategySpec("test_script", "SBER", params={"plan": {"1": -1, "3": -2}, "n": 1}),
+        StrategySpec("test_script", "SBER", params={"plan": {"1": 1, "3": 1}, "n": 2}),
+    ]
+    async with Driver(rows, OPTIONS, risk=RiskSettings(reject_limit=1)) as d:
+        engine = d.engine
+        await _first_bar(d)
+        book = engine.book
+        (resting,) = [o for o in book.orders.values() if o.type.value == "limit"]
+        assert engine.risk.gate.rejections == {}  # wholly crossed: the resting buy is no matter
+        assert _lots(engine) == [0, -1, 1]
+        for _ in range(2 * 7):  # two more bars
+            d.broker.step()
+            await d.settle()
+        assert engine.risk.gate.rejections == {"self_trade": 1}
+        assert _lots(engine) == [0, -2, 2]  # the third bar's crossed lot
+        (refused,) = [o for o in book.orders.values() if o.status is OrderStatus.CANCELLED]
+        assert refused.strategy == engine.slots[1].id and refused.filled_lots == 1
+        reason = {row.key: row.reason for row in order_rows(book)}[refused.id]
+        assert reason.startswith("self_trade: sell would cross the resting buy 1 @ ")
+        assert resting.id[:8] in reason
+        assert [o for o in book.orders.values() if not o.strategy] == []  # no net order sent
+        assert resting.is_open and engine.trading_state is TradingState.ACTIVE
+        assert engine.risk.triggers.fired == set()  # local policy, not the broker's
