@@ -30,7 +30,7 @@ FIELDS = (
     ("account", "Account", "sim-1"),
     ("timeframe", "Timeframe", "1M"),
     ("params", "Params (JSON)", '{"fast": 5, "slow": 20, "lots": 1}'),
-    ("budget", "Budget: RUB or % of equity (empty: none)", ""),
+    ("budget", "Budget: RUB, N% or empty", ""),
 )
 
 

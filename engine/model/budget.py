@@ -67,7 +67,7 @@ class Budget:
                 f"not {type(value).__name__}"
             )
         elif isinstance(value, str) and value.strip().endswith("%"):
-            number = value.strip()[:-1].strip().replace("_", "")
+            number = "".join(value.strip()[:-1].split()).replace("_", "")
             try:
                 percent = Decimal(number)
             except InvalidOperation:
@@ -76,7 +76,8 @@ class Budget:
                 ) from None
             budget = cls(percent=percent)
         else:
-            text = str(value).strip().replace("_", "").replace(",", "")
+            # thousands written as the panes show them (25 000) or as 25_000, 25,000
+            text = "".join(str(value).split()).replace("_", "").replace(",", "")
             try:
                 amount = Decimal(text)
             except InvalidOperation:

@@ -146,11 +146,16 @@ async def test_share_budgets_are_taken_again_on_each_new_trading_day() -> None:
         assert first_day == trading_day(d.broker.market_time())
         assert d.engine.budgets.money(ROW) == Decimal("100000.00")
         await d.minutes(3)  # a fill: commission paid, the position moves with the price
-        await asyncio.sleep(OPTIONS.heartbeat_interval * 5)
+        ticks: list[None] = []
+        tick = d.engine.budgets.tick
+        d.engine.budgets.tick = lambda: (ticks.append(None), tick())[1]  # type: ignore[method-assign]
+        await _wait(lambda: len(ticks) >= 3, "three heartbeats")
         assert d.engine.budgets.money(ROW) == Decimal("100000.00")  # the same day: unchanged
-        # the next trading day's session
+        # the next trading day's session: its first prices come with the jump (no await in
+        # between, so the heartbeat sees the new day with these prices and no others)
         d.broker.market.seek(session_open(first_day + timedelta(days=1)))
-        await d.minutes(1)
+        d.broker.step()
+        await d.settle()
         await _wait(lambda: d.engine.budgets.day == first_day + timedelta(days=1), "a new day")
         (account,) = await d.broker.accounts()
         positions = await d.broker.positions("sim-1")
@@ -204,3 +209,14 @@ async def test_a_check_from_another_thread_hands_the_evaluation_to_the_loop() ->
         assert await asyncio.to_thread(d.engine.budgets.money, ROW) == Decimal(0)
         await _wait(lambda: "sim-1" in d.engine.budgets.equity, "the equity fetched on the loop")
         assert d.engine.budgets.money(ROW) == Decimal("100000.00")
+
+
+def test_the_add_row_form_takes_a_share_and_names_a_bad_one() -> None:
+    from avin_tui.screens.add_strategy import parse_spec
+
+    values = {"name": "sma_cross", "instrument": "ROSN", "budget": " 3% "}
+    assert parse_spec(values).budget == Budget(percent=Decimal(3))
+    assert parse_spec({**values, "budget": "25 000"}).budget == Budget(amount=Decimal(25000))
+    assert parse_spec({**values, "budget": ""}).budget is None
+    with pytest.raises(ValueError, match=r"^budget: a share of equity must be more than 0%"):
+        parse_spec({**values, "budget": "150%"})
