@@ -180,6 +180,22 @@ def _print_status(data: dict[str, Any]) -> None:
             row.get("error", ""),
         )
     console.print(strategies)
+    budgets = [row for row in data.get("budgets", []) if row.get("limit") is not None]
+    if budgets:  # the account view (TUI: A): the rows with a budget
+        table = Table(title="Budgets", title_justify="left")
+        for col in ("strategy", "budget", "RUB", "used", "free", "% of equity"):
+            table.add_column(col)
+        for row in budgets:
+            share = row.get("share")
+            table.add_row(
+                row["strategy"],
+                row.get("budget", ""),
+                str(row["limit"]),
+                str(row.get("used", "")),
+                str(row.get("free", "")),
+                "" if share is None else f"{share}%",
+            )
+        console.print(table)
     positions = Table(title="Positions", title_justify="left")
     for col in ("account", "instrument", "lots", "avg price", "last", "pnl", "commission"):
         positions.add_column(col)

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from engine.broker.base import Broker
-from engine.model.budget import HUNDRED, Budget
+from engine.model.budget import HUNDRED, KOPECK, Budget
 from engine.model.snapshot import BudgetRow
 from engine.risk.clock import trading_day
 from engine.risk.control import RiskControl
@@ -220,9 +220,10 @@ class BudgetKeeper:
             worst = self._strategy_book(slot.id).worst
             price = self._price(code) if code else None
             used = price * worst * self._lot(code) if price is not None and worst else ZERO
+            used = used.quantize(KOPECK)
             equity = self.equity.get(spec.account)
             share = (
-                (used * HUNDRED / equity.value).quantize(Decimal("0.01"))
+                (used * HUNDRED / equity.value).quantize(KOPECK)
                 if equity is not None and equity.value > 0
                 else None
             )

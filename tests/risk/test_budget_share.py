@@ -220,3 +220,28 @@ def test_the_add_row_form_takes_a_share_and_names_a_bad_one() -> None:
     assert parse_spec({**values, "budget": ""}).budget is None
     with pytest.raises(ValueError, match=r"^budget: a share of equity must be more than 0%"):
         parse_spec({**values, "budget": "150%"})
+
+
+def test_avin_status_prints_the_rows_with_a_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    from avin_tui.cli.status import _print_status
+
+    snap = {
+        "mode": "sim",
+        "trading_state": "ACTIVE",
+        "budgets": [
+            {
+                "strategy": "a:SBER:sim-1",
+                "budget": "10%",
+                "limit": "99474.80",
+                "used": "9365.40",
+                "free": "90109.40",
+                "equity": "994748.04",
+                "share": "0.94",
+            },
+            {"strategy": "b:GAZP:sim-1", "budget": "", "limit": None, "used": "0", "free": None},
+        ],
+    }
+    _print_status(snap)
+    out = capsys.readouterr().out
+    assert "Budgets" in out and "a:SBER:sim-1" in out and "99474.80" in out and "0.94%" in out
+    assert "b:GAZP:sim-1" not in out  # no budget: not in the table
