@@ -24,6 +24,8 @@ from engine.model import TimeFrame
 
 MAX_BARS = 5_000  # a chart keeps about this many bars
 LOG_DEFAULT, LOG_MAX = 2_000, 5_000  # log records per answer / per batch
+LOG_BATCH_BYTES = 4 * 1024 * 1024  # at most this much in one answer / batch (the newest kept)
+LOG_TEXT = 32 * 1024  # characters of one record's message (or traceback) sent, at most
 LOG_TURN = 0.1  # seconds between two looks at the log book of a WatchLog stream
 LOG_KEEPALIVE = 1.0  # seconds: an empty batch (the newest seq) when nothing was written
 INCIDENTS_DEFAULT, INCIDENTS_MAX = 200, 1_000
@@ -97,27 +99,40 @@ def _limit(value: int, default: int, bound: int) -> int:
 
 
 def log_batch(book: Any, after: int, limit: int) -> pb.LogBatch:
-    """The newest ``limit`` records after ``after``; ``skipped`` the newer ones not in it."""
+    """The newest ``limit`` records after ``after``, at most LOG_BATCH_BYTES of them (a record's
+    text cut at LOG_TEXT, saying so); ``skipped``: the older ones after ``after`` not in it."""
     last = int(book.last_seq)
     if after > last:  # a number from an earlier run of the robot: from the oldest kept
         after = 0
     entries = book.entries_since(after, limit=limit) if after < last else []
-    first = entries[0].seq if entries else last + 1
+    records: list[pb.LogRecord] = []
+    size = 0
+    for e in reversed(entries):  # the newest first, until the batch is full
+        record = pb.LogRecord(
+            seq=e.seq,
+            ts_us=micros(e.ts),
+            level=e.level,
+            source=_cut(e.source, 256),
+            message=_cut(e.message, LOG_TEXT),
+            detail=_cut(e.detail, LOG_TEXT),
+        )
+        size += record.ByteSize()
+        if records and size > LOG_BATCH_BYTES:
+            break
+        records.append(record)
+    records.reverse()
+    first = records[0].seq if records else last + 1
     return pb.LogBatch(
-        records=[
-            pb.LogRecord(
-                seq=e.seq,
-                ts_us=micros(e.ts),
-                level=e.level,
-                source=e.source,
-                message=e.message,
-                detail=e.detail,
-            )
-            for e in entries
-        ],
+        records=records,
         skipped=max(0, first - after - 1),
         last_seq=max(last, entries[-1].seq if entries else 0),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (cut: {len(text)} characters in avin.log)"
 
 
 def log(engine: Any, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.LogBatch:

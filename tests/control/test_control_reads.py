@@ -371,3 +371,20 @@ def test_the_saved_backtests(served: Any, monkeypatch: pytest.MonkeyPatch) -> No
         ("20261201-aaa", {"strategy": "aaa"}),
     ]
     assert [i for i, _ in client.backtests(limit=1)] == ["20261203-bbb"]
+
+
+def test_huge_log_records_are_cut_and_a_batch_is_bounded(served: Any) -> None:
+    engine, client, _ = served
+    engine.logbook = LogBook(capacity=500)
+    record(engine.logbook, "small")
+    for i in range(200):  # 200 records of 100 000 characters: 20 MB of text
+        record(engine.logbook, f"{i:03d}" + "x" * 100_000)
+    batch = client.log(after_seq=0, limit=5_000)
+    assert batch.records[-1].message.startswith("199x")
+    assert batch.records[-1].message.endswith("… (cut: 100003 characters in avin.log)")
+    assert len(batch.records[-1].message) < reads.LOG_TEXT + 100
+    assert batch.ByteSize() <= reads.LOG_BATCH_BYTES + reads.LOG_TEXT * 4
+    newest = len(batch.records)
+    assert 100 < newest < 150, newest  # about 32 KB each: about 128 fit in 4 MiB
+    assert (batch.skipped, batch.last_seq) == (201 - newest, 201)  # the older ones: skipped
+    assert [r.seq for r in batch.records] == list(range(202 - newest, 202))
