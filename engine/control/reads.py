@@ -301,16 +301,21 @@ def save_workspace(
 # --- backtests -----------------------------------------------------------------------------------
 
 BACKTESTS_DEFAULT, BACKTESTS_MAX = 50, 500
+BACKTESTS_BYTES = 16 * 1024 * 1024  # of reports in one answer
 
 
 def backtests(request: pb.BacktestsRequest) -> pb.BacktestsReply:
-    """The backtests saved in this robot's data home, newest first (report.json of each)."""
+    """The backtests saved in this robot's data home, newest first (report.json of each), at
+    most BACKTESTS_BYTES of reports in one answer."""
     from engine.backtest.storage import list_backtests
 
     limit = _limit(request.limit, BACKTESTS_DEFAULT, BACKTESTS_MAX)
-    return pb.BacktestsReply(
-        backtests=[
-            pb.Backtest(id=saved.id, report_json=json.dumps(saved.doc, ensure_ascii=False).encode())
-            for saved in list_backtests()[:limit]
-        ]
-    )
+    reply = pb.BacktestsReply()
+    size = 0
+    for saved in list_backtests()[:limit]:
+        report = json.dumps(saved.doc, ensure_ascii=False).encode()
+        size += len(report)
+        if reply.backtests and size > BACKTESTS_BYTES:
+            break
+        reply.backtests.append(pb.Backtest(id=saved.id, report_json=report))
+    return reply

@@ -371,6 +371,8 @@ def test_the_saved_backtests(served: Any, monkeypatch: pytest.MonkeyPatch) -> No
         ("20261201-aaa", {"strategy": "aaa"}),
     ]
     assert [i for i, _ in client.backtests(limit=1)] == ["20261203-bbb"]
+    monkeypatch.setattr(reads, "BACKTESTS_BYTES", 10)  # a bound in bytes: the newest always
+    assert [i for i, _ in client.backtests()] == ["20261203-bbb"]
 
 
 def test_huge_log_records_are_cut_and_a_batch_is_bounded(served: Any) -> None:
