@@ -3,7 +3,10 @@ fills (partial, at any price), broker cancels and fills of orders no strategy pl
 
 - each strategy's position is the sum of its own fills (crossed inside and shares of net fills);
 - the account's position is the strategies' plus the external fills;
-- the broker never holds two opposite working orders of the account and instrument;
+- the broker never holds two opposite working orders of the account and instrument that would
+  trade with each other (a market order crosses everything; limit orders of rows rest apart,
+  placed through the self-trade rule, and what a bar leaves for the broker against one is
+  refused);
 - the strategies' P&L plus the crossing adjustment (the crossed fills' money: zero, both sides
   are booked at one price) is the account's P&L minus the external fills' P&L (Decimal).
 
@@ -23,6 +26,7 @@ from hypothesis import strategies as st
 
 from engine.model import Fill, Order, OrderStatus, OrderType, Position, Side
 from engine.model.order_book import OrderManager
+from engine.risk.checks import Rejection, crosses, crossing
 from engine.runtime.netting import NettingDesk
 
 NOW = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
@@ -38,6 +42,7 @@ class Harness:
         self.working: list[Order] = []  # at the broker
         self.external = Position(CODE, lot_size=LOT)
         self.fill_no = 0
+        self.refused = 0
         self.desk = NettingDesk(
             self.book,
             send=self.send,
@@ -47,6 +52,7 @@ class Harness:
             price=lambda code: self.price,
             clock=lambda: NOW,
             counters={},
+            refuse=self.refuse,
         )
 
     # --- the kernel's wiring ----------------------------------------------------------------
@@ -54,9 +60,18 @@ class Harness:
     def send(self, order: Order) -> None:
         assert not order.internal
         for other in self.working:
-            assert other.side is order.side or not other.is_open, "opposite working orders"
+            assert not (other.is_open and crosses(order, other)), "opposite working orders"
         self.book.mark_submitted(order.id, NOW)
         self.working.append(order)
+
+    def refuse(self, order: Order, rejection: Rejection) -> None:
+        assert rejection.rule == "self_trade"
+        self.refused += 1
+        status = OrderStatus.REJECTED
+        if not order.can_transition(status):
+            status = OrderStatus.CANCELLED
+        order.transition(status, NOW, str(rejection))
+        self.changed(order)
 
     def apply(self, fill: Fill) -> None:
         result = self.book.apply_fill(fill)
@@ -85,6 +100,17 @@ class Harness:
                 )
                 self.book.record(order)
                 assert self.desk.hold(order)
+
+    def rest(self, who: int, buy: bool, lots: int, ticks: int) -> None:
+        """A row's limit order away from the market, through the self-trade rule (the gate)."""
+        side = Side.BUY if buy else Side.SELL
+        price = self.price - ticks * side.sign * Decimal("0.5")
+        order = Order(CODE, side, OrderType.LIMIT, lots, ACC, price, strategy=STRATEGIES[who])
+        resting = [o for o in self.book.open_orders(account=ACC) if not o.internal]
+        if crossing(order, resting) is not None:
+            return  # refused at once: never recorded as working
+        self.book.record(order)
+        self.send(order)
 
     def broker_fill(self, pick: int, part: int, price: Decimal, fee: Decimal) -> None:
         self.working = [o for o in self.working if o.is_open]
@@ -137,8 +163,8 @@ class Harness:
         outside = self.external.total_pnl(mark) if self.external.trades else Decimal(0)
         diff = strategies + crossing - (account.total_pnl(mark) - outside)
         assert abs(diff) < TOLERANCE, diff
-        at_broker = {o.side for o in self.working if o.is_open}
-        assert len(at_broker) <= 1
+        at_broker = [o for o in self.working if o.is_open]
+        assert not any(crosses(a, b) for a in at_broker for b in at_broker if a is not b)
 
 
 prices = st.decimals(min_value=Decimal("90"), max_value=Decimal("110"), places=2)
@@ -155,6 +181,13 @@ step = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 9)),
     st.tuples(st.just("external"), st.booleans(), st.integers(1, 3), prices),
     st.tuples(st.just("mark"), prices),
+    st.tuples(
+        st.just("rest"),
+        st.integers(0, len(STRATEGIES) - 1),
+        st.booleans(),
+        st.integers(1, 3),
+        st.integers(1, 10),
+    ),
 )
 
 
@@ -171,6 +204,8 @@ def test_positions_orders_and_pnl_add_up_for_any_interleaving(steps: list[Any]) 
             h.broker_cancel(*args)
         elif kind == "external":
             h.external_fill(*args)
+        elif kind == "rest":
+            h.rest(*args)
         else:
             h.price = args[0]
         h.check()
