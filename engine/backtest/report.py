@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
+def trade_frame(
+    trades: Sequence[Trade], instrument: str = "", results: Sequence[Decimal] | None = None
+) -> pl.DataFrame:
     """One row per closed trade: the :data:`TRADE_COLUMNS` plus instrument, commission, result_p.
 
     Prices and money are strings of Decimals (exact); ``side`` is ``long`` or ``short``.
+    ``results``: the trades' ``result`` when the caller has them already (every trade closed).
     """
     closed = [t for t in trades if t.closed]  # built column by column: no dict per trade
+    if results is None or len(results) != len(closed):
+        results = [t.result for t in closed]
     step = Decimal("0.0001")
     columns: dict[str, Any] = {
         "entry_ts": _utc_times([t.entry_ts for t in closed]),
@@ -46,8 +52,10 @@ def trade_frame(trades: Sequence[Trade], instrument: str = "") -> pl.DataFrame:
         "exit_price": [str(t.exit_price) for t in closed],
         "lots": [t.lots for t in closed],
         "side": ["long" if t.side is Side.BUY else "short" for t in closed],
-        "result": [str(t.result) for t in closed],
-        "instrument": [instrument or t.instrument for t in closed],
+        "result": [str(r) for r in results],
+        "instrument": pl.repeat(instrument, len(closed), eager=True, dtype=pl.String)
+        if instrument
+        else [t.instrument for t in closed],
         "commission": [str(t.commission) for t in closed],
         "result_p": [str(t.result_p.quantize(step)) for t in closed],
     }
@@ -80,18 +88,28 @@ def _utc_times(values: list[datetime | None]) -> pl.Series | list[datetime | Non
 
 def summarize(results: Sequence[Decimal]) -> dict[str, Any]:
     """The domain summary of closed trade results (Decimal money, counts as int)."""
-    wins = [r for r in results if r > 0]
-    losses = [r for r in results if r < 0]
+    wins: list[Decimal] = []
+    losses: list[Decimal] = []
+    win_streak = loss_streak = run_w = run_l = 0
+    for r in results:  # one pass: the wins, the losses and the streaks
+        if r > 0:
+            wins.append(r)
+            run_w += 1
+            run_l = 0
+            if run_w > win_streak:
+                win_streak = run_w
+        elif r < 0:
+            losses.append(r)
+            run_l += 1
+            run_w = 0
+            if run_l > loss_streak:
+                loss_streak = run_l
+        else:  # break-even ends both
+            run_w = run_l = 0
     gross_profit = sum(wins, ZERO)
     gross_loss = sum(losses, ZERO)
     profit = sum(results, ZERO)
     total = len(results)
-    win_streak = loss_streak = run_w = run_l = 0
-    for r in results:
-        run_w = run_w + 1 if r > 0 else 0
-        run_l = run_l + 1 if r < 0 else 0
-        win_streak = max(win_streak, run_w)
-        loss_streak = max(loss_streak, run_l)
     return {
         "total": total,
         "wins": len(wins),
@@ -251,12 +269,12 @@ def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
         "instrument": [o.instrument for o in orders],
         "created_ts": _utc_times([o.created_ts for o in orders]),
         "updated_ts": _utc_times([o.updated_ts for o in orders]),
-        "side": [o.side.value for o in orders],
-        "type": [o.type.value for o in orders],
+        "side": [o.side._value_ for o in orders],  # _value_: the member's value, no descriptor
+        "type": [o.type._value_ for o in orders],
         "lots": [o.lots for o in orders],
         "price": text(o.price for o in orders),
         "stop_price": text(o.stop_price for o in orders),
-        "status": [o.status.value for o in orders],
+        "status": [o.status._value_ for o in orders],
         "filled_lots": [o.filled_lots for o in orders],
         "avg_fill_price": text(o.avg_fill_price for o in orders),
         "commission": [str(o.commission) for o in orders],
@@ -270,18 +288,19 @@ def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunRes
     trade_frames: list[pl.DataFrame] = []
     for r in results:
         trades = r.trades
-        trade_frames.append(trade_frame(trades, r.instrument.code))
+        closed = [t.result for t in trades]  # (a run's trades are its closed ones)
+        trade_frames.append(trade_frame(trades, r.instrument.code, closed))
         sections.append(
             Section(
                 name=r.instrument.code,
-                summary={**summarize([t.result for t in trades]), "rejected": _rejected(r)},
+                summary={**summarize(closed), "rejected": _rejected(r)},
                 metrics=equity_metrics(r.ts, r.equity, r.position, float(r.capital)),
                 ts=r.ts,
                 equity=r.equity,
                 position=r.position,
             )
         )
-    sections.append(_total(results))
+    sections.append(_total(results, [s.summary for s in sections]))
     table = pl.concat(trade_frames) if trade_frames else trade_frame([])
     table = table.sort("exit_ts", maintain_order=True)
     report = Report(strategy, dict(params), sections, table, order_frame(results))
@@ -298,14 +317,22 @@ def _rejected(result: RunResult) -> int:
     return sum(1 for o in result.orders if o.status is OrderStatus.REJECTED)
 
 
-def _total(results: Sequence[RunResult]) -> Section:
-    """All instruments in one account: capital plus the sum of their PnL on the union of times."""
+def _total(
+    results: Sequence[RunResult], summaries: Sequence[dict[str, Any]] | None = None
+) -> Section:
+    """All instruments in one account: capital plus the sum of their PnL on the union of times.
+
+    ``summaries``: each run's own summary; the total of one run whose trades are already in
+    exit order is its summary (the same trades summed in the same order)."""
     capital = float(results[0].capital) if results else 0.0
     all_trades = sorted(
         (t for r in results for t in r.trades), key=lambda t: (t.exit_ts, t.entry_ts)
     )
-    summary = summarize([t.result for t in all_trades])
-    summary["rejected"] = sum(_rejected(r) for r in results)
+    if summaries is not None and len(results) == 1 and all(map(is_, all_trades, results[0].trades)):
+        summary = dict(summaries[0])
+    else:
+        summary = summarize([t.result for t in all_trades])
+        summary["rejected"] = sum(_rejected(r) for r in results)
     if not results:
         empty = np.zeros(0)
         return Section(

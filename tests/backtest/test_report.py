@@ -217,3 +217,17 @@ def test_time_columns_equal_polars_reading_the_datetimes(values: list) -> None:
         slow = pl.DataFrame({"x": values}, schema=schema)
         assert fast.schema == slow.schema
         assert fast.equals(slow)
+
+
+def test_the_total_of_one_run_is_its_trades_summed_in_exit_order() -> None:
+    result = _run()
+    report = build_report("x", {}, [result])
+    ordered = sorted(result.trades, key=lambda t: (t.exit_ts, t.entry_ts))
+    fresh = {**summarize([t.result for t in ordered]), "rejected": 0}
+    assert report.total.summary == fresh == report.section(INST.code).summary
+    assert fresh["loss_streak"] == 2
+    # trades out of exit order (results -2, 3, -2, 1): the total sorts and sums them afresh
+    result.trades[:2] = result.trades[1::-1]
+    shuffled = build_report("x", {}, [result])
+    assert shuffled.section(INST.code).summary["loss_streak"] == 1
+    assert shuffled.total.summary == fresh
