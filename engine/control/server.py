@@ -95,13 +95,14 @@ class ControlServer:
         # a pool per server: each keeps a worker for commands whatever its streams do
         pool = ThreadPoolExecutor(MAX_WATCHERS + COMMAND_WORKERS, thread_name_prefix="avin-control")
         self._pools.append(pool)
+        options: list[tuple[str, Any]] = [
+            ("grpc.max_receive_message_length", MAX_REQUEST),
+            ("grpc.max_send_message_length", MAX_REPLY),
+        ]
+        if token is not None:  # TCP: never share a port with another robot (gRPC would)
+            options.append(("grpc.so_reuseport", 0))
         server = grpc.server(
-            pool,
-            options=[
-                ("grpc.max_receive_message_length", MAX_REQUEST),
-                ("grpc.max_send_message_length", MAX_REPLY),
-            ],
-            maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS,
+            pool, options=options, maximum_concurrent_rpcs=MAX_WATCHERS + COMMAND_WORKERS
         )
         server.add_generic_rpc_handlers((_handlers(self.service, token, self.refusals),))
         return server

@@ -85,12 +85,18 @@ def bind(server: grpc.Server, endpoint: TcpEndpoint) -> int:
     from engine.security.service_access import host_port
 
     address = host_port(endpoint.host, endpoint.port)
-    if endpoint.tls is not None:
-        port = server.add_secure_port(address, grpc.ssl_server_credentials([endpoint.tls]))
-    else:
-        port = server.add_insecure_port(address)
+    try:
+        if endpoint.tls is not None:
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([endpoint.tls]))
+        else:
+            port = server.add_insecure_port(address)
+    except RuntimeError:  # gRPC: "Failed to bind to address"
+        port = 0
     if not port:
-        raise AccessError(f"cannot listen on {address} (in use? a wrong address?)")
+        raise AccessError(
+            f"cannot listen on {address}: the address is in use (another robot, or another "
+            "program?) or not one of this machine's; choose another [control] listen"
+        )
     return port
 
 

@@ -311,3 +311,19 @@ def test_config_check_says_what_control_serves(
     assert any("cannot read" in w and "gone.key" in w for w in warnings)
     assert any("chmod 600" in w for w in warnings)
     assert all(TOKEN not in n for n in control_notes(missing, folder))
+
+
+def test_a_port_another_robot_serves_is_never_shared(
+    plain: tuple[Engine, ControlServer, str],
+) -> None:
+    """gRPC binds with SO_REUSEPORT unless told not to: two robots on one port would each get
+    some of the calls (a kill could reach the wrong one). The second is refused, and says so."""
+    _, first, endpoint = plain
+    second = ControlServer(Engine(), Path(tempfile.mkdtemp(prefix="avin-tcp2-")) / "c.sock")  # type: ignore[arg-type]
+    try:
+        with pytest.raises(AccessError, match="in use"):
+            second.start_tcp(TcpEndpoint("127.0.0.1", first.tcp_port, TOKEN))
+    finally:
+        second.stop()
+    with ControlClient(endpoint=endpoint, token=TOKEN) as client:
+        assert client.snapshot().pid == 99
