@@ -193,6 +193,16 @@ class RiskSettings(_Section):
     accounts: dict[str, AccountRiskSettings] = Field(default_factory=dict)
     strategies: dict[str, StrategyRiskSettings] = Field(default_factory=dict)
 
+    @field_validator("default_budget", mode="before")
+    @classmethod
+    def _default_budget_is_money(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            raise ValueError(
+                "default_budget is an amount of RUB; a share of equity is given per row "
+                '(budget = "10%" in its [[strategies]] table)'
+            )
+        return value
+
     @field_validator("clock_skew_limit")
     @classmethod
     def _limit_above_warning(cls, value: float, info: ValidationInfo) -> float:

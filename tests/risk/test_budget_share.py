@@ -245,3 +245,13 @@ def test_avin_status_prints_the_rows_with_a_budget(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "Budgets" in out and "a:SBER:sim-1" in out and "99474.80" in out and "0.94%" in out
     assert "b:GAZP:sim-1" not in out  # no budget: not in the table
+
+
+def test_default_budget_says_a_share_is_given_per_row(tmp_path: Path) -> None:
+    path = tmp_path / "avin.toml"
+    path.write_text('[risk]\ndefault_budget = "10%"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    (problem,) = caught.value.problems
+    assert problem.key == "risk.default_budget" and problem.file == str(path)
+    assert "a share of equity is given per row" in problem.message
