@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 
 from engine.control.endpoint import is_live, socket_path, unix_target
+from engine.control.patch import apply
 from engine.control.proto import control_pb2 as pb
 from engine.control.proto.control_pb2_grpc import ControlStub
 from engine.security.service_access import (
@@ -173,9 +174,27 @@ class ControlClient:
     def save_workspace(self, data: dict[str, Any]) -> None:
         self._call(self.stub.SaveWorkspace, pb.Workspace(json=json.dumps(data).encode()))
 
-    def watch(self, min_interval: float = 0.0) -> Iterator[pb.EngineSnapshot]:
-        """Snapshots as the version moves (no timeout: close the client or cancel to end)."""
-        request = pb.WatchRequest(min_interval=min_interval)
+    def watch_status(self, min_interval: float = 0.0) -> Iterator[dict[str, Any]]:
+        """The status object (as :meth:`status`) whenever the version moves, sent as diffs
+        (``engine.control.patch``): the first whole, then only what changed."""
+        data: dict[str, Any] | None = None
+        version = -1
+        for message in self.watch(min_interval, diffs=True):
+            if not message.patch_json:
+                data = status_of(message)
+            elif data is None or message.base_version != version:
+                raise ControlError(
+                    grpc.StatusCode.DATA_LOSS, "a snapshot patch without its base: watch again"
+                )
+            else:
+                data = apply(data, json.loads(message.patch_json))
+            version = message.version
+            yield data
+
+    def watch(self, min_interval: float = 0.0, diffs: bool = False) -> Iterator[pb.EngineSnapshot]:
+        """Snapshots as the version moves (no timeout: close the client or cancel to end);
+        ``diffs``: after the first, patches (:meth:`watch_status` applies them)."""
+        request = pb.WatchRequest(min_interval=min_interval, diffs=diffs)
         stream = self.stub.WatchSnapshots(request, metadata=self.metadata)
         try:
             yield from stream

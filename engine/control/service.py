@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import grpc
 
 from engine.control import depth, reads
+from engine.control.patch import diff
 from engine.control.proto import control_pb2 as pb
 from engine.model.snapshot import EngineSnapshot, TradingState
 
@@ -88,6 +89,7 @@ class ControlService:
         self.stopping = stopping or threading.Event()
         self._lock = threading.Lock()
         self._encoded: tuple[EngineSnapshot, pb.EngineSnapshot] | None = None
+        self._plain: tuple[pb.EngineSnapshot, dict[str, Any]] | None = None  # for diffs
         self.watchers = 0
         self.sent = 0  # snapshots sent on streams (tests, the bench)
         self.log_batches = 0  # log batches sent on streams
@@ -127,13 +129,29 @@ class ControlService:
             )
         with self._stream(context):
             last = -1
+            base: dict[str, Any] | None = None  # diffs: what this client has
             while context.is_active() and not self.stopping.is_set():
                 message = self.current()  # taken when the client is ready: always the newest
                 if message.version != last:
+                    if request.diffs:
+                        data = self._decoded(message)
+                        sent = message if base is None else _patch(message, last, base, data)
+                        base = data
+                    else:
+                        sent = message
                     last = message.version
                     self.sent += 1
-                    yield message
+                    yield sent
                 self.stopping.wait(interval)
+
+    def _decoded(self, message: pb.EngineSnapshot) -> dict[str, Any]:
+        """The status object of ``message`` as the client decodes it, once per snapshot."""
+        cached = self._plain
+        if cached is not None and cached[0] is message:
+            return cached[1]
+        data: dict[str, Any] = json.loads(message.status_json)
+        self._plain = (message, data)
+        return data
 
     @contextlib.contextmanager
     def _stream(self, context: grpc.ServicerContext) -> Iterator[None]:
@@ -317,6 +335,19 @@ _KIND_NAMES = ", ".join(
     for n in pb.CommandKind.keys()  # noqa: SIM118 (an enum wrapper, not a dict)
     if n != "COMMAND_KIND_UNSPECIFIED"
 )
+
+
+def _patch(
+    message: pb.EngineSnapshot, base_version: int, base: dict[str, Any], data: dict[str, Any]
+) -> pb.EngineSnapshot:
+    return pb.EngineSnapshot(
+        version=message.version,
+        trading_state=message.trading_state,
+        running=message.running,
+        pid=message.pid,
+        patch_json=json.dumps(diff(base, data), ensure_ascii=False).encode(),
+        base_version=base_version,
+    )
 
 
 def _pid() -> int:

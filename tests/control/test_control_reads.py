@@ -61,13 +61,14 @@ class Engine:
         self.saved: dict[str, Any] = {}
         self.stop_requested = threading.Event()
         self.watched: dict[str, int] = {}
+        self.version = 1
 
     trading_state = TradingState.ACTIVE
     halt_reason = ""
 
     def snapshot(self) -> EngineSnapshot:
         return EngineSnapshot(
-            1, Mode.SIM, TradingState.ACTIVE, True, True, 77, False, None, None, None,
+            self.version, Mode.SIM, TradingState.ACTIVE, True, True, 77, False, None, None, None,
             strategies=tuple(self.rows),
         )  # fmt: skip
 
@@ -390,3 +391,24 @@ def test_huge_log_records_are_cut_and_a_batch_is_bounded(served: Any) -> None:
     assert 100 < newest < 150, newest  # about 32 KB each: about 128 fit in 4 MiB
     assert (batch.skipped, batch.last_seq) == (201 - newest, 201)  # the older ones: skipped
     assert [r.seq for r in batch.records] == list(range(202 - newest, 202))
+
+
+def test_a_snapshot_stream_of_diffs_rebuilds_every_snapshot(served: Any) -> None:
+    engine, client, _ = served
+    raw = client.watch(min_interval=0.02, diffs=True)
+    assembled = client.watch_status(min_interval=0.02)
+    assert next(raw).status_json and next(assembled) == client.status()  # the first: whole
+    for step in range(1, 6):
+        row = StrategyRow(
+            f"s{step + 1}", "sma_cross", "GAZP", "sim-1", "paused", step, Decimal(step)
+        )
+        engine.rows = [*engine.rows[:1], row, *engine.rows[1:]]  # a row, changed rows
+        engine.rows[0] = StrategyRow(
+            "s1", "sma_cross", "MOEX_SHARE_SBER", "sim-1", "running", step, Decimal(0)
+        )
+        engine.version += 1
+        patch = next(raw)
+        assert not patch.status_json and patch.base_version == engine.version - 1
+        assert len(patch.patch_json) < len(client.snapshot().status_json)
+        assert next(assembled) == client.status()
+        assert EngineSnapshot.from_json(client.status()).version == engine.version

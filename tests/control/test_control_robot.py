@@ -324,6 +324,10 @@ def test_what_attach_reads_from_a_real_robot(robot: Robot) -> None:
         assert wait_for("trades on the tape", lambda: client.tape("SBER", 5).trades)
         client.watch_book("SBER", 0)
         assert client.backtests() == []  # none saved in this home
+        stream = client.watch_status(min_interval=0.02)  # diffs after the first
+        versions = [EngineSnapshot.from_json(next(stream)).version for _ in range(5)]
+        assert versions == sorted(set(versions)), versions
+        stream.close()
 
 
 def test_the_tcp_endpoint_of_a_real_robot(robot: Robot) -> None:

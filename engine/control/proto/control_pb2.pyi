@@ -43,24 +43,30 @@ class SnapshotRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WatchRequest(_message.Message):
-    __slots__ = ("min_interval",)
+    __slots__ = ("min_interval", "diffs")
     MIN_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    DIFFS_FIELD_NUMBER: _ClassVar[int]
     min_interval: float
-    def __init__(self, min_interval: _Optional[float] = ...) -> None: ...
+    diffs: bool
+    def __init__(self, min_interval: _Optional[float] = ..., diffs: _Optional[bool] = ...) -> None: ...
 
 class EngineSnapshot(_message.Message):
-    __slots__ = ("version", "trading_state", "running", "pid", "status_json")
+    __slots__ = ("version", "trading_state", "running", "pid", "status_json", "patch_json", "base_version")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TRADING_STATE_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STATUS_JSON_FIELD_NUMBER: _ClassVar[int]
+    PATCH_JSON_FIELD_NUMBER: _ClassVar[int]
+    BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
     version: int
     trading_state: str
     running: bool
     pid: int
     status_json: bytes
-    def __init__(self, version: _Optional[int] = ..., trading_state: _Optional[str] = ..., running: _Optional[bool] = ..., pid: _Optional[int] = ..., status_json: _Optional[bytes] = ...) -> None: ...
+    patch_json: bytes
+    base_version: int
+    def __init__(self, version: _Optional[int] = ..., trading_state: _Optional[str] = ..., running: _Optional[bool] = ..., pid: _Optional[int] = ..., status_json: _Optional[bytes] = ..., patch_json: _Optional[bytes] = ..., base_version: _Optional[int] = ...) -> None: ...
 
 class CommandRequest(_message.Message):
     __slots__ = ("kind", "reason", "target", "spec_json")
