@@ -255,3 +255,18 @@ def test_default_budget_says_a_share_is_given_per_row(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.key == "risk.default_budget" and problem.file == str(path)
     assert "a share of equity is given per row" in problem.message
+
+
+async def test_the_view_counts_open_orders_in_what_a_row_uses() -> None:
+    # a resting limit buy of one lot: nothing filled, yet the row uses a lot at the last price
+    row = StrategySpec("test_resting", "SBER", budget=Decimal(50_000))
+    async with Driver([row], OPTIONS) as d:
+        await d.minutes(1)
+        (order,) = d.engine.book.open_orders()
+        assert order.lots == 1 and order.filled_lots == 0
+        last = d.engine.risk.gate.last_price("MOEX_SHARE_SBER")
+        assert last is not None
+        (view,) = d.engine.snapshot().budgets
+        assert view.used == (last * 10).quantize(Decimal("0.01"))  # 1 lot of 10 shares
+        assert view.free == Decimal(50_000) - view.used
+        assert view.share == (view.used * 100 / Decimal(1_000_000)).quantize(Decimal("0.01"))
