@@ -46,7 +46,7 @@ class QuitFlow:
         except Exception:
             open_orders = open_positions = 0
         if getattr(app.engine, "remote", False):
-            where = str(app.engine.path)
+            where = str(app.engine.where)
             screen = DetachOrStopScreen(where, open_orders, open_positions)
             app.push_screen(screen, self._attach_choice)
             return

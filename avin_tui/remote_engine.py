@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,14 @@ from engine.runtime.worklist import SpecCheck, StrategySpec
 MAX_BARS = 5000  # the server's bound on one chart answer
 MAX_TAPE = 1000  # the server's bound on one tape answer
 LOG_BATCH = 2000  # log records per batch of the log stream
+REFUSED_RETRY = 10.0  # seconds between two attempts after the robot refused this client
 RETRY = 0.5  # seconds between two attempts to reach a robot that went away
 COMMAND_TIMEOUT = 2.0  # seconds for one command (a robot answers in milliseconds)
 CHECK_TIMEOUT = 20.0  # seconds for the check of a new worklist row (it may ask the broker)
 LOG_CAPACITY = 20_000  # log records kept for the log pane
+
+
+_REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 class RobotUnreachable(ConnectionError):
@@ -60,13 +65,19 @@ class RemoteEngine:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | None,
         *,
         store: Any = None,
         interval: float = 0.25,
         retry: float = RETRY,
+        connect: Callable[[], ControlClient] | None = None,
+        where: str = "",
     ) -> None:
+        """``path``: the robot's unix socket; or ``connect`` (``path`` None): a client of a
+        TCP endpoint (``engine.control.client.connect_endpoint``), ``where`` naming it."""
         self.path = path
+        self.where = where or str(path)
+        self._connect = connect or (lambda: ControlClient(path, COMMAND_TIMEOUT))
         self.store = store  # the robot's state store: the user's workspace lives there
         self.interval = interval
         self.retry = retry
@@ -75,6 +86,7 @@ class RemoteEngine:
         self.connects = 0  # streams opened (tests: a reconnect is a second one)
         self.received = 0  # snapshots received
         self.connected = threading.Event()
+        self.refused = False  # the robot refused this client (its token): retried seldom
         self._latest: EngineSnapshot | None = None
         self._client: ControlClient | None = None
         self._lock = threading.Lock()
@@ -95,9 +107,11 @@ class RemoteEngine:
         return self
 
     def wait_connected(self, timeout: float) -> bool:
-        """Wait until a first snapshot came (True) or ``timeout`` passed (False)."""
+        """Wait until a first snapshot came (True), the robot refused this client or
+        ``timeout`` passed (False; ``problem`` says why)."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._latest is not None, timeout)
+            self._changed.wait_for(lambda: self._latest is not None or self.refused, timeout)
+            return self._latest is not None
 
     def wait_version(self, version: int, timeout: float) -> EngineSnapshot | None:
         """Wait until a snapshot of at least ``version`` came; None after ``timeout``."""
@@ -110,11 +124,16 @@ class RemoteEngine:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            if not self.path.exists() or not is_live(self.path):
+            if self.path is not None and not self.robot_alive():
                 self._lost(f"no robot serves {self.path}")
                 self._stop.wait(self.retry)
                 continue
-            client = ControlClient(self.path, COMMAND_TIMEOUT)
+            try:
+                client = self._connect()
+            except Exception as exc:  # no token, a certificate that cannot be read
+                self._lost(str(exc))
+                self._stop.wait(self.retry)
+                continue
             try:
                 first = True
                 for message in client.watch(self.interval):
@@ -126,7 +145,10 @@ class RemoteEngine:
                         break
                 self._lost("the robot ended the stream (it is stopping?)")
             except ControlError as exc:
-                self._lost(f"the robot went away ({exc.code.name}: {exc})")
+                if exc.code in _REFUSED:  # a token it does not take: no use asking again soon
+                    self._lost(f"the robot refused this client ({exc.code.name}: {exc})", True)
+                else:
+                    self._lost(f"the robot went away ({exc.code.name}: {exc})")
             except Exception as exc:  # a message this client cannot read: say so, try again
                 self._lost(f"cannot read the robot's snapshot ({type(exc).__name__}: {exc})")
             finally:
@@ -134,7 +156,7 @@ class RemoteEngine:
                     if self._client is client:
                         self._client = None
                 client.close()
-            self._stop.wait(self.retry)
+            self._stop.wait(REFUSED_RETRY if self.refused else self.retry)
 
     def take(self, snap: EngineSnapshot, connected_by: ControlClient | None = None) -> None:
         """A snapshot from the stream; ``connected_by``: the first of a new connection."""
@@ -148,6 +170,7 @@ class RemoteEngine:
             self._latest = snap
             self.received += 1
             self.problem = ""
+            self.refused = False
             self.connected.set()
             self._changed.notify_all()
 
@@ -157,13 +180,18 @@ class RemoteEngine:
         news here (avin_tui.notices); None before the first snapshot."""
         return self._known
 
-    def _lost(self, why: str) -> None:
-        with self._lock:
+    def _lost(self, why: str, refused: bool = False) -> None:
+        with self._changed:
             self.connected.clear()
             self.problem = why
+            self.refused = refused
+            self._changed.notify_all()
 
     def robot_alive(self) -> bool:
-        """Whether a process serves the socket now (blocks up to 0.2 s: not on the UI loop)."""
+        """Whether a process serves the socket now (blocks up to 0.2 s: not on the UI loop); on
+        TCP, whether the snapshot stream is up."""
+        if self.path is None:
+            return self.connected.is_set()
         return self.path.exists() and is_live(self.path)
 
     def request_stop(self) -> None:
@@ -220,7 +248,8 @@ class RemoteEngine:
     def _read(self, client: ControlClient, method: str, request: Any) -> Any:
         """One read call; the robot's refusal or absence as RobotUnreachable with its words."""
         try:
-            return getattr(client.stub, method)(request, timeout=COMMAND_TIMEOUT)
+            call = getattr(client.stub, method)
+            return call(request, timeout=COMMAND_TIMEOUT, metadata=client.metadata)
         except grpc.RpcError as exc:
             raise RobotUnreachable(f"{method}: {exc.details() or exc.code().name}") from None
         except ValueError as exc:  # the channel was closed under us
@@ -267,7 +296,9 @@ class RemoteEngine:
         client = self._connected_client()
         request = pb.StrategySpecRequest(spec_json=json.dumps(spec.to_json()).encode())
         try:
-            reply = client.stub.CheckStrategy(request, timeout=CHECK_TIMEOUT)
+            reply = client.stub.CheckStrategy(
+                request, timeout=CHECK_TIMEOUT, metadata=client.metadata
+            )
         except grpc.RpcError as exc:
             raise ControlError(exc.code(), exc.details() or exc.code().name) from None
         return SpecCheck(spec, tuple(reply.errors), tuple(reply.warnings))
@@ -279,7 +310,11 @@ class RemoteEngine:
             kind=pb.ADD_STRATEGY, spec_json=json.dumps(spec.to_json()).encode()
         )
         try:
-            return str(client.stub.Command(request, timeout=COMMAND_TIMEOUT).result)
+            return str(
+                client.stub.Command(
+                    request, timeout=COMMAND_TIMEOUT, metadata=client.metadata
+                ).result
+            )
         except grpc.RpcError as exc:
             raise ControlError(exc.code(), exc.details() or exc.code().name) from None
 
@@ -303,7 +338,7 @@ class RemoteEngine:
         client = self._connected_client()
         request = pb.CommandRequest(kind=kind, reason=reason[:200], target=target)
         try:
-            return client.stub.Command(request, timeout=COMMAND_TIMEOUT)
+            return client.stub.Command(request, timeout=COMMAND_TIMEOUT, metadata=client.metadata)
         except grpc.RpcError as exc:
             code = exc.code()
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
@@ -327,7 +362,7 @@ class RemoteEngine:
     def _read_log(self, client: ControlClient) -> None:
         request = pb.LogRequest(after_seq=self._log_after, limit=LOG_BATCH)
         try:
-            for batch in client.stub.WatchLog(request):
+            for batch in client.stub.WatchLog(request, metadata=client.metadata):
                 for record in batch.records:
                     self.logbook.add(
                         utc(record.ts_us),

@@ -93,7 +93,7 @@ class SnapshotFeed:
         if why == self.away:
             return
         self.away = why
-        where = getattr(self.app.engine, "path", "its socket")
+        where = getattr(self.app.engine, "where", "its socket")
         text = f"ROBOT NOT REACHABLE on {where}: {why}; reconnecting (last state shown, q quits)"
         main.query_one(Banner).show_message(text)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from avin_tui.cli.errors import EXIT_OK, EXIT_UNAVAILABLE, user_errors
+from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, user_errors
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -31,10 +31,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     attach.add_argument(
         "--endpoint",
-        type=Path,
         default=None,
-        metavar="PATH",
-        help="the robot's control socket (default: control.sock in the state home)",
+        metavar="PATH|HOST:PORT",
+        help="the robot's control socket (default: control.sock in the state home), or its TCP "
+        "endpoint ([control] listen)",
+    )
+    attach.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="TCP: the endpoint's token (default: AVIN_CONTROL_TOKEN, else state/control.token)",
+    )
+    attach.add_argument(
+        "--tls-root-cert",
+        type=Path,
+        metavar="PEM",
+        help="TCP: the robot's certificate (or its CA); needed for an address off loopback",
+    )
+    attach.add_argument(
+        "--tls-server-name", metavar="NAME", help="TCP: the name in the certificate, if not HOST"
     )
     attach.add_argument("--config", type=Path, default=None, metavar="FILE", help="config file")
     attach.set_defaults(func=cmd_attach)
@@ -45,7 +60,16 @@ def cmd_attach(args: argparse.Namespace) -> int:
     from engine.config import load_settings
 
     settings = load_settings(args.config)
-    return attach(settings, args.endpoint)
+    endpoint = args.endpoint
+    if endpoint is not None and is_tcp(endpoint):
+        return attach_tcp(settings, args)
+    return attach(settings, Path(endpoint) if endpoint is not None else None)
+
+
+def is_tcp(endpoint: str) -> bool:
+    """``HOST:PORT`` (a TCP endpoint), not a socket's path."""
+    host, sep, port = endpoint.rpartition(":")
+    return bool(sep and host) and port.isdigit() and "/" not in endpoint
 
 
 def robot_serves(path: Path) -> bool:
@@ -66,25 +90,61 @@ def attach(settings: Settings, endpoint: Path | None = None) -> int:
         home = path.parent if endpoint else homes().state
         print(f"avin attach: {no_robot_message(path, str(home))}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    from avin_tui.remote_engine import RemoteEngine
+
+    store = _workspace_store(settings, endpoint)
+    remote = RemoteEngine(path, store=store, interval=_interval(settings))
+    return run_attached(settings, remote, store)
+
+
+def attach_tcp(settings: Settings, args: argparse.Namespace) -> int:
+    """The app on the robot at the TCP endpoint ``args.endpoint`` (its token, TLS)."""
+    from avin_tui.remote_engine import RemoteEngine
+    from engine.control.client import connect_endpoint
+
+    def connect() -> Any:
+        return connect_endpoint(
+            args.endpoint,
+            token_file=args.token_file,
+            tls_root_cert=args.tls_root_cert,
+            tls_server_name=args.tls_server_name,
+        )
+
+    try:
+        connect().close()  # no token, an address that needs TLS: said now, exit 2
+    except ValueError as exc:
+        print(f"avin attach: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    remote = RemoteEngine(None, connect=connect, where=args.endpoint, interval=_interval(settings))
+    return run_attached(settings, remote, None)
+
+
+def _interval(settings: Settings) -> float:
+    return 1.0 / float(getattr(settings.ui, "refresh_hz", 4.0) or 4.0)
+
+
+def run_attached(settings: Settings, remote: Any, store: Any) -> int:
     try:
         from avin_tui.app import AvinApp  # type: ignore[import-not-found,unused-ignore]
-        from avin_tui.remote_engine import RemoteEngine
     except ImportError as exc:
         print(f"avin attach: the terminal app is not available ({exc})", file=sys.stderr)
+        if store is not None:
+            store.close()
         return EXIT_UNAVAILABLE
-    hz = float(getattr(settings.ui, "refresh_hz", 4.0) or 4.0)
-    store = _workspace_store(settings, endpoint)
-    remote = RemoteEngine(path, store=store, interval=1.0 / hz).start()
+    remote.start()
     try:
         if not remote.wait_connected(CONNECT_TIMEOUT):
+            if remote.refused:
+                print(f"avin attach: {remote.where}: {remote.problem}", file=sys.stderr)
+                return EXIT_CONFIG
             print(
-                f"avin attach: the robot on {path} did not answer within "
+                f"avin attach: the robot on {remote.where} did not answer within "
                 f"{CONNECT_TIMEOUT:g} s ({remote.problem})",
                 file=sys.stderr,
             )
             return EXIT_UNAVAILABLE
         app = AvinApp(remote, settings, run_engine=False)
-        app.sub_title = f"attached to {path}"
+        app.sub_title = f"attached to {remote.where}"
         app.run()
     finally:
         remote.request_stop()

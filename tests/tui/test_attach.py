@@ -11,6 +11,7 @@ state; a robot that goes away is said in the banner and found again when it is b
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.strategies import StrategiesTable
+from engine.control.client import connect_endpoint
 from engine.model import TimeFrame
 from engine.model.snapshot import EngineSnapshot, TradingState
 from tests.control.test_control_robot import AVIN, WAIT, Robot, wait_for
@@ -130,7 +132,10 @@ async def test_attach_and_detach_twenty_times_while_the_robot_trades(robot: Robo
     assert len(keys) == len(set(keys)), "an order shows twice"
     assert after["counters"].get("orders_sent", 0) > sent_before, "the robot traded meanwhile"
     # attaching and detaching sent the robot no command (a detach is not a stop, nor a kill)
-    assert "control: " not in robot.output()[log_before:].replace("control: serving", "")
+    commands = re.compile(
+        r"control: (kill|reduce|flatten|resume|stop|cancel|pause|close|add|remove|start)"
+    )
+    assert not commands.search(robot.output()[log_before:])
 
 
 def _resting(status: dict[str, Any]) -> tuple[str, ...] | None:
@@ -242,9 +247,42 @@ async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
             robot.stop(signal.SIGKILL)
 
 
+async def test_attach_over_tcp_with_the_token(robot: Robot, tmp_path: Path) -> None:
+    found = re.search(r"control: serving on 127\.0\.0\.1:(\d+) \(loopback", robot.output())
+    assert found, "the robot serves [control] listen"
+    endpoint = f"127.0.0.1:{found.group(1)}"
+    token = robot.home / "state" / "control.token"
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("not-the-token-of-this-robot\n")
+    wrong.chmod(0o600)
+    refused = RemoteEngine(
+        None, connect=lambda: connect_endpoint(endpoint, token_file=wrong), where=endpoint
+    ).start()
+    remote = RemoteEngine(
+        None, connect=lambda: connect_endpoint(endpoint, token_file=token), where=endpoint
+    ).start()
+    try:
+        assert remote.wait_connected(WAIT), remote.problem
+        assert not refused.wait_connected(WAIT)  # refused: it does not wait the whole bound
+        assert refused.refused and "UNAUTHENTICATED" in refused.problem
+        assert not refused.connected.is_set()
+        app = AvinApp(remote, run_engine=False, persist_layout=False, poll_interval=0.05)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_in_app(pilot, lambda: shown(app) is not None, WAIT)
+            await pilot.press("ctrl+k")
+            with robot.client() as client:
+                wait_for("HALTED", lambda: client.status()["trading_state"] == "HALTED")
+                assert client.command("resume", "test: re-arm").trading_state == "ACTIVE"
+            await detach(app, pilot)
+        assert robot.running()
+    finally:
+        refused.request_stop()
+        remote.request_stop()
+
+
 def _starts_logged(remote: RemoteEngine) -> int:
     entries = remote.logbook.entries_since(0)
-    return sum(1 for e in entries if e.message.startswith("control: serving on"))
+    return sum(1 for e in entries if e.message == f"control: serving on {remote.path}")
 
 
 def test_avin_attach_without_a_robot_says_how_to_start_one(tmp_path: Path) -> None:
