@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from avin_tui.app import AvinApp
+from avin_tui.cli.attach import is_tcp
 from avin_tui.remote_engine import RemoteEngine, RobotUnreachable
 from avin_tui.screens.detach_or_stop import DetachOrStopScreen
 from avin_tui.widgets.banner import Banner
@@ -306,3 +307,20 @@ def test_plain_avin_offers_to_attach_when_a_robot_runs(robot: Robot) -> None:
     assert f"(pid {robot.proc.pid}) already runs" in done.stderr  # type: ignore[union-attr]
     assert "avin attach" in done.stderr
     assert robot.running()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "tcp"),
+    [
+        ("127.0.0.1:7700", True),
+        ("server.example:7700", True),
+        ("[::1]:7700", True),
+        ("/run/avin/control.sock", False),
+        ("state/control.sock", False),
+        ("./host:7700", False),  # a path that happens to hold a colon
+        ("control.sock", False),
+        (":7700", False),
+    ],
+)
+def test_an_endpoint_is_a_socket_path_or_host_and_port(endpoint: str, tcp: bool) -> None:
+    assert is_tcp(endpoint) is tcp
