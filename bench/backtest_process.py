@@ -23,6 +23,8 @@ dependency: set ``AVIN_BENCH_BT_PYTHON`` to an interpreter that has it (or creat
 
 Without it only avin's own times are printed, with a note that the baseline is missing. The two
 processes alternate run by run (each pair under the same load) and the ratio is of the medians.
+Each process's CPU seconds (user + system, from ``getrusage``) are printed too: on a machine
+shared with other work the wall times swing with the load, the CPU seconds much less.
 
 avin's phases are timed too, in one more process that calls the same functions as the command
 (imports, CSV read + instrument, the run, the report build, trade list, table, saved report).
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -183,29 +186,41 @@ def avin_args(csv: Path, trades: Path) -> list[str]:
     ]
 
 
+CPU = {"cpu": 0.0}  # CPU seconds (user + system) of the last process timed
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds of ``cmd`` as a process (and its CPU seconds in :data:`CPU`)."""
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - t0
+    CPU["cpu"] = _children_cpu() - cpu0
     if done.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({done.returncode}): {done.stderr.strip()[-600:]}")
     return elapsed, done.stdout
 
 
-def run_avin(csv: Path, work: Path, i: int) -> tuple[float, int]:
+def run_avin(csv: Path, work: Path, i: int) -> tuple[float, float, int]:
     home = work / f"home{i}"
     trades = work / f"trades{i}.csv"
     env = {**os.environ, "AVIN_HOME": str(home), "PYTHONPATH": str(ROOT)}
     elapsed, _ = timed([*avin_command(), *avin_args(csv, trades)], env)
+    cpu = CPU["cpu"]
     count = pl.read_csv(trades).height
-    return elapsed, count
+    return elapsed, cpu, count
 
 
-def run_bt(python: str, csv: Path) -> tuple[float, int]:
+def run_bt(python: str, csv: Path) -> tuple[float, float, int]:
     elapsed, out = timed(
         [python, "-c", BT_SCRIPT, str(csv), str(FAST), str(SLOW)], dict(os.environ)
     )
-    return elapsed, int(out.strip().splitlines()[-1])
+    return elapsed, CPU["cpu"], int(out.strip().splitlines()[-1])
 
 
 def phases(csv: Path, work: Path) -> dict[str, float]:
@@ -213,6 +228,15 @@ def phases(csv: Path, work: Path) -> dict[str, float]:
     args = avin_args(csv, work / "phase-trades.csv")
     _, out = timed([sys.executable, "-c", PHASES_SCRIPT, *args], env)
     return json.loads(out.strip().splitlines()[-1])
+
+
+def _line(name: str, times: list[float], cpu: list[float], note: str) -> None:
+    runs = " ".join(f"{t:.2f}" for t in times)
+    spread = f"spread {min(times):.2f}-{max(times):.2f}"
+    print(f"{name:<28} {median(times):8.2f} s  [{runs}]  {spread}  {note}")
+    print(
+        f"{'  CPU (user + system)':<28} {median(cpu):8.2f} s  [{' '.join(f'{c:.2f}' for c in cpu)}]"
+    )
 
 
 def main() -> None:
@@ -238,28 +262,29 @@ def main() -> None:
         make_bars(args.bars).write_csv(csv)
         for name, seconds in phases(csv, work).items():
             print(f"  avin phase {name:<22} {seconds:8.3f} s")
-        avin_times, bt_times = [], []
+        avin_times, bt_times, avin_cpu, bt_cpu = [], [], [], []
         avin_count = bt_count = 0
         for i in range(args.runs):
-            elapsed, avin_count = run_avin(csv, work, i)
+            elapsed, cpu, avin_count = run_avin(csv, work, i)
             avin_times.append(elapsed)
+            avin_cpu.append(cpu)
             if have_bt:
-                elapsed, bt_count = run_bt(python, csv)
+                elapsed, cpu, bt_count = run_bt(python, csv)
                 bt_times.append(elapsed)
-        avin_s = median(avin_times)
-        runs = " ".join(f"{t:.2f}" for t in avin_times)
-        print(f"avin backtest (process)      {avin_s:8.2f} s  [{runs}]  {avin_count} trades")
+                bt_cpu.append(cpu)
+        _line("avin backtest (process)", avin_times, avin_cpu, f"{avin_count} trades")
         if not have_bt:
             print(
                 f"backtesting.py: baseline missing (no interpreter at {python}); set "
                 "AVIN_BENCH_BT_PYTHON to a Python with backtesting installed"
             )
             return
-        bt_s = median(bt_times)
-        runs = " ".join(f"{t:.2f}" for t in bt_times)
-        print(f"backtesting.py (process)     {bt_s:8.2f} s  [{runs}]  {bt_count} trades")
+        _line("backtesting.py (process)", bt_times, bt_cpu, f"{bt_count} trades")
+        avin_s, bt_s = median(avin_times), median(bt_times)
         pairs = " ".join(f"{b / a:.2f}" for a, b in zip(avin_times, bt_times, strict=True))
         print(f"ratio backtesting.py / avin  {bt_s / avin_s:8.2f}x  (per pair: {pairs})")
+        cpu_ratio = median(bt_cpu) / median(avin_cpu)
+        print(f"ratio of CPU seconds         {cpu_ratio:8.2f}x  (what a busy machine takes away)")
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
