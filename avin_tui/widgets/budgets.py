@@ -16,7 +16,7 @@ from rich.text import Text
 
 from avin_tui.widgets._format import right
 from avin_tui.widgets.diff_table import DiffTable, Row
-from engine.model.redact import show_account
+from engine.model.redact import redact, show_account
 from engine.model.snapshot import BudgetRow
 
 HUNDRED = Decimal(100)
@@ -31,10 +31,23 @@ def percent(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}%"
 
 
-def budget_cells(row: BudgetRow) -> Row:
+def row_label(row: BudgetRow, with_account: bool) -> str:
+    """The row's id (``sma_cross:SBER:sim-1``); without its account when the view has one
+    account only (it is in the summary line), so the name fits a narrow screen. Masked with
+    ``[privacy] hide_accounts``."""
+    label = row.strategy
+    if not with_account:
+        name, sep, repeat = label.partition("#")
+        suffix = f":{row.account}"
+        if name.endswith(suffix):
+            label = name[: -len(suffix)] + sep + repeat
+    return redact(label)
+
+
+def budget_cells(row: BudgetRow, with_account: bool = True) -> Row:
     free = row.free
     return (
-        row.strategy,
+        row_label(row, with_account),
         row.budget or "none",
         right(money(row.limit) if row.limit is not None else "-"),
         right(money(row.used)),
@@ -57,7 +70,8 @@ class BudgetsTable(DiffTable):
     FLEX = "strategy"
 
     def update_rows(self, rows: tuple[BudgetRow, ...]) -> None:
-        self.apply_rows({row.strategy: budget_cells(row) for row in rows})
+        several = len({row.account for row in rows}) > 1
+        self.apply_rows({row.strategy: budget_cells(row, several) for row in rows})
 
 
 def account_summary(rows: tuple[BudgetRow, ...]) -> Text:

@@ -17,7 +17,7 @@ from rich.text import Text
 from avin_tui.app import AvinApp
 from avin_tui.screens.accounts import AccountsScreen
 from avin_tui.screens.help import HELP
-from avin_tui.widgets.budgets import BudgetsTable
+from avin_tui.widgets.budgets import BudgetsTable, account_summary, budget_cells, row_label
 from engine.model.snapshot import BudgetRow
 
 from .conftest import FakeEngine, wait_for
@@ -153,3 +153,25 @@ def test_accounts_screen(
     app = snapshot_app(monkeypatch, theme="dark", no_color=look == "no_color")
     app.engine.set(budgets=BUDGETS)
     assert snap_compare(app, terminal_size=size, run_before=_open)
+
+
+def test_one_account_leaves_it_out_of_the_label_and_a_hidden_one_is_masked() -> None:
+    from engine.model import redact as registry
+    from engine.model.redact import hide_accounts, register_account
+
+    sber, rosn = BUDGETS[0], BUDGETS[3]
+    assert row_label(sber, with_account=False) == "sma_cross:SBER"
+    assert row_label(replace(sber, strategy="sma_cross:SBER:sim-1#2"), False) == "sma_cross:SBER#2"
+    assert row_label(sber, with_account=True) == "sma_cross:SBER:sim-1"
+    saved = set(registry._accounts)
+    register_account("2000123456")
+    hide_accounts(True)
+    try:
+        cells = [_text(c) for c in budget_cells(rosn, with_account=True)]
+        summary = account_summary((rosn,)).plain
+    finally:
+        hide_accounts(False)
+        registry._accounts.clear()
+        registry._accounts.update(saved)
+    assert not any("2000123456" in c for c in cells) and "2000123456" not in summary
+    assert cells[0].startswith("sma_cross:ROSN:…") and cells[-1].startswith("…")
