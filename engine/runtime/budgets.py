@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from engine.broker.base import Broker
-from engine.model.budget import HUNDRED, KOPECK, Budget
+from engine.model.budget import HUNDRED, KOPECK
 from engine.model.snapshot import BudgetRow
 from engine.risk.clock import trading_day
 from engine.risk.control import RiskControl
@@ -99,11 +99,6 @@ class BudgetKeeper:
         )
 
     # --- money ----------------------------------------------------------------------------------
-
-    def budget_of(self, strategy_id: str) -> Budget | None:
-        """The row's configured budget, or None (then ``[risk] default_budget`` applies)."""
-        slot = self._slots.get(strategy_id)
-        return slot.spec.budget if slot is not None else None
 
     def money(self, strategy_id: str) -> Decimal | None:
         """The row's budget in RUB for the risk gate: the amount, or the share of its account's
