@@ -151,3 +151,67 @@ async def test_a_resting_limit_order_refuses_only_what_would_reach_the_broker() 
         assert [o for o in book.orders.values() if not o.strategy] == []  # no net order sent
         assert resting.is_open and engine.trading_state is TradingState.ACTIVE
         assert engine.risk.triggers.fired == set()  # local policy, not the broker's
+
+
+async def _crash_after_first_bar(tmp_path: Path, broker: SimBroker, *, send: bool) -> None:
+    """Run ROWS to their first bar (``send``: the net order goes out, else the crash comes
+    between the netting and its intent) and die without the final save."""
+    store = DiskcacheStore(tmp_path / "state")
+    try:
+        d = Driver(ROWS, OPTIONS, store=store)
+        d.broker, d.engine = broker, Engine(broker, ROWS, OPTIONS, store=store)
+        async with d:
+            if not send:
+                d.engine.kernel.netting._send = lambda order: None  # type: ignore[method-assign]
+            await _first_bar(d)
+            assert _lots(d.engine) == [1, -1, 0]
+            d.engine.saver.closed = True
+            await d.stop()
+            proc = subprocess.Popen([sys.executable, "-c", "pass"])
+            proc.wait()
+            store._cache.set("marker", RunMarker(proc.pid, socket.gethostname(), "x").to_json())
+    finally:
+        store.close()
+
+
+async def _restart(tmp_path: Path, broker: SimBroker) -> tuple[Engine, list[int], list[str]]:
+    store = DiskcacheStore(tmp_path / "state")
+    try:
+        d = Driver(ROWS, OPTIONS, store=store)
+        d.broker, d.engine = broker, Engine(broker, ROWS, OPTIONS, store=store)
+        async with d:
+            engine = d.engine
+            report = engine.keeper.report
+            assert report is not None and report.crashed and report.problems == []
+            reasons = sorted(o.reason for o in engine.book.orders.values() if o.strategy)
+            return engine, _lots(engine), reasons
+    finally:
+        store.close()
+
+
+async def test_a_crash_before_the_net_order_was_sent_keeps_the_crossed_lots_only(
+    tmp_path: Path,
+) -> None:
+    broker = SimBroker(seed=7, start=START, realtime=False)
+    await _crash_after_first_bar(tmp_path, broker, send=False)
+    engine, lots, reasons = await _restart(tmp_path, broker)
+    assert lots == [1, -1, 0]  # the crossed lot stands, nothing else happened
+    assert reasons == ["", "net order never sent", "net order never sent"]
+    assert all(not o.is_open for o in engine.book.orders.values())
+    assert engine.book.position("sim-1", SBER).lots == 0
+
+
+async def test_a_fresh_simulated_market_ends_the_shares_of_the_open_net_order(
+    tmp_path: Path,
+) -> None:
+    await _crash_after_first_bar(
+        tmp_path, SimBroker(seed=7, start=START, realtime=False), send=True
+    )
+    fresh = SimBroker(seed=7, start=START, realtime=False)  # the market restarted: holds nothing
+    engine, lots, reasons = await _restart(tmp_path, fresh)
+    assert lots == [1, -1, 0]
+    assert reasons[0] == ""  # the sell, crossed whole
+    for reason in reasons[1:]:  # the buys' shares of the net order the restart cancelled
+        assert reason.startswith("net order ")
+        assert reason.endswith(" cancelled: the simulated market restarted")
+    assert all(not o.is_open for o in engine.book.orders.values())
