@@ -215,3 +215,21 @@ async def test_a_fresh_simulated_market_ends_the_shares_of_the_open_net_order(
         assert reason.startswith("net order ")
         assert reason.endswith(" cancelled: the simulated market restarted")
     assert all(not o.is_open for o in engine.book.orders.values())
+
+
+async def test_cancelling_a_netted_order_cancels_its_net_order_and_its_shares() -> None:
+    async with Driver(ROWS, OPTIONS, risk=RiskSettings()) as d:
+        engine = d.engine
+        await _first_bar(d)
+        book = engine.book
+        (net,) = [o for o in book.orders.values() if not o.strategy]
+        third = next(o for o in book.orders.values() if o.strategy == engine.slots[2].id)
+        assert net.is_open and third.internal and third.is_open
+        engine.cancel_order(third.id)  # the user's x on a row's netted order
+        await d.settle()
+        assert net.status is OrderStatus.CANCELLED
+        shares = [o for o in book.orders.values() if o.strategy and o.status.is_open is False]
+        assert {o.status for o in shares if o.filled_lots < o.lots} == {OrderStatus.CANCELLED}
+        assert third.reason.startswith(f"net order {net.id[:8]} cancelled")
+        assert _lots(engine) == [1, -1, 0] and book.position("sim-1", SBER).lots == 0
+        assert not [o for o in book.orders.values() if o.is_open]
