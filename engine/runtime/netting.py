@@ -66,12 +66,7 @@ class NettingDesk:
         # (account, code) -> strategies' market orders waiting for an opposite market order
         # at the broker to finish (never two opposite working orders there)
         self._waiting: dict[tuple[str, str], list[Order]] = {}
-        self._flushing = False
-        self._dirty: set[tuple[str, str]] = set()  # released while a flush ran
-
-    @property
-    def batching(self) -> bool:
-        return self._depth > 0
+        self._dirty: set[tuple[str, str]] = set()  # released: their waiting orders may go
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -80,9 +75,13 @@ class NettingDesk:
         try:
             yield
         finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self.flush()
+            if self._depth == 1:
+                try:
+                    self.flush()
+                finally:
+                    self._depth = 0
+            else:
+                self._depth -= 1
 
     def hold(self, order: Order) -> bool:
         """A recorded order that passed the rules: held for the end of the turn (True), or to
@@ -111,45 +110,29 @@ class NettingDesk:
         key = (order.account, order.instrument)
         if key not in self._waiting or order.internal or order.is_open:
             return
-        if self._depth > 0 or self._flushing:
-            self._dirty.add(key)
-            return
-        self._flushing = True
-        try:
-            self._settle(key, self._waiting.pop(key))
-            self._flush_dirty()
-        finally:
-            self._flushing = False
+        self._dirty.add(key)
+        if self._depth == 0:  # else the turn (or the flush) running takes it at its end
+            with self.turn():
+                pass
 
     def flush(self) -> None:
-        self._flushing = True
-        try:
-            for _ in range(MAX_ROUNDS):
-                held = [o for o in self._held.values() if o.is_open]
-                self._held.clear()
-                if not held:
-                    break
-                groups: dict[tuple[str, str], list[Order]] = {}
-                for order in held:
-                    key = (order.account, order.instrument)
-                    groups.setdefault(key, self._waiting.pop(key, [])).append(order)
-                for key, orders in groups.items():
-                    self._settle(key, orders)
-            for order in self._held.values():  # hooks that keep placing orders: as they are
-                self._send(order)
+        """Net and send what the turn held and what waits on a released account and
+        instrument; the market orders the hooks of crossed fills place meanwhile are netted in
+        the next round, for ``MAX_ROUNDS`` rounds (then they go through the rules as placed)."""
+        for n in range(MAX_ROUNDS + 1):
+            if n == MAX_ROUNDS:
+                self._depth = 0  # hooks that keep placing orders: no more holding
+            held = [o for o in self._held.values() if o.is_open]
             self._held.clear()
-            self._flush_dirty()
-        finally:
-            self._flushing = False
-
-    def _flush_dirty(self) -> None:
-        for _ in range(MAX_ROUNDS):
-            if not self._dirty:
-                return
             dirty, self._dirty = self._dirty, set()
-            for key in dirty:
-                if key in self._waiting:
-                    self._settle(key, self._waiting.pop(key))
+            if not held and not dirty:
+                return
+            groups = {key: self._waiting.pop(key) for key in dirty if key in self._waiting}
+            for order in held:
+                key = (order.account, order.instrument)
+                groups.setdefault(key, self._waiting.pop(key, [])).append(order)
+            for key, orders in groups.items():
+                self._settle(key, orders)
 
     def _settle(self, key: tuple[str, str], orders: list[Order]) -> None:
         """Net ``orders`` (one account and instrument, oldest first) and send what is left,

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.model import Fill, Order, OrderStatus, OrderType, Side
 from engine.model.order_book import OrderManager
-from engine.runtime.netting import NettingDesk
+from engine.runtime.netting import MAX_ROUNDS, NettingDesk
 
 NOW = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
 PRICE = Decimal("100.5")
@@ -118,3 +118,97 @@ def test_a_cancelled_waiting_order_is_dropped_and_a_net_order_that_ends_ends_its
     assert changed is a and a.status is OrderStatus.CANCELLED  # partly crossed: not REJECTED
     assert a.reason == f"net order {net.id[:8]} rejected: market closed"
     assert d.book.strategy_position("a").lots == 1  # the crossed lot stays
+
+
+def _working(d: Desk, side: Side, lots: int = 1) -> Order:
+    order = Order("SBER", side, OrderType.MARKET, lots, "acc", strategy="w")
+    d.book.record(order)
+    d.book.mark_submitted(order.id, NOW)
+    return order
+
+
+def test_a_release_during_a_turn_waits_for_its_end() -> None:
+    d = Desk()
+    working = _working(d, Side.SELL)
+    with d.desk.turn():
+        d.queue("a", Side.BUY, 1)
+    assert d.desk.waiting == 1
+    with d.desk.turn():
+        working.transition(OrderStatus.CANCELLED, NOW)
+        d.desk.release(working)  # in the middle of a turn: noted, not acted on
+        assert d.sent == []
+    (sent,) = d.sent  # at the end of the turn
+    assert sent.strategy == "a" and d.desk.waiting == 0
+    d.desk.release(sent)  # an order nobody waits for: nothing happens
+    assert len(d.sent) == 1
+
+
+def test_without_the_self_trade_rule_what_is_left_goes_out_despite_a_resting_limit() -> None:
+    for rule in (True, False):
+        d = Desk()
+        d.desk._self_trade = lambda rule=rule: rule  # type: ignore[misc]
+        refused: list[str] = []
+        d.desk._refuse = lambda order, why, out=refused: out.append(str(why))  # type: ignore[misc]
+        limit = Order("SBER", Side.BUY, OrderType.LIMIT, 1, "acc", price=PRICE, strategy="r")
+        d.book.record(limit)
+        d.book.mark_submitted(limit.id, NOW)
+        with d.desk.turn():
+            d.queue("a", Side.SELL, 1)
+        assert (len(d.sent), len(refused)) == ((0, 1) if rule else (1, 0))
+
+
+def test_hooks_that_keep_ordering_are_netted_a_few_rounds_then_sent_as_they_are() -> None:
+    d = Desk()
+    fills: list[str] = []
+
+    def place(strategy: str, side: Side) -> None:  # the kernel's _post: held, or sent now
+        order = Order("SBER", side, OrderType.MARKET, 1, "acc", strategy=strategy)
+        d.book.record(order)
+        if not d.desk.hold(order):
+            d.sent.append(order)
+
+    def fill(f: Fill) -> None:  # every crossed buy's hook places another pair
+        fills.append(f.fill_id)
+        d.book.apply_fill(f)
+        if f.side is Side.BUY:
+            place("a", Side.BUY)
+            place("b", Side.SELL)
+
+    d.desk._on_fill = fill  # type: ignore[assignment]
+    with d.desk.turn():
+        place("a", Side.BUY)
+        place("b", Side.SELL)
+    assert len(fills) == 2 * (MAX_ROUNDS + 1)  # the first pair and MAX_ROUNDS more, crossed
+    assert sorted(o.side.value for o in d.sent) == ["buy", "sell"]  # the last pair: as placed
+    assert d.desk._depth == 0
+
+
+def test_the_order_book_side_of_netting_edges() -> None:
+    book = OrderManager()
+    book.adopt_net("n", {"a": 0})  # nothing open: nothing kept
+    assert book.net_shares == {}
+    a = Order("SBER", Side.BUY, OrderType.MARKET, 2, "acc", strategy="a", internal=True)
+    b = Order("SBER", Side.BUY, OrderType.MARKET, 1, "acc", strategy="b", internal=True)
+    net = Order("SBER", Side.BUY, OrderType.MARKET, 3, "acc")
+    for order in (a, b, net):
+        book.record(order)
+        book.mark_submitted(order.id, NOW)
+    book.adopt_net(net.id, {a.id: 2, b.id: 1})
+    assert book.finish_net(net) == []  # still working
+    book.remember_fills(["f1:net:0"])  # a share booked before a restart is not booked again
+    result = book.apply_fill(Fill(net.id, "SBER", Side.BUY, 3, PRICE, Decimal("0.03"), NOW, "f1"))
+    assert [f.order_id for f in result.allocated] == [b.id]
+    assert book.strategy_position("a").lots == 0 and book.strategy_position("b").lots == 1
+    # a share that does not fit its order is logged, the strategy's position is still booked
+    book.apply_fill(Fill(b.id, "SBER", Side.BUY, 5, PRICE, Decimal(0), NOW, "bad"))
+    assert book.strategy_position("b").lots == 6
+    # an ended net order leaves its closed shares alone
+    other = Order("SBER", Side.SELL, OrderType.MARKET, 1, "acc", strategy="c", internal=True)
+    net2 = Order("SBER", Side.SELL, OrderType.MARKET, 1, "acc")
+    for order in (other, net2):
+        book.record(order)
+        book.mark_submitted(order.id, NOW)
+    book.adopt_net(net2.id, {other.id: 1, "gone": 1})
+    other.transition(OrderStatus.CANCELLED, NOW)
+    net2.transition(OrderStatus.EXPIRED, NOW)
+    assert book.finish_net(net2) == [] and book.net_shares == {}
