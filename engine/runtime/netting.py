@@ -7,7 +7,10 @@ orders of each account and instrument are either sent as they are (all on one si
 cross) or netted (:func:`engine.orders.netting.plan`): the orders become *internal* (never sent),
 the crossed lots are filled at once at the market's last trade price without commission, and the
 remainder goes to the broker as one net order owned by no strategy whose fills the order book
-splits back over them (:meth:`OrderManager._allocate`).
+splits back over them (:meth:`OrderManager._allocate`). What is left for the broker waits when
+it would meet an opposite market order still working there (it is netted again with later turns'
+orders when that one ends: ``release``), and is refused as ``self_trade`` when it would cross a
+resting limit or stop order; the part crossed inside stands either way.
 
 The journal gets, in this order: each internal order (its ``internal`` flag set), a ``net`` event
 (the net order's key and each order's share of it), the net order's intent (the router), the
