@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import deque
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
 
 from avin_tui.remote_market import bars_of, book_of, tape_of, utc
+from avin_tui.remote_records import RemoteKeeper, RemoteLog, report_of
 from engine.control.client import ControlClient, ControlError, status_of
 from engine.control.endpoint import is_live
 from engine.control.proto import control_pb2 as pb
 from engine.model import Bar, TimeFrame
 from engine.model.market_data import MarketTrade, OrderBook
 from engine.model.snapshot import EngineSnapshot
-from engine.runtime.logbook import LogEntry
 from engine.runtime.worklist import SpecCheck, StrategySpec
 
 MAX_BARS = 5000  # the server's bound on one chart answer
@@ -40,7 +38,6 @@ REFUSED_RETRY = 10.0  # seconds between two attempts after the robot refused thi
 RETRY = 0.5  # seconds between two attempts to reach a robot that went away
 COMMAND_TIMEOUT = 2.0  # seconds for one command (a robot answers in milliseconds)
 CHECK_TIMEOUT = 20.0  # seconds for the check of a new worklist row (it may ask the broker)
-LOG_CAPACITY = 20_000  # log records kept for the log pane
 
 
 _REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
@@ -93,6 +90,8 @@ class RemoteEngine:
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._known: frozenset[str] | None = None
+        self._recovery: dict[str, Any] | None = None
+        self.keeper = RemoteKeeper(None)  # the robot's recovery report, as the app reads it
         self._last_chart: tuple[Any, list[Bar]] = (None, [])
         self._log_pid = 0  # the robot whose log is followed, and its last record's number
         self._log_after = 0
@@ -137,8 +136,11 @@ class RemoteEngine:
             try:
                 first = True
                 for message in client.watch(self.interval):
+                    data = status_of(message)
                     self.take(
-                        EngineSnapshot.from_json(status_of(message)), client if first else None
+                        EngineSnapshot.from_json(data),
+                        client if first else None,
+                        recovery=data.get("recovery"),
                     )
                     first = False
                     if self._stop.is_set():
@@ -158,9 +160,19 @@ class RemoteEngine:
                 client.close()
             self._stop.wait(REFUSED_RETRY if self.refused else self.retry)
 
-    def take(self, snap: EngineSnapshot, connected_by: ControlClient | None = None) -> None:
-        """A snapshot from the stream; ``connected_by``: the first of a new connection."""
+    def take(
+        self,
+        snap: EngineSnapshot,
+        connected_by: ControlClient | None = None,
+        *,
+        recovery: dict[str, Any] | None = None,
+    ) -> None:
+        """A snapshot from the stream; ``connected_by``: the first of a new connection;
+        ``recovery``: what the robot's start-up recovered (its status JSON's ``recovery``)."""
         with self._changed:
+            if recovery is not None and recovery != self._recovery:
+                self._recovery = recovery
+                self.keeper = RemoteKeeper(report_of(recovery))
             if connected_by is not None:
                 self._client = connected_by
                 self.connects += 1
@@ -376,31 +388,3 @@ class RemoteEngine:
                     return
         except (grpc.RpcError, ValueError):
             return  # the robot went away: the snapshot thread connects again and follows anew
-
-
-class RemoteLog:
-    """The robot's log records for the log pane, numbered here (a robot that restarted numbers
-    its own from 1 again; the pane asks for what came after the last number it showed)."""
-
-    def __init__(self, capacity: int = LOG_CAPACITY) -> None:
-        self._ring: deque[Any] = deque(maxlen=capacity)
-        self._seq = 0
-        self._lock = threading.Lock()
-
-    @property
-    def last_seq(self) -> int:
-        return self._seq
-
-    def add(self, ts: datetime, level: str, source: str, message: str, detail: str = "") -> None:
-        """One record of the robot's, numbered here."""
-        with self._lock:
-            self._seq += 1
-            self._ring.append(LogEntry(self._seq, ts, level, source, message, detail))
-
-    def entries_since(self, seq: int, limit: int | None = None) -> list[Any]:
-        with self._lock:
-            if not self._ring or seq >= self._seq:
-                return []
-            first = self._ring[0].seq
-            items = list(self._ring)[max(0, seq + 1 - first) :]
-        return items[-limit:] if limit else items
