@@ -17,7 +17,8 @@ HELP = """\
   [b]ctrl+k[/b] [b]K[/b]    KILL SWITCH: halt, pause strategies, cancel open orders
   [b]F[/b]           FLATTEN: cancel orders, close positions at market (asks)
   [b]R[/b]           back to ACTIVE after a kill or a flatten (asks for y)
-  [b]q[/b]           quit (asks when orders or positions are open)
+  [b]q[/b]           quit (asks when orders or positions are open); attached
+              (avin attach): d detaches, the robot runs on; s stops it
   [b]?[/b] [b]F1[/b]        this help           [b]escape[/b]  close a dialog
   [b]s o p l c[/b]   focus Strategies / Orders / Positions / Log / Chart
   [b]tab[/b]         next pane           [b]shift+tab[/b]  previous pane
