@@ -149,8 +149,10 @@ class RemoteEngine:
             except ControlError as exc:
                 if exc.code in _REFUSED:  # a token it does not take: no use asking again soon
                     self._lost(f"the robot refused this client ({exc.code.name}: {exc})", True)
-                else:
-                    self._lost(f"the robot went away ({exc.code.name}: {exc})")
+                elif exc.code is grpc.StatusCode.UNAVAILABLE:
+                    self._lost(f"the robot went away ({exc})")
+                else:  # e.g. RESOURCE_EXHAUSTED: too many clients watch it now
+                    self._lost(f"the robot gave no snapshots ({exc.code.name}: {exc})")
             except Exception as exc:  # a message this client cannot read: say so, try again
                 self._lost(f"cannot read the robot's snapshot ({type(exc).__name__}: {exc})")
             finally:

@@ -33,6 +33,7 @@ from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.control.client import connect_endpoint
+from engine.control.service import MAX_WATCHERS
 from engine.model import TimeFrame
 from engine.model.snapshot import EngineSnapshot, TradingState
 from tests.control.test_control_robot import AVIN, WAIT, Robot, wait_for
@@ -204,6 +205,26 @@ def test_two_attached_clients_see_the_same_state(robot: Robot) -> None:
     finally:
         one.request_stop()
         two.request_stop()
+
+
+def test_a_robot_watched_by_too_many_says_so_and_the_client_gets_in_when_one_leaves(
+    robot: Robot,
+) -> None:
+    with robot.client() as client:
+        streams = [client.watch(0.5) for _ in range(MAX_WATCHERS)]
+        for stream in streams:
+            next(stream)  # open: each holds one of the robot's stream workers
+        remote = RemoteEngine(robot.socket).start()
+        try:
+            wait_for("the refusal", lambda: "RESOURCE_EXHAUSTED" in remote.problem)
+            assert not remote.connected.is_set() and "at most" in remote.problem
+            for stream in streams[:2]:  # snapshots and log: two streams for an attached app
+                stream.close()
+            assert remote.wait_connected(WAIT), remote.problem
+        finally:
+            remote.request_stop()
+            for stream in streams:
+                stream.close()
 
 
 async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
