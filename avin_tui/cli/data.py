@@ -253,8 +253,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if args.remote:
         return cmd_export_remote(args)
-    if args.tls_root_cert:
-        raise DataError("--tls-root-cert goes with --remote", "Add --remote HOST:PORT or drop it.")
+    if args.tls_root_cert or args.live:
+        flag = "--tls-root-cert" if args.tls_root_cert else "--live"
+        raise DataError(f"{flag} goes with --remote", "Add --remote HOST:PORT or drop it.")
     tf = TimeFrame.from_code(args.tf)
     rows = export(
         args.ticker, tf, args.output, begin=utc_day(args.since), end=utc_day(args.until, end=True)

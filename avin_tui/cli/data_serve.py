@@ -35,6 +35,14 @@ def add_serve_parser(sub: Any) -> None:
     )
     p.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
     p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
+    p.add_argument(
+        "--max-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bar streams served at once (live streams included); one more is told to retry "
+        "(default 16)",
+    )
     p.set_defaults(func=guard(cmd_serve))
 
 
@@ -50,6 +58,12 @@ def add_remote_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PEM",
         help="with --remote: the service uses TLS; trust this certificate (PEM)",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="with --remote: add the closed bars of the robot running on the service's home, "
+        "newer than the stored ones (--to: up to that day)",
     )
 
 
@@ -84,9 +98,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     given = os.environ.get(TOKEN_ENV, "").strip()
     token = given or secrets.token_urlsafe(32)
+    limit = {} if args.max_requests is None else {"max_requests": args.max_requests}
     try:
         service = DataService(
-            token, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key
+            token,
+            host=args.host,
+            port=args.port,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            **limit,
         )
     except pa.ArrowException as exc:
         raise DataError(
@@ -183,6 +203,7 @@ def cmd_export_remote(args: argparse.Namespace) -> int:
             args.output,
             begin=utc_day(args.since),
             end=utc_day(args.until, end=True),
+            live=args.live,
         )
     stdout_console().print(
         f"{rows:,} {tf.code} bars written to {args.output} (from {args.remote})", soft_wrap=True

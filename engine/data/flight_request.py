@@ -9,6 +9,12 @@ A bars request is the ticket (``do_get``) or the command of a ``FlightDescriptor
 ``from`` is inclusive, ``to`` exclusive (the frame start of a bar, as in ``load_bars``); ISO 8601
 dates or times, naive means UTC. One request spans at most ``MAX_SPAN[tf]``; the client splits
 longer ranges (a bar belongs to the piece its frame start falls in, so the pieces join exactly).
+
+A live request adds ``"live": true``: the stored bars joined with the closed bars of the robot
+running on the server's home (its control socket) newer than them; ``to`` may then be left out
+(no end: the stored bars up to the last one, then the robot's). ``"follow": true`` (with
+``live``, ``DoGet`` only) keeps the stream open and sends each bar the robot closes from then on,
+until the client cancels (or, with ``to``, until the robot's bars reach it).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ TOKEN_FILE = "data-service.token"
 AUTH_HEADER = "authorization"
 MAX_TICKET_BYTES = 4096
 INSTRUMENTS_ACTION = "instruments"
+FIELDS = ("ticker", "tf", "from", "to", "live", "follow")
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 _MINUTES = (TimeFrame.M1, TimeFrame.M5, TimeFrame.M10, TimeFrame.M15)
@@ -44,17 +51,20 @@ class BarsRequest:
     ticker: str
     timeframe: TimeFrame
     begin: datetime
-    end: datetime
+    end: datetime | None  # None: a live request without an end
+    live: bool = False
+    follow: bool = False
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "ticker": self.ticker,
-                "tf": self.timeframe.code,
-                "from": iso(self.begin),
-                "to": iso(self.end),
-            }
-        ).encode()
+        data: dict[str, object] = {"ticker": self.ticker, "tf": self.timeframe.code}
+        data["from"] = iso(self.begin)
+        if self.end is not None:
+            data["to"] = iso(self.end)
+        if self.live:
+            data["live"] = True
+        if self.follow:
+            data["follow"] = True
+        return json.dumps(data).encode()
 
 
 def iso(ts: datetime) -> str:
@@ -94,9 +104,14 @@ def parse_bars_request(raw: bytes, *, limit: bool = True) -> BarsRequest:
         ) from None
     if not isinstance(data, dict):
         raise RequestError("the request must be a JSON object with ticker, tf, from and to")
-    unknown = sorted(set(data) - {"ticker", "tf", "from", "to"})
+    unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise RequestError(f"unknown request fields {unknown}; known: ticker, tf, from, to")
+        raise RequestError(f"unknown request fields {unknown}; known: {', '.join(FIELDS)}")
+    live, follow = data.get("live", False), data.get("follow", False)
+    if not isinstance(live, bool) or not isinstance(follow, bool):
+        raise RequestError('"live" and "follow" must be true or false')
+    if follow and not live:
+        raise RequestError('"follow" streams a running robot\'s bars: it needs "live": true')
     ticker = data.get("ticker")
     if not isinstance(ticker, str) or not ticker.strip() or len(ticker) > 64:
         raise RequestError('"ticker" must be a ticker (SBER) or a code (MOEX_SHARE_SBER)')
@@ -106,16 +121,24 @@ def parse_bars_request(raw: bytes, *, limit: bool = True) -> BarsRequest:
     except (ValueError, KeyError):
         codes = " ".join(tf.code for tf in TimeFrame)
         raise RequestError(f'unknown timeframe "tf": {tf_code!r}; one of {codes}') from None
-    begin, end = _time(data.get("from"), "from"), _time(data.get("to"), "to")
+    begin = _time(data.get("from"), "from")
+    if live and data.get("to") is None:
+        return BarsRequest(ticker.strip(), timeframe, begin, None, live, follow)
+    end = _time(data.get("to"), "to")
     if end <= begin:
         raise RequestError(f'empty range: "from" {iso(begin)} is not before "to" {iso(end)}')
+    if limit:
+        check_span(begin, end, timeframe)
+    return BarsRequest(ticker.strip(), timeframe, begin, end, live, follow)
+
+
+def check_span(begin: datetime, end: datetime, timeframe: TimeFrame) -> None:
     span = MAX_SPAN[timeframe]
-    if limit and end - begin > span:
+    if end - begin > span:
         raise RequestError(
             f"the range {iso(begin)} .. {iso(end)} is longer than {span.days} days, the most one "
             f"{timeframe.code} request may span; split it (engine.data.remote does)"
         )
-    return BarsRequest(ticker.strip(), timeframe, begin, end)
 
 
 def pieces(begin: datetime, end: datetime, timeframe: TimeFrame) -> list[tuple[datetime, datetime]]:

@@ -6,6 +6,9 @@
     bars = remote.bars("SBER", "1H", date(2024, 1, 1), date(2024, 4, 1))   # polars DataFrame
     remote.instruments()                                     # list[Instrument]
     remote.stored()                                          # {code: (first bar, last bar)}
+    remote.live_bars("SBER", "1M", date(2024, 3, 1))         # stored + the running robot's bars
+    for new in remote.follow("SBER", "1M", since):           # then each bar the robot closes
+        ...
 
 ``bars`` answers like ``load_bars``: the bars whose frame start is in ``[begin, end)``, the same
 columns and types, :class:`MissingDataError` when there are none. Ranges longer than one request
@@ -16,6 +19,7 @@ with the server's message; a refused token is :class:`~engine.data.errors.TokenE
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +49,10 @@ DEFAULT_TIMEOUT = 60.0
 
 class RemoteError(DataError):
     """The data service refused a request or could not be reached."""
+
+
+class BusyError(RemoteError):
+    """The data service answers as many requests as it may at once: retry in a moment."""
 
 
 def endpoint_uri(endpoint: str, tls: bool = False) -> str:
@@ -95,9 +103,9 @@ class RemoteStore:
                 f"cannot use the data service address {endpoint!r}: {_message(exc)}",
                 "Give HOST:PORT as printed by `avin data serve`.",
             ) from None
-        self._options = flight.FlightCallOptions(
-            headers=[(AUTH_HEADER.encode(), f"Bearer {token}".encode())], timeout=timeout
-        )
+        headers = [(AUTH_HEADER.encode(), f"Bearer {token}".encode())]
+        self._options = flight.FlightCallOptions(headers=headers, timeout=timeout)
+        self._stream_options = flight.FlightCallOptions(headers=headers)  # no end: follow
 
     def close(self) -> None:
         self._client.close()
@@ -118,6 +126,8 @@ class RemoteStore:
                 f"machine it is in {token_path().name} in the state home).",
             ) from None
         except flight.FlightUnavailableError as exc:
+            if "is busy" in str(exc):
+                raise BusyError(_message(exc), "Retry in a moment.") from None
             raise RemoteError(
                 f"the data service at {self.endpoint} is not reachable: {_message(exc)}",
                 "Is `avin data serve` running there, on this port? If it serves TLS (it "
@@ -167,8 +177,59 @@ class RemoteStore:
         out = {}
         for info in self._call("the store listing", listing):
             request = parse_bars_request(info.descriptor.command, limit=False)
+            assert request.end is not None  # a listed flight has its range
             out[request.ticker] = (request.begin, request.end - timedelta(minutes=1))
         return out
+
+    def live_bars(
+        self, ticker: str, timeframe: TimeFrame | str, begin: TimeLike, end: TimeLike | None = None
+    ) -> pl.DataFrame:
+        """The stored bars from ``begin`` (to ``end``, else to the last stored one) joined with
+        the closed bars of the robot running on the service's home, newer than them (docs/data.md,
+        "Live bars"). No robot there: :class:`RemoteError` saying so."""
+        from engine.data.loading import to_utc
+
+        tf = timeframe if isinstance(timeframe, TimeFrame) else TimeFrame.from_code(timeframe)
+        start, stop = to_utc(begin), None if end is None else to_utc(end)
+        if stop is not None and stop <= start:
+            raise ValueError(f"empty range: begin {start:%Y-%m-%d %H:%M} is not before end {stop}")
+        stored = self.stored(ticker)
+        history_end = stop
+        if history_end is None and stored:
+            history_end = next(iter(stored.values()))[1] + timedelta(minutes=1)
+        parts = pieces(start, history_end, tf) if history_end is not None else []
+        frames = [self.fetch(BarsRequest(ticker, tf, lo, hi)) for lo, hi in parts[:-1]]
+        live_from = parts[-1][0] if parts else start
+        frames.append(self.fetch(BarsRequest(ticker, tf, live_from, stop, live=True)))
+        return pl.concat(frames).rechunk()
+
+    def follow(
+        self, ticker: str, timeframe: TimeFrame | str, begin: TimeLike, end: TimeLike | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """One live request kept open: first the bars :meth:`live_bars` would give (``begin``
+        within one request's span of the last stored bar), then each batch of bars the robot
+        closes, as they come, until the loop stops (closing the generator cancels the stream) or,
+        with ``end``, the robot's bars reach it."""
+        from engine.data.loading import to_utc
+
+        tf = timeframe if isinstance(timeframe, TimeFrame) else TimeFrame.from_code(timeframe)
+        request = BarsRequest(
+            ticker, tf, to_utc(begin), None if end is None else to_utc(end), live=True, follow=True
+        )
+        what = f"{ticker} {tf.code} live"
+        ticket = flight.Ticket(request.encode())
+        reader = self._call(what, lambda: self._client.do_get(ticket, self._stream_options))
+        try:
+            while True:
+                try:
+                    chunk = self._call(what, reader.read_chunk)
+                except StopIteration:
+                    return
+                frame = pl.from_arrow(chunk.data)
+                assert isinstance(frame, pl.DataFrame)
+                yield frame.cast(dict(BAR_SCHEMA))  # type: ignore[arg-type]
+        finally:
+            reader.cancel()
 
     def instruments(self) -> list[Instrument]:
         """The server's instrument cache."""
@@ -204,10 +265,20 @@ def export_remote(
     *,
     begin: datetime | None = None,
     end: datetime | None = None,
+    live: bool = False,
 ) -> int:
-    """``avin data export --remote``: the local export's file, from the data service's bars."""
+    """``avin data export --remote``: the local export's file, from the data service's bars;
+    ``live``: joined with the running robot's closed bars (:meth:`RemoteStore.live_bars`)."""
     output_format(output)
     stored = remote.stored(ticker)
+    if live:
+        if begin is None and not stored:
+            raise MissingDataError(
+                f"the data service at {remote.endpoint} stores no bars of {ticker}",
+                "Give --from: the export then holds the running robot's bars from that day.",
+            )
+        start = begin if begin is not None else timeframe.floor(next(iter(stored.values()))[0])
+        return write_bars(remote.live_bars(ticker, timeframe, start, end), output)
     if not stored:
         raise MissingDataError(
             f"the data service at {remote.endpoint} stores no bars of {ticker}",

@@ -10,6 +10,14 @@
   range in pieces one request may span.
 - ``do_action("instruments")``: the instrument cache as one Arrow IPC stream.
 
+A request with ``"live": true`` joins the stored bars with the closed bars of the robot running on
+this home (its control socket, :mod:`engine.data.live_bars`); with ``"follow": true`` the
+``do_get`` stream stays open and sends the bars the robot closes, polling its chart every
+``poll_interval`` seconds, until the client cancels. No robot: a Flight error saying so.
+
+At most ``max_requests`` ``do_get`` streams run at once (a follow stream holds its place until it
+ends); one more is refused at once with UNAVAILABLE "the data service is busy ... retry".
+
 Every call carries ``authorization: Bearer <token>`` (:class:`TokenCheck`); a missing or wrong
 token is UNAUTHENTICATED. A bad request is a Flight error whose message says what is wrong; an
 unexpected failure is logged here and told to the client as an internal error without details.
@@ -21,11 +29,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import threading
+import weakref
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.flight as flight
 
@@ -36,10 +47,20 @@ from engine.data.flight_request import (
     TOKEN_ENV,
     BarsRequest,
     RequestError,
+    check_span,
     parse_bars_request,
     pieces,
 )
 from engine.data.instruments import InstrumentCache, instrument_row
+from engine.data.live_bars import (
+    MAX_BARS,
+    POLL_BARS,
+    NoRobotError,
+    join,
+    no_robot,
+    robot_bars,
+    within,
+)
 from engine.data.loading import load_bars, resolve_code
 from engine.data.schema import empty_bars
 from engine.data.store import BarStore
@@ -49,6 +70,9 @@ from engine.model.redact import register_secret
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 65_536
+MAX_REQUESTS = 16  # do_get streams at once (each holds a server thread while it sends)
+POLL_INTERVAL = 1.0  # seconds between two looks at the robot's chart in a follow stream
+MIN_POLL, MAX_POLL = 0.01, 60.0
 INSTRUMENT_COLUMNS = (
     "exchange",
     "category",
@@ -110,6 +134,44 @@ def _bad(message: str) -> flight.FlightServerError:
     return flight.FlightServerError(f"bad request: {message}")
 
 
+class Slots:
+    """Places for ``limit`` requests at once; :meth:`take` refuses one more (never waits)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> Slot:
+        with self._lock:
+            if self.in_use >= self.limit:
+                raise flight.FlightUnavailableError(
+                    f"the data service is busy: it answers at most {self.limit} requests at once "
+                    "and that many are running; retry in a moment (the server's "
+                    "`avin data serve --max-requests N` raises the limit)"
+                )
+            self.in_use += 1
+        return Slot(self)
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self.in_use -= 1
+
+
+class Slot:
+    """One taken place; :meth:`release` gives it back once, however often it is called."""
+
+    def __init__(self, slots: Slots) -> None:
+        self._slots: Slots | None = slots
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            slots, self._slots = self._slots, None
+        if slots is not None:
+            slots._give_back()
+
+
 class DataService(flight.FlightServerBase):
     """Serves ``store`` (default: the data home's) to clients holding ``token``."""
 
@@ -123,7 +185,16 @@ class DataService(flight.FlightServerBase):
         tls_key: Path | None = None,
         store: BarStore | None = None,
         instruments: InstrumentCache | None = None,
+        max_requests: int = MAX_REQUESTS,
+        poll_interval: float = POLL_INTERVAL,
+        control_socket: Path | None = None,
     ) -> None:
+        if max_requests < 1:
+            raise ServiceSetupError(f"--max-requests must be at least 1, not {max_requests}")
+        if not MIN_POLL <= poll_interval <= MAX_POLL:
+            raise ServiceSetupError(
+                f"the poll interval must be {MIN_POLL:g}..{MAX_POLL:g} s, not {poll_interval:g}"
+            )
         if len(token) < 16:
             raise ServiceSetupError(
                 f"the token (${TOKEN_ENV}) must be at least 16 characters; unset it for a random one"
@@ -150,11 +221,28 @@ class DataService(flight.FlightServerBase):
         self.instrument_cache = instruments if instruments is not None else InstrumentCache()
         self.tls = tls
         self.host = host
+        self.slots = Slots(max_requests)
+        self.poll_interval = poll_interval
+        self._control_socket = control_socket
+        self._stopping = threading.Event()
         super().__init__(
             location(host, port, tls),
             tls_certificates=certificates,
             middleware={"token": TokenCheck(token)},
         )
+
+    def shutdown(self) -> None:
+        self._stopping.set()  # follow streams end at their next look at the robot
+        super().shutdown()
+
+    @property
+    def control_socket(self) -> Path:
+        """The control socket of the robot on this home (the source of live bars)."""
+        if self._control_socket is not None:
+            return self._control_socket
+        from engine.control.endpoint import socket_path
+
+        return socket_path()
 
     @property
     def endpoint(self) -> str:
@@ -173,19 +261,48 @@ class DataService(flight.FlightServerBase):
     # --- bars -----------------------------------------------------------------------------
 
     def _load(self, request: BarsRequest) -> pa.Table:
+        code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+        if request.live:
+            return self._live(code, request).to_arrow()
+        assert request.end is not None  # only a live request may leave it out
+        return self._stored(code, request.timeframe, request.begin, request.end).to_arrow()
+
+    def _stored(self, code: str, tf: TimeFrame, begin: datetime, end: datetime) -> pl.DataFrame:
         try:
-            code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
-            frame = load_bars(code, request.timeframe, request.begin, request.end, store=self.store)
+            return load_bars(code, tf, begin, end, store=self.store)
         except MissingDataError:
-            frame = empty_bars()  # an empty answer, not an error
             if not self.store.has(code):
                 raise
-        return frame.to_arrow()
+            return empty_bars()  # an empty answer, not an error
 
-    def _answer(self, raw: bytes, what: str) -> pa.Table:
+    def _live(self, code: str, request: BarsRequest) -> pl.DataFrame:
+        """The stored bars in the range joined with the robot's closed bars newer than them."""
+        end = request.end
+        if end is None:  # up to the last stored bar
+            bounds = self.store.bounds(code)
+            end = bounds[1] + timedelta(minutes=1) if bounds is not None else request.begin
+        stored = empty_bars()
+        if end > request.begin and self.store.has(code):
+            check_span(request.begin, end, request.timeframe)
+            stored = self._stored(code, request.timeframe, request.begin, end)
+        robot = robot_bars(code, request.timeframe, MAX_BARS, self.control_socket)
+        if robot.is_empty():
+            raise NoRobotError(
+                f"the robot running on this home has no closed {request.timeframe.code} bars of "
+                f"{code}: it charts only the instruments of its strategies",
+                "`avin status` on the server shows them",
+            )
+        return join(stored, within(robot, request.begin, request.end))
+
+    def _answer(self, raw: bytes, what: str) -> tuple[BarsRequest, pa.Table]:
         try:
             request = parse_bars_request(raw)
+            if request.follow and what != "get":
+                raise RequestError('"follow" is a stream: ask it with DoGet')
             table = self._load(request)
+        except NoRobotError as exc:
+            log.info("data service: live %s refused: %s", what, exc.describe())
+            raise flight.FlightServerError(exc.describe()) from None
         except (RequestError, UnknownInstrumentError, MissingDataError) as exc:
             message = exc.describe() if isinstance(exc, DataError) else str(exc)
             log.info("data service: %s refused: %s", what, message)
@@ -201,28 +318,72 @@ class DataService(flight.FlightServerBase):
                 f"the data service failed to answer this {what} (its log has the details)"
             ) from None
         log.info(
-            "data service: %s %r %s %s..%s: %d rows",
+            "data service: %s%s %r %s %s..%s: %d rows",
             what,
+            " live" if request.live else "",
             request.ticker,
             request.timeframe.code,
             request.begin,
-            request.end,
+            request.end or "",
             table.num_rows,
         )
-        return table
+        return request, table
 
     def do_get(self, context: Any, ticket: flight.Ticket) -> flight.FlightDataStream:
-        table = self._answer(ticket.ticket, "get")
-        return flight.RecordBatchStream(
-            pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), schema=table.schema)
-        )
+        slot = self.slots.take()
+        try:
+            request, table = self._answer(ticket.ticket, "get")
+        except BaseException:
+            slot.release()
+            raise
+        batches = self._send(context, slot, request, table)
+        weakref.finalize(batches, slot.release)  # a stream dropped before its first batch
+        return flight.GeneratorStream(table.schema, batches)
+
+    def _send(
+        self, context: Any, slot: Slot, request: BarsRequest, table: pa.Table
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from table.to_batches(max_chunksize=BATCH_ROWS)
+            if request.follow:
+                last = table.column("ts")[-1].as_py() if table.num_rows else None
+                yield from self._follow(context, request, last)
+        finally:
+            slot.release()
+
+    def _follow(
+        self, context: Any, request: BarsRequest, last: datetime | None
+    ) -> Iterator[pa.RecordBatch]:
+        """The bars the robot closes after ``last``, each look ``poll_interval`` apart, until
+        the client cancels, the service stops or (with an end) the robot's bars reach it."""
+        code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+        tf, socket = request.timeframe, self.control_socket
+        while not self._stopping.wait(self.poll_interval):
+            if context.is_cancelled():
+                return
+            try:
+                bars = robot_bars(code, tf, POLL_BARS, socket)
+                if last is not None and not bars.is_empty() and bars["ts"][0] > last:
+                    bars = robot_bars(code, tf, MAX_BARS, socket)  # more closed than one poll
+            except NoRobotError:
+                gone = no_robot(socket, stopped=True).describe()
+                log.info("data service: a live stream of %s ended: %s", code, gone)
+                raise flight.FlightServerError(gone) from None
+            if last is not None:
+                bars = bars.filter(pl.col("ts") > last)
+            new = within(bars, request.begin, request.end)
+            if not new.is_empty():
+                last = new["ts"][-1]
+                yield from new.to_arrow().to_batches(max_chunksize=BATCH_ROWS)
+            if request.end is not None and not bars.is_empty() and bars["ts"][-1] >= request.end:
+                return
 
     def get_flight_info(
         self, context: Any, descriptor: flight.FlightDescriptor
     ) -> flight.FlightInfo:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise _bad("use a command descriptor holding the bars request JSON")
-        table = self._answer(descriptor.command, "info")
+        _, table = self._answer(descriptor.command, "info")
         endpoint = flight.FlightEndpoint(flight.Ticket(descriptor.command), [])
         return flight.FlightInfo(table.schema, descriptor, [endpoint], table.num_rows, -1)
 
