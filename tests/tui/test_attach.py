@@ -32,7 +32,7 @@ from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.strategies import StrategiesTable
-from engine.control.client import connect_endpoint
+from engine.control.client import ControlError, connect_endpoint
 from engine.control.service import MAX_WATCHERS
 from engine.model import TimeFrame
 from engine.model.snapshot import EngineSnapshot, TradingState
@@ -211,9 +211,9 @@ def test_a_robot_watched_by_too_many_says_so_and_the_client_gets_in_when_one_lea
     robot: Robot,
 ) -> None:
     with robot.client() as client:
-        streams = [client.watch(0.5) for _ in range(MAX_WATCHERS)]
-        for stream in streams:
-            next(stream)  # open: each holds one of the robot's stream workers
+        # streams of the clients before this test end on the robot's side a moment after they
+        # closed: all of them taken here once those are gone
+        streams = wait_for("every stream for this test", lambda: _all_streams(client))
         remote = RemoteEngine(robot.socket).start()
         try:
             wait_for("the refusal", lambda: "RESOURCE_EXHAUSTED" in remote.problem)
@@ -225,6 +225,22 @@ def test_a_robot_watched_by_too_many_says_so_and_the_client_gets_in_when_one_lea
             remote.request_stop()
             for stream in streams:
                 stream.close()
+
+
+def _all_streams(client: Any) -> list[Any] | None:
+    """MAX_WATCHERS open snapshot streams, or None (all closed again) when the robot refused."""
+    streams = []
+    try:
+        for _ in range(MAX_WATCHERS):
+            # the shortest interval: a stream closed here ends on the robot's side within it
+            stream = client.watch(0.02)
+            streams.append(stream)
+            next(stream)  # open: it holds one of the robot's stream workers
+    except ControlError:
+        for stream in streams:
+            stream.close()
+        return None
+    return streams
 
 
 async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
