@@ -339,6 +339,10 @@ class RemoteEngine:
     async def run(self, duration: float | None = None) -> None:
         raise RuntimeError("an attached app runs no engine of its own")
 
+    def control_client(self) -> ControlClient:
+        """The client of the connection now (RobotUnreachable while the robot is away)."""
+        return self._connected_client()
+
     def _connected_client(self) -> ControlClient:
         with self._lock:
             client = self._client

@@ -3,11 +3,13 @@
 :class:`RemoteLog` holds the records the log stream brought, numbered here (a robot that restarted
 numbers its own from 1 again); :class:`RemoteKeeper` and :func:`report_of` give the app the
 report of the robot's start-up recovery as an engine's state keeper would (the recovery notice,
-the details screen, key ``I``).
+the details screen, key ``I``); :class:`RemoteWorkspace` keeps the user's workspace with the
+robot when its state store is not at hand.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from datetime import datetime
@@ -75,3 +77,30 @@ class RemoteLog:
             first = self._ring[0].seq
             items = list(self._ring)[max(0, seq + 1 - first) :]
         return items[-limit:] if limit else items
+
+
+class RemoteWorkspace:
+    """The user's workspace kept by the robot (``GetWorkspace``/``SaveWorkspace``): the value
+    store an attached app saves its layout in when the robot's state store is not at hand here
+    (``avin attach --endpoint HOST:PORT``).
+
+    The app writes the store's envelope (``engine.state.workspace``); the robot keeps the layout
+    with its version inside (``data["version"]``) and wraps it again in its own store.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client  # () -> a connected ControlClient (RemoteEngine.control_client)
+
+    def put(self, name: str, value: Any) -> None:
+        data = dict(value["data"])
+        data["version"] = int(value["version"])
+        self.client().save_workspace(data)
+
+    def get_text(self, name: str) -> str | None:
+        from engine.state.workspace import envelope
+
+        data = dict(self.client().workspace())
+        if not data:
+            return None
+        version = data.pop("version", 1)
+        return json.dumps(envelope(data, version if isinstance(version, int) else 1, ""))

@@ -100,6 +100,7 @@ def attach(settings: Settings, endpoint: Path | None = None) -> int:
 def attach_tcp(settings: Settings, args: argparse.Namespace) -> int:
     """The app on the robot at the TCP endpoint ``args.endpoint`` (its token, TLS)."""
     from avin_tui.remote_engine import RemoteEngine
+    from avin_tui.remote_records import RemoteWorkspace
     from engine.control.client import connect_endpoint
 
     def connect() -> Any:
@@ -116,6 +117,7 @@ def attach_tcp(settings: Settings, args: argparse.Namespace) -> int:
         print(f"avin attach: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     remote = RemoteEngine(None, connect=connect, where=args.endpoint, interval=_interval(settings))
+    remote.store = RemoteWorkspace(remote.control_client)  # the robot keeps the workspace
     return run_attached(settings, remote, None)
 
 

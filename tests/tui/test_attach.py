@@ -27,6 +27,7 @@ import pytest
 from avin_tui.app import AvinApp
 from avin_tui.cli.attach import is_tcp
 from avin_tui.remote_engine import RemoteEngine, RobotUnreachable
+from avin_tui.remote_records import RemoteWorkspace
 from avin_tui.screens.detach_or_stop import DetachOrStopScreen
 from avin_tui.widgets.banner import Banner
 from avin_tui.widgets.log_pane import LogPane
@@ -315,6 +316,42 @@ async def test_attach_over_tcp_with_the_token(robot: Robot, tmp_path: Path) -> N
         assert robot.running()
     finally:
         refused.request_stop()
+        remote.request_stop()
+
+
+async def test_over_tcp_the_workspace_is_kept_by_the_robot(robot: Robot) -> None:
+    found = re.search(r"control: serving on 127\.0\.0\.1:(\d+) \(loopback", robot.output())
+    assert found, "the robot serves [control] listen"
+    endpoint = f"127.0.0.1:{found.group(1)}"
+    first = await _flip_theme(robot, endpoint)
+    second = await _flip_theme(robot, endpoint)  # back: the robot's workspace as it was found
+    assert second != first, "the second attach restored what the first one saved"
+
+
+async def _flip_theme(robot: Robot, endpoint: str) -> str:
+    """Attach over TCP, press T, wait until the robot keeps the other theme, detach; the theme
+    the app found."""
+    token = robot.home / "state" / "control.token"
+    remote = RemoteEngine(
+        None, connect=lambda: connect_endpoint(endpoint, token_file=token), where=endpoint
+    ).start()
+    remote.store = RemoteWorkspace(remote.control_client)
+    try:
+        assert remote.wait_connected(WAIT), remote.problem
+        app = AvinApp(remote, run_engine=False, poll_interval=0.05, layout_debounce=0.05)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_in_app(pilot, lambda: app.panes_ready, WAIT)
+            found = app.theme_name
+            flipped = "light" if found == "dark" else "dark"
+            await pilot.press("T")
+            with robot.client() as client:
+                saved = await asyncio.to_thread(
+                    wait_for, "the save", lambda: client.workspace().get("theme") == flipped
+                )
+                assert saved and client.workspace()["version"] == 2
+            await detach(app, pilot)
+        return found
+    finally:
         remote.request_stop()
 
 
