@@ -157,8 +157,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
         stops.append(hangup)
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in stops}
-    server = threading.Thread(target=service.serve, name="data-service", daemon=True)
-    server.start()
+    # The server answers from its construction on; its serve() is not called: it would take
+    # SIGINT (and SIGTERM) from Python and wait for every open call, a live stream never ends.
     try:
         while not stop.wait(0.5):
             pass
@@ -167,8 +167,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
-        service.shutdown()
-        server.join(timeout=10)
+        service.shutdown()  # ends the live streams, then waits for the calls running
         logging.getLogger("engine.data.service").removeHandler(handler)
         with contextlib.suppress(OSError):
             if path.read_text(encoding="utf-8").strip() == token:

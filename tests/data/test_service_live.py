@@ -304,3 +304,46 @@ def test_export_remote_live_writes_the_joined_bars(
 def test_serve_refuses_a_cap_below_one(run_cli: Any) -> None:
     result = run_cli("data", "serve", "--port", "0", "--max-requests", "0")
     assert result.code == 2 and "--max-requests must be at least 1" in result.err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_serve_stops_at_once_with_a_live_stream_open(
+    stored: BarStore, robot: Robot, monkeypatch: pytest.MonkeyPatch, stop: str
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from engine.data.flight_request import TOKEN_ENV
+
+    from .test_service_cli import _read_until, _stop_signals_default
+
+    robot.feed(minutes_from(last_stored(stored) + timedelta(minutes=1), 3))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", TOKEN_ENV: TOKEN}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "avin_tui.cli", "data", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=_stop_signals_default,
+    )
+    try:
+        banner = _read_until(process, "Ctrl-C stops the service.")
+        endpoint = banner.split("--remote ", 1)[1].split()[0]
+        with RemoteStore(endpoint, TOKEN) as remote:
+            stream = remote.follow("SBER", "1M", day_start())
+            got = 0
+            while got < 302:  # the stored bars and the robot's two closed ones
+                got += next(stream).height
+            process.send_signal(getattr(signal, stop))
+            rest, errors = (b.decode() for b in process.communicate(timeout=30))
+            with pytest.raises((RemoteError, StopIteration)):
+                next(stream)  # the stream ended with the service
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, errors
+    assert "avin data serve: stopped" in rest
