@@ -127,7 +127,7 @@ class RemoteStore:
             ) from None
         except flight.FlightUnavailableError as exc:
             if "is busy" in str(exc):
-                raise BusyError(_message(exc), "Retry in a moment.") from None
+                raise BusyError(_message(exc)) from None  # the message says to retry
             raise RemoteError(
                 f"the data service at {self.endpoint} is not reachable: {_message(exc)}",
                 "Is `avin data serve` running there, on this port? If it serves TLS (it "

@@ -146,7 +146,8 @@ class Slots:
         with self._lock:
             if self.in_use >= self.limit:
                 raise flight.FlightUnavailableError(
-                    f"the data service is busy: it answers at most {self.limit} requests at once "
+                    f"the data service is busy: it answers at most {self.limit} request"
+                    f"{'s' if self.limit != 1 else ''} at once "
                     "and that many are running; retry in a moment (the server's "
                     "`avin data serve --max-requests N` raises the limit)"
                 )
