@@ -261,8 +261,16 @@ class DataService(flight.FlightServerBase):
 
     # --- bars -----------------------------------------------------------------------------
 
+    def _code(self, request: BarsRequest) -> str:
+        try:
+            return resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+        except UnknownInstrumentError:
+            if not request.live:
+                raise
+            return request.ticker  # unknown here, maybe not to the robot (it resolves tickers)
+
     def _load(self, request: BarsRequest) -> pa.Table:
-        code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+        code = self._code(request)
         if request.live:
             return self._live(code, request).to_arrow()
         assert request.end is not None  # only a live request may leave it out
@@ -357,7 +365,7 @@ class DataService(flight.FlightServerBase):
     ) -> Iterator[pa.RecordBatch]:
         """The bars the robot closes after ``last``, each look ``poll_interval`` apart, until
         the client cancels, the service stops or (with an end) the robot's bars reach it."""
-        code = resolve_code(request.ticker, store=self.store, cache=self.instrument_cache)
+        code = self._code(request)
         tf, socket = request.timeframe, self.control_socket
         while not self._stopping.wait(self.poll_interval):
             if context.is_cancelled():

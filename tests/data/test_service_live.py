@@ -5,6 +5,7 @@ front of a small engine whose chart grows as the test says.
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -347,3 +348,60 @@ def test_serve_stops_at_once_with_a_live_stream_open(
             process.communicate()
     assert process.returncode == 0, errors
     assert "avin data serve: stopped" in rest
+
+
+@pytest.fixture
+def headless() -> Iterator[Any]:
+    """``avin run --headless`` on the simulated market, in its own home (a short socket path)."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.control.test_control_robot import AVIN
+    from tests.control.test_control_robot import Robot as HeadlessRobot
+
+    assert AVIN.exists(), "run `.venv/bin/pip install -e .` first"
+    robot = HeadlessRobot(Path(tempfile.mkdtemp(prefix="avin-lv-")))
+    robot.start()
+    try:
+        yield robot
+    finally:
+        assert robot.stop() == 0, robot.output()[-3000:]
+
+
+@pytest.fixture
+def headless_server(headless: Any) -> Iterator[DataService]:
+    yield from serve(control_socket=headless.socket)
+
+
+@pytest.mark.slow
+def test_live_bars_of_a_real_headless_robot(headless_server: DataService) -> None:
+    """The robot's closed 1-minute bars (nothing stored on this home): the live answer, then
+    the follow stream carries every minute it closes, once, in order."""
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    slots = headless_server.slots
+    with RemoteStore(f"127.0.0.1:{headless_server.port}", TOKEN) as remote:
+
+        def live() -> list[pl.DataFrame]:
+            try:
+                return [remote.live_bars("SBER", "1M", since)]
+            except RemoteError as exc:  # the robot has not closed a bar yet
+                assert "no closed 1M bars" in str(exc), exc
+                return []
+
+        [bars] = wait_for("closed bars on the robot's chart", live)
+        assert bars.schema == BAR_SCHEMA and bars.height >= 1
+        assert bars["ts"].is_sorted() and bars["ts"].n_unique() == bars.height
+        last = bars["ts"][-1]
+        stream = remote.follow("SBER", "1M", last)
+        got = [next(stream)]
+        while pl.concat(got).height < 5:  # the robot closes more minutes
+            got.append(next(stream))
+        stream.close()
+        followed = pl.concat(got)
+        assert followed["ts"][0] >= last
+        assert all(a < b for a, b in itertools.pairwise(followed["ts"].to_list()))
+        # every bar the robot closed meanwhile, once: as its chart holds them now
+        now = remote.live_bars("SBER", "1M", since)
+        held = now.filter(pl.col("ts").is_between(followed["ts"][0], followed["ts"][-1]))
+        assert held.equals(followed)
+        wait_for("the stream's place given back", lambda: slots.in_use == 0)
