@@ -26,7 +26,8 @@ def add_serve_parser(sub: Any) -> None:
         "serve",
         help="serve the stored bars and the instrument list over Arrow Flight (token required)",
         description="Serve the bar store (every timeframe, derived from 1-minute bars) and the "
-        "instrument cache over Arrow Flight. Every request needs the token this prints where to "
+        "instrument cache over Arrow Flight, and the closed bars of the robot running on this "
+        "home (live requests). Every request needs the token this prints where to "
         "find ($AVIN_DATA_TOKEN, else a random one). Loopback only, unless TLS is given.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -208,6 +208,21 @@ def test_bad_live_requests(server: DataService, ticket: bytes, text: str) -> Non
     client.close()
 
 
+def test_flight_info_answers_a_live_request_but_not_a_stream(
+    server: DataService, stored: BarStore, robot: Robot
+) -> None:
+    robot.feed(minutes_from(last_stored(stored) + timedelta(minutes=1), 6))
+    client = flight.FlightClient(f"grpc+tcp://127.0.0.1:{server.port}")
+    options = flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {TOKEN}".encode())])
+    live = b'{"ticker": "SBER", "tf": "1M", "from": "2024-03-04", "live": true}'
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(live), options)
+    assert info.total_records == 300 + 5
+    follow = live[:-1] + b', "follow": true}'
+    with pytest.raises(flight.FlightServerError, match='"follow" is a stream: ask it with DoGet'):
+        client.get_flight_info(flight.FlightDescriptor.for_command(follow), options)
+    client.close()
+
+
 def test_follow_sends_each_bar_the_robot_closes_until_cancelled(
     server: DataService, remote: RemoteStore, stored: BarStore, robot: Robot
 ) -> None:
