@@ -40,41 +40,64 @@ def no_robot(socket: Path, stopped: bool = False) -> NoRobotError:
     )
 
 
+class RobotChart:
+    """The charts of the robot serving ``socket``, through one control client (a follow stream
+    keeps it open across its polls). :class:`NoRobotError` when no robot answers there."""
+
+    def __init__(self, socket: Path) -> None:
+        from engine.control.client import connect
+
+        self.socket = socket
+        client = connect(socket, ROBOT_TIMEOUT)
+        if client is None:
+            raise no_robot(socket)
+        self._client = client
+
+    def __enter__(self) -> RobotChart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def closed_bars(self, code: str, timeframe: TimeFrame, count: int) -> pl.DataFrame:
+        """The robot's closed ``timeframe`` bars of ``code`` (at most ``count - 1``), oldest
+        first; a refusal of the robot (a bad request) is a :class:`DataError` with its words."""
+        import grpc
+
+        from engine.control.client import ControlError
+
+        try:
+            reply = self._client.chart(code, timeframe.code, min(max(count, 1), MAX_BARS))
+        except ControlError as exc:
+            if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                raise no_robot(self.socket, stopped=True) from None
+            raise DataError(
+                f"the robot refused the chart of {code} {timeframe.code}: {exc}"
+            ) from None
+        closed = reply.bars[:-1]  # the newest may be forming
+        if not closed:
+            return empty_bars()
+        frame = pl.DataFrame(
+            {
+                "ts": pl.Series([b.ts_us for b in closed], dtype=pl.Int64),
+                "open": [b.open for b in closed],
+                "high": [b.high for b in closed],
+                "low": [b.low for b in closed],
+                "close": [b.close for b in closed],
+                "volume": pl.Series([b.volume for b in closed], dtype=pl.Int64),
+            }
+        )
+        utc = pl.from_epoch(pl.col("ts"), time_unit="us").dt.replace_time_zone("UTC")
+        return frame.with_columns(utc.cast(TS_DTYPE)).cast(dict(BAR_SCHEMA))  # type: ignore[arg-type]
+
+
 def robot_bars(code: str, timeframe: TimeFrame, count: int, socket: Path) -> pl.DataFrame:
-    """The robot's closed ``timeframe`` bars of ``code`` (at most ``count - 1``), oldest first.
-
-    :class:`NoRobotError` when no robot answers on ``socket``; a refusal of the robot (a bad
-    request) is a :class:`DataError` with its words.
-    """
-    import grpc
-
-    from engine.control.client import ControlError, connect
-
-    client = connect(socket, ROBOT_TIMEOUT)
-    if client is None:
-        raise no_robot(socket)
-    try:
-        with client:
-            reply = client.chart(code, timeframe.code, min(max(count, 1), MAX_BARS))
-    except ControlError as exc:
-        if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-            raise no_robot(socket, stopped=True) from None
-        raise DataError(f"the robot refused the chart of {code} {timeframe.code}: {exc}") from None
-    closed = reply.bars[:-1]  # the newest may be forming
-    if not closed:
-        return empty_bars()
-    frame = pl.DataFrame(
-        {
-            "ts": pl.Series([b.ts_us for b in closed], dtype=pl.Int64),
-            "open": [b.open for b in closed],
-            "high": [b.high for b in closed],
-            "low": [b.low for b in closed],
-            "close": [b.close for b in closed],
-            "volume": pl.Series([b.volume for b in closed], dtype=pl.Int64),
-        }
-    )
-    ts = pl.from_epoch(pl.col("ts"), time_unit="us").dt.replace_time_zone("UTC").cast(TS_DTYPE)
-    return frame.with_columns(ts).cast(dict(BAR_SCHEMA))  # type: ignore[arg-type]
+    """One look at the robot's chart (:meth:`RobotChart.closed_bars`)."""
+    with RobotChart(socket) as robot:
+        return robot.closed_bars(code, timeframe, count)
 
 
 def within(bars: pl.DataFrame, begin: datetime, end: datetime | None) -> pl.DataFrame:

@@ -56,6 +56,7 @@ from engine.data.live_bars import (
     MAX_BARS,
     POLL_BARS,
     NoRobotError,
+    RobotChart,
     join,
     no_robot,
     robot_bars,
@@ -363,29 +364,40 @@ class DataService(flight.FlightServerBase):
     def _follow(
         self, context: Any, request: BarsRequest, last: datetime | None
     ) -> Iterator[pa.RecordBatch]:
-        """The bars the robot closes after ``last``, each look ``poll_interval`` apart, until
-        the client cancels, the service stops or (with an end) the robot's bars reach it."""
+        """The bars the robot closes after ``last``, each look ``poll_interval`` apart (one
+        control client for the whole stream), until the client cancels, the service stops or
+        (with an end) the robot's bars reach it."""
         code = self._code(request)
         tf, socket = request.timeframe, self.control_socket
-        while not self._stopping.wait(self.poll_interval):
-            if context.is_cancelled():
-                return
-            try:
-                bars = robot_bars(code, tf, POLL_BARS, socket)
-                if last is not None and not bars.is_empty() and bars["ts"][0] > last:
-                    bars = robot_bars(code, tf, MAX_BARS, socket)  # more closed than one poll
-            except NoRobotError:
-                gone = no_robot(socket, stopped=True).describe()
-                log.info("data service: a live stream of %s ended: %s", code, gone)
-                raise flight.FlightServerError(gone) from None
-            if last is not None:
-                bars = bars.filter(pl.col("ts") > last)
-            new = within(bars, request.begin, request.end)
-            if not new.is_empty():
-                last = new["ts"][-1]
-                yield from new.to_arrow().to_batches(max_chunksize=BATCH_ROWS)
-            if request.end is not None and not bars.is_empty() and bars["ts"][-1] >= request.end:
-                return
+        robot: RobotChart | None = None
+        try:
+            while not self._stopping.wait(self.poll_interval):
+                if context.is_cancelled():
+                    return
+                try:
+                    robot = robot or RobotChart(socket)
+                    bars = robot.closed_bars(code, tf, POLL_BARS)
+                    if last is not None and not bars.is_empty() and bars["ts"][0] > last:
+                        bars = robot.closed_bars(code, tf, MAX_BARS)  # more than one look holds
+                except NoRobotError:
+                    gone = no_robot(socket, stopped=True).describe()
+                    log.info("data service: a live stream of %s ended: %s", code, gone)
+                    raise flight.FlightServerError(gone) from None
+                if last is not None:
+                    bars = bars.filter(pl.col("ts") > last)
+                new = within(bars, request.begin, request.end)
+                if not new.is_empty():
+                    last = new["ts"][-1]
+                    yield from new.to_arrow().to_batches(max_chunksize=BATCH_ROWS)
+                if (
+                    request.end is not None
+                    and not bars.is_empty()
+                    and bars["ts"][-1] >= request.end
+                ):
+                    return
+        finally:
+            if robot is not None:
+                robot.close()
 
     def get_flight_info(
         self, context: Any, descriptor: flight.FlightDescriptor
