@@ -15,8 +15,9 @@ this home (its control socket, :mod:`engine.data.live_bars`); with ``"follow": t
 ``do_get`` stream stays open and sends the bars the robot closes, polling its chart every
 ``poll_interval`` seconds, until the client cancels. No robot: a Flight error saying so.
 
-At most ``max_requests`` ``do_get`` streams run at once (a follow stream holds its place until it
-ends); one more is refused at once with UNAVAILABLE "the data service is busy ... retry".
+At most ``max_requests`` ``do_get`` streams and ``get_flight_info`` calls (which load the bars
+too) run at once (a follow stream holds its place until it ends); one more is refused at once
+with UNAVAILABLE "the data service is busy ... retry".
 
 Every call carries ``authorization: Bearer <token>`` (:class:`TokenCheck`); a missing or wrong
 token is UNAUTHENTICATED. A bad request is a Flight error whose message says what is wrong; an
@@ -404,7 +405,11 @@ class DataService(flight.FlightServerBase):
     ) -> flight.FlightInfo:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise _bad("use a command descriptor holding the bars request JSON")
-        _, table = self._answer(descriptor.command, "info")
+        slot = self.slots.take()  # it loads the bars as DoGet does
+        try:
+            _, table = self._answer(descriptor.command, "info")
+        finally:
+            slot.release()
         endpoint = flight.FlightEndpoint(flight.Ticket(descriptor.command), [])
         return flight.FlightInfo(table.schema, descriptor, [endpoint], table.num_rows, -1)
 

@@ -281,6 +281,13 @@ def test_requests_beyond_the_cap_are_told_to_retry(
         with pytest.raises(BusyError, match="busy: it answers at most 2 requests") as err:
             remote.bars("SBER", "1M", day_start(), day_start() + timedelta(days=1))
         assert "retry" in str(err.value)
+        client = flight.FlightClient(f"grpc+tcp://127.0.0.1:{capped.port}")
+        auth = flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {TOKEN}".encode())])
+        info = b'{"ticker": "SBER", "tf": "1M", "from": "2024-03-04", "to": "2024-03-05"}'
+        with pytest.raises(flight.FlightUnavailableError, match="busy"):
+            client.get_flight_info(flight.FlightDescriptor.for_command(info), auth)
+        assert len(list(client.list_flights(b"", auth))) == 1  # a listing is not counted
+        client.close()
         streams[0].close()
         wait_for("a place given back", lambda: slots.in_use == 1)
         got = remote.bars("SBER", "1M", day_start(), day_start() + timedelta(days=1))
