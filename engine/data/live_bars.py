@@ -36,7 +36,7 @@ def no_robot(socket: Path, stopped: bool = False) -> NoRobotError:
     return NoRobotError(
         f"{what} (nothing answers on {socket}): live bars come from a running robot's charts",
         "Start one on the service's home (avin run --headless, or avin) with a strategy on this "
-        'instrument and ask again, or leave out "live" for the stored bars only',
+        'instrument and ask again, or ask without "live" (--live) for the stored bars only',
     )
 
 
