@@ -93,6 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import pyarrow as pa
 
+        from engine.control.charts import robot_on
         from engine.data.service import DataService
     except ImportError:
         raise flight_missing() from None
@@ -107,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            robot=robot_on(),  # live bars: the robot on this home, through its control socket
             **limit,
         )
     except pa.ArrowException as exc:

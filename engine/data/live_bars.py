@@ -1,6 +1,9 @@
-"""Live bars for the data service: the closed bars of the robot running on this home, read with
-its control API's ``Chart`` (:mod:`engine.control.client`, the unix socket in the state home),
-and how they join the stored bars.
+"""Live bars for the data service: the closed bars of the robot running on this home, and how
+they join the stored bars.
+
+The robot is reached through a :data:`RobotOpener` the service is given (the command line gives
+:func:`engine.control.charts.robot_on`: the control API's ``Chart`` on the unix socket of the
+state home); this layer knows only the :class:`RobotCharts` protocol, not the control API.
 
 A robot's chart answers oldest first and its newest bar may still be forming (``Chart.bars``):
 only the bars before the newest count as closed here, so a bar shows up once the robot's chart
@@ -13,8 +16,9 @@ first bar may itself be a part of its frame). One schema
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
@@ -24,34 +28,61 @@ from engine.model import TimeFrame
 
 MAX_BARS = 5_000  # the most the control API's Chart answers (a chart keeps about this many)
 POLL_BARS = 64  # bars asked per poll of a follow stream (the whole chart again after a gap)
-ROBOT_TIMEOUT = 5.0  # seconds for one Chart call (a robot answers in milliseconds)
 
 
 class NoRobotError(DataError):
     """No robot serves the control socket of this home (or it stopped)."""
 
 
-def no_robot(socket: Path, stopped: bool = False) -> NoRobotError:
+def no_robot(where: str, stopped: bool = False) -> NoRobotError:
     what = "the robot on this home stopped" if stopped else "no robot runs on this home"
     return NoRobotError(
-        f"{what} (nothing answers on {socket}): live bars come from a running robot's charts",
+        f"{what} (nothing answers on {where}): live bars come from a running robot's charts",
         "Start one on the service's home (avin run --headless, or avin) with a strategy on this "
         'instrument and ask again, or ask without "live" (--live) for the stored bars only',
     )
 
 
+class ChartBar(Protocol):
+    """One bar of a robot's chart (the control API's ``Bar`` message)."""
+
+    @property
+    def ts_us(self) -> int: ...
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def volume(self) -> int: ...
+
+
+class RobotCharts(Protocol):
+    """One open connection to the charts of the robot on this home."""
+
+    where: str  # where it was reached (for messages)
+
+    def chart(self, code: str, timeframe: str, count: int) -> Sequence[ChartBar]:
+        """Oldest first, the newest maybe forming; :class:`NoRobotError` (stopped) when the
+        robot went away, :class:`DataError` with its words when it refused the request."""
+        ...
+
+    def close(self) -> None: ...
+
+
+RobotOpener = Callable[[], RobotCharts]  # raises NoRobotError when no robot answers
+
+
 class RobotChart:
-    """The charts of the robot serving ``socket``, through one control client (a follow stream
-    keeps it open across its polls). :class:`NoRobotError` when no robot answers there."""
+    """The charts of the robot ``open`` reaches, through one connection (a follow stream keeps
+    it open across its polls). :class:`NoRobotError` when no robot answers there."""
 
-    def __init__(self, socket: Path) -> None:
-        from engine.control.client import connect
-
-        self.socket = socket
-        client = connect(socket, ROBOT_TIMEOUT)
-        if client is None:
-            raise no_robot(socket)
-        self._client = client
+    def __init__(self, opener: RobotOpener) -> None:
+        self._robot = opener()
+        self.where = self._robot.where
 
     def __enter__(self) -> RobotChart:
         return self
@@ -60,24 +91,13 @@ class RobotChart:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        self._robot.close()
 
     def closed_bars(self, code: str, timeframe: TimeFrame, count: int) -> pl.DataFrame:
         """The robot's closed ``timeframe`` bars of ``code`` (at most ``count - 1``), oldest
         first; a refusal of the robot (a bad request) is a :class:`DataError` with its words."""
-        import grpc
-
-        from engine.control.client import ControlError
-
-        try:
-            reply = self._client.chart(code, timeframe.code, min(max(count, 1), MAX_BARS))
-        except ControlError as exc:
-            if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
-                raise no_robot(self.socket, stopped=True) from None
-            raise DataError(
-                f"the robot refused the chart of {code} {timeframe.code}: {exc}"
-            ) from None
-        closed = reply.bars[:-1]  # the newest may be forming
+        bars = self._robot.chart(code, timeframe.code, min(max(count, 1), MAX_BARS))
+        closed = bars[:-1]  # the newest may be forming
         if not closed:
             return empty_bars()
         frame = pl.DataFrame(
@@ -94,9 +114,9 @@ class RobotChart:
         return frame.with_columns(utc.cast(TS_DTYPE)).cast(dict(BAR_SCHEMA))  # type: ignore[arg-type]
 
 
-def robot_bars(code: str, timeframe: TimeFrame, count: int, socket: Path) -> pl.DataFrame:
+def robot_bars(code: str, timeframe: TimeFrame, count: int, opener: RobotOpener) -> pl.DataFrame:
     """One look at the robot's chart (:meth:`RobotChart.closed_bars`)."""
-    with RobotChart(socket) as robot:
+    with RobotChart(opener) as robot:
         return robot.closed_bars(code, timeframe, count)
 
 

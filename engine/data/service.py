@@ -58,6 +58,7 @@ from engine.data.live_bars import (
     POLL_BARS,
     NoRobotError,
     RobotChart,
+    RobotOpener,
     join,
     no_robot,
     robot_bars,
@@ -190,7 +191,7 @@ class DataService(flight.FlightServerBase):
         instruments: InstrumentCache | None = None,
         max_requests: int = MAX_REQUESTS,
         poll_interval: float = POLL_INTERVAL,
-        control_socket: Path | None = None,
+        robot: RobotOpener | None = None,
     ) -> None:
         if max_requests < 1:
             raise ServiceSetupError(f"--max-requests must be at least 1, not {max_requests}")
@@ -226,7 +227,7 @@ class DataService(flight.FlightServerBase):
         self.host = host
         self.slots = Slots(max_requests)
         self.poll_interval = poll_interval
-        self._control_socket = control_socket
+        self._robot = robot
         self._stopping = threading.Event()
         super().__init__(
             location(host, port, tls),
@@ -239,13 +240,15 @@ class DataService(flight.FlightServerBase):
         super().shutdown()
 
     @property
-    def control_socket(self) -> Path:
-        """The control socket of the robot on this home (the source of live bars)."""
-        if self._control_socket is not None:
-            return self._control_socket
-        from engine.control.endpoint import socket_path
-
-        return socket_path()
+    def robot(self) -> RobotOpener:
+        """Opens the charts of the robot on this home (the source of live bars; the command
+        line gives :func:`engine.control.charts.robot_on`)."""
+        if self._robot is None:
+            raise NoRobotError(
+                "this data service was started without a robot to ask for live bars",
+                'Ask without "live" (--live) for the stored bars',
+            )
+        return self._robot
 
     @property
     def endpoint(self) -> str:
@@ -296,7 +299,7 @@ class DataService(flight.FlightServerBase):
         if end > request.begin and self.store.has(code):
             check_span(request.begin, end, request.timeframe)
             stored = self._stored(code, request.timeframe, request.begin, end)
-        robot = robot_bars(code, request.timeframe, MAX_BARS, self.control_socket)
+        robot = robot_bars(code, request.timeframe, MAX_BARS, self.robot)
         if robot.is_empty():
             raise NoRobotError(
                 f"the robot running on this home has no closed {request.timeframe.code} bars of "
@@ -369,19 +372,21 @@ class DataService(flight.FlightServerBase):
         control client for the whole stream), until the client cancels, the service stops or
         (with an end) the robot's bars reach it."""
         code = self._code(request)
-        tf, socket = request.timeframe, self.control_socket
+        tf, opener = request.timeframe, self.robot
         robot: RobotChart | None = None
+        where = "the robot's control socket"
         try:
             while not self._stopping.wait(self.poll_interval):
                 if context.is_cancelled():
                     return
                 try:
-                    robot = robot or RobotChart(socket)
+                    robot = robot or RobotChart(opener)
+                    where = robot.where
                     bars = robot.closed_bars(code, tf, POLL_BARS)
                     if last is not None and not bars.is_empty() and bars["ts"][0] > last:
                         bars = robot.closed_bars(code, tf, MAX_BARS)  # more than one look holds
                 except NoRobotError:
-                    gone = no_robot(socket, stopped=True).describe()
+                    gone = no_robot(where, stopped=True).describe()
                     log.info("data service: a live stream of %s ended: %s", code, gone)
                     raise flight.FlightServerError(gone) from None
                 if last is not None:

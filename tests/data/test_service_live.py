@@ -17,6 +17,7 @@ import polars as pl
 import pyarrow.flight as flight
 import pytest
 
+from engine.control.charts import robot_on
 from engine.control.endpoint import socket_path
 from engine.control.server import ControlServer
 from engine.data.loading import load_bars
@@ -109,6 +110,7 @@ def robot() -> Iterator[Robot]:
 
 
 def serve(**options: Any) -> Iterator[DataService]:
+    options.setdefault("robot", robot_on())
     service = DataService(TOKEN, poll_interval=0.02, **options)
     thread = threading.Thread(target=service.serve, daemon=True)
     thread.start()
@@ -183,6 +185,19 @@ def test_no_robot_is_a_clear_error_and_history_still_works(
         remote.live_bars("SBER", "1M", day_start())
     assert "avin run --headless" in str(err.value)
     assert remote.bars("SBER", "1M", day_start(), day_start() + timedelta(days=1)).height == 300
+
+
+def test_a_service_given_no_robot_says_so_for_live_requests_only(
+    stored: BarStore, robot: Robot
+) -> None:
+    # a library user's DataService without a robot opener: a robot runs on the home, but this
+    # service was not told to ask it
+    for service in serve(robot=None):
+        with RemoteStore(f"127.0.0.1:{service.port}", TOKEN) as client:
+            with pytest.raises(RemoteError, match="started without a robot"):
+                client.live_bars("SBER", "1M", day_start())
+            day = (day_start(), day_start() + timedelta(days=1))
+            assert client.bars("SBER", "1M", *day).height == 300
 
 
 def test_a_robot_that_does_not_chart_the_instrument(
@@ -392,7 +407,7 @@ def headless() -> Iterator[Any]:
 
 @pytest.fixture
 def headless_server(headless: Any) -> Iterator[DataService]:
-    yield from serve(control_socket=headless.socket)
+    yield from serve(robot=robot_on(headless.socket))
 
 
 @pytest.mark.slow
