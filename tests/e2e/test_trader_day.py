@@ -80,6 +80,7 @@ def test_a_traders_day(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
     tmux.send("c")
     tmux.send("n")
     tmux.send("]")
+
     # the two keys are painted one after the other: wait for both changes,
     # not for the first one only
     def changed(text: str) -> bool:
