@@ -4,31 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
+
+from avin_tui.screens.choice_dialog import ChoiceDialog
 
 QuitChoice = Literal["quit", "kill", "stay"]
 
 
-class ConfirmQuitScreen(ModalScreen[QuitChoice]):
-    DEFAULT_CSS = """
-    ConfirmQuitScreen {
-        align: center middle;
-        & > Vertical {
-            width: 74;
-            max-width: 100%;
-            height: auto;
-            border: thick $warning;
-            background: $surface;
-            padding: 0 1;
-        }
-        & Horizontal { height: auto; align-horizontal: center; }
-        & Button { margin: 0 1; min-width: 10; }
-    }
-    """
+class ConfirmQuitScreen(ChoiceDialog[QuitChoice]):
+    QUESTION_ID = "quit-question"
+    FOCUSED = "stay"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "choose('quit')", "Quit"),
         Binding("k", "choose('kill')", "Kill+quit"),
@@ -57,22 +43,12 @@ class ConfirmQuitScreen(ModalScreen[QuitChoice]):
         lines.append(f"{keys}   [b]n[/b] stay")
         return "\n".join(lines)
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question(), id="quit-question")
-            with Horizontal():
-                yield Button("Quit (y)", id="quit", variant="warning")
-                if self.open_orders:
-                    yield Button("Kill+quit (k)", id="kill", variant="error")
-                yield Button("Stay (n)", id="stay", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#stay", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        choice = event.button.id
-        if choice in ("quit", "kill", "stay"):
-            self.dismiss(choice)  # type: ignore[arg-type]
+    def buttons(self) -> list[Button]:
+        buttons = [Button("Quit (y)", id="quit", variant="warning")]
+        if self.open_orders:
+            buttons.append(Button("Kill+quit (k)", id="kill", variant="error"))
+        buttons.append(Button("Stay (n)", id="stay", variant="primary"))
+        return buttons
 
     def action_choose(self, choice: QuitChoice) -> None:
         if choice == "kill" and not self.open_orders:

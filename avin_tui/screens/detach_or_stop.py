@@ -4,31 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
+
+from avin_tui.screens.choice_dialog import ChoiceDialog
 
 AttachChoice = Literal["detach", "stop", "stay"]
 
 
-class DetachOrStopScreen(ModalScreen[AttachChoice]):
-    DEFAULT_CSS = """
-    DetachOrStopScreen {
-        align: center middle;
-        & > Vertical {
-            width: 74;
-            max-width: 100%;
-            height: auto;
-            border: thick $warning;
-            background: $surface;
-            padding: 0 1;
-        }
-        & Horizontal { height: auto; align-horizontal: center; }
-        & Button { margin: 0 1; min-width: 10; }
-    }
-    """
+class DetachOrStopScreen(ChoiceDialog[AttachChoice]):
+    QUESTION_ID = "detach-question"
+    FOCUSED = "detach"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "choose('detach')", "Detach"),
         Binding("s", "choose('stop')", "Stop robot"),
@@ -55,21 +41,9 @@ class DetachOrStopScreen(ModalScreen[AttachChoice]):
         lines.append("[b]n[/b] stay")
         return "\n".join(lines)
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question(), id="detach-question")
-            with Horizontal():
-                yield Button("Detach (d)", id="detach", variant="primary")
-                yield Button("Stop robot (s)", id="stop", variant="error")
-                yield Button("Stay (n)", id="stay")
-
-    def on_mount(self) -> None:
-        self.query_one("#detach", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        choice = event.button.id
-        if choice in ("detach", "stop", "stay"):
-            self.dismiss(choice)  # type: ignore[arg-type]
-
-    def action_choose(self, choice: AttachChoice) -> None:
-        self.dismiss(choice)
+    def buttons(self) -> list[Button]:
+        return [
+            Button("Detach (d)", id="detach", variant="primary"),
+            Button("Stop robot (s)", id="stop", variant="error"),
+            Button("Stay (n)", id="stay"),
+        ]
