@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from avin_tui import _strip_cycles as strip_cycles
+from avin_tui.crash_report import crash_traceback
 from avin_tui.engine_host import EngineHost, RunnableEngine
 from avin_tui.heap import HeapSettler
 from avin_tui.kill_switch import KILL_KEYS, KillSwitch, typing_text, with_kill_fast_path
@@ -176,6 +178,16 @@ class AvinApp(RiskActionsMixin, PaneActionsMixin, App[int]):
         super().notify(
             redact(message), title=redact(title), severity=severity, timeout=timeout, markup=markup
         )
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report (called while its exception is handled) without the frames'
+        local variables and with secrets masked (avin_tui/crash_report.py)."""
+        exc_type, error, tb = sys.exc_info()
+        if exc_type is None or error is None:
+            super()._fatal_error()
+            return
+        self.bell()
+        self.panic(crash_traceback((exc_type, error, tb)))
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen()

@@ -96,9 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:  # a crash is never a clean exit: traceback, a plain line, non-zero
-        import traceback
+        from avin_tui.crash_report import crash_text
 
-        traceback.print_exc()
+        print(crash_text(sys.exc_info()), end="", file=sys.stderr)  # secrets masked
         print(f"avin {args.command or 'run'}: crashed (see the traceback above)", file=sys.stderr)
         return EXIT_CRASH
     finally:
