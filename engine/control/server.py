@@ -67,7 +67,7 @@ class ControlServer:
         """Claim the socket and serve; :class:`EndpointError` when it cannot."""
         self.replaced_stale = claim_socket(self.path)
         if self.replaced_stale:
-            log.warning("control: replaced the stale socket %s (a robot was killed)", self.path)
+            log.warning("replaced the stale socket %s (a robot was killed)", self.path)
         server = self._new_server(None)
         if not server.add_insecure_port(unix_target(self.path)):
             raise EndpointError(f"cannot listen on {self.path}")
@@ -75,7 +75,7 @@ class ControlServer:
         make_private(self.path)
         self._owned = socket_id(self.path)
         self._server = server
-        log.info("control: serving on %s", self.path)
+        log.info("serving on %s", self.path)
 
     def start_tcp(self, endpoint: TcpEndpoint) -> int:
         """Serve on TCP too, every call checked for the token; the port bound."""
@@ -84,7 +84,7 @@ class ControlServer:
         server.start()
         self._tcp = server
         log.info(
-            "control: serving on %s:%d (%s, a token on every call)",
+            "serving on %s:%d (%s, a token on every call)",
             endpoint.host,
             self.tcp_port,
             "TLS" if endpoint.tls else "loopback, no TLS",
@@ -120,7 +120,7 @@ class ControlServer:
             release_socket(self.path, self._owned)
             self._owned = None
         if servers:
-            log.info("control: stopped")
+            log.info("stopped")
 
 
 @contextlib.contextmanager
@@ -140,7 +140,7 @@ def serve_control(
         server.start()
         serving = True
     except Exception as exc:  # never a reason to keep the robot from trading safely
-        log.warning("control: not serving (%s); avin kill/resume use the status store", exc)
+        log.warning("not serving (%s); avin kill/resume use the status store", exc)
     try:
         if tcp is None:
             tcp = endpoint_from(getattr(getattr(engine, "options", None), "control", None))
@@ -148,14 +148,14 @@ def serve_control(
             server.start_tcp(tcp)
             serving = True
     except Exception as exc:
-        log.error("control: not serving on TCP (%s); the unix socket still is", exc)
+        log.error("not serving on TCP (%s); the unix socket still is", exc)
     try:
         yield server if serving else None
     finally:
         try:
             server.stop()
         except Exception as exc:
-            log.warning("control: stopping failed: %s", exc)
+            log.warning("stopping failed: %s", exc)
 
 
 def engine_status(engine: Any) -> Callable[[EngineSnapshot], dict[str, Any]] | None:

@@ -238,7 +238,7 @@ class ControlService:
             if target:
                 _invalid(context, f"{pb.CommandKind.Name(kind)} takes no target")
             name = pb.CommandKind.Name(kind).lower()
-            log.warning("control: %s (%s)", name, reason or "no reason given")
+            log.warning("%s (%s)", name, reason or "no reason given")
             default = f"control {name}"
             if kind == pb.KILL:
                 engine.kill(reason or default)  # HALTED now, the cancels queued: the fast path
@@ -254,7 +254,7 @@ class ControlService:
                 _invalid(context, "a strategy command needs target: the strategy id")
             if _strategy_state(engine.snapshot(), target) is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no strategy {target!r} in this robot")
-            log.warning("control: %s %s", pb.CommandKind.Name(kind).lower(), target)
+            log.warning("%s %s", pb.CommandKind.Name(kind).lower(), target)
             if kind == pb.PAUSE_STRATEGY:
                 engine.pause_strategy(target)
             else:
@@ -265,7 +265,7 @@ class ControlService:
                 _invalid(context, "cancel_order needs target: the order key")
             if not any(o.key == target for o in engine.snapshot().orders):
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no order {target[:8]!r} in this robot")
-            log.warning("control: cancel order %s", target[:8])
+            log.warning("cancel order %s", target[:8])
             engine.cancel_order(target)
             return self._reply()
         if kind in _ROW_COMMANDS:
@@ -273,7 +273,7 @@ class ControlService:
         if kind == pb.STOP:
             if target:
                 _invalid(context, "STOP takes no target")
-            log.warning("control: stop the robot (%s)", reason or "no reason given")
+            log.warning("stop the robot (%s)", reason or "no reason given")
             reads.method(engine, "request_stop", context)()
             return self._reply()
         _invalid(context, f"unknown command kind {kind}: use one of {_KIND_NAMES}")
@@ -299,7 +299,7 @@ class ControlService:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no strategy {target!r} in this robot")
             argument = what = target
         call = reads.method(self.engine, _ROW_COMMANDS[kind], context)
-        log.warning("control: %s %s", name, what)
+        log.warning("%s %s", name, what)
         try:
             result = call(argument)
         except KeyError as exc:

@@ -124,7 +124,7 @@ class Refusals:
                 return
             quiet, self._quiet, self._last = self._quiet, 0, now
         more = f" ({quiet} more refused before it)" if quiet else ""
-        log.warning("control: refused a call without the right token from %s%s", peer, more)
+        log.warning("refused a call without the right token from %s%s", peer, more)
 
 
 def guarded(

@@ -357,7 +357,7 @@ async def _flip_theme(robot: Robot, endpoint: str) -> str:
 
 def _starts_logged(remote: RemoteEngine) -> int:
     entries = remote.logbook.entries_since(0)
-    return sum(1 for e in entries if e.message == f"control: serving on {remote.path}")
+    return sum(1 for e in entries if e.message == f"serving on {remote.path}")
 
 
 def test_avin_attach_without_a_robot_says_how_to_start_one(tmp_path: Path) -> None:
@@ -366,6 +366,20 @@ def test_avin_attach_without_a_robot_says_how_to_start_one(tmp_path: Path) -> No
     assert done.returncode == 3
     assert f"no robot runs on {tmp_path / 'state'}" in done.stderr
     assert "avin run --headless" in done.stderr
+
+
+def test_avin_attach_to_a_socket_path_that_is_not_there_says_what_endpoint_takes(
+    tmp_path: Path,
+) -> None:
+    robot = Robot(tmp_path)
+    done = robot.avin("attach", "--endpoint", "nonsense")
+    assert done.returncode == 3
+    assert "there is no control socket at nonsense" in done.stderr, done.stderr
+    assert "HOST:PORT" in done.stderr
+    stale = tmp_path / "stale.sock"
+    stale.touch()  # a file nobody serves: a robot of that home is not running
+    done = robot.avin("attach", "--endpoint", str(stale))
+    assert f"no robot answers on {stale}" in done.stderr, done.stderr
 
 
 def test_plain_avin_offers_to_attach_when_a_robot_runs(robot: Robot) -> None:
