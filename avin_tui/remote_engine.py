@@ -47,12 +47,21 @@ class RobotUnreachable(ConnectionError):
     """No robot answers on the socket now (the message says why and what happens next)."""
 
 
-def no_robot_message(path: Path, home: str) -> str:
-    """What ``avin attach`` says when nothing serves ``path``."""
-    return (
-        f"no robot runs on {home} (nothing serves {path}): start one with "
-        "`avin run --headless` (or under systemd, docs/operations.md), then `avin attach`"
+def no_robot_message(path: Path, home: str | None = None) -> str:
+    """What ``avin attach`` says when nothing serves ``path``: the socket of the ``home`` it
+    looked at, or a path given with ``--endpoint`` (``home`` None)."""
+    start = (
+        "start one with `avin run --headless` (or under systemd, docs/operations.md), "
+        "then `avin attach`"
     )
+    if home is not None:
+        return f"no robot runs on {home} (nothing serves {path}): {start}"
+    if not path.exists():
+        return (
+            f"there is no control socket at {path}: --endpoint is a robot's socket "
+            "(state/control.sock in its home) or HOST:PORT of its [control] listen"
+        )
+    return f"no robot answers on {path} (the robot of that home is not running): {start}"
 
 
 class RemoteEngine:

@@ -87,8 +87,8 @@ def attach(settings: Settings, endpoint: Path | None = None) -> int:
     if not robot_serves(path):
         from avin_tui.remote_engine import no_robot_message
 
-        home = path.parent if endpoint else homes().state
-        print(f"avin attach: {no_robot_message(path, str(home))}", file=sys.stderr)
+        home = None if endpoint else str(homes().state)
+        print(f"avin attach: {no_robot_message(path, home)}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     from avin_tui.remote_engine import RemoteEngine
 
