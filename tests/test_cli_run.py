@@ -55,6 +55,27 @@ def test_status_before_any_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no avin engine has run" in capsys.readouterr().err
 
 
+def test_a_reader_gone_before_the_output_is_no_crash(tmp_path: Path) -> None:
+    """``avin status --json | head -c 1``: the pipe's reader may be gone before avin writes (here
+    its end is closed before avin starts); avin ends quietly with 141, as a shell reports a
+    command ended by SIGPIPE, not with a BrokenPipeError traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [str(AVIN), "status", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "AVIN_HOME": str(tmp_path)},
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == ""
+
+
 def test_headless_run_in_process(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--headless", "--duration", "3", "--speed", FAST, "--seed", "11"])
     assert code == 0

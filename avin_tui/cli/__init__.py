@@ -18,6 +18,7 @@ from engine.disclaimer import DISCLAIMER
 from engine.paths import homes
 from engine.security.private import private_process
 
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -76,6 +77,15 @@ def _safe_console() -> None:
             stream.reconfigure(errors="replace")
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_console()
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -92,9 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # avin writes that an older version left open are tightened (engine/security/private.py)
     previous_umask = private_process(homes().written)
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a reader gone meanwhile is found here, not at the exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`avin status --json | head`): quiet
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception:  # a crash is never a clean exit: traceback, a plain line, non-zero
         from avin_tui.crash_report import crash_text
 
