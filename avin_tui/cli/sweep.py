@@ -75,7 +75,9 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     if problem:
         print(f"avin backtest: {problem}", file=sys.stderr)
         return 2
-    combos = combinations(grid)
+    combos = accepted_combinations(job, combinations(grid))
+    if not combos:
+        return 2
     out: IO[str] = args.out or sys.stdout
     writer = csv.writer(out)
     writer.writerow([*grid, *METRICS])
@@ -186,6 +188,27 @@ def task_pool(args: argparse.Namespace, job: SweepJob, tasks: int) -> TaskPool:
 
         return RayPool(job, args.ray)
     return local_pool(job, args.workers, tasks)
+
+
+def accepted_combinations(job: SweepJob, combos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The combinations the strategy takes; those it refuses are counted on stderr with the
+    first one's reason (all refused: said as the error, and the list is empty)."""
+    from engine.backtest.sweep import screen
+
+    screened = screen(job, combos)
+    if screened.refused:
+        combo, why = screened.refused[0]
+        first = ", ".join(f"{name}={_cell(value)}" for name, value in combo.items())
+        if not screened.accepted:
+            print(f"avin backtest: {why} (every combination is refused; first: {first})",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            print(
+                f"avin backtest: {len(screened.refused)} of {len(combos)} combinations left "
+                f"out, the strategy refuses them (first: {first}: {why})",
+                file=sys.stderr,
+            )
+    return screened.accepted
 
 
 def grid_problem(args: argparse.Namespace, grid: Mapping[str, Any], job: SweepJob) -> str:

@@ -46,7 +46,13 @@ def register_options(p: argparse.ArgumentParser) -> None:
 
 def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     """Walks the grid of ``args`` over ``job``; 0, 2 for a bad spec, 130 on Ctrl-C."""
-    from avin_tui.cli.sweep import _cell, _progress, grid_problem, task_pool
+    from avin_tui.cli.sweep import (
+        _cell,
+        _progress,
+        accepted_combinations,
+        grid_problem,
+        task_pool,
+    )
     from engine.backtest.sweep import METRICS, GridError, combinations, parse_grid
     from engine.backtest.walk_forward import (
         WalkForwardError,
@@ -77,7 +83,9 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     if problem:
         print(f"avin backtest: {problem}", file=sys.stderr)
         return 2
-    combos = combinations(grid)
+    combos = accepted_combinations(job, combinations(grid))
+    if not combos:
+        return 2
     warmup = timedelta(days=max(0, args.warmup_days))
     out: IO[str] = args.out or sys.stdout
     writer = csv.writer(out)

@@ -104,6 +104,34 @@ def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
+@dataclass(frozen=True)
+class Screened:
+    """A grid's combinations split by whether the strategy takes them (:func:`screen`)."""
+
+    accepted: list[dict[str, Any]]
+    refused: list[tuple[dict[str, Any], str]]  # the combination and the strategy's reason
+
+
+def screen(job: SweepJob, combos: Sequence[Mapping[str, Any]]) -> Screened:
+    """Builds the strategy once per combination (no bars, microseconds each): the combinations
+    its ``validate`` refuses (sma_cross with fast >= slow) are set apart with the reason, so a
+    grid over two related parameters runs its sensible part instead of failing half-way.
+    An unknown strategy raises, as a single run does."""
+    from engine.strategy.base import StrategyParamError
+    from engine.strategy.registry import build
+
+    accepted: list[dict[str, Any]] = []
+    refused: list[tuple[dict[str, Any], str]] = []
+    for combo in combos:
+        try:
+            build(job.strategy, {**job.params, **combo}, job.timeframe)
+        except StrategyParamError as exc:
+            refused.append((dict(combo), str(exc)))
+        else:
+            accepted.append(dict(combo))
+    return Screened(accepted, refused)
+
+
 def summary_row(params: Mapping[str, Any], report: Report) -> dict[str, Any]:
     """The sweep row of one backtest: its parameters, then the total's metrics."""
     total = report.total

@@ -66,6 +66,31 @@ def test_bad_sweeps_are_plain_errors(
     assert message in capsys.readouterr().err
 
 
+def test_a_bad_value_is_said_before_any_output(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backtest", "sma_cross", "--data", str(data), "--grid", "fast=abc"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no CSV header of a sweep that never starts
+    assert "fast must be a positive integer, got 'abc'" in err and "first: fast=abc" in err
+
+
+def test_combinations_the_strategy_refuses_are_left_out_and_counted(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sweep.csv"
+    args = ["backtest", "sma_cross", "--data", str(data), "--quiet", "--workers", "1"]
+    grid = ["--grid", "fast=5:25:10", "--grid", "slow=10,20"]  # fast 5, 15, 25
+    assert main([*args, *grid, "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["fast"], r["slow"]) for r in rows] == [("5", "10"), ("5", "20"), ("15", "20")]
+    err = capsys.readouterr().err
+    assert "3 of 6 combinations left out, the strategy refuses them" in err, err
+    assert "first: fast=15, slow=10: sma_cross: fast (15) must be shorter than slow (10)" in err
+    single = _summary(data, tmp_path, 15, 20)
+    assert rows[2]["trades"] == single["trades"]
+
+
 def test_ctrl_c_keeps_the_finished_rows(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

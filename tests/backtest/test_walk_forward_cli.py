@@ -83,6 +83,7 @@ def test_one_row_per_window_then_the_stitched_row(data: Path, tmp_path: Path) ->
         (["--grid", "fast=3", "--walk-forward", "2D:1D", "--metric", "pnl"], "choose one of"),
         (["--grid", "fast=3", "--walk-forward", "1M:1M"], "hold no full 1M training plus 1M"),
         (["--grid", "fast=3", "--walk-forward", "2D:1D", "--workers", "0"], "at least 1"),
+        (["--grid", "fast=30", "--walk-forward", "2D:1D"], "every combination is refused"),
     ],
 )
 def test_bad_walk_forwards_are_plain_errors(
@@ -90,6 +91,18 @@ def test_bad_walk_forwards_are_plain_errors(
 ) -> None:
     assert main(["backtest", "sma_cross", "--data", str(data), "--quiet", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_walk_forward_leaves_out_the_combinations_the_strategy_refuses(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "wf.csv"
+    args = ["backtest", "sma_cross", "--data", str(data), "--quiet", "--workers", "1"]
+    args += ["--grid", "fast=5,25", "--grid", "slow=20", "--walk-forward", "2D:1D"]
+    assert main([*args, "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert {r["fast"] for r in rows if r["window"] != "stitched"} == {"5"}
+    assert "1 of 2 combinations left out" in capsys.readouterr().err
 
 
 def test_ctrl_c_keeps_the_finished_windows(
