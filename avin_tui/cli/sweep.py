@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def register_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2|START:STOP:STEP",
         help="sweep a parameter (repeatable; a range includes STOP): one backtest per combination",
     )
-    p.add_argument("--out", type=argparse.FileType("w"), help="the sweep's CSV (default: stdout)")
+    p.add_argument("--out", type=Path, help="the sweep's CSV (default: stdout)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     p.add_argument(
         "--ray",
@@ -78,7 +79,9 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     combos = accepted_combinations(job, combinations(grid))
     if not combos:
         return 2
-    out: IO[str] = args.out or sys.stdout
+    out = open_output(args.out)
+    if out is None:
+        return 2
     writer = csv.writer(out)
     writer.writerow([*grid, *METRICS])
     out.flush()
@@ -108,7 +111,7 @@ def run_sweep(args: argparse.Namespace, job: SweepJob) -> int:
     if note:
         print(f"avin backtest: {note}", file=sys.stderr)
     took = time.monotonic() - started
-    where = f" in {args.out.name}" if args.out else ""
+    where = f" in {args.out}" if args.out else ""
     print(f"{done} backtests in {took:.1f} s{where}", file=sys.stderr)
     return 0
 
@@ -188,6 +191,19 @@ def task_pool(args: argparse.Namespace, job: SweepJob, tasks: int) -> TaskPool:
 
         return RayPool(job, args.ray)
     return local_pool(job, args.workers, tasks)
+
+
+def open_output(path: Path | None) -> IO[str] | None:
+    """Standard output without a path, else the file opened for writing now, once every check
+    has passed (a run refused for a bad argument leaves an earlier file as it was); None after
+    saying why it cannot be written."""
+    if path is None:
+        return sys.stdout
+    try:
+        return path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        print(f"avin backtest: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return None
 
 
 def accepted_combinations(job: SweepJob, combos: list[dict[str, Any]]) -> list[dict[str, Any]]:

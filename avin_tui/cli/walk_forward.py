@@ -18,7 +18,8 @@ import csv
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.backtest.sweep import SweepJob
@@ -39,7 +40,7 @@ def register_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--equity-out",
-        type=argparse.FileType("w"),
+        type=Path,
         help="walk-forward: the stitched out-of-sample equity curve as CSV (ts, equity)",
     )
 
@@ -51,6 +52,7 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
         _progress,
         accepted_combinations,
         grid_problem,
+        open_output,
         task_pool,
     )
     from engine.backtest.sweep import METRICS, GridError, combinations, parse_grid
@@ -87,7 +89,14 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     if not combos:
         return 2
     warmup = timedelta(days=max(0, args.warmup_days))
-    out: IO[str] = args.out or sys.stdout
+    curve_folder = args.equity_out.parent if args.equity_out else None
+    if curve_folder is not None and not curve_folder.is_dir():
+        print(f"avin backtest: cannot write {args.equity_out}: no folder {curve_folder}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    out = open_output(args.out)
+    if out is None:
+        return 2
     writer = csv.writer(out)
     head = ["window", "train_from", "train_to", "test_from", "test_to"]
     writer.writerow([*head, *grid, f"in_sample_{metric}", *METRICS])
@@ -125,7 +134,10 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     if out is not sys.stdout:
         out.close()
     if args.equity_out is not None:
-        with args.equity_out as f:
+        curve_file = open_output(args.equity_out)
+        if curve_file is None:
+            return 1
+        with curve_file as f:
             curve = csv.writer(f)
             curve.writerow(["ts", "equity"])
             for ts, equity in zip(whole.ts.tolist(), whole.equity.tolist(), strict=True):

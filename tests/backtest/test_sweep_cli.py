@@ -91,6 +91,20 @@ def test_combinations_the_strategy_refuses_are_left_out_and_counted(
     assert rows[2]["trades"] == single["trades"]
 
 
+def test_a_refused_sweep_leaves_an_earlier_out_file_as_it_was(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sweep.csv"
+    out.write_text("fast,trades\n5,12\n")  # yesterday's sweep
+    args = ["backtest", "sma_cross", "--data", str(data), "--out", str(out)]
+    assert main([*args, "--grid", "fast=3", "--workers", "0"]) == 2
+    assert main([*args, "--grid", "fast=abc"]) == 2
+    assert out.read_text() == "fast,trades\n5,12\n"
+    missing = tmp_path / "no-such-folder" / "sweep.csv"
+    assert main([*args[:-1], str(missing), "--grid", "fast=3"]) == 2
+    assert f"cannot write {missing}: No such file or directory" in capsys.readouterr().err
+
+
 def test_ctrl_c_keeps_the_finished_rows(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -105,6 +105,24 @@ def test_a_walk_forward_leaves_out_the_combinations_the_strategy_refuses(
     assert "1 of 2 combinations left out" in capsys.readouterr().err
 
 
+def test_a_refused_walk_forward_leaves_earlier_files_as_they_were(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, curve = tmp_path / "wf.csv", tmp_path / "equity.csv"
+    out.write_text("old rows\n")
+    curve.write_text("old curve\n")
+    args = ["backtest", "sma_cross", "--data", str(data), "--grid", "fast=3"]
+    args += ["--out", str(out), "--equity-out", str(curve)]
+    assert main([*args, "--walk-forward", "2D:1D", "--metric", "pnl"]) == 2
+    assert main([*args, "--walk-forward", "1M:1M"]) == 2
+    assert out.read_text() == "old rows\n" and curve.read_text() == "old curve\n"
+    nowhere = tmp_path / "missing" / "equity.csv"
+    args[-1] = str(nowhere)
+    assert main([*args, "--walk-forward", "2D:1D"]) == 2
+    assert f"cannot write {nowhere}: no folder" in capsys.readouterr().err
+    assert out.read_text() == "old rows\n"
+
+
 def test_ctrl_c_keeps_the_finished_windows(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
