@@ -12,9 +12,10 @@ import argparse
 import sys
 from typing import Any
 
-from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, user_errors
+from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE, user_errors
 
-EXIT_REFUSED = 1  # the broker refused the token or could not be asked
+EXIT_REFUSED = 1  # the broker refused the token
+UNREACHED = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED"})  # gRPC codes: no answer on the token
 TARGET_HELP = "the API host (default: the sandbox or production host; env AVIN_TINVEST_TARGET)"
 
 
@@ -77,7 +78,8 @@ def cmd_token_set(args: argparse.Namespace) -> int:
     from engine.security.token_source import TokenSourceError, store_token
 
     try:
-        origin = store_token(_read_token(), homes().config, use_keyring=not args.file)
+        token = _read_token()
+        origin = store_token(token, homes().config, use_keyring=not args.file)
     except ValueError as exc:
         print(f"avin token set: {exc}; nothing was stored", file=sys.stderr)
         return EXIT_CONFIG
@@ -88,6 +90,12 @@ def cmd_token_set(args: argparse.Namespace) -> int:
         print(f"avin token set: cannot write the token file: {exc.strerror}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"avin: the token is stored in the {origin}")
+    if not token.strip().startswith("t."):
+        print(
+            "avin: note: T-Invest tokens start with 't.'; this one does not (was something "
+            "else pasted?)",
+            file=sys.stderr,
+        )
     shadows = _shadowing_sources()
     if shadows:
         print(
@@ -167,6 +175,9 @@ def cmd_token_check(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_check(token, mode, target, settings.app_name))
     except BrokerError as exc:
+        if exc.retryable or exc.code in UNREACHED:  # the broker never judged the token
+            print(redact(f"avin token check: could not check the token: {exc}"), file=sys.stderr)
+            return EXIT_UNAVAILABLE
         print(redact(f"avin token check: the token was not accepted: {exc}"), file=sys.stderr)
         return EXIT_REFUSED
 

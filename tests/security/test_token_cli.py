@@ -71,6 +71,34 @@ def test_set_refuses_an_empty_token_and_says_what_shadows_a_stored_one(
     assert "AVIN_TOKEN come(s) first" in capsys.readouterr().err
 
 
+def test_set_notes_a_token_that_does_not_look_like_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(token_source, "keyring_module", lambda: None)
+    assert _set(monkeypatch, "hello\n") == 0  # stored: the format is the broker's to judge
+    err = capsys.readouterr().err
+    assert "T-Invest tokens start with 't.'; this one does not" in err
+    assert _set(monkeypatch, TOKEN) == 0
+    assert "start with" not in capsys.readouterr().err
+
+
+async def test_check_with_the_broker_unreachable_says_it_could_not_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("AVIN_TOKEN", TOKEN)
+    code = await asyncio.to_thread(main, ["token", "check", "--target", target])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "could not check the token" in err and "UNAVAILABLE" in err
+    assert "not accepted" not in err and TOKEN not in err
+
+
 def test_the_token_is_never_an_argument() -> None:
     with pytest.raises(SystemExit):
         main(["token", "set", TOKEN])
