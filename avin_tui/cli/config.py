@@ -40,15 +40,14 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         return 1
     where = path if Path(path).exists() else f"{path} (absent: defaults and AVIN_* variables)"
     print(f"avin: the configuration is valid: {where}")
-    from engine.paths import homes
-    from engine.security.checkup import token_notes
-
-    for note in token_notes(homes().config, Path(path)):  # where the token comes from, warnings
-        print(f"avin: {note}")
     from engine.config import load_settings
-    from engine.security.checkup import control_notes
+    from engine.paths import homes
+    from engine.security.checkup import control_notes, token_notes
 
-    control = load_settings(path, token_needed=False).control
+    settings = load_settings(path, token_needed=False)
+    for note in token_notes(homes().config, Path(path), settings.mode):  # the token's source
+        print(f"avin: {note}")
+    control = settings.control
     for note in control_notes(control, homes().state):  # the control API over TCP, its token
         print(f"avin: {note}")
     return EXIT_OK

@@ -14,8 +14,9 @@ from engine.security.file_modes import exposure, secret_keys
 from engine.security.token_source import TOKEN_FILE_ENV, TokenSourceError, token_origin
 
 
-def token_notes(config_home: Path, config_file: Path) -> list[str]:
-    """Plain lines for the user; never the token."""
+def token_notes(config_home: Path, config_file: Path, mode: str = "auto") -> list[str]:
+    """Plain lines for the user; never the token. ``mode`` is the configured one: without a
+    token, sandbox and live cannot start, auto and sim trade the simulated market."""
     try:
         with open(config_file, "rb") as handle:
             in_config = "token" in secret_keys(tomllib.load(handle))
@@ -29,6 +30,11 @@ def token_notes(config_home: Path, config_file: Path) -> list[str]:
         notes.append(f"token: {exc}")
     if origin is not None:
         notes.append(f"token: from the {origin}")
+    elif not notes and mode in ("sandbox", "live"):
+        notes.append(
+            f'warning: token: none, and mode = "{mode}" needs one: `avin run` will refuse to '
+            "start until `avin token set` stores it"
+        )
     elif not notes:
         notes.append("token: none (avin trades the simulated market; `avin token set` stores one)")
     named = os.environ.get(TOKEN_FILE_ENV, "").strip()

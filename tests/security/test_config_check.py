@@ -34,6 +34,17 @@ def test_no_token_is_said_with_how_to_store_one(capsys: pytest.CaptureFixture[st
     assert code == 0 and "token: none" in text and "avin token set" in text
 
 
+@pytest.mark.parametrize("mode", ["sandbox", "live"])
+def test_no_token_with_a_broker_mode_is_a_warning_that_the_run_will_refuse(
+    capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    _config(f'mode = "{mode}"\n', 0o600)
+    code, text = _check(capsys)
+    assert code == 0
+    assert f'warning: token: none, and mode = "{mode}" needs one' in text, text
+    assert "simulated market" not in text
+
+
 def test_a_token_in_the_config_is_named_with_a_note_and_refused_when_open(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
