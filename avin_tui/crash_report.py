@@ -30,8 +30,6 @@ def _redact_stack(stack: Stack) -> None:
     if stack.syntax_error is not None:
         stack.syntax_error.line = redact(stack.syntax_error.line)
         stack.syntax_error.msg = redact(stack.syntax_error.msg)
-    for frame in stack.frames:
-        frame.locals = None
     for group_member in stack.exceptions:  # an ExceptionGroup's members
         redacted_trace(group_member)
 

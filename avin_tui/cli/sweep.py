@@ -216,8 +216,8 @@ def accepted_combinations(job: SweepJob, combos: list[dict[str, Any]]) -> list[d
         combo, why = screened.refused[0]
         first = ", ".join(f"{name}={_cell(value)}" for name, value in combo.items())
         if not screened.accepted:
-            print(f"avin backtest: {why} (every combination is refused; first: {first})",
-                  file=sys.stderr)  # fmt: skip
+            message = f"{why} (every combination is refused; first: {first})"
+            print(f"avin backtest: {message}", file=sys.stderr)
         else:
             print(
                 f"avin backtest: {len(screened.refused)} of {len(combos)} combinations left "

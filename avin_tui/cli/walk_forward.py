@@ -91,8 +91,8 @@ def run_walk_forward(args: argparse.Namespace, job: SweepJob) -> int:
     warmup = timedelta(days=max(0, args.warmup_days))
     curve_folder = args.equity_out.parent if args.equity_out else None
     if curve_folder is not None and not curve_folder.is_dir():
-        print(f"avin backtest: cannot write {args.equity_out}: no folder {curve_folder}",
-              file=sys.stderr)  # fmt: skip
+        missing = f"cannot write {args.equity_out}: no folder {curve_folder}"
+        print(f"avin backtest: {missing}", file=sys.stderr)
         return 2
     out = open_output(args.out)
     if out is None:
