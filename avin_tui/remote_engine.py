@@ -40,6 +40,10 @@ COMMAND_TIMEOUT = 2.0  # seconds for one command (a robot answers in millisecond
 CHECK_TIMEOUT = 20.0  # seconds for the check of a new worklist row (it may ask the broker)
 
 
+HUNG = (
+    "the robot stopped answering with its socket still open (hung or stopped?); `avin kill` "
+    "from another shell latches HALTED for when it runs again"
+)
 _REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
@@ -158,6 +162,8 @@ class RemoteEngine:
             except ControlError as exc:
                 if exc.code in _REFUSED:  # a token it does not take: no use asking again soon
                     self._lost(f"the robot refused this client ({exc.code.name}: {exc})", True)
+                elif exc.code is grpc.StatusCode.UNAVAILABLE and "ping timeout" in str(exc):
+                    self._lost(HUNG)  # the keepalive of engine.control.client went unanswered
                 elif exc.code is grpc.StatusCode.UNAVAILABLE:
                     self._lost(f"the robot went away ({exc})")
                 else:  # e.g. RESOURCE_EXHAUSTED: too many clients watch it now

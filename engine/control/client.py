@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from engine.control.endpoint import is_live, socket_path, unix_target
+from engine.control.endpoint import KEEPALIVE_MS, is_live, socket_path, unix_target
 from engine.control.patch import apply
 from engine.control.proto import control_pb2 as pb
 from engine.control.proto.control_pb2_grpc import ControlStub
@@ -28,7 +28,17 @@ TIMEOUT = 2.0  # seconds for one call (a robot answers in milliseconds)
 # A small receive window for snapshot streams (and no window growth): a client that stops
 # reading holds one or two snapshots in the transport, so when it reads again the next one it
 # gets is the newest, not a backlog (gRPC's default window of 64 KiB holds dozens).
-CHANNEL_OPTIONS = [("grpc.http2.lookahead_bytes", 1024), ("grpc.http2.bdp_probe", 0)]
+CHANNEL_OPTIONS = [
+    ("grpc.http2.lookahead_bytes", 1024),
+    ("grpc.http2.bdp_probe", 0),
+    # a robot that stops answering with its socket open (hung, SIGSTOP) ends a watch within
+    # about two intervals as UNAVAILABLE, as one that went away does
+    ("grpc.keepalive_time_ms", KEEPALIVE_MS),
+    ("grpc.keepalive_timeout_ms", KEEPALIVE_MS),
+    ("grpc.http2.ping_timeout_ms", KEEPALIVE_MS),  # newer gRPC cores time a ping out by this
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+]
 COMMANDS = {
     "kill": pb.KILL,
     "reduce": pb.REDUCE,

@@ -18,6 +18,9 @@ from pathlib import Path
 CONTROL_SOCKET = "control.sock"
 # sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS), the final NUL included
 MAX_SOCKET_PATH = 103
+# clients ping this often (milliseconds) and give up after as long without an answer: a robot
+# hung with its socket open ends a watch as one that went away does; servers take these pings
+KEEPALIVE_MS = 5_000
 
 
 class EndpointError(RuntimeError):

@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 
 from engine.control.endpoint import (
+    KEEPALIVE_MS,
     EndpointError,
     claim_socket,
     make_private,
@@ -98,6 +99,10 @@ class ControlServer:
         options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", MAX_REQUEST),
             ("grpc.max_send_message_length", MAX_REPLY),
+            # the clients' keepalive pings (engine.control.client): taken, never a GOAWAY
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_MS // 2),
+            ("grpc.http2.max_ping_strikes", 0),
         ]
         if token is not None:  # TCP: never share a port with another robot (gRPC would)
             options.append(("grpc.so_reuseport", 0))

@@ -34,6 +34,7 @@ from avin_tui.widgets.log_pane import LogPane
 from avin_tui.widgets.orders import OrdersTable
 from avin_tui.widgets.strategies import StrategiesTable
 from engine.control.client import ControlError, connect_endpoint
+from engine.control.endpoint import KEEPALIVE_MS
 from engine.control.service import MAX_WATCHERS
 from engine.model import TimeFrame
 from engine.model.snapshot import EngineSnapshot, TradingState
@@ -284,6 +285,29 @@ async def test_a_robot_that_goes_away_is_found_again_and_q_s_stops_it() -> None:
         remote.request_stop()
         if robot.proc is not None and robot.proc.poll() is None:
             robot.stop(signal.SIGKILL)
+
+
+def test_a_robot_that_stops_answering_is_said_to_and_found_again_when_it_runs() -> None:
+    """A hung robot keeps its socket open: the client's keepalive (engine.control.client) ends
+    the stream within about two intervals; when the robot runs again the client is back."""
+    robot = Robot(Path(tempfile.mkdtemp(prefix="avin-att3-")))
+    robot.start()
+    assert robot.proc is not None
+    remote = RemoteEngine(robot.socket).start()
+    try:
+        wait_for("the first snapshot", remote.connected.is_set)
+        robot.proc.send_signal(signal.SIGSTOP)
+        wait_for(
+            "the hung robot said",
+            lambda: not remote.connected.is_set() and "stopped answering" in remote.problem,
+            timeout=4 * KEEPALIVE_MS / 1000 + WAIT,
+        )
+        robot.proc.send_signal(signal.SIGCONT)
+        wait_for("the robot again", remote.connected.is_set)
+    finally:
+        remote.request_stop()
+        robot.proc.send_signal(signal.SIGCONT)
+        assert robot.stop() == 0, robot.output()[-3000:]
 
 
 async def test_attach_over_tcp_with_the_token(robot: Robot, tmp_path: Path) -> None:
