@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from avin_tui.cli.data_console import guard, stdout_console, utc_day
+from avin_tui.cli.listen import add_listen_options
 from engine.data.errors import DataError
 
 DEFAULT_PORT = 8815
@@ -30,12 +31,7 @@ def add_serve_parser(sub: Any) -> None:
         "home (live requests). Every request needs the token this prints where to "
         "find ($AVIN_DATA_TOKEN, else a random one). Loopback only, unless TLS is given.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
-    )
-    p.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
-    p.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
+    add_listen_options(p, DEFAULT_PORT)
     p.add_argument(
         "--max-requests",
         type=int,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from avin_tui.cli.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE
+from avin_tui.cli.listen import add_listen_options
 
 if TYPE_CHECKING:
     from avin_tui.cli.web_server import TokenServer
@@ -45,12 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "random access token (also written to web.url in the state home, mode 0600), and any "
         "request without it is refused. Loopback only, unless TLS is given.",
     )
-    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    web.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
-    )
-    web.add_argument("--tls-cert", type=Path, metavar="PEM", help="TLS certificate chain (PEM)")
-    web.add_argument("--tls-key", type=Path, metavar="PEM", help="TLS private key (PEM)")
+    add_listen_options(web, DEFAULT_PORT)
     web.add_argument(
         "--endpoint",
         metavar="PATH",
