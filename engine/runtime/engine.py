@@ -180,7 +180,8 @@ class Engine:
             tasks,
             latch=lambda: (self.switch.state, self.switch.reason),
             status=lambda: self.keeper.public(self.snapshot().to_json()),
-            save_state=self.keeper.save,
+            prepare_state=self.keeper.prepare,
+            write_state=self.keeper.write,
             interval=options.snapshot_interval,
             min_gap=options.persist_min_gap,
         )

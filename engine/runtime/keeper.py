@@ -11,8 +11,10 @@ happens, and a full state snapshot whenever the engine saves its status (every
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.model import Fill, Order
@@ -38,6 +40,14 @@ FINISHED_KEPT = 200  # finished orders kept in a state snapshot (all stay in the
 FILL_IDS_KEPT = 5000
 COMPACT_EVERY = 100  # state saves between journal compactions
 REARM = "risk_rearm"  # ``avin resume`` while no engine ran: re-arm the triggers at the next start
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A state snapshot taken on the engine loop, to be written elsewhere."""
+
+    journal_seq: int
+    data: dict[str, Any]
 
 
 class StateKeeper:
@@ -160,28 +170,31 @@ class StateKeeper:
             data["recovery"] = self.report.to_json()
         return data
 
-    def save(self) -> None:
+    def prepare(self) -> Captured | None:
+        """The state to save and the last journal event it includes, taken together ON THE
+        ENGINE LOOP: a capture in another thread could see a fill's id but not its position,
+        and recovery would then skip that fill's journal event as already booked."""
         if self.store is None or self.journal is None:
+            return None
+        return Captured(self.journal.last_seq, self.capture())
+
+    def write(self, captured: Captured | None) -> None:
+        """Write what :meth:`prepare` took (in any thread)."""
+        if self.store is None or captured is None:
             return
-        seq = self.journal.last_seq  # first the sequence number, then the state: replay is safe
-        data = self._capture_retrying()
-        self.store.save_state(data, seq)
+        self.store.save_state(captured.data, captured.journal_seq)
         self._saves += 1
         if self._saves % COMPACT_EVERY == 0:  # replay reads the archive too: always safe
-            self.store.compact(seq)
+            self.store.compact(captured.journal_seq)
+
+    def save(self) -> None:
+        """Prepare and write at once (on the engine loop, or while it does not run)."""
+        self.write(self.prepare())
 
     def compact_now(self) -> int:
         if self.store is None or self.journal is None:
             return 0
         return self.store.compact(self.journal.last_seq)
-
-    def _capture_retrying(self) -> dict[str, Any]:
-        for _ in range(5):  # the loop may mutate a dict mid-capture: try again
-            try:
-                return self.capture()
-            except RuntimeError:
-                continue
-        return self.capture()
 
     def capture(self) -> dict[str, Any]:
         parts = self.parts
@@ -195,7 +208,7 @@ class StateKeeper:
             data: Any = {}
             if callable(persist):
                 try:
-                    data = persist()
+                    data = copy.deepcopy(persist())  # written in another thread: no live dict
                 except Exception as exc:
                     log.error("strategy %s cannot persist its state: %s", slot.id, exc)
                     data = self.strategy_states.get(slot.id, {}).get("data", {})

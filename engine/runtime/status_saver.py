@@ -6,8 +6,9 @@ engine's version moved (and builds again when another thread changed a dict mid-
 :class:`StatusSaver` writes, in a worker thread, the latched trading state first (it matters
 most), then the status snapshot and the keeper's state snapshot: whenever something significant
 changed (at most every ``min_gap`` seconds on bursts), at least every ``interval`` seconds, and
-once more at the end of the run (which also clears the run marker). It is given callables, not
-the engine.
+once more at the end of the run (which also clears the run marker). The keeper's snapshot is
+taken on the engine loop and only written in the thread, so that it is one consistent moment.
+It is given callables, not the engine.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class StatusSaver:
         *,
         latch: Callable[[], tuple[TradingState, str]],
         status: Callable[[], dict[str, Any]],
-        save_state: Callable[[], None],
+        prepare_state: Callable[[], Any],
+        write_state: Callable[[Any], None],
         interval: float,
         min_gap: float,
     ) -> None:
@@ -63,7 +65,9 @@ class StatusSaver:
         self._tasks = tasks
         self._latch = latch
         self._status = status  # the status JSON (``avin status``)
-        self._save_state = save_state  # the keeper's state snapshot (recovery)
+        # the keeper's state snapshot (recovery): taken on the engine loop, written in a thread
+        self._prepare_state = prepare_state
+        self._write_state = write_state
         self.interval = interval
         self.min_gap = min_gap
         self.persisted: tuple[TradingState, str] | None = None
@@ -98,13 +102,15 @@ class StatusSaver:
                 raise asyncio.CancelledError
             wake.clear()
             try:
-                await asyncio.to_thread(self.save)
+                await asyncio.to_thread(self.save, False, self._prepare_state())
             except Exception as exc:
                 log.error("saving the engine status failed: %s", exc)
             await asyncio.sleep(self.min_gap)
 
-    def save(self, final: bool = False) -> None:
-        """Write the latch and the snapshots (in a worker thread); ``final`` ends the run."""
+    def save(self, final: bool = False, captured: Any = None) -> None:
+        """Write the latch and the snapshots (in a worker thread); ``final`` ends the run.
+        ``captured``: the keeper's snapshot prepared on the engine loop; without it, it is taken
+        here (only while the loop does not run)."""
         store = self.store
         if store is None:
             return
@@ -116,7 +122,7 @@ class StatusSaver:
                 store.save_trading_state(*state)
                 self.persisted = state
             store.save_snapshot(self._status())
-            self._save_state()
+            self._write_state(self._prepare_state() if captured is None else captured)
             if final:
                 self.closed = True
                 store.end_run()
@@ -125,6 +131,6 @@ class StatusSaver:
         if self.store is None or not self.owned:
             return
         try:
-            await asyncio.to_thread(self.save, True)
+            await asyncio.to_thread(self.save, True, self._prepare_state())
         except Exception as exc:
             log.error("saving the final status failed: %s", exc)

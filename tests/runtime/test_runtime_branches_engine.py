@@ -257,7 +257,7 @@ async def test_a_broker_that_cannot_close_and_a_final_save_that_fails_are_logged
 
     saves: list[bool] = []
 
-    def save_status(final: bool = False) -> None:
+    def save_status(final: bool = False, captured: object = None) -> None:
         saves.append(final)
         raise OSError("disk full")
 
@@ -279,7 +279,7 @@ async def test_a_periodic_save_that_fails_is_logged_and_retried(
     engine = Engine(SimBroker(seed=7, start=START, realtime=False), [SMA], options, store=store)
     failures: list[bool] = []
 
-    def save_status(final: bool = False) -> None:
+    def save_status(final: bool = False, captured: object = None) -> None:
         if not final:
             failures.append(final)
             raise OSError("disk full")

@@ -147,26 +147,6 @@ def test_every_compact_every_saves_the_journal_is_compacted(
     assert _engine().keeper.save() is None  # no store: nothing to save, no error
 
 
-def test_a_capture_that_races_the_loop_is_retried(
-    store: DiskcacheStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    keeper = _engine(store).keeper
-    real = keeper.capture
-    failures = {"left": 6}
-
-    def racing() -> dict[str, Any]:
-        if failures["left"]:
-            failures["left"] -= 1
-            raise RuntimeError("dictionary changed size during iteration")
-        return real()
-
-    monkeypatch.setattr(keeper, "capture", racing)
-    with pytest.raises(RuntimeError, match="dictionary changed size"):
-        keeper._capture_retrying()  # five retries, then the sixth failure is raised
-    failures["left"] = 5
-    assert keeper._capture_retrying()["format"] == keeper_module.FORMAT  # the last try works
-
-
 def test_a_strategy_that_cannot_persist_keeps_its_last_saved_data(
     store: DiskcacheStore, caplog: pytest.LogCaptureFixture
 ) -> None:

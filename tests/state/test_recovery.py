@@ -7,6 +7,7 @@ import asyncio
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,7 @@ def dead_pid() -> int:
 async def crash(d: Driver, store: BaseStore) -> None:
     """Stop the engine without its final save and leave a marker of a dead process behind."""
     await d.settle()
-    await asyncio.to_thread(d.engine.saver.save)
+    d.engine.saver.save()  # on the loop, which it blocks: a consistent moment
     d.engine.saver.closed = True  # the final save (and clearing the marker) never happens
     await d.stop()
     store._cache.set("marker", RunMarker(dead_pid(), socket.gethostname(), "then").to_json())
@@ -86,6 +87,35 @@ async def test_the_intent_is_journalled_before_a_failing_send(
         assert order.status is OrderStatus.REJECTED and "not received" in order.reason
     kinds = [e.kind for e in store.history(order.id)]
     assert kinds[0] == "intent" and kinds[-1] == "order"
+
+
+async def test_the_state_snapshot_is_taken_on_the_engine_loop(
+    store_factory: Callable[[], BaseStore],
+) -> None:
+    """The saver writes in a worker thread; a snapshot taken there could hold a fill's id but
+    not yet its position, and recovery would skip that fill's journal event as booked: the fill
+    would be lost (seen in CI). Every capture, the final one included, runs on the loop."""
+    store = store_factory()
+    broker = SimBroker(seed=7, start=START, realtime=False)
+    d = driver(broker, store, StrategySpec("test_once", "SBER"))
+    keeper = d.engine.keeper
+    real = keeper.capture
+    threads: list[int] = []
+
+    def recording() -> dict[str, Any]:
+        threads.append(threading.get_ident())
+        return real()
+
+    keeper.capture = recording  # type: ignore[method-assign]
+    async with d:
+        await d.minutes(3)
+        for _ in range(200):  # the order's journal and state saves: the saver woke
+            if threads:
+                break
+            await asyncio.sleep(0.01)
+        loop_thread = threading.get_ident()
+    assert len(threads) >= 2  # a save while running and the final one
+    assert set(threads) == {loop_thread}
 
 
 async def test_crash_and_restart_reconciles_with_a_surviving_broker(

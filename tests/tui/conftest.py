@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -75,8 +76,15 @@ def resting_limit(engine: Engine, instrument: str = "MOEX_SHARE_SBER") -> Order:
     assert bars, "no bars yet: wait until the engine has started"
     # 15% under the market: far from a fill, inside the default 25% price collar
     price = (Decimal(str(bars[-1].close)) * Decimal("0.85")).quantize(Decimal("0.01"))
-    order = Order(instrument, Side.BUY, OrderType.LIMIT, 1, "sim-1", price=price)
-    return on_engine_loop(engine, engine.submit, order)
+    for _ in range(100):
+        order = Order(instrument, Side.BUY, OrderType.LIMIT, 1, "sim-1", price=price)
+        placed = on_engine_loop(engine, engine.submit, order)
+        # a strategy's sell at market may be waiting for its fill: the engine rightly refuses a
+        # buy that would meet it (self_trade); that sell fills within a bar, so try again
+        if not placed.reason.startswith("self_trade"):
+            return placed
+        time.sleep(0.05)
+    raise AssertionError(f"the resting limit was refused each time: {placed.reason}")
 
 
 async def wait_for(pilot: Any, predicate: Any, timeout: float = 10.0, step: float = 0.05) -> None:
