@@ -299,6 +299,18 @@ class ReplayResume(Protocol):
         ...
 
 
+@runtime_checkable
+class AccountCarryOver(Protocol):
+    """The optional part of a :class:`Broker` whose account lives only as long as the process
+    (the simulated market): a restart hands it the positions the engine restored, so that the
+    account goes on with them (and the cash they leave) instead of starting empty."""
+
+    def carry_over(self, account: str, positions: list[Position]) -> bool:
+        """Take ``positions`` as the account's; False when it cannot (another account, or the
+        market has traded already)."""
+        ...
+
+
 def market_clock(broker: object) -> datetime | None:
     """The time of ``broker``'s own market clock (:class:`MarketClock`), None without one."""
     if not isinstance(broker, MarketClock):

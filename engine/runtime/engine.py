@@ -26,11 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.broker.base import (
-    Broker,
-    JournalAware,
-    market_clock,
-)
+from engine.broker.base import Broker, JournalAware, market_clock
 from engine.config import RiskSettings
 from engine.model import Bar, MarketTrade, Order, OrderBook, TimeFrame
 from engine.model.order_book import OrderManager

@@ -16,9 +16,9 @@ Stop orders the broker adapter keeps itself (the sandbox's local stops) are held
 (``hold_local_stops``/``release_local_stops``): one re-armed here must not sell in the middle of
 the position comparison; the newest price is checked against them once it is done.
 
-The simulated market keeps its orders in memory: a fresh ``SimBroker`` (mode SIM, knows none of
-the journal's keys, holds nothing) is treated as a new market: open orders of the previous run are
-marked CANCELLED and positions are taken from the journal without comparing.
+The simulated market keeps its orders and account in memory: a fresh one is a new market
+(:mod:`engine.runtime.sim_restart`): open orders of the previous run are marked CANCELLED and the
+positions are taken from the journal without comparing, and handed to the new market.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from decimal import Decimal
 from typing import Any
 
 from engine.broker.base import BrokerError, LocalStopHolder
-from engine.model import Fill, Mode, Order, OrderStatus, Position
+from engine.model import Fill, Order, OrderStatus, Position
 from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState, TradingState
 from engine.orders.journal import STOP_TYPES
 from engine.runtime.keeper import StateKeeper
 from engine.runtime.parts import EngineParts
+from engine.runtime.sim_restart import carry_over, fresh_simulated
 from engine.runtime.slots import can_move
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import decode_fill, decode_order, decode_position
@@ -227,11 +228,12 @@ async def _reconcile(parts: EngineParts, keeper: StateKeeper, report: RecoveryRe
         | {o.account for o in open_orders}
         | {a for a, _ in book.positions}
     )
-    if await _fresh_simulated(parts, open_orders, accounts):
+    if await fresh_simulated(parts, open_orders, accounts):
         report.fresh_broker = True
         for order in open_orders:
             _finish(parts, keeper, order, OrderStatus.CANCELLED, "the simulated market restarted")
             report.cancelled.append(order.id)
+        carry_over(parts, accounts)
         return
     for order in open_orders:
         try:
@@ -347,25 +349,6 @@ async def _open_orders(broker: Any, account: str) -> list[Order]:
             hint=exc.hint,
         )
         return list(partial)
-
-
-async def _fresh_simulated(
-    parts: EngineParts, open_orders: list[Order], accounts: list[str]
-) -> bool:
-    """A SimBroker that knows none of our keys and holds nothing: a new simulated market."""
-    broker = parts.broker
-    if parts.options.mode is not Mode.SIM and getattr(broker, "mode", None) is not Mode.SIM:
-        return False
-    recent = open_orders + list(parts.book.orders.values())[-20:]
-    for order in recent:
-        if await broker.get_order(order.account, order.id) is not None:
-            return False
-    for account in accounts:
-        if await broker.open_orders(account):
-            return False
-        if any(p.lots for p in await broker.positions(account)):
-            return False
-    return True
 
 
 def _finish(

@@ -22,7 +22,6 @@ from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.recovery import (
     RecoveryReport,
     _finish,
-    _fresh_simulated,
     _load_snapshot,
     _look_again,
     _open_orders,
@@ -31,6 +30,7 @@ from engine.runtime.recovery import (
     recover,
     settle_open_orders,
 )
+from engine.runtime.sim_restart import fresh_simulated
 from engine.runtime.worklist import StrategySpec
 from engine.state.base import JournalEvent, StateSnapshot
 from engine.state.codec import encode_order
@@ -184,9 +184,9 @@ async def test_a_failed_listing_raises_unless_it_has_the_regular_orders() -> Non
 async def test_a_simulated_market_holding_a_position_is_not_fresh(store: DiskcacheStore) -> None:
     engine = _engine(store)
     engine.parts.broker = _Broker(positions=[Position(SBER, lots=1, account="sim-1")])  # type: ignore[assignment]
-    assert not await _fresh_simulated(engine.parts, [], ["sim-1"])
+    assert not await fresh_simulated(engine.parts, [], ["sim-1"])
     engine.parts.broker = _Broker(positions=[Position(SBER, lots=0, account="sim-1")])  # type: ignore[assignment]
-    assert await _fresh_simulated(engine.parts, [], ["sim-1"])
+    assert await fresh_simulated(engine.parts, [], ["sim-1"])
 
 
 def test_nothing_is_booked_when_the_broker_saw_no_more_fills(store: DiskcacheStore) -> None:

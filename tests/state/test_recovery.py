@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine.broker.sim import SimBroker
-from engine.model import Order, OrderStatus
+from engine.model import Order, OrderStatus, OrderType, Side
 from engine.model.snapshot import TradingState
 from engine.runtime.engine import Engine, EngineOptions
 from engine.runtime.worklist import StrategySpec
@@ -199,12 +199,23 @@ async def test_a_fresh_simulated_market_keeps_journal_positions(
         await d1.minutes(2)
         assert d1.engine.book.positions[("sim-1", "MOEX_SHARE_SBER")].lots == 1
         await crash(d1, store)
+    assert broker.cash < 1_000_000  # it paid for the lot and its commission
     fresh = SimBroker(seed=7, start=START, realtime=False)
     async with driver(fresh, store, spec) as d2:
         report = d2.engine.keeper.report
         assert report is not None and report.fresh_broker and report.problems == []
         assert d2.engine.book.positions[("sim-1", "MOEX_SHARE_SBER")].lots == 1
         assert fresh._orders == {}  # the strategy remembered it had placed its order
+        # the new market goes on with the account: the lot held and the cash it left
+        assert fresh.cash == broker.cash
+        held = {p.instrument: (p.lots, p.avg_price) for p in await fresh.positions("sim-1")}
+        theirs = {p.instrument: (p.lots, p.avg_price) for p in await broker.positions("sim-1")}
+        assert held == theirs
+        # so selling the lot leaves the new market flat, not short
+        fresh.submit(Order("MOEX_SHARE_SBER", Side.SELL, OrderType.MARKET, 1, "sim-1"))
+        await d2.minutes(2)
+        assert [p.lots for p in await fresh.positions("sim-1")] == [0]
+        assert d2.engine.book.positions[("sim-1", "MOEX_SHARE_SBER")].lots == 0
 
 
 def _damage_journal(path: Any, how: str) -> None:

@@ -20,11 +20,10 @@ Orders and positions handed out are copies (snapshots); the broker's own objects
 Short selling is allowed (no margin check); a buy needs cash for its value plus commission
 (the cash held by other open buy orders is reserved).
 
-Server clock (``server_time()``, the optional :class:`engine.broker.base.ServerClock`): the
-simulated market replays its own time, which has nothing to do with the wall clock, so by default
-it cannot tell a server time (None). Give it ``server_clock`` (a callable returning the "exchange
-server's" UTC wall clock) and every emitted batch (connect, each slot) carries that time: tests
-inject a skewed clock this way, without sleeping.
+Server clock (``server_time()``, :class:`engine.broker.base.ServerClock`): the market replays its
+own time, not the wall clock's, so by default it tells none. Given ``server_clock`` (the "exchange
+server's" UTC wall clock), every emitted batch carries that time (tests skew it without sleeping).
+A restart goes on with the previous run's market time (``resume_at``) and account (``carry_over``).
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ from engine.broker.base import (
     TradingStatus,
     UnknownInstrument,
 )
+from engine.broker.sim.account import carried
 from engine.broker.sim.bars import BarStreams, history
 from engine.broker.sim.generator import DEFAULT_SEED
 from engine.broker.sim.market import DEFAULT_SPEED, MarketTick, SimMarket
@@ -177,6 +177,14 @@ class SimBroker:
             return False
         return self.market.seek(ts)
 
+    def carry_over(self, account: str, positions: list[Position]) -> bool:
+        """Go on with a previous run's account (:mod:`engine.broker.sim.account`), before any
+        order: its positions, and the cash they leave of what the account started with."""
+        if account != self.account_id or self._orders or self._positions:
+            return False
+        self._positions, self._cash = carried(self._cash, positions)
+        return True
+
     def market_time(self) -> datetime:
         """The simulated market's own clock (:class:`engine.broker.base.MarketClock`)."""
         return self.market.now
@@ -215,10 +223,7 @@ class SimBroker:
         )
 
     def _known(self, instrument: Instrument) -> Instrument:
-        known = self._by_code.get(instrument.code)
-        if known is None:
-            return self.lookup(instrument.code)
-        return known
+        return self._by_code.get(instrument.code) or self.lookup(instrument.code)
 
     async def candles(
         self, instrument: Instrument, timeframe: TimeFrame, begin: datetime, end: datetime
