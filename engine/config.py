@@ -255,7 +255,7 @@ class Settings(BaseSettings):
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
     file: str  # the config file, or "environment" for AVIN_* variables
-    key: str  # dotted key, e.g. "sim.speed"
+    key: str  # dotted key, e.g. "sim.speed" or "strategies #2.params" (config_key)
     message: str
     hint: str
 
@@ -406,9 +406,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([problem]) from None
 
 
+def config_key(*parts: str | int) -> str:
+    """A key as a reader finds it in the file: an entry of an array of tables counted from 1,
+    as one counts the ``[[strategies]]`` tables (``strategies #2.params.fast``)."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, int) and out:
+            out[-1] += f" #{part + 1}"
+        else:
+            out.append(str(part))
+    return ".".join(out) or "(root)"
+
+
 def _problem(err: Any, path: Path, file_data: dict[str, Any]) -> ConfigProblem:
-    loc = [str(part) for part in err.get("loc", ())]
-    key = ".".join(loc) or "(root)"
+    raw = tuple(err.get("loc", ()))
+    loc = [str(part) for part in raw]
+    key = config_key(*raw)
     kind = err.get("type", "")
     source = str(path) if _in_file(loc, file_data) else "environment"
     if source == "environment":

@@ -116,7 +116,7 @@ def test_config_check(avin_home: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
     assert main(["config", "check", "--config", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "strategies.0" in err and "fast (30) must be shorter" in err
+    assert "strategies #1" in err and "fast (30) must be shorter" in err
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -55,7 +55,7 @@ def test_bad_timeframe_in_a_strategy_row(tmp_path: Path) -> None:
     path = tmp_path / "avin.toml"
     path.write_text('[[strategies]]\nname = "sma_cross"\ninstrument = "SBER"\ntimeframe = "7M"\n')
     [problem] = check_config(path)
-    assert problem.key == "strategies.0.timeframe"
+    assert problem.key == "strategies #1.timeframe"
     assert "unknown timeframe" in problem.message
 
 

@@ -56,7 +56,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def _strategy_problems(path: Path) -> list[Any]:
     """The configured strategies that cannot be built (unknown name, bad parameters) and rows
     that repeat another one (the engine's own row checks, engine.runtime.worklist)."""
-    from engine.config import ConfigProblem, load_settings
+    from engine.config import ConfigProblem, config_key, load_settings
     from engine.runtime.slots import slot_ids
     from engine.runtime.worklist import duplicate_problems, spec_problems, worklist_from_rows
 
@@ -70,7 +70,7 @@ def _strategy_problems(path: Path) -> list[Any]:
             problems.append(
                 ConfigProblem(
                     str(path),
-                    f"strategies.{i}.instrument",
+                    config_key("strategies", i, "instrument"),
                     f"{spec.instrument!r} is not traded on the simulated market",
                     "use one of " + ", ".join(sorted(k for k in sim_known if k.isalpha())),
                 )
@@ -79,7 +79,7 @@ def _strategy_problems(path: Path) -> list[Any]:
             problems.append(
                 ConfigProblem(
                     str(path),
-                    f"strategies.{i}",
+                    config_key("strategies", i),
                     message,
                     "fix the strategy name or its params (see `avin config check` docs)",
                 )
@@ -87,7 +87,9 @@ def _strategy_problems(path: Path) -> list[Any]:
         earlier = [(ids[j], specs[j], "") for j in range(i)]
         for message in duplicate_problems(spec, earlier)[0]:
             problems.append(
-                ConfigProblem(str(path), f"strategies.{i}", message, "remove one of the rows")
+                ConfigProblem(
+                    str(path), config_key("strategies", i), message, "remove one of the rows"
+                )
             )
     return problems
 

@@ -93,11 +93,11 @@ def test_the_config_names_file_and_key_of_a_bad_share(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     problems = {p.key: p for p in caught.value.problems}
-    assert set(problems) == {"strategies.1.budget", "strategies.2.budget"}
+    assert set(problems) == {"strategies #2.budget", "strategies #3.budget"}
     assert all(p.file == str(path) for p in problems.values())
-    assert "at most 100%" in problems["strategies.1.budget"].message
-    assert "'150%'" in problems["strategies.1.budget"].message
-    assert "write a number before %" in problems["strategies.2.budget"].message
+    assert "at most 100%" in problems["strategies #2.budget"].message
+    assert "'150%'" in problems["strategies #2.budget"].message
+    assert "write a number before %" in problems["strategies #3.budget"].message
     assert "Value error" not in str(caught.value)
 
 

@@ -77,7 +77,7 @@ def test_config_check_refuses_repeated_rows(avin_home: Path, capsys: pytest.Capt
     config.write_text(row + "\n" + row.replace('"SBER"', '"MOEX_SHARE_SBER"'))
     assert main(["config", "check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert "strategies.1" in err and "duplicate" in err and "remove one of the rows" in err
+    assert "strategies #2" in err and "duplicate" in err and "remove one of the rows" in err
 
 
 async def test_close_position_pauses_the_row_and_closes_only_its_lots() -> None:
@@ -116,7 +116,7 @@ def test_config_check_refuses_an_instrument_the_simulated_market_lacks(
     config.write_text('[[strategies]]\nname = "sma_cross"\ninstrument = "XXXXSBER"\n')
     assert main(["config", "check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert "strategies.0.instrument" in err and "'XXXXSBER' is not traded" in err
+    assert "strategies #1.instrument" in err and "'XXXXSBER' is not traded" in err
     assert "use one of GAZP, GMKN, LKOH, ROSN, SBER, YDEX" in err
     config.write_text('[[strategies]]\nname = "sma_cross"\ninstrument = "MOEX_SHARE_GAZP"\n')
     assert main(["config", "check", "--config", str(config)]) == 0
