@@ -37,6 +37,12 @@ class BarMatching(MatchingEngine):
         """True while some order is working."""
         return bool(self._working)
 
+    @property
+    def live(self) -> dict[str, Working]:
+        """The working orders themselves (read only; empty while none works): a hot loop
+        takes it once and tests it for emptiness on every bar."""
+        return self._working
+
     def working(self) -> list[Working]:
         """The working orders (each with its trigger state), in the order they arrived."""
         return list(self._working.values())

@@ -309,9 +309,10 @@ class Backtester:
         """Match the working orders along a bar's price ``path`` (it starts at ``ts``)."""
         code = self.instrument.code
         matching = self.matching
+        working = matching.live
         rounded = self.rounded
         for k, value in enumerate(path):
-            if not matching.busy:
+            if not working:
                 return
             price = rounded(value)
             when = ts + offsets[k]

@@ -168,38 +168,41 @@ class SparseRun:
         changes[0] = (0, position.lots)
         end_ns = -1  # the end of the last visited bar (often the next one's start)...
         end = ns_to_datetime(0)  # ... and as a datetime
+        working = matching.live
         i = first
         while i < n:
             next_wake = wake_at[w] if w < wakes else n
-            busy = matching.busy
+            busy = bool(working)
             j, priced = next_touch(i, next_wake) if busy else (next_wake, False)
             if j >= n:
                 break
             t.bar = j - first
             start_ns = ts_ns(j)
             start = end if start_ns == end_ns else ns_to_datetime(start_ns)
+            close = closes(j)
             if busy:
+                before = closes(j - 1) if j > 0 else 0.0
                 if seen != j - 1:
                     if position.lots and j - 1 >= first:
-                        position.last_price = marks(closes(j - 1))
+                        position.last_price = marks(before)
                     charts.seek(j - 1)
                 gap = always or j == 0 or ends(j - 1) != start_ns
                 if j > 0:
-                    t.last_close = closes(j - 1)
+                    t.last_close = before
                 if priced and not gap:  # a market order's fill does not depend on the last price
-                    matching.mark(code, round_price(closes(j - 1)))
-                match(start, price_path(opens(j), highs(j), lows(j), closes(j)), gap, offsets)
+                    matching.mark(code, round_price(before))
+                match(start, price_path(opens(j), highs(j), lows(j), close), gap, offsets)
             end_ns = ends(j)
             end = ns_to_datetime(end_ns) if step is None else start + step
             t.now = end
             charts.seek(j)
             seen = j
-            t.last_close = closes(j)
+            t.last_close = close
             if position.lots:
-                position.last_price = marks(t.last_close)
+                position.last_price = marks(close)
             while w < wakes and wake_at[w] == j:
                 if main_bar is None:  # the main timeframe is the base: its bar is bar j
-                    bar = Bar(start, opens(j), highs(j), lows(j), closes(j), volumes(j))
+                    bar = Bar(start, opens(j), highs(j), lows(j), close, volumes(j))
                 else:
                     bar = main_bar(wake_bar[w])
                 on_bar(timeframe, bar)
