@@ -131,8 +131,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from engine.config import load_settings
     from engine.data.errors import DataError
     from engine.strategy import StrategyParamError, UnknownStrategy
+    from engine.strategy.registry import resolve
 
     try:
+        resolve(args.strategy)  # a misspelled name is told before any data is looked for
         params = parse_params(args.param)
         markets, main_tf = _markets(args)
         kwargs: dict[str, Any] = {"slippage_ticks": args.slippage, "capital": args.capital}

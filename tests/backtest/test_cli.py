@@ -131,6 +131,15 @@ def test_bad_input_is_a_plain_error(tmp_path: Path, capsys) -> None:
     assert "avin backtest" in capsys.readouterr().err
 
 
+def test_a_misspelled_strategy_is_told_before_the_data_is_looked_for(capsys) -> None:
+    """Not "no bars stored" first, and the name only after the user fetched a year of data."""
+    argv = ["backtest", "sma_cros", "--tickers", "SBER", "--from", "2026-01-01"]
+    assert main([*argv, "--to", "2026-02-01"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown strategy 'sma_cros'" in err and "sma_cross" in err
+    assert "no 1M bars" not in err
+
+
 def test_tickers_run_over_the_store_with_warm_up_and_two_instruments(
     tmp_path: Path, capsys
 ) -> None:
