@@ -286,7 +286,20 @@ def load_settings(path: Path | None = None, *, token_needed: bool = True) -> Set
     another shell (``avin status``, ``avin kill``): the kill switch must work whatever the state
     of the token files, so they are not read and an open one is a logged warning, not a refusal.
     """
-    path = default_config_path() if path is None else Path(path)
+    default = default_config_path()
+    if path is not None and Path(path) != default and not Path(path).exists():
+        # named (--config), so meant to be there; only the config home's avin.toml is optional
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(path),
+                    "(file)",
+                    "no such file",
+                    f"check the path (without --config avin reads {default})",
+                )
+            ]
+        )
+    path = default if path is None else Path(path)
     file_data = _read_toml(path)
     problems = exposed_secret_files(path, file_data)
     if not token_needed:

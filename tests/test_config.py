@@ -70,3 +70,20 @@ def test_token_value_never_shown_in_problems(monkeypatch: pytest.MonkeyPatch) ->
 def test_example_config_is_valid() -> None:
     assert EXAMPLE.exists()
     assert check_config(EXAMPLE) == []
+
+
+def test_a_named_config_that_is_not_there_is_a_problem_not_the_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`avin run --config cofigs/my.toml` must not trade the simulated market on defaults."""
+    missing = tmp_path / "cofigs" / "my.toml"
+    with pytest.raises(ConfigError) as err:
+        load_settings(missing)
+    (problem,) = err.value.problems
+    assert problem.file == str(missing) and problem.message == "no such file"
+    assert "without --config avin reads" in problem.hint
+    assert mode_for(load_settings(None)) is Mode.SIM  # the config home's avin.toml may be absent
+    from avin_tui.cli import main
+
+    assert main(["run", "--headless", "--config", str(missing)]) == 2
+    assert "no such file" in capsys.readouterr().err
