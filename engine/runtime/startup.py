@@ -11,7 +11,7 @@ import logging
 import os
 from datetime import UTC, datetime, timedelta
 
-from engine.broker.base import ReplayResume
+from engine.broker.base import ReplayResume, UnknownInstrument
 from engine.model import Instrument, TimeFrame
 from engine.model.incidents import incident
 from engine.model.snapshot import StrategyState
@@ -48,7 +48,13 @@ async def resolve_slot(parts: EngineParts, slot: StrategySlot) -> None:
         instrument = await parts.broker.find_instrument(slot.spec.instrument)
     except Exception as exc:  # a configuration problem, not an error storm
         slot.state = StrategyState.FAILED
-        slot.error = f"unknown instrument {slot.spec.instrument!r}: {exc}"
+        # the broker's own words name the instrument (and what it trades); anything else is not
+        # "unknown" but could not be asked
+        slot.error = (
+            str(exc)
+            if isinstance(exc, UnknownInstrument)
+            else f"the instrument {slot.spec.instrument!r} could not be looked up: {exc}"
+        )
         log.error("strategy %s cannot start: %s", slot.id, slot.error)
         return
     code = instrument.code
