@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, home: Path) -> int:
     from engine.control.client import ControlClient
     from engine.control.server import engine_status, serve_control
     from engine.paths import homes
-    from engine.runtime.factory import build_engine
+    from engine.runtime.launch import build_engine
     from engine.runtime.logbook import setup_logging
 
     settings = load_settings(token_needed=False)

@@ -49,7 +49,7 @@ async def run(
     from avin_tui.kill_switch import with_kill_fast_path
     from engine.config import Settings
     from engine.model.snapshot import TradingState
-    from engine.runtime.factory import build_engine
+    from engine.runtime.launch import build_engine
     from engine.runtime.logbook import LogBook
 
     book = LogBook()

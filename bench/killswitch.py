@@ -68,7 +68,7 @@ class BenchEngine:
 
     def __init__(self, speed: float, seed: int, n_orders: int) -> None:
         from engine.config import RiskSettings, Settings
-        from engine.runtime.factory import build_engine
+        from engine.runtime.launch import build_engine
         from engine.runtime.logbook import LogBook
 
         book = LogBook()

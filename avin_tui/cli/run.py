@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.config import ConfigError, load_settings
     from engine.model.redact import register_secret
     from engine.paths import homes
-    from engine.runtime.factory import build_engine
+    from engine.runtime.launch import build_engine
     from engine.runtime.logbook import setup_logging
 
     try:

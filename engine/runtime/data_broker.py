@@ -3,7 +3,7 @@
 The mode comes from the settings (``engine.config``: ``AVIN_MODE``, the token, ``avin.toml``). On
 the simulated market it is :class:`SimHistory`: the simulator's catalog and its deterministic
 1-minute bars for the configured seed (the same bars the SimBroker replays). Other modes use
-``engine.runtime.factory.build_broker``. :func:`set_broker_factory` overrides both (tests).
+``engine.runtime.launch.build_broker``. :func:`set_broker_factory` overrides both (tests).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def open_broker() -> Any:
     except ConfigError as exc:
         raise DataError(str(exc), "Fix the configuration (`avin config check`)") from None
     from engine.broker.base import BrokerError
-    from engine.runtime.factory import build_broker
+    from engine.runtime.launch import build_broker
 
     # data commands only read: a live configuration needs no --live to fetch history
     live = settings.mode == "live"

@@ -26,36 +26,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.broker.base import Broker, JournalAware, market_clock
+from engine.broker.base import Broker, market_clock
 from engine.config import RiskSettings
 from engine.model import Bar, MarketTrade, Order, OrderBook, TimeFrame
 from engine.model.order_book import OrderManager
 from engine.model.snapshot import EngineSnapshot, StrategyState, TradingState
-from engine.risk.control import RiskControl
 from engine.risk.switch import TradingSwitch
 from engine.runtime.accounts import resolve_accounts
-from engine.runtime.budgets import BudgetKeeper
-from engine.runtime.controls import TradingControls
-from engine.runtime.keeper import StateKeeper
-from engine.runtime.kernel import Kernel
-from engine.runtime.market_feed import MarketFeed
+from engine.runtime.factory import EngineHooks, wire
 from engine.runtime.parts import EngineOptions, EngineParts
 from engine.runtime.recovery import restore, settle_open_orders
 from engine.runtime.rows import order_rows, position_rows, strategy_row
 from engine.runtime.slots import SlotTable, StrategySlot, slot_ids
 from engine.runtime.startup import (
     begin_run,
-    bring_up,
     build_strategies,
     continue_replay,
     load_chart_history,
     resolve_slot,
     subscribe,
 )
-from engine.runtime.status_saver import SnapshotCache, StatusSaver
-from engine.runtime.tasks import TaskRunner
 from engine.runtime.worklist import SpecCheck, StrategySpec
-from engine.runtime.worklist_manager import WorklistManager
 from engine.state.status_store import StatusStore
 
 __all__ = ["Engine", "EngineOptions"]
@@ -112,75 +103,23 @@ class Engine:
         self._heartbeat_mono = 0.0
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
-        self.tasks = tasks = TaskRunner()  # the loop's tasks; work handed to the loop
-        self.keeper = StateKeeper(parts, self.kill)  # journal, state snapshots, recovery
-        self.market_feed = MarketFeed(broker, record=options.record_ticks)  # books, tape
-        if self.keeper.journal is not None and isinstance(broker, JournalAware):
-            # the broker resolves keys (and links stop order ids) in the persistent journal
-            broker.use_journal(self.keeper.journal)
-        self.kernel = Kernel(
-            parts, self.keeper, self.market_feed, tasks, kill=self.kill, touch=self._touch
-        )
-        self.router, self.host = self.kernel.router, self.kernel.host
-        self.budgets = BudgetKeeper.of(parts, tasks, lambda: self.risk, changed=self._touch)
-        self.risk = parts.risk = RiskControl(
-            risk,
-            switch=self.switch,
-            book=self.book,
-            instruments=self.instruments,
-            broker=broker,
-            charted=lambda: list(self.charts),
-            last_close=parts.last_close,
-            market_time=self.market,
-            own_clock=lambda: self._market_clock(),
-            budget=self.budgets.money,
-            changed=self._significant,
+        hooks = EngineHooks(
             kill=self.kill,
-            cancel_all=self.router.cancel_all,
-            submit=self.kernel.submit,
-            spawn=tasks.spawn,
-            in_loop=tasks.in_loop,
-        )
-        self.kernel.risk = self.risk
-        self.worklist = WorklistManager(
-            parts.slots,
-            store,
-            self.book,
-            broker,
-            tasks,
+            touch=self._touch,
+            significant=self._significant,
+            market_clock=self._market_clock,
             running=lambda: self.running,
             connected=lambda: self.connected,
             started=lambda: self.started,
-            holds=self.switch.holds,
-            halted=lambda: self.switch.halted,
-            bring_up=lambda slot: bring_up(parts, slot, self.market_feed),
-            dispatch=self.host.dispatch,
-            cancel_all=self.router.cancel_all,
-            submit=self.kernel.submit,
-            changed=self._significant,
-            cancel_timeout=lambda: self.risk.settings.flatten_cancel_timeout,
+            version=self._current_version,
+            build_snapshot=self._build_snapshot,
+            snapshot=self.snapshot,
         )
-        self.controls = TradingControls(
-            parts.slots,
-            self.switch,
-            tasks,
-            open_orders=lambda: [o.id for o in self.book.open_orders()],
-            cancel_all=self.router.cancel_all,
-            flatten=self.risk.flatten,
-            persist=self.worklist.persist,
-            changed=self._significant,
-        )
-        self.snapshots = SnapshotCache(self._current_version, self._build_snapshot)
-        self.saver = StatusSaver(
-            store,
-            tasks,
-            latch=lambda: (self.switch.state, self.switch.reason),
-            status=lambda: self.keeper.public(self.snapshot().to_json()),
-            prepare_state=self.keeper.prepare,
-            write_state=self.keeper.write,
-            interval=options.snapshot_interval,
-            min_gap=options.persist_min_gap,
-        )
+        c = wire(parts, risk, hooks)  # the components (engine.runtime.factory)
+        self.tasks, self.keeper, self.market_feed = c.tasks, c.keeper, c.market_feed
+        self.kernel, self.router, self.host = c.kernel, c.kernel.router, c.kernel.host
+        self.budgets, self.risk, self.worklist = c.budgets, c.risk, c.worklist
+        self.controls, self.snapshots, self.saver = c.controls, c.snapshots, c.saver
         build_strategies(self.slots)
 
     @property

@@ -111,7 +111,7 @@ def test_run_against_the_sandbox_without_acceptance_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AVIN_TOKEN", TOKEN)
-    monkeypatch.setattr("engine.runtime.factory.build_engine", _refusing_engine)
+    monkeypatch.setattr("engine.runtime.launch.build_engine", _refusing_engine)
     assert main(["run", "--headless", "--duration", "1"]) == errors.EXIT_CONFIG
     err = capsys.readouterr().err
     assert "--accept-risk" in err and TOKEN not in err
@@ -126,7 +126,7 @@ def test_run_against_the_sandbox_with_acceptance_goes_on_to_the_broker(
         raise BrokerError("reached the broker")
 
     monkeypatch.setenv("AVIN_TOKEN", TOKEN)
-    monkeypatch.setattr("engine.runtime.factory.build_engine", reached)
+    monkeypatch.setattr("engine.runtime.launch.build_engine", reached)
     argv = ["run", "--headless", "--duration", "1"]
     if how == "flag":
         argv.append("--accept-risk")

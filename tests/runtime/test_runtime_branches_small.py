@@ -213,7 +213,7 @@ def test_the_order_book_leaves_what_it_has_alone() -> None:
 
 def test_an_engine_built_for_a_given_broker_uses_that_broker() -> None:
     from engine.config import Settings
-    from engine.runtime.factory import build_engine
+    from engine.runtime.launch import build_engine
 
     broker = SimBroker(seed=3, start=START, realtime=False)
     engine = build_engine(Settings(), broker=broker, persist=False)

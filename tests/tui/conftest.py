@@ -24,7 +24,7 @@ from engine.model.snapshot import (
     TradingState,
 )
 from engine.runtime.engine import Engine
-from engine.runtime.factory import build_engine
+from engine.runtime.launch import build_engine
 from engine.runtime.logbook import LogBook
 
 FAST = 2_000.0  # simulated seconds per real second

@@ -20,7 +20,7 @@ from engine.broker.tinvest.errors import CODES
 from engine.config import Settings
 from engine.model import Mode, Order, OrderType, Side
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.factory import build_broker
+from engine.runtime.launch import build_broker
 from engine.runtime.logbook import LogBook
 from engine.runtime.worklist import StrategySpec
 from engine.strategy import Strategy, register

@@ -21,7 +21,7 @@ from engine.model import Bar, Mode, TimeFrame
 from engine.model import redact as registry
 from engine.model.redact import hide_accounts
 from engine.runtime.engine import Engine, EngineOptions
-from engine.runtime.factory import build_broker
+from engine.runtime.launch import build_broker
 from engine.runtime.logbook import LogBook
 from engine.runtime.worklist import StrategySpec
 from engine.strategy import Strategy, StrategyContext, register

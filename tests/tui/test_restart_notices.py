@@ -14,7 +14,7 @@ from avin_tui.app import AvinApp
 from avin_tui.screens.recovery import RecoveryScreen
 from engine.config import Settings
 from engine.model import Order, OrderStatus, OrderType, Side
-from engine.runtime.factory import build_engine
+from engine.runtime.launch import build_engine
 from engine.runtime.logbook import LogBook
 from engine.state.status_store import RunMarker
 
