@@ -7,6 +7,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from engine.broker.base import (
+    AccountCarryOver,
     InstantCancel,
     InstantLookup,
     JournalAware,
@@ -31,6 +32,7 @@ ALL = (
     InstantLookup,
     InstantCancel,
     ReplayResume,
+    AccountCarryOver,
     ServerClock,
     MarketDepthFeed,
 )
@@ -48,6 +50,7 @@ def test_the_simulated_market_keeps_its_own_clock_and_session() -> None:
         "InstantLookup",
         "InstantCancel",
         "ReplayResume",
+        "AccountCarryOver",
         "ServerClock",
         "MarketDepthFeed",
     }
