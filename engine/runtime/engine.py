@@ -107,13 +107,13 @@ class Engine:
             kill=self.kill,
             touch=self._touch,
             significant=self._significant,
-            market_clock=self._market_clock,
+            market_clock=lambda: self._market_clock(),  # looked up per call (tests replace it)
             running=lambda: self.running,
             connected=lambda: self.connected,
             started=lambda: self.started,
             version=self._current_version,
             build_snapshot=self._build_snapshot,
-            snapshot=self.snapshot,
+            snapshot=lambda: self.snapshot(),
         )
         c = wire(parts, risk, hooks)  # the components (engine.runtime.factory)
         self.tasks, self.keeper, self.market_feed = c.tasks, c.keeper, c.market_feed
