@@ -13,7 +13,7 @@ EXTRAS := dev,fast,postgres,binary,keyring,fuzz,ray
 comma  := ,
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' engine/__init__.py)
 
-.PHONY: run test lint fmt bench bench-smoke build release release-files clean e2e lock lock-upgrade binary smoke hooks audit fuzz
+.PHONY: run test lint fmt bench bench-smoke build release release-files clean e2e lock lock-upgrade binary smoke hooks audit fuzz native
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,20 @@ $(STAMP): pyproject.toml $(LOCK)
 	-@$(BIN)/python packaging/lock_check.py
 	@touch $(STAMP)
 
+# The compiled backtest core (engine/native.py): mypyc builds the modules listed there into
+# .native/ (about a minute); `avin backtest` loads it while every source matches. Rebuilt when
+# one of them changes; a failed build is reported and avin runs interpreted (in CI it fails).
+NATIVE     := .native/manifest.json
+NATIVE_SRC := $(shell sed -n 's/^    "\(engine\.[a-z_.]*\)",$$/\1/p' engine/native.py | tr . / | sed 's/$$/.py/')
+$(NATIVE): $(STAMP) $(NATIVE_SRC) engine/native.py packaging/native_build.py
+	$(BIN)/python packaging/native_build.py --quiet $(if $(filter-out 0 false no,$(CI)),--strict)
+
+native: $(NATIVE)
+
 run: $(STAMP)
 	$(BIN)/avin $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(NATIVE)
 	$(BIN)/python -m pytest -q --cov=engine --cov-report=term:skip-covered $(ARGS)
 
 lint: $(STAMP)
@@ -40,12 +50,12 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # Every benchmark at a tiny size (--smoke: only that it still runs; CI). binary_startup.py needs
 # the built binary: .ci/run runs it after make binary.
-bench-smoke: $(STAMP)
+bench-smoke: $(STAMP) $(NATIVE)
 	@for f in bench/*.py; do [ "$$f" = bench/binary_startup.py ] && continue; \
 	  echo "== $$f --smoke"; $(BIN)/python $$f --smoke || exit 1; done
 
@@ -105,4 +115,4 @@ release-files:
 	@echo "release $(VERSION) in dist/:"; ls -l dist; cat dist/SHA256SUMS
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .native dist build *.egg-info .pytest_cache .mypy_cache .ruff_cache

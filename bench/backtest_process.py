@@ -100,6 +100,8 @@ import sys, time
 t0 = time.perf_counter()
 import argparse, json, tempfile
 from pathlib import Path
+from engine import native
+compiled = native.enable()  # as the command does, before the modules it replaces are imported
 from avin_tui.cli import build_parser
 from avin_tui.cli.backtest import _markets, parse_params, print_report, write_trades_csv
 from engine.backtest import BacktestOptions
@@ -139,6 +141,7 @@ t = time.perf_counter()
 save_report(report)
 out["saved report"] = time.perf_counter() - t
 out["total (in process)"] = time.perf_counter() - t0
+out["compiled core"] = compiled or "used"
 print(json.dumps(out))
 """
 
@@ -223,7 +226,7 @@ def run_bt(python: str, csv: Path) -> tuple[float, float, int]:
     return elapsed, CPU["cpu"], int(out.strip().splitlines()[-1])
 
 
-def phases(csv: Path, work: Path) -> dict[str, float]:
+def phases(csv: Path, work: Path) -> dict[str, float | str]:
     env = {**os.environ, "AVIN_HOME": str(work / "phases"), "PYTHONPATH": str(ROOT)}
     args = avin_args(csv, work / "phase-trades.csv")
     _, out = timed([sys.executable, "-c", PHASES_SCRIPT, *args], env)
@@ -260,8 +263,9 @@ def main() -> None:
         work = Path(tmp)
         csv = work / "bars.csv"
         make_bars(args.bars).write_csv(csv)
-        for name, seconds in phases(csv, work).items():
-            print(f"  avin phase {name:<22} {seconds:8.3f} s")
+        for name, value in phases(csv, work).items():
+            shown = f"{value:8.3f} s" if isinstance(value, float) else value
+            print(f"  avin phase {name:<22} {shown}")
         avin_times, bt_times, avin_cpu, bt_cpu = [], [], [], []
         avin_count = bt_count = 0
         for i in range(args.runs):

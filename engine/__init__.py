@@ -3,4 +3,11 @@
 It never imports Textual; the terminal front lives in ``avin_tui``.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+if _os.environ.get("AVIN_NATIVE") == "1":  # asked for, or a worker of a compiled backtest
+    from engine.native import enable as _enable
+
+    _enable()  # before any module it replaces is imported (engine/native.py)

@@ -35,6 +35,9 @@ def avin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     # never the public MOEX ISS: a test that forgets its local server meets a closed port
     monkeypatch.setenv("AVIN_MOEX_URL", "http://127.0.0.1:9")
+    # the interpreted modules, which coverage sees; tests/backtest/test_native.py runs the
+    # compiled backtest core against them
+    monkeypatch.setenv("AVIN_NATIVE", "0")
     return home
 
 

@@ -86,13 +86,25 @@ def _drop_stdout() -> None:
         os.close(devnull)
 
 
+def _compiled_core() -> None:
+    """A backtest loads the compiled core when it is built (engine/native.py); a build that
+    is there but cannot be used (a source changed since, another Python) is said once."""
+    from engine import native
+
+    why = native.enable()
+    if why is not None and native.BUILD.exists() and os.environ.get(native.ENV) != "0":
+        print(f"avin backtest: the compiled core is not used: {why}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_console()
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     options_only = bool(args_list) and args_list[0].startswith("-")
     if not args_list or (options_only and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["run", *args_list]
+    if args_list[0] == "backtest":
+        _compiled_core()  # before the parser imports the modules it replaces
+    parser = build_parser()
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:

@@ -145,8 +145,6 @@ def layout(cols: BaseColumns, timeframe: TimeFrame) -> FrameLayout:
 class _Window(Sequence[Bar]):
     """Bars ``lo..hi-1`` of a layout, built on access (what the chart's deque would hold)."""
 
-    __slots__ = ("_frames", "_hi", "_lo")
-
     def __init__(self, frames: FrameLayout, lo: int, hi: int) -> None:
         self._frames, self._lo, self._hi = frames, lo, hi
 
@@ -175,8 +173,6 @@ class _Window(Sequence[Bar]):
 
 class ArrayChart(Chart):
     """A read-only :class:`Chart` of one timeframe at the cursor of its :class:`ArrayCharts`."""
-
-    __slots__ = ("_at", "_count", "_depth", "_frames", "_owner")
 
     def __init__(self, owner: ArrayCharts, frames: FrameLayout, depth: int) -> None:
         super().__init__(owner.instrument, frames.timeframe, depth)

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from engine.broker.base import UNKNOWN_STATUS
 from engine.config import RiskSettings
@@ -73,8 +72,24 @@ class _BacktestRiskGate(RiskGate):
     """The live gate with the backtest's shortcuts (see the module doc); limits resolved once
     per account and strategy (a backtest has no budgets that change while it runs)."""
 
-    def __init__(self, *args: Any, instrument: Instrument, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        settings: RiskSettings,
+        book: OrderManager,
+        instrument: Instrument,
+        *,
+        state: Callable[[], TradingState],
+        fallback_price: Callable[[str], Decimal | None],
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__(
+            settings,
+            book,
+            {instrument.code: instrument},
+            state=state,
+            fallback_price=fallback_price,
+            clock=clock,
+        )
         self._code = instrument.code
         self._lot_size = instrument.lot
         self._limits: dict[tuple[str, str], tuple[OrderLimits, tuple[Check, ...]]] = {}
@@ -267,8 +282,7 @@ class BacktestGate:
         self._gate = _BacktestRiskGate(
             settings,
             book,
-            {instrument.code: instrument},
-            instrument=instrument,
+            instrument,
             state=lambda: TradingState.ACTIVE,
             fallback_price=lambda _code: price(),
             clock=seconds,

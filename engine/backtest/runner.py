@@ -60,6 +60,25 @@ class Backtester:
     ``on_bar``, :meth:`start`.
     """
 
+    # what release() lets go of (compiled by mypyc, an attribute may be deleted only if listed)
+    __deletable__ = (
+        "strategy",
+        "book",
+        "matching",
+        "charts",
+        "position",
+        "marks",
+        "rounded",
+        "gate",
+        "slot",
+        "host",
+        "on_bar",
+        "_on_fill_hook",
+        "_on_order_hook",
+        "_flow_bars",
+        "_flow_cash",
+    )
+
     def __init__(
         self,
         strategy: Strategy,
@@ -177,7 +196,9 @@ class Backtester:
         taken: the hooks' context and the gate hold closures over this tester, so without this
         the whole run would wait for the cyclic garbage collector (a full pass over every order,
         fill and trade, at the latest when the process ends). The tester is unusable after."""
-        self.__dict__.clear()
+        del self.strategy, self.book, self.matching, self.charts, self.position, self.marks
+        del self.rounded, self.gate, self.slot, self.host, self.on_bar
+        del self._on_fill_hook, self._on_order_hook, self._flow_bars, self._flow_cash
 
     def _run(
         self, bars: pl.DataFrame, start: datetime | None, progress: Progress | None

@@ -24,8 +24,6 @@ DEFAULT_DEPTH = 5_000
 class Chart:
     """Bars of one timeframe; fed with 1-minute bars."""
 
-    __slots__ = ("_agg", "_closed", "_last_closed_ts", "instrument", "timeframe", "version")
-
     def __init__(self, instrument: str, timeframe: TimeFrame, depth: int = DEFAULT_DEPTH) -> None:
         self.instrument = instrument
         self.timeframe = timeframe

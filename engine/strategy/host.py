@@ -59,8 +59,6 @@ Failed = Callable[[S, str, BaseException, int], None]  # slot, hook, error, drop
 class HostedStrategy:
     """A strategy and its context, for callers without slots of their own (a backtest)."""
 
-    __slots__ = ("ctx", "id", "strategy")
-
     def __init__(self, id: str, strategy: Strategy, ctx: StrategyContext) -> None:
         self.id = id
         self.strategy: Strategy | None = strategy

@@ -106,8 +106,7 @@ def _gate(settings: RiskSettings, price: Decimal | None) -> _BacktestRiskGate:
     return _BacktestRiskGate(
         settings,
         book,
-        {LOTTED.code: LOTTED},
-        instrument=LOTTED,
+        LOTTED,
         state=lambda: TradingState.ACTIVE,
         fallback_price=lambda _code: price,
         clock=lambda: 600.0,
