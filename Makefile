@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	@# installed unpinned here, and lock_check names it
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	-@$(BIN)/python packaging/lock_check.py
+	@# the project's bytecode, as pip writes it for an installed package (a start-up that cannot
+	@# write it, PYTHONDONTWRITEBYTECODE or a read-only tree, would compile every module each time)
+	@$(BIN)/python -m compileall -q -j 0 engine avin_tui >/dev/null
 	@touch $(STAMP)
 
 # The compiled backtest core (engine/native.py): mypyc builds the modules listed there into
@@ -31,6 +34,7 @@ NATIVE     := .native/manifest.json
 NATIVE_SRC := $(shell sed -n 's/^    "\(engine\.[a-z_.]*\)",$$/\1/p' engine/native.py | tr . / | sed 's/$$/.py/')
 $(NATIVE): $(STAMP) $(NATIVE_SRC) engine/native.py packaging/native_build.py
 	$(BIN)/python packaging/native_build.py --quiet $(if $(filter-out 0 false no,$(CI)),--strict)
+	@$(BIN)/python -m compileall -q -j 0 engine avin_tui >/dev/null
 
 native: $(NATIVE)
 

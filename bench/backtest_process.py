@@ -34,6 +34,7 @@ avin's phases are timed too, in one more process that calls the same functions a
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -263,6 +264,11 @@ def main() -> None:
         work = Path(tmp)
         csv = work / "bars.csv"
         make_bars(args.bars).write_csv(csv)
+        # avin's modules as bytecode, as pip leaves an installed package (pandas and backtesting
+        # have theirs): where bytecode is not written (PYTHONDONTWRITEBYTECODE) each run would
+        # compile every module anew
+        for package in ("engine", "avin_tui"):
+            compileall.compile_dir(ROOT / package, quiet=1, workers=0)
         for name, value in phases(csv, work).items():
             shown = f"{value:8.3f} s" if isinstance(value, float) else value
             print(f"  avin phase {name:<22} {shown}")

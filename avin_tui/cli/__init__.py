@@ -8,6 +8,7 @@ returning an exit code). Imports stay lazy so that ``avin --version`` and the TU
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -130,3 +131,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CRASH
     finally:
         os.umask(previous_umask)  # the caller's own, when avin runs in its process (tests)
+        if argv is None:  # the process ends here: its objects need no last collection
+            gc.freeze()  # (a backtest's run leaves hundreds of thousands; about 0.1 s each 1M bars)
