@@ -7,7 +7,7 @@ import os as _os
 
 __version__ = "0.1.0"
 
-if _os.environ.get("AVIN_NATIVE") == "1":  # asked for, or a worker of a compiled backtest
+if _os.environ.get("AVIN_NATIVE_WORKER") == "1":  # a worker process of a compiled backtest
     from engine.native import enable as _enable
 
     _enable()  # before any module it replaces is imported (engine/native.py)

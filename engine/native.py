@@ -7,9 +7,10 @@ files, all of them or none: the compiled modules call one another directly, so a
 only when every source is the one it was built from, for this Python, and none of them is
 imported yet. Anything else leaves the interpreted modules in place and says why.
 
-Who turns it on: ``avin backtest`` (its sweeps and walk-forward too) unless ``AVIN_NATIVE=0``;
-any avin process with ``AVIN_NATIVE=1`` (the sweep's spawned workers inherit it). The same
-source runs either way, and the tests pin that both give the same report.
+Who turns it on: ``avin backtest`` (its sweeps and walk-forward too, and the worker processes
+they spawn) unless ``AVIN_NATIVE=0``. Nothing else: the live engine subclasses some of these
+classes in interpreted modules, which a compiled class refuses. The same source runs either way,
+and the tests pin that both give the same report.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent  # the folder holding the packages
 BUILD = ROOT / ".native"
 MANIFEST = "manifest.json"
-ENV = "AVIN_NATIVE"  # "1": load the build; "0": never (unset: the command decides)
+ENV = "AVIN_NATIVE"  # "0": never load the build
+WORKER_ENV = "AVIN_NATIVE_WORKER"  # set by enable(): a worker process of this one loads it too
 
 # a backtest's own loop, its order/fill/position path and its pre-trade gate and report
 MODULES = (
@@ -127,7 +129,7 @@ def enable(build: Path | None = None) -> str | None:
     if early:
         return f"{early[0]} was imported before the compiled build could be put in place"
     sys.meta_path.insert(0, _Finder(found))
-    os.environ[ENV] = "1"  # worker processes of this one load it too
+    os.environ[WORKER_ENV] = "1"  # a sweep's spawned workers load it too (engine/__init__.py)
     return None
 
 

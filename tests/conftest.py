@@ -38,6 +38,7 @@ def avin_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     # the interpreted modules, which coverage sees; tests/backtest/test_native.py runs the
     # compiled backtest core against them
     monkeypatch.setenv("AVIN_NATIVE", "0")
+    monkeypatch.delenv("AVIN_NATIVE_WORKER", raising=False)
     return home
 
 

@@ -92,12 +92,15 @@ class FillError(Exception):
     pass
 
 
+ZERO_COMMISSION = Decimal(0)
+
+
 def new_order_key() -> str:
     """A client idempotency key (UUID4, 36 characters), recorded before the order is sent."""
     return str(uuid.uuid4())
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ by hand: mypyc compiles it (engine/native.py)
 class Fill:
     order_id: str
     instrument: str  # instrument code
@@ -109,8 +112,30 @@ class Fill:
     fill_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     account: str = ""
 
+    def __init__(
+        self,
+        order_id: str,
+        instrument: str,
+        side: Side,
+        lots: int,
+        price: Decimal,
+        commission: Decimal,
+        ts: datetime,
+        fill_id: str | None = None,
+        account: str = "",
+    ) -> None:
+        self.order_id = order_id
+        self.instrument = instrument
+        self.side = side
+        self.lots = lots
+        self.price = price
+        self.commission = commission
+        self.ts = ts
+        self.fill_id = uuid.uuid4().hex if fill_id is None else fill_id
+        self.account = account
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)  # __init__ by hand: mypyc compiles it (engine/native.py)
 class Order:
     instrument: str  # instrument code, e.g. MOEX_SHARE_SBER
     side: Side
@@ -124,7 +149,7 @@ class Order:
     status: OrderStatus = OrderStatus.NEW
     filled_lots: int = 0
     avg_fill_price: Decimal | None = None
-    commission: Decimal = Decimal(0)
+    commission: Decimal = ZERO_COMMISSION
     broker_id: str = ""
     reason: str = ""
     created_ts: datetime | None = None
@@ -133,6 +158,49 @@ class Order:
     # never sent to a broker: a strategy's order the netting took over (docs/risk.md, "the
     # netting rule"); filled by internal crosses and by its share of a net order's fills
     internal: bool = False
+
+    def __init__(
+        self,
+        instrument: str,
+        side: Side,
+        type: OrderType,
+        lots: int,
+        account: str,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        strategy: str = "",
+        id: str | None = None,
+        status: OrderStatus = OrderStatus.NEW,
+        filled_lots: int = 0,
+        avg_fill_price: Decimal | None = None,
+        commission: Decimal = ZERO_COMMISSION,
+        broker_id: str = "",
+        reason: str = "",
+        created_ts: datetime | None = None,
+        updated_ts: datetime | None = None,
+        history: list[tuple[datetime | None, OrderStatus]] | None = None,
+        internal: bool = False,
+    ) -> None:
+        self.instrument = instrument
+        self.side = side
+        self.type = type
+        self.lots = lots
+        self.account = account
+        self.price = price
+        self.stop_price = stop_price
+        self.strategy = strategy
+        self.id = new_order_key() if id is None else id
+        self.status = status
+        self.filled_lots = filled_lots
+        self.avg_fill_price = avg_fill_price
+        self.commission = commission
+        self.broker_id = broker_id
+        self.reason = reason
+        self.created_ts = created_ts
+        self.updated_ts = updated_ts
+        self.history = [] if history is None else history
+        self.internal = internal
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.lots <= 0:

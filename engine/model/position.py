@@ -17,7 +17,7 @@ from engine.model.order import Fill, Side
 ZERO = Decimal(0)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ by hand: mypyc compiles it (engine/native.py)
 class Trade:
     instrument: str
     side: Side  # BUY for a long round trip, SELL for a short one
@@ -33,6 +33,38 @@ class Trade:
     _entered_lots: int = 0
     _exited_lots: int = 0
     _exit_value: Decimal = ZERO
+
+    def __init__(
+        self,
+        instrument: str,
+        side: Side,
+        entry_ts: datetime,
+        entry_price: Decimal = ZERO,
+        lots: int = 0,
+        buy_value: Decimal = ZERO,
+        sell_value: Decimal = ZERO,
+        commission: Decimal = ZERO,
+        exit_ts: datetime | None = None,
+        exit_price: Decimal | None = None,
+        strategy: str = "",
+        _entered_lots: int = 0,
+        _exited_lots: int = 0,
+        _exit_value: Decimal = ZERO,
+    ) -> None:
+        self.instrument = instrument
+        self.side = side
+        self.entry_ts = entry_ts
+        self.entry_price = entry_price
+        self.lots = lots
+        self.buy_value = buy_value
+        self.sell_value = sell_value
+        self.commission = commission
+        self.exit_ts = exit_ts
+        self.exit_price = exit_price
+        self.strategy = strategy
+        self._entered_lots = _entered_lots
+        self._exited_lots = _exited_lots
+        self._exit_value = _exit_value
 
     @property
     def closed(self) -> bool:

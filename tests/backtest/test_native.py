@@ -68,7 +68,7 @@ def _bars(path: Path, n: int = 30_000, seed: int = 3) -> Path:
 
 
 def _avin(args: list[str], home: Path, compiled: bool) -> tuple[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != native.ENV}
+    env = {k: v for k, v in os.environ.items() if k not in (native.ENV, native.WORKER_ENV)}
     env.update(AVIN_HOME=str(home), PYTHONPATH=str(ROOT))
     if not compiled:
         env[native.ENV] = "0"
@@ -165,6 +165,27 @@ def test_a_sweep_in_compiled_worker_processes_gives_the_interpreted_rows(tmp_pat
     ]
     _, rows = _both(tmp_path, args, "--out")
     assert len(rows.strip().splitlines()) == 5  # a header and 2 x 2 combinations
+
+
+def _loads_compiled(env: dict[str, str]) -> str:
+    probe = (
+        "import engine.model.order as order\n"
+        "from engine import native\n"
+        "print(native.compiled(order))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    return (done.stdout + done.stderr).strip()
+
+
+def test_a_compiled_backtests_worker_processes_load_the_build_by_themselves() -> None:
+    _built()
+    env = {k: v for k, v in os.environ.items() if k not in (native.ENV, native.WORKER_ENV)}
+    env["PYTHONPATH"] = str(ROOT)
+    assert _loads_compiled({**env, native.WORKER_ENV: "1"}) == "True"  # what enable() leaves
+    assert _loads_compiled({**env, native.WORKER_ENV: "1", native.ENV: "0"}) == "False"
+    assert _loads_compiled(env) == "False"  # any other avin process: interpreted
 
 
 def _fake_build(tmp_path: Path, **changes: object) -> Path:

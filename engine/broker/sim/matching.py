@@ -95,11 +95,16 @@ def _touch(price: Decimal, level: Decimal, ref: Decimal | None, *, below: bool) 
     return level if ref is not None and ref < level else price
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ by hand: mypyc compiles it (engine/native.py)
 class Working:
     order: Order
     instrument: Instrument
     triggered: bool = False  # a STOP_LIMIT whose stop was crossed (now a limit)
+
+    def __init__(self, order: Order, instrument: Instrument, triggered: bool = False) -> None:
+        self.order = order
+        self.instrument = instrument
+        self.triggered = triggered
 
 
 class MatchingEngine:
