@@ -57,7 +57,16 @@ def build(target: Path = native.BUILD) -> str | None:
     }
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="avin-native-"))
-    failure: str | None = None
+    try:
+        failure = _compile(scratch, manifest)
+        manifest["seconds"] = round(time.monotonic() - started, 1)
+        _put_in_place(scratch / "lib", manifest, target)
+    finally:  # an interrupted build leaves nothing behind
+        shutil.rmtree(scratch, ignore_errors=True)
+    return failure
+
+
+def _compile(scratch: Path, manifest: dict[str, object]) -> str | None:
     cwd = Path.cwd()
     try:
         os.chdir(ROOT)  # mypyc names the modules by their paths from here
@@ -66,26 +75,34 @@ def build(target: Path = native.BUILD) -> str | None:
         if len(group) != 1:
             raise RuntimeError(f"expected one shared library besides the modules, got {group}")
         manifest.update(group=group[0], files=files)
+        return None
     except (Exception, SystemExit) as exc:  # a compiler error ends setuptools with SystemExit
-        failure = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1:] or ['']}"[:300]
+        lines = str(exc).strip().splitlines()
+        failure = f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:300]
         manifest["failed"] = failure
+        return failure
     finally:
         os.chdir(cwd)
+
+
+def _put_in_place(lib: Path, manifest: dict[str, object], target: Path) -> None:
+    """The new build (or only the manifest of a failed one) replaces ``target`` whole."""
     staged = Path(tempfile.mkdtemp(prefix=".native-", dir=target.parent))
-    if failure is None:
+    try:
+        files = manifest.get("files", {})
+        assert isinstance(files, dict)
         for rel in files.values():
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(scratch / "lib" / rel, staged / rel)
-    manifest["seconds"] = round(time.monotonic() - started, 1)
-    (staged / native.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staged.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(scratch, ignore_errors=True)
-    return failure
+            shutil.copy2(lib / rel, staged / rel)
+        (staged / native.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        old = target.with_name(target.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        staged.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)  # gone already when it was put in place
 
 
 def main() -> int:
