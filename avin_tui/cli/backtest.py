@@ -126,7 +126,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 @user_errors
 def cmd_backtest(args: argparse.Namespace) -> int:
     from engine.backtest import BacktestOptions, StrategyFailed
-    from engine.backtest.session import run_backtest
+    from engine.backtest.session import no_cycle_collection, run_backtest
     from engine.backtest.storage import save_report
     from engine.config import load_settings
     from engine.data.errors import DataError
@@ -168,20 +168,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         except StrategyFailed as exc:  # raised in a worker: the same message as a single run
             print(f"avin backtest: {exc}", file=sys.stderr)
             return 1
-    try:
-        report = _run(args, markets, params, main_tf, options, run_backtest)
-    except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
-        print(f"avin backtest: {exc}", file=sys.stderr)
-        return 2
-    except StrategyFailed as exc:
-        print(f"avin backtest: {exc}", file=sys.stderr)
-        return 1
-    if args.trades_out is not None:
-        write_trades_csv(report.trades, args.trades_out)
-    print_report(report)
-    if not args.no_save:
-        folder = save_report(report)
-        print(f"saved: {folder}")
+    with no_cycle_collection():  # the trade list, the table and the saved report too
+        try:
+            report = _run(args, markets, params, main_tf, options, run_backtest)
+        except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
+            print(f"avin backtest: {exc}", file=sys.stderr)
+            return 2
+        except StrategyFailed as exc:
+            print(f"avin backtest: {exc}", file=sys.stderr)
+            return 1
+        if args.trades_out is not None:
+            write_trades_csv(report.trades, args.trades_out)
+        print_report(report)
+        if not args.no_save:
+            folder = save_report(report)
+            print(f"saved: {folder}")
     return 0
 
 

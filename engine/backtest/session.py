@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,10 +41,18 @@ def run_backtest(
 ) -> Report:
     """``strategy`` (a registered name or ``module:Class``) on every market; the report."""
     options = options or BacktestOptions()
-    collect = gc.isenabled()
-    gc.disable()  # the runs and the report make many objects and no garbage cycles
-    try:
+    with no_cycle_collection():  # the runs and the report make many objects and no cycles
         return _run_backtest(strategy, markets, params, timeframe, options, progress)
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused (refcounting frees what a backtest makes): each of
+    its passes would walk every order, fill and trade alive, for no garbage."""
+    collect = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collect:
             gc.enable()

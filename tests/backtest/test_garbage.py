@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +46,25 @@ def test_the_collector_is_left_as_it_was_found(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_the_command_pauses_the_collector_until_its_report_is_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.backtest.storage as storage
+    from avin_tui.cli import main
+
+    seen: list[bool] = []
+    save = storage.save_report
+
+    def saving(report: Any) -> Path:
+        seen.append(gc.isenabled())
+        return save(report)
+
+    monkeypatch.setattr(storage, "save_report", saving)
+    data = tmp_path / "bars.csv"
+    walk(5, 500).write_csv(data)
+    assert gc.isenabled()
+    assert main(["backtest", "sma_cross", "--data", str(data), "--quiet"]) == 0
+    assert seen == [False]  # the trade list, the table and the saved report: no collection
+    assert gc.isenabled()  # and the collector back as it was
