@@ -26,6 +26,10 @@ processes alternate run by run (each pair under the same load) and the ratio is 
 Each process's CPU seconds (user + system, from ``getrusage``) are printed too: on a machine
 shared with other work the wall times swing with the load, the CPU seconds much less.
 
+avin runs as a user's checkout runs it: with the compiled backtest core when ``make native`` has
+built it (``make bench`` does; the phases say whether it was used), and with its modules as
+bytecode (written here first, as pip writes it for an installed package such as backtesting).
+
 avin's phases are timed too, in one more process that calls the same functions as the command
 (imports, CSV read + instrument, the run, the report build, trade list, table, saved report).
 ``--smoke``: a tiny size, one run (``make bench-smoke``: only that it still runs).
