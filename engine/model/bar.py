@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from engine.model.copying import by_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,9 @@ class Bar:
         _SET_LOW(self, low)
         _SET_CLOSE(self, close)
         _SET_VOLUME(self, volume)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
 
     @property
     def is_bull(self) -> bool:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
+
+from engine.model.copying import by_fields
 
 
 class Side(Enum):
@@ -134,6 +137,9 @@ class Fill:
         self.fill_id = uuid.uuid4().hex if fill_id is None else fill_id
         self.account = account
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
+
 
 @dataclass(slots=True, init=False)  # __init__ by hand: mypyc compiles it (engine/native.py)
 class Order:
@@ -201,6 +207,9 @@ class Order:
         self.history = [] if history is None else history
         self.internal = internal
         self.__post_init__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
 
     def __post_init__(self) -> None:
         if self.lots <= 0:

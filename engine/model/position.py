@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from engine.model.copying import by_fields
 from engine.model.order import Fill, Side
 
 ZERO = Decimal(0)
@@ -66,6 +68,9 @@ class Trade:
         self._exited_lots = _exited_lots
         self._exit_value = _exit_value
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
+
     @property
     def closed(self) -> bool:
         return self.exit_ts is not None
@@ -92,6 +97,9 @@ class Position:
     last_price: Decimal | None = None
     account: str = ""
     trades: list[Trade] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
 
     @property
     def is_flat(self) -> bool:
