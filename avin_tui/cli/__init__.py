@@ -103,9 +103,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     options_only = bool(args_list) and args_list[0].startswith("-")
     if not args_list or (options_only and args_list[0] not in ("-h", "--help", "--version")):
         args_list = ["run", *args_list]
-    if args_list[0] == "backtest":
-        _compiled_core()  # before the parser imports the modules it replaces
-    parser = build_parser()
+    collect = gc.isenabled()
+    try:
+        if args_list[0] == "backtest":
+            _compiled_core()  # before the parser imports the modules it replaces
+            # its imports and its run make many objects and no cycles (a sweep, long, turns the
+            # collector on again: avin_tui/cli/backtest.py)
+            gc.disable()
+        return _dispatch(build_parser(), args_list)
+    finally:  # the collector as the caller had it, when avin runs in its process (tests)
+        if collect:
+            gc.enable()
+        if argv is None:  # the process ends here: its objects need no last collection
+            gc.freeze()  # (a backtest's run leaves hundreds of thousands; about 0.1 s each 1M bars)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args_list: list[str]) -> int:
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
@@ -131,5 +144,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CRASH
     finally:
         os.umask(previous_umask)  # the caller's own, when avin runs in its process (tests)
-        if argv is None:  # the process ends here: its objects need no last collection
-            gc.freeze()  # (a backtest's run leaves hundreds of thousands; about 0.1 s each 1M bars)

@@ -14,6 +14,7 @@ entry_price, exit_ts, exit_price, lots, side, result``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -152,7 +153,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if lonely:
         print(f"avin backtest: {lonely}", file=sys.stderr)
         return 2
-    if args.grid:
+    if args.grid:  # long, many backtests: the cyclic collector as usual between them
+        gc.enable()
         from avin_tui.cli.sweep import run_sweep
         from avin_tui.cli.walk_forward import run_walk_forward
         from engine.backtest.sweep import SweepJob

@@ -68,3 +68,20 @@ def test_the_command_pauses_the_collector_until_its_report_is_saved(
     assert main(["backtest", "sma_cross", "--data", str(data), "--quiet"]) == 0
     assert seen == [False]  # the trade list, the table and the saved report: no collection
     assert gc.isenabled()  # and the collector back as it was
+
+
+def test_a_sweep_runs_with_the_collector_and_a_bad_command_leaves_it_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import avin_tui.cli.sweep as sweep
+    from avin_tui.cli import main
+
+    seen: list[bool] = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda args, job: seen.append(gc.isenabled()) or 0)
+    data = tmp_path / "bars.csv"
+    walk(5, 300).write_csv(data)
+    assert main(["backtest", "sma_cross", "--data", str(data), "--grid", "fast=3,4"]) == 0
+    assert seen == [True]  # long, many backtests: the collector as usual between them
+    with pytest.raises(SystemExit):
+        main(["backtest", "sma_cross", "--no-such-option"])
+    assert gc.isenabled()
