@@ -4,6 +4,10 @@ The compiled backtest core (engine/native.py) builds these classes with mypyc, w
 cannot be made empty and then filled field by field, as ``copy`` and ``pickle`` do by default.
 Rebuilt from their fields through ``__init__``, they copy and pickle the same way compiled or
 not, so a strategy that keeps a copy of a bar or a fill runs the same in either build.
+
+Not Order: its ``__init__`` refuses what a broker must be handed to reject (no lots, a limit
+without a price), and the simulated market copies such orders. A compiled Order cannot be
+copied or pickled (docs/strategies.md).
 """
 
 from __future__ import annotations

@@ -208,9 +208,6 @@ class Order:
         self.internal = internal
         self.__post_init__()
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return by_fields(self)  # copy and pickle through __init__ (engine/model/copying.py)
-
     def __post_init__(self) -> None:
         if self.lots <= 0:
             raise ValueError(f"order lots must be positive, got {self.lots}")
