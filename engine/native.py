@@ -71,7 +71,7 @@ def tag() -> str:
 
 @dataclass(frozen=True)
 class Build:
-    """A build found in ``.native``: module name -> extension file, the shared library first."""
+    """A build found in ``.native``: module name -> extension file (the shared library too)."""
 
     files: dict[str, Path]
 
