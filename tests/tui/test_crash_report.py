@@ -23,6 +23,15 @@ from .conftest import wait_for
 from .test_broker_errors import log_text
 
 
+def shown_on_screen(app: AvinApp) -> bool:
+    """Whether the strategy's line quoting the token is on screen; if not, it is logged again. The
+    simulated market trades meanwhile: its own lines scroll the Log pane (a few rows at 80x24)."""
+    if "the broker refused" in app.export_screenshot().replace("&#160;", " "):
+        return True
+    logging.getLogger("avin.strategy.test").warning("the broker refused %s", TOKEN)
+    return False
+
+
 @pytest.mark.slow
 async def test_the_terminal_apps_crash_report_hides_the_token_and_the_locals(
     sim_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -33,9 +42,8 @@ async def test_the_terminal_apps_crash_report_hides_the_token_and_the_locals(
     app.error_console = Console(file=io.StringIO(), width=80, color_system=None)
     with pytest.raises(BrokerFailure):
         async with app.run_test(size=(80, 24)) as pilot:
-            logging.getLogger("avin.strategy.test").warning("the broker refused %s", TOKEN)
-            await wait_for(pilot, lambda: "the broker refused" in log_text(app), timeout=30)
-            app.save_screenshot("screen.svg", str(tmp_path))
+            await wait_for(pilot, lambda: shown_on_screen(app), timeout=30)
+            app.save_screenshot("screen.svg", str(tmp_path))  # no await since: the same frame
             svg = (tmp_path / "screen.svg").read_bytes().replace(b"&#160;", b" ")
             assert b"the broker refused" in svg
             assert not leaks(svg, TOKEN) and not leaks(log_text(app).encode(), TOKEN)
