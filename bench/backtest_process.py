@@ -114,7 +114,7 @@ from engine.backtest import session
 from engine.backtest.storage import save_report
 from engine.config import load_settings
 out = {"imports": time.perf_counter() - t0}
-args = build_parser().parse_args(sys.argv[1:])
+args = build_parser("backtest").parse_args(sys.argv[1:])
 t = time.perf_counter()
 markets, main_tf = _markets(args)
 out["csv read + instrument"] = time.perf_counter() - t

@@ -4,6 +4,7 @@ the robot) runs it."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,34 @@ def test_python_dash_m_runs_the_command_line() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "usage: avin status" in done.stdout
+
+
+@pytest.mark.parametrize("module", list(cli.COMMAND_MODULES))
+def test_each_module_registers_the_commands_listed_for_it(module: str) -> None:
+    import importlib
+
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    importlib.import_module(module).register(subparsers)
+    assert tuple(subparsers.choices) == cli.COMMAND_MODULES[module]
+
+
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    [group] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(group.choices)
+
+
+def test_a_command_builds_only_its_modules_parser_and_anything_else_builds_them_all() -> None:
+    every = [name for names in cli.COMMAND_MODULES.values() for name in names]
+    assert _commands(cli.build_parser()) == every
+    assert _commands(cli.build_parser("backtest")) == ["backtest"]
+    assert _commands(cli.build_parser("resume")) == ["kill", "resume"]
+    for first in ("backtst", "--help", "-h", "--version"):
+        assert _commands(cli.build_parser(first)) == every, first
+
+
+def test_a_misspelled_command_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["backtst", "sma_cross"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'backtst'" in err and "'backtest'" in err and "'zigzag'" in err, err

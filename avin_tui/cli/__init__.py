@@ -22,20 +22,21 @@ from engine.security.private import private_process
 EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 EXIT_CRASH = 70  # EX_SOFTWARE: an internal error, never mistaken for a usage error (2)
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "avin_tui.cli.run",
-    "avin_tui.cli.attach",
-    "avin_tui.cli.status",
-    "avin_tui.cli.kill",
-    "avin_tui.cli.config",
-    "avin_tui.cli.data",
-    "avin_tui.cli.analysis",
-    "avin_tui.cli.backtest",
-    "avin_tui.cli.broker",
-    "avin_tui.cli.token",
-    "avin_tui.cli.supervise",
-    "avin_tui.cli.web",
-)
+# each command module and the commands its ``register`` adds, in the order ``avin --help`` lists
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "avin_tui.cli.run": ("run",),
+    "avin_tui.cli.attach": ("attach",),
+    "avin_tui.cli.status": ("status",),
+    "avin_tui.cli.kill": ("kill", "resume"),
+    "avin_tui.cli.config": ("config",),
+    "avin_tui.cli.data": ("data",),
+    "avin_tui.cli.analysis": ("zigzag", "scan"),
+    "avin_tui.cli.backtest": ("backtest",),
+    "avin_tui.cli.broker": ("broker", "sim-server"),
+    "avin_tui.cli.token": ("token",),
+    "avin_tui.cli.supervise": ("supervise",),
+    "avin_tui.cli.web": ("web",),
+}
 
 
 class _VersionAction(argparse.Action):
@@ -53,7 +54,10 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` (the first word of the command line) only the module
+    that registers it, when one does: the others' imports (asyncio, the broker, ...) are not
+    paid for by, say, ``avin backtest``. Anything else (a misspelled command) gets them all."""
     parser = argparse.ArgumentParser(
         prog="avin",
         description="avin: a trading robot for MOEX shares with a terminal UI. "
@@ -63,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction, version=f"avin {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [name for name, commands in COMMAND_MODULES.items() if command in commands]
+    for name in modules or COMMAND_MODULES:
         module = importlib.import_module(name)
         module.register(subparsers)
     return parser
@@ -110,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # its imports and its run make many objects and no cycles (a sweep, long, turns the
             # collector on again: avin_tui/cli/backtest.py)
             gc.disable()
-        return _dispatch(build_parser(), args_list)
+        return _dispatch(build_parser(args_list[0]), args_list)
     finally:  # the collector as the caller had it, when avin runs in its process (tests)
         if collect:
             gc.enable()

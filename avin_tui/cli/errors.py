@@ -23,20 +23,27 @@ def user_errors(
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
-        from engine.config import ConfigError
-        from engine.state import StoreError
-
         try:
             return command(args)
-        except ConfigError as exc:
-            print_problems(exc.problems)
-            return EXIT_CONFIG
-        except StoreError as exc:
-            print(f"avin: the state store cannot be used: {exc}", file=sys.stderr)
-            print("      -> check [state] in the config (`avin config check`)", file=sys.stderr)
-            return EXIT_CONFIG
+        except Exception as exc:
+            if _raised(exc, "engine.config", "ConfigError"):
+                print_problems(exc.problems)  # type: ignore[attr-defined]
+                return EXIT_CONFIG
+            if _raised(exc, "engine.state.base", "StoreError"):
+                print(f"avin: the state store cannot be used: {exc}", file=sys.stderr)
+                print("      -> check [state] in the config (`avin config check`)", file=sys.stderr)
+                return EXIT_CONFIG
+            raise
 
     return run
+
+
+def _raised(exc: Exception, module: str, name: str) -> bool:
+    """Whether ``exc`` is ``module.name``'s, without importing ``module`` for the question (the
+    state store's modules cost a command that never opens it about 20 ms): none of its
+    exceptions can exist before it is imported."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
 
 
 def print_problems(problems: list[Any]) -> None:

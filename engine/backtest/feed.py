@@ -75,7 +75,9 @@ def _read_csv(path: Path) -> pl.DataFrame:
     if "ts" in frame.columns and frame.schema["ts"] == pl.String and frame.height:
         for fmt in FAST_TS_FORMATS:
             try:
-                ts = frame["ts"].str.to_datetime(fmt, time_zone="UTC", strict=True)
+                # no cache: bars' times are all different, a cache of them only costs (0.04 s
+                # of 0.1 s a million bars)
+                ts = frame["ts"].str.to_datetime(fmt, time_zone="UTC", strict=True, cache=False)
             except pl.exceptions.PolarsError:
                 continue
             if ts.null_count() == 0:

@@ -57,7 +57,10 @@ def trade_frame(
         if instrument
         else [t.instrument for t in closed],
         "commission": [str(t.commission) for t in closed],
-        "result_p": [str(t.result_p.quantize(step)) for t in closed],
+        "result_p": [
+            str(_percent(r, t.buy_value).quantize(step))
+            for t, r in zip(closed, results, strict=True)
+        ],
     }
     schema: dict[str, Any] = {
         "entry_ts": pl.Datetime("us", "UTC"),
@@ -72,6 +75,11 @@ def trade_frame(
         "result_p": pl.String,
     }
     return pl.DataFrame(columns, schema=schema)
+
+
+def _percent(result: Decimal, buy_value: Decimal) -> Decimal:
+    """:attr:`Trade.result_p` of a trade whose ``result`` is known already."""
+    return ZERO if buy_value == 0 else result / buy_value * 100
 
 
 def _utc_times(values: list[datetime | None]) -> pl.Series | list[datetime | None]:
@@ -338,17 +346,20 @@ def _total(
         return Section(
             TOTAL, summary, equity_metrics(empty, empty, empty, capital), empty, empty, empty
         )
-    if len(results) == 1 and bool(np.all(results[0].ts[1:] > results[0].ts[:-1])):
-        ts = results[0].ts  # already its own sorted unique times (np.unique would sort again)
+    run = results[0]
+    if len(results) == 1 and bool(np.all(run.ts[1:] > run.ts[:-1])):
+        ts = run.ts  # already its own sorted unique times, each its own bar
+        pnl = run.equity - float(run.capital)
+        exposed = np.abs(run.position).astype(np.int64)
     else:
         ts = np.unique(np.concatenate([r.ts for r in results]))
-    pnl = np.zeros(ts.size)
-    exposed = np.zeros(ts.size, dtype=np.int64)
-    for r in results:
-        idx = np.searchsorted(r.ts, ts, side="right") - 1  # the last bar at or before each time
-        have = idx >= 0
-        pnl[have] += r.equity[idx[have]] - float(r.capital)
-        exposed[have] += np.abs(r.position[idx[have]])
+        pnl = np.zeros(ts.size)
+        exposed = np.zeros(ts.size, dtype=np.int64)
+        for r in results:
+            idx = np.searchsorted(r.ts, ts, side="right") - 1  # the last bar at or before each
+            have = idx >= 0
+            pnl[have] += r.equity[idx[have]] - float(r.capital)
+            exposed[have] += np.abs(r.position[idx[have]])
     equity = capital + pnl
     return Section(
         TOTAL, summary, equity_metrics(ts, equity, exposed, capital), ts, equity, exposed

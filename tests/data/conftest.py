@@ -33,7 +33,7 @@ def run_cli(
     """Run ``avin <args>`` through avin_tui.cli.main with only the data commands registered."""
     import avin_tui.cli as cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("avin_tui.cli.data",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", {"avin_tui.cli.data": ("data",)})
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()
