@@ -126,6 +126,18 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 @user_errors
 def cmd_backtest(args: argparse.Namespace) -> int:
+    if args.data is None:
+        return _backtest(args)
+    from engine.data import read_ahead
+
+    read_ahead.start(args.data)  # read beside the imports (engine/data/read_ahead.py)
+    try:
+        return _backtest(args)
+    finally:  # a command that stopped before the data (a misspelled strategy) leaves no read
+        read_ahead.forget(args.data)
+
+
+def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import BacktestOptions, StrategyFailed
     from engine.backtest.session import no_cycle_collection, run_backtest
     from engine.backtest.storage import save_report

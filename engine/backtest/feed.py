@@ -9,12 +9,12 @@ import numpy as np
 import polars as pl
 from polars.exceptions import PanicException
 
+from engine.data import read_ahead
 from engine.data.errors import DataError
 from engine.model import Instrument, TimeFrame
 
 BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 MAX_DECIMALS = 10
-FAST_TS_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S")  # read without guessing
 
 
 BARS_HINT = (
@@ -55,34 +55,12 @@ def read_bars_file(path: Path) -> pl.DataFrame:
     """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``;
     a file that cannot be read as such raises :class:`BarsFileError` saying why."""
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
-        else:
-            frame = _read_csv(path)
-        return normalize(frame)
+        return normalize(read_ahead.take(path))  # read ahead by `avin backtest`, or read now
     except OSError as exc:
         raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (pl.exceptions.PolarsError, ValueError, ArithmeticError, PanicException) as exc:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise BarsFileError(f"{path} is not a bars file ({detail})", BARS_HINT) from exc
-
-
-def _read_csv(path: Path) -> pl.DataFrame:
-    """The CSV with ``ts`` as datetimes. A file whose ``ts`` is all in the common ISO form
-    (:data:`FAST_TS_FORMATS`) is parsed with that exact format (several times faster than
-    ``try_parse_dates``); any other file is read with ``try_parse_dates`` as before."""
-    frame = pl.read_csv(path)
-    if "ts" in frame.columns and frame.schema["ts"] == pl.String and frame.height:
-        for fmt in FAST_TS_FORMATS:
-            try:
-                # no cache: bars' times are all different, a cache of them only costs (0.04 s
-                # of 0.1 s a million bars)
-                ts = frame["ts"].str.to_datetime(fmt, time_zone="UTC", strict=True, cache=False)
-            except pl.exceptions.PolarsError:
-                continue
-            if ts.null_count() == 0:
-                return frame.with_columns(ts)
-    return pl.read_csv(path, try_parse_dates=True)
 
 
 def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:
