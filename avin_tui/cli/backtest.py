@@ -17,6 +17,8 @@ import argparse
 import gc
 import json
 import sys
+import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,6 +30,8 @@ from avin_tui.cli.walk_forward import register_options as register_walk_forward_
 from engine.model import TimeFrame
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from engine.backtest.report import Report
@@ -191,13 +195,37 @@ def _backtest(args: argparse.Namespace) -> int:
         except StrategyFailed as exc:
             print(f"avin backtest: {exc}", file=sys.stderr)
             return 1
+        saving = None if args.no_save else _saving(report, save_report)
         if args.trades_out is not None:
             write_trades_csv(report.trades, args.trades_out)
         print_report(report)
-        if not args.no_save:
-            folder = save_report(report)
-            print(f"saved: {folder}")
+        if saving is not None:
+            try:
+                print(f"saved: {saving.result()}")
+            except OSError as exc:  # a full disk, a home made read-only: said, not a crash
+                where = f" ({exc.filename})" if exc.filename else ""
+                print(
+                    f"avin backtest: the report was not saved: {exc.strerror or exc}{where}",
+                    file=sys.stderr,
+                )
+                return 1
     return 0
+
+
+def _saving(report: Report, save_report: Callable[[Report], Path]) -> Future[Path]:
+    """The report being saved in a thread while the trade list is written and the table printed
+    (polars writes its files without holding the interpreter's lock); ``result()`` waits for it
+    and raises what saving raised."""
+    done: Future[Path] = Future()
+
+    def save() -> None:
+        try:
+            done.set_result(save_report(report))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    threading.Thread(target=save, name="save report").start()
+    return done
 
 
 def _sweep_only_options(args: argparse.Namespace) -> str | None:

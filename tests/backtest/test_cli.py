@@ -258,3 +258,50 @@ def test_a_bad_config_is_a_plain_error_and_no_risk_skips_it(tmp_path: Path, caps
     err = capsys.readouterr().err
     assert "max_order_lots" in err and "Traceback" not in err
     assert main([*run, "--no-risk"]) == 0
+
+
+def _run_small(tmp_path: Path) -> int:
+    data = tmp_path / "bars.csv"
+    _series().write_csv(data)
+    args = ["backtest", "sma_cross", "--data", str(data), "--param", "fast=2", "--param", "slow=4"]
+    return main([*args, "--quiet"])
+
+
+def test_the_report_is_saved_beside_the_table_and_said_after_it(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import threading
+
+    from engine.backtest import storage
+
+    savers: list[str] = []
+    real = storage.save_report
+
+    def save(report, *a, **k):  # type: ignore[no-untyped-def]
+        savers.append(threading.current_thread().name)
+        return real(report, *a, **k)
+
+    monkeypatch.setattr(storage, "save_report", save)
+    assert _run_small(tmp_path) == 0
+    out = capsys.readouterr().out
+    (saved,) = list_backtests()
+    assert savers == ["save report"]  # not the command's own thread
+    assert out.rstrip().endswith(f"saved: {saved.folder}")
+    assert out.index("Sharpe") < out.index("saved:")
+
+
+def test_a_report_that_cannot_be_saved_is_told_after_the_table(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from engine.backtest import storage
+
+    def refuse(report, *a, **k):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device", str(tmp_path / "home"))
+
+    monkeypatch.setattr(storage, "save_report", refuse)
+    assert _run_small(tmp_path) == 1
+    captured = capsys.readouterr()
+    assert "Sharpe" in captured.out and "saved:" not in captured.out
+    assert captured.err.strip() == (
+        f"avin backtest: the report was not saved: No space left on device ({tmp_path / 'home'})"
+    )
