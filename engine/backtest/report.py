@@ -34,21 +34,26 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def trade_frame(
-    trades: Sequence[Trade], instrument: str = "", results: Sequence[Decimal] | None = None
+    trades: Sequence[Trade],
+    instrument: str = "",
+    results: Sequence[Decimal] | None = None,
+    micros: dict[datetime, int] | None = None,
 ) -> pl.DataFrame:
     """One row per closed trade: the :data:`TRADE_COLUMNS` plus instrument, commission, result_p.
 
     Prices and money are strings of Decimals (exact); ``side`` is ``long`` or ``short``.
     ``results``: the trades' ``result`` when the caller has them already (every trade closed).
+    ``micros``: times converted already (:func:`_utc_times`), shared with the order frame.
     """
+    micros = {} if micros is None else micros
     closed = [t for t in trades if t.closed]  # built column by column: no dict per trade
     if results is None or len(results) != len(closed):
         results = [t.result for t in closed]
     step = Decimal("0.0001")
     columns: dict[str, Any] = {
-        "entry_ts": _utc_times([t.entry_ts for t in closed]),
+        "entry_ts": _utc_times([t.entry_ts for t in closed], micros),
         "entry_price": [str(t.entry_price) for t in closed],
-        "exit_ts": _utc_times([t.exit_ts for t in closed]),
+        "exit_ts": _utc_times([t.exit_ts for t in closed], micros),
         "exit_price": [str(t.exit_price) for t in closed],
         "lots": [t.lots for t in closed],
         "side": ["long" if t.side is Side.BUY else "short" for t in closed],
@@ -82,16 +87,27 @@ def _percent(result: Decimal, buy_value: Decimal) -> Decimal:
     return ZERO if buy_value == 0 else result / buy_value * 100
 
 
-def _utc_times(values: list[datetime | None]) -> pl.Series | list[datetime | None]:
+def _utc_times(
+    values: list[datetime | None], micros: dict[datetime, int]
+) -> pl.Series | list[datetime | None]:
     """UTC datetimes as a microsecond column, converted as integers (several times faster than
     polars reading datetime objects); anything else (naive or other zones, all missing) is left
-    to polars as it was."""
+    to polars as it was. ``micros``: the conversions so far (a fill's time is its order's update
+    and a trade's entry or exit: each is worked out once)."""
     if not any(v is not None for v in values) or any(
         v is not None and v.tzinfo is not UTC for v in values
     ):
         return values
-    micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]
-    return pl.Series(micros, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    out: list[int | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        known = micros.get(v)
+        if known is None:
+            known = micros[v] = (v - _EPOCH) // _MICROSECOND
+        out.append(known)
+    return pl.Series(out, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
 def summarize(results: Sequence[Decimal]) -> dict[str, Any]:
@@ -264,8 +280,12 @@ class Report:
         return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
-    """One row per order of every run (column by column: no dict per order)."""
+def order_frame(
+    results: Sequence[RunResult], micros: dict[datetime, int] | None = None
+) -> pl.DataFrame:
+    """One row per order of every run (column by column: no dict per order); ``micros`` as for
+    :func:`trade_frame`."""
+    micros = {} if micros is None else micros
     orders = [o for r in results for o in r.orders]
     if not orders:
         return pl.DataFrame()
@@ -275,8 +295,8 @@ def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
 
     columns: dict[str, Any] = {
         "instrument": [o.instrument for o in orders],
-        "created_ts": _utc_times([o.created_ts for o in orders]),
-        "updated_ts": _utc_times([o.updated_ts for o in orders]),
+        "created_ts": _utc_times([o.created_ts for o in orders], micros),
+        "updated_ts": _utc_times([o.updated_ts for o in orders], micros),
         "side": [o.side._value_ for o in orders],  # _value_: the member's value, no descriptor
         "type": [o.type._value_ for o in orders],
         "lots": [o.lots for o in orders],
@@ -294,10 +314,11 @@ def order_frame(results: Sequence[RunResult]) -> pl.DataFrame:
 def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunResult]) -> Report:
     sections: list[Section] = []
     trade_frames: list[pl.DataFrame] = []
+    micros: dict[datetime, int] = {}
     for r in results:
         trades = r.trades
         closed = [t.result for t in trades]  # (a run's trades are its closed ones)
-        trade_frames.append(trade_frame(trades, r.instrument.code, closed))
+        trade_frames.append(trade_frame(trades, r.instrument.code, closed, micros))
         sections.append(
             Section(
                 name=r.instrument.code,
@@ -311,7 +332,7 @@ def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunRes
     sections.append(_total(results, [s.summary for s in sections]))
     table = pl.concat(trade_frames) if trade_frames else trade_frame([])
     table = table.sort("exit_ts", maintain_order=True)
-    report = Report(strategy, dict(params), sections, table, order_frame(results))
+    report = Report(strategy, dict(params), sections, table, order_frame(results, micros))
     rules: dict[str, int] = {}
     for r in results:
         for rule, count in r.rejections.items():

@@ -37,9 +37,12 @@ from engine.model import Bar, Fill, Instrument, Order, OrderType, Side
 
 DEFAULT_COMMISSION = Decimal("0.0005")  # 0.05% of value
 _CENT = Decimal("0.01")
+_NO_COMMISSION = Decimal("0.00")
 
 
 def commission_for(value: Decimal, rate: Decimal) -> Decimal:
+    if not rate and value >= 0:  # no commission (a backtest's --commission 0): the same 0.00
+        return _NO_COMMISSION
     return (value * rate).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
