@@ -9,11 +9,13 @@ import numpy as np
 import polars as pl
 from polars.exceptions import PanicException
 
-from engine.data import read_ahead
+from engine.data import bars_file
+from engine.data.bars_file import BAR_COLUMNS, normalize
 from engine.data.errors import DataError
 from engine.model import Instrument, TimeFrame
 
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+__all__ = ["BAR_COLUMNS", "BarsFileError", "normalize", "read_bars_file"]
+
 MAX_DECIMALS = 10
 
 
@@ -27,35 +29,11 @@ class BarsFileError(DataError):
     """A ``--data`` file that cannot be read as bars (what is wrong with it, what it needs)."""
 
 
-def normalize(frame: pl.DataFrame) -> pl.DataFrame:
-    """Columns ts (UTC ns), open/high/low/close (float64), volume (int64), sorted by ts."""
-    missing = set(BAR_COLUMNS) - set(frame.columns)
-    if missing:
-        raise ValueError(
-            f"bars need the columns {', '.join(BAR_COLUMNS)}; missing {sorted(missing)}"
-        )
-    ts = pl.col("ts")
-    dtype = frame.schema["ts"]
-    if dtype == pl.String:
-        ts = ts.str.to_datetime(time_zone="UTC")
-    elif isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-        ts = ts.dt.replace_time_zone("UTC")
-    elif isinstance(dtype, pl.Date):
-        ts = ts.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC")
-    out = frame.select(
-        ts.alias("ts"),
-        *(pl.col(c).cast(pl.Float64) for c in ("open", "high", "low", "close")),
-        pl.col("volume").cast(pl.Int64),
-    )
-    out = out.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ns"))
-    return out.sort("ts")
-
-
 def read_bars_file(path: Path) -> pl.DataFrame:
     """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``;
     a file that cannot be read as such raises :class:`BarsFileError` saying why."""
     try:
-        return normalize(read_ahead.take(path))  # read ahead by `avin backtest`, or read now
+        return bars_file.take(path)  # read ahead by `avin backtest`, or read now
     except OSError as exc:
         raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (pl.exceptions.PolarsError, ValueError, ArithmeticError, PanicException) as exc:
@@ -85,14 +63,27 @@ def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:
 
 
 def price_decimals(frame: pl.DataFrame) -> int:
-    """The fewest decimals that represent every price of ``frame`` exactly (as printed)."""
+    """The fewest decimals that represent every price of ``frame`` exactly (as printed).
+
+    Worked out on the distinct closes, then checked on the other prices: when they fit too, no
+    fewer decimals can fit them all (the closes need that many); when not, every price's
+    distinct values decide (twice as fast as the distinct values of all four columns)."""
+    closes = frame["close"].cast(pl.Float64).unique().to_numpy()
+    decimals = next((d for d in range(MAX_DECIMALS + 1) if _fit(closes, d)), MAX_DECIMALS)
+    others = ("open", "high", "low")
+    if all(_fit(frame[c].cast(pl.Float64).to_numpy(), decimals) for c in others):
+        return decimals
     column = pl.concat([frame[c].cast(pl.Float64) for c in ("open", "high", "low", "close")])
     prices = column.unique().to_numpy()  # polars' hash unique: far faster than a numpy sort
-    for decimals in range(MAX_DECIMALS + 1):
-        scaled = prices * 10**decimals
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-11 * np.maximum(1.0, np.abs(scaled))):
-            return decimals
-    return MAX_DECIMALS
+    return next((d for d in range(MAX_DECIMALS + 1) if _fit(prices, d)), MAX_DECIMALS)
+
+
+def _fit(prices: np.ndarray, decimals: int) -> bool:
+    """Whether every price has at most ``decimals`` decimals (up to float noise)."""
+    scaled = prices * 10**decimals
+    return bool(
+        np.all(np.abs(scaled - np.round(scaled)) <= 1e-11 * np.maximum(1.0, np.abs(scaled)))
+    )
 
 
 def file_instrument(frame: pl.DataFrame, name: str = "DATA") -> Instrument:

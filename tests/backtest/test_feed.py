@@ -6,8 +6,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from engine.backtest.feed import file_instrument, normalize, read_bars_file
+from engine.backtest.feed import file_instrument, normalize, price_decimals, read_bars_file
 
 HEADER = "ts,open,high,low,close,volume\n"
 ROWS = [("10.5", "10.75", "10.25", "10.5", "3"), ("10.5", "11", "10", "10.875", "4")]
@@ -45,3 +47,30 @@ def test_a_missing_time_falls_back_and_stays_an_error_of_the_guessing_read(tmp_p
 def test_the_price_step_is_the_fewest_decimals_of_every_price(tmp_path: Path) -> None:
     path = _write(tmp_path / "bars.csv", ["2024-03-01T07:00:00Z", "2024-03-01T07:01:00Z"])
     assert str(file_instrument(read_bars_file(path)).step) == "0.001"
+
+
+def _fewest_decimals(frame: pl.DataFrame) -> int:
+    """The definition: the fewest decimals every printed price of every column needs."""
+    texts = [repr(float(v)) for c in ("open", "high", "low", "close") for v in frame[c]]
+    return max(len(t.split(".")[1].rstrip("0")) if "." in t else 0 for t in texts)
+
+
+@given(
+    st.lists(
+        st.tuples(*[st.integers(1, 10**6)] * 4, st.integers(0, 3), st.integers(0, 3)),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["open", "high", "low", "close"]),
+)
+def test_the_price_step_fits_every_column_whichever_needs_the_most(
+    rows: list[tuple[int, int, int, int, int, int]], finest: str
+) -> None:
+    """The closes decide first; a finer open, high or low still sets the step."""
+    columns: dict[str, list[float]] = {c: [] for c in ("open", "high", "low", "close")}
+    for *units, coarse, fine in rows:
+        for column, unit in zip(columns, units, strict=True):
+            scale = fine + 1 if column == finest else coarse
+            columns[column].append(round(unit / 10**scale, scale))
+    frame = pl.DataFrame(columns)
+    assert price_decimals(frame) == _fewest_decimals(frame)

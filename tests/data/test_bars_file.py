@@ -1,6 +1,6 @@
-"""A bars file read ahead (engine/data/read_ahead.py): the read runs in another thread while the
-caller goes on, ``take`` gives the same frame a read there would give, raises what the read raised,
-and never hands out a frame of a file changed since; ``avin backtest --data`` reads ahead and says
+"""A bars file read ahead (engine/data/bars_file.py): the read runs in another thread while the
+caller goes on, ``take`` gives the same bars a read there would give, raises what the read raised,
+and never hands out bars of a file changed since; ``avin backtest --data`` reads ahead and says
 what it said before about a bad file."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from polars.testing import assert_frame_equal
 
 from avin_tui.cli import main
 from engine.backtest.feed import BarsFileError, read_bars_file
-from engine.data import read_ahead
+from engine.data import bars_file
+from engine.data.bars_file import BAR_COLUMNS
 
 CSV = (
     "ts,open,high,low,close,volume\n"
@@ -28,26 +29,26 @@ CSV = (
 @pytest.fixture(autouse=True)
 def nothing_left() -> Iterator[None]:
     yield
-    assert not read_ahead._started, "a read was started and never taken"
+    assert not bars_file._started, "a read was started and never taken"
 
 
 def test_the_read_runs_beside_the_caller(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "bars.csv"
     path.write_text(CSV)
     entered, go = threading.Event(), threading.Event()
-    real = read_ahead.read_frame
+    real = bars_file.read_frame
 
     def slow(p: Path) -> pl.DataFrame:
         entered.set()
         assert go.wait(10)
         return real(p)
 
-    monkeypatch.setattr(read_ahead, "read_frame", slow)
-    read_ahead.start(path)  # returns while the read waits
+    monkeypatch.setattr(bars_file, "read_frame", slow)
+    bars_file.start(path)  # returns while the read waits
     assert entered.wait(10)
     assert threading.current_thread() is threading.main_thread()
     go.set()
-    assert_frame_equal(read_ahead.take(path), real(path))
+    assert_frame_equal(bars_file.take(path), bars_file.normalize(real(path)))
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -58,12 +59,13 @@ def test_take_gives_what_a_read_now_gives(tmp_path: Path, suffix: str) -> None:
         path.write_text(CSV)
     else:
         frame.write_parquet(path)
-    now = read_ahead.read_frame(path)
-    assert now["ts"].dtype == pl.Datetime("us", "UTC")
-    read_ahead.start(path)
-    read_ahead.start(path)  # once
-    assert_frame_equal(read_ahead.take(path), now)
-    assert_frame_equal(read_ahead.take(path), now)  # nothing started: read there and then
+    assert bars_file.read_frame(path)["ts"].dtype == pl.Datetime("us", "UTC")
+    now = bars_file.read_bars(path)
+    assert now["ts"].dtype == pl.Datetime("ns", "UTC") and now.columns == list(BAR_COLUMNS)
+    bars_file.start(path)
+    bars_file.start(path)  # once
+    assert_frame_equal(bars_file.take(path), now)
+    assert_frame_equal(bars_file.take(path), now)  # nothing started: read there and then
 
 
 def test_what_the_read_raised_is_raised_by_take(tmp_path: Path) -> None:
@@ -71,16 +73,16 @@ def test_what_the_read_raised_is_raised_by_take(tmp_path: Path) -> None:
     path.write_bytes(b"ts,open\n\xff\xfe,\x00\n" * 3 + b'"unterminated\n')
     with pytest.raises(BarsFileError) as now:
         read_bars_file(path)
-    read_ahead.start(path)
+    bars_file.start(path)
     with pytest.raises(BarsFileError) as ahead:
         read_bars_file(path)
     assert str(ahead.value) == str(now.value)
     assert isinstance(ahead.value.__cause__, type(now.value.__cause__))
 
 
-def test_a_missing_file_is_not_read_ahead_and_is_told(tmp_path: Path) -> None:
-    read_ahead.start(tmp_path / "none.csv")
-    assert not read_ahead._started
+def test_a_missing_file_is_not_bars_file_and_is_told(tmp_path: Path) -> None:
+    bars_file.start(tmp_path / "none.csv")
+    assert not bars_file._started
     with pytest.raises(BarsFileError, match=r"cannot read .*none\.csv"):
         read_bars_file(tmp_path / "none.csv")
 
@@ -88,11 +90,11 @@ def test_a_missing_file_is_not_read_ahead_and_is_told(tmp_path: Path) -> None:
 def test_a_file_changed_after_the_read_is_read_again(tmp_path: Path) -> None:
     path = tmp_path / "bars.csv"
     path.write_text(CSV)
-    read_ahead.start(path)
-    read_ahead._started[path].join()
+    bars_file.start(path)
+    bars_file._started[path].join()
     path.write_text(CSV + "2024-03-01T07:02:00Z,10.3,10.3,10.0,10.1,2\n")
     os.utime(path, ns=(1, 1))  # a different time too, whatever the clock's resolution
-    assert read_ahead.take(path).height == 3
+    assert bars_file.take(path).height == 3
 
 
 def test_the_command_reads_ahead_and_tells_a_bad_file(
@@ -100,13 +102,13 @@ def test_the_command_reads_ahead_and_tells_a_bad_file(
 ) -> None:
     monkeypatch.setenv("AVIN_HOME", str(tmp_path / "home"))
     started: list[Path] = []
-    real = read_ahead.start
+    real = bars_file.start
 
     def start(path: Path) -> None:
         started.append(path)
         real(path)
 
-    monkeypatch.setattr(read_ahead, "start", start)
+    monkeypatch.setattr(bars_file, "start", start)
     bad = tmp_path / "bars.csv"
     bad.write_text("ts,open,high\n2024-03-01T07:00:00Z,1,2\n")
     assert main(["backtest", "sma_cross", "--data", str(bad)]) == 2
