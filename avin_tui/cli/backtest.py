@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
     import polars as pl
 
-    from engine.backtest.report import Report
+    from engine.backtest.report import Report, Section
     from engine.backtest.session import Market
+    from engine.backtest.storage import ReportSaver
 
 TRADES_OUT_COLUMNS = ("entry_ts", "entry_price", "exit_ts", "exit_price", "lots", "side", "result")
 
@@ -143,8 +144,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import BacktestOptions, StrategyFailed
-    from engine.backtest.session import no_cycle_collection, run_backtest
-    from engine.backtest.storage import save_report
+    from engine.backtest.session import no_cycle_collection
+    from engine.backtest.storage import ReportSaver
     from engine.config import load_settings
     from engine.data.errors import DataError
     from engine.strategy import StrategyParamError, UnknownStrategy
@@ -187,40 +188,68 @@ def _backtest(args: argparse.Namespace) -> int:
             print(f"avin backtest: {exc}", file=sys.stderr)
             return 1
     with no_cycle_collection():  # the trade list, the table and the saved report too
+        saver = None if args.no_save else ReportSaver(resolve(args.strategy).name or args.strategy)
         try:
-            report = _run(args, markets, params, main_tf, options, run_backtest)
-        except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
-            print(f"avin backtest: {exc}", file=sys.stderr)
-            return 2
-        except StrategyFailed as exc:
-            print(f"avin backtest: {exc}", file=sys.stderr)
-            return 1
-        saving = None if args.no_save else _saving(report, save_report)
+            return _single(args, markets, params, main_tf, options, saver)
+        finally:
+            if saver is not None:
+                saver.abandon()  # a run that failed leaves no folder (a saved one stays)
+
+
+def _single(
+    args: argparse.Namespace,
+    markets: list[Market],
+    params: dict[str, Any],
+    main_tf: TimeFrame | None,
+    options: Any,
+    saver: ReportSaver | None,
+) -> int:
+    """One backtest: its report printed, its trade list written, the report saved."""
+    from engine.backtest import StrategyFailed
+    from engine.backtest.session import run_backtest
+    from engine.data.errors import DataError
+    from engine.strategy import StrategyParamError, UnknownStrategy
+
+    try:
+        # the equity curves are saved while the trade and order lists are built
+        ready = None if saver is None else saver.equity
+        report = _run(args, markets, params, main_tf, options, run_backtest, ready)
+    except (DataError, UnknownStrategy, StrategyParamError, ValueError) as exc:
+        print(f"avin backtest: {exc}", file=sys.stderr)
+        return 2
+    except StrategyFailed as exc:
+        print(f"avin backtest: {exc}", file=sys.stderr)
+        return 1
+    saving = None if saver is None else _saving(report, saver.finish)
+    try:
         if args.trades_out is not None:
             write_trades_csv(report.trades, args.trades_out)
         print_report(report)
+    finally:  # (a table cut short by a closed pipe still leaves a whole report saved)
         if saving is not None:
-            try:
-                print(f"saved: {saving.result()}")
-            except OSError as exc:  # a full disk, a home made read-only: said, not a crash
-                where = f" ({exc.filename})" if exc.filename else ""
-                print(
-                    f"avin backtest: the report was not saved: {exc.strerror or exc}{where}",
-                    file=sys.stderr,
-                )
-                return 1
+            saving.exception()
+    if saving is not None:
+        try:
+            print(f"saved: {saving.result()}")
+        except OSError as exc:  # a full disk, a home made read-only: said, not a crash
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(
+                f"avin backtest: the report was not saved: {exc.strerror or exc}{where}",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 
-def _saving(report: Report, save_report: Callable[[Report], Path]) -> Future[Path]:
-    """The report being saved in a thread while the trade list is written and the table printed
-    (polars writes its files without holding the interpreter's lock); ``result()`` waits for it
-    and raises what saving raised."""
+def _saving(report: Report, finish: Callable[[Report], Path]) -> Future[Path]:
+    """The rest of the report being saved in a thread while the trade list is written and the
+    table printed (polars writes its files without holding the interpreter's lock);
+    ``result()`` waits for it and raises what saving raised."""
     done: Future[Path] = Future()
 
     def save() -> None:
         try:
-            done.set_result(save_report(report))
+            done.set_result(finish(report))
         except BaseException as exc:
             done.set_exception(exc)
 
@@ -248,10 +277,16 @@ def _run(
     main_tf: TimeFrame | None,
     options: Any,
     run_backtest: Any,
+    sections_ready: Callable[[list[Section]], None] | None = None,
 ) -> Report:
     if args.quiet or not sys.stderr.isatty():
         return run_backtest(
-            args.strategy, markets, params=params, timeframe=main_tf, options=options
+            args.strategy,
+            markets,
+            params=params,
+            timeframe=main_tf,
+            options=options,
+            sections_ready=sections_ready,
         )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -274,6 +309,7 @@ def _run(
             timeframe=main_tf,
             options=options,
             progress=progress,
+            sections_ready=sections_ready,
         )
 
 

@@ -12,7 +12,7 @@ peak), exposure (share of bars with an open position), Sharpe and Sortino of dai
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -265,19 +265,24 @@ class Report:
         raise KeyError(name)
 
     def equity_frame(self) -> pl.DataFrame:
-        frames = [
-            pl.DataFrame(
-                {
-                    "instrument": pl.repeat(s.name, s.ts.size, eager=True, dtype=pl.String),
-                    "ts": pl.Series(s.ts, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
-                    "equity": s.equity,
-                    "drawdown": drawdown_curve(s.equity),
-                    "position": s.position.astype(np.int64),
-                }
-            )
-            for s in self.sections
-        ]
-        return pl.concat(frames) if frames else pl.DataFrame()
+        return equity_frame(self.sections)
+
+
+def equity_frame(sections: Sequence[Section]) -> pl.DataFrame:
+    """Every section's equity curve, drawdown and position: a row per time and section."""
+    frames = [
+        pl.DataFrame(
+            {
+                "instrument": pl.repeat(s.name, s.ts.size, eager=True, dtype=pl.String),
+                "ts": pl.Series(s.ts, dtype=pl.Int64).cast(pl.Datetime("ns", "UTC")),
+                "equity": s.equity,
+                "drawdown": drawdown_curve(s.equity),
+                "position": s.position.astype(np.int64),
+            }
+        )
+        for s in sections
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame()
 
 
 def order_frame(
@@ -311,14 +316,20 @@ def order_frame(
     return pl.DataFrame(columns)
 
 
-def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunResult]) -> Report:
+def build_report(
+    strategy: str,
+    params: dict[str, Any],
+    results: Sequence[RunResult],
+    sections_ready: Callable[[list[Section]], None] | None = None,
+) -> Report:
+    """The report of ``results``. ``sections_ready`` is given the sections (every instrument's,
+    then TOTAL) as soon as they are known, before the trade and order lists are built: a caller
+    may begin saving the equity curves meanwhile (engine/backtest/storage.py)."""
     sections: list[Section] = []
-    trade_frames: list[pl.DataFrame] = []
-    micros: dict[datetime, int] = {}
+    closed_results: list[list[Decimal]] = []
     for r in results:
-        trades = r.trades
-        closed = [t.result for t in trades]  # (a run's trades are its closed ones)
-        trade_frames.append(trade_frame(trades, r.instrument.code, closed, micros))
+        closed = [t.result for t in r.trades]  # (a run's trades are its closed ones)
+        closed_results.append(closed)
         sections.append(
             Section(
                 name=r.instrument.code,
@@ -330,6 +341,13 @@ def build_report(strategy: str, params: dict[str, Any], results: Sequence[RunRes
             )
         )
     sections.append(_total(results, [s.summary for s in sections]))
+    if sections_ready is not None:
+        sections_ready(sections)
+    micros: dict[datetime, int] = {}
+    trade_frames = [
+        trade_frame(r.trades, r.instrument.code, closed, micros)
+        for r, closed in zip(results, closed_results, strict=True)
+    ]
     table = pl.concat(trade_frames) if trade_frames else trade_frame([])
     table = table.sort("exit_ts", maintain_order=True)
     report = Report(strategy, dict(params), sections, table, order_frame(results, micros))

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from engine.backtest.options import BacktestOptions, RunResult
-from engine.backtest.report import Report, build_report
+from engine.backtest.report import Report, Section, build_report
 from engine.backtest.runner import Backtester
 from engine.model import Instrument, TimeFrame
 from engine.strategy.registry import build, resolve
@@ -38,11 +38,15 @@ def run_backtest(
     timeframe: TimeFrame | None = None,
     options: BacktestOptions | None = None,
     progress: InstrumentProgress | None = None,
+    sections_ready: Callable[[list[Section]], None] | None = None,
 ) -> Report:
-    """``strategy`` (a registered name or ``module:Class``) on every market; the report."""
+    """``strategy`` (a registered name or ``module:Class``) on every market; the report.
+    ``sections_ready``: as for :func:`~engine.backtest.report.build_report`."""
     options = options or BacktestOptions()
     with no_cycle_collection():  # the runs and the report make many objects and no cycles
-        return _run_backtest(strategy, markets, params, timeframe, options, progress)
+        return _run_backtest(
+            strategy, markets, params, timeframe, options, progress, sections_ready
+        )
 
 
 @contextmanager
@@ -65,6 +69,7 @@ def _run_backtest(
     timeframe: TimeFrame | None,
     options: BacktestOptions,
     progress: InstrumentProgress | None,
+    sections_ready: Callable[[list[Section]], None] | None = None,
 ) -> Report:
     results: list[RunResult] = []
     cls = resolve(strategy)
@@ -80,7 +85,7 @@ def _run_backtest(
         results.append(tester.run(market.bars, start=market.start, progress=tick))
         tester.release()  # its orders, fills and trades live on in the result alone
     first = build(strategy, params, timeframe)
-    report = build_report(cls.name or strategy, dict(first.params), results)
+    report = build_report(cls.name or strategy, dict(first.params), results, sections_ready)
     report.meta.update(
         {
             "strategy_ref": strategy,

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import shutil
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.backtest.report import Report
+from engine.backtest.report import Report, Section, equity_frame
 from engine.paths import homes
 
 
@@ -40,26 +43,97 @@ def new_id(strategy: str, now: datetime | None = None) -> str:
 
 
 def save_report(report: Report, home: Path | None = None, run_id: str | None = None) -> Path:
-    base = home if home is not None else backtests_home()
-    run_id = run_id or new_id(report.strategy)
-    folder = base / run_id
-    folder.mkdir(parents=True, exist_ok=False)
-    doc = {
-        "id": run_id,
-        "created": datetime.now(UTC).isoformat(),
-        "strategy": report.strategy,
-        "params": report.params,
-        "meta": report.meta,
-        "sections": [
-            {"name": s.name, "summary": s.summary, "metrics": s.metrics} for s in report.sections
-        ],
-    }
-    report.trades.write_parquet(folder / "trades.parquet")
-    report.equity_frame().write_parquet(folder / "equity.parquet")
-    if report.orders.height:
-        report.orders.write_parquet(folder / "orders.parquet")
-    (folder / "report.json").write_text(json.dumps(_jsonable(doc), indent=2, default=str))
-    return folder
+    """Save ``report`` under ``<home>/<run_id>/``; the folder."""
+    return ReportSaver(report.strategy, home, run_id).finish(report)
+
+
+class ReportSaver:
+    """One report saved as its parts are ready: the equity curves (the biggest file) in a thread
+    as soon as the sections are known (:meth:`equity`, the ``sections_ready`` of
+    :func:`~engine.backtest.report.build_report`), while the trade and order lists are still
+    being built; the rest in :meth:`finish`.
+
+    The files go into a hidden folder (``.<id>.partial``) that is renamed to ``<id>`` when all
+    are written: a listing never shows a half-saved report, and a failed save leaves nothing.
+    """
+
+    def __init__(self, strategy: str, home: Path | None = None, run_id: str | None = None) -> None:
+        base = home if home is not None else backtests_home()
+        self.run_id = run_id or new_id(strategy)
+        self.folder = base / self.run_id
+        self._partial = base / f".{self.run_id}.partial"
+        self._started = self._saved = False
+        self._equity: threading.Thread | None = None
+        self._equity_error: BaseException | None = None
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        if self.folder.exists():
+            raise FileExistsError(errno.EEXIST, "a saved backtest has this id", str(self.folder))
+        self._partial.mkdir(parents=True, exist_ok=False)
+        self._started = True
+
+    def equity(self, sections: list[Section]) -> None:
+        """Begin writing the sections' equity curves (polars writes without the interpreter's
+        lock: the caller goes on building the rest of the report)."""
+        self._start()
+
+        def write() -> None:
+            try:
+                equity_frame(sections).write_parquet(self._partial / "equity.parquet")
+            except BaseException as exc:  # told by finish(), in the caller's thread
+                self._equity_error = exc
+
+        self._equity = threading.Thread(target=write, name="save equity")
+        self._equity.start()
+
+    def finish(self, report: Report) -> Path:
+        """Write what is left, wait for the equity curves, and put the folder in place."""
+        try:
+            self._start()
+            if self._equity is None:
+                equity_frame(report.sections).write_parquet(self._partial / "equity.parquet")
+            report.trades.write_parquet(self._partial / "trades.parquet")
+            if report.orders.height:
+                report.orders.write_parquet(self._partial / "orders.parquet")
+            (self._partial / "report.json").write_text(
+                json.dumps(_jsonable(self._doc(report)), indent=2, default=str)
+            )
+            self._wait()
+            self._partial.rename(self.folder)
+        except BaseException:
+            self.abandon()
+            raise
+        self._saved = True
+        return self.folder
+
+    def abandon(self) -> None:
+        """Give up, unless saved: nothing of this report stays on disk."""
+        self._wait(quiet=True)
+        if self._started and not self._saved:
+            shutil.rmtree(self._partial, ignore_errors=True)
+
+    def _wait(self, *, quiet: bool = False) -> None:
+        if self._equity is not None:
+            self._equity.join()
+            self._equity = None
+        error, self._equity_error = self._equity_error, None
+        if error is not None and not quiet:
+            raise error
+
+    def _doc(self, report: Report) -> dict[str, Any]:
+        return {
+            "id": self.run_id,
+            "created": datetime.now(UTC).isoformat(),
+            "strategy": report.strategy,
+            "params": report.params,
+            "meta": report.meta,
+            "sections": [
+                {"name": s.name, "summary": s.summary, "metrics": s.metrics}
+                for s in report.sections
+            ],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +170,8 @@ def list_backtests(home: Path | None = None) -> list[SavedBacktest]:
         return []
     out: list[SavedBacktest] = []
     for folder in sorted(base.iterdir(), reverse=True):
+        if folder.name.startswith("."):  # being saved (or a save that was killed)
+            continue
         path = folder / "report.json"
         try:
             doc = json.loads(path.read_text())

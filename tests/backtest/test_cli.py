@@ -270,38 +270,50 @@ def _run_small(tmp_path: Path) -> int:
 def test_the_report_is_saved_beside_the_table_and_said_after_it(
     tmp_path: Path, capsys, monkeypatch
 ) -> None:
+    """The equity curves are written while the order list is built, the rest while the table
+    is printed; the saved line comes last."""
     import threading
 
+    from engine.backtest import report as report_module
     from engine.backtest import storage
 
-    savers: list[str] = []
-    real = storage.save_report
+    events: list[tuple[str, str]] = []
 
-    def save(report, *a, **k):  # type: ignore[no-untyped-def]
-        savers.append(threading.current_thread().name)
-        return real(report, *a, **k)
+    def spy(owner: object, name: str) -> None:
+        real = getattr(owner, name)
 
-    monkeypatch.setattr(storage, "save_report", save)
+        def call(*a, **k):  # type: ignore[no-untyped-def]
+            events.append((name, threading.current_thread().name))
+            return real(*a, **k)
+
+        monkeypatch.setattr(owner, name, call)
+
+    spy(storage, "equity_frame")
+    spy(report_module, "order_frame")
+    spy(storage.ReportSaver, "finish")
     assert _run_small(tmp_path) == 0
     out = capsys.readouterr().out
     (saved,) = list_backtests()
-    assert savers == ["save report"]  # not the command's own thread
+    assert events[0] == ("equity_frame", "save equity")  # begun before the order list
+    assert ("order_frame", "MainThread") in events and ("finish", "save report") in events
     assert out.rstrip().endswith(f"saved: {saved.folder}")
     assert out.index("Sharpe") < out.index("saved:")
+    assert saved.equity("TOTAL").height == len(PRICES)
 
 
-def test_a_report_that_cannot_be_saved_is_told_after_the_table(
+def test_a_report_that_cannot_be_saved_is_told_after_the_table_and_leaves_nothing(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     from engine.backtest import storage
 
-    def refuse(report, *a, **k):  # type: ignore[no-untyped-def]
+    def refuse(sections):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device", str(tmp_path / "home"))
 
-    monkeypatch.setattr(storage, "save_report", refuse)
+    monkeypatch.setattr(storage, "equity_frame", refuse)  # in the equity thread
     assert _run_small(tmp_path) == 1
     captured = capsys.readouterr()
     assert "Sharpe" in captured.out and "saved:" not in captured.out
     assert captured.err.strip() == (
         f"avin backtest: the report was not saved: No space left on device ({tmp_path / 'home'})"
     )
+    assert list(storage.backtests_home().iterdir()) == []  # no half-saved folder either

@@ -55,13 +55,13 @@ def test_the_command_pauses_the_collector_until_its_report_is_saved(
     from avin_tui.cli import main
 
     seen: list[bool] = []
-    save = storage.save_report
+    finish = storage.ReportSaver.finish
 
-    def saving(report: Any) -> Path:
-        seen.append(gc.isenabled())
-        return save(report)
+    def saving(self: storage.ReportSaver, report: Any) -> Path:
+        seen.append(gc.isenabled())  # (in the saving thread: the collector is the process's)
+        return finish(self, report)
 
-    monkeypatch.setattr(storage, "save_report", saving)
+    monkeypatch.setattr(storage.ReportSaver, "finish", saving)
     data = tmp_path / "bars.csv"
     walk(5, 500).write_csv(data)
     assert gc.isenabled()

@@ -1,0 +1,87 @@
+"""Saved backtests (engine/backtest/storage.py): a report saved whole or not at all, its equity
+curves begun in a thread as soon as the sections are known, a killed save never listed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from engine.backtest import Backtester, BacktestOptions
+from engine.backtest.report import Report, build_report, equity_frame
+from engine.backtest.storage import ReportSaver, list_backtests, save_report
+from tests.backtest.helpers import INST, Plan, bars
+
+PLAN = {1: [{"side": "buy"}], 3: [{"side": "sell"}]}
+
+
+def _report(saver: ReportSaver | None = None) -> Report:
+    result = Backtester(Plan({"plan": PLAN}), INST, BacktestOptions(commission=Decimal(0))).run(
+        bars([(p, p, p, p) for p in (100, 101, 104, 106, 103)])
+    )
+    return build_report("test_plan", {}, [result], None if saver is None else saver.equity)
+
+
+def test_the_equity_begun_early_is_what_a_plain_save_writes(tmp_path: Path) -> None:
+    plain = save_report(_report(), tmp_path, "plain")
+    saver = ReportSaver("test_plan", tmp_path, "early")
+    report = _report(saver)
+    assert not (tmp_path / "early").exists()  # not listed before it is whole
+    assert saver.finish(report) == tmp_path / "early"
+    for name in ("equity.parquet", "trades.parquet", "orders.parquet"):
+        assert_frame_equal(
+            pl.read_parquet(tmp_path / "early" / name), pl.read_parquet(plain / name)
+        )
+    assert_frame_equal(pl.read_parquet(plain / "equity.parquet"), equity_frame(report.sections))
+    assert [s.id for s in list_backtests(tmp_path)] == ["plain", "early"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["early", "plain"]
+
+
+def test_a_run_given_up_leaves_nothing(tmp_path: Path) -> None:
+    saver = ReportSaver("test_plan", tmp_path, "failed")
+    _report(saver)  # the equity is being written...
+    saver.abandon()  # ...and the command failed after
+    assert list(tmp_path.iterdir()) == []
+    saver.abandon()  # twice: nothing more to do
+
+
+def test_a_save_that_fails_half_way_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _report()
+
+    def full(self: pl.DataFrame, path: Path, **_: object) -> None:
+        Path(path).write_bytes(b"PAR1")  # a part written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    with pytest.raises(OSError, match="No space left"):
+        save_report(report, tmp_path, "full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_saved_report_stays_when_given_up_after(tmp_path: Path) -> None:
+    saver = ReportSaver("test_plan", tmp_path, "kept")
+    saver.finish(_report(saver))
+    saver.abandon()  # (the command's cleanup runs whatever happened)
+    assert [s.id for s in list_backtests(tmp_path)] == ["kept"]
+
+
+def test_an_id_taken_is_refused_and_the_saved_one_kept(tmp_path: Path) -> None:
+    save_report(_report(), tmp_path, "same")
+    before = (tmp_path / "same" / "report.json").read_bytes()
+    with pytest.raises(FileExistsError):
+        save_report(_report(), tmp_path, "same")
+    assert (tmp_path / "same" / "report.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same"]
+
+
+def test_a_killed_save_is_not_listed(tmp_path: Path) -> None:
+    save_report(_report(), tmp_path, "whole")
+    killed = tmp_path / ".20261205T000000000000-test-plan.partial"
+    killed.mkdir()
+    (killed / "report.json").write_text("{}")  # everything but the rename
+    assert [s.id for s in list_backtests(tmp_path)] == ["whole"]
