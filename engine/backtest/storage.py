@@ -75,13 +75,16 @@ class ReportSaver:
         self._started = True
 
     def equity(self, sections: list[Section]) -> None:
-        """Begin writing the sections' equity curves (polars writes without the interpreter's
-        lock: the caller goes on building the rest of the report)."""
+        """Begin writing the sections' equity curves: the frame is built here, the file written
+        in a thread (polars writes without the interpreter's lock, so the caller goes on
+        building the rest of the report; a thread that needed the lock too would wait for it
+        at every step)."""
         self._start()
+        frame = equity_frame(sections)
 
         def write() -> None:
             try:
-                equity_frame(sections).write_parquet(self._partial / "equity.parquet")
+                frame.write_parquet(self._partial / "equity.parquet")
             except BaseException as exc:  # told by finish(), in the caller's thread
                 self._equity_error = exc
 

@@ -288,13 +288,19 @@ def test_the_report_is_saved_beside_the_table_and_said_after_it(
 
         monkeypatch.setattr(owner, name, call)
 
-    spy(storage, "equity_frame")
     spy(report_module, "order_frame")
     spy(storage.ReportSaver, "finish")
+    write = pl.DataFrame.write_parquet
+
+    def writing(frame: pl.DataFrame, path: Path, *a, **k):  # type: ignore[no-untyped-def]
+        events.append((Path(path).name, threading.current_thread().name))
+        return write(frame, path, *a, **k)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", writing)
     assert _run_small(tmp_path) == 0
     out = capsys.readouterr().out
     (saved,) = list_backtests()
-    assert events[0] == ("equity_frame", "save equity")  # begun before the order list
+    assert events[0] == ("equity.parquet", "save equity")  # begun before the order list
     assert ("order_frame", "MainThread") in events and ("finish", "save report") in events
     assert out.rstrip().endswith(f"saved: {saved.folder}")
     assert out.index("Sharpe") < out.index("saved:")
@@ -306,10 +312,14 @@ def test_a_report_that_cannot_be_saved_is_told_after_the_table_and_leaves_nothin
 ) -> None:
     from engine.backtest import storage
 
-    def refuse(sections):  # type: ignore[no-untyped-def]
-        raise OSError(28, "No space left on device", str(tmp_path / "home"))
+    write = pl.DataFrame.write_parquet
 
-    monkeypatch.setattr(storage, "equity_frame", refuse)  # in the equity thread
+    def refuse(frame: pl.DataFrame, path: Path, *a, **k):  # type: ignore[no-untyped-def]
+        if Path(path).name == "equity.parquet":  # in the equity thread
+            raise OSError(28, "No space left on device", str(tmp_path / "home"))
+        return write(frame, path, *a, **k)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", refuse)
     assert _run_small(tmp_path) == 1
     captured = capsys.readouterr()
     assert "Sharpe" in captured.out and "saved:" not in captured.out
