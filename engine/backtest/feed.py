@@ -35,10 +35,21 @@ def read_bars_file(path: Path) -> pl.DataFrame:
     try:
         return bars_file.take(path)  # read ahead by `avin backtest`, or read now
     except OSError as exc:
-        raise BarsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise BarsFileError(f"cannot read {path}: {_why(exc)}", BARS_HINT) from exc
     except (pl.exceptions.PolarsError, ValueError, ArithmeticError, PanicException) as exc:
         detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise BarsFileError(f"{path} is not a bars file ({detail})", BARS_HINT) from exc
+
+
+def _why(exc: OSError) -> str:
+    """Why a file cannot be read, in plain words (polars' own text repeats the path)."""
+    if isinstance(exc, FileNotFoundError):
+        return "there is no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)
 
 
 def infer_timeframe(frame: pl.DataFrame) -> TimeFrame:

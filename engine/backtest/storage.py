@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -71,6 +72,7 @@ class ReportSaver:
             return
         if self.folder.exists():
             raise FileExistsError(errno.EEXIST, "a saved backtest has this id", str(self.folder))
+        _remove_stale(self.folder.parent)
         self._partial.mkdir(parents=True, exist_ok=False)
         self._started = True
 
@@ -137,6 +139,26 @@ class ReportSaver:
                 for s in report.sections
             ],
         }
+
+
+STALE_PARTIAL = 86_400.0  # seconds: a save folder untouched this long was killed mid-way
+
+
+def _remove_stale(base: Path) -> None:
+    """Remove what saves killed mid-way left (``.<id>.partial`` untouched for a day; a save that
+    is running in another process is younger)."""
+    if not base.is_dir():
+        return
+    oldest = time.time() - STALE_PARTIAL
+    for entry in base.iterdir():
+        if not (entry.name.startswith(".") and entry.name.endswith(".partial")):
+            continue
+        try:
+            stale = entry.stat().st_mtime < oldest
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)

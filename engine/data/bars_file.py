@@ -12,6 +12,7 @@ it. This module imports only polars: it is imported before the rest of the backt
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -55,6 +56,8 @@ def normalize(frame: pl.DataFrame) -> pl.DataFrame:
 def read_frame(path: Path) -> pl.DataFrame:
     """The file as polars reads it: Parquet by its suffix, anything else as CSV (a CSV's ``ts``
     parsed when it is all in one of :data:`FAST_TS_FORMATS`, else with ``try_parse_dates``)."""
+    if path.is_dir():  # (polars would say "no such file")
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     if path.suffix.lower() in (".parquet", ".pq"):
         return pl.read_parquet(path)
     frame = pl.read_csv(path)

@@ -74,3 +74,16 @@ def test_the_price_step_fits_every_column_whichever_needs_the_most(
             columns[column].append(round(unit / 10**scale, scale))
     frame = pl.DataFrame(columns)
     assert price_decimals(frame) == _fewest_decimals(frame)
+
+
+def test_a_missing_file_and_a_folder_are_told_in_plain_words(tmp_path: Path) -> None:
+    from engine.backtest.feed import BarsFileError
+
+    with pytest.raises(BarsFileError) as missing:
+        read_bars_file(tmp_path / "nope.csv")
+    assert str(missing.value).startswith(
+        f"cannot read {tmp_path / 'nope.csv'}: there is no such file."
+    )
+    assert str(missing.value).count("nope.csv") == 1  # (polars' own text repeats the path)
+    with pytest.raises(BarsFileError, match="it is a folder, not a file"):
+        read_bars_file(tmp_path)

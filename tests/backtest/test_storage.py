@@ -85,3 +85,17 @@ def test_a_killed_save_is_not_listed(tmp_path: Path) -> None:
     killed.mkdir()
     (killed / "report.json").write_text("{}")  # everything but the rename
     assert [s.id for s in list_backtests(tmp_path)] == ["whole"]
+
+
+def test_what_a_killed_save_left_is_removed_a_day_later(tmp_path: Path) -> None:
+    import os
+    import time
+
+    old, young = tmp_path / ".old-test.partial", tmp_path / ".young-test.partial"
+    for folder in (old, young):
+        folder.mkdir()
+        (folder / "equity.parquet").write_bytes(b"PAR1")
+    day_ago = time.time() - 86_400 - 60
+    os.utime(old, (day_ago, day_ago))
+    save_report(_report(), tmp_path, "next")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".young-test.partial", "next"]
