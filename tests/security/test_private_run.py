@@ -30,7 +30,7 @@ def _avin(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=lambda: os.umask(0o022),  # the login's umask, inherited by avin
+        umask=0o022,  # the login's umask, inherited by avin (no preexec_fn: see tests/conftest.py)
     )
 
 

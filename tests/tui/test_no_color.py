@@ -58,7 +58,7 @@ def test_any_crash_of_a_command_exits_non_zero(
     parser = argparse.ArgumentParser(prog="avin")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run").set_defaults(func=explode)
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: parser)
     assert cli.main(["run"]) == cli.EXIT_CRASH
     err = capsys.readouterr().err
     assert "RuntimeError: unexpected" in err and "crashed" in err
