@@ -79,13 +79,16 @@ def price_decimals(frame: pl.DataFrame) -> int:
     Worked out on the distinct closes, then checked on the other prices: when they fit too, no
     fewer decimals can fit them all (the closes need that many); when not, every price's
     distinct values decide (twice as fast as the distinct values of all four columns)."""
-    closes = frame["close"].cast(pl.Float64).unique().to_numpy()
-    decimals = next((d for d in range(MAX_DECIMALS + 1) if _fit(closes, d)), MAX_DECIMALS)
+    decimals = _fewest(frame["close"].cast(pl.Float64).unique().to_numpy())
     others = ("open", "high", "low")
     if all(_fit(frame[c].cast(pl.Float64).to_numpy(), decimals) for c in others):
         return decimals
     column = pl.concat([frame[c].cast(pl.Float64) for c in ("open", "high", "low", "close")])
-    prices = column.unique().to_numpy()  # polars' hash unique: far faster than a numpy sort
+    return _fewest(column.unique().to_numpy())  # polars' hash unique: faster than numpy's sort
+
+
+def _fewest(prices: np.ndarray) -> int:
+    """The fewest decimals that fit every one of ``prices``."""
     return next((d for d in range(MAX_DECIMALS + 1) if _fit(prices, d)), MAX_DECIMALS)
 
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from engine.backtest.options import RunResult
 from engine.model import OrderStatus, Side, Trade
+from engine.model.position import result_percent
 
 TRADE_COLUMNS = ("entry_ts", "entry_price", "exit_ts", "exit_price", "lots", "side", "result")
 TOTAL = "TOTAL"
@@ -63,7 +64,7 @@ def trade_frame(
         else [t.instrument for t in closed],
         "commission": [str(t.commission) for t in closed],
         "result_p": [
-            str(_percent(r, t.buy_value).quantize(step))
+            str(result_percent(r, t.buy_value).quantize(step))
             for t, r in zip(closed, results, strict=True)
         ],
     }
@@ -80,11 +81,6 @@ def trade_frame(
         "result_p": pl.String,
     }
     return pl.DataFrame(columns, schema=schema)
-
-
-def _percent(result: Decimal, buy_value: Decimal) -> Decimal:
-    """:attr:`Trade.result_p` of a trade whose ``result`` is known already."""
-    return ZERO if buy_value == 0 else result / buy_value * 100
 
 
 def _utc_times(
@@ -263,9 +259,6 @@ class Report:
             if s.name == name:
                 return s
         raise KeyError(name)
-
-    def equity_frame(self) -> pl.DataFrame:
-        return equity_frame(self.sections)
 
 
 def equity_frame(sections: Sequence[Section]) -> pl.DataFrame:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+from engine.data.schema import COLUMNS as BAR_COLUMNS  # the store's one bar schema
+
 FAST_TS_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S")  # read without guessing
 
 

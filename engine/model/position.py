@@ -81,9 +81,12 @@ class Trade:
 
     @property
     def result_p(self) -> Decimal:
-        if self.buy_value == 0:
-            return ZERO
-        return self.result / self.buy_value * 100
+        return result_percent(self.result, self.buy_value)
+
+
+def result_percent(result: Decimal, buy_value: Decimal) -> Decimal:
+    """A round trip's result in percent of what its buys cost (0 without buys)."""
+    return ZERO if buy_value == 0 else result / buy_value * 100
 
 
 @dataclass(slots=True)

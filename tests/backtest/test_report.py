@@ -14,6 +14,7 @@ from engine.backtest.report import (
     _utc_times,
     build_report,
     daily_returns,
+    equity_frame,
     equity_metrics,
     max_drawdown,
     sharpe,
@@ -183,7 +184,7 @@ def test_trade_and_order_frames_hold_every_field_of_every_row() -> None:
     assert report.orders.schema["created_ts"] == pl.Datetime("us", "UTC")
     assert report.orders.schema["price"] == pl.String
     assert report.orders.schema["lots"] == pl.Int64
-    equity = report.equity_frame()
+    equity = equity_frame(report.sections)
     names = [INST.code] * result.ts.size + ["TOTAL"] * report.total.ts.size
     assert equity["instrument"].to_list() == names
     assert equity.schema["instrument"] == pl.String
