@@ -102,6 +102,15 @@ def _compiled_core() -> None:
         print(f"avin backtest: the compiled core is not used: {why}", file=sys.stderr)
 
 
+def _read_ahead(args_list: list[str]) -> None:
+    """A backtest's ``--data`` file starts reading first, beside every import that follows."""
+    from engine.data import read_ahead
+
+    path = read_ahead.data_option(args_list)
+    if path is not None:
+        read_ahead.start(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_console()
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -111,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     collect = gc.isenabled()
     try:
         if args_list[0] == "backtest":
+            _read_ahead(args_list)
             _compiled_core()  # before the parser imports the modules it replaces
             # its imports and its run make many objects and no cycles (a sweep, long, turns the
             # collector on again: avin_tui/cli/backtest.py)

@@ -133,13 +133,13 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 def cmd_backtest(args: argparse.Namespace) -> int:
     if args.data is None:
         return _backtest(args)
-    from engine.data import bars_file
+    from engine.data import read_ahead
 
-    bars_file.start(args.data)  # read beside the imports (engine/data/bars_file.py)
+    read_ahead.start(args.data)  # begun already by main(), as a rule (engine/data/read_ahead.py)
     try:
         return _backtest(args)
     finally:  # a command that stopped before the data (a misspelled strategy) leaves no read
-        bars_file.forget(args.data)
+        read_ahead.forget(args.data)
 
 
 def _backtest(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 from polars.exceptions import PanicException
 
-from engine.data import bars_file
+from engine.data import read_ahead
 from engine.data.bars_file import BAR_COLUMNS, normalize
 from engine.data.errors import DataError
 from engine.model import Instrument, TimeFrame
@@ -33,7 +33,7 @@ def read_bars_file(path: Path) -> pl.DataFrame:
     """Bars from a CSV or Parquet file with the columns ``ts, open, high, low, close, volume``;
     a file that cannot be read as such raises :class:`BarsFileError` saying why."""
     try:
-        return bars_file.take(path)  # read ahead by `avin backtest`, or read now
+        return read_ahead.take(path)  # read ahead by `avin backtest`, or read now
     except OSError as exc:
         raise BarsFileError(f"cannot read {path}: {_why(exc)}", BARS_HINT) from exc
     except (pl.exceptions.PolarsError, ValueError, ArithmeticError, PanicException) as exc:

@@ -68,6 +68,24 @@ def _rules(limits: OrderLimits) -> tuple[Check, ...]:
     return tuple(rule for rule in checks.RULES if rule not in never)
 
 
+class _Resolved:
+    """The limits of one account and strategy and the rules that can refuse under them, with
+    the limits :meth:`_BacktestRiskGate._passes` reads kept as attributes of this (compiled)
+    class: reading them off :class:`OrderLimits` costs a lookup each."""
+
+    def __init__(self, limits: OrderLimits) -> None:
+        self.limits = limits
+        self.rules = _rules(limits)
+        self.max_order_lots = limits.max_order_lots
+        self.max_order_value = limits.max_order_value
+        self.account_position_lots = limits.account_position_lots
+        self.strategy_position_lots = limits.strategy_position_lots
+        self.gross_exposure = limits.gross_exposure
+        self.budget = limits.budget
+        self.strategy_rate = limits.strategy_rate
+        self.account_rate = limits.account_rate
+
+
 class _BacktestRiskGate(RiskGate):
     """The live gate with the backtest's shortcuts (see the module doc); limits resolved once
     per account and strategy (a backtest has no budgets that change while it runs)."""
@@ -92,7 +110,7 @@ class _BacktestRiskGate(RiskGate):
         )
         self._code = instrument.code
         self._lot_size = instrument.lot
-        self._limits: dict[tuple[str, str], tuple[OrderLimits, tuple[Check, ...]]] = {}
+        self._limits: dict[tuple[str, str], _Resolved] = {}
         # what the live gate would find: an ACTIVE state and no trading status (never closed)
         self._known = checks.RULES == KNOWN_RULES
         self._fixed = (
@@ -103,16 +121,15 @@ class _BacktestRiskGate(RiskGate):
             and UNKNOWN_STATUS.allows(False) is None
         )
 
-    def _resolved(self, order: Order) -> tuple[OrderLimits, tuple[Check, ...]]:
+    def _resolved(self, order: Order) -> _Resolved:
         key = (order.account, order.strategy)
         found = self._limits.get(key)
         if found is None:
-            limits = super().limits(order)
-            found = self._limits[key] = (limits, _rules(limits))
+            found = self._limits[key] = _Resolved(super().limits(order))
         return found
 
     def limits(self, order: Order) -> OrderLimits:
-        return self._resolved(order)[0]
+        return self._resolved(order).limits
 
     def inputs(self, order: Order) -> CheckInput:
         fast = self._fast_inputs(order, self._clock())
@@ -143,35 +160,36 @@ class _BacktestRiskGate(RiskGate):
             if acc == account and code != self._code:
                 return False
         lots = order.lots
-        limits, _ = self._resolved(order)
+        limits = self._resolved(order)
         if type(lots) is not int or lots <= 0 or lots > limits.max_order_lots:  # lot_validity,
             return False  # max_order_lots
         price = self.last_price(self._code)
-        if price is None or price * lots * self._lot_size > limits.max_order_value:
+        if price is None:
+            return False
+        unit = price if self._lot_size == 1 else price * self._lot_size  # one lot's value
+        if unit * lots > limits.max_order_value:
             return False  # max_order_value (valued at the last price)
         buy = order.side is Side.BUY
         position = book.positions.get((account, self._code))
         held = position.lots if position else 0
         before = abs(held)
         after = max(before, abs(held + lots if buy else held - lots))
-        if after > limits.account_position_lots and after > before:
-            return False  # max_position
-        if after > before:  # gross_exposure: the account's value before plus the growth
-            gross = _ZERO + price * before * self._lot_size
-            if gross + price * (after - before) * self._lot_size > limits.gross_exposure:
-                return False
-        if strategy and (limits.strategy_position_lots is not None or limits.budget is not None):
+        if after > before and (
+            after > limits.account_position_lots or unit * after > limits.gross_exposure
+        ):  # max_position; gross_exposure: the account's value before plus the growth is the
+            return False  # value of ``after`` lots (the account holds this instrument alone)
+        budget = limits.budget
+        if strategy and (limits.strategy_position_lots is not None or budget is not None):
             mine = book.strategy_positions.get(strategy)
             held = mine.lots if mine else 0
             mine_before = abs(held)
             mine_after = max(mine_before, abs(held + lots if buy else held - lots))
-            grows = mine_after > mine_before
-            cap = limits.strategy_position_lots
-            if cap is not None and grows and mine_after > cap:
-                return False  # strategy_position
-            budget = limits.budget
-            if budget is not None and grows and price * mine_after * self._lot_size > budget:
-                return False  # budget
+            if mine_after > mine_before:
+                cap = limits.strategy_position_lots
+                if cap is not None and mine_after > cap:
+                    return False  # strategy_position
+                if budget is not None and unit * mine_after > budget:
+                    return False  # budget
         if strategy and self._window(self._strategy_rate, strategy).count(now) + 1 > (
             limits.strategy_rate
         ):
@@ -223,7 +241,7 @@ class _BacktestRiskGate(RiskGate):
             order=order,
             instrument=self.instruments.get(code),
             last_price=price,
-            limits=self._resolved(order)[0],
+            limits=self._resolved(order).limits,
             state=TradingState.ACTIVE,
             account_book=account_book,
             strategy_book=strategy_book,
@@ -252,7 +270,7 @@ class _BacktestRiskGate(RiskGate):
         if fast is None:
             fast = super().inputs(order)
         elif fast.instrument is not None:
-            rules = self._resolved(order)[1]
+            rules = self._resolved(order).rules
         rejection = first_rejection(fast, rules)
         if rejection is not None:
             self.rejections[rejection.rule] = self.rejections.get(rejection.rule, 0) + 1

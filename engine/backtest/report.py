@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from operator import is_
 from typing import Any
@@ -31,20 +31,19 @@ TOTAL = "TOTAL"
 _DAY_NS = 86_400_000_000_000
 ZERO = Decimal(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def trade_frame(
     trades: Sequence[Trade],
     instrument: str = "",
     results: Sequence[Decimal] | None = None,
-    micros: dict[datetime, int] | None = None,
+    micros: dict[int, int] | None = None,
 ) -> pl.DataFrame:
     """One row per closed trade: the :data:`TRADE_COLUMNS` plus instrument, commission, result_p.
 
     Prices and money are strings of Decimals (exact); ``side`` is ``long`` or ``short``.
     ``results``: the trades' ``result`` when the caller has them already (every trade closed).
-    ``micros``: times converted already (:func:`_utc_times`), shared with the order frame.
+    ``micros``: as for :func:`_utc_times`, shared with the order frame.
     """
     micros = {} if micros is None else micros
     closed = [t for t in trades if t.closed]  # built column by column: no dict per trade
@@ -84,25 +83,33 @@ def trade_frame(
 
 
 def _utc_times(
-    values: list[datetime | None], micros: dict[datetime, int]
+    values: list[datetime | None], micros: dict[int, int]
 ) -> pl.Series | list[datetime | None]:
     """UTC datetimes as a microsecond column, converted as integers (several times faster than
     polars reading datetime objects); anything else (naive or other zones, all missing) is left
-    to polars as it was. ``micros``: the conversions so far (a fill's time is its order's update
-    and a trade's entry or exit: each is worked out once)."""
-    if not any(v is not None for v in values) or any(
-        v is not None and v.tzinfo is not UTC for v in values
-    ):
-        return values
+    to polars as it was.
+
+    ``micros``: the conversions so far by the object's ``id`` (a fill's time is the same object
+    as its order's update and a trade's entry or exit: each is worked out once). Keyed by ``id``
+    because hashing an aware datetime costs more than converting it; sound while every object
+    converted stays alive, as the trades and orders of one report do while it is built."""
     out: list[int | None] = []
     for v in values:
         if v is None:
             out.append(None)
             continue
-        known = micros.get(v)
+        key = id(v)
+        known = micros.get(key)
         if known is None:
-            known = micros[v] = (v - _EPOCH) // _MICROSECOND
+            if v.tzinfo is not UTC:
+                return values
+            since = v - _EPOCH  # (a timedelta's own parts: its // and total_seconds are slower)
+            known = micros[key] = (since.days * 86_400 + since.seconds) * 1_000_000 + (
+                since.microseconds
+            )
         out.append(known)
+    if len(out) == out.count(None):
+        return values
     return pl.Series(out, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
 
 
@@ -279,10 +286,10 @@ def equity_frame(sections: Sequence[Section]) -> pl.DataFrame:
 
 
 def order_frame(
-    results: Sequence[RunResult], micros: dict[datetime, int] | None = None
+    results: Sequence[RunResult], micros: dict[int, int] | None = None
 ) -> pl.DataFrame:
     """One row per order of every run (column by column: no dict per order); ``micros`` as for
-    :func:`trade_frame`."""
+    :func:`_utc_times`."""
     micros = {} if micros is None else micros
     orders = [o for r in results for o in r.orders]
     if not orders:
@@ -333,10 +340,10 @@ def build_report(
                 position=r.position,
             )
         )
-    sections.append(_total(results, [s.summary for s in sections]))
+    sections.append(_total(results, sections))
     if sections_ready is not None:
         sections_ready(sections)
-    micros: dict[datetime, int] = {}
+    micros: dict[int, int] = {}  # (every run's trades and orders live until the report is built)
     trade_frames = [
         trade_frame(r.trades, r.instrument.code, closed, micros)
         for r, closed in zip(results, closed_results, strict=True)
@@ -357,19 +364,19 @@ def _rejected(result: RunResult) -> int:
     return sum(1 for o in result.orders if o.status is OrderStatus.REJECTED)
 
 
-def _total(
-    results: Sequence[RunResult], summaries: Sequence[dict[str, Any]] | None = None
-) -> Section:
+def _total(results: Sequence[RunResult], sections: Sequence[Section] | None = None) -> Section:
     """All instruments in one account: capital plus the sum of their PnL on the union of times.
 
-    ``summaries``: each run's own summary; the total of one run whose trades are already in
-    exit order is its summary (the same trades summed in the same order)."""
+    ``sections``: each run's own; the total of one run is that run (its trades, already in exit
+    order, summed in the same order; its equity curve, hence its metrics), so it is taken from
+    there, not worked out again."""
     capital = float(results[0].capital) if results else 0.0
     all_trades = sorted(
         (t for r in results for t in r.trades), key=lambda t: (t.exit_ts, t.entry_ts)
     )
-    if summaries is not None and len(results) == 1 and all(map(is_, all_trades, results[0].trades)):
-        summary = dict(summaries[0])
+    one = sections[0] if sections is not None and len(results) == 1 else None
+    if one is not None and all(map(is_, all_trades, results[0].trades)):
+        summary = dict(one.summary)
     else:
         summary = summarize([t.result for t in all_trades])
         summary["rejected"] = sum(_rejected(r) for r in results)
@@ -380,9 +387,11 @@ def _total(
         )
     run = results[0]
     if len(results) == 1 and bool(np.all(run.ts[1:] > run.ts[:-1])):
-        ts = run.ts  # already its own sorted unique times, each its own bar
-        pnl = run.equity - float(run.capital)
-        exposed = np.abs(run.position).astype(np.int64)
+        # already its own sorted unique times, each its own bar: the account's equity is the run's
+        ts, equity = run.ts, run.equity
+        exposed = np.abs(run.position).astype(np.int64, copy=False)
+        if one is not None:
+            return Section(TOTAL, summary, dict(one.metrics), ts, equity, exposed)
     else:
         ts = np.unique(np.concatenate([r.ts for r in results]))
         pnl = np.zeros(ts.size)
@@ -392,7 +401,7 @@ def _total(
             have = idx >= 0
             pnl[have] += r.equity[idx[have]] - float(r.capital)
             exposed[have] += np.abs(r.position[idx[have]])
-    equity = capital + pnl
+        equity = capital + pnl
     return Section(
         TOTAL, summary, equity_metrics(ts, equity, exposed, capital), ts, equity, exposed
     )

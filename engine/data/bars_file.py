@@ -1,20 +1,11 @@
 """A bars file (CSV or Parquet) read into bars (:func:`read_bars`: the columns of
-:data:`BAR_COLUMNS`, UTC times, sorted), now or ahead.
-
-Ahead: ``avin backtest --data FILE`` starts reading FILE in a thread as soon as it knows it
-(:func:`start`), while the modules the backtest needs are still importing; the feed then takes
-the bars (:func:`take`), or reads them there and then when nothing was started for the file.
-polars works without holding the interpreter's lock, so the read (about 0.25 s for a million
-one-minute bars) runs beside the imports (about 0.3 s) on a machine with a second core. Whatever
-the read raises is raised by ``take``, in the caller's thread, as a read there would have raised
-it. This module imports only polars: it is imported before the rest of the backtest.
+:data:`BAR_COLUMNS`, UTC times, sorted). ``avin backtest --data`` reads it ahead, in a thread
+(engine/data/read_ahead.py): this module imports only polars and the bar schema.
 """
 
 from __future__ import annotations
 
 import errno
-import os
-import threading
 from pathlib import Path
 
 import polars as pl
@@ -51,7 +42,9 @@ def normalize(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("volume").cast(pl.Int64),
     )
     out = out.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ns"))
-    return out.sort("ts")
+    if out["ts"].null_count() or not out["ts"].is_sorted():  # (most files are in order)
+        return out.sort("ts")
+    return out.with_columns(pl.col("ts").set_sorted())
 
 
 def read_frame(path: Path) -> pl.DataFrame:
@@ -61,78 +54,17 @@ def read_frame(path: Path) -> pl.DataFrame:
         raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     if path.suffix.lower() in (".parquet", ".pq"):
         return pl.read_parquet(path)
-    frame = pl.read_csv(path)
-    if "ts" in frame.columns and frame.schema["ts"] == pl.String and frame.height:
-        for fmt in FAST_TS_FORMATS:
-            try:
-                # no cache: bars' times are all different, a cache of them only costs (0.04 s
-                # of 0.1 s a million bars); the exact format is several times faster than guessing
-                ts = frame["ts"].str.to_datetime(fmt, time_zone="UTC", strict=True, cache=False)
-            except pl.exceptions.PolarsError:
-                continue
-            if ts.null_count() == 0:
-                return frame.with_columns(ts)
-    return pl.read_csv(path, try_parse_dates=True)
-
-
-class _Read(threading.Thread):
-    def __init__(self, path: Path, version: tuple[int, ...]) -> None:
-        # a daemon: a command that stops early (a misspelled strategy) does not wait for it
-        super().__init__(name=f"read-ahead {path.name}", daemon=True)
-        self.path = path
-        self.version = version
-        self.frame: pl.DataFrame | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
+    for fmt in FAST_TS_FORMATS:
+        # the exact format is several times faster than guessing; no cache (bars' times are all
+        # different: a cache of them only costs); the streaming engine parses the times of
+        # several chunks at once, as they are read
+        ts = pl.col("ts").str.to_datetime(
+            fmt, time_unit="ns", time_zone="UTC", strict=True, cache=False
+        )
         try:
-            self.frame = read_bars(self.path)
-        except BaseException as exc:  # polars' panics are BaseExceptions: all go to the taker
-            self.error = exc
-
-
-_started: dict[Path, _Read] = {}
-_lock = threading.Lock()
-
-
-def _version(path: Path) -> tuple[int, ...] | None:
-    """What tells one state of the file from another (None: it cannot be looked at)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def start(path: Path) -> None:
-    """Begin reading ``path`` in a thread (once; a second start of the same file is ignored). A
-    file that cannot be looked at is not read ahead: :func:`take` reads it and says why not."""
-    version = _version(path)
-    if version is None:
-        return
-    with _lock:
-        if path not in _started:
-            read = _started[path] = _Read(path, version)
-            read.start()
-
-
-def take(path: Path) -> pl.DataFrame:
-    """The bars of ``path``: those read ahead (waited for) when :func:`start` was called for it
-    and the file has not changed since, else read now. What the read raised is raised here."""
-    with _lock:
-        read = _started.pop(path, None)
-    if read is None:
-        return read_bars(path)
-    read.join()
-    if read.version != _version(path):  # replaced or written since (a frame left from before)
-        return read_bars(path)
-    if read.error is not None:
-        raise read.error
-    assert read.frame is not None
-    return read.frame
-
-
-def forget(path: Path) -> None:
-    """Drop a read of ``path`` nobody took (it finishes in its thread; its frame is let go)."""
-    with _lock:
-        _started.pop(path, None)
+            frame = pl.scan_csv(path).with_columns(ts).collect(engine="streaming")
+        except pl.exceptions.PolarsError:  # another format, no ts, no CSV: as polars says below
+            continue
+        if frame.height and frame["ts"].null_count() == 0:
+            return frame
+    return pl.read_csv(path, try_parse_dates=True)
