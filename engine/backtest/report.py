@@ -285,9 +285,7 @@ def equity_frame(sections: Sequence[Section]) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def order_frame(
-    results: Sequence[RunResult], micros: dict[int, int] | None = None
-) -> pl.DataFrame:
+def order_frame(results: Sequence[RunResult], micros: dict[int, int] | None = None) -> pl.DataFrame:
     """One row per order of every run (column by column: no dict per order); ``micros`` as for
     :func:`_utc_times`."""
     micros = {} if micros is None else micros
