@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.backtest.report import Report, Section, equity_frame
+from engine.backtest.report import TOTAL, Report, Section, equity_frame
 from engine.paths import homes
 
 
@@ -82,7 +82,7 @@ class ReportSaver:
         building the rest of the report; a thread that needed the lock too would wait for it
         at every step)."""
         self._start()
-        frame = equity_frame(sections)
+        frame = equity_frame(_stored(sections))
 
         def write() -> None:
             try:
@@ -98,7 +98,8 @@ class ReportSaver:
         try:
             self._start()
             if self._equity is None:
-                equity_frame(report.sections).write_parquet(self._partial / "equity.parquet")
+                frame = equity_frame(_stored(report.sections))
+                frame.write_parquet(self._partial / "equity.parquet")
             report.trades.write_parquet(self._partial / "trades.parquet")
             if report.orders.height:
                 report.orders.write_parquet(self._partial / "orders.parquet")
@@ -141,6 +142,18 @@ class ReportSaver:
         }
 
 
+def _stored(sections: list[Section]) -> list[Section]:
+    """The sections whose curves the equity file holds: all of them, but TOTAL when it is one
+    instrument's own curve (the same times and equity: a run alone in its account), which
+    :meth:`SavedBacktest.equity` gives back from that instrument's rows; half the file, and half
+    the time to write it, for the usual one-instrument backtest."""
+    if len(sections) == 2:
+        one, total = sections
+        if total.name == TOTAL and total.ts is one.ts and total.equity is one.equity:
+            return [one]
+    return sections
+
+
 STALE_PARTIAL = 86_400.0  # seconds: a save folder untouched this long was killed mid-way
 
 
@@ -177,11 +190,20 @@ class SavedBacktest:
                 return dict(s)
         return {}
 
-    def equity(self, name: str = "TOTAL") -> pl.DataFrame:
+    def equity(self, name: str = TOTAL) -> pl.DataFrame:
+        """One section's curve: time, equity, drawdown and position (TOTAL's position counts
+        lots held whatever their side)."""
         path = self.folder / "equity.parquet"
         if not path.exists():
             return pl.DataFrame()
-        return pl.read_parquet(path).filter(pl.col("instrument") == name)
+        frame = pl.read_parquet(path)
+        rows = frame.filter(pl.col("instrument") == name)
+        names = frame["instrument"].unique()
+        if rows.height or name != TOTAL or names.len() != 1:
+            return rows
+        return frame.with_columns(  # stored once: one instrument's curve is TOTAL's (_stored)
+            instrument=pl.lit(TOTAL), position=pl.col("position").abs()
+        )
 
     def trades(self) -> pl.DataFrame:
         path = self.folder / "trades.parquet"

@@ -35,7 +35,13 @@ def test_the_equity_begun_early_is_what_a_plain_save_writes(tmp_path: Path) -> N
         assert_frame_equal(
             pl.read_parquet(tmp_path / "early" / name), pl.read_parquet(plain / name)
         )
-    assert_frame_equal(pl.read_parquet(plain / "equity.parquet"), equity_frame(report.sections))
+    one, total = report.sections
+    # one instrument: its curve is TOTAL's, stored once and given back under both names
+    assert_frame_equal(pl.read_parquet(plain / "equity.parquet"), equity_frame([one]))
+    saved = {s.id: s for s in list_backtests(tmp_path)}["plain"]
+    assert_frame_equal(saved.equity(one.name), equity_frame([one]))
+    assert_frame_equal(saved.equity(), equity_frame([total]))
+    assert saved.equity()["position"].to_list() == [abs(p) for p in one.position.tolist()]
     assert [s.id for s in list_backtests(tmp_path)] == ["plain", "early"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["early", "plain"]
 
@@ -99,3 +105,17 @@ def test_what_a_killed_save_left_is_removed_a_day_later(tmp_path: Path) -> None:
     os.utime(old, (day_ago, day_ago))
     save_report(_report(), tmp_path, "next")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".young-test.partial", "next"]
+
+
+def test_the_total_of_several_runs_is_stored_with_them(tmp_path: Path) -> None:
+    runs = [
+        Backtester(Plan({"plan": PLAN}), INST, BacktestOptions(commission=Decimal(0))).run(
+            bars([(p, p, p, p) for p in prices])
+        )
+        for prices in ((100, 101, 104, 106, 103), (50, 52, 51, 49, 48))
+    ]
+    report = build_report("test_plan", {}, runs)
+    folder = save_report(report, tmp_path, "two")
+    assert_frame_equal(pl.read_parquet(folder / "equity.parquet"), equity_frame(report.sections))
+    (saved,) = list_backtests(tmp_path)
+    assert_frame_equal(saved.equity(), equity_frame([report.total]))
