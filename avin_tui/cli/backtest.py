@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--base", help="timeframe of the bars fed (default 1M; --data: the file's)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="strategy parameter")
     p.add_argument(
-        "--data", type=Path, help="CSV/Parquet bars (ts, open, high, low, close, volume)"
+        "--data", type=_data_file, help="CSV/Parquet bars (ts, open, high, low, close, volume)"
     )
     p.add_argument(
         "--commission", type=parse_rate, default=None, help="rate of the value, default 0.0005"
@@ -94,6 +94,12 @@ def register(subparsers: Any) -> None:
     register_sweep_options(p)
     register_walk_forward_options(p)
     p.set_defaults(func=cmd_backtest)
+
+
+def _data_file(text: str) -> Path:
+    if not text.strip():  # (Path("") is the working folder)
+        raise argparse.ArgumentTypeError("give the bars file's path")
+    return Path(text)
 
 
 def parse_time(text: str) -> datetime:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from avin_tui.cli import main
 from engine.backtest.storage import list_backtests
@@ -129,6 +130,10 @@ def test_bad_input_is_a_plain_error(tmp_path: Path, capsys) -> None:
         main(["backtest", "sma_cross", "--data", str(data), "--param", "fast=30", "--quiet"]) == 2
     )
     assert "avin backtest" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as empty:  # (not "cannot read .: it is a folder")
+        main(["backtest", "sma_cross", "--data="])
+    assert empty.value.code == 2
+    assert "argument --data: give the bars file's path" in capsys.readouterr().err
 
 
 def test_a_misspelled_strategy_is_told_before_the_data_is_looked_for(capsys) -> None:
