@@ -62,7 +62,8 @@ def read_frame(path: Path) -> pl.DataFrame:
             fmt, time_unit="ns", time_zone="UTC", strict=True, cache=False
         )
         try:
-            frame = pl.scan_csv(path).with_columns(ts).collect(engine="streaming")
+            scan = pl.scan_csv(path, glob=False)  # (a name with [ or * is a name)
+            frame = scan.with_columns(ts).collect(engine="streaming")
         except pl.exceptions.PolarsError:  # another format, no ts, no CSV: as polars says below
             continue
         if frame.height and frame["ts"].null_count() == 0:
