@@ -111,6 +111,9 @@ class _BacktestRiskGate(RiskGate):
         self._code = instrument.code
         self._lot_size = instrument.lot
         self._limits: dict[tuple[str, str], _Resolved] = {}
+        # the last limits asked for and for whom (a backtest's orders are one strategy's)
+        self._last: _Resolved | None = None
+        self._last_account = self._last_strategy = ""
         # what the live gate would find: an ACTIVE state and no trading status (never closed)
         self._known = checks.RULES == KNOWN_RULES
         self._fixed = (
@@ -122,10 +125,15 @@ class _BacktestRiskGate(RiskGate):
         )
 
     def _resolved(self, order: Order) -> _Resolved:
-        key = (order.account, order.strategy)
+        account, strategy = order.account, order.strategy
+        found = self._last
+        if found is not None and account is self._last_account and strategy is self._last_strategy:
+            return found  # (the very strings of the last order: no key to build and hash)
+        key = (account, strategy)
         found = self._limits.get(key)
         if found is None:
             found = self._limits[key] = _Resolved(super().limits(order))
+        self._last, self._last_account, self._last_strategy = found, account, strategy
         return found
 
     def limits(self, order: Order) -> OrderLimits:

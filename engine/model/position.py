@@ -143,7 +143,7 @@ class Position:
             self._open(fill, lots, commission)
             return
         closing = min(lots, abs(held))
-        share = commission * closing / lots
+        share = commission * closing / lots if commission else commission  # (0 shares as 0)
         self._close(fill, closing, share)
         if lots > closing:
             self._open(fill, lots - closing, commission - share)

@@ -4,8 +4,8 @@ The command of ``bench/backtest_process.py`` (sma_cross 10/20 on one-minute bars
 commission 0, ``--trades-out``, the default pre-trade rules, the saved report) on a fixed series,
 and the same with commission, slippage and a per-minute order limit that refuses orders. Each run
 is pinned by its trade count, its net PnL (exact), and SHA-256 fingerprints of the trade list
-file, the saved trades (commission and result in percent too), the saved orders (every column: times, status, fill price, commission, reason), the equity
-curve (money rounded to 1e-6) and the saved summary and metrics. The sparse run and the bar by
+file, the saved trades (commission and result in percent too), the saved orders (every column: times, status, fill price, commission, reason), every
+section's equity curve as the saved report gives it back (money rounded to 1e-6) and the saved summary and metrics. The sparse run and the bar by
 bar run must both give the pinned values.
 
 The series comes from a tiny LCG (no library's random generator). When a change is *meant* to
@@ -26,7 +26,7 @@ import polars as pl
 import pytest
 
 from avin_tui.cli import main
-from engine.backtest.storage import list_backtests
+from engine.backtest.storage import SavedBacktest, list_backtests
 
 BARS = 20_000
 
@@ -66,11 +66,13 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def fingerprint(folder: Path, trades_csv: Path) -> dict[str, Any]:
+def fingerprint(saved: SavedBacktest, trades_csv: Path) -> dict[str, Any]:
+    folder = saved.folder
     doc = json.loads((folder / "report.json").read_text())
     total = doc["sections"][-1]
     orders = pl.read_parquet(folder / "orders.parquet")
-    equity = pl.read_parquet(folder / "equity.parquet").with_columns(
+    # every section's curve as the saved report gives it back (one instrument's is stored once)
+    equity = pl.concat([saved.equity(s["name"]) for s in doc["sections"]]).with_columns(
         pl.col("equity").round(6), pl.col("drawdown").round(6)
     )
     return {
@@ -132,7 +134,7 @@ def test_golden_backtest(tmp_path: Path, case: str, mode: str) -> None:
     args = ["backtest", "sma_cross", "--data", str(data), *extra, "--mode", mode]
     assert main([*args, "--trades-out", str(trades), "--quiet"]) == 0
     (saved,) = list_backtests()
-    got = fingerprint(saved.folder, trades)
+    got = fingerprint(saved, trades)
     if os.environ.get("AVIN_REGEN_GOLDEN"):
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail("AVIN_REGEN_GOLDEN is refused under CI: regenerate locally, check by hand")
