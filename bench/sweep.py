@@ -20,7 +20,9 @@ per second of
   run that compiles its numba code; its fills are at the signal bar's close, so it is a
   throughput reference only. Without it a note says so.
 
-The rows of the pool are checked equal to the serial ones. The ratio pool/serial is printed; on a
+avin runs with the compiled backtest core when ``make native`` has built it, as ``avin backtest
+--grid`` does (the first line says whether it did). The rows of the pool are checked equal to the
+serial ones. The ratio pool/serial is printed; on a
 machine shared with other work it is at most the number of idle cores.
 """
 
@@ -41,12 +43,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backtest import INSTRUMENT, make_bars  # bench/backtest.py: the same synthetic bars
+from engine import native
 
-from engine.backtest import BacktestOptions
-from engine.backtest.session import Market
-from engine.backtest.sweep import SweepJob, combinations, sweep
-from engine.backtest.vector_sweep import vector_pool
+# as `avin backtest --grid` runs (its workers too): the compiled core when `make native` built it
+NOT_COMPILED = native.enable()
+
+# (imported after it: bench/backtest.py gives the same synthetic bars)
+from backtest import INSTRUMENT, make_bars  # noqa: E402
+
+from engine.backtest import BacktestOptions  # noqa: E402
+from engine.backtest.session import Market  # noqa: E402
+from engine.backtest.sweep import SweepJob, combinations, sweep  # noqa: E402
+from engine.backtest.vector_sweep import vector_pool  # noqa: E402
 
 
 def grid(combos: int) -> dict[str, list[int]]:
@@ -151,6 +159,7 @@ def main() -> None:
         f"sma_cross sweep: {len(combos)} combinations on {args.bars:,} synthetic 1-minute bars, "
         f"{workers} workers, {os.cpu_count()} cores"
     )
+    print(f"compiled core: {'used' if NOT_COMPILED is None else 'not used: ' + NOT_COMPILED}")
 
     started = time.perf_counter()
     serial = [job.run(c) for c in sample]
